@@ -1,0 +1,10 @@
+//! jejak's core: the event log and, later, the deciders and workflows that
+//! write to it.
+//!
+//! - [`store`]: the append-only, hash-chained event log on SQLite (the
+//!   embedded default) or PostgreSQL, with group commit, idempotent
+//!   appends, subscriptions, snapshots and chain verification.
+//!
+//! This crate knows nothing of protobuf, gRPC or the command line.
+
+pub mod store;

@@ -1,0 +1,658 @@
+//! The append-only, hash-chained event log.
+//!
+//! [`EventStore`] is the only way anything in jejak writes history. It runs
+//! on SQLite (a file; the embedded default) or PostgreSQL (shared by several
+//! servers), chosen by URL, with the same behaviour on both:
+//!
+//! - one table of events in one total order: positions 1, 2, 3, … without holes;
+//! - appends are serialized (SQLite `BEGIN IMMEDIATE`, PostgreSQL a
+//!   transaction-scoped advisory lock) and group-committed: one writer task
+//!   takes every append that is waiting and writes them in one transaction,
+//!   rejecting alone an append whose expected version does not hold;
+//! - a request id makes an append idempotent, also across restarts;
+//! - triggers in the database refuse UPDATE, DELETE (and TRUNCATE);
+//! - each event's hash chains over the previous one, so [`EventStore::verify`]
+//!   finds the first position where the log was changed.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), jejak_engine::store::StoreError> {
+//! use jejak_engine::store::{AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreConfig, StreamId};
+//! let store = EventStore::open("sqlite://data/jejak.db", StoreConfig::default()).await?;
+//! let stream = StreamId::parse("cohort-pka-2026-3")?;
+//! let written = store
+//!     .append(
+//!         AppendRequest::new(stream, "cohort", ExpectedVersion::NoStream)
+//!             .event(NewEvent::new("CohortOpened", serde_json::json!({"level": "PKA"})))
+//!             .request_id("open-pka-2026-3"),
+//!     )
+//!     .await?;
+//! assert_eq!(written.stream_version, 1);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod hash;
+mod plan;
+mod postgres;
+mod sqlite;
+mod subscription;
+mod types;
+mod verify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Instrument as _;
+
+pub use error::StoreError;
+pub use subscription::Subscription;
+pub use types::{
+    AppendResult, Digest, Direction, ExpectedVersion, MAX_NAME_LEN, MAX_STREAM_ID_LEN, Metadata,
+    NewEvent, RecordedEvent, StreamId,
+};
+pub use verify::{Break, BreakKind, VerifyReport};
+
+use plan::{PreparedAppend, PreparedEvent};
+use types::check_name;
+
+/// The most events one read returns.
+pub const MAX_READ_LIMIT: usize = 10_000;
+
+/// Tunables of the store. The defaults suit a server.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// Largest payload of one event, in bytes of JSON (default 1 MiB).
+    pub max_payload_bytes: usize,
+    /// Largest metadata of one event, in bytes of JSON (default 16 KiB).
+    pub max_metadata_bytes: usize,
+    /// Most events in one append (default 1,000).
+    pub max_events_per_append: usize,
+    /// Most appends the writer commits in one transaction (default 512).
+    pub max_batch_appends: usize,
+    /// Connections in the pool (default 8).
+    pub pool_size: u32,
+    /// How often a subscription looks for appends made by other processes
+    /// when no notification reaches it (default 250 ms).
+    pub poll_interval: Duration,
+    /// Open for reading only: no migrations, no writer; appends are refused.
+    /// For auditors handed a copy of the database or a read-only login.
+    pub read_only: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            max_payload_bytes: 1024 * 1024,
+            max_metadata_bytes: 16 * 1024,
+            max_events_per_append: 1_000,
+            max_batch_appends: 512,
+            pool_size: 8,
+            poll_interval: Duration::from_millis(250),
+            read_only: false,
+        }
+    }
+}
+
+/// One append: events for one stream, with an expectation and optionally a
+/// request id that makes it idempotent.
+#[derive(Clone, Debug)]
+pub struct AppendRequest {
+    stream_id: StreamId,
+    stream_type: String,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+    request_id: Option<String>,
+}
+
+impl AppendRequest {
+    /// An append to `stream_id` (of kind `stream_type`) expecting `expected`.
+    pub fn new(
+        stream_id: StreamId,
+        stream_type: impl Into<String>,
+        expected: ExpectedVersion,
+    ) -> Self {
+        Self {
+            stream_id,
+            stream_type: stream_type.into(),
+            expected,
+            events: Vec::new(),
+            request_id: None,
+        }
+    }
+
+    /// Adds one event.
+    #[must_use]
+    pub fn event(mut self, event: NewEvent) -> Self {
+        self.events.push(event);
+        self
+    }
+
+    /// Adds events.
+    #[must_use]
+    pub fn events(mut self, events: impl IntoIterator<Item = NewEvent>) -> Self {
+        self.events.extend(events);
+        self
+    }
+
+    /// Makes the append idempotent: the same id again returns the first
+    /// result and writes nothing.
+    #[must_use]
+    pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    fn prepare(self, config: &StoreConfig) -> Result<PreparedAppend, StoreError> {
+        check_name("stream_type", &self.stream_type, MAX_NAME_LEN)?;
+        if let Some(id) = &self.request_id {
+            check_name("request_id", id, MAX_NAME_LEN)?;
+        }
+        if self.events.is_empty() {
+            return Err(StoreError::invalid(
+                "events",
+                "an append needs at least one event",
+            ));
+        }
+        if self.events.len() > config.max_events_per_append {
+            return Err(StoreError::invalid(
+                "events",
+                format!(
+                    "{} events in one append; the limit is {}",
+                    self.events.len(),
+                    config.max_events_per_append
+                ),
+            ));
+        }
+        if let ExpectedVersion::Exact(v) = self.expected {
+            check_i64("expected_version", v)?;
+        }
+        let request_id = self.request_id;
+        let events = self
+            .events
+            .into_iter()
+            .map(|event| {
+                check_name("event_type", &event.event_type, MAX_NAME_LEN)?;
+                if event.event_version == 0 {
+                    return Err(StoreError::invalid("event_version", "starts at 1"));
+                }
+                let payload = serde_json::to_string(&event.payload)
+                    .map_err(|e| StoreError::invalid("payload", e.to_string()))?;
+                if payload.len() > config.max_payload_bytes {
+                    return Err(StoreError::invalid(
+                        "payload",
+                        format!(
+                            "is {} bytes of JSON; the limit is {} bytes",
+                            payload.len(),
+                            config.max_payload_bytes
+                        ),
+                    ));
+                }
+                let mut metadata = event.metadata;
+                if metadata.request_id.is_none() {
+                    metadata.request_id.clone_from(&request_id);
+                }
+                let metadata = serde_json::to_string(&metadata)
+                    .map_err(|e| StoreError::invalid("metadata", e.to_string()))?;
+                if metadata.len() > config.max_metadata_bytes {
+                    return Err(StoreError::invalid(
+                        "metadata",
+                        format!(
+                            "is {} bytes of JSON; the limit is {} bytes",
+                            metadata.len(),
+                            config.max_metadata_bytes
+                        ),
+                    ));
+                }
+                Ok(PreparedEvent {
+                    event_id: uuid::Uuid::now_v7(),
+                    event_type: event.event_type,
+                    event_version: event.event_version,
+                    payload,
+                    metadata,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(PreparedAppend {
+            stream_id: self.stream_id,
+            stream_type: self.stream_type,
+            expected: self.expected,
+            request_id,
+            events,
+        })
+    }
+}
+
+fn check_i64(field: &'static str, value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| {
+        StoreError::invalid(
+            field,
+            format!("{value} is out of range (at most {})", i64::MAX),
+        )
+    })
+}
+
+fn check_limit(limit: usize) -> Result<(), StoreError> {
+    if limit == 0 || limit > MAX_READ_LIMIT {
+        return Err(StoreError::invalid(
+            "limit",
+            format!("{limit} is out of range; ask for 1 to {MAX_READ_LIMIT} events"),
+        ));
+    }
+    Ok(())
+}
+
+/// The two databases the log can live in.
+#[derive(Clone, Debug)]
+pub(crate) enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
+/// A snapshot as stored: the state's JSON at a stream version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSnapshot {
+    /// Stream version the state reflects.
+    pub stream_version: u64,
+    /// The state as JSON.
+    pub state: String,
+}
+
+macro_rules! dispatch {
+    ($self:expr, $b:ident => $body:expr) => {
+        match $self {
+            Backend::Sqlite($b) => $body,
+            Backend::Postgres($b) => $body,
+        }
+    };
+}
+
+impl Backend {
+    async fn commit_batch(
+        &self,
+        batch: &[PreparedAppend],
+    ) -> Result<(Vec<Result<AppendResult, StoreError>>, u64), StoreError> {
+        dispatch!(self, b => b.commit_batch(batch).await)
+    }
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        direction: Direction,
+        from: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        dispatch!(self, b => b.read_stream(stream, direction, from, limit).await)
+    }
+    async fn read_all(&self, after: i64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        dispatch!(self, b => b.read_all(after, limit).await)
+    }
+    async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
+        dispatch!(self, b => b.stream_version(stream).await)
+    }
+    async fn last_event(&self) -> Result<Option<RecordedEvent>, StoreError> {
+        dispatch!(self, b => b.last_event().await)
+    }
+    async fn save_snapshot(
+        &self,
+        stream: &StreamId,
+        schema_version: i64,
+        snapshot: &StoredSnapshot,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, b => b.save_snapshot(stream, schema_version, snapshot).await)
+    }
+    async fn load_snapshot(
+        &self,
+        stream: &StreamId,
+        schema_version: i64,
+    ) -> Result<Option<StoredSnapshot>, StoreError> {
+        dispatch!(self, b => b.load_snapshot(stream, schema_version).await)
+    }
+}
+
+struct Pending {
+    append: PreparedAppend,
+    reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+}
+
+struct Inner {
+    backend: Backend,
+    config: StoreConfig,
+    writer: Option<mpsc::Sender<Pending>>,
+    head: Arc<watch::Sender<u64>>,
+    listener: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
+    }
+}
+
+/// The event log. Cheap to clone; every clone shares one writer.
+#[derive(Clone)]
+pub struct EventStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for EventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStore")
+            .field("backend", &self.backend_name())
+            .field("read_only", &self.inner.config.read_only)
+            .finish()
+    }
+}
+
+impl EventStore {
+    /// Opens (and, unless read-only, migrates) the log at `url`:
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for a URL of another kind;
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    pub async fn open(url: &str, config: StoreConfig) -> Result<Self, StoreError> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite(sqlite::Sqlite::open(url, &config).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(postgres::Postgres::open(url, &config).await?)
+        } else {
+            return Err(StoreError::invalid(
+                "database_url",
+                "must start with sqlite:// (a file) or postgres:// (a server)",
+            ));
+        };
+        let head_position = backend.last_event().await?.map_or(0, |e| e.position);
+        let (head_tx, _) = watch::channel(head_position);
+        let head = Arc::new(head_tx);
+        let writer = (!config.read_only).then(|| {
+            let (tx, rx) = mpsc::channel(config.max_batch_appends * 4);
+            tokio::spawn(
+                run_writer(backend.clone(), rx, head.clone(), config.max_batch_appends)
+                    .instrument(tracing::info_span!("log_writer")),
+            );
+            tx
+        });
+        let listener = match &backend {
+            Backend::Postgres(pg) => Some(pg.spawn_listener(head.clone())),
+            Backend::Sqlite(_) => None,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                backend,
+                config,
+                writer,
+                head,
+                listener,
+            }),
+        })
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.inner.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The configuration the store was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// The SQLite pool, for crates that keep their own tables beside the log
+    /// (read models). `None` on PostgreSQL.
+    pub fn sqlite_pool(&self) -> Option<&sqlx::SqlitePool> {
+        match &self.inner.backend {
+            Backend::Sqlite(s) => Some(&s.pool),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL pool, for crates that keep their own tables beside the
+    /// log (read models). `None` on SQLite.
+    pub fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => Some(&p.pool),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// Appends events to one stream, atomically, after checking the
+    /// expectation. Concurrent appends are group-committed.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for bad input;
+    /// [`StoreError::WrongExpectedVersion`] with the actual version;
+    /// [`StoreError::StreamTypeMismatch`], [`StoreError::RequestIdReused`];
+    /// [`StoreError::Unavailable`] or [`StoreError::Internal`] when the
+    /// database failed. Whatever the error, nothing of the append was written.
+    pub async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
+        let Some(writer) = &self.inner.writer else {
+            return Err(StoreError::Unavailable(
+                "the log was opened read-only; it takes no writes".into(),
+            ));
+        };
+        let append = request.prepare(&self.inner.config)?;
+        let (reply, answer) = oneshot::channel();
+        writer
+            .send(Pending { append, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Reads up to `limit` events of one stream. Forward reads start at
+    /// version `from` (default 1), backward reads at `from` (default: the newest).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for a version or limit out of range;
+    /// storage failures.
+    pub async fn read_stream(
+        &self,
+        stream: &StreamId,
+        direction: Direction,
+        from: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        check_limit(limit)?;
+        let from = match from {
+            Some(0) => {
+                return Err(StoreError::invalid("from_version", "versions start at 1"));
+            }
+            Some(v) => Some(check_i64("from_version", v)?),
+            None => None,
+        };
+        self.inner
+            .backend
+            .read_stream(stream, direction, from, limit)
+            .await
+    }
+
+    /// Reads every event of a stream, oldest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn read_stream_to_end(
+        &self,
+        stream: &StreamId,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_stream_after(stream, 0).await
+    }
+
+    /// Reads every event of a stream newer than version `after`, oldest first.
+    ///
+    /// # Errors
+    /// Storage failures; a version out of range.
+    pub async fn read_stream_after(
+        &self,
+        stream: &StreamId,
+        after: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut events = Vec::new();
+        let mut next = after + 1;
+        loop {
+            let batch = self
+                .read_stream(stream, Direction::Forward, Some(next), MAX_READ_LIMIT)
+                .await?;
+            let done = batch.len() < MAX_READ_LIMIT;
+            next += batch.len() as u64;
+            events.extend(batch);
+            if done {
+                return Ok(events);
+            }
+        }
+    }
+
+    /// Reads up to `limit` events of the whole log with position greater
+    /// than `after` (0: from the first), in position order.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for a position or limit out of range; storage failures.
+    pub async fn read_all(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        check_limit(limit)?;
+        let after = check_i64("after_position", after)?;
+        self.inner.backend.read_all(after, limit).await
+    }
+
+    /// The stream's current version, `None` when it has no events.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
+        self.inner.backend.stream_version(stream).await
+    }
+
+    /// The digest of the log: position and hash of its newest event.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn digest(&self) -> Result<Digest, StoreError> {
+        Ok(self
+            .inner
+            .backend
+            .last_event()
+            .await?
+            .map_or(Digest::EMPTY, |e| Digest {
+                position: e.position,
+                hash: e.hash,
+            }))
+    }
+
+    /// The newest position this process knows of (written here, or
+    /// announced by another process on PostgreSQL). Cheap; no I/O.
+    pub fn known_head(&self) -> u64 {
+        *self.inner.head.borrow()
+    }
+
+    /// A receiver that changes whenever the known head moves.
+    pub fn watch_head(&self) -> watch::Receiver<u64> {
+        self.inner.head.subscribe()
+    }
+
+    /// Saves a snapshot of a stream's state. Snapshots are a cache: saving
+    /// replaces the previous one of the same schema version.
+    ///
+    /// # Errors
+    /// Storage failures; a version out of range.
+    pub async fn save_snapshot(
+        &self,
+        stream: &StreamId,
+        schema_version: u32,
+        snapshot: &StoredSnapshot,
+    ) -> Result<(), StoreError> {
+        check_i64("stream_version", snapshot.stream_version)?;
+        self.inner
+            .backend
+            .save_snapshot(stream, i64::from(schema_version), snapshot)
+            .await
+    }
+
+    /// Loads a stream's snapshot for `schema_version` and decodes it. A
+    /// missing snapshot, one of another schema version, one newer than the
+    /// stream (stale) or one that does not decode is `None`: fold from the log.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    pub async fn load_snapshot<S: serde::de::DeserializeOwned>(
+        &self,
+        stream: &StreamId,
+        schema_version: u32,
+    ) -> Result<Option<(u64, S)>, StoreError> {
+        let Some(stored) = self
+            .inner
+            .backend
+            .load_snapshot(stream, i64::from(schema_version))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let current = self.stream_version(stream).await?.unwrap_or(0);
+        if stored.stream_version > current || stored.stream_version == 0 {
+            tracing::warn!(%stream, snapshot = stored.stream_version, current, "ignoring a stale snapshot");
+            return Ok(None);
+        }
+        match serde_json::from_str(&stored.state) {
+            Ok(state) => Ok(Some((stored.stream_version, state))),
+            Err(err) => {
+                tracing::warn!(%stream, error = %err, "ignoring a snapshot that does not decode");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The events of a stream recorded at or before `at`, oldest first:
+    /// what the stream was at that moment.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn read_stream_as_of(
+        &self,
+        stream: &StreamId,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut events = self.read_stream_to_end(stream).await?;
+        events.retain(|e| e.recorded_at <= at);
+        Ok(events)
+    }
+}
+
+async fn run_writer(
+    backend: Backend,
+    mut rx: mpsc::Receiver<Pending>,
+    head: Arc<watch::Sender<u64>>,
+    max_batch: usize,
+) {
+    let mut pending = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut pending, max_batch).await > 0 {
+        let (appends, replies): (Vec<_>, Vec<_>) =
+            pending.drain(..).map(|p| (p.append, p.reply)).unzip();
+        match backend.commit_batch(&appends).await {
+            Ok((outcomes, new_head)) => {
+                head.send_if_modified(|known| {
+                    let moved = new_head > *known;
+                    if moved {
+                        *known = new_head;
+                    }
+                    moved
+                });
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, appends = appends.len(), "append batch failed");
+                for reply in replies {
+                    let _ = reply.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! The log on PostgreSQL, shared by several servers. Appends take a
+//! transaction-scoped advisory lock first, so positions commit in order; a
+//! whole group-commit batch costs a fixed number of round trips (the rows go
+//! in as arrays through `UNNEST`). A statement trigger announces new
+//! positions with NOTIFY so that subscribers in other processes wake at once.
+
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row as _};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::plan::{BatchContext, PreparedAppend, StoredRequest, plan};
+use super::{
+    AppendResult, Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamId,
+};
+
+/// Key of the advisory lock that serializes appends ("jejaklog").
+pub(crate) const APPEND_LOCK: i64 = 0x6a65_6a61_6b6c_6f67;
+/// Channel on which the log announces its new head position.
+pub(crate) const CHANNEL: &str = "jejak_log";
+
+const COLUMNS: &str = "position, event_id, stream_id, stream_type, stream_version, event_type, \
+     event_version, payload, metadata, recorded_at, prev_hash, hash";
+
+fn hash32(bytes: &[u8]) -> [u8; 32] {
+    bytes.try_into().unwrap_or([0; 32])
+}
+
+fn decode(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
+    let prev_hash: Vec<u8> = row.try_get("prev_hash")?;
+    let hash: Vec<u8> = row.try_get("hash")?;
+    Ok(RecordedEvent {
+        position: row.try_get::<i64, _>("position")? as u64,
+        event_id: row.try_get::<Uuid, _>("event_id")?,
+        stream_id: StreamId::from_stored(row.try_get("stream_id")?),
+        stream_type: row.try_get("stream_type")?,
+        stream_version: row.try_get::<i64, _>("stream_version")? as u64,
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get::<i32, _>("event_version")? as u32,
+        payload: row.try_get("payload")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at")?,
+        prev_hash: hash32(&prev_hash),
+        hash: hash32(&hash),
+    })
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Postgres {
+    pub(crate) pool: PgPool,
+}
+
+impl Postgres {
+    pub(crate) async fn open(url: &str, config: &StoreConfig) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::invalid("database_url", e.to_string()))?
+            .application_name("jejak");
+        let pool = PgPoolOptions::new()
+            .max_connections(config.pool_size.max(2))
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        if !config.read_only {
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        }
+        Ok(Self { pool })
+    }
+
+    /// Follows NOTIFY from every process writing to this database and moves
+    /// `head` forward. Reconnects after a lost connection.
+    pub(crate) fn spawn_listener(&self, head: Arc<watch::Sender<u64>>) -> tokio::task::AbortHandle {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            loop {
+                match PgListener::connect_with(&pool).await {
+                    Ok(mut listener) => {
+                        if listener.listen(CHANNEL).await.is_ok() {
+                            while let Ok(n) = listener.recv().await {
+                                if let Ok(position) = n.payload().parse::<u64>() {
+                                    head.send_if_modified(|known| {
+                                        let moved = position > *known;
+                                        if moved {
+                                            *known = position;
+                                        }
+                                        moved
+                                    });
+                                }
+                            }
+                        }
+                    }
+                    Err(err) => tracing::debug!(error = %err, "log listener cannot connect"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+        .abort_handle()
+    }
+
+    pub(crate) async fn commit_batch(
+        &self,
+        batch: &[PreparedAppend],
+    ) -> Result<(Vec<Result<AppendResult, StoreError>>, u64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(APPEND_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let mut ctx = BatchContext::default();
+        if let Some(row) = sqlx::query(
+            "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        {
+            ctx.head_position = row.try_get::<i64, _>(0)? as u64;
+            ctx.head_hash = hash32(&row.try_get::<Vec<u8>, _>(1)?);
+            ctx.head_recorded_at = Some(row.try_get(2)?);
+        }
+        let stream_ids: Vec<&str> = batch.iter().map(|a| a.stream_id.as_str()).collect();
+        let request_ids: Vec<&str> = batch
+            .iter()
+            .filter_map(|a| a.request_id.as_deref())
+            .collect();
+        for row in sqlx::query(
+            "SELECT DISTINCT ON (stream_id) stream_id, stream_type, stream_version FROM events \
+             WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version DESC",
+        )
+        .bind(&stream_ids)
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            ctx.streams.insert(
+                row.try_get(0)?,
+                (row.try_get(1)?, row.try_get::<i64, _>(2)? as u64),
+            );
+        }
+        if !request_ids.is_empty() {
+            for row in sqlx::query(
+                "SELECT request_id, stream_id, first_version, last_version, first_position, \
+                 last_position FROM requests WHERE request_id = ANY($1)",
+            )
+            .bind(&request_ids)
+            .fetch_all(&mut *tx)
+            .await?
+            {
+                ctx.requests.insert(
+                    row.try_get(0)?,
+                    StoredRequest {
+                        stream_id: row.try_get(1)?,
+                        first_version: row.try_get::<i64, _>(2)? as u64,
+                        last_version: row.try_get::<i64, _>(3)? as u64,
+                        first_position: row.try_get::<i64, _>(4)? as u64,
+                        last_position: row.try_get::<i64, _>(5)? as u64,
+                    },
+                );
+            }
+        }
+        let plan = plan(ctx, batch);
+        if !plan.rows.is_empty() {
+            let rows = &plan.rows;
+            sqlx::query(
+                "INSERT INTO events (position, event_id, stream_id, stream_type, stream_version, \
+                 event_type, event_version, payload, metadata, recorded_at, prev_hash, hash) \
+                 SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], \
+                 $6::text[], $7::int[], $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[])",
+            )
+            .bind(rows.iter().map(|r| r.position as i64).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.stream_id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.stream_type).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.stream_version as i64).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.event_version as i32).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.payload).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.metadata).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.prev_hash.to_vec()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.hash.to_vec()).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !plan.requests.is_empty() {
+            let reqs = &plan.requests;
+            sqlx::query(
+                "INSERT INTO requests (request_id, stream_id, first_version, last_version, \
+                 first_position, last_position) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])",
+            )
+            .bind(reqs.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+            .bind(reqs.iter().map(|(_, r)| r.stream_id.as_str()).collect::<Vec<_>>())
+            .bind(reqs.iter().map(|(_, r)| r.first_version as i64).collect::<Vec<_>>())
+            .bind(reqs.iter().map(|(_, r)| r.last_version as i64).collect::<Vec<_>>())
+            .bind(reqs.iter().map(|(_, r)| r.first_position as i64).collect::<Vec<_>>())
+            .bind(reqs.iter().map(|(_, r)| r.last_position as i64).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((plan.outcomes, plan.head_position))
+    }
+
+    pub(crate) async fn read_stream(
+        &self,
+        stream: &StreamId,
+        direction: Direction,
+        from: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = match direction {
+            Direction::Forward => format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 \
+                 ORDER BY stream_version ASC LIMIT $3"
+            ),
+            Direction::Backward => format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version <= $2 \
+                 ORDER BY stream_version DESC LIMIT $3"
+            ),
+        };
+        let from = from.unwrap_or(match direction {
+            Direction::Forward => 1,
+            Direction::Backward => i64::MAX,
+        });
+        let rows = sqlx::query(&sql)
+            .bind(stream.as_str())
+            .bind(from)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) async fn read_all(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events WHERE position > $1 ORDER BY position ASC LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) async fn stream_version(
+        &self,
+        stream: &StreamId,
+    ) -> Result<Option<u64>, StoreError> {
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = $1")
+                .bind(stream.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(version.map(|v| v as u64))
+    }
+
+    pub(crate) async fn last_event(&self) -> Result<Option<RecordedEvent>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events ORDER BY position DESC LIMIT 1"
+        ))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(decode).transpose()?)
+    }
+
+    pub(crate) async fn save_snapshot(
+        &self,
+        stream: &StreamId,
+        schema_version: i64,
+        snapshot: &StoredSnapshot,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO snapshots (stream_id, schema_version, stream_version, state, taken_at) \
+             VALUES ($1, $2, $3, $4, now()) \
+             ON CONFLICT (stream_id, schema_version) DO UPDATE SET \
+             stream_version = excluded.stream_version, state = excluded.state, taken_at = excluded.taken_at",
+        )
+        .bind(stream.as_str())
+        .bind(schema_version)
+        .bind(snapshot.stream_version as i64)
+        .bind(&snapshot.state)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn load_snapshot(
+        &self,
+        stream: &StreamId,
+        schema_version: i64,
+    ) -> Result<Option<StoredSnapshot>, StoreError> {
+        let row = sqlx::query(
+            "SELECT stream_version, state FROM snapshots WHERE stream_id = $1 AND schema_version = $2",
+        )
+        .bind(stream.as_str())
+        .bind(schema_version)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(StoredSnapshot {
+                stream_version: row.try_get::<i64, _>(0)? as u64,
+                state: row.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+}

@@ -1,0 +1,308 @@
+//! The log on SQLite: one file in WAL mode, `synchronous=FULL`, appends in
+//! `BEGIN IMMEDIATE` transactions by this process's single writer task.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row as _, SqlitePool};
+use uuid::Uuid;
+
+use super::plan::{BatchContext, PreparedAppend, StoredRequest, plan};
+use super::{
+    AppendResult, Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamId,
+};
+
+const COLUMNS: &str = "position, event_id, stream_id, stream_type, stream_version, event_type, \
+     event_version, payload, metadata, recorded_at, prev_hash, hash";
+
+/// SQLite keeps `recorded_at` as fixed-width RFC 3339 text in UTC with
+/// microseconds, so it sorts and reads back exactly.
+pub(crate) fn format_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn parse_time(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+fn hash32(bytes: &[u8]) -> [u8; 32] {
+    bytes.try_into().unwrap_or([0; 32])
+}
+
+fn decode(row: &SqliteRow) -> Result<RecordedEvent, sqlx::Error> {
+    let event_id: String = row.try_get("event_id")?;
+    let prev_hash: Vec<u8> = row.try_get("prev_hash")?;
+    let hash: Vec<u8> = row.try_get("hash")?;
+    let recorded_at: String = row.try_get("recorded_at")?;
+    Ok(RecordedEvent {
+        position: row.try_get::<i64, _>("position")? as u64,
+        event_id: Uuid::parse_str(&event_id).unwrap_or_default(),
+        stream_id: StreamId::from_stored(row.try_get("stream_id")?),
+        stream_type: row.try_get("stream_type")?,
+        stream_version: row.try_get::<i64, _>("stream_version")? as u64,
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get::<i64, _>("event_version")? as u32,
+        payload: row.try_get("payload")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at: parse_time(&recorded_at),
+        prev_hash: hash32(&prev_hash),
+        hash: hash32(&hash),
+    })
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Sqlite {
+    pub(crate) pool: SqlitePool,
+}
+
+impl Sqlite {
+    pub(crate) async fn open(url: &str, config: &StoreConfig) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::invalid("database_url", e.to_string()))?;
+        let path = options.get_filename().to_path_buf();
+        if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+            return Err(StoreError::invalid(
+                "database_url",
+                "an in-memory SQLite log would vanish; name a file, e.g. sqlite://data/jejak.db",
+            ));
+        }
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let options = if config.read_only {
+            if !path.exists() {
+                return Err(StoreError::invalid(
+                    "database_url",
+                    format!("{} does not exist", path.display()),
+                ));
+            }
+            options.read_only(true)
+        } else {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
+            options.create_if_missing(true)
+        };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(config.pool_size.max(2))
+            .acquire_timeout(Duration::from_secs(15))
+            .connect_with(options)
+            .await?;
+        if !config.read_only {
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        }
+        Ok(Self { pool })
+    }
+
+    pub(crate) async fn commit_batch(
+        &self,
+        batch: &[PreparedAppend],
+    ) -> Result<(Vec<Result<AppendResult, StoreError>>, u64), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut ctx = BatchContext::default();
+        if let Some(row) = sqlx::query(
+            "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        {
+            ctx.head_position = row.try_get::<i64, _>(0)? as u64;
+            ctx.head_hash = hash32(&row.try_get::<Vec<u8>, _>(1)?);
+            ctx.head_recorded_at = Some(parse_time(&row.try_get::<String, _>(2)?));
+        }
+        for append in batch {
+            let id = append.stream_id.as_str();
+            if !ctx.streams.contains_key(id)
+                && let Some(row) = sqlx::query(
+                    "SELECT stream_type, stream_version FROM events WHERE stream_id = ? \
+                     ORDER BY stream_version DESC LIMIT 1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                ctx.streams.insert(
+                    id.to_owned(),
+                    (row.try_get(0)?, row.try_get::<i64, _>(1)? as u64),
+                );
+            }
+            if let Some(request_id) = append.request_id.as_deref()
+                && let Some(row) = sqlx::query(
+                    "SELECT stream_id, first_version, last_version, first_position, last_position \
+                     FROM requests WHERE request_id = ?",
+                )
+                .bind(request_id)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                ctx.requests.insert(
+                    request_id.to_owned(),
+                    StoredRequest {
+                        stream_id: row.try_get(0)?,
+                        first_version: row.try_get::<i64, _>(1)? as u64,
+                        last_version: row.try_get::<i64, _>(2)? as u64,
+                        first_position: row.try_get::<i64, _>(3)? as u64,
+                        last_position: row.try_get::<i64, _>(4)? as u64,
+                    },
+                );
+            }
+        }
+        let plan = plan(ctx, batch);
+        for row in &plan.rows {
+            sqlx::query(
+                "INSERT INTO events (position, event_id, stream_id, stream_type, stream_version, \
+                 event_type, event_version, payload, metadata, recorded_at, prev_hash, hash) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(row.position as i64)
+            .bind(row.event_id.to_string())
+            .bind(row.stream_id)
+            .bind(row.stream_type)
+            .bind(row.stream_version as i64)
+            .bind(row.event_type)
+            .bind(i64::from(row.event_version))
+            .bind(row.payload)
+            .bind(row.metadata)
+            .bind(format_time(row.recorded_at))
+            .bind(&row.prev_hash[..])
+            .bind(&row.hash[..])
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (request_id, r) in &plan.requests {
+            sqlx::query(
+                "INSERT INTO requests (request_id, stream_id, first_version, last_version, \
+                 first_position, last_position) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(*request_id)
+            .bind(&r.stream_id)
+            .bind(r.first_version as i64)
+            .bind(r.last_version as i64)
+            .bind(r.first_position as i64)
+            .bind(r.last_position as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((plan.outcomes, plan.head_position))
+    }
+
+    pub(crate) async fn read_stream(
+        &self,
+        stream: &StreamId,
+        direction: Direction,
+        from: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = match direction {
+            Direction::Forward => format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? \
+                 ORDER BY stream_version ASC LIMIT ?"
+            ),
+            Direction::Backward => format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version <= ? \
+                 ORDER BY stream_version DESC LIMIT ?"
+            ),
+        };
+        let from = from.unwrap_or(match direction {
+            Direction::Forward => 1,
+            Direction::Backward => i64::MAX,
+        });
+        let rows = sqlx::query(&sql)
+            .bind(stream.as_str())
+            .bind(from)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) async fn read_all(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position ASC LIMIT ?"
+        ))
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) async fn stream_version(
+        &self,
+        stream: &StreamId,
+    ) -> Result<Option<u64>, StoreError> {
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = ?")
+                .bind(stream.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(version.map(|v| v as u64))
+    }
+
+    pub(crate) async fn last_event(&self) -> Result<Option<RecordedEvent>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events ORDER BY position DESC LIMIT 1"
+        ))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(decode).transpose()?)
+    }
+
+    pub(crate) async fn save_snapshot(
+        &self,
+        stream: &StreamId,
+        schema_version: i64,
+        snapshot: &StoredSnapshot,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO snapshots (stream_id, schema_version, stream_version, state, taken_at) \
+             VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (stream_id, schema_version) DO UPDATE SET \
+             stream_version = excluded.stream_version, state = excluded.state, taken_at = excluded.taken_at",
+        )
+        .bind(stream.as_str())
+        .bind(schema_version)
+        .bind(snapshot.stream_version as i64)
+        .bind(&snapshot.state)
+        .bind(format_time(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn load_snapshot(
+        &self,
+        stream: &StreamId,
+        schema_version: i64,
+    ) -> Result<Option<StoredSnapshot>, StoreError> {
+        let row = sqlx::query(
+            "SELECT stream_version, state FROM snapshots WHERE stream_id = ? AND schema_version = ?",
+        )
+        .bind(stream.as_str())
+        .bind(schema_version)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(StoredSnapshot {
+                stream_version: row.try_get::<i64, _>(0)? as u64,
+                state: row.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+}

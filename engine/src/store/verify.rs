@@ -1,0 +1,192 @@
+//! Walking the hash chain to prove that the log was not rewritten.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Digest, EventStore, StoreError};
+
+const BATCH: usize = 5_000;
+
+/// What broke the chain at a position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakKind {
+    /// The event at this position is missing (deleted, or positions moved).
+    Missing,
+    /// The event's stored bytes no longer match its hash (payload,
+    /// metadata or another field was changed, or rows were swapped).
+    ContentChanged,
+    /// The event does not link to the hash of the event before it.
+    LinkBroken,
+    /// The log's hash at the digest's position differs from the digest kept
+    /// earlier: the log was rewritten, even if its chain is consistent.
+    DigestMismatch,
+    /// The log ends before the position of the digest kept earlier.
+    LogShorterThanDigest,
+}
+
+/// The first place where the log breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Break {
+    /// The first position that fails.
+    pub position: u64,
+    /// How it fails.
+    pub kind: BreakKind,
+}
+
+impl std::fmt::Display for Break {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.kind {
+            BreakKind::Missing => "the event is missing",
+            BreakKind::ContentChanged => "the event's content no longer matches its hash",
+            BreakKind::LinkBroken => "the event does not link to the previous event's hash",
+            BreakKind::DigestMismatch => "the log differs from the digest kept earlier",
+            BreakKind::LogShorterThanDigest => "the log ends before the digest kept earlier",
+        };
+        write!(f, "position {}: {what}", self.position)
+    }
+}
+
+/// The result of [`EventStore::verify`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// First position checked.
+    pub from: u64,
+    /// Last position checked (0 when nothing was).
+    pub to: u64,
+    /// Events checked.
+    pub checked: u64,
+    /// The digest of the last intact event checked.
+    pub digest: Digest,
+    /// The first break, if any.
+    pub first_break: Option<Break>,
+}
+
+impl VerifyReport {
+    /// True when the range is intact (and leads to the digest, if one was given).
+    pub fn is_intact(&self) -> bool {
+        self.first_break.is_none()
+    }
+}
+
+impl EventStore {
+    /// Verifies the chain over positions `from..=to` (`to`: `None` for the
+    /// whole log), and that the log still leads to `digest` when one is
+    /// given (the range is extended to reach it).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for a `from` of 0 or past `to`; storage failures.
+    pub async fn verify(
+        &self,
+        from: u64,
+        to: Option<u64>,
+        digest: Option<Digest>,
+    ) -> Result<VerifyReport, StoreError> {
+        self.verify_with_progress(from, to, digest, |_| {}).await
+    }
+
+    /// [`EventStore::verify`], calling `progress` with the last position
+    /// checked after every batch.
+    ///
+    /// # Errors
+    /// As [`EventStore::verify`].
+    pub async fn verify_with_progress(
+        &self,
+        from: u64,
+        to: Option<u64>,
+        digest: Option<Digest>,
+        mut progress: impl FnMut(u64),
+    ) -> Result<VerifyReport, StoreError> {
+        if from == 0 {
+            return Err(StoreError::invalid("from", "positions start at 1"));
+        }
+        if let Some(to) = to
+            && to < from
+        {
+            return Err(StoreError::invalid(
+                "to",
+                format!("{to} is before from ({from})"),
+            ));
+        }
+        let to = match (to, digest) {
+            (Some(to), Some(d)) => Some(to.max(d.position)),
+            (to, _) => to,
+        };
+        // The link into the range: the stored hash of the event before it.
+        let (mut prev_hash, mut prev_position) = if from == 1 {
+            ([0u8; 32], 0)
+        } else {
+            match self.read_all(from - 2, 1).await?.pop() {
+                Some(e) if e.position == from - 1 => (e.hash, from - 1),
+                _ => {
+                    return Ok(VerifyReport {
+                        from,
+                        to: 0,
+                        checked: 0,
+                        digest: Digest::EMPTY,
+                        first_break: Some(Break {
+                            position: from - 1,
+                            kind: BreakKind::Missing,
+                        }),
+                    });
+                }
+            }
+        };
+        let mut report = VerifyReport {
+            from,
+            to: 0,
+            checked: 0,
+            digest: Digest {
+                position: prev_position,
+                hash: prev_hash,
+            },
+            first_break: None,
+        };
+        let broken = |mut report: VerifyReport, position, kind| {
+            report.first_break = Some(Break { position, kind });
+            Ok(report)
+        };
+        'walk: loop {
+            let batch = self.read_all(prev_position, BATCH).await?;
+            let done = batch.len() < BATCH;
+            for event in batch {
+                if to.is_some_and(|to| event.position > to) {
+                    break 'walk;
+                }
+                let expected = prev_position + 1;
+                if event.position != expected {
+                    return broken(report, expected, BreakKind::Missing);
+                }
+                if event.prev_hash != prev_hash {
+                    return broken(report, event.position, BreakKind::LinkBroken);
+                }
+                if event.recompute_hash(&prev_hash) != event.hash {
+                    return broken(report, event.position, BreakKind::ContentChanged);
+                }
+                if let Some(d) = digest
+                    && d.position == event.position
+                    && d.hash != event.hash
+                {
+                    return broken(report, event.position, BreakKind::DigestMismatch);
+                }
+                prev_hash = event.hash;
+                prev_position = event.position;
+                report.checked += 1;
+                report.to = event.position;
+                report.digest = Digest {
+                    position: event.position,
+                    hash: event.hash,
+                };
+            }
+            progress(prev_position);
+            if done {
+                break;
+            }
+        }
+        if let Some(d) = digest
+            && d.position > prev_position
+        {
+            return broken(report, prev_position + 1, BreakKind::LogShorterThanDigest);
+        }
+        Ok(report)
+    }
+}

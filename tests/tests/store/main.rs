@@ -1,0 +1,22 @@
+//! The event log's behaviour, on SQLite and on PostgreSQL alike.
+
+mod append;
+mod concurrency;
+mod durability;
+mod integrity;
+mod reads;
+mod snapshots;
+
+use jejak_engine::store::{AppendRequest, ExpectedVersion, NewEvent, StreamId};
+use serde_json::json;
+
+/// A stream id, which the tests know to be valid.
+pub fn stream(id: &str) -> StreamId {
+    StreamId::parse(id).expect("a valid stream id")
+}
+
+/// An append of `n` numbered events to `id` (stream type `test`).
+pub fn events(id: &str, expected: ExpectedVersion, n: usize) -> AppendRequest {
+    AppendRequest::new(stream(id), "test", expected)
+        .events((0..n).map(|i| NewEvent::new("Happened", json!({ "n": i }))))
+}
