@@ -29,7 +29,9 @@ pub struct ServeArgs {
 
 fn init_tracing(level: &str, json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -72,8 +74,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the log at {url}"))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("cannot listen on {}; is another server running there?", args.listen))?;
-    jejak_server::run(listener, jejak_server::AppState { store }, shutdown_signal())
-        .await
-        .context("the server stopped with an error")
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; is another server running there?",
+                args.listen
+            )
+        })?;
+    jejak_server::run(
+        listener,
+        jejak_server::AppState { store },
+        shutdown_signal(),
+    )
+    .await
+    .context("the server stopped with an error")
 }

@@ -54,8 +54,9 @@ pub async fn run(
         .build_v1alpha()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_service_status("", tonic_health::ServingStatus::Serving).await;
-    let _ = &state;
+    health
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
     tracing::info!(address = ?listener.local_addr().ok(), backend = state.store.backend_name(), "serving gRPC");
     tonic::transport::Server::builder()
         .add_service(health_service)
