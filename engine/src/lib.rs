@@ -7,4 +7,10 @@
 //!
 //! This crate knows nothing of protobuf, gRPC or the command line.
 
+pub mod clock;
+pub mod codec;
+pub mod domain;
+pub mod engine;
+pub mod process;
 pub mod store;
+pub mod workflow;

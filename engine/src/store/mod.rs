@@ -293,6 +293,18 @@ impl Backend {
     async fn last_event(&self) -> Result<Option<RecordedEvent>, StoreError> {
         dispatch!(self, b => b.last_event().await)
     }
+    async fn find_request(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<plan::StoredRequest>, StoreError> {
+        dispatch!(self, b => b.find_request(request_id).await)
+    }
+    async fn checkpoint(&self, name: &str) -> Result<u64, StoreError> {
+        dispatch!(self, b => b.checkpoint(name).await)
+    }
+    async fn save_checkpoint(&self, name: &str, position: i64) -> Result<(), StoreError> {
+        dispatch!(self, b => b.save_checkpoint(name, position).await)
+    }
     async fn save_snapshot(
         &self,
         stream: &StreamId,
@@ -555,6 +567,43 @@ impl EventStore {
     /// A receiver that changes whenever the known head moves.
     pub fn watch_head(&self) -> watch::Receiver<u64> {
         self.inner.head.subscribe()
+    }
+
+    /// What the append with `request_id` wrote, if one was made.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn find_request(&self, request_id: &str) -> Result<Option<AppendResult>, StoreError> {
+        Ok(self
+            .inner
+            .backend
+            .find_request(request_id)
+            .await?
+            .map(|r| AppendResult {
+                stream_id: StreamId::from_stored(r.stream_id),
+                first_version: r.first_version,
+                stream_version: r.last_version,
+                first_position: r.first_position,
+                position: r.last_position,
+                duplicate: true,
+            }))
+    }
+
+    /// The position a named reader (process manager) has handled, 0 at first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn checkpoint(&self, name: &str) -> Result<u64, StoreError> {
+        self.inner.backend.checkpoint(name).await
+    }
+
+    /// Records the position a named reader has handled.
+    ///
+    /// # Errors
+    /// Storage failures; a position out of range.
+    pub async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        let position = check_i64("position", position)?;
+        self.inner.backend.save_checkpoint(name, position).await
     }
 
     /// Saves a snapshot of a stream's state. Snapshots are a cache: saving

@@ -50,6 +50,17 @@ fn decode(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
     })
 }
 
+/// A `requests` row whose `stream_id` is column `at` and the four numbers follow it.
+fn stored_request(row: &PgRow, at: usize) -> Result<StoredRequest, sqlx::Error> {
+    Ok(StoredRequest {
+        stream_id: row.try_get(at)?,
+        first_version: row.try_get::<i64, _>(at + 1)? as u64,
+        last_version: row.try_get::<i64, _>(at + 2)? as u64,
+        first_position: row.try_get::<i64, _>(at + 3)? as u64,
+        last_position: row.try_get::<i64, _>(at + 4)? as u64,
+    })
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Postgres {
     pub(crate) pool: PgPool,
@@ -148,16 +159,8 @@ impl Postgres {
             .fetch_all(&mut *tx)
             .await?
             {
-                ctx.requests.insert(
-                    row.try_get(0)?,
-                    StoredRequest {
-                        stream_id: row.try_get(1)?,
-                        first_version: row.try_get::<i64, _>(2)? as u64,
-                        last_version: row.try_get::<i64, _>(3)? as u64,
-                        first_position: row.try_get::<i64, _>(4)? as u64,
-                        last_position: row.try_get::<i64, _>(5)? as u64,
-                    },
-                );
+                ctx.requests
+                    .insert(row.try_get(0)?, stored_request(&row, 1)?);
             }
         }
         let plan = plan(ctx, batch);
@@ -268,6 +271,45 @@ impl Postgres {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(decode).transpose()?)
+    }
+
+    pub(crate) async fn find_request(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<StoredRequest>, StoreError> {
+        let row = sqlx::query(
+            "SELECT stream_id, first_version, last_version, first_position, last_position \
+             FROM requests WHERE request_id = $1",
+        )
+        .bind(request_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| stored_request(&row, 0)).transpose()?)
+    }
+
+    pub(crate) async fn checkpoint(&self, name: &str) -> Result<u64, StoreError> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM checkpoints WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(position.unwrap_or(0) as u64)
+    }
+
+    pub(crate) async fn save_checkpoint(
+        &self,
+        name: &str,
+        position: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO checkpoints (name, position) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        )
+        .bind(name)
+        .bind(position)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     pub(crate) async fn save_snapshot(

@@ -56,6 +56,16 @@ fn decode(row: &SqliteRow) -> Result<RecordedEvent, sqlx::Error> {
     })
 }
 
+fn stored_request(row: &SqliteRow) -> Result<StoredRequest, sqlx::Error> {
+    Ok(StoredRequest {
+        stream_id: row.try_get(0)?,
+        first_version: row.try_get::<i64, _>(1)? as u64,
+        last_version: row.try_get::<i64, _>(2)? as u64,
+        first_position: row.try_get::<i64, _>(3)? as u64,
+        last_position: row.try_get::<i64, _>(4)? as u64,
+    })
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Sqlite {
     pub(crate) pool: SqlitePool,
@@ -145,16 +155,8 @@ impl Sqlite {
                 .fetch_optional(&mut *tx)
                 .await?
             {
-                ctx.requests.insert(
-                    request_id.to_owned(),
-                    StoredRequest {
-                        stream_id: row.try_get(0)?,
-                        first_version: row.try_get::<i64, _>(1)? as u64,
-                        last_version: row.try_get::<i64, _>(2)? as u64,
-                        first_position: row.try_get::<i64, _>(3)? as u64,
-                        last_position: row.try_get::<i64, _>(4)? as u64,
-                    },
-                );
+                ctx.requests
+                    .insert(request_id.to_owned(), stored_request(&row)?);
             }
         }
         let plan = plan(ctx, batch);
@@ -261,6 +263,45 @@ impl Sqlite {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(decode).transpose()?)
+    }
+
+    pub(crate) async fn find_request(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<StoredRequest>, StoreError> {
+        let row = sqlx::query(
+            "SELECT stream_id, first_version, last_version, first_position, last_position \
+             FROM requests WHERE request_id = ?",
+        )
+        .bind(request_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| stored_request(&row)).transpose()?)
+    }
+
+    pub(crate) async fn checkpoint(&self, name: &str) -> Result<u64, StoreError> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM checkpoints WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(position.unwrap_or(0) as u64)
+    }
+
+    pub(crate) async fn save_checkpoint(
+        &self,
+        name: &str,
+        position: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO checkpoints (name, position) VALUES (?, ?) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        )
+        .bind(name)
+        .bind(position)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     pub(crate) async fn save_snapshot(

@@ -1,0 +1,1155 @@
+//! The change project (proyek / aksi perubahan): proposal, workplace phase,
+//! evidence per milestone, final seminar, grade, adoption and replication.
+//! Its lifecycle comes from a workflow definition; this decider adds what a
+//! definition cannot say: who is whose mentor, what a valid proposal is.
+
+use std::collections::BTreeMap;
+
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::cohort::{CohortFacts, Enrollment, Participant};
+use super::values::{
+    Attachment, CohortId, Horizon, InnovationId, Level3, MilestoneId, OpdCode, ProjectId, Rating,
+    TrainingLevel, long, optional_long, short,
+};
+use super::{Actor, Aggregate, Command, DomainError, Role, WorkflowSubject};
+use crate::workflow::{Guard, SignOff, WorkflowRef};
+
+/// Every command a change-project workflow may name.
+pub const COMMANDS: &[&str] = &[
+    "propose",
+    "revise_proposal",
+    "agree_change_area",
+    "approve_action_plan",
+    "return_action_plan",
+    "comment",
+    "mark_proposal_ready",
+    "record_proposal_seminar",
+    "start_workplace_phase",
+    "submit_evidence",
+    "approve_milestone",
+    "return_milestone",
+    "mark_milestone_overdue",
+    "submit_final_report",
+    "mark_report_ready",
+    "record_final_seminar",
+    "set_grade",
+    "defer_graduation",
+    "resume",
+    "endorse_adoption",
+    "link_innovation",
+    "record_replication",
+    "withdraw",
+];
+
+/// The lowest final-seminar score that passes.
+pub const PASSING_SCORE: u8 = 60;
+
+/// A stakeholder of the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stakeholder {
+    /// Person or body.
+    pub name: String,
+    /// Inside the organization (true) or outside it.
+    pub internal: bool,
+    /// How much they can sway the change.
+    pub influence: Level3,
+    /// How much they care about it.
+    pub interest: Level3,
+}
+
+/// A member of the project team (tim efektif).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    /// Name.
+    pub name: String,
+    /// Role in the team.
+    pub role: String,
+}
+
+/// A planned milestone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MilestonePlan {
+    /// Id within the project (`m1`).
+    pub id: MilestoneId,
+    /// Short, medium or long term.
+    pub horizon: Horizon,
+    /// What is done.
+    pub title: String,
+    /// When it is due.
+    pub due: NaiveDate,
+    /// The expected output.
+    pub expected_output: String,
+}
+
+/// Goals per horizon.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Goals {
+    /// Within the training.
+    pub short_term: String,
+    /// Within a year.
+    pub medium_term: String,
+    /// Within five years.
+    pub long_term: String,
+}
+
+/// The proposal (rancangan).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// Title of the change.
+    pub title: String,
+    /// Area of change agreed with the mentor.
+    pub change_area: String,
+    /// The problem.
+    pub problem: String,
+    /// The situation before the change.
+    pub baseline: String,
+    /// Goals per horizon.
+    pub goals: Goals,
+    /// Stakeholders with influence and interest.
+    pub stakeholders: Vec<Stakeholder>,
+    /// The project team.
+    pub team: Vec<TeamMember>,
+    /// The milestone plan.
+    pub milestones: Vec<MilestonePlan>,
+}
+
+impl Proposal {
+    /// Checks the proposal against the training period: texts, unique
+    /// milestone ids, short-term milestones due within the training, medium
+    /// ones within a year after it, long ones within five years.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `proposal.<field>`.
+    pub fn validate(&self, starts_on: NaiveDate, ends_on: NaiveDate) -> Result<(), DomainError> {
+        short("proposal.title", &self.title)?;
+        short("proposal.change_area", &self.change_area)?;
+        long("proposal.problem", &self.problem)?;
+        long("proposal.baseline", &self.baseline)?;
+        long("proposal.goals.short_term", &self.goals.short_term)?;
+        optional_long("proposal.goals.medium_term", &self.goals.medium_term)?;
+        optional_long("proposal.goals.long_term", &self.goals.long_term)?;
+        if self.stakeholders.len() > 100 {
+            return Err(DomainError::invalid("proposal.stakeholders", "at most 100"));
+        }
+        for (i, s) in self.stakeholders.iter().enumerate() {
+            short(&format!("proposal.stakeholders[{i}].name"), &s.name)?;
+        }
+        if self.team.len() > 50 {
+            return Err(DomainError::invalid("proposal.team", "at most 50 members"));
+        }
+        for (i, m) in self.team.iter().enumerate() {
+            short(&format!("proposal.team[{i}].name"), &m.name)?;
+            short(&format!("proposal.team[{i}].role"), &m.role)?;
+        }
+        if self.milestones.len() > 50 {
+            return Err(DomainError::invalid(
+                "proposal.milestones",
+                "at most 50 milestones",
+            ));
+        }
+        let year_after = ends_on.checked_add_days(Days::new(366)).unwrap_or(ends_on);
+        let five_years_after = ends_on
+            .checked_add_days(Days::new(5 * 366))
+            .unwrap_or(ends_on);
+        let mut ids = std::collections::HashSet::new();
+        for (i, m) in self.milestones.iter().enumerate() {
+            let field = |f: &str| format!("proposal.milestones[{i}].{f}");
+            if !ids.insert(&m.id) {
+                return Err(DomainError::invalid(
+                    &field("id"),
+                    format!("milestone id '{}' is used twice", m.id),
+                ));
+            }
+            short(&field("title"), &m.title)?;
+            long(&field("expected_output"), &m.expected_output)?;
+            let (earliest, latest, window) = match m.horizon {
+                Horizon::Short => (starts_on, ends_on, "within the training"),
+                Horizon::Medium => (ends_on, year_after, "within a year after the training"),
+                Horizon::Long => (
+                    ends_on,
+                    five_years_after,
+                    "within five years after the training",
+                ),
+            };
+            let inside = if m.horizon == Horizon::Short {
+                m.due >= earliest && m.due <= latest
+            } else {
+                m.due > earliest && m.due <= latest
+            };
+            if !inside {
+                return Err(DomainError::invalid(
+                    &field("due"),
+                    format!(
+                        "{} is outside its horizon: a {:?}-term milestone is due {window} ({} to {})",
+                        m.due,
+                        m.horizon,
+                        earliest,
+                        latest
+                    )
+                    .to_lowercase(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Final grade (predikat).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grade {
+    /// Sangat memuaskan.
+    SangatMemuaskan,
+    /// Memuaskan.
+    Memuaskan,
+    /// Cukup memuaskan.
+    CukupMemuaskan,
+    /// Kurang memuaskan.
+    KurangMemuaskan,
+}
+
+impl Grade {
+    /// Parses `sangat memuaskan`, `memuaskan`, `cukup memuaskan` or `kurang memuaskan`.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `grade`.
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        match value
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['_', '-'], " ")
+            .as_str()
+        {
+            "sangat memuaskan" => Ok(Self::SangatMemuaskan),
+            "memuaskan" => Ok(Self::Memuaskan),
+            "cukup memuaskan" => Ok(Self::CukupMemuaskan),
+            "kurang memuaskan" => Ok(Self::KurangMemuaskan),
+            _ => Err(DomainError::invalid(
+                "grade",
+                format!(
+                    "'{value}' is not a predikat; use sangat memuaskan, memuaskan, cukup memuaskan or kurang memuaskan"
+                ),
+            )),
+        }
+    }
+}
+
+/// A cooperation agreement under which a change or innovation is replicated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agreement {
+    /// `PKS`, `MoU` or a letter.
+    pub kind: String,
+    /// Its number.
+    pub number: String,
+    /// When it was signed.
+    pub signed_on: NaiveDate,
+    /// The document itself, when attached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<Attachment>,
+}
+
+impl Agreement {
+    /// Validates an agreement.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `agreement.<field>`.
+    pub fn new(
+        kind: &str,
+        number: &str,
+        signed_on: NaiveDate,
+        document: Option<Attachment>,
+    ) -> Result<Self, DomainError> {
+        Ok(Self {
+            kind: short("agreement.kind", kind)?,
+            number: short("agreement.number", number)?,
+            signed_on,
+            document,
+        })
+    }
+}
+
+/// A replication of the change by another unit or region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replication {
+    /// The adopting OPD.
+    pub adopter_opd: OpdCode,
+    /// The adopting region.
+    pub adopter_region: String,
+    /// The agreement.
+    pub agreement: Agreement,
+}
+
+/// One rated target of the final seminar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRating {
+    /// The milestone rated.
+    pub milestone_id: MilestoneId,
+    /// Below, meets or exceeds.
+    pub rating: Rating,
+}
+
+/// Commands on a change project.
+// Commands and events live briefly, one at a time; boxing the proposal
+// would only add noise where they are built and matched.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProjectCommand {
+    /// The participant proposes their project (creates the stream).
+    Propose {
+        /// The cohort, as the command handler read it.
+        cohort: CohortFacts,
+        /// The participant's enrollment in it.
+        enrollment: Enrollment,
+        /// The proposal.
+        proposal: Proposal,
+    },
+    /// The participant revises the proposal.
+    ReviseProposal {
+        /// The new proposal.
+        proposal: Proposal,
+    },
+    /// The mentor agrees the change area.
+    AgreeChangeArea,
+    /// The mentor approves the action plan.
+    ApproveActionPlan {
+        /// Optional note.
+        note: String,
+    },
+    /// The mentor returns the action plan.
+    ReturnActionPlan {
+        /// Why.
+        reason: String,
+    },
+    /// A coach, mentor, examiner or organizer comments.
+    Comment {
+        /// The comment.
+        text: String,
+    },
+    /// The coach marks the proposal ready for seminar.
+    MarkProposalReady,
+    /// The examiner records the proposal seminar.
+    RecordProposalSeminar {
+        /// Accepted, or to be revised.
+        accepted: bool,
+        /// Notes.
+        notes: String,
+    },
+    /// The organizer starts the workplace phase.
+    StartWorkplacePhase,
+    /// The participant submits evidence for a milestone.
+    SubmitEvidence {
+        /// The milestone.
+        milestone_id: MilestoneId,
+        /// The attachments.
+        attachments: Vec<Attachment>,
+        /// Optional note.
+        note: String,
+    },
+    /// The mentor approves a milestone.
+    ApproveMilestone {
+        /// The milestone.
+        milestone_id: MilestoneId,
+        /// Optional note.
+        note: String,
+    },
+    /// The mentor returns a milestone.
+    ReturnMilestone {
+        /// The milestone.
+        milestone_id: MilestoneId,
+        /// Why.
+        reason: String,
+    },
+    /// The overdue timer flags a milestone.
+    MarkMilestoneOverdue {
+        /// The milestone.
+        milestone_id: MilestoneId,
+    },
+    /// The participant submits the final report.
+    SubmitFinalReport {
+        /// Summary.
+        summary: String,
+        /// The report and its annexes.
+        attachments: Vec<Attachment>,
+    },
+    /// The coach marks the report ready for the final seminar.
+    MarkReportReady,
+    /// The examiner records the final seminar.
+    RecordFinalSeminar {
+        /// A rating per short-term milestone.
+        ratings: Vec<TargetRating>,
+        /// Score 0–100.
+        score: u8,
+        /// Notes.
+        notes: String,
+    },
+    /// The organizer sets the grade.
+    SetGrade {
+        /// The predikat.
+        grade: Grade,
+    },
+    /// The organizer defers graduation.
+    DeferGraduation {
+        /// Why.
+        reason: String,
+    },
+    /// The organizer resumes a deferred participant.
+    Resume,
+    /// The mentor endorses that the unit keeps the change.
+    EndorseAdoption {
+        /// Optional note.
+        note: String,
+    },
+    /// jejak links the innovation registered for the adoption.
+    LinkInnovation {
+        /// The innovation.
+        innovation_id: InnovationId,
+    },
+    /// Another unit or region took the change over.
+    RecordReplication(Replication),
+    /// The participant leaves the training (or the organizer records it).
+    Withdraw {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What happened to a change project.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+#[allow(missing_docs, clippy::large_enum_variant)]
+pub enum ProjectEvent {
+    /// The participant proposed the project under a workflow.
+    ProjectProposed {
+        project_id: ProjectId,
+        cohort: CohortFacts,
+        enrollment: Enrollment,
+        workflow: WorkflowRef,
+        proposal: Proposal,
+    },
+    ProposalRevised {
+        proposal: Proposal,
+    },
+    ChangeAreaAgreed {
+        by: String,
+    },
+    ActionPlanApproved {
+        by: String,
+        note: String,
+    },
+    ActionPlanReturned {
+        by: String,
+        reason: String,
+    },
+    CommentAdded {
+        by: String,
+        role: Role,
+        text: String,
+    },
+    ProposalMarkedReady {
+        by: String,
+    },
+    ProposalSeminarHeld {
+        by: String,
+        accepted: bool,
+        notes: String,
+    },
+    WorkplacePhaseStarted {
+        by: String,
+        on: NaiveDate,
+    },
+    EvidenceSubmitted {
+        milestone_id: MilestoneId,
+        attachments: Vec<Attachment>,
+        note: String,
+    },
+    MilestoneApproved {
+        milestone_id: MilestoneId,
+        by: String,
+        note: String,
+    },
+    MilestoneReturned {
+        milestone_id: MilestoneId,
+        by: String,
+        reason: String,
+    },
+    MilestoneOverdue {
+        milestone_id: MilestoneId,
+        due: NaiveDate,
+    },
+    FinalReportSubmitted {
+        summary: String,
+        attachments: Vec<Attachment>,
+    },
+    ReportMarkedReady {
+        by: String,
+    },
+    FinalSeminarHeld {
+        by: String,
+        ratings: Vec<TargetRating>,
+        score: u8,
+        passed: bool,
+        notes: String,
+    },
+    Graded {
+        by: String,
+        grade: Grade,
+    },
+    GraduationDeferred {
+        by: String,
+        reason: String,
+    },
+    GraduationResumed {
+        by: String,
+    },
+    AdoptionEndorsed {
+        by: String,
+        note: String,
+    },
+    InnovationLinked {
+        innovation_id: InnovationId,
+    },
+    ReplicationRecorded {
+        replication: Replication,
+        by: String,
+    },
+    Withdrawn {
+        by: String,
+        reason: String,
+    },
+    /// The lifecycle moved, as the workflow says.
+    StateChanged {
+        from: String,
+        to: String,
+        command: String,
+    },
+}
+
+/// Where a milestone stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MilestoneStatus {
+    /// Planned, nothing submitted.
+    #[default]
+    Planned,
+    /// Evidence submitted, waiting for the mentor.
+    Submitted,
+    /// Returned by the mentor with a reason.
+    Returned,
+    /// Approved by the mentor.
+    Approved,
+}
+
+/// A milestone as folded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Milestone {
+    /// The plan.
+    pub plan: MilestonePlan,
+    /// Its status.
+    pub status: MilestoneStatus,
+    /// Every attachment submitted, oldest first.
+    pub evidence: Vec<Attachment>,
+    /// Flagged past its due date without approval.
+    pub overdue: bool,
+    /// The mentor's last reason for returning it.
+    pub returned_reason: Option<String>,
+}
+
+/// A change project as folded from its events.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectState {
+    pub project_id: Option<ProjectId>,
+    pub lifecycle: Option<String>,
+    pub workflow: Option<WorkflowRef>,
+    pub cohort: Option<CohortFacts>,
+    pub enrollment: Option<Enrollment>,
+    pub proposal: Option<Proposal>,
+    pub milestones: BTreeMap<MilestoneId, Milestone>,
+    pub change_area_agreed: bool,
+    pub action_plan_approved: bool,
+    pub action_plan_returned_reason: Option<String>,
+    pub proposal_ready: bool,
+    /// `Some(true)` accepted, `Some(false)` to revise.
+    pub proposal_seminar: Option<bool>,
+    pub workplace_started_on: Option<NaiveDate>,
+    pub final_report: Option<String>,
+    pub report_ready: bool,
+    pub final_score: Option<u8>,
+    pub final_passed: bool,
+    pub grade: Option<Grade>,
+    pub adoption_endorsed: bool,
+    pub innovation_id: Option<InnovationId>,
+    pub replications: Vec<Replication>,
+    pub closing_reason: Option<String>,
+}
+
+impl ProjectState {
+    /// The participant's NIP as text.
+    pub fn participant(&self) -> Option<&Participant> {
+        self.enrollment.as_ref().map(|e| &e.participant)
+    }
+
+    /// The training level.
+    pub fn level(&self) -> Option<TrainingLevel> {
+        self.cohort.as_ref().map(|c| c.level)
+    }
+
+    /// The cohort id.
+    pub fn cohort_id(&self) -> Option<&CohortId> {
+        self.cohort.as_ref().map(|c| &c.cohort_id)
+    }
+
+    fn milestone(&self, id: &MilestoneId) -> Result<&Milestone, DomainError> {
+        self.milestones.get(id).ok_or_else(|| {
+            DomainError::invalid(
+                "milestone_id",
+                format!("the project has no milestone '{id}'"),
+            )
+        })
+    }
+}
+
+/// Whether `actor` is the person the project assigns to their role.
+fn assigned(actor: &Actor, enrollment: &Enrollment, organizer: &str) -> Result<(), DomainError> {
+    let ok = match actor.role {
+        Role::Participant => actor.id == enrollment.participant.nip.as_str(),
+        Role::Mentor => actor.id == enrollment.mentor,
+        Role::Coach => actor.id == enrollment.coach,
+        Role::Examiner => enrollment.examiners.contains(&actor.id),
+        Role::Organizer => actor.id == organizer,
+        Role::BridaOfficer | Role::System => true,
+        Role::InnovationOfficer | Role::Auditor => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(match actor.role {
+            Role::Participant => {
+                "a participant may act only on their own change project".to_owned()
+            }
+            Role::Organizer => "only the organizer of the project's cohort may do this".to_owned(),
+            role => format!("you are not this project's {role}; only its own {role} may do this"),
+        }))
+    }
+}
+
+fn attachments(field: &str, list: &[Attachment]) -> Result<(), DomainError> {
+    if list.is_empty() {
+        return Err(DomainError::invalid(field, "attach at least one file"));
+    }
+    if list.len() > 50 {
+        return Err(DomainError::invalid(
+            field,
+            "at most 50 attachments at once",
+        ));
+    }
+    Ok(())
+}
+
+/// The change-project decider.
+#[derive(Debug)]
+pub struct ChangeProject;
+
+impl ChangeProject {
+    fn decide_body(
+        state: &ProjectState,
+        command: &Command<ProjectCommand>,
+    ) -> Result<Vec<ProjectEvent>, DomainError> {
+        use ProjectCommand as C;
+        use ProjectEvent as E;
+        let by = command.actor.id.clone();
+        Ok(match &command.body {
+            C::Propose {
+                cohort,
+                enrollment,
+                proposal,
+            } => {
+                proposal.validate(cohort.starts_on, cohort.ends_on)?;
+                let workflow = command.workflow()?.reference();
+                vec![E::ProjectProposed {
+                    project_id: ProjectId::for_participant(
+                        &cohort.cohort_id,
+                        &enrollment.participant.nip,
+                    ),
+                    cohort: cohort.clone(),
+                    enrollment: enrollment.clone(),
+                    workflow,
+                    proposal: proposal.clone(),
+                }]
+            }
+            C::ReviseProposal { proposal } => {
+                let cohort = state
+                    .cohort
+                    .as_ref()
+                    .ok_or_else(|| DomainError::invalid("cohort", "missing"))?;
+                proposal.validate(cohort.starts_on, cohort.ends_on)?;
+                if state.proposal.as_ref() == Some(proposal) {
+                    return Ok(vec![]);
+                }
+                vec![E::ProposalRevised {
+                    proposal: proposal.clone(),
+                }]
+            }
+            C::AgreeChangeArea => {
+                if state.change_area_agreed {
+                    return Ok(vec![]);
+                }
+                vec![E::ChangeAreaAgreed { by }]
+            }
+            C::ApproveActionPlan { note } => {
+                if state.action_plan_approved {
+                    return Ok(vec![]);
+                }
+                vec![E::ActionPlanApproved {
+                    by,
+                    note: optional_long("note", note)?.unwrap_or_default(),
+                }]
+            }
+            C::ReturnActionPlan { reason } => vec![E::ActionPlanReturned {
+                by,
+                reason: long("reason", reason)?,
+            }],
+            C::Comment { text } => vec![E::CommentAdded {
+                by,
+                role: command.actor.role,
+                text: long("text", text)?,
+            }],
+            C::MarkProposalReady => {
+                if state.proposal_ready {
+                    return Ok(vec![]);
+                }
+                vec![E::ProposalMarkedReady { by }]
+            }
+            C::RecordProposalSeminar { accepted, notes } => {
+                let notes = optional_long("notes", notes)?.unwrap_or_default();
+                if !accepted && notes.is_empty() {
+                    return Err(DomainError::invalid(
+                        "notes",
+                        "say what the participant must revise",
+                    ));
+                }
+                vec![E::ProposalSeminarHeld {
+                    by,
+                    accepted: *accepted,
+                    notes,
+                }]
+            }
+            C::StartWorkplacePhase => vec![E::WorkplacePhaseStarted {
+                by,
+                on: command.today(),
+            }],
+            C::SubmitEvidence {
+                milestone_id,
+                attachments: files,
+                note,
+            } => {
+                attachments("attachments", files)?;
+                let milestone = state.milestone(milestone_id)?;
+                if milestone.status == MilestoneStatus::Approved {
+                    return Err(DomainError::Precondition {
+                        command: "submit evidence".into(),
+                        missing: format!("milestone '{milestone_id}' is approved already"),
+                    });
+                }
+                vec![E::EvidenceSubmitted {
+                    milestone_id: milestone_id.clone(),
+                    attachments: files.clone(),
+                    note: optional_long("note", note)?.unwrap_or_default(),
+                }]
+            }
+            C::ApproveMilestone { milestone_id, note } => {
+                state.milestone(milestone_id)?;
+                vec![E::MilestoneApproved {
+                    milestone_id: milestone_id.clone(),
+                    by,
+                    note: optional_long("note", note)?.unwrap_or_default(),
+                }]
+            }
+            C::ReturnMilestone {
+                milestone_id,
+                reason,
+            } => {
+                state.milestone(milestone_id)?;
+                vec![E::MilestoneReturned {
+                    milestone_id: milestone_id.clone(),
+                    by,
+                    reason: long("reason", reason)?,
+                }]
+            }
+            C::MarkMilestoneOverdue { milestone_id } => {
+                let milestone = state.milestone(milestone_id)?;
+                if milestone.overdue
+                    || milestone.status == MilestoneStatus::Approved
+                    || milestone.plan.due >= command.today()
+                {
+                    return Ok(vec![]);
+                }
+                vec![E::MilestoneOverdue {
+                    milestone_id: milestone_id.clone(),
+                    due: milestone.plan.due,
+                }]
+            }
+            C::SubmitFinalReport {
+                summary,
+                attachments: files,
+            } => {
+                attachments("attachments", files)?;
+                vec![E::FinalReportSubmitted {
+                    summary: long("summary", summary)?,
+                    attachments: files.clone(),
+                }]
+            }
+            C::MarkReportReady => {
+                if state.report_ready {
+                    return Ok(vec![]);
+                }
+                vec![E::ReportMarkedReady { by }]
+            }
+            C::RecordFinalSeminar {
+                ratings,
+                score,
+                notes,
+            } => {
+                if *score > 100 {
+                    return Err(DomainError::invalid(
+                        "score",
+                        format!("{score} is above 100"),
+                    ));
+                }
+                for (i, r) in ratings.iter().enumerate() {
+                    if !state.milestones.contains_key(&r.milestone_id) {
+                        return Err(DomainError::invalid(
+                            &format!("ratings[{i}].milestone_id"),
+                            format!("the project has no milestone '{}'", r.milestone_id),
+                        ));
+                    }
+                }
+                if let Some(unrated) = state
+                    .milestones
+                    .values()
+                    .filter(|m| m.plan.horizon == Horizon::Short)
+                    .find(|m| !ratings.iter().any(|r| r.milestone_id == m.plan.id))
+                {
+                    return Err(DomainError::invalid(
+                        "ratings",
+                        format!(
+                            "rate every short-term target; '{}' has no rating",
+                            unrated.plan.id
+                        ),
+                    ));
+                }
+                vec![E::FinalSeminarHeld {
+                    by,
+                    ratings: ratings.clone(),
+                    score: *score,
+                    passed: *score >= PASSING_SCORE,
+                    notes: optional_long("notes", notes)?.unwrap_or_default(),
+                }]
+            }
+            C::SetGrade { grade } => vec![E::Graded { by, grade: *grade }],
+            C::DeferGraduation { reason } => vec![E::GraduationDeferred {
+                by,
+                reason: long("reason", reason)?,
+            }],
+            C::Resume => vec![E::GraduationResumed { by }],
+            C::EndorseAdoption { note } => {
+                vec![E::AdoptionEndorsed {
+                    by,
+                    note: optional_long("note", note)?.unwrap_or_default(),
+                }]
+            }
+            C::LinkInnovation { innovation_id } => {
+                if state.innovation_id.as_ref() == Some(innovation_id) {
+                    return Ok(vec![]);
+                }
+                vec![E::InnovationLinked {
+                    innovation_id: innovation_id.clone(),
+                }]
+            }
+            C::RecordReplication(replication) => {
+                short("adopter_region", &replication.adopter_region)?;
+                if state.replications.iter().any(|r| {
+                    r.adopter_opd == replication.adopter_opd
+                        && r.adopter_region == replication.adopter_region
+                }) {
+                    return Err(DomainError::AlreadyExists {
+                        what: "replication by",
+                        id: format!(
+                            "{} ({})",
+                            replication.adopter_opd, replication.adopter_region
+                        ),
+                    });
+                }
+                vec![E::ReplicationRecorded {
+                    replication: replication.clone(),
+                    by,
+                }]
+            }
+            C::Withdraw { reason } => vec![E::Withdrawn {
+                by,
+                reason: long("reason", reason)?,
+            }],
+        })
+    }
+}
+
+impl Aggregate for ChangeProject {
+    const KIND: &'static str = "change_project";
+    const LABEL: &'static str = "change project";
+    const SNAPSHOT_VERSION: u32 = 1;
+    type State = ProjectState;
+    type Command = ProjectCommand;
+    type Event = ProjectEvent;
+
+    fn decide(
+        state: &ProjectState,
+        command: &Command<ProjectCommand>,
+    ) -> Result<Vec<ProjectEvent>, DomainError> {
+        if state.lifecycle.is_none() && !matches!(command.body, ProjectCommand::Propose { .. }) {
+            return Err(DomainError::NotFound {
+                what: Self::LABEL,
+                id: String::new(),
+            });
+        }
+        let workflow = command.workflow()?;
+        let transition = workflow.transition::<Self>(state, command)?;
+        match (&command.body, &state.enrollment, &state.cohort) {
+            (ProjectCommand::Propose { enrollment, .. }, _, _) => {
+                if command.actor.role == Role::Participant
+                    && command.actor.id != enrollment.participant.nip.as_str()
+                {
+                    return Err(DomainError::forbidden(
+                        "a participant may propose only their own change project",
+                    ));
+                }
+                if workflow.kind != crate::workflow::WorkflowKind::ChangeProject {
+                    return Err(DomainError::invalid(
+                        "workflow",
+                        "is not a change-project workflow",
+                    ));
+                }
+            }
+            (_, Some(enrollment), Some(cohort)) => {
+                assigned(&command.actor, enrollment, &cohort.organizer)?
+            }
+            _ => {
+                return Err(DomainError::NotFound {
+                    what: "change project",
+                    id: String::new(),
+                });
+            }
+        }
+        let to = workflow.preconditions::<Self>(transition, state, command)?;
+        let mut events = Self::decide_body(state, command)?;
+        if let Some(to) = to {
+            events.push(ProjectEvent::StateChanged {
+                from: state.lifecycle.clone().unwrap_or_default(),
+                to,
+                command: Self::command_name(&command.body).to_owned(),
+            });
+        }
+        Ok(events)
+    }
+
+    fn evolve(mut s: ProjectState, event: &ProjectEvent) -> ProjectState {
+        use ProjectEvent as E;
+        let plan_milestones = |s: &mut ProjectState, proposal: &Proposal| {
+            let old = std::mem::take(&mut s.milestones);
+            for plan in &proposal.milestones {
+                let kept = old.get(&plan.id).cloned();
+                let mut m = kept.unwrap_or(Milestone {
+                    plan: plan.clone(),
+                    status: MilestoneStatus::Planned,
+                    evidence: vec![],
+                    overdue: false,
+                    returned_reason: None,
+                });
+                if m.plan.due != plan.due {
+                    m.overdue = false;
+                }
+                m.plan = plan.clone();
+                s.milestones.insert(plan.id.clone(), m);
+            }
+        };
+        match event {
+            E::ProjectProposed {
+                project_id,
+                cohort,
+                enrollment,
+                workflow,
+                proposal,
+            } => {
+                s.project_id = Some(project_id.clone());
+                s.cohort = Some(cohort.clone());
+                s.enrollment = Some(enrollment.clone());
+                s.workflow = Some(workflow.clone());
+                plan_milestones(&mut s, proposal);
+                s.proposal = Some(proposal.clone());
+            }
+            E::ProposalRevised { proposal } => {
+                plan_milestones(&mut s, proposal);
+                s.proposal = Some(proposal.clone());
+                s.action_plan_approved = false;
+                s.proposal_ready = false;
+                if s.proposal_seminar == Some(false) {
+                    s.proposal_seminar = None;
+                }
+            }
+            E::ChangeAreaAgreed { .. } => s.change_area_agreed = true,
+            E::ActionPlanApproved { .. } => {
+                s.action_plan_approved = true;
+                s.action_plan_returned_reason = None;
+            }
+            E::ActionPlanReturned { reason, .. } => {
+                s.action_plan_approved = false;
+                s.action_plan_returned_reason = Some(reason.clone());
+            }
+            E::CommentAdded { .. } => {}
+            E::ProposalMarkedReady { .. } => s.proposal_ready = true,
+            E::ProposalSeminarHeld { accepted, .. } => s.proposal_seminar = Some(*accepted),
+            E::WorkplacePhaseStarted { on, .. } => s.workplace_started_on = Some(*on),
+            E::EvidenceSubmitted {
+                milestone_id,
+                attachments,
+                ..
+            } => {
+                if let Some(m) = s.milestones.get_mut(milestone_id) {
+                    m.status = MilestoneStatus::Submitted;
+                    m.evidence.extend(attachments.iter().cloned());
+                }
+            }
+            E::MilestoneApproved { milestone_id, .. } => {
+                if let Some(m) = s.milestones.get_mut(milestone_id) {
+                    m.status = MilestoneStatus::Approved;
+                    m.returned_reason = None;
+                }
+            }
+            E::MilestoneReturned {
+                milestone_id,
+                reason,
+                ..
+            } => {
+                if let Some(m) = s.milestones.get_mut(milestone_id) {
+                    m.status = MilestoneStatus::Returned;
+                    m.returned_reason = Some(reason.clone());
+                }
+            }
+            E::MilestoneOverdue { milestone_id, .. } => {
+                if let Some(m) = s.milestones.get_mut(milestone_id) {
+                    m.overdue = true;
+                }
+            }
+            E::FinalReportSubmitted { summary, .. } => s.final_report = Some(summary.clone()),
+            E::ReportMarkedReady { .. } => s.report_ready = true,
+            E::FinalSeminarHeld { score, passed, .. } => {
+                s.final_score = Some(*score);
+                s.final_passed = *passed;
+            }
+            E::Graded { grade, .. } => s.grade = Some(*grade),
+            E::GraduationDeferred { reason, .. } => s.closing_reason = Some(reason.clone()),
+            E::GraduationResumed { .. } => s.closing_reason = None,
+            E::AdoptionEndorsed { .. } => s.adoption_endorsed = true,
+            E::InnovationLinked { innovation_id } => s.innovation_id = Some(innovation_id.clone()),
+            E::ReplicationRecorded { replication, .. } => s.replications.push(replication.clone()),
+            E::Withdrawn { reason, .. } => s.closing_reason = Some(reason.clone()),
+            E::StateChanged { to, .. } => s.lifecycle = Some(to.clone()),
+        }
+        s
+    }
+
+    fn command_name(command: &ProjectCommand) -> &'static str {
+        use ProjectCommand as C;
+        match command {
+            C::Propose { .. } => "propose",
+            C::ReviseProposal { .. } => "revise_proposal",
+            C::AgreeChangeArea => "agree_change_area",
+            C::ApproveActionPlan { .. } => "approve_action_plan",
+            C::ReturnActionPlan { .. } => "return_action_plan",
+            C::Comment { .. } => "comment",
+            C::MarkProposalReady => "mark_proposal_ready",
+            C::RecordProposalSeminar { .. } => "record_proposal_seminar",
+            C::StartWorkplacePhase => "start_workplace_phase",
+            C::SubmitEvidence { .. } => "submit_evidence",
+            C::ApproveMilestone { .. } => "approve_milestone",
+            C::ReturnMilestone { .. } => "return_milestone",
+            C::MarkMilestoneOverdue { .. } => "mark_milestone_overdue",
+            C::SubmitFinalReport { .. } => "submit_final_report",
+            C::MarkReportReady => "mark_report_ready",
+            C::RecordFinalSeminar { .. } => "record_final_seminar",
+            C::SetGrade { .. } => "set_grade",
+            C::DeferGraduation { .. } => "defer_graduation",
+            C::Resume => "resume",
+            C::EndorseAdoption { .. } => "endorse_adoption",
+            C::LinkInnovation { .. } => "link_innovation",
+            C::RecordReplication(_) => "record_replication",
+            C::Withdraw { .. } => "withdraw",
+        }
+    }
+
+    fn workflow_of(state: &ProjectState) -> Option<&WorkflowRef> {
+        state.workflow.as_ref()
+    }
+
+    fn workflow_for_new(command: &ProjectCommand) -> Option<String> {
+        match command {
+            ProjectCommand::Propose { cohort, .. } => Some(cohort.workflow.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl WorkflowSubject for ChangeProject {
+    fn lifecycle(state: &ProjectState) -> Option<&str> {
+        state.lifecycle.as_deref()
+    }
+
+    fn guard_holds(state: &ProjectState, guard: Guard, command: &Command<ProjectCommand>) -> bool {
+        let named = match &command.body {
+            ProjectCommand::ApproveMilestone { milestone_id, .. }
+            | ProjectCommand::ReturnMilestone { milestone_id, .. } => {
+                state.milestones.get(milestone_id)
+            }
+            _ => None,
+        };
+        let proposal = match &command.body {
+            ProjectCommand::Propose { proposal, .. }
+            | ProjectCommand::ReviseProposal { proposal } => Some(proposal),
+            _ => state.proposal.as_ref(),
+        };
+        match guard {
+            Guard::MilestonePlanPresent => {
+                proposal.is_some_and(|p| p.milestones.iter().any(|m| m.horizon == Horizon::Short))
+            }
+            Guard::ProposalNotYetAccepted => state.proposal_seminar != Some(true),
+            // An unknown milestone passes the guard; decide names it precisely.
+            Guard::EvidenceAttached => named.is_none_or(|m| !m.evidence.is_empty()),
+            Guard::MilestoneSubmitted => {
+                named.is_none_or(|m| m.status == MilestoneStatus::Submitted)
+            }
+            Guard::AllShortTermMilestonesApproved => state
+                .milestones
+                .values()
+                .filter(|m| m.plan.horizon == Horizon::Short)
+                .all(|m| m.status == MilestoneStatus::Approved),
+            Guard::FinalReportSubmitted => state.final_report.is_some(),
+            Guard::FeasibilityJudgedFeasible
+            | Guard::Designated
+            | Guard::PilotEvaluated
+            | Guard::InnovationEvidenceAttached => false,
+        }
+    }
+
+    fn signed(state: &ProjectState, sign_off: SignOff) -> bool {
+        match sign_off {
+            SignOff::MentorChangeArea => state.change_area_agreed,
+            SignOff::MentorActionPlan => state.action_plan_approved,
+            SignOff::CoachProposalReady => state.proposal_ready,
+            SignOff::ExaminerProposalSeminar => state.proposal_seminar == Some(true),
+            SignOff::CoachReportReady => state.report_ready,
+            SignOff::ExaminerFinalSeminar => state.final_passed,
+            SignOff::OrganizerGrade => state.grade.is_some(),
+            SignOff::MentorAdoption => state.adoption_endorsed,
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! The cohort (angkatan): one run of a training, its organizer, and the
+//! participants enrolled with their mentor, coach and examiners.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::values::{CohortId, Nip, OpdCode, TrainingLevel, short};
+use super::{Aggregate, Command, DomainError, Role};
+use crate::workflow::WorkflowRef;
+
+/// A participant as enrolled: who they are and where they work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    /// Civil-servant number; also their user id.
+    pub nip: Nip,
+    /// Full name.
+    pub name: String,
+    /// Position (jabatan).
+    pub position: String,
+    /// Their OPD.
+    pub opd: OpdCode,
+}
+
+impl Participant {
+    /// Validates a participant.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `participant.<field>`.
+    pub fn new(nip: &str, name: &str, position: &str, opd: &str) -> Result<Self, DomainError> {
+        Ok(Self {
+            nip: Nip::parse_field("participant.nip", nip)?,
+            name: short("participant.name", name)?,
+            position: short("participant.position", position)?,
+            opd: OpdCode::parse(opd).map_err(|e| rename(e, "participant.opd"))?,
+        })
+    }
+}
+
+fn rename(err: DomainError, field: &str) -> DomainError {
+    match err {
+        DomainError::Invalid { reason, .. } => DomainError::invalid(field, reason),
+        other => other,
+    }
+}
+
+/// A participant with the people assigned to them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrollment {
+    /// The participant.
+    pub participant: Participant,
+    /// Their mentor's user id (the direct superior).
+    pub mentor: String,
+    /// Their coach's user id.
+    pub coach: String,
+    /// Their examiners' user ids.
+    pub examiners: Vec<String>,
+}
+
+impl Enrollment {
+    /// Validates an enrollment: a mentor, a coach, one to five distinct
+    /// examiners, and nobody assigned to themselves.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming the field.
+    pub fn new(
+        participant: Participant,
+        mentor: &str,
+        coach: &str,
+        examiners: &[String],
+    ) -> Result<Self, DomainError> {
+        let mentor = short("mentor", mentor)?;
+        let coach = short("coach", coach)?;
+        if examiners.is_empty() || examiners.len() > 5 {
+            return Err(DomainError::invalid(
+                "examiners",
+                "name one to five examiners",
+            ));
+        }
+        let examiners = examiners
+            .iter()
+            .enumerate()
+            .map(|(i, e)| short(&format!("examiners[{i}]"), e))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut unique = examiners.clone();
+        unique.sort();
+        unique.dedup();
+        if unique.len() != examiners.len() {
+            return Err(DomainError::invalid(
+                "examiners",
+                "an examiner is named twice",
+            ));
+        }
+        let me = participant.nip.as_str();
+        if mentor == me || coach == me || examiners.iter().any(|e| e == me) {
+            return Err(DomainError::invalid(
+                "mentor",
+                "a participant cannot be their own mentor, coach or examiner",
+            ));
+        }
+        Ok(Self {
+            participant,
+            mentor,
+            coach,
+            examiners,
+        })
+    }
+}
+
+/// What a change project needs to know of its cohort.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CohortFacts {
+    /// The cohort.
+    pub cohort_id: CohortId,
+    /// Its training level.
+    pub level: TrainingLevel,
+    /// Its organizer.
+    pub organizer: String,
+    /// First day of the training.
+    pub starts_on: NaiveDate,
+    /// Last day of the training.
+    pub ends_on: NaiveDate,
+    /// The change-project workflow its projects start under (newest version).
+    pub workflow: String,
+}
+
+/// Commands on a cohort.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CohortCommand {
+    /// Open a new cohort; the acting organizer runs it.
+    Open {
+        /// Its id.
+        cohort_id: CohortId,
+        /// Training level.
+        level: TrainingLevel,
+        /// Training provider (penyelenggara), e.g. "BPSDM Provinsi Banten".
+        provider: String,
+        /// Year.
+        year: i32,
+        /// Cohort number within level, provider and year.
+        number: u32,
+        /// First day.
+        starts_on: NaiveDate,
+        /// Last day.
+        ends_on: NaiveDate,
+        /// The change-project workflow; the level's default when `None`.
+        workflow: Option<String>,
+    },
+    /// Enrol a participant with mentor, coach and examiners.
+    Enrol(Enrollment),
+    /// Change the people assigned to an enrolled participant.
+    Reassign(Enrollment),
+}
+
+/// What happened to a cohort.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum CohortEvent {
+    /// The cohort was opened.
+    CohortOpened {
+        /// Its id.
+        cohort_id: CohortId,
+        /// Level.
+        level: TrainingLevel,
+        /// Provider.
+        provider: String,
+        /// Year.
+        year: i32,
+        /// Number.
+        number: u32,
+        /// Organizer's user id.
+        organizer: String,
+        /// First day.
+        starts_on: NaiveDate,
+        /// Last day.
+        ends_on: NaiveDate,
+        /// The change-project workflow of its projects.
+        workflow: String,
+    },
+    /// A participant was enrolled.
+    ParticipantEnrolled {
+        /// The enrollment.
+        enrollment: Enrollment,
+    },
+    /// Mentor, coach or examiners of a participant changed.
+    StaffReassigned {
+        /// The new enrollment.
+        enrollment: Enrollment,
+    },
+}
+
+/// A cohort as folded from its events.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CohortState {
+    /// Facts fixed when it opened; `None` before.
+    pub facts: Option<CohortFacts>,
+    /// Provider.
+    pub provider: String,
+    /// Year.
+    pub year: i32,
+    /// Number.
+    pub number: u32,
+    /// Enrolled participants by NIP.
+    pub enrollments: BTreeMap<Nip, Enrollment>,
+}
+
+/// The cohort decider.
+#[derive(Debug)]
+pub struct Cohort;
+
+impl Aggregate for Cohort {
+    const KIND: &'static str = "cohort";
+    const LABEL: &'static str = "cohort";
+    const SNAPSHOT_VERSION: u32 = 1;
+    type State = CohortState;
+    type Command = CohortCommand;
+    type Event = CohortEvent;
+
+    fn decide(
+        state: &CohortState,
+        command: &Command<CohortCommand>,
+    ) -> Result<Vec<CohortEvent>, DomainError> {
+        let actor = &command.actor;
+        if actor.role != Role::Organizer {
+            return Err(DomainError::forbidden(format!(
+                "a {} may not run cohorts; organizers do",
+                actor.role
+            )));
+        }
+        match &command.body {
+            CohortCommand::Open {
+                cohort_id,
+                level,
+                provider,
+                year,
+                number,
+                starts_on,
+                ends_on,
+                workflow,
+            } => {
+                if state.facts.is_some() {
+                    return Err(DomainError::AlreadyExists {
+                        what: "cohort",
+                        id: cohort_id.to_string(),
+                    });
+                }
+                let provider = short("provider", provider)?;
+                if !(2000..=2100).contains(year) {
+                    return Err(DomainError::invalid(
+                        "year",
+                        format!("{year} is not a plausible training year"),
+                    ));
+                }
+                if *number == 0 {
+                    return Err(DomainError::invalid("number", "cohort numbers start at 1"));
+                }
+                if ends_on <= starts_on {
+                    return Err(DomainError::invalid(
+                        "ends_on",
+                        "the training must end after it starts",
+                    ));
+                }
+                if (*ends_on - *starts_on).num_days() > 366 {
+                    return Err(DomainError::invalid(
+                        "ends_on",
+                        "a training lasts at most a year",
+                    ));
+                }
+                Ok(vec![CohortEvent::CohortOpened {
+                    cohort_id: cohort_id.clone(),
+                    level: *level,
+                    provider,
+                    year: *year,
+                    number: *number,
+                    organizer: actor.id.clone(),
+                    starts_on: *starts_on,
+                    ends_on: *ends_on,
+                    workflow: workflow
+                        .clone()
+                        .unwrap_or_else(|| level.default_workflow().to_owned()),
+                }])
+            }
+            CohortCommand::Enrol(enrollment) | CohortCommand::Reassign(enrollment) => {
+                let facts = state.facts.as_ref().ok_or(DomainError::NotFound {
+                    what: "cohort",
+                    id: String::new(),
+                })?;
+                if facts.organizer != actor.id {
+                    return Err(DomainError::forbidden(format!(
+                        "only the organizer of cohort {} may enrol or reassign",
+                        facts.cohort_id
+                    )));
+                }
+                let nip = &enrollment.participant.nip;
+                let enrolled = state.enrollments.get(nip);
+                match (&command.body, enrolled) {
+                    (CohortCommand::Enrol(_), Some(_)) => Err(DomainError::AlreadyExists {
+                        what: "enrollment of",
+                        id: nip.to_string(),
+                    }),
+                    (CohortCommand::Enrol(_), None) => Ok(vec![CohortEvent::ParticipantEnrolled {
+                        enrollment: enrollment.clone(),
+                    }]),
+                    (_, None) => Err(DomainError::NotFound {
+                        what: "enrollment of",
+                        id: nip.to_string(),
+                    }),
+                    (_, Some(current)) if current == enrollment => Ok(vec![]),
+                    (_, Some(_)) => Ok(vec![CohortEvent::StaffReassigned {
+                        enrollment: enrollment.clone(),
+                    }]),
+                }
+            }
+        }
+    }
+
+    fn evolve(mut state: CohortState, event: &CohortEvent) -> CohortState {
+        match event {
+            CohortEvent::CohortOpened {
+                cohort_id,
+                level,
+                provider,
+                year,
+                number,
+                organizer,
+                starts_on,
+                ends_on,
+                workflow,
+            } => {
+                state.facts = Some(CohortFacts {
+                    cohort_id: cohort_id.clone(),
+                    level: *level,
+                    organizer: organizer.clone(),
+                    starts_on: *starts_on,
+                    ends_on: *ends_on,
+                    workflow: workflow.clone(),
+                });
+                state.provider.clone_from(provider);
+                state.year = *year;
+                state.number = *number;
+            }
+            CohortEvent::ParticipantEnrolled { enrollment }
+            | CohortEvent::StaffReassigned { enrollment } => {
+                state
+                    .enrollments
+                    .insert(enrollment.participant.nip.clone(), enrollment.clone());
+            }
+        }
+        state
+    }
+
+    fn command_name(command: &CohortCommand) -> &'static str {
+        match command {
+            CohortCommand::Open { .. } => "open",
+            CohortCommand::Enrol(_) => "enrol",
+            CohortCommand::Reassign(_) => "reassign",
+        }
+    }
+
+    fn workflow_of(_: &CohortState) -> Option<&WorkflowRef> {
+        None
+    }
+}

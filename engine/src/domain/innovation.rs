@@ -1,0 +1,636 @@
+//! The regional innovation (inovasi daerah): registered, judged feasible,
+//! designated by decree, piloted, implemented (and maybe dormant), and
+//! replicated by other OPDs or regions, each adopter getting an innovation
+//! of its own linked to the original.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::change_project::Agreement;
+use super::values::{Attachment, InnovationId, OpdCode, ProjectId, long, optional_long, short};
+use super::{Actor, Aggregate, Command, DomainError, Role, WorkflowSubject};
+use crate::workflow::{Guard, SignOff, WorkflowRef};
+
+/// Every command an innovation workflow may name.
+pub const COMMANDS: &[&str] = &[
+    "register",
+    "judge_feasibility",
+    "designate",
+    "start_pilot",
+    "evaluate_pilot",
+    "implement",
+    "mark_dormant",
+    "resume",
+    "record_replication",
+    "add_evidence",
+    "record_award",
+];
+
+/// The workflow new innovations start under (its newest version).
+pub const INNOVATION_WORKFLOW: &str = "innovation";
+
+/// Where an innovation comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A leadership-training change project.
+    ChangeProject,
+    /// A puskesmas, e.g. after a health-worker competition.
+    HealthCompetition,
+    /// The city's innovation laboratory.
+    InnovationLab,
+    /// An OPD's own initiative.
+    OpdInitiative,
+    /// The community.
+    Community,
+    /// The regional parliament.
+    Dprd,
+    /// The regional head.
+    RegionalHead,
+}
+
+impl Source {
+    /// Every source.
+    pub const ALL: [Self; 7] = [
+        Self::ChangeProject,
+        Self::HealthCompetition,
+        Self::InnovationLab,
+        Self::OpdInitiative,
+        Self::Community,
+        Self::Dprd,
+        Self::RegionalHead,
+    ];
+
+    /// Its name on the wire and in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ChangeProject => "change_project",
+            Self::HealthCompetition => "health_competition",
+            Self::InnovationLab => "innovation_lab",
+            Self::OpdInitiative => "opd_initiative",
+            Self::Community => "community",
+            Self::Dprd => "dprd",
+            Self::RegionalHead => "regional_head",
+        }
+    }
+
+    /// Parses a source name.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `source`.
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        let v = value.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == v)
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    "source",
+                    format!(
+                        "'{value}' is not a source; use one of {}",
+                        Self::ALL.map(Self::as_str).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+/// The form of an innovation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Form {
+    /// Tata kelola pemerintahan.
+    Governance,
+    /// Pelayanan publik.
+    PublicService,
+    /// Bentuk lainnya.
+    Other,
+}
+
+/// What is kept of an innovation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Name.
+    pub name: String,
+    /// Owning OPD.
+    pub opd: OpdCode,
+    /// Unit within it (a puskesmas, a school), if any.
+    pub unit: Option<String>,
+    /// Region (kota / kabupaten).
+    pub region: String,
+    /// Where it came from.
+    pub source: Source,
+    /// Initiator type (kepala daerah, ASN, masyarakat …).
+    pub initiator_type: String,
+    /// Governance, public service or other.
+    pub form: Form,
+    /// Digital or not.
+    pub digital: bool,
+    /// Government affair (urusan), e.g. "kesehatan".
+    pub sector: String,
+    /// Sustainable Development Goals it serves (1–17).
+    pub sdgs: BTreeSet<u8>,
+    /// Its goal.
+    pub goal: String,
+    /// Its benefit.
+    pub benefit: String,
+    /// Budget in rupiah, if any.
+    pub budget: Option<u64>,
+}
+
+impl Profile {
+    /// Checks texts and SDGs.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming the field.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        short("name", &self.name)?;
+        if let Some(unit) = &self.unit {
+            short("unit", unit)?;
+        }
+        short("region", &self.region)?;
+        short("initiator_type", &self.initiator_type)?;
+        short("sector", &self.sector)?;
+        long("goal", &self.goal)?;
+        long("benefit", &self.benefit)?;
+        if let Some(bad) = self.sdgs.iter().find(|g| !(1..=17).contains(*g)) {
+            return Err(DomainError::invalid(
+                "sdgs",
+                format!("{bad} is not an SDG; they run 1 to 17"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where a registered innovation came from in jejak.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Registered when this change project was adopted.
+    ChangeProject(ProjectId),
+    /// The adopter's own copy of this innovation.
+    ReplicaOf(InnovationId),
+}
+
+/// Commands on an innovation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum InnovationCommand {
+    Register {
+        innovation_id: InnovationId,
+        profile: Profile,
+        origin: Option<Origin>,
+    },
+    JudgeFeasibility {
+        feasible: bool,
+        notes: String,
+    },
+    Designate {
+        decree_number: String,
+        decree_date: NaiveDate,
+    },
+    StartPilot {
+        on: NaiveDate,
+    },
+    EvaluatePilot {
+        on: NaiveDate,
+        evaluation: String,
+    },
+    Implement {
+        on: NaiveDate,
+        budget_line: String,
+    },
+    MarkDormant {
+        on: NaiveDate,
+        reason: String,
+    },
+    Resume {
+        on: NaiveDate,
+    },
+    RecordReplication {
+        adopter_opd: OpdCode,
+        adopter_region: String,
+        agreement: Agreement,
+    },
+    AddEvidence {
+        indicator: String,
+        attachment: Attachment,
+    },
+    RecordAward {
+        title: String,
+        year: i32,
+        awarded_by: String,
+    },
+}
+
+/// What happened to an innovation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+#[allow(missing_docs)]
+pub enum InnovationEvent {
+    InnovationRegistered {
+        innovation_id: InnovationId,
+        profile: Profile,
+        origin: Option<Origin>,
+        workflow: WorkflowRef,
+        by: String,
+    },
+    FeasibilityJudged {
+        feasible: bool,
+        notes: String,
+        by: String,
+    },
+    Designated {
+        decree_number: String,
+        decree_date: NaiveDate,
+    },
+    PilotStarted {
+        on: NaiveDate,
+    },
+    PilotEvaluated {
+        on: NaiveDate,
+        evaluation: String,
+    },
+    Implemented {
+        on: NaiveDate,
+        budget_line: String,
+    },
+    MarkedDormant {
+        on: NaiveDate,
+        reason: String,
+    },
+    Resumed {
+        on: NaiveDate,
+    },
+    ReplicationRecorded {
+        adopter_innovation_id: InnovationId,
+        adopter_opd: OpdCode,
+        adopter_region: String,
+        agreement: Agreement,
+    },
+    EvidenceAdded {
+        indicator: String,
+        attachment: Attachment,
+    },
+    AwardRecorded {
+        title: String,
+        year: i32,
+        awarded_by: String,
+    },
+    StateChanged {
+        from: String,
+        to: String,
+        command: String,
+    },
+}
+
+/// An adopter of a replicated innovation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adopter {
+    /// The adopter's own innovation.
+    pub innovation_id: InnovationId,
+    /// Its OPD.
+    pub opd: OpdCode,
+    /// Its region.
+    pub region: String,
+}
+
+/// An innovation as folded from its events.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct InnovationState {
+    pub innovation_id: Option<InnovationId>,
+    pub lifecycle: Option<String>,
+    pub workflow: Option<WorkflowRef>,
+    pub profile: Option<Profile>,
+    pub origin: Option<Origin>,
+    /// `Some(true)` layak, `Some(false)` tidak layak.
+    pub feasible: Option<bool>,
+    pub decree: Option<(String, NaiveDate)>,
+    pub pilot_started_on: Option<NaiveDate>,
+    pub pilot_evaluated_on: Option<NaiveDate>,
+    pub implemented_on: Option<NaiveDate>,
+    pub budget_line: Option<String>,
+    pub dormant_since: Option<NaiveDate>,
+    pub adopters: Vec<Adopter>,
+    pub evidence: Vec<(String, Attachment)>,
+    pub awards: Vec<(String, i32)>,
+}
+
+impl InnovationState {
+    /// The latest date on record, which a new dated step may not precede.
+    fn latest_date(&self) -> Option<NaiveDate> {
+        [
+            self.decree.as_ref().map(|d| d.1),
+            self.pilot_started_on,
+            self.pilot_evaluated_on,
+            self.implemented_on,
+            self.dormant_since,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+    }
+}
+
+fn may_act(actor: &Actor, opd: &OpdCode) -> Result<(), DomainError> {
+    match actor.role {
+        Role::BridaOfficer | Role::System => Ok(()),
+        Role::InnovationOfficer if actor.opd.as_ref() == Some(opd) => Ok(()),
+        Role::InnovationOfficer => Err(DomainError::forbidden(format!(
+            "an innovation officer acts only for their own OPD; this innovation belongs to {opd}"
+        ))),
+        role => Err(DomainError::forbidden(format!(
+            "a {role} may not change the innovation register"
+        ))),
+    }
+}
+
+fn in_order(field: &str, on: NaiveDate, state: &InnovationState) -> Result<(), DomainError> {
+    match state.latest_date() {
+        Some(latest) if on < latest => Err(DomainError::invalid(
+            field,
+            format!(
+                "{on} is before {latest}, the latest date already on record; dates must be in order"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The innovation decider.
+#[derive(Debug)]
+pub struct Innovation;
+
+impl Aggregate for Innovation {
+    const KIND: &'static str = "innovation";
+    const LABEL: &'static str = "innovation";
+    const SNAPSHOT_VERSION: u32 = 1;
+    type State = InnovationState;
+    type Command = InnovationCommand;
+    type Event = InnovationEvent;
+
+    fn decide(
+        state: &InnovationState,
+        command: &Command<InnovationCommand>,
+    ) -> Result<Vec<InnovationEvent>, DomainError> {
+        use InnovationCommand as C;
+        use InnovationEvent as E;
+        if state.lifecycle.is_none() && !matches!(command.body, C::Register { .. }) {
+            return Err(DomainError::NotFound {
+                what: Self::LABEL,
+                id: String::new(),
+            });
+        }
+        let workflow = command.workflow()?;
+        let transition = workflow.transition::<Self>(state, command)?;
+        let opd = match (&command.body, &state.profile) {
+            (C::Register { profile, .. }, _) => &profile.opd,
+            (_, Some(profile)) => &profile.opd,
+            (_, None) => {
+                return Err(DomainError::NotFound {
+                    what: "innovation",
+                    id: String::new(),
+                });
+            }
+        };
+        may_act(&command.actor, opd)?;
+        let to = workflow.preconditions::<Self>(transition, state, command)?;
+        let mut events = match &command.body {
+            C::Register {
+                innovation_id,
+                profile,
+                origin,
+            } => {
+                profile.validate()?;
+                if workflow.kind != crate::workflow::WorkflowKind::Innovation {
+                    return Err(DomainError::invalid(
+                        "workflow",
+                        "is not an innovation workflow",
+                    ));
+                }
+                vec![E::InnovationRegistered {
+                    innovation_id: innovation_id.clone(),
+                    profile: profile.clone(),
+                    origin: origin.clone(),
+                    workflow: workflow.reference(),
+                    by: command.actor.id.clone(),
+                }]
+            }
+            C::JudgeFeasibility { feasible, notes } => vec![E::FeasibilityJudged {
+                feasible: *feasible,
+                notes: optional_long("notes", notes)?.unwrap_or_default(),
+                by: command.actor.id.clone(),
+            }],
+            C::Designate {
+                decree_number,
+                decree_date,
+            } => {
+                in_order("decree_date", *decree_date, state)?;
+                vec![E::Designated {
+                    decree_number: short("decree_number", decree_number)?,
+                    decree_date: *decree_date,
+                }]
+            }
+            C::StartPilot { on } => {
+                in_order("on", *on, state)?;
+                vec![E::PilotStarted { on: *on }]
+            }
+            C::EvaluatePilot { on, evaluation } => {
+                in_order("on", *on, state)?;
+                vec![E::PilotEvaluated {
+                    on: *on,
+                    evaluation: long("evaluation", evaluation)?,
+                }]
+            }
+            C::Implement { on, budget_line } => {
+                in_order("on", *on, state)?;
+                vec![E::Implemented {
+                    on: *on,
+                    budget_line: short("budget_line", budget_line)?,
+                }]
+            }
+            C::MarkDormant { on, reason } => {
+                in_order("on", *on, state)?;
+                vec![E::MarkedDormant {
+                    on: *on,
+                    reason: long("reason", reason)?,
+                }]
+            }
+            C::Resume { on } => {
+                in_order("on", *on, state)?;
+                vec![E::Resumed { on: *on }]
+            }
+            C::RecordReplication {
+                adopter_opd,
+                adopter_region,
+                agreement,
+            } => {
+                let region = short("adopter_region", adopter_region)?;
+                let profile = state.profile.as_ref().ok_or(DomainError::NotFound {
+                    what: "innovation",
+                    id: String::new(),
+                })?;
+                if *adopter_opd == profile.opd && region == profile.region {
+                    return Err(DomainError::invalid(
+                        "adopter_opd",
+                        "the owner cannot replicate its own innovation",
+                    ));
+                }
+                if state
+                    .adopters
+                    .iter()
+                    .any(|a| a.opd == *adopter_opd && a.region == region)
+                {
+                    return Err(DomainError::AlreadyExists {
+                        what: "replication by",
+                        id: format!("{adopter_opd} ({region})"),
+                    });
+                }
+                let original = state.innovation_id.as_ref().ok_or(DomainError::NotFound {
+                    what: "innovation",
+                    id: String::new(),
+                })?;
+                vec![E::ReplicationRecorded {
+                    adopter_innovation_id: InnovationId::replica(original, adopter_opd, &region),
+                    adopter_opd: adopter_opd.clone(),
+                    adopter_region: region,
+                    agreement: agreement.clone(),
+                }]
+            }
+            C::AddEvidence {
+                indicator,
+                attachment,
+            } => {
+                vec![E::EvidenceAdded {
+                    indicator: short("indicator", indicator)?,
+                    attachment: attachment.clone(),
+                }]
+            }
+            C::RecordAward {
+                title,
+                year,
+                awarded_by,
+            } => {
+                if !(1990..=2100).contains(year) {
+                    return Err(DomainError::invalid(
+                        "year",
+                        format!("{year} is not a plausible award year"),
+                    ));
+                }
+                vec![E::AwardRecorded {
+                    title: short("title", title)?,
+                    year: *year,
+                    awarded_by: short("awarded_by", awarded_by)?,
+                }]
+            }
+        };
+        if let Some(to) = to {
+            events.push(E::StateChanged {
+                from: state.lifecycle.clone().unwrap_or_default(),
+                to,
+                command: Self::command_name(&command.body).to_owned(),
+            });
+        }
+        Ok(events)
+    }
+
+    fn evolve(mut s: InnovationState, event: &InnovationEvent) -> InnovationState {
+        use InnovationEvent as E;
+        match event {
+            E::InnovationRegistered {
+                innovation_id,
+                profile,
+                origin,
+                workflow,
+                ..
+            } => {
+                s.innovation_id = Some(innovation_id.clone());
+                s.profile = Some(profile.clone());
+                s.origin = origin.clone();
+                s.workflow = Some(workflow.clone());
+            }
+            E::FeasibilityJudged { feasible, .. } => s.feasible = Some(*feasible),
+            E::Designated {
+                decree_number,
+                decree_date,
+            } => s.decree = Some((decree_number.clone(), *decree_date)),
+            E::PilotStarted { on } => s.pilot_started_on = Some(*on),
+            E::PilotEvaluated { on, .. } => s.pilot_evaluated_on = Some(*on),
+            E::Implemented { on, budget_line } => {
+                s.implemented_on = Some(*on);
+                s.budget_line = Some(budget_line.clone());
+            }
+            E::MarkedDormant { on, .. } => s.dormant_since = Some(*on),
+            E::Resumed { .. } => s.dormant_since = None,
+            E::ReplicationRecorded {
+                adopter_innovation_id,
+                adopter_opd,
+                adopter_region,
+                ..
+            } => s.adopters.push(Adopter {
+                innovation_id: adopter_innovation_id.clone(),
+                opd: adopter_opd.clone(),
+                region: adopter_region.clone(),
+            }),
+            E::EvidenceAdded {
+                indicator,
+                attachment,
+            } => s.evidence.push((indicator.clone(), attachment.clone())),
+            E::AwardRecorded { title, year, .. } => s.awards.push((title.clone(), *year)),
+            E::StateChanged { to, .. } => s.lifecycle = Some(to.clone()),
+        }
+        s
+    }
+
+    fn command_name(command: &InnovationCommand) -> &'static str {
+        use InnovationCommand as C;
+        match command {
+            C::Register { .. } => "register",
+            C::JudgeFeasibility { .. } => "judge_feasibility",
+            C::Designate { .. } => "designate",
+            C::StartPilot { .. } => "start_pilot",
+            C::EvaluatePilot { .. } => "evaluate_pilot",
+            C::Implement { .. } => "implement",
+            C::MarkDormant { .. } => "mark_dormant",
+            C::Resume { .. } => "resume",
+            C::RecordReplication { .. } => "record_replication",
+            C::AddEvidence { .. } => "add_evidence",
+            C::RecordAward { .. } => "record_award",
+        }
+    }
+
+    fn workflow_of(state: &InnovationState) -> Option<&WorkflowRef> {
+        state.workflow.as_ref()
+    }
+
+    fn workflow_for_new(command: &InnovationCommand) -> Option<String> {
+        match command {
+            InnovationCommand::Register { .. } => Some(INNOVATION_WORKFLOW.to_owned()),
+            _ => None,
+        }
+    }
+}
+
+impl WorkflowSubject for Innovation {
+    fn lifecycle(state: &InnovationState) -> Option<&str> {
+        state.lifecycle.as_deref()
+    }
+
+    fn guard_holds(state: &InnovationState, guard: Guard, _: &Command<InnovationCommand>) -> bool {
+        match guard {
+            Guard::FeasibilityJudgedFeasible => state.feasible == Some(true),
+            Guard::Designated => state.decree.is_some(),
+            Guard::PilotEvaluated => state.pilot_evaluated_on.is_some(),
+            Guard::InnovationEvidenceAttached => !state.evidence.is_empty(),
+            _ => false,
+        }
+    }
+
+    fn signed(_: &InnovationState, _: SignOff) -> bool {
+        false
+    }
+}

@@ -1,0 +1,508 @@
+//! Validated values: each built only through a constructor that checks it.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::DomainError;
+
+/// Longest short text (names, titles, numbers), in characters.
+pub const SHORT_TEXT: usize = 200;
+/// Longest long text (problem statements, goals, reasons), in characters.
+pub const LONG_TEXT: usize = 5_000;
+
+/// Checks a text field: trimmed, non-empty, at most `max` characters, no
+/// control characters (newlines and tabs allowed when `multiline`).
+///
+/// # Errors
+/// [`DomainError::Invalid`] naming `field`.
+pub fn text(field: &str, value: &str, max: usize, multiline: bool) -> Result<String, DomainError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(DomainError::invalid(field, "is required"));
+    }
+    let len = value.chars().count();
+    if len > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("is {len} characters long; the limit is {max}"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
+    {
+        return Err(DomainError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// A short required text (a name, a title, a number).
+///
+/// # Errors
+/// [`DomainError::Invalid`] naming `field`.
+pub fn short(field: &str, value: &str) -> Result<String, DomainError> {
+    text(field, value, SHORT_TEXT, false)
+}
+
+/// A long required text (a problem statement, a reason).
+///
+/// # Errors
+/// [`DomainError::Invalid`] naming `field`.
+pub fn long(field: &str, value: &str) -> Result<String, DomainError> {
+    text(field, value, LONG_TEXT, true)
+}
+
+/// An optional long text: empty means absent.
+///
+/// # Errors
+/// [`DomainError::Invalid`] naming `field`.
+pub fn optional_long(field: &str, value: &str) -> Result<Option<String>, DomainError> {
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        long(field, value).map(Some)
+    }
+}
+
+/// Parses `YYYY-MM-DD`.
+///
+/// # Errors
+/// [`DomainError::Invalid`] naming `field`.
+pub fn date(field: &str, value: &str) -> Result<NaiveDate, DomainError> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
+        DomainError::invalid(field, format!("'{value}' is not a date; write YYYY-MM-DD"))
+    })
+}
+
+/// A civil-servant number (NIP): 18 digits — birth date (YYYYMMDD), month of
+/// first appointment (YYYYMM), sex (1 or 2), and a 3-digit sequence.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Nip(String);
+
+impl Nip {
+    /// Validates a NIP; spaces are ignored (NIPs are often written in groups).
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `nip` and what is wrong.
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        Self::parse_field("nip", value)
+    }
+
+    /// As [`Nip::parse`], naming `field` in errors.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `field`.
+    pub fn parse_field(field: &str, value: &str) -> Result<Self, DomainError> {
+        let digits: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+        if digits.len() != 18 || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(DomainError::invalid(
+                field,
+                format!(
+                    "'{value}' must be 18 digits: birth date, appointment month, sex and a sequence"
+                ),
+            ));
+        }
+        let birth = NaiveDate::parse_from_str(&digits[0..8], "%Y%m%d").map_err(|_| {
+            DomainError::invalid(
+                field,
+                format!("digits 1–8 ({}) are not a real birth date", &digits[0..8]),
+            )
+        })?;
+        let year: i32 = digits[8..12].parse().unwrap_or(0);
+        let month: u32 = digits[12..14].parse().unwrap_or(0);
+        let appointed = NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(|| {
+            DomainError::invalid(
+                field,
+                format!(
+                    "digits 9–14 ({}) are not a real appointment month",
+                    &digits[8..14]
+                ),
+            )
+        })?;
+        if appointed <= birth {
+            return Err(DomainError::invalid(
+                field,
+                "the appointment month comes before the birth date; check the digits",
+            ));
+        }
+        if !matches!(&digits[14..15], "1" | "2") {
+            return Err(DomainError::invalid(field, "digit 15 (sex) must be 1 or 2"));
+        }
+        if &digits[15..18] == "000" {
+            return Err(DomainError::invalid(
+                field,
+                "the sequence (digits 16–18) starts at 001",
+            ));
+        }
+        Ok(Self(digits))
+    }
+
+    /// The NIP's 18 digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The birth date written in the NIP.
+    pub fn birth_date(&self) -> NaiveDate {
+        NaiveDate::parse_from_str(&self.0[0..8], "%Y%m%d").unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Nip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Nip {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates an id: 1–100 characters of letters, digits, `-`, `_`, `.`.
+            ///
+            /// # Errors
+            /// [`DomainError::Invalid`] naming the field.
+            pub fn parse(value: &str) -> Result<Self, DomainError> {
+                let value = value.trim();
+                if value.is_empty() || value.len() > 100
+                    || !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                {
+                    return Err(DomainError::invalid(
+                        $field,
+                        format!("'{value}' must be 1–100 letters, digits, '-', '_' or '.'"),
+                    ));
+                }
+                Ok(Self(value.to_owned()))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A cohort (angkatan), e.g. `pka-2026-3`.
+    CohortId, "cohort_id"
+);
+id_type!(
+    /// A change project.
+    ProjectId, "project_id"
+);
+id_type!(
+    /// A milestone within its project, e.g. `m1`.
+    MilestoneId, "milestone_id"
+);
+id_type!(
+    /// A regional innovation.
+    InnovationId, "innovation_id"
+);
+id_type!(
+    /// A work unit (OPD) code, e.g. `dinkes` or `dpmptsp`.
+    OpdCode, "opd"
+);
+
+impl ProjectId {
+    /// The one project of a participant in a cohort.
+    pub fn for_participant(cohort: &CohortId, nip: &Nip) -> Self {
+        Self(format!("{cohort}.{nip}"))
+    }
+}
+
+impl InnovationId {
+    /// The innovation registered when a change project is adopted.
+    pub fn from_project(project: &ProjectId) -> Self {
+        Self(format!("cp.{project}"))
+    }
+
+    /// The adopter's own innovation when `original` is replicated by `opd`.
+    pub fn replica(original: &InnovationId, adopter: &OpdCode, region: &str) -> Self {
+        let region: String = region
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let id = format!("{original}.r.{adopter}.{region}");
+        Self(id.chars().take(100).collect())
+    }
+}
+
+/// An attachment as evidence: never a blob, always its content hash, where
+/// it lives, its name and media type, so an auditor can prove what was approved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Lower-case hex SHA-256 of the content.
+    pub sha256: String,
+    /// Where the content lives (`https://…`, `s3://…`, `file:…`).
+    pub uri: String,
+    /// File name shown to people.
+    pub name: String,
+    /// Media type, e.g. `application/pdf`.
+    pub media_type: String,
+}
+
+impl Attachment {
+    /// Validates an attachment.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming the field of `field` that is wrong.
+    pub fn new(
+        field: &str,
+        sha256: &str,
+        uri: &str,
+        name: &str,
+        media_type: &str,
+    ) -> Result<Self, DomainError> {
+        let sha256 = sha256.trim().to_ascii_lowercase();
+        if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(DomainError::invalid(
+                &format!("{field}.sha256"),
+                "must be the 64 hex digits of the content's SHA-256",
+            ));
+        }
+        let uri = text(&format!("{field}.uri"), uri, 2_000, false)?;
+        if !uri.contains(':') {
+            return Err(DomainError::invalid(
+                &format!("{field}.uri"),
+                "must be a URI with a scheme, e.g. https://… or file:…",
+            ));
+        }
+        let name = short(&format!("{field}.name"), name)?;
+        let media_type = short(&format!("{field}.media_type"), media_type)?;
+        if !media_type.contains('/') {
+            return Err(DomainError::invalid(
+                &format!("{field}.media_type"),
+                "must be a media type such as application/pdf or image/jpeg",
+            ));
+        }
+        Ok(Self {
+            sha256,
+            uri,
+            name,
+            media_type,
+        })
+    }
+}
+
+/// Training level of a cohort.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainingLevel {
+    /// Pelatihan Kepemimpinan Nasional tingkat I.
+    PknI,
+    /// Pelatihan Kepemimpinan Nasional tingkat II.
+    PknII,
+    /// Pelatihan Kepemimpinan Administrator.
+    Pka,
+    /// Pelatihan Kepemimpinan Pengawas.
+    Pkp,
+    /// Legacy Diklatpim I.
+    DiklatpimI,
+    /// Legacy Diklatpim II.
+    DiklatpimII,
+    /// Legacy Diklatpim III.
+    DiklatpimIII,
+    /// Legacy Diklatpim IV.
+    DiklatpimIV,
+}
+
+impl TrainingLevel {
+    /// All levels.
+    pub const ALL: [Self; 8] = [
+        Self::PknI,
+        Self::PknII,
+        Self::Pka,
+        Self::Pkp,
+        Self::DiklatpimI,
+        Self::DiklatpimII,
+        Self::DiklatpimIII,
+        Self::DiklatpimIV,
+    ];
+
+    /// The name used in files and on the wire (`pkn_i`, `pka`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PknI => "pkn_i",
+            Self::PknII => "pkn_ii",
+            Self::Pka => "pka",
+            Self::Pkp => "pkp",
+            Self::DiklatpimI => "diklatpim_i",
+            Self::DiklatpimII => "diklatpim_ii",
+            Self::DiklatpimIII => "diklatpim_iii",
+            Self::DiklatpimIV => "diklatpim_iv",
+        }
+    }
+
+    /// Parses a level name.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `level` and listing the levels.
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        let v = value.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        Self::ALL.into_iter().find(|l| l.as_str() == v).ok_or_else(|| {
+            DomainError::invalid(
+                "level",
+                format!("'{value}' is not a training level; use one of pkn_i, pkn_ii, pka, pkp, diklatpim_i … diklatpim_iv"),
+            )
+        })
+    }
+
+    /// The default change-project workflow for this level.
+    pub fn default_workflow(self) -> &'static str {
+        match self {
+            Self::PknI | Self::PknII | Self::DiklatpimI | Self::DiklatpimII => "change-project-pkn",
+            Self::Pka | Self::DiklatpimIII => "change-project-pka",
+            Self::Pkp | Self::DiklatpimIV => "change-project-pkp",
+        }
+    }
+}
+
+/// When a milestone falls: within the training, or after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Horizon {
+    /// Jangka pendek: done within the training (about two months).
+    Short,
+    /// Jangka menengah: within a year after the training.
+    Medium,
+    /// Jangka panjang: within five years after the training.
+    Long,
+}
+
+impl Horizon {
+    /// Parses `short`, `medium` or `long` (or the Indonesian `pendek`, `menengah`, `panjang`).
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `field`.
+    pub fn parse(field: &str, value: &str) -> Result<Self, DomainError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "short" | "pendek" | "jangka_pendek" => Ok(Self::Short),
+            "medium" | "menengah" | "jangka_menengah" => Ok(Self::Medium),
+            "long" | "panjang" | "jangka_panjang" => Ok(Self::Long),
+            _ => Err(DomainError::invalid(
+                field,
+                format!("'{value}' must be short, medium or long"),
+            )),
+        }
+    }
+}
+
+/// A final-seminar rating of one target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rating {
+    /// Kurang.
+    Below,
+    /// Sesuai.
+    Meets,
+    /// Melampaui.
+    Exceeds,
+}
+
+/// Low / medium / high, for stakeholder influence and interest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level3 {
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_nip_parses_and_typos_are_caught() {
+        let nip = Nip::parse("198703152010011003").unwrap();
+        assert_eq!(
+            nip.birth_date(),
+            NaiveDate::from_ymd_opt(1987, 3, 15).unwrap()
+        );
+        assert_eq!(Nip::parse("19870315 201001 1 003").unwrap(), nip);
+        let reason = |v: &str| Nip::parse(v).unwrap_err().to_string();
+        assert!(reason("19870315201001100").contains("18 digits"));
+        assert!(reason("19871345201001100a").contains("18 digits"));
+        assert!(reason("198713452010011003").contains("birth date"));
+        assert!(reason("198703152010131003").contains("appointment month"));
+        assert!(reason("198703151980011003").contains("before the birth"));
+        assert!(reason("198703152010013003").contains("sex"));
+        assert!(reason("198703152010011000").contains("sequence"));
+    }
+
+    #[test]
+    fn texts_are_trimmed_bounded_and_printable() {
+        assert_eq!(
+            short("title", "  Sistem antrian  ").unwrap(),
+            "Sistem antrian"
+        );
+        assert!(short("title", "").is_err());
+        assert!(short("title", &"x".repeat(201)).is_err());
+        assert!(short("title", "a\nb").is_err());
+        assert!(long("problem", "a\nb").is_ok());
+        assert!(long("problem", "a\u{0}b").is_err());
+        assert_eq!(optional_long("notes", " ").unwrap(), None);
+    }
+
+    #[test]
+    fn attachments_need_a_hash_a_uri_and_a_media_type() {
+        let hash = "a".repeat(64);
+        assert!(
+            Attachment::new("e", &hash, "https://x/y.pdf", "SK Tim", "application/pdf").is_ok()
+        );
+        assert!(Attachment::new("e", "abc", "https://x", "n", "a/b").is_err());
+        assert!(Attachment::new("e", &hash, "nowhere", "n", "a/b").is_err());
+        assert!(Attachment::new("e", &hash, "https://x", "n", "pdf").is_err());
+    }
+
+    #[test]
+    fn ids_and_levels_validate() {
+        assert!(CohortId::parse("pka-2026-3").is_ok());
+        assert!(CohortId::parse("pka 2026").is_err());
+        assert_eq!(TrainingLevel::parse("PKA").unwrap(), TrainingLevel::Pka);
+        assert_eq!(
+            TrainingLevel::parse("Diklatpim IV").unwrap(),
+            TrainingLevel::DiklatpimIV
+        );
+        assert!(TrainingLevel::parse("pkz").is_err());
+        let original = InnovationId::parse("inv-1").unwrap();
+        let opd = OpdCode::parse("dinkes").unwrap();
+        assert_eq!(
+            InnovationId::replica(&original, &opd, "Kota Serang").as_str(),
+            "inv-1.r.dinkes.kota-serang"
+        );
+    }
+}

@@ -1,0 +1,660 @@
+//! Command handling: load a stream (snapshot plus newer events), decide,
+//! append with the expected version; on a conflict decide again on the
+//! fresh state, a bounded number of times. Idempotent by request id. Also
+//! time travel (a stream as of a version or a moment) and the persistent
+//! registry of workflow definitions.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, SystemClock};
+use crate::codec::{DecodeError, decode, encode};
+use crate::domain::{Actor, Aggregate, Command, DomainError, Role};
+use crate::store::{
+    AppendRequest, Direction, EventStore, ExpectedVersion, Metadata, StoreError, StoredSnapshot,
+    StreamId,
+};
+use crate::workflow::{Workflow, WorkflowError, WorkflowKind, WorkflowRef, WorkflowRegistry};
+
+/// The stream that records every registered workflow definition.
+pub const WORKFLOW_STREAM: &str = "workflows";
+
+/// Why a command did not go through.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The domain refused it.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The store failed or refused the append.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A workflow definition is invalid, unknown or changed.
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    /// A stored event could not be read back.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// Other writers kept changing the stream.
+    #[error(
+        "stream {stream} kept changing under {attempts} attempts; retry the command with the same request id"
+    )]
+    Contention {
+        /// The stream.
+        stream: StreamId,
+        /// Attempts made.
+        attempts: usize,
+    },
+}
+
+/// Who issues a command, under which request id, and why.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// Who acts.
+    pub actor: Actor,
+    /// Makes the command idempotent.
+    pub request_id: String,
+    /// Groups the events of one user action across streams.
+    pub correlation_id: Option<String>,
+    /// The event that caused this command (process managers).
+    pub causation_id: Option<String>,
+}
+
+impl Context {
+    /// A person's command.
+    pub fn new(actor: Actor, request_id: impl Into<String>) -> Self {
+        Self {
+            actor,
+            request_id: request_id.into(),
+            correlation_id: None,
+            causation_id: None,
+        }
+    }
+
+    fn metadata(&self) -> Metadata {
+        Metadata {
+            actor_id: Some(self.actor.id.clone()),
+            actor_role: Some(self.actor.role.as_str().to_owned()),
+            correlation_id: Some(
+                self.correlation_id
+                    .clone()
+                    .unwrap_or_else(|| self.request_id.clone()),
+            ),
+            causation_id: self.causation_id.clone(),
+            request_id: Some(self.request_id.clone()),
+        }
+    }
+}
+
+/// What a command wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The stream.
+    pub stream_id: StreamId,
+    /// Its version after the command.
+    pub stream_version: u64,
+    /// The log position to wait for to read this write.
+    pub position: u64,
+    /// Event types written (empty: nothing to do, or a repeated request).
+    pub events: Vec<String>,
+    /// True when the request id had been handled before.
+    pub duplicate: bool,
+}
+
+/// A stream folded into its state.
+#[derive(Clone, Debug)]
+pub struct Loaded<S> {
+    /// The state.
+    pub state: S,
+    /// The stream version it reflects (0: no stream).
+    pub version: u64,
+    /// Position of its newest event (0: unknown or none).
+    pub position: u64,
+}
+
+/// Tunables of command handling.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// How often a command is decided again after a version conflict.
+    pub max_attempts: usize,
+    /// A snapshot is saved when a stream grew this much past the last one.
+    pub snapshot_every: u64,
+    /// The region this deployment serves, for innovations registered from
+    /// adopted change projects (e.g. "Kota Cilegon").
+    pub region: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 16,
+            snapshot_every: 100,
+            region: "Kota Cilegon".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+enum RegistryEvent {
+    WorkflowRegistered {
+        name: String,
+        version: u32,
+        kind: WorkflowKind,
+        hash: String,
+        file: String,
+        source: String,
+    },
+}
+
+/// The stream id of aggregate `A` with id `id`: `KIND-id`.
+///
+/// # Errors
+/// [`StoreError::InvalidInput`] when the id makes an invalid stream id.
+pub fn stream_of<A: Aggregate>(id: &str) -> Result<StreamId, StoreError> {
+    StreamId::parse(format!("{}-{id}", A::KIND))
+}
+
+fn with_id(err: DomainError, id: &str) -> DomainError {
+    match err {
+        DomainError::NotFound { what, id: empty } if empty.is_empty() => DomainError::NotFound {
+            what,
+            id: id.to_owned(),
+        },
+        DomainError::AlreadyExists { what, id: empty } if empty.is_empty() => {
+            DomainError::AlreadyExists {
+                what,
+                id: id.to_owned(),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Runs commands against the log. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    store: EventStore,
+    workflows: Arc<WorkflowRegistry>,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+}
+
+impl Engine {
+    /// An engine on `store` with the system clock. Loads every registered
+    /// workflow from the log and records the shipped defaults there the
+    /// first time.
+    ///
+    /// # Errors
+    /// [`CommandError`] when the log cannot be read or a shipped default
+    /// changed without a new version.
+    pub async fn open(store: EventStore) -> Result<Self, CommandError> {
+        Self::open_with(store, Arc::new(SystemClock), EngineConfig::default()).await
+    }
+
+    /// As [`Engine::open`], with a clock and configuration.
+    ///
+    /// # Errors
+    /// As [`Engine::open`].
+    pub async fn open_with(
+        store: EventStore,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Result<Self, CommandError> {
+        let engine = Self {
+            store,
+            workflows: Arc::new(WorkflowRegistry::new()),
+            clock,
+            config,
+        };
+        engine.reload_workflows().await?;
+        if !engine.store.config().read_only {
+            for workflow in WorkflowRegistry::defaults()? {
+                match engine.workflows.get(&workflow.name, workflow.version) {
+                    Some(known) if known.hash == workflow.hash => {}
+                    Some(_) => {
+                        return Err(WorkflowError {
+                            file: workflow.name.clone(),
+                            place: "version".into(),
+                            problem: format!(
+                                "the shipped definition v{} differs from the one in the log; give the change a new version",
+                                workflow.version
+                            ),
+                        }
+                        .into());
+                    }
+                    None => {
+                        engine
+                            .record_workflow(
+                                &Context::new(
+                                    Actor::system("defaults"),
+                                    format!("workflow-{}-v{}", workflow.name, workflow.version),
+                                ),
+                                &workflow,
+                            )
+                            .await?;
+                        engine.workflows.insert(workflow)?;
+                    }
+                }
+            }
+        }
+        Ok(engine)
+    }
+
+    /// The log.
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// The workflow registry.
+    pub fn workflows(&self) -> &WorkflowRegistry {
+        &self.workflows
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    async fn reload_workflows(&self) -> Result<(), CommandError> {
+        let stream = StreamId::parse(WORKFLOW_STREAM)?;
+        for recorded in self.store.read_stream_to_end(&stream).await? {
+            let RegistryEvent::WorkflowRegistered { file, source, .. } = decode(&recorded)?;
+            self.workflows.insert(Workflow::parse(&file, &source)?)?;
+        }
+        Ok(())
+    }
+
+    async fn record_workflow(
+        &self,
+        ctx: &Context,
+        workflow: &Workflow,
+    ) -> Result<Outcome, CommandError> {
+        let event = RegistryEvent::WorkflowRegistered {
+            name: workflow.name.clone(),
+            version: workflow.version,
+            kind: workflow.kind,
+            hash: workflow.hash.clone(),
+            file: format!("{}.toml", workflow.name),
+            source: workflow.source.clone(),
+        };
+        let stream = StreamId::parse(WORKFLOW_STREAM)?;
+        let written = self
+            .store
+            .append(
+                AppendRequest::new(stream.clone(), "workflow_registry", ExpectedVersion::Any)
+                    .event(encode(&event, ctx.metadata()))
+                    .request_id(ctx.request_id.clone()),
+            )
+            .await?;
+        Ok(Outcome {
+            stream_id: stream,
+            stream_version: written.stream_version,
+            position: written.position,
+            events: vec!["WorkflowRegistered".into()],
+            duplicate: written.duplicate,
+        })
+    }
+
+    /// Registers a new workflow version at run time. Organizers register
+    /// change-project workflows, BRIDA officers innovation workflows. The
+    /// same content again is a no-op; a version that exists with other
+    /// content, or one not above the newest, is refused.
+    ///
+    /// # Errors
+    /// [`CommandError::Workflow`] naming the file, place and problem;
+    /// [`DomainError::Forbidden`] for other roles.
+    pub async fn register_workflow(
+        &self,
+        ctx: &Context,
+        file: &str,
+        source: &str,
+    ) -> Result<(Arc<Workflow>, Outcome), CommandError> {
+        let workflow = Workflow::parse(file, source)?;
+        let allowed = match workflow.kind {
+            WorkflowKind::ChangeProject => Role::Organizer,
+            WorkflowKind::Innovation => Role::BridaOfficer,
+        };
+        if ctx.actor.role != allowed && ctx.actor.role != Role::System {
+            return Err(DomainError::forbidden(format!(
+                "only a {allowed} may register {} workflows",
+                workflow.kind.as_str()
+            ))
+            .into());
+        }
+        self.reload_workflows().await?;
+        if let Some(existing) = self.workflows.get(&workflow.name, workflow.version) {
+            if existing.hash != workflow.hash {
+                // The registry's refusal names the next free version.
+                self.workflows.insert(workflow)?;
+            }
+            let outcome = Outcome {
+                stream_id: StreamId::parse(WORKFLOW_STREAM)?,
+                stream_version: 0,
+                position: self.store.digest().await?.position,
+                events: vec![],
+                duplicate: true,
+            };
+            return Ok((existing, outcome));
+        }
+        if let Some(latest) = self.workflows.latest(&workflow.name)
+            && latest.version > workflow.version
+        {
+            return Err(WorkflowError {
+                file: file.to_owned(),
+                place: "version".into(),
+                problem: format!(
+                    "version {} is below the newest registered version {}; register it as version {}",
+                    workflow.version,
+                    latest.version,
+                    latest.version + 1
+                ),
+            }
+            .into());
+        }
+        let outcome = self.record_workflow(ctx, &workflow).await?;
+        let registered = self.workflows.insert(workflow)?;
+        Ok((registered, outcome))
+    }
+
+    /// Resolves the definition a stream runs under, checking its content hash.
+    ///
+    /// # Errors
+    /// [`CommandError::Workflow`] when it is unknown or its content differs.
+    pub async fn resolve(&self, reference: &WorkflowRef) -> Result<Arc<Workflow>, CommandError> {
+        if self
+            .workflows
+            .get(&reference.name, reference.version)
+            .is_none()
+        {
+            // Perhaps another server registered it.
+            self.reload_workflows().await?;
+        }
+        let workflow = self
+            .workflows
+            .get(&reference.name, reference.version)
+            .ok_or_else(|| WorkflowError {
+                file: reference.name.clone(),
+                place: format!("version {}", reference.version),
+                problem: "the stream runs under this definition, which is not registered".into(),
+            })?;
+        if workflow.hash != reference.hash {
+            return Err(WorkflowError {
+                file: reference.name.clone(),
+                place: format!("version {}", reference.version),
+                problem: "the registered content differs from the one the stream started under"
+                    .into(),
+            }
+            .into());
+        }
+        Ok(workflow)
+    }
+
+    /// Checks that `name` is a registered workflow of `kind` (for example
+    /// before a cohort names it for its projects).
+    ///
+    /// # Errors
+    /// [`CommandError::Workflow`] when it is unknown or of another kind.
+    pub async fn ensure_workflow(
+        &self,
+        name: &str,
+        kind: WorkflowKind,
+    ) -> Result<(), CommandError> {
+        let workflow = self.newest(name).await?;
+        if workflow.kind != kind {
+            return Err(WorkflowError {
+                file: name.to_owned(),
+                place: "kind".into(),
+                problem: format!(
+                    "is a {} workflow, not a {} one",
+                    workflow.kind.as_str(),
+                    kind.as_str()
+                ),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    async fn newest(&self, name: &str) -> Result<Arc<Workflow>, CommandError> {
+        if self.workflows.latest(name).is_none() {
+            self.reload_workflows().await?;
+        }
+        self.workflows.latest(name).ok_or_else(|| {
+            WorkflowError {
+                file: name.to_owned(),
+                place: "name".into(),
+                problem: "no workflow of this name is registered".into(),
+            }
+            .into()
+        })
+    }
+
+    /// Folds a stream: snapshot plus newer events.
+    ///
+    /// # Errors
+    /// Storage failures; an event that cannot be read.
+    pub async fn load<A: Aggregate>(
+        &self,
+        stream: &StreamId,
+    ) -> Result<Loaded<A::State>, CommandError> {
+        let (version, state) = self
+            .store
+            .load_snapshot::<A::State>(stream, A::SNAPSHOT_VERSION)
+            .await?
+            .unwrap_or_default();
+        let mut loaded = Loaded {
+            state,
+            version,
+            position: 0,
+        };
+        for recorded in self.store.read_stream_after(stream, version).await? {
+            loaded.state = A::evolve(loaded.state, &decode::<A::Event>(&recorded)?);
+            loaded.version = recorded.stream_version;
+            loaded.position = recorded.position;
+        }
+        Ok(loaded)
+    }
+
+    /// Loads aggregate `A` with id `id`; `None` when it does not exist.
+    ///
+    /// # Errors
+    /// As [`Engine::load`].
+    pub async fn get<A: Aggregate>(
+        &self,
+        id: &str,
+    ) -> Result<Option<Loaded<A::State>>, CommandError> {
+        let loaded = self.load::<A>(&stream_of::<A>(id)?).await?;
+        Ok((loaded.version > 0).then_some(loaded))
+    }
+
+    /// The events of a stream up to and including `version`, folded.
+    ///
+    /// # Errors
+    /// Storage failures; an event that cannot be read.
+    pub async fn state_at_version<A: Aggregate>(
+        &self,
+        stream: &StreamId,
+        version: u64,
+    ) -> Result<A::State, CommandError> {
+        let mut state = A::State::default();
+        let mut next = 1;
+        while next <= version {
+            let limit =
+                usize::try_from((version - next + 1).min(crate::store::MAX_READ_LIMIT as u64))
+                    .unwrap_or(1);
+            let batch = self
+                .store
+                .read_stream(stream, Direction::Forward, Some(next), limit)
+                .await?;
+            let Some(last) = batch.last() else { break };
+            next = last.stream_version + 1;
+            for recorded in &batch {
+                state = A::evolve(state, &decode::<A::Event>(recorded)?);
+            }
+        }
+        Ok(state)
+    }
+
+    /// The state of a stream as it was at moment `at`, and its version then.
+    ///
+    /// # Errors
+    /// Storage failures; an event that cannot be read.
+    pub async fn state_at_time<A: Aggregate>(
+        &self,
+        stream: &StreamId,
+        at: DateTime<Utc>,
+    ) -> Result<(A::State, u64), CommandError> {
+        let events = self.store.read_stream_as_of(stream, at).await?;
+        let version = events.last().map_or(0, |e| e.stream_version);
+        let mut state = A::State::default();
+        for recorded in &events {
+            state = A::evolve(state, &decode::<A::Event>(recorded)?);
+        }
+        Ok((state, version))
+    }
+
+    /// Runs a command on aggregate `A` with id `id`.
+    ///
+    /// # Errors
+    /// [`CommandError::Domain`] when the domain refuses (with the id filled
+    /// in); store, workflow and decode failures; contention.
+    pub async fn execute<A: Aggregate>(
+        &self,
+        id: &str,
+        ctx: &Context,
+        body: A::Command,
+    ) -> Result<Outcome, CommandError>
+    where
+        A::Command: Clone,
+    {
+        let stream = stream_of::<A>(id)?;
+        if let Some(first) = self.store.find_request(&ctx.request_id).await? {
+            if first.stream_id != stream {
+                return Err(StoreError::RequestIdReused {
+                    request_id: ctx.request_id.clone(),
+                    first_stream: first.stream_id,
+                }
+                .into());
+            }
+            return Ok(Outcome {
+                stream_id: stream,
+                stream_version: first.stream_version,
+                position: first.position,
+                events: vec![],
+                duplicate: true,
+            });
+        }
+        for _ in 0..self.config.max_attempts {
+            let loaded = self.load::<A>(&stream).await?;
+            let workflow = match A::workflow_of(&loaded.state) {
+                Some(reference) => Some(self.resolve(reference).await?),
+                None => match A::workflow_for_new(&body) {
+                    Some(name) => Some(self.newest(&name).await?),
+                    None => None,
+                },
+            };
+            let command = Command {
+                actor: ctx.actor.clone(),
+                at: self.clock.now(),
+                request_id: ctx.request_id.clone(),
+                workflow,
+                body: body.clone(),
+            };
+            let events = A::decide(&loaded.state, &command).map_err(|e| with_id(e, id))?;
+            if events.is_empty() {
+                let position = if loaded.position > 0 {
+                    loaded.position
+                } else {
+                    self.store.known_head()
+                };
+                return Ok(Outcome {
+                    stream_id: stream,
+                    stream_version: loaded.version,
+                    position,
+                    events: vec![],
+                    duplicate: false,
+                });
+            }
+            let expected = if loaded.version == 0 {
+                ExpectedVersion::NoStream
+            } else {
+                ExpectedVersion::Exact(loaded.version)
+            };
+            let metadata = ctx.metadata();
+            let encoded: Vec<_> = events.iter().map(|e| encode(e, metadata.clone())).collect();
+            let names = encoded.iter().map(|e| e.event_type.clone()).collect();
+            let append = AppendRequest::new(stream.clone(), A::KIND, expected)
+                .events(encoded)
+                .request_id(ctx.request_id.clone());
+            match self.store.append(append).await {
+                Ok(written) => {
+                    self.maybe_snapshot::<A>(&stream, loaded, &events, written.stream_version)
+                        .await;
+                    return Ok(Outcome {
+                        stream_id: stream,
+                        stream_version: written.stream_version,
+                        position: written.position,
+                        events: names,
+                        duplicate: written.duplicate,
+                    });
+                }
+                Err(StoreError::WrongExpectedVersion { .. }) => {
+                    tracing::debug!(%stream, "version conflict; deciding again");
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(CommandError::Contention {
+            stream,
+            attempts: self.config.max_attempts,
+        })
+    }
+
+    async fn maybe_snapshot<A: Aggregate>(
+        &self,
+        stream: &StreamId,
+        loaded: Loaded<A::State>,
+        events: &[A::Event],
+        version: u64,
+    ) {
+        let last = self
+            .store
+            .load_snapshot::<serde_json::Value>(stream, A::SNAPSHOT_VERSION)
+            .await
+            .ok()
+            .flatten()
+            .map_or(0, |(v, _)| v);
+        if version - last < self.config.snapshot_every {
+            return;
+        }
+        let state = events.iter().fold(loaded.state, A::evolve);
+        match serde_json::to_string(&state) {
+            Ok(state) => {
+                if let Err(err) = self
+                    .store
+                    .save_snapshot(
+                        stream,
+                        A::SNAPSHOT_VERSION,
+                        &StoredSnapshot {
+                            stream_version: version,
+                            state,
+                        },
+                    )
+                    .await
+                {
+                    tracing::warn!(%stream, error = %err, "saving a snapshot failed; it is only a cache");
+                }
+            }
+            Err(err) => {
+                tracing::warn!(%stream, error = %err, "a state did not serialize for its snapshot")
+            }
+        }
+    }
+}

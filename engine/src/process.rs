@@ -1,0 +1,327 @@
+//! Process managers: reactions to the log that issue commands of their own.
+//!
+//! - Adopting a change project registers its innovation (source: change
+//!   project) and links the project to it.
+//! - Replicating an innovation registers the adopter's own innovation,
+//!   linked to the original.
+//! - A milestone past its due date without approval gets one
+//!   `MilestoneOverdue`, as of the injected clock.
+//!
+//! Each reaction is a command with a request id derived from the event that
+//! caused it, so handling an event again (after a crash between reading it
+//! and writing the reaction, or before the checkpoint was saved) writes
+//! nothing new: the effects happen exactly once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use tokio::sync::Mutex;
+
+use crate::codec::decode;
+use crate::domain::change_project::{ChangeProject, ProjectCommand, ProjectEvent};
+use crate::domain::innovation::{
+    Form, Innovation, InnovationCommand, InnovationEvent, Origin, Profile, Source,
+};
+use crate::domain::values::{InnovationId, MilestoneId, ProjectId};
+use crate::domain::{Actor, Aggregate, DomainError};
+use crate::engine::{CommandError, Context, Engine};
+use crate::store::RecordedEvent;
+
+/// The checkpoint name of the reactions.
+pub const CHECKPOINT: &str = "process_managers";
+
+const BATCH: usize = 1_000;
+
+#[derive(Debug, Default)]
+struct OverdueIndex {
+    /// How far the index has read the log.
+    position: u64,
+    /// (project, milestone) → due date, for milestones not approved and not flagged.
+    open: BTreeMap<(String, MilestoneId), NaiveDate>,
+    /// Projects that left the training.
+    closed: BTreeSet<String>,
+}
+
+impl OverdueIndex {
+    fn apply(&mut self, project: &str, event: &ProjectEvent) {
+        let plan = |index: &mut Self, proposal: &crate::domain::change_project::Proposal| {
+            index.open.retain(|(p, _), _| p != project);
+            for m in &proposal.milestones {
+                index.open.insert((project.to_owned(), m.id.clone()), m.due);
+            }
+        };
+        match event {
+            ProjectEvent::ProjectProposed { proposal, .. }
+            | ProjectEvent::ProposalRevised { proposal } => plan(self, proposal),
+            ProjectEvent::MilestoneApproved { milestone_id, .. }
+            | ProjectEvent::MilestoneOverdue { milestone_id, .. } => {
+                self.open
+                    .remove(&(project.to_owned(), milestone_id.clone()));
+            }
+            ProjectEvent::StateChanged { to, .. } if to == "withdrawn" => {
+                self.closed.insert(project.to_owned());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs the reactions and timers of one server.
+#[derive(Debug)]
+pub struct ProcessManagers {
+    engine: Engine,
+    overdue: Mutex<OverdueIndex>,
+}
+
+fn id_of<A: Aggregate>(event: &RecordedEvent) -> Option<&str> {
+    event
+        .stream_id
+        .as_str()
+        .strip_prefix(A::KIND)?
+        .strip_prefix('-')
+}
+
+fn caused_by(event: &RecordedEvent, what: &str) -> Context {
+    let mut ctx = Context::new(Actor::system(what), format!("{what}-{}", event.event_id));
+    ctx.correlation_id = event.decoded_metadata().correlation_id;
+    ctx.causation_id = Some(event.event_id.to_string());
+    ctx
+}
+
+impl ProcessManagers {
+    /// Process managers over `engine`.
+    pub fn new(engine: Engine) -> Self {
+        Self {
+            engine,
+            overdue: Mutex::new(OverdueIndex::default()),
+        }
+    }
+
+    /// Handles every event after the checkpoint that is in the log now,
+    /// saving the checkpoint after each batch. Returns how many events were read.
+    ///
+    /// # Errors
+    /// Storage failures (the events are handled again next time).
+    pub async fn run_once(&self) -> Result<usize, CommandError> {
+        let store = self.engine.store();
+        let mut after = store.checkpoint(CHECKPOINT).await?;
+        let mut read = 0;
+        loop {
+            let batch = store.read_all(after, BATCH).await?;
+            let Some(last) = batch.last().map(|e| e.position) else {
+                break;
+            };
+            for event in &batch {
+                self.react(event).await?;
+            }
+            read += batch.len();
+            after = last;
+            store.save_checkpoint(CHECKPOINT, after).await?;
+        }
+        Ok(read)
+    }
+
+    async fn react(&self, event: &RecordedEvent) -> Result<(), CommandError> {
+        let result = match (event.stream_type.as_str(), event.event_type.as_str()) {
+            (ChangeProject::KIND, "StateChanged") => match decode::<ProjectEvent>(event)? {
+                ProjectEvent::StateChanged { to, .. } if to == "adopted" => {
+                    self.on_adopted(event).await
+                }
+                _ => Ok(()),
+            },
+            (Innovation::KIND, "ReplicationRecorded") => self.on_replicated(event).await,
+            _ => Ok(()),
+        };
+        match result {
+            // The domain said no: the reaction cannot ever succeed; say so and go on.
+            Err(CommandError::Domain(err)) => {
+                tracing::warn!(position = event.position, error = %err, "a reaction was refused");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn on_adopted(&self, event: &RecordedEvent) -> Result<(), CommandError> {
+        let Some(project_id) = id_of::<ChangeProject>(event) else {
+            return Ok(());
+        };
+        let Some(project) = self.engine.get::<ChangeProject>(project_id).await? else {
+            return Ok(());
+        };
+        let state = project.state;
+        let (Some(proposal), Some(enrollment)) = (&state.proposal, &state.enrollment) else {
+            return Ok(());
+        };
+        let project_id = ProjectId::parse(project_id)?;
+        let innovation_id = InnovationId::from_project(&project_id);
+        let benefit = if proposal.goals.medium_term.trim().is_empty() {
+            &proposal.goals.short_term
+        } else {
+            &proposal.goals.medium_term
+        };
+        let profile = Profile {
+            name: proposal.title.clone(),
+            opd: enrollment.participant.opd.clone(),
+            unit: None,
+            region: self.engine.config().region.clone(),
+            source: Source::ChangeProject,
+            initiator_type: "ASN (leadership-training participant)".into(),
+            form: Form::Governance,
+            digital: false,
+            sector: proposal.change_area.clone(),
+            sdgs: BTreeSet::new(),
+            goal: proposal.goals.short_term.clone(),
+            benefit: benefit.clone(),
+            budget: None,
+        };
+        let register = InnovationCommand::Register {
+            innovation_id: innovation_id.clone(),
+            profile,
+            origin: Some(Origin::ChangeProject(project_id.clone())),
+        };
+        match self
+            .engine
+            .execute::<Innovation>(
+                innovation_id.as_str(),
+                &caused_by(event, "adoption"),
+                register,
+            )
+            .await
+        {
+            Ok(_) | Err(CommandError::Domain(DomainError::AlreadyExists { .. })) => {}
+            Err(err) => return Err(err),
+        }
+        self.engine
+            .execute::<ChangeProject>(
+                project_id.as_str(),
+                &caused_by(event, "link"),
+                ProjectCommand::LinkInnovation { innovation_id },
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn on_replicated(&self, event: &RecordedEvent) -> Result<(), CommandError> {
+        let Some(original_id) = id_of::<Innovation>(event) else {
+            return Ok(());
+        };
+        let InnovationEvent::ReplicationRecorded {
+            adopter_innovation_id,
+            adopter_opd,
+            adopter_region,
+            ..
+        } = decode::<InnovationEvent>(event)?
+        else {
+            return Ok(());
+        };
+        let Some(original) = self.engine.get::<Innovation>(original_id).await? else {
+            return Ok(());
+        };
+        let Some(mut profile) = original.state.profile else {
+            return Ok(());
+        };
+        profile.opd = adopter_opd;
+        profile.region = adopter_region;
+        profile.unit = None;
+        let register = InnovationCommand::Register {
+            innovation_id: adopter_innovation_id.clone(),
+            profile,
+            origin: Some(Origin::ReplicaOf(InnovationId::parse(original_id)?)),
+        };
+        match self
+            .engine
+            .execute::<Innovation>(
+                adopter_innovation_id.as_str(),
+                &caused_by(event, "replica"),
+                register,
+            )
+            .await
+        {
+            Ok(_) | Err(CommandError::Domain(DomainError::AlreadyExists { .. })) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Flags every milestone that is past its due date (by the clock) and
+    /// not approved. Returns how many were flagged.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn tick_timers(&self) -> Result<usize, CommandError> {
+        let store = self.engine.store();
+        let mut index = self.overdue.lock().await;
+        loop {
+            let batch = store.read_all(index.position, BATCH).await?;
+            let Some(last) = batch.last().map(|e| e.position) else {
+                break;
+            };
+            for event in batch
+                .iter()
+                .filter(|e| e.stream_type == ChangeProject::KIND)
+            {
+                if let Some(project) = id_of::<ChangeProject>(event) {
+                    index.apply(project, &decode::<ProjectEvent>(event)?);
+                }
+            }
+            index.position = last;
+        }
+        let today = self.engine.clock().now().date_naive();
+        let due: Vec<(String, MilestoneId, NaiveDate)> = index
+            .open
+            .iter()
+            .filter(|((project, _), due)| **due < today && !index.closed.contains(project))
+            .map(|((project, milestone), due)| (project.clone(), milestone.clone(), *due))
+            .collect();
+        drop(index);
+        let mut flagged = 0;
+        for (project, milestone, due) in due {
+            let ctx = Context::new(
+                Actor::system("overdue-timer"),
+                format!("overdue-{project}-{milestone}-{due}"),
+            );
+            match self
+                .engine
+                .execute::<ChangeProject>(
+                    &project,
+                    &ctx,
+                    ProjectCommand::MarkMilestoneOverdue {
+                        milestone_id: milestone,
+                    },
+                )
+                .await
+            {
+                Ok(outcome) => flagged += usize::from(!outcome.events.is_empty()),
+                Err(CommandError::Domain(err)) => {
+                    tracing::debug!(%project, error = %err, "not flagged")
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(flagged)
+    }
+
+    /// Follows the log until `shutdown`: reacts to new events as they are
+    /// appended and runs the timers every `tick`.
+    pub async fn run(&self, tick: Duration, shutdown: impl Future<Output = ()>) {
+        let mut head = self.engine.store().watch_head();
+        let mut timer = tokio::time::interval(tick);
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(err) = self.run_once().await {
+                tracing::error!(error = %err, "process managers failed; retrying");
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                _ = head.changed() => {}
+                _ = timer.tick() => {
+                    if let Err(err) = self.tick_timers().await {
+                        tracing::error!(error = %err, "overdue timer failed; retrying");
+                    }
+                }
+            }
+        }
+    }
+}

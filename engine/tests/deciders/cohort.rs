@@ -1,0 +1,123 @@
+use jejak_engine::domain::cohort::{
+    Cohort, CohortCommand as C, CohortEvent as E, Enrollment, Participant,
+};
+use jejak_engine::domain::values::{CohortId, TrainingLevel};
+use jejak_engine::domain::{Actor, DomainError, Role};
+
+use crate::fixtures::*;
+
+fn open() -> C {
+    C::Open {
+        cohort_id: CohortId::parse("pka-2026-1").unwrap(),
+        level: TrainingLevel::Pka,
+        provider: "BPSDM Provinsi Banten".into(),
+        year: 2026,
+        number: 1,
+        starts_on: date(2026, 3, 1),
+        ends_on: date(2026, 6, 30),
+        workflow: None,
+    }
+}
+
+#[test]
+fn an_organizer_opens_a_cohort_with_its_levels_default_workflow() {
+    let mut c = Given::<Cohort>::new(None);
+    let events = c.ok(organizer(), open());
+    assert!(
+        matches!(&events[..], [E::CohortOpened { workflow, organizer, .. }] if workflow == "change-project-pka" && organizer == "organizer-1")
+    );
+    assert!(matches!(
+        c.refused(organizer(), open()),
+        DomainError::AlreadyExists { .. }
+    ));
+}
+
+#[test]
+fn only_organizers_run_cohorts_and_dates_must_be_in_order() {
+    let mut c = Given::<Cohort>::new(None);
+    says(&forbidden(c.refused(mentor(), open())), "organizers do");
+    let C::Open {
+        cohort_id,
+        level,
+        provider,
+        year,
+        number,
+        starts_on,
+        ..
+    } = open()
+    else {
+        unreachable!()
+    };
+    let backwards = C::Open {
+        cohort_id,
+        level,
+        provider,
+        year,
+        number,
+        starts_on,
+        ends_on: date(2026, 2, 1),
+        workflow: None,
+    };
+    assert_eq!(invalid(c.refused(organizer(), backwards)), "ends_on");
+}
+
+#[test]
+fn the_cohorts_organizer_enrols_each_participant_once() {
+    let mut c = Given::<Cohort>::new(None);
+    assert!(matches!(
+        c.refused(organizer(), C::Enrol(enrollment())),
+        DomainError::NotFound { .. }
+    ));
+    c.ok(organizer(), open());
+    says(
+        &forbidden(c.refused(
+            Actor::new("organizer-2", Role::Organizer),
+            C::Enrol(enrollment()),
+        )),
+        "only the organizer",
+    );
+    assert!(matches!(
+        c.ok(organizer(), C::Enrol(enrollment()))[..],
+        [E::ParticipantEnrolled { .. }]
+    ));
+    assert!(matches!(
+        c.refused(organizer(), C::Enrol(enrollment())),
+        DomainError::AlreadyExists { .. }
+    ));
+    let p = Participant::new(NIP, "Siti Rahmawati", "Kepala Bidang Pelayanan", "dpmptsp").unwrap();
+    let moved = Enrollment::new(p, "mentor-2", "coach-1", &["examiner-1".into()]).unwrap();
+    assert!(matches!(
+        c.ok(organizer(), C::Reassign(moved.clone()))[..],
+        [E::StaffReassigned { .. }]
+    ));
+    assert!(c.ok(organizer(), C::Reassign(moved)).is_empty());
+}
+
+#[test]
+fn enrollments_validate_people() {
+    let p = || Participant::new(NIP, "Siti", "Kabid", "dpmptsp").unwrap();
+    assert_eq!(
+        invalid(Participant::new("123", "Siti", "Kabid", "dpmptsp").unwrap_err()),
+        "participant.nip"
+    );
+    assert_eq!(
+        invalid(Participant::new(NIP, "", "Kabid", "dpmptsp").unwrap_err()),
+        "participant.name"
+    );
+    assert_eq!(
+        invalid(Participant::new(NIP, "Siti", "Kabid", "dinas kesehatan").unwrap_err()),
+        "participant.opd"
+    );
+    assert_eq!(
+        invalid(Enrollment::new(p(), "m", "c", &[]).unwrap_err()),
+        "examiners"
+    );
+    assert_eq!(
+        invalid(Enrollment::new(p(), "m", "c", &["e".into(), "e".into()]).unwrap_err()),
+        "examiners"
+    );
+    assert_eq!(
+        invalid(Enrollment::new(p(), NIP, "c", &["e".into()]).unwrap_err()),
+        "mentor"
+    );
+}

@@ -1,0 +1,688 @@
+//! Command handling on a real (SQLite) log: idempotency, conflicts,
+//! snapshots, time travel, workflow versions, process managers and timers.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone as _, Utc};
+use jejak_engine::clock::{ManualClock, days};
+use jejak_engine::domain::change_project::{
+    ChangeProject, Goals, Grade, MilestonePlan, ProjectCommand as P, Proposal, TargetRating,
+};
+use jejak_engine::domain::cohort::{Cohort, CohortCommand, Enrollment, Participant};
+use jejak_engine::domain::innovation::{Innovation, InnovationCommand as I, Origin, Source};
+use jejak_engine::domain::values::{
+    Attachment, CohortId, Horizon, InnovationId, MilestoneId, OpdCode, Rating, TrainingLevel,
+};
+use jejak_engine::domain::{Actor, DomainError, Role};
+use jejak_engine::engine::{CommandError, Context, Engine, EngineConfig, stream_of};
+use jejak_engine::process::ProcessManagers;
+use jejak_engine::store::{EventStore, StoreConfig};
+
+const NIP: &str = "198703152010011003";
+
+struct World {
+    _dir: tempfile::TempDir,
+    url: String,
+    clock: Arc<ManualClock>,
+    engine: Engine,
+    n: std::cell::Cell<u32>,
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("jejak.db").display());
+    let clock = Arc::new(ManualClock::new(start()));
+    let engine = open(&url, clock.clone()).await;
+    World {
+        _dir: dir,
+        url,
+        clock,
+        engine,
+        n: std::cell::Cell::new(0),
+    }
+}
+
+async fn open(url: &str, clock: Arc<ManualClock>) -> Engine {
+    let store = EventStore::open(url, StoreConfig::default()).await.unwrap();
+    let config = EngineConfig {
+        snapshot_every: 10,
+        ..EngineConfig::default()
+    };
+    Engine::open_with(store, clock, config).await.unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn file() -> Attachment {
+    Attachment::new(
+        "attachments[0]",
+        &"cd".repeat(32),
+        "https://arsip.example/bukti.pdf",
+        "bukti.pdf",
+        "application/pdf",
+    )
+    .unwrap()
+}
+
+fn project_id() -> String {
+    format!("pka-2026-1.{NIP}")
+}
+
+impl World {
+    fn ctx(&self, actor: Actor) -> Context {
+        self.n.set(self.n.get() + 1);
+        Context::new(actor, format!("req-{}", self.n.get()))
+    }
+
+    async fn project(
+        &self,
+        actor: Actor,
+        body: P,
+    ) -> Result<jejak_engine::engine::Outcome, CommandError> {
+        self.engine
+            .execute::<ChangeProject>(&project_id(), &self.ctx(actor), body)
+            .await
+    }
+
+    async fn ok(&self, actor: Actor, body: P) {
+        self.project(actor, body).await.unwrap();
+    }
+
+    async fn open_cohort(&self) {
+        let open = CohortCommand::Open {
+            cohort_id: CohortId::parse("pka-2026-1").unwrap(),
+            level: TrainingLevel::Pka,
+            provider: "BPSDM Provinsi Banten".into(),
+            year: 2026,
+            number: 1,
+            starts_on: date(2026, 3, 1),
+            ends_on: date(2026, 6, 30),
+            workflow: None,
+        };
+        self.engine
+            .execute::<Cohort>("pka-2026-1", &self.ctx(organizer()), open)
+            .await
+            .unwrap();
+        let participant =
+            Participant::new(NIP, "Siti Rahmawati", "Kepala Bidang", "dpmptsp").unwrap();
+        let enrollment =
+            Enrollment::new(participant, "mentor-1", "coach-1", &["examiner-1".into()]).unwrap();
+        self.engine
+            .execute::<Cohort>(
+                "pka-2026-1",
+                &self.ctx(organizer()),
+                CohortCommand::Enrol(enrollment),
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn propose(&self) {
+        let cohort = self
+            .engine
+            .get::<Cohort>("pka-2026-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .state;
+        let enrollment = cohort.enrollments.values().next().unwrap().clone();
+        let milestone = |id: &str, due| MilestonePlan {
+            id: MilestoneId::parse(id).unwrap(),
+            horizon: Horizon::Short,
+            title: format!("Tahap {id}"),
+            due,
+            expected_output: "Notulen".into(),
+        };
+        let proposal = Proposal {
+            title: "Antrian daring perizinan".into(),
+            change_area: "Pelayanan perizinan".into(),
+            problem: "Antrian panjang".into(),
+            baseline: "3 jam".into(),
+            goals: Goals {
+                short_term: "Antrian daring di satu loket".into(),
+                medium_term: String::new(),
+                long_term: String::new(),
+            },
+            stakeholders: vec![],
+            team: vec![],
+            milestones: vec![
+                milestone("m1", date(2026, 4, 15)),
+                milestone("m2", date(2026, 5, 15)),
+            ],
+        };
+        self.ok(
+            participant(),
+            P::Propose {
+                cohort: cohort.facts.unwrap(),
+                enrollment,
+                proposal,
+            },
+        )
+        .await;
+    }
+
+    async fn to_adoption(&self) {
+        self.open_cohort().await;
+        self.propose().await;
+        self.ok(mentor(), P::AgreeChangeArea).await;
+        self.ok(
+            mentor(),
+            P::ApproveActionPlan {
+                note: String::new(),
+            },
+        )
+        .await;
+        self.ok(
+            examiner(),
+            P::RecordProposalSeminar {
+                accepted: true,
+                notes: String::new(),
+            },
+        )
+        .await;
+        self.ok(organizer(), P::StartWorkplacePhase).await;
+        for m in ["m1", "m2"] {
+            let milestone_id = MilestoneId::parse(m).unwrap();
+            self.ok(
+                participant(),
+                P::SubmitEvidence {
+                    milestone_id: milestone_id.clone(),
+                    attachments: vec![file()],
+                    note: String::new(),
+                },
+            )
+            .await;
+            self.ok(
+                mentor(),
+                P::ApproveMilestone {
+                    milestone_id,
+                    note: String::new(),
+                },
+            )
+            .await;
+        }
+        self.ok(
+            participant(),
+            P::SubmitFinalReport {
+                summary: "Selesai".into(),
+                attachments: vec![file()],
+            },
+        )
+        .await;
+        let ratings = ["m1", "m2"]
+            .map(|m| TargetRating {
+                milestone_id: MilestoneId::parse(m).unwrap(),
+                rating: Rating::Meets,
+            })
+            .to_vec();
+        self.ok(
+            examiner(),
+            P::RecordFinalSeminar {
+                ratings,
+                score: 85,
+                notes: String::new(),
+            },
+        )
+        .await;
+        self.ok(
+            organizer(),
+            P::SetGrade {
+                grade: Grade::Memuaskan,
+            },
+        )
+        .await;
+        self.ok(
+            mentor(),
+            P::EndorseAdoption {
+                note: String::new(),
+            },
+        )
+        .await;
+    }
+}
+
+fn participant() -> Actor {
+    Actor::new(NIP, Role::Participant)
+}
+fn mentor() -> Actor {
+    Actor::new("mentor-1", Role::Mentor)
+}
+fn examiner() -> Actor {
+    Actor::new("examiner-1", Role::Examiner)
+}
+fn organizer() -> Actor {
+    Actor::new("organizer-1", Role::Organizer)
+}
+
+#[tokio::test]
+async fn a_command_returns_its_version_and_position_and_repeating_it_writes_nothing() {
+    let w = world().await;
+    w.open_cohort().await;
+    w.propose().await;
+    let ctx = w.ctx(mentor());
+    let first = w
+        .engine
+        .execute::<ChangeProject>(&project_id(), &ctx, P::AgreeChangeArea)
+        .await
+        .unwrap();
+    assert_eq!(first.events, ["ChangeAreaAgreed"]);
+    assert_eq!(first.stream_version, 3);
+    assert_eq!(
+        first.position,
+        w.engine.store().digest().await.unwrap().position
+    );
+    let again = w
+        .engine
+        .execute::<ChangeProject>(&project_id(), &ctx, P::AgreeChangeArea)
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+    assert_eq!(
+        (again.stream_version, again.position),
+        (first.stream_version, first.position)
+    );
+    let head = w.engine.store().digest().await.unwrap();
+    // A repeated request id survives a restart.
+    let reopened = open(&w.url, w.clock.clone()).await;
+    let after = reopened
+        .execute::<ChangeProject>(&project_id(), &ctx, P::AgreeChangeArea)
+        .await
+        .unwrap();
+    assert!(after.duplicate);
+    assert_eq!(reopened.store().digest().await.unwrap(), head);
+    // Domain refusals name the thing.
+    let err = w
+        .engine
+        .execute::<ChangeProject>("nobody", &w.ctx(mentor()), P::AgreeChangeArea)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CommandError::Domain(DomainError::NotFound { ref id, .. }) if id == "nobody"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_commands_on_one_stream_are_decided_again_on_the_fresh_state() {
+    let w = world().await;
+    w.open_cohort().await;
+    w.propose().await;
+    let comments = (0..8).map(|i| {
+        let engine = w.engine.clone();
+        async move {
+            let ctx = Context::new(mentor(), format!("comment-{i}"));
+            engine
+                .execute::<ChangeProject>(
+                    &project_id(),
+                    &ctx,
+                    P::Comment {
+                        text: format!("Catatan {i}"),
+                    },
+                )
+                .await
+        }
+    });
+    let outcomes = futures::future::join_all(comments).await;
+    let mut versions: Vec<u64> = outcomes
+        .into_iter()
+        .map(|o| o.unwrap().stream_version)
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(
+        versions,
+        (3..=10).collect::<Vec<_>>(),
+        "all eight landed, one after another"
+    );
+}
+
+#[tokio::test]
+async fn snapshots_and_time_travel_give_the_same_states_as_folding() {
+    let w = world().await;
+    w.to_adoption().await;
+    let stream = stream_of::<ChangeProject>(&project_id()).unwrap();
+    let loaded = w.engine.load::<ChangeProject>(&stream).await.unwrap();
+    let snapshot = w
+        .engine
+        .store()
+        .load_snapshot::<serde_json::Value>(&stream, 1)
+        .await
+        .unwrap();
+    assert!(snapshot.is_some(), "a snapshot was taken after 10 events");
+    let folded = w
+        .engine
+        .state_at_version::<ChangeProject>(&stream, loaded.version)
+        .await
+        .unwrap();
+    assert_eq!(folded, loaded.state);
+    assert_eq!(loaded.state.lifecycle.as_deref(), Some("adopted"));
+
+    let before_adoption = w
+        .engine
+        .state_at_version::<ChangeProject>(&stream, loaded.version - 2)
+        .await
+        .unwrap();
+    assert_eq!(before_adoption.lifecycle.as_deref(), Some("piloted"));
+    let (then, version) = w
+        .engine
+        .state_at_time::<ChangeProject>(&stream, Utc::now() - days(3650))
+        .await
+        .unwrap();
+    assert_eq!(
+        (then.lifecycle, version),
+        (None, 0),
+        "nothing existed ten years ago"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_keeps_deciding_under_its_recorded_workflow_version() {
+    let w = world().await;
+    w.open_cohort().await;
+    w.propose().await;
+    let v1 = w.engine.workflows().latest("change-project-pka").unwrap();
+    // Version 2 opens the workplace phase without a proposal seminar.
+    let v2 = v1.source.replace("version = 1", "version = 2").replace(
+        "sign_offs = [\"mentor.action_plan\", \"examiner.proposal_seminar\"]",
+        "sign_offs = [\"mentor.action_plan\"]",
+    );
+    let refused = w
+        .engine
+        .register_workflow(&w.ctx(mentor()), "v2.toml", &v2)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        refused,
+        CommandError::Domain(DomainError::Forbidden(_))
+    ));
+    let (registered, _) = w
+        .engine
+        .register_workflow(&w.ctx(organizer()), "v2.toml", &v2)
+        .await
+        .unwrap();
+    assert_eq!(registered.version, 2);
+    let changed_v1 = v1.source.replace("Rancangan", "Draft");
+    let err = w
+        .engine
+        .register_workflow(&w.ctx(organizer()), "v1.toml", &changed_v1)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("register it as version 3"),
+        "{err}"
+    );
+
+    w.ok(mentor(), P::AgreeChangeArea).await;
+    w.ok(
+        mentor(),
+        P::ApproveActionPlan {
+            note: String::new(),
+        },
+    )
+    .await;
+    let err = w
+        .project(organizer(), P::StartWorkplacePhase)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("examiners must accept the proposal"),
+        "still v1: {err}"
+    );
+
+    // After a restart the registry comes back from the log, v2 included.
+    let reopened = open(&w.url, w.clock.clone()).await;
+    assert_eq!(
+        reopened
+            .workflows()
+            .latest("change-project-pka")
+            .unwrap()
+            .version,
+        2
+    );
+}
+
+#[tokio::test]
+async fn adoption_registers_the_innovation_exactly_once_linked_both_ways() {
+    let w = world().await;
+    w.to_adoption().await;
+    let managers = ProcessManagers::new(w.engine.clone());
+    managers.run_once().await.unwrap();
+    let innovation_id = InnovationId::from_project(
+        &jejak_engine::domain::values::ProjectId::parse(&project_id()).unwrap(),
+    );
+    let innovation = w
+        .engine
+        .get::<Innovation>(innovation_id.as_str())
+        .await
+        .unwrap()
+        .expect("registered");
+    let profile = innovation.state.profile.unwrap();
+    assert_eq!(profile.source, Source::ChangeProject);
+    assert_eq!(profile.opd.as_str(), "dpmptsp");
+    assert!(
+        matches!(innovation.state.origin, Some(Origin::ChangeProject(ref p)) if p.as_str() == project_id())
+    );
+    let project = w
+        .engine
+        .get::<ChangeProject>(&project_id())
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(project.innovation_id.as_ref(), Some(&innovation_id));
+    let head = w.engine.store().digest().await.unwrap();
+
+    // A process that stopped before saving its checkpoint reads the adoption again.
+    w.engine
+        .store()
+        .save_checkpoint(jejak_engine::process::CHECKPOINT, 0)
+        .await
+        .unwrap();
+    ProcessManagers::new(w.engine.clone())
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!(
+        w.engine.store().digest().await.unwrap(),
+        head,
+        "nothing written twice"
+    );
+}
+
+#[tokio::test]
+async fn a_process_stopped_between_registering_and_linking_finishes_the_link() {
+    let w = world().await;
+    w.to_adoption().await;
+    // Simulate the first half of the reaction, then a crash.
+    let adoption = w
+        .engine
+        .store()
+        .read_all(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|e| e.event_type == "StateChanged" && e.payload.contains("\"adopted\""))
+        .unwrap();
+    let innovation_id = InnovationId::from_project(
+        &jejak_engine::domain::values::ProjectId::parse(&project_id()).unwrap(),
+    );
+    let mut ctx = Context::new(
+        Actor::system("adoption"),
+        format!("adoption-{}", adoption.event_id),
+    );
+    ctx.causation_id = Some(adoption.event_id.to_string());
+    let profile = jejak_engine::domain::innovation::Profile {
+        name: "Antrian daring perizinan".into(),
+        opd: OpdCode::parse("dpmptsp").unwrap(),
+        unit: None,
+        region: "Kota Cilegon".into(),
+        source: Source::ChangeProject,
+        initiator_type: "ASN".into(),
+        form: jejak_engine::domain::innovation::Form::Governance,
+        digital: false,
+        sector: "perizinan".into(),
+        sdgs: Default::default(),
+        goal: "x".into(),
+        benefit: "y".into(),
+        budget: None,
+    };
+    w.engine
+        .execute::<Innovation>(
+            innovation_id.as_str(),
+            &ctx,
+            I::Register {
+                innovation_id: innovation_id.clone(),
+                profile,
+                origin: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    ProcessManagers::new(w.engine.clone())
+        .run_once()
+        .await
+        .unwrap();
+    let innovation_stream = stream_of::<Innovation>(innovation_id.as_str()).unwrap();
+    assert_eq!(
+        w.engine
+            .store()
+            .stream_version(&innovation_stream)
+            .await
+            .unwrap(),
+        Some(2),
+        "registered once"
+    );
+    let project = w
+        .engine
+        .get::<ChangeProject>(&project_id())
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(project.innovation_id, Some(innovation_id));
+}
+
+#[tokio::test]
+async fn replication_registers_the_adopters_own_innovation() {
+    let w = world().await;
+    w.to_adoption().await;
+    let managers = ProcessManagers::new(w.engine.clone());
+    managers.run_once().await.unwrap();
+    let original = InnovationId::from_project(
+        &jejak_engine::domain::values::ProjectId::parse(&project_id()).unwrap(),
+    );
+    let brida = Actor::new("brida-1", Role::BridaOfficer);
+    for body in [
+        I::JudgeFeasibility {
+            feasible: true,
+            notes: String::new(),
+        },
+        I::Designate {
+            decree_number: "SK 050/1".into(),
+            decree_date: date(2026, 7, 1),
+        },
+        I::StartPilot {
+            on: date(2026, 7, 2),
+        },
+        I::EvaluatePilot {
+            on: date(2026, 8, 1),
+            evaluation: "Baik".into(),
+        },
+        I::Implement {
+            on: date(2026, 8, 2),
+            budget_line: "5.1".into(),
+        },
+        I::RecordReplication {
+            adopter_opd: OpdCode::parse("dpmptsp").unwrap(),
+            adopter_region: "Kota Serang".into(),
+            agreement: jejak_engine::domain::change_project::Agreement::new(
+                "PKS",
+                "7/PKS/2026",
+                date(2026, 9, 1),
+                None,
+            )
+            .unwrap(),
+        },
+    ] {
+        w.engine
+            .execute::<Innovation>(original.as_str(), &w.ctx(brida.clone()), body)
+            .await
+            .unwrap();
+    }
+    managers.run_once().await.unwrap();
+    let replica = w
+        .engine
+        .get::<Innovation>(&format!("{original}.r.dpmptsp.kota-serang"))
+        .await
+        .unwrap()
+        .expect("the adopter's innovation");
+    assert!(matches!(replica.state.origin, Some(Origin::ReplicaOf(ref o)) if *o == original));
+    assert_eq!(replica.state.profile.unwrap().region, "Kota Serang");
+}
+
+#[tokio::test]
+async fn a_milestone_past_due_is_flagged_once_as_the_clock_moves() {
+    let w = world().await;
+    w.open_cohort().await;
+    w.propose().await;
+    w.ok(mentor(), P::AgreeChangeArea).await;
+    w.ok(
+        mentor(),
+        P::ApproveActionPlan {
+            note: String::new(),
+        },
+    )
+    .await;
+    w.ok(
+        examiner(),
+        P::RecordProposalSeminar {
+            accepted: true,
+            notes: String::new(),
+        },
+    )
+    .await;
+    w.ok(organizer(), P::StartWorkplacePhase).await;
+    let managers = ProcessManagers::new(w.engine.clone());
+    assert_eq!(
+        managers.tick_timers().await.unwrap(),
+        0,
+        "nothing is due on 2 March"
+    );
+    w.clock
+        .set(Utc.with_ymd_and_hms(2026, 4, 15, 23, 0, 0).unwrap());
+    assert_eq!(
+        managers.tick_timers().await.unwrap(),
+        0,
+        "due today is not overdue"
+    );
+    w.clock.advance(days(1));
+    assert_eq!(
+        managers.tick_timers().await.unwrap(),
+        1,
+        "m1 is overdue on 16 April"
+    );
+    assert_eq!(managers.tick_timers().await.unwrap(), 0, "flagged once");
+    w.clock.advance(days(60));
+    assert_eq!(managers.tick_timers().await.unwrap(), 1, "then m2");
+    let overdue: Vec<_> = w
+        .engine
+        .store()
+        .read_all(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "MilestoneOverdue")
+        .collect();
+    assert_eq!(overdue.len(), 2);
+    assert_eq!(
+        overdue[0].decoded_metadata().actor_role.as_deref(),
+        Some("system")
+    );
+}
