@@ -77,7 +77,11 @@ impl Postgres {
             .connect_with(options)
             .await?;
         if !config.read_only {
-            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            let mut migrator = sqlx::migrate!("./migrations/postgres");
+            // Other crates (the read models) keep migrations of their own in
+            // the same database.
+            migrator.set_ignore_missing(true);
+            migrator.run(&pool).await?;
         }
         Ok(Self { pool })
     }

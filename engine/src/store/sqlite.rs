@@ -109,7 +109,11 @@ impl Sqlite {
             .connect_with(options)
             .await?;
         if !config.read_only {
-            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            let mut migrator = sqlx::migrate!("./migrations/sqlite");
+            // Other crates (the read models) keep migrations of their own in
+            // the same database.
+            migrator.set_ignore_missing(true);
+            migrator.run(&pool).await?;
         }
         Ok(Self { pool })
     }

@@ -1,0 +1,25 @@
+-- Read models as JSON documents, per view and generation. A rebuild writes
+-- a new generation beside the one being served, then switches to it.
+CREATE TABLE view_docs (
+    view        TEXT    NOT NULL,
+    generation  INTEGER NOT NULL,
+    key         TEXT    NOT NULL,
+    tag         TEXT,
+    doc         TEXT    NOT NULL,
+    PRIMARY KEY (view, generation, key)
+) WITHOUT ROWID;
+CREATE INDEX view_docs_by_tag ON view_docs (view, generation, tag, key);
+
+-- How far each generation of a view has applied the log.
+CREATE TABLE view_checkpoints (
+    view        TEXT    NOT NULL,
+    generation  INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    PRIMARY KEY (view, generation)
+) WITHOUT ROWID;
+
+-- The generation each view serves.
+CREATE TABLE view_active (
+    view        TEXT    PRIMARY KEY,
+    generation  INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -1,0 +1,319 @@
+//! The view tables, on whichever database holds the log.
+
+use std::collections::HashMap;
+
+use jejak_engine::store::{EventStore, StoreError};
+use sqlx::{PgPool, Row as _, SqlitePool};
+
+/// One document write: `None` deletes.
+#[derive(Debug)]
+pub(crate) struct Write {
+    pub key: String,
+    pub tag: Option<String>,
+    pub doc: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+const CHUNK: usize = 500;
+
+impl Db {
+    pub(crate) async fn open(store: &EventStore) -> Result<Self, StoreError> {
+        let db = match (store.sqlite_pool(), store.postgres_pool()) {
+            (Some(pool), _) => Self::Sqlite(pool.clone()),
+            (_, Some(pool)) => Self::Postgres(pool.clone()),
+            _ => return Err(StoreError::Internal("the log has no database pool".into())),
+        };
+        if !store.config().read_only {
+            let mut migrator = match &db {
+                Self::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+                Self::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+            };
+            migrator.set_ignore_missing(true);
+            match &db {
+                Self::Sqlite(pool) => migrator.run(pool).await?,
+                Self::Postgres(pool) => migrator.run(pool).await?,
+            }
+        }
+        Ok(db)
+    }
+
+    /// The documents with these keys.
+    pub(crate) async fn load(
+        &self,
+        view: &str,
+        generation: i64,
+        keys: &[String],
+    ) -> Result<HashMap<String, (Option<String>, String)>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(CHUNK) {
+            let rows = match self {
+                Self::Sqlite(pool) => {
+                    let marks = vec!["?"; chunk.len()].join(", ");
+                    let sql = format!("SELECT key, tag, doc FROM view_docs WHERE view = ? AND generation = ? AND key IN ({marks})");
+                    let mut query = sqlx::query(&sql).bind(view).bind(generation);
+                    for key in chunk {
+                        query = query.bind(key);
+                    }
+                    query.fetch_all(pool).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
+                }
+                Self::Postgres(pool) => sqlx::query("SELECT key, tag, doc FROM view_docs WHERE view = $1 AND generation = $2 AND key = ANY($3)")
+                    .bind(view)
+                    .bind(generation)
+                    .bind(chunk)
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?,
+            };
+            for (key, tag, doc) in rows {
+                found.insert(key, (tag, doc));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes documents and moves the checkpoint from `from` to `to`, in one
+    /// transaction. Returns false, writing nothing, when the checkpoint was
+    /// no longer at `from` (another process applied these events).
+    pub(crate) async fn commit(
+        &self,
+        view: &str,
+        generation: i64,
+        writes: &[Write],
+        from: i64,
+        to: i64,
+    ) -> Result<bool, StoreError> {
+        macro_rules! commit {
+            ($pool:expr, $upsert:literal, $delete:literal, $checkpoint:literal) => {{
+                let mut tx = $pool.begin().await?;
+                let moved = sqlx::query($checkpoint)
+                    .bind(view)
+                    .bind(generation)
+                    .bind(to)
+                    .bind(from)
+                    .execute(&mut *tx)
+                    .await?;
+                if moved.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                for w in writes {
+                    match &w.doc {
+                        Some(doc) => {
+                            sqlx::query($upsert)
+                                .bind(view)
+                                .bind(generation)
+                                .bind(&w.key)
+                                .bind(&w.tag)
+                                .bind(doc)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        None => {
+                            sqlx::query($delete)
+                                .bind(view)
+                                .bind(generation)
+                                .bind(&w.key)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                }
+                tx.commit().await?;
+            }};
+        }
+        match self {
+            Self::Sqlite(pool) => commit!(
+                pool,
+                "INSERT INTO view_docs (view, generation, key, tag, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (view, generation, key) DO UPDATE SET tag = excluded.tag, doc = excluded.doc",
+                "DELETE FROM view_docs WHERE view = ? AND generation = ? AND key = ?",
+                "INSERT INTO view_checkpoints (view, generation, position) VALUES (?, ?, ?) ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position WHERE view_checkpoints.position = ?"
+            ),
+            Self::Postgres(pool) => commit!(
+                pool,
+                "INSERT INTO view_docs (view, generation, key, tag, doc) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (view, generation, key) DO UPDATE SET tag = excluded.tag, doc = excluded.doc",
+                "DELETE FROM view_docs WHERE view = $1 AND generation = $2 AND key = $3",
+                "INSERT INTO view_checkpoints (view, generation, position) VALUES ($1, $2, $3) ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position WHERE view_checkpoints.position = $4"
+            ),
+        }
+        Ok(true)
+    }
+
+    /// Every document of a generation, by key.
+    pub(crate) async fn scan(
+        &self,
+        view: &str,
+        generation: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = match self {
+            Self::Sqlite(pool) => {
+                sqlx::query(
+                    "SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? ORDER BY key",
+                )
+                .bind(view)
+                .bind(generation)
+                .fetch_all(pool)
+                .await?
+            }
+            Self::Postgres(pool) => {
+                return Ok(sqlx::query("SELECT key, doc FROM view_docs WHERE view = $1 AND generation = $2 ORDER BY key")
+                    .bind(view)
+                    .bind(generation)
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect::<Result<_, sqlx::Error>>()?);
+            }
+        };
+        Ok(rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    /// Documents with `tag`, keys after `after`, at most `limit`.
+    pub(crate) async fn by_tag(
+        &self,
+        view: &str,
+        generation: i64,
+        tag: &str,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = match self {
+            Self::Sqlite(pool) => sqlx::query("SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? AND tag = ? AND key > ? ORDER BY key LIMIT ?")
+                .bind(view).bind(generation).bind(tag).bind(after).bind(limit).fetch_all(pool).await?
+                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?,
+            Self::Postgres(pool) => sqlx::query("SELECT key, doc FROM view_docs WHERE view = $1 AND generation = $2 AND tag = $3 AND key > $4 ORDER BY key LIMIT $5")
+                .bind(view).bind(generation).bind(tag).bind(after).bind(limit).fetch_all(pool).await?
+                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?,
+        };
+        Ok(rows)
+    }
+
+    /// How far a generation has applied the log.
+    pub(crate) async fn checkpoint(&self, view: &str, generation: i64) -> Result<u64, StoreError> {
+        let position: Option<i64> = match self {
+            Self::Sqlite(pool) => {
+                sqlx::query_scalar(
+                    "SELECT position FROM view_checkpoints WHERE view = ? AND generation = ?",
+                )
+                .bind(view)
+                .bind(generation)
+                .fetch_optional(pool)
+                .await?
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT position FROM view_checkpoints WHERE view = $1 AND generation = $2",
+                )
+                .bind(view)
+                .bind(generation)
+                .fetch_optional(pool)
+                .await?
+            }
+        };
+        Ok(position.unwrap_or(0) as u64)
+    }
+
+    /// The generation a view serves (1 for a view never built).
+    pub(crate) async fn active(&self, view: &str) -> Result<i64, StoreError> {
+        let generation: Option<i64> = match self {
+            Self::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT generation FROM view_active WHERE view = ?")
+                    .bind(view)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_scalar("SELECT generation FROM view_active WHERE view = $1")
+                    .bind(view)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        Ok(generation.unwrap_or(1))
+    }
+
+    /// Serves `generation` from now on and drops the documents of every other one.
+    pub(crate) async fn activate(&self, view: &str, generation: i64) -> Result<(), StoreError> {
+        macro_rules! activate {
+            ($pool:expr, $set:literal, $drop_docs:literal, $drop_checkpoints:literal) => {{
+                let mut tx = $pool.begin().await?;
+                sqlx::query($set)
+                    .bind(view)
+                    .bind(generation)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query($drop_docs)
+                    .bind(view)
+                    .bind(generation)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query($drop_checkpoints)
+                    .bind(view)
+                    .bind(generation)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }};
+        }
+        match self {
+            Self::Sqlite(pool) => activate!(
+                pool,
+                "INSERT INTO view_active (view, generation) VALUES (?, ?) ON CONFLICT (view) DO UPDATE SET generation = excluded.generation",
+                "DELETE FROM view_docs WHERE view = ? AND generation <> ?",
+                "DELETE FROM view_checkpoints WHERE view = ? AND generation <> ?"
+            ),
+            Self::Postgres(pool) => activate!(
+                pool,
+                "INSERT INTO view_active (view, generation) VALUES ($1, $2) ON CONFLICT (view) DO UPDATE SET generation = excluded.generation",
+                "DELETE FROM view_docs WHERE view = $1 AND generation <> $2",
+                "DELETE FROM view_checkpoints WHERE view = $1 AND generation <> $2"
+            ),
+        }
+        Ok(())
+    }
+
+    /// Drops a generation that will not be served (a rebuild started over).
+    pub(crate) async fn drop_generation(
+        &self,
+        view: &str,
+        generation: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(pool) => {
+                sqlx::query("DELETE FROM view_docs WHERE view = ? AND generation = ?")
+                    .bind(view)
+                    .bind(generation)
+                    .execute(pool)
+                    .await?;
+                sqlx::query("DELETE FROM view_checkpoints WHERE view = ? AND generation = ?")
+                    .bind(view)
+                    .bind(generation)
+                    .execute(pool)
+                    .await?;
+            }
+            Self::Postgres(pool) => {
+                sqlx::query("DELETE FROM view_docs WHERE view = $1 AND generation = $2")
+                    .bind(view)
+                    .bind(generation)
+                    .execute(pool)
+                    .await?;
+                sqlx::query("DELETE FROM view_checkpoints WHERE view = $1 AND generation = $2")
+                    .bind(view)
+                    .bind(generation)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

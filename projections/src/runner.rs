@@ -1,0 +1,651 @@
+//! The projection runner: applies the log to every view in batches, with
+//! the checkpoint in the same transaction as the documents; catches up,
+//! then follows; rebuilds beside the serving generation; reports status.
+//!
+//! On PostgreSQL with several servers, each view is applied by the one
+//! process that holds its advisory lock; the others stand by and take over
+//! from the checkpoint when it goes. The checkpoint also moves only from
+//! the position a batch started at, so even two appliers could never apply
+//! an event twice.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use jejak_engine::store::{EventStore, StoreError};
+use serde::Serialize;
+use sqlx::Connection as _;
+use tokio::sync::{Notify, watch};
+
+use crate::db::{Db, Write};
+use crate::projection::{Docs, Projection, ProjectionError};
+
+/// Where a view stands.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum RunState {
+    /// Not started yet.
+    Starting,
+    /// Another server applies this view; this one serves reads from it.
+    Standby,
+    /// Applying a backlog.
+    CatchingUp,
+    /// Caught up; applying new events as they come.
+    Following,
+    /// Building a new generation from zero while the old one serves.
+    Rebuilding,
+    /// Stopped at `position` with `error`.
+    Failed {
+        /// What went wrong.
+        error: String,
+        /// The event it went wrong on.
+        position: u64,
+    },
+}
+
+/// The status of one view.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Status {
+    /// The view.
+    pub name: String,
+    /// The generation it serves.
+    pub generation: i64,
+    /// The last log position applied.
+    pub position: u64,
+    /// The log's head as known here.
+    pub head: u64,
+    /// Events not applied yet.
+    pub lag_events: u64,
+    /// How old the oldest unapplied event is, in seconds (0 when caught up).
+    pub lag_seconds: f64,
+    /// Its state.
+    pub state: RunState,
+    /// During a rebuild, how far the new generation has come.
+    pub rebuild_position: Option<u64>,
+}
+
+/// Why waiting for a view did not succeed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum WaitError {
+    /// No such view.
+    #[error("there is no view named {0}")]
+    UnknownView(String),
+    /// The view did not get there in time.
+    #[error(
+        "view {view} reached position {reached}, not {wanted}, within {waited_ms} ms; retry shortly"
+    )]
+    Timeout {
+        /// The view.
+        view: String,
+        /// The position asked for.
+        wanted: u64,
+        /// The position it reached.
+        reached: u64,
+        /// How long it was waited for.
+        waited_ms: u64,
+    },
+    /// The view is stopped.
+    #[error("view {view} is stopped at position {position}: {error}")]
+    Failed {
+        /// The view.
+        view: String,
+        /// Where it stopped.
+        position: u64,
+        /// Why.
+        error: String,
+    },
+    /// Its database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Tunables of the runner.
+#[derive(Clone, Debug)]
+pub struct RunnerConfig {
+    /// Events per batch (and per transaction).
+    pub batch: usize,
+    /// How often a view looks for appends from other processes when no
+    /// notification reaches it, and how often a standby tries to lead.
+    pub poll: Duration,
+    /// Pause before retrying after a database error.
+    pub retry: Duration,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            batch: 1_000,
+            poll: Duration::from_millis(250),
+            retry: Duration::from_secs(1),
+        }
+    }
+}
+
+struct Handle {
+    status: watch::Receiver<Status>,
+    rebuild: Arc<(AtomicBool, Notify)>,
+}
+
+/// Runs projections. Create one per server with [`Runner::new`], then
+/// [`Runner::spawn`] each projection.
+pub struct Runner {
+    store: EventStore,
+    db: Db,
+    config: RunnerConfig,
+    handles: Mutex<BTreeMap<&'static str, Handle>>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Gen {
+    generation: i64,
+    position: u64,
+    last_recorded_at: Option<DateTime<Utc>>,
+}
+
+enum StepError {
+    Apply(u64, ProjectionError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for StepError {
+    fn from(err: StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+/// The advisory lock key of a view: FNV-1a of its name.
+fn lock_key(name: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in b"jejak.view.".iter().chain(name.as_bytes()) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+enum Lead {
+    Alone,
+    Lock(sqlx::PgConnection),
+}
+
+impl Runner {
+    /// A runner for the views kept beside `store`'s log (creating their tables).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn new(store: EventStore, config: RunnerConfig) -> Result<Arc<Self>, StoreError> {
+        let db = Db::open(&store).await?;
+        let (shutdown, _) = watch::channel(false);
+        Ok(Arc::new(Self {
+            store,
+            db,
+            config,
+            handles: Mutex::new(BTreeMap::new()),
+            shutdown,
+        }))
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The log.
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// Starts applying `projection`; it runs until [`Runner::shutdown`].
+    pub fn spawn<P: Projection>(self: &Arc<Self>, projection: P) -> tokio::task::JoinHandle<()> {
+        let (status_tx, status_rx) = watch::channel(Status {
+            name: P::NAME.to_owned(),
+            generation: 0,
+            position: 0,
+            head: self.store.known_head(),
+            lag_events: 0,
+            lag_seconds: 0.0,
+            state: RunState::Starting,
+            rebuild_position: None,
+        });
+        let rebuild = Arc::new((AtomicBool::new(false), Notify::new()));
+        self.handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                P::NAME,
+                Handle {
+                    status: status_rx,
+                    rebuild: rebuild.clone(),
+                },
+            );
+        let runner = self.clone();
+        tokio::spawn(async move { runner.run(projection, status_tx, rebuild).await })
+    }
+
+    /// Stops every projection after its current batch.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    /// The status of every view.
+    pub fn statuses(&self) -> Vec<Status> {
+        let handles = self
+            .handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        handles
+            .values()
+            .map(|h| h.status.borrow().clone())
+            .collect()
+    }
+
+    /// Follows the status of view `name`.
+    ///
+    /// # Errors
+    /// [`WaitError::UnknownView`].
+    pub fn watch_status(&self, name: &str) -> Result<watch::Receiver<Status>, WaitError> {
+        let handles = self
+            .handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(handles
+            .get(name)
+            .ok_or_else(|| WaitError::UnknownView(name.to_owned()))?
+            .status
+            .clone())
+    }
+
+    /// Every document of the generation view `name` serves, by key, as
+    /// stored JSON: for comparing and exporting views.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn documents(&self, name: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let generation = self.db.active(name).await?;
+        self.db.scan(name, generation).await
+    }
+
+    /// The names of the views.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    /// Rebuilds a view from zero beside the one being served, then switches
+    /// to it. A failed view restarts this way.
+    ///
+    /// # Errors
+    /// [`WaitError::UnknownView`].
+    pub fn rebuild(&self, name: &str) -> Result<(), WaitError> {
+        let handles = self
+            .handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let handle = handles
+            .get(name)
+            .ok_or_else(|| WaitError::UnknownView(name.to_owned()))?;
+        handle.rebuild.0.store(true, Ordering::SeqCst);
+        handle.rebuild.1.notify_one();
+        Ok(())
+    }
+
+    /// Waits, at most `timeout`, until view `name` has applied `position`.
+    ///
+    /// # Errors
+    /// [`WaitError`] when the view is unknown, failed, or too slow.
+    pub async fn wait_for(
+        &self,
+        name: &str,
+        position: u64,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        let mut status = {
+            let handles = self
+                .handles
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            handles
+                .get(name)
+                .ok_or_else(|| WaitError::UnknownView(name.to_owned()))?
+                .status
+                .clone()
+        };
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let current = status.borrow_and_update().clone();
+            let reached = match current.state {
+                RunState::Failed {
+                    error,
+                    position: at,
+                } => {
+                    return Err(WaitError::Failed {
+                        view: name.to_owned(),
+                        position: at,
+                        error,
+                    });
+                }
+                // Another process applies it: ask the database.
+                RunState::Standby | RunState::Starting => {
+                    let generation = self.db.active(name).await?;
+                    self.db.checkpoint(name, generation).await?
+                }
+                _ => current.position,
+            };
+            if reached >= position {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = status.changed() => {}
+                () = tokio::time::sleep(Duration::from_millis(20)), if matches!(current.state, RunState::Standby | RunState::Starting) => {}
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(WaitError::Timeout {
+                        view: name.to_owned(),
+                        wanted: position,
+                        reached,
+                        waited_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    });
+                }
+            }
+        }
+    }
+
+    async fn lead(&self, name: &str) -> Result<Option<Lead>, StoreError> {
+        let Db::Postgres(pool) = &self.db else {
+            return Ok(Some(Lead::Alone));
+        };
+        let mut conn = sqlx::PgConnection::connect_with(&pool.connect_options())
+            .await
+            .map_err(StoreError::from)?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(lock_key(name))
+            .fetch_one(&mut conn)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(locked.then_some(Lead::Lock(conn)))
+    }
+
+    async fn step<P: Projection>(
+        &self,
+        projection: &P,
+        view: &mut Gen,
+    ) -> Result<usize, StepError> {
+        let batch = self
+            .store
+            .read_all(view.position, self.config.batch)
+            .await?;
+        let Some(last) = batch.last() else {
+            return Ok(0);
+        };
+        let mut keys: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        for event in &batch {
+            for key in projection.keys(event) {
+                if seen.insert(key.clone()) {
+                    keys.push(key);
+                }
+            }
+        }
+        let mut docs = Docs::<P::Doc>::default();
+        for (key, (tag, doc)) in self.db.load(P::NAME, view.generation, &keys).await? {
+            let doc = serde_json::from_str(&doc).map_err(|e| {
+                StepError::Apply(
+                    view.position + 1,
+                    ProjectionError(format!(
+                        "stored document {key} does not decode: {e}; rebuild the view"
+                    )),
+                )
+            })?;
+            docs.loaded(key, doc, tag);
+        }
+        for key in keys {
+            if !docs.contains(&key) {
+                docs.absent(key);
+            }
+        }
+        for event in &batch {
+            projection
+                .apply(event, &mut docs)
+                .map_err(|e| StepError::Apply(event.position, e))?;
+        }
+        let writes: Vec<Write> = docs
+            .take_dirty()
+            .into_iter()
+            .map(|(key, tag, doc)| Write {
+                key,
+                tag,
+                doc: doc.map(|d| serde_json::to_string(&d).unwrap_or_default()),
+            })
+            .collect();
+        let to = last.position;
+        let committed = self
+            .db
+            .commit(
+                P::NAME,
+                view.generation,
+                &writes,
+                i64::try_from(view.position).unwrap_or(i64::MAX),
+                i64::try_from(to).unwrap_or(i64::MAX),
+            )
+            .await?;
+        if committed {
+            view.position = to;
+            view.last_recorded_at = Some(last.recorded_at);
+        } else {
+            tracing::warn!(
+                view = P::NAME,
+                "another process moved this view's checkpoint; reloading it"
+            );
+            view.position = self.db.checkpoint(P::NAME, view.generation).await?;
+        }
+        Ok(batch.len())
+    }
+
+    fn publish(
+        &self,
+        status: &watch::Sender<Status>,
+        name: &str,
+        live: &Gen,
+        building: Option<&Gen>,
+        state: RunState,
+    ) {
+        let head = self.store.known_head().max(live.position);
+        let lag_events = head - live.position;
+        let lag_seconds = match (lag_events, live.last_recorded_at) {
+            (0, _) | (_, None) => 0.0,
+            (_, Some(at)) => (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0,
+        };
+        status.send_replace(Status {
+            name: name.to_owned(),
+            generation: live.generation,
+            position: live.position,
+            head,
+            lag_events,
+            lag_seconds,
+            state,
+            rebuild_position: building.map(|b| b.position),
+        });
+    }
+
+    async fn run<P: Projection>(
+        self: Arc<Self>,
+        projection: P,
+        status: watch::Sender<Status>,
+        rebuild: Arc<(AtomicBool, Notify)>,
+    ) {
+        let mut shutdown = self.shutdown.subscribe();
+        'lead: loop {
+            // Become the one process that applies this view.
+            let lead = loop {
+                if *shutdown.borrow() {
+                    return;
+                }
+                match self.lead(P::NAME).await {
+                    Ok(Some(lead)) => break lead,
+                    Ok(None) => {}
+                    Err(err) => {
+                        tracing::warn!(view = P::NAME, error = %err, "cannot reach the database to lead this view")
+                    }
+                }
+                let mut current = status.borrow().clone();
+                current.state = RunState::Standby;
+                status.send_replace(current);
+                tokio::select! {
+                    () = tokio::time::sleep(self.config.poll) => {}
+                    _ = shutdown.changed() => return,
+                }
+            };
+            let mut lead = lead;
+            let (generation, position) = match async {
+                let generation = self.db.active(P::NAME).await?;
+                Ok::<_, StoreError>((generation, self.db.checkpoint(P::NAME, generation).await?))
+            }
+            .await
+            {
+                Ok(found) => found,
+                Err(err) => {
+                    tracing::warn!(view = P::NAME, error = %err, "cannot read the view's checkpoint; retrying");
+                    tokio::time::sleep(self.config.retry).await;
+                    continue 'lead;
+                }
+            };
+            let mut live = Gen {
+                generation,
+                position,
+                last_recorded_at: None,
+            };
+            let mut building: Option<Gen> = None;
+            let mut head = self.store.watch_head();
+            let mut last_ping = Instant::now();
+            loop {
+                if *shutdown.borrow() {
+                    return;
+                }
+                head.borrow_and_update();
+                if rebuild.0.swap(false, Ordering::SeqCst) {
+                    let next = live.generation.max(building.map_or(0, |b| b.generation)) + 1;
+                    if let Some(old) = building.take()
+                        && let Err(err) = self.db.drop_generation(P::NAME, old.generation).await
+                    {
+                        tracing::warn!(view = P::NAME, error = %err, "dropping an unfinished generation failed");
+                    }
+                    tracing::info!(view = P::NAME, generation = next, "rebuilding from zero");
+                    building = Some(Gen {
+                        generation: next,
+                        position: 0,
+                        last_recorded_at: None,
+                    });
+                }
+                let mut worked = 0;
+                let mut outcome = Ok(());
+                if let Some(b) = building.as_mut() {
+                    match self.step(&projection, b).await {
+                        Ok(n) => {
+                            worked += n;
+                            if n == 0 && b.position >= live.position {
+                                match self.db.activate(P::NAME, b.generation).await {
+                                    Ok(()) => {
+                                        tracing::info!(
+                                            view = P::NAME,
+                                            generation = b.generation,
+                                            "rebuilt; now serving it"
+                                        );
+                                        live = *b;
+                                        building = None;
+                                    }
+                                    Err(err) => outcome = Err(StepError::Store(err)),
+                                }
+                            }
+                        }
+                        Err(err) => outcome = Err(err),
+                    }
+                }
+                if outcome.is_ok() {
+                    match self.step(&projection, &mut live).await {
+                        Ok(n) => worked += n,
+                        Err(err) => outcome = Err(err),
+                    }
+                }
+                match outcome {
+                    Ok(()) => {
+                        let state = if building.is_some() {
+                            RunState::Rebuilding
+                        } else if self.store.known_head().saturating_sub(live.position)
+                            > self.config.batch as u64
+                        {
+                            RunState::CatchingUp
+                        } else {
+                            RunState::Following
+                        };
+                        self.publish(&status, P::NAME, &live, building.as_ref(), state);
+                    }
+                    Err(StepError::Apply(position, err)) => {
+                        tracing::error!(view = P::NAME, position, error = %err, "the view stopped");
+                        self.publish(
+                            &status,
+                            P::NAME,
+                            &live,
+                            None,
+                            RunState::Failed {
+                                error: err.0,
+                                position,
+                            },
+                        );
+                        // Wait for a rebuild request (or shutdown), then start over.
+                        tokio::select! {
+                            () = rebuild.1.notified() => {}
+                            _ = shutdown.changed() => return,
+                        }
+                        rebuild.0.store(true, Ordering::SeqCst);
+                        building = None;
+                        continue;
+                    }
+                    Err(StepError::Store(err)) => {
+                        tracing::warn!(view = P::NAME, error = %err, "the view's database failed; retrying");
+                        tokio::select! {
+                            () = tokio::time::sleep(self.config.retry) => {}
+                            _ = shutdown.changed() => return,
+                        }
+                        continue 'lead;
+                    }
+                }
+                if worked > 0 {
+                    continue;
+                }
+                // Caught up: keep the lock alive, then wait for news.
+                if let Lead::Lock(conn) = &mut lead
+                    && last_ping.elapsed() > Duration::from_secs(5)
+                {
+                    last_ping = Instant::now();
+                    if conn.ping().await.is_err() {
+                        tracing::warn!(
+                            view = P::NAME,
+                            "lost the connection holding this view's lock"
+                        );
+                        continue 'lead;
+                    }
+                }
+                tokio::select! {
+                    _ = head.changed() => {}
+                    () = tokio::time::sleep(self.config.poll) => {}
+                    () = rebuild.1.notified() => { rebuild.0.store(true, Ordering::SeqCst); }
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+}

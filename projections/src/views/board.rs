@@ -1,0 +1,320 @@
+//! The project board: one document per change project, kept current by its
+//! events. The mentor inbox and cohort progress are read from it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use jejak_engine::codec::decode;
+use jejak_engine::domain::Aggregate as _;
+use jejak_engine::domain::change_project::{ChangeProject, MilestoneStatus, ProjectEvent};
+use jejak_engine::domain::values::Horizon;
+use jejak_engine::store::RecordedEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::projection::{Docs, Projection, ProjectionError};
+
+/// A milestone on the board.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MilestoneRow {
+    /// Its id.
+    pub id: String,
+    /// Its horizon.
+    pub horizon: Horizon,
+    /// Its title.
+    pub title: String,
+    /// Due date.
+    pub due: NaiveDate,
+    /// Status.
+    pub status: MilestoneStatus,
+    /// Flagged overdue.
+    pub overdue: bool,
+    /// When evidence was last submitted.
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// The mentor's reason when returned.
+    pub returned_reason: Option<String>,
+}
+
+/// Counts of one horizon.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HorizonCounts {
+    /// Approved by the mentor.
+    pub approved: u32,
+    /// Submitted, waiting for the mentor.
+    pub submitted: u32,
+    /// Planned in all.
+    pub total: u32,
+}
+
+/// One change project on the board.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ProjectRow {
+    pub project_id: String,
+    pub title: String,
+    pub participant_nip: String,
+    pub participant_name: String,
+    pub position: String,
+    pub opd: String,
+    pub cohort_id: String,
+    pub level: String,
+    pub mentor: String,
+    pub coach: String,
+    pub examiners: Vec<String>,
+    pub organizer: String,
+    pub workflow: String,
+    pub state: String,
+    pub milestones: BTreeMap<String, MilestoneRow>,
+    pub change_area_agreed: bool,
+    pub action_plan_approved: bool,
+    /// When the proposal started waiting for the mentor (agreement, plan approval).
+    pub proposal_waiting_since: Option<DateTime<Utc>>,
+    /// `Some(true)` accepted, `Some(false)` to revise.
+    pub proposal_seminar: Option<bool>,
+    pub final_report_submitted: bool,
+    pub final_score: Option<u8>,
+    pub final_passed: Option<bool>,
+    pub grade: Option<String>,
+    pub adoption_endorsed: bool,
+    /// When adoption started waiting for the mentor's endorsement.
+    pub adoption_waiting_since: Option<DateTime<Utc>>,
+    pub innovation_id: Option<String>,
+    pub replications: u32,
+    pub proposed_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+impl ProjectRow {
+    /// Approved / submitted / total for a horizon.
+    pub fn counts(&self, horizon: Horizon) -> HorizonCounts {
+        self.milestones
+            .values()
+            .filter(|m| m.horizon == horizon)
+            .fold(HorizonCounts::default(), |mut c, m| {
+                c.total += 1;
+                match m.status {
+                    MilestoneStatus::Approved => c.approved += 1,
+                    MilestoneStatus::Submitted => c.submitted += 1,
+                    _ => {}
+                }
+                c
+            })
+    }
+
+    /// The earliest due date of a milestone not approved.
+    pub fn next_due(&self) -> Option<NaiveDate> {
+        self.milestones
+            .values()
+            .filter(|m| m.status != MilestoneStatus::Approved)
+            .map(|m| m.due)
+            .min()
+    }
+
+    /// Milestones flagged overdue and not approved.
+    pub fn overdue_count(&self) -> u32 {
+        self.milestones
+            .values()
+            .filter(|m| m.overdue && m.status != MilestoneStatus::Approved)
+            .count() as u32
+    }
+}
+
+/// The project board projection.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProjectBoard;
+
+fn project_key(event: &RecordedEvent) -> Option<String> {
+    event
+        .stream_id
+        .as_str()
+        .strip_prefix(ChangeProject::KIND)?
+        .strip_prefix('-')
+        .map(str::to_owned)
+}
+
+fn refresh_waiting(row: &mut ProjectRow, at: DateTime<Utc>) {
+    let proposal_waits =
+        row.state == "proposed" && !(row.change_area_agreed && row.action_plan_approved);
+    row.proposal_waiting_since = match (proposal_waits, row.proposal_waiting_since) {
+        (true, Some(since)) => Some(since),
+        (true, None) => Some(at),
+        (false, _) => None,
+    };
+    let adoption_waits = row.state == "piloted"
+        && row.final_passed == Some(true)
+        && row.grade.is_some()
+        && !row.adoption_endorsed;
+    row.adoption_waiting_since = match (adoption_waits, row.adoption_waiting_since) {
+        (true, Some(since)) => Some(since),
+        (true, None) => Some(at),
+        (false, _) => None,
+    };
+}
+
+impl Projection for ProjectBoard {
+    const NAME: &'static str = "project_board";
+    type Doc = ProjectRow;
+
+    fn keys(&self, event: &RecordedEvent) -> Vec<String> {
+        if event.stream_type != ChangeProject::KIND {
+            return vec![];
+        }
+        project_key(event).into_iter().collect()
+    }
+
+    fn apply(
+        &self,
+        event: &RecordedEvent,
+        docs: &mut Docs<ProjectRow>,
+    ) -> Result<(), ProjectionError> {
+        if event.stream_type != ChangeProject::KIND {
+            return Ok(());
+        }
+        let Some(key) = project_key(event) else {
+            return Ok(());
+        };
+        let at = event.recorded_at;
+        let decoded: ProjectEvent = decode(event)?;
+        if let ProjectEvent::ProjectProposed {
+            project_id,
+            cohort,
+            enrollment,
+            workflow,
+            proposal,
+        } = &decoded
+        {
+            let row = ProjectRow {
+                project_id: project_id.to_string(),
+                title: proposal.title.clone(),
+                participant_nip: enrollment.participant.nip.to_string(),
+                participant_name: enrollment.participant.name.clone(),
+                position: enrollment.participant.position.clone(),
+                opd: enrollment.participant.opd.to_string(),
+                cohort_id: cohort.cohort_id.to_string(),
+                level: cohort.level.as_str().to_owned(),
+                mentor: enrollment.mentor.clone(),
+                coach: enrollment.coach.clone(),
+                examiners: enrollment.examiners.clone(),
+                organizer: cohort.organizer.clone(),
+                workflow: workflow.to_string(),
+                state: String::new(),
+                milestones: BTreeMap::new(),
+                change_area_agreed: false,
+                action_plan_approved: false,
+                proposal_waiting_since: None,
+                proposal_seminar: None,
+                final_report_submitted: false,
+                final_score: None,
+                final_passed: None,
+                grade: None,
+                adoption_endorsed: false,
+                adoption_waiting_since: None,
+                innovation_id: None,
+                replications: 0,
+                proposed_at: at,
+                updated_at: at,
+                version: event.stream_version,
+            };
+            docs.put(key.clone(), row, None);
+        }
+        let Some(row) = docs.get_mut(&key) else {
+            return Err(ProjectionError(format!(
+                "project {key} has events before its proposal"
+            )));
+        };
+        let plan = |row: &mut ProjectRow,
+                    proposal: &jejak_engine::domain::change_project::Proposal| {
+            let old = std::mem::take(&mut row.milestones);
+            for m in &proposal.milestones {
+                let kept = old.get(m.id.as_str());
+                row.milestones.insert(
+                    m.id.to_string(),
+                    MilestoneRow {
+                        id: m.id.to_string(),
+                        horizon: m.horizon,
+                        title: m.title.clone(),
+                        due: m.due,
+                        status: kept.map_or(MilestoneStatus::Planned, |k| k.status),
+                        overdue: kept.is_some_and(|k| k.overdue && k.due == m.due),
+                        submitted_at: kept.and_then(|k| k.submitted_at),
+                        returned_reason: kept.and_then(|k| k.returned_reason.clone()),
+                    },
+                );
+            }
+        };
+        match &decoded {
+            ProjectEvent::ProjectProposed { proposal, .. } => plan(row, proposal),
+            ProjectEvent::ProposalRevised { proposal } => {
+                plan(row, proposal);
+                row.title.clone_from(&proposal.title);
+                row.action_plan_approved = false;
+                if row.proposal_seminar == Some(false) {
+                    row.proposal_seminar = None;
+                }
+            }
+            ProjectEvent::ChangeAreaAgreed { .. } => row.change_area_agreed = true,
+            ProjectEvent::ActionPlanApproved { .. } => row.action_plan_approved = true,
+            ProjectEvent::ActionPlanReturned { .. } => row.action_plan_approved = false,
+            ProjectEvent::ProposalSeminarHeld { accepted, .. } => {
+                row.proposal_seminar = Some(*accepted)
+            }
+            ProjectEvent::EvidenceSubmitted { milestone_id, .. } => {
+                if let Some(m) = row.milestones.get_mut(milestone_id.as_str()) {
+                    m.status = MilestoneStatus::Submitted;
+                    m.submitted_at = Some(at);
+                }
+            }
+            ProjectEvent::MilestoneApproved { milestone_id, .. } => {
+                if let Some(m) = row.milestones.get_mut(milestone_id.as_str()) {
+                    m.status = MilestoneStatus::Approved;
+                    m.returned_reason = None;
+                }
+            }
+            ProjectEvent::MilestoneReturned {
+                milestone_id,
+                reason,
+                ..
+            } => {
+                if let Some(m) = row.milestones.get_mut(milestone_id.as_str()) {
+                    m.status = MilestoneStatus::Returned;
+                    m.returned_reason = Some(reason.clone());
+                }
+            }
+            ProjectEvent::MilestoneOverdue { milestone_id, .. } => {
+                if let Some(m) = row.milestones.get_mut(milestone_id.as_str()) {
+                    m.overdue = true;
+                }
+            }
+            ProjectEvent::FinalReportSubmitted { .. } => row.final_report_submitted = true,
+            ProjectEvent::FinalSeminarHeld { score, passed, .. } => {
+                row.final_score = Some(*score);
+                row.final_passed = Some(*passed);
+            }
+            ProjectEvent::Graded { grade, .. } => {
+                row.grade = Some(
+                    serde_json::to_value(grade)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                );
+            }
+            ProjectEvent::AdoptionEndorsed { .. } => row.adoption_endorsed = true,
+            ProjectEvent::InnovationLinked { innovation_id } => {
+                row.innovation_id = Some(innovation_id.to_string())
+            }
+            ProjectEvent::ReplicationRecorded { .. } => row.replications += 1,
+            ProjectEvent::StateChanged { to, .. } => row.state.clone_from(to),
+            ProjectEvent::CommentAdded { .. }
+            | ProjectEvent::ProposalMarkedReady { .. }
+            | ProjectEvent::WorkplacePhaseStarted { .. }
+            | ProjectEvent::ReportMarkedReady { .. }
+            | ProjectEvent::GraduationDeferred { .. }
+            | ProjectEvent::GraduationResumed { .. }
+            | ProjectEvent::Withdrawn { .. } => {}
+        }
+        row.updated_at = at;
+        row.version = event.stream_version;
+        refresh_waiting(row, at);
+        Ok(())
+    }
+}

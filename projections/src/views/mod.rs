@@ -1,0 +1,445 @@
+//! The views each role asks for, and the queries over them.
+
+mod activity;
+mod board;
+mod cohorts;
+mod register;
+mod stats;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jejak_engine::domain::change_project::MilestoneStatus;
+use jejak_engine::store::StoreError;
+use serde::Serialize;
+
+pub use activity::{Activity, ActivityRow, activity_key};
+pub use board::{HorizonCounts, MilestoneRow, ProjectBoard, ProjectRow};
+pub use cohorts::{CohortRow, Cohorts};
+pub use register::{InnovationRegister, InnovationRow};
+pub use stats::{OpdStages, SourceShare, Statistics, gini, statistics};
+
+use crate::projection::Projection;
+use crate::runner::{Runner, WaitError};
+
+/// Why a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    /// Waiting for the caller's own write failed.
+    #[error(transparent)]
+    Wait(#[from] WaitError),
+    /// The view's database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored document does not decode: the view needs a rebuild.
+    #[error("view {view} holds a document that does not decode ({error}); rebuild the view")]
+    Corrupt {
+        /// The view.
+        view: &'static str,
+        /// The decoding error.
+        error: String,
+    },
+}
+
+/// Filters of the project board; `None` matches all.
+#[derive(Clone, Debug, Default)]
+pub struct BoardFilter {
+    /// Only this cohort.
+    pub cohort_id: Option<String>,
+    /// Only this OPD.
+    pub opd: Option<String>,
+    /// Only this mentor's projects.
+    pub mentor: Option<String>,
+    /// Only projects in this state.
+    pub state: Option<String>,
+    /// Only this participant's project.
+    pub participant: Option<String>,
+}
+
+impl BoardFilter {
+    fn matches(&self, row: &ProjectRow) -> bool {
+        let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        is(&self.cohort_id, &row.cohort_id)
+            && is(&self.opd, &row.opd)
+            && is(&self.mentor, &row.mentor)
+            && is(&self.state, &row.state)
+            && is(&self.participant, &row.participant_nip)
+    }
+}
+
+/// What waits for a mentor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxKind {
+    /// A proposal: the change area to agree, the action plan to approve.
+    Proposal,
+    /// Milestone evidence to approve or return.
+    MilestoneEvidence,
+    /// An adoption to endorse.
+    AdoptionEndorsement,
+}
+
+/// One item in a mentor's inbox.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InboxItem {
+    /// What kind of decision.
+    pub kind: InboxKind,
+    /// The project.
+    pub project_id: String,
+    /// Its title.
+    pub title: String,
+    /// The participant's name.
+    pub participant_name: String,
+    /// The milestone, for evidence.
+    pub milestone_id: Option<String>,
+    /// Since when it waits.
+    pub since: DateTime<Utc>,
+    /// How long it has waited, in seconds, as of the query.
+    pub age_seconds: i64,
+}
+
+/// Per cohort: where its projects stand.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CohortProgress {
+    /// The cohort, when it was opened in jejak.
+    pub cohort: Option<CohortRow>,
+    /// Projects per state.
+    pub by_state: BTreeMap<String, u32>,
+    /// Projects in all.
+    pub projects: u32,
+    /// Milestones flagged overdue and not approved.
+    pub overdue_milestones: u32,
+    /// Participants with at least one overdue milestone ("who is late").
+    pub late_participants: Vec<String>,
+    /// Proposal seminars: accepted / to revise / not held.
+    pub proposal_accepted: u32,
+    /// Proposal seminars that asked for a revision.
+    pub proposal_to_revise: u32,
+    /// Final seminars passed.
+    pub final_passed: u32,
+    /// Final seminars failed.
+    pub final_failed: u32,
+    /// Grades given, per predikat.
+    pub grades: BTreeMap<String, u32>,
+}
+
+/// Filters of the innovation register.
+#[derive(Clone, Debug, Default)]
+pub struct RegisterFilter {
+    /// Only this OPD.
+    pub opd: Option<String>,
+    /// Only this stage.
+    pub stage: Option<String>,
+    /// Only this source.
+    pub source: Option<String>,
+    /// Only dormant ones.
+    pub dormant_only: bool,
+}
+
+/// Spawns every view of jejak on `runner`.
+pub fn spawn_all(runner: &Arc<Runner>) {
+    runner.spawn(ProjectBoard);
+    runner.spawn(Cohorts);
+    runner.spawn(InnovationRegister);
+    runner.spawn(Activity);
+}
+
+/// The queries each role asks.
+#[derive(Clone, Debug)]
+pub struct Views {
+    runner: Arc<Runner>,
+    wait: Duration,
+}
+
+impl Views {
+    /// Queries over the views `runner` keeps; read-your-writes waits at
+    /// most `wait`.
+    pub fn new(runner: Arc<Runner>, wait: Duration) -> Self {
+        Self { runner, wait }
+    }
+
+    /// The runner.
+    pub fn runner(&self) -> &Arc<Runner> {
+        &self.runner
+    }
+
+    async fn ready(&self, view: &'static str, min_position: Option<u64>) -> Result<i64, ViewError> {
+        if let Some(position) = min_position.filter(|p| *p > 0) {
+            self.runner.wait_for(view, position, self.wait).await?;
+        }
+        Ok(self.runner.db().active(view).await?)
+    }
+
+    async fn all<P: Projection>(
+        &self,
+        min_position: Option<u64>,
+    ) -> Result<Vec<P::Doc>, ViewError> {
+        let generation = self.ready(P::NAME, min_position).await?;
+        self.runner
+            .db()
+            .scan(P::NAME, generation)
+            .await?
+            .into_iter()
+            .map(|(_, doc)| {
+                serde_json::from_str(&doc).map_err(|e| ViewError::Corrupt {
+                    view: P::NAME,
+                    error: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    async fn one<P: Projection>(
+        &self,
+        key: &str,
+        min_position: Option<u64>,
+    ) -> Result<Option<P::Doc>, ViewError> {
+        let generation = self.ready(P::NAME, min_position).await?;
+        let found = self
+            .runner
+            .db()
+            .load(P::NAME, generation, &[key.to_owned()])
+            .await?;
+        found
+            .into_values()
+            .next()
+            .map(|(_, doc)| {
+                serde_json::from_str(&doc).map_err(|e| ViewError::Corrupt {
+                    view: P::NAME,
+                    error: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// The project board, filtered, by project id.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn board(
+        &self,
+        filter: &BoardFilter,
+        min_position: Option<u64>,
+    ) -> Result<Vec<ProjectRow>, ViewError> {
+        let mut rows = self.all::<ProjectBoard>(min_position).await?;
+        rows.retain(|r| filter.matches(r));
+        Ok(rows)
+    }
+
+    /// One project.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn project(
+        &self,
+        project_id: &str,
+        min_position: Option<u64>,
+    ) -> Result<Option<ProjectRow>, ViewError> {
+        self.one::<ProjectBoard>(project_id, min_position).await
+    }
+
+    /// What waits for `mentor`, oldest first, with ages as of `now`.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn inbox(
+        &self,
+        mentor: &str,
+        now: DateTime<Utc>,
+        min_position: Option<u64>,
+    ) -> Result<Vec<InboxItem>, ViewError> {
+        let filter = BoardFilter {
+            mentor: Some(mentor.to_owned()),
+            ..BoardFilter::default()
+        };
+        let rows = self.board(&filter, min_position).await?;
+        Ok(inbox_of(&rows, now))
+    }
+
+    /// Every cohort.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn cohorts(&self, min_position: Option<u64>) -> Result<Vec<CohortRow>, ViewError> {
+        self.all::<Cohorts>(min_position).await
+    }
+
+    /// How a cohort is doing.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn cohort_progress(
+        &self,
+        cohort_id: &str,
+        min_position: Option<u64>,
+    ) -> Result<CohortProgress, ViewError> {
+        let cohort = self.one::<Cohorts>(cohort_id, min_position).await?;
+        let filter = BoardFilter {
+            cohort_id: Some(cohort_id.to_owned()),
+            ..BoardFilter::default()
+        };
+        let rows = self.board(&filter, min_position).await?;
+        Ok(progress_of(cohort, &rows))
+    }
+
+    /// The innovation register, filtered, by id.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn register(
+        &self,
+        filter: &RegisterFilter,
+        min_position: Option<u64>,
+    ) -> Result<Vec<InnovationRow>, ViewError> {
+        let mut rows = self.all::<InnovationRegister>(min_position).await?;
+        rows.retain(|r| {
+            filter.opd.as_deref().is_none_or(|o| o == r.opd)
+                && filter.stage.as_deref().is_none_or(|s| s == r.stage)
+                && filter
+                    .source
+                    .as_deref()
+                    .is_none_or(|s| s == r.source.as_str())
+                && (!filter.dormant_only || r.dormant)
+        });
+        Ok(rows)
+    }
+
+    /// One innovation.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn innovation(
+        &self,
+        innovation_id: &str,
+        min_position: Option<u64>,
+    ) -> Result<Option<InnovationRow>, ViewError> {
+        self.one::<InnovationRegister>(innovation_id, min_position)
+            .await
+    }
+
+    /// Innovation statistics over every OPD known: those named in
+    /// `known_opds` (the city's list) and every OPD seen in the log.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn statistics(
+        &self,
+        known_opds: &[String],
+        min_position: Option<u64>,
+    ) -> Result<Statistics, ViewError> {
+        let innovations = self.all::<InnovationRegister>(min_position).await?;
+        let projects = self.all::<ProjectBoard>(min_position).await?;
+        let mut opds: BTreeSet<String> = known_opds.iter().cloned().collect();
+        opds.extend(projects.into_iter().map(|p| p.opd));
+        Ok(statistics(&innovations, &opds))
+    }
+
+    /// What `actor` did, oldest first, after `after_position`.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn activity(
+        &self,
+        actor: &str,
+        after_position: u64,
+        limit: usize,
+        min_position: Option<u64>,
+    ) -> Result<Vec<ActivityRow>, ViewError> {
+        let generation = self.ready(Activity::NAME, min_position).await?;
+        let limit = i64::try_from(limit.clamp(1, 10_000)).unwrap_or(10_000);
+        self.runner
+            .db()
+            .by_tag(
+                Activity::NAME,
+                generation,
+                actor,
+                &activity_key(after_position),
+                limit,
+            )
+            .await?
+            .into_iter()
+            .map(|(_, doc)| {
+                serde_json::from_str(&doc).map_err(|e| ViewError::Corrupt {
+                    view: Activity::NAME,
+                    error: e.to_string(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The inbox of the mentor of `rows`, oldest first.
+pub fn inbox_of(rows: &[ProjectRow], now: DateTime<Utc>) -> Vec<InboxItem> {
+    let mut items = Vec::new();
+    for row in rows {
+        let item = |kind, milestone_id: Option<String>, since: DateTime<Utc>| InboxItem {
+            kind,
+            project_id: row.project_id.clone(),
+            title: row.title.clone(),
+            participant_name: row.participant_name.clone(),
+            milestone_id,
+            since,
+            age_seconds: (now - since).num_seconds().max(0),
+        };
+        if let Some(since) = row.proposal_waiting_since {
+            items.push(item(InboxKind::Proposal, None, since));
+        }
+        if row.state != "withdrawn" {
+            for m in row
+                .milestones
+                .values()
+                .filter(|m| m.status == MilestoneStatus::Submitted)
+            {
+                if let Some(since) = m.submitted_at {
+                    items.push(item(
+                        InboxKind::MilestoneEvidence,
+                        Some(m.id.clone()),
+                        since,
+                    ));
+                }
+            }
+        }
+        if let Some(since) = row.adoption_waiting_since {
+            items.push(item(InboxKind::AdoptionEndorsement, None, since));
+        }
+    }
+    items.sort_by(|a, b| {
+        (a.since, &a.project_id, &a.milestone_id).cmp(&(b.since, &b.project_id, &b.milestone_id))
+    });
+    items
+}
+
+/// Progress of a cohort from its projects.
+pub fn progress_of(cohort: Option<CohortRow>, rows: &[ProjectRow]) -> CohortProgress {
+    let mut progress = CohortProgress {
+        cohort,
+        ..CohortProgress::default()
+    };
+    for row in rows {
+        progress.projects += 1;
+        *progress.by_state.entry(row.state.clone()).or_default() += 1;
+        let overdue = row.overdue_count();
+        progress.overdue_milestones += overdue;
+        if overdue > 0 {
+            progress
+                .late_participants
+                .push(row.participant_name.clone());
+        }
+        match row.proposal_seminar {
+            Some(true) => progress.proposal_accepted += 1,
+            Some(false) => progress.proposal_to_revise += 1,
+            None => {}
+        }
+        match row.final_passed {
+            Some(true) => progress.final_passed += 1,
+            Some(false) => progress.final_failed += 1,
+            None => {}
+        }
+        if let Some(grade) = &row.grade {
+            *progress.grades.entry(grade.clone()).or_default() += 1;
+        }
+    }
+    progress
+}

@@ -1,0 +1,151 @@
+//! Innovation statistics: what a city reads off its register.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::InnovationRow;
+
+/// Innovations of one OPD per stage.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OpdStages {
+    /// The OPD.
+    pub opd: String,
+    /// Count per stage.
+    pub by_stage: BTreeMap<String, u32>,
+    /// All its innovations.
+    pub total: u32,
+}
+
+/// How many innovations come from one source.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SourceShare {
+    /// The source.
+    pub source: String,
+    /// How many.
+    pub count: u32,
+    /// Percentage of all innovations.
+    pub percent: f64,
+}
+
+/// The figures of the register.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Statistics {
+    /// Innovations in all.
+    pub total: u32,
+    /// Per OPD (every known OPD, with zeros), by stage.
+    pub by_opd: Vec<OpdStages>,
+    /// Per stage, over all OPDs.
+    pub by_stage: BTreeMap<String, u32>,
+    /// Per source, with percentages, most first.
+    pub by_source: Vec<SourceShare>,
+    /// Known OPDs with no innovation.
+    pub opds_without: Vec<String>,
+    /// Share of known OPDs with at least one innovation (0–1).
+    pub coverage: f64,
+    /// Gini coefficient of innovations per known OPD (0 even, near 1 concentrated).
+    pub gini: f64,
+    /// Dormant innovations.
+    pub dormant: Vec<String>,
+    /// The most replicated: (innovation id, distinct adopters), most first.
+    pub most_replicated: Vec<(String, u32)>,
+}
+
+/// The Gini coefficient of `counts` (0 when all are equal or all zero).
+pub fn gini(counts: &[u32]) -> f64 {
+    let n = counts.len();
+    let sum: u64 = counts.iter().map(|c| u64::from(*c)).sum();
+    if n == 0 || sum == 0 {
+        return 0.0;
+    }
+    let mut sorted = counts.to_vec();
+    sorted.sort_unstable();
+    let weighted: f64 = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i as f64 + 1.0) * f64::from(*c))
+        .sum();
+    let n = n as f64;
+    (2.0 * weighted) / (n * sum as f64) - (n + 1.0) / n
+}
+
+/// Computes the statistics of `rows` over the OPDs in `known` (plus every
+/// OPD that owns an innovation).
+pub fn statistics(rows: &[InnovationRow], known: &BTreeSet<String>) -> Statistics {
+    let mut opds: BTreeMap<String, OpdStages> = known
+        .iter()
+        .map(|o| {
+            (
+                o.clone(),
+                OpdStages {
+                    opd: o.clone(),
+                    ..OpdStages::default()
+                },
+            )
+        })
+        .collect();
+    let mut by_stage = BTreeMap::new();
+    let mut by_source: BTreeMap<String, u32> = BTreeMap::new();
+    for row in rows {
+        let stages = opds.entry(row.opd.clone()).or_insert_with(|| OpdStages {
+            opd: row.opd.clone(),
+            ..OpdStages::default()
+        });
+        let stage = if row.dormant {
+            "dormant".to_owned()
+        } else {
+            row.stage.clone()
+        };
+        *stages.by_stage.entry(stage.clone()).or_default() += 1;
+        stages.total += 1;
+        *by_stage.entry(stage).or_default() += 1;
+        *by_source.entry(row.source.as_str().to_owned()).or_default() += 1;
+    }
+    let total = rows.len() as u32;
+    let mut by_source: Vec<SourceShare> = by_source
+        .into_iter()
+        .map(|(source, count)| SourceShare {
+            source,
+            count,
+            percent: if total == 0 {
+                0.0
+            } else {
+                f64::from(count) * 100.0 / f64::from(total)
+            },
+        })
+        .collect();
+    by_source.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.source.cmp(&b.source)));
+    let counts: Vec<u32> = opds.values().map(|o| o.total).collect();
+    let opds_without: Vec<String> = opds
+        .values()
+        .filter(|o| o.total == 0)
+        .map(|o| o.opd.clone())
+        .collect();
+    let coverage = if opds.is_empty() {
+        0.0
+    } else {
+        (opds.len() - opds_without.len()) as f64 / opds.len() as f64
+    };
+    let mut most_replicated: Vec<(String, u32)> = rows
+        .iter()
+        .filter(|r| r.adopters > 0)
+        .map(|r| (r.innovation_id.clone(), r.adopters))
+        .collect();
+    most_replicated.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    most_replicated.truncate(10);
+    Statistics {
+        total,
+        gini: gini(&counts),
+        by_opd: opds.into_values().collect(),
+        by_stage,
+        by_source,
+        opds_without,
+        coverage,
+        dormant: rows
+            .iter()
+            .filter(|r| r.dormant)
+            .map(|r| r.innovation_id.clone())
+            .collect(),
+        most_replicated,
+    }
+}

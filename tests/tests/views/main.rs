@@ -1,0 +1,90 @@
+//! The read models on both backends: live equals rebuilt, crash and
+//! restart, one applier per PostgreSQL database, and the figures each role reads.
+
+mod queries;
+mod runner;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jejak_engine::engine::Engine;
+use jejak_engine::store::EventStore;
+use jejak_projections::{RunState, Runner, RunnerConfig, Status};
+
+/// Every document of every view, as stored.
+pub type Dump = BTreeMap<String, Vec<(String, String)>>;
+
+pub async fn engine(store: EventStore) -> Engine {
+    Engine::open(store).await.expect("the engine opens")
+}
+
+pub async fn runner(store: EventStore, batch: usize) -> Arc<Runner> {
+    let config = RunnerConfig {
+        batch,
+        poll: Duration::from_millis(50),
+        retry: Duration::from_millis(100),
+    };
+    Runner::new(store, config).await.expect("the runner starts")
+}
+
+/// Waits (bounded) until `check` holds for the status of view `name`.
+pub async fn until(
+    runner: &Runner,
+    name: &str,
+    what: &str,
+    check: impl Fn(&Status) -> bool,
+) -> Status {
+    let mut status = runner.watch_status(name).expect("a known view");
+    let wait = async {
+        loop {
+            let current = status.borrow_and_update().clone();
+            if check(&current) {
+                return current;
+            }
+            status.changed().await.expect("the view runs");
+        }
+    };
+    match tokio::time::timeout(Duration::from_secs(60), wait).await {
+        Ok(status) => status,
+        Err(_) => panic!(
+            "view {name} did not get to '{what}': {:?}",
+            runner.statuses()
+        ),
+    }
+}
+
+/// Waits until view `name` has applied the whole log and follows it.
+pub async fn caught_up(runner: &Runner, name: &str) -> Status {
+    let head = runner.store().digest().await.unwrap().position;
+    until(runner, name, "caught up", |s| {
+        s.position >= head && s.state == RunState::Following
+    })
+    .await
+}
+
+pub async fn dump(runner: &Runner) -> Dump {
+    let mut all = Dump::new();
+    for name in runner.names() {
+        all.insert(name.to_owned(), runner.documents(name).await.unwrap());
+    }
+    all
+}
+
+/// Rebuilds every view from zero and waits until each serves its new generation.
+pub async fn rebuild_all(runner: &Runner) {
+    for name in runner.names() {
+        let before = runner
+            .statuses()
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap()
+            .generation;
+        runner.rebuild(name).unwrap();
+        let head = runner.store().digest().await.unwrap().position;
+        until(runner, name, "rebuilt", |s| {
+            s.generation > before && s.position >= head && s.state == RunState::Following
+        })
+        .await;
+    }
+}

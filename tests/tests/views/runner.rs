@@ -1,0 +1,222 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use jejak_engine::process::ProcessManagers;
+use jejak_engine::store::RecordedEvent;
+use jejak_projections::views::{self, Cohorts, ProjectBoard, ProjectRow};
+use jejak_projections::{Docs, Projection, ProjectionError, RunState};
+use jejak_tests::history::{self, Step};
+use jejak_tests::{TestDb, on_both_backends};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree as _;
+
+use super::{caught_up, dump, engine, rebuild_all, runner, until};
+
+on_both_backends!(
+    views_applied_live_equal_views_rebuilt_from_zero,
+    a_failure_mid_catch_up_then_a_restart_ends_in_the_same_views,
+);
+
+/// A fixed, long history: every move of every project and innovation, a few rounds.
+fn long_history() -> Vec<Step> {
+    let mut steps = Vec::new();
+    for round in 0..3u8 {
+        for op in 0..19 {
+            for project in 0..4 {
+                if op != 14 || (project == 3 && round == 2) {
+                    steps.push(Step::Project { project, op });
+                }
+            }
+        }
+        for op in 0..11 {
+            for innovation in 0..5 {
+                steps.push(Step::Innovation { innovation, op });
+            }
+        }
+    }
+    steps
+}
+
+async fn live_equals_rebuilt(db: &TestDb, steps: &[Step]) {
+    let store = db.open().await;
+    let engine = engine(store.clone()).await;
+    let runner = runner(store, 13).await;
+    views::spawn_all(&runner);
+    history::setup(&engine).await.unwrap();
+    history::play(&engine, steps, "h").await.unwrap();
+    ProcessManagers::new(engine.clone())
+        .run_once()
+        .await
+        .unwrap();
+    for name in runner.names() {
+        caught_up(&runner, name).await;
+    }
+    let live = dump(&runner).await;
+    rebuild_all(&runner).await;
+    assert_eq!(
+        dump(&runner).await,
+        live,
+        "a rebuild from zero gives the same views"
+    );
+    runner.shutdown();
+}
+
+async fn views_applied_live_equal_views_rebuilt_from_zero(db: &TestDb) {
+    live_equals_rebuilt(db, &long_history()).await;
+}
+
+/// Random histories (proptest): the live views equal the rebuilt ones.
+#[test]
+fn random_histories_give_the_same_views_live_and_rebuilt() {
+    let cases = 6;
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(cases));
+    let strategy = history::steps(120);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for _ in 0..cases {
+        let steps = strategy.new_tree(&mut runner).unwrap().current();
+        rt.block_on(async {
+            let db = TestDb::sqlite();
+            live_equals_rebuilt(&db, &steps).await;
+            if let Some(pg) =
+                TestDb::postgres("random_histories_give_the_same_views_live_and_rebuilt").await
+            {
+                live_equals_rebuilt(&pg, &steps).await;
+                pg.cleanup().await;
+            }
+        });
+    }
+}
+
+/// The project board, failing once at a chosen position.
+struct FailsAt {
+    position: u64,
+    failed: AtomicBool,
+}
+
+impl Projection for FailsAt {
+    const NAME: &'static str = ProjectBoard::NAME;
+    type Doc = ProjectRow;
+
+    fn keys(&self, event: &RecordedEvent) -> Vec<String> {
+        ProjectBoard.keys(event)
+    }
+
+    fn apply(
+        &self,
+        event: &RecordedEvent,
+        docs: &mut Docs<ProjectRow>,
+    ) -> Result<(), ProjectionError> {
+        if event.position == self.position && !self.failed.swap(true, Ordering::SeqCst) {
+            return Err(ProjectionError("injected failure".into()));
+        }
+        ProjectBoard.apply(event, docs)
+    }
+}
+
+async fn a_failure_mid_catch_up_then_a_restart_ends_in_the_same_views(db: &TestDb) {
+    let store = db.open().await;
+    let engine = engine(store.clone()).await;
+    history::setup(&engine).await.unwrap();
+    history::play(&engine, &long_history(), "h").await.unwrap();
+    let head = store.digest().await.unwrap().position;
+    let fail_at = head / 2;
+
+    let first = runner(store.clone(), 7).await;
+    first.spawn(FailsAt {
+        position: fail_at,
+        failed: AtomicBool::new(false),
+    });
+    first.spawn(Cohorts);
+    let failed = until(&first, ProjectBoard::NAME, "failed", |s| {
+        matches!(s.state, RunState::Failed { .. })
+    })
+    .await;
+    assert_eq!(
+        failed.state,
+        RunState::Failed {
+            error: "injected failure".into(),
+            position: fail_at
+        }
+    );
+    assert!(
+        failed.position < fail_at && failed.position > 0,
+        "batches before the failure were kept: {failed:?}"
+    );
+    caught_up(&first, Cohorts::NAME).await;
+    first.shutdown();
+
+    // A restart: the same view, without the fault, resumes from the checkpoint.
+    let second = runner(store.clone(), 7).await;
+    second.spawn(ProjectBoard);
+    caught_up(&second, ProjectBoard::NAME).await;
+    let resumed = second.documents(ProjectBoard::NAME).await.unwrap();
+    rebuild_all(&second).await;
+    assert_eq!(second.documents(ProjectBoard::NAME).await.unwrap(), resumed);
+    second.shutdown();
+}
+
+/// Two servers on one PostgreSQL database: only one applies each view;
+/// when it stops, the other takes over from the checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runners_on_one_postgres_database_take_turns() {
+    let Some(db) = TestDb::postgres("two_runners_on_one_postgres_database_take_turns").await else {
+        return;
+    };
+    let (store_a, store_b) = (db.open().await, db.open().await);
+    let engine = engine(store_a.clone()).await;
+    let a = runner(store_a.clone(), 50).await;
+    let b = runner(store_b.clone(), 50).await;
+    a.spawn(ProjectBoard);
+    b.spawn(ProjectBoard);
+    let leader_a = until(&a, ProjectBoard::NAME, "decided", |s| {
+        s.state != RunState::Starting
+    })
+    .await;
+    let leader_b = until(&b, ProjectBoard::NAME, "decided", |s| {
+        s.state != RunState::Starting
+    })
+    .await;
+    let (leader, standby) = match (&leader_a.state, &leader_b.state) {
+        (RunState::Standby, RunState::Standby) => panic!("nobody leads"),
+        (RunState::Standby, _) => (b.clone(), a.clone()),
+        (_, RunState::Standby) => (a.clone(), b.clone()),
+        _ => panic!("both lead: {leader_a:?} {leader_b:?}"),
+    };
+    history::setup(&engine).await.unwrap();
+    history::play(&engine, &long_history()[..200], "first")
+        .await
+        .unwrap();
+    caught_up(&leader, ProjectBoard::NAME).await;
+    assert_eq!(
+        standby.statuses()[0].state,
+        RunState::Standby,
+        "the other one only stands by"
+    );
+    let head = store_a.digest().await.unwrap().position;
+    standby
+        .wait_for(ProjectBoard::NAME, head, std::time::Duration::from_secs(10))
+        .await
+        .expect("a standby reads the leader's progress");
+
+    leader.shutdown();
+    until(&standby, ProjectBoard::NAME, "taken over", |s| {
+        s.state != RunState::Standby
+    })
+    .await;
+    history::play(&engine, &long_history()[200..], "second")
+        .await
+        .unwrap();
+    caught_up(&standby, ProjectBoard::NAME).await;
+    let taken_over = standby.documents(ProjectBoard::NAME).await.unwrap();
+    rebuild_all(&standby).await;
+    assert_eq!(
+        standby.documents(ProjectBoard::NAME).await.unwrap(),
+        taken_over
+    );
+    standby.shutdown();
+    drop((a, b, store_a, store_b));
+    db.cleanup().await;
+}
