@@ -19,6 +19,15 @@ struct Cli {
 enum Command {
     /// Serve gRPC on an embedded SQLite log (default) or PostgreSQL.
     Serve(serve::ServeArgs),
+    /// Tokens for the local server.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Mints a token that the local server accepts with no further setup.
+    Issue(serve::IssueArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +42,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Token(TokenCommand::Issue(args)) => serve::issue(args),
         }
     });
     match result {

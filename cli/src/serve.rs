@@ -1,24 +1,65 @@
-//! `jejak serve`.
+//! `jejak serve` and `jejak token issue`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context as _;
+use jejak_engine::domain::Role;
+use jejak_engine::domain::values::OpdCode;
 use jejak_engine::store::{EventStore, StoreConfig};
+use jejak_server::{App, AppConfig, Keys, Tls};
 use tracing_subscriber::EnvFilter;
+
+/// Where the server keeps its files and which database holds the log.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataArgs {
+    /// Folder for the server's files (the SQLite log, the token secret); created if missing.
+    #[arg(long, env = "JEJAK_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// The log's database: sqlite://FILE or postgres://USER@HOST/DB.
+    /// Default: sqlite://DATA_DIR/jejak.db
+    #[arg(long, env = "JEJAK_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The token secret (at least 32 bytes); default: DATA_DIR/jwt-secret, generated on first start.
+    #[arg(long, env = "JEJAK_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: Option<String>,
+}
+
+impl DataArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("jejak.db").display()))
+    }
+
+    pub fn keys(&self) -> anyhow::Result<Keys> {
+        match &self.token_secret {
+            Some(secret) => Keys::new(secret.as_bytes()).context("the token secret is not usable"),
+            None => Keys::load_or_create(&self.data_dir).context("cannot set up the token secret"),
+        }
+    }
+}
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// Address to serve gRPC on.
     #[arg(long, env = "JEJAK_LISTEN", default_value = "127.0.0.1:50051")]
     listen: SocketAddr,
-    /// Folder for the server's files (the SQLite log by default); created if missing.
-    #[arg(long, env = "JEJAK_DATA_DIR", default_value = "data")]
-    data_dir: PathBuf,
-    /// The log's database: sqlite://FILE or postgres://USER@HOST/DB.
-    /// Default: sqlite://DATA_DIR/jejak.db
-    #[arg(long, env = "JEJAK_DATABASE_URL")]
-    database_url: Option<String>,
+    #[command(flatten)]
+    data: DataArgs,
+    /// PEM certificate chain; serve TLS when given with --tls-key.
+    #[arg(long, env = "JEJAK_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "JEJAK_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The region this server's city is, for innovations registered from adopted projects.
+    #[arg(long, env = "JEJAK_REGION", default_value = "Kota Cilegon")]
+    region: String,
+    /// The city's OPD codes, comma-separated, so statistics show OPDs without innovation.
+    #[arg(long, env = "JEJAK_OPDS", value_delimiter = ',')]
+    opds: Vec<String>,
     /// Log filter (e.g. info, jejak=debug); RUST_LOG wins when set.
     #[arg(long, env = "JEJAK_LOG", default_value = "info")]
     log_level: String,
@@ -61,17 +102,36 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_tracing(&args.log_level, args.log_json);
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create the data folder {}", args.data_dir.display()))?;
-    let url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", args.data_dir.join("jejak.db").display()));
+    std::fs::create_dir_all(&args.data.data_dir).with_context(|| {
+        format!(
+            "cannot create the data folder {}",
+            args.data.data_dir.display()
+        )
+    })?;
+    let keys = args.data.keys()?;
+    let url = args.data.database_url();
     let store = EventStore::open(&url, StoreConfig::default())
         .await
         .with_context(|| format!("cannot open the log at {url}"))?;
+    let mut config = AppConfig::new(keys);
+    config.engine.region = args.region;
+    config.opds = args.opds;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls {
+            cert: read(cert)?,
+            key: read(key)?,
+        }),
+        _ => None,
+    };
+    let app = App::start(store, config)
+        .await
+        .context("the server could not start")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| {
@@ -80,11 +140,70 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 args.listen
             )
         })?;
-    jejak_server::run(
-        listener,
-        jejak_server::AppState { store },
-        shutdown_signal(),
-    )
-    .await
-    .context("the server stopped with an error")
+    jejak_server::run(listener, app, tls, shutdown_signal())
+        .await
+        .context("the server stopped with an error")
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IssueArgs {
+    /// The role: participant, mentor, coach, examiner, organizer, innovation_officer, brida_officer, auditor, admin.
+    #[arg(long)]
+    role: String,
+    /// The subject: a user id, or a participant's NIP.
+    #[arg(long)]
+    subject: String,
+    /// The OPD an innovation officer acts for.
+    #[arg(long)]
+    opd: Option<String>,
+    /// How long the token is valid, e.g. 30m, 8h, 7d.
+    #[arg(long, default_value = "8h", value_parser = parse_ttl)]
+    ttl: Duration,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.trim().split_at(
+        text.trim()
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.trim().len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration; write e.g. 30m, 8h or 7d"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" | "" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("'{text}': use s, m, h or d")),
+    };
+    if n == 0 {
+        return Err("a token must live longer than zero".into());
+    }
+    Ok(Duration::from_secs(n * seconds))
+}
+
+/// Prints a token the local server accepts.
+pub fn issue(args: IssueArgs) -> anyhow::Result<()> {
+    let role = Role::parse(&args.role).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if role == Role::System {
+        anyhow::bail!("'system' is jejak itself; issue tokens for people's roles");
+    }
+    let opd = args
+        .opd
+        .as_deref()
+        .map(OpdCode::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if role == Role::InnovationOfficer && opd.is_none() {
+        anyhow::bail!("an innovation officer acts for one OPD: add --opd CODE");
+    }
+    let keys = args.data.keys()?;
+    println!(
+        "{}",
+        keys.issue(args.subject.trim(), role, opd.as_ref(), args.ttl)
+    );
+    Ok(())
 }

@@ -619,7 +619,7 @@ fn assigned(actor: &Actor, enrollment: &Enrollment, organizer: &str) -> Result<(
         Role::Examiner => enrollment.examiners.contains(&actor.id),
         Role::Organizer => actor.id == organizer,
         Role::BridaOfficer | Role::System => true,
-        Role::InnovationOfficer | Role::Auditor => false,
+        Role::InnovationOfficer | Role::Auditor | Role::Admin => false,
     };
     if ok {
         Ok(())

@@ -41,13 +41,16 @@ pub enum Role {
     BridaOfficer,
     /// Auditor / inspektorat: reads everything, changes nothing.
     Auditor,
+    /// Operator of a jejak server: projections and workflow listings; no
+    /// decision in any project or innovation.
+    Admin,
     /// jejak itself (process managers, timers).
     System,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Participant,
         Self::Mentor,
         Self::Coach,
@@ -56,6 +59,7 @@ impl Role {
         Self::InnovationOfficer,
         Self::BridaOfficer,
         Self::Auditor,
+        Self::Admin,
         Self::System,
     ];
 
@@ -70,6 +74,7 @@ impl Role {
             Self::InnovationOfficer => "innovation_officer",
             Self::BridaOfficer => "brida_officer",
             Self::Auditor => "auditor",
+            Self::Admin => "admin",
             Self::System => "system",
         }
     }

@@ -97,7 +97,7 @@ fn each_mistake_in_a_definition_is_named_with_file_place_and_problem() {
                 "roles = [\"innovation_officer\"]\nguards",
                 "roles = [\"auditor\"]\nguards",
             ),
-            "auditors read and verify",
+            "auditors read and operate",
         ),
         (
             MINIMAL.replace(

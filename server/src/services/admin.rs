@@ -1,0 +1,154 @@
+use jejak_engine::domain::Role;
+use jejak_engine::workflow::Workflow;
+use jejak_projections::{RunState, Status as ViewStatus};
+use jejak_proto::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use super::require;
+use crate::App;
+use crate::convert::{context, written};
+use crate::error::{invalid, status};
+
+fn status_out(s: ViewStatus) -> pb::ProjectionStatus {
+    let (state, error, error_position) = match s.state {
+        RunState::Starting => (pb::ProjectionState::Starting, String::new(), 0),
+        RunState::Standby => (pb::ProjectionState::Standby, String::new(), 0),
+        RunState::CatchingUp => (pb::ProjectionState::CatchingUp, String::new(), 0),
+        RunState::Following => (pb::ProjectionState::Following, String::new(), 0),
+        RunState::Rebuilding => (pb::ProjectionState::Rebuilding, String::new(), 0),
+        RunState::Failed { error, position } => (pb::ProjectionState::Failed, error, position),
+    };
+    pb::ProjectionStatus {
+        name: s.name,
+        state: state as i32,
+        position: s.position,
+        head: s.head,
+        lag_events: s.lag_events,
+        lag_seconds: s.lag_seconds,
+        generation: s.generation,
+        rebuild_position: s.rebuild_position.unwrap_or(0),
+        error,
+        error_position,
+    }
+}
+
+fn summary(w: &Workflow) -> pb::WorkflowSummary {
+    pb::WorkflowSummary {
+        name: w.name.clone(),
+        version: w.version,
+        kind: w.kind.as_str().to_owned(),
+        description: w.description.clone(),
+        hash: w.hash.clone(),
+        states: w.states.iter().map(|s| s.name.clone()).collect(),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::admin_server::Admin for App {
+    async fn get_projection_status(
+        &self,
+        request: Request<pb::GetProjectionStatusRequest>,
+    ) -> Result<Response<pb::ProjectionStatusList>, Status> {
+        let actor = self.actor(&request)?;
+        require(
+            &actor,
+            &[Role::Admin, Role::Auditor],
+            "read projection status",
+        )?;
+        let projections = self
+            .views()
+            .runner()
+            .statuses()
+            .into_iter()
+            .map(status_out)
+            .collect();
+        Ok(Response::new(pb::ProjectionStatusList { projections }))
+    }
+
+    async fn rebuild_projection(
+        &self,
+        request: Request<pb::RebuildProjectionRequest>,
+    ) -> Result<Response<pb::ProjectionStatus>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, &[Role::Admin], "rebuild projections")?;
+        let name = request.into_inner().name;
+        let runner = self.views().runner();
+        runner.rebuild(&name).map_err(|_| {
+            invalid(
+                "name",
+                format!(
+                    "there is no view '{name}'; views are {}",
+                    runner.names().join(", ")
+                ),
+            )
+        })?;
+        let current = runner
+            .statuses()
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| Status::not_found(name))?;
+        Ok(Response::new(status_out(current)))
+    }
+
+    async fn list_workflows(
+        &self,
+        request: Request<pb::ListWorkflowsRequest>,
+    ) -> Result<Response<pb::ListWorkflowsResponse>, Status> {
+        self.actor(&request)?;
+        let workflows = self
+            .engine()
+            .workflows()
+            .list()
+            .iter()
+            .map(|w| summary(w))
+            .collect();
+        Ok(Response::new(pb::ListWorkflowsResponse { workflows }))
+    }
+
+    async fn get_workflow(
+        &self,
+        request: Request<pb::GetWorkflowRequest>,
+    ) -> Result<Response<pb::WorkflowDefinition>, Status> {
+        self.actor(&request)?;
+        let r = request.into_inner();
+        let registry = self.engine().workflows();
+        let workflow = if r.version == 0 {
+            registry.latest(&r.name)
+        } else {
+            registry.get(&r.name, r.version)
+        }
+        .ok_or_else(|| {
+            Status::not_found(format!(
+                "workflow {} v{} is not registered",
+                r.name, r.version
+            ))
+        })?;
+        Ok(Response::new(pb::WorkflowDefinition {
+            summary: Some(summary(&workflow)),
+            source: workflow.source.clone(),
+        }))
+    }
+
+    async fn register_workflow(
+        &self,
+        request: Request<pb::RegisterWorkflowRequest>,
+    ) -> Result<Response<pb::RegisterWorkflowResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let ctx = context(&actor, &r.request_id)?;
+        let file = if r.file_name.trim().is_empty() {
+            "workflow.toml"
+        } else {
+            r.file_name.trim()
+        };
+        let (workflow, outcome) = self
+            .engine()
+            .register_workflow(&ctx, file, &r.source)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::RegisterWorkflowResponse {
+            workflow: Some(summary(&workflow)),
+            result: Some(written(outcome)),
+        }))
+    }
+}

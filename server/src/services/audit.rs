@@ -1,0 +1,334 @@
+use std::pin::Pin;
+
+use futures::Stream;
+use jejak_engine::domain::change_project::ChangeProject;
+use jejak_engine::domain::cohort::Cohort;
+use jejak_engine::domain::innovation::Innovation;
+use jejak_engine::domain::{Aggregate, Role};
+use jejak_engine::engine::stream_of;
+use jejak_engine::store::{BreakKind, Digest, Direction, RecordedEvent, StreamId};
+use jejak_proto::v1 as pb;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::require;
+use crate::App;
+use crate::convert::{from_timestamp, min_position, timestamp};
+use crate::error::{invalid, status};
+
+pub(crate) fn event_out(e: RecordedEvent) -> pb::Event {
+    pb::Event {
+        position: e.position,
+        event_id: e.event_id.to_string(),
+        stream_id: e.stream_id.to_string(),
+        stream_type: e.stream_type,
+        stream_version: e.stream_version,
+        event_type: e.event_type,
+        event_version: e.event_version,
+        payload_json: e.payload,
+        metadata_json: e.metadata,
+        recorded_at: Some(timestamp(e.recorded_at)),
+        prev_hash: hex::encode(e.prev_hash),
+        hash: hex::encode(e.hash),
+    }
+}
+
+fn digest_out(d: Digest) -> pb::Digest {
+    pb::Digest {
+        position: d.position,
+        hash: hex::encode(d.hash),
+    }
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
+
+const AUDITORS: &[Role] = &[Role::Auditor];
+
+impl App {
+    async fn state_at<A: Aggregate>(
+        &self,
+        id: &str,
+        version: u64,
+        at: Option<&prost_types::Timestamp>,
+        lifecycle: impl Fn(&A::State) -> Option<String>,
+    ) -> Result<pb::StateAt, Status>
+    where
+        A::State: Serialize,
+    {
+        let stream = stream_of::<A>(id).map_err(status)?;
+        let (state, version) = match (version, at) {
+            (0, Some(at)) => self
+                .engine()
+                .state_at_time::<A>(&stream, from_timestamp("at", at)?)
+                .await
+                .map_err(status)?,
+            (0, None) => return Err(invalid("version", "give a stream version or a moment (at)")),
+            (v, None) => {
+                let current = self
+                    .engine()
+                    .store()
+                    .stream_version(&stream)
+                    .await
+                    .map_err(status)?
+                    .unwrap_or(0);
+                if current == 0 {
+                    return Err(Status::not_found(format!(
+                        "{} {id} does not exist",
+                        A::LABEL
+                    )));
+                }
+                if v > current {
+                    return Err(invalid(
+                        "version",
+                        format!("{v} is past the stream's version {current}"),
+                    ));
+                }
+                (
+                    self.engine()
+                        .state_at_version::<A>(&stream, v)
+                        .await
+                        .map_err(status)?,
+                    v,
+                )
+            }
+            (_, Some(_)) => {
+                return Err(invalid("at", "give a stream version or a moment, not both"));
+            }
+        };
+        Ok(pb::StateAt {
+            stream_id: stream.to_string(),
+            version,
+            lifecycle: lifecycle(&state).unwrap_or_default(),
+            state_json: serde_json::to_string(&state)
+                .map_err(|e| Status::internal(e.to_string()))?,
+        })
+    }
+
+    fn stream_log(&self, after: u64, follow: bool) -> EventStream {
+        let store = self.engine().store().clone();
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(async move {
+            let end = if follow {
+                u64::MAX
+            } else {
+                store
+                    .known_head()
+                    .max(store.digest().await.map(|d| d.position).unwrap_or(0))
+            };
+            let mut subscription = store.subscribe(after);
+            while subscription.position() < end {
+                let event = tokio::select! {
+                    event = subscription.next() => event,
+                    () = tx.closed() => return,
+                };
+                let sent = match event {
+                    Ok(event) => tx.send(Ok(event_out(event))).await,
+                    Err(err) => tx.send(Err(status(err))).await,
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+        });
+        Box::pin(ReceiverStream::new(rx))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::audit_server::Audit for App {
+    type ReadLogStream = EventStream;
+    type FollowLogStream = EventStream;
+
+    async fn read_stream(
+        &self,
+        request: Request<pb::ReadStreamRequest>,
+    ) -> Result<Response<pb::ReadStreamResponse>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, AUDITORS, "read streams")?;
+        let r = request.into_inner();
+        let stream = StreamId::parse(r.stream_id).map_err(status)?;
+        let limit = match r.limit {
+            0 => 500,
+            n @ 1..=500 => n as usize,
+            n => return Err(invalid("limit", format!("{n} is above 500"))),
+        };
+        let store = self.engine().store();
+        let events = store
+            .read_stream(
+                &stream,
+                Direction::Forward,
+                Some(r.from_version.max(1)),
+                limit,
+            )
+            .await
+            .map_err(status)?;
+        let stream_version = store
+            .stream_version(&stream)
+            .await
+            .map_err(status)?
+            .unwrap_or(0);
+        Ok(Response::new(pb::ReadStreamResponse {
+            events: events.into_iter().map(event_out).collect(),
+            stream_version,
+        }))
+    }
+
+    async fn read_log(
+        &self,
+        request: Request<pb::ReadLogRequest>,
+    ) -> Result<Response<Self::ReadLogStream>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, AUDITORS, "read the log")?;
+        Ok(Response::new(
+            self.stream_log(request.get_ref().after_position, false),
+        ))
+    }
+
+    async fn follow_log(
+        &self,
+        request: Request<pb::ReadLogRequest>,
+    ) -> Result<Response<Self::FollowLogStream>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, AUDITORS, "follow the log")?;
+        Ok(Response::new(
+            self.stream_log(request.get_ref().after_position, true),
+        ))
+    }
+
+    async fn get_state_at(
+        &self,
+        request: Request<pb::GetStateAtRequest>,
+    ) -> Result<Response<pb::StateAt>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, AUDITORS, "read past states")?;
+        let r = request.into_inner();
+        let at = r.at.as_ref();
+        let state = match pb::StreamKind::try_from(r.kind).unwrap_or(pb::StreamKind::Unspecified) {
+            pb::StreamKind::ChangeProject => {
+                self.state_at::<ChangeProject>(&r.id, r.version, at, |s| s.lifecycle.clone())
+                    .await?
+            }
+            pb::StreamKind::Innovation => {
+                self.state_at::<Innovation>(&r.id, r.version, at, |s| s.lifecycle.clone())
+                    .await?
+            }
+            pb::StreamKind::Cohort => {
+                self.state_at::<Cohort>(&r.id, r.version, at, |_| None)
+                    .await?
+            }
+            pb::StreamKind::Unspecified => {
+                return Err(invalid(
+                    "kind",
+                    "is required: CHANGE_PROJECT, INNOVATION or COHORT",
+                ));
+            }
+        };
+        Ok(Response::new(state))
+    }
+
+    async fn verify(
+        &self,
+        request: Request<pb::VerifyRequest>,
+    ) -> Result<Response<pb::VerifyResponse>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, AUDITORS, "verify the log")?;
+        let r = request.into_inner();
+        let digest = match &r.digest {
+            Some(d) => Some(
+                Digest::parse(&format!("{}:{}", d.position, d.hash))
+                    .map_err(|_| invalid("digest", "needs a position and a 64-digit hex hash"))?,
+            ),
+            None => None,
+        };
+        let to = (r.to_position > 0).then_some(r.to_position);
+        let report = self
+            .engine()
+            .store()
+            .verify(r.from_position.max(1), to, digest)
+            .await
+            .map_err(status)?;
+        let (break_position, break_kind, message) = match report.first_break {
+            None => (
+                0,
+                pb::BreakKind::Unspecified,
+                format!(
+                    "intact: {} events checked up to position {}",
+                    report.checked, report.to
+                ),
+            ),
+            Some(b) => (
+                b.position,
+                match b.kind {
+                    BreakKind::Missing => pb::BreakKind::Missing,
+                    BreakKind::ContentChanged => pb::BreakKind::ContentChanged,
+                    BreakKind::LinkBroken => pb::BreakKind::LinkBroken,
+                    BreakKind::DigestMismatch => pb::BreakKind::DigestMismatch,
+                    BreakKind::LogShorterThanDigest => pb::BreakKind::LogShorterThanDigest,
+                },
+                b.to_string(),
+            ),
+        };
+        Ok(Response::new(pb::VerifyResponse {
+            intact: report.first_break.is_none(),
+            from_position: report.from,
+            to_position: report.to,
+            checked: report.checked,
+            digest: Some(digest_out(report.digest)),
+            break_position,
+            break_kind: break_kind as i32,
+            message,
+        }))
+    }
+
+    async fn get_digest(
+        &self,
+        request: Request<pb::GetDigestRequest>,
+    ) -> Result<Response<pb::Digest>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, AUDITORS, "read the digest")?;
+        Ok(Response::new(digest_out(
+            self.engine().store().digest().await.map_err(status)?,
+        )))
+    }
+
+    async fn get_activity(
+        &self,
+        request: Request<pb::GetActivityRequest>,
+    ) -> Result<Response<pb::GetActivityResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        if actor.id != r.actor_id {
+            require(&actor, AUDITORS, "read another person's activity")?;
+        }
+        let limit = match r.limit {
+            0 => 100,
+            n @ 1..=500 => n as usize,
+            n => return Err(invalid("limit", format!("{n} is above 500"))),
+        };
+        let rows = self
+            .views()
+            .activity(
+                &r.actor_id,
+                r.after_position,
+                limit,
+                min_position(r.min_position),
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetActivityResponse {
+            entries: rows
+                .into_iter()
+                .map(|a| pb::ActivityEntry {
+                    position: a.position,
+                    recorded_at: Some(timestamp(a.recorded_at)),
+                    actor_id: a.actor_id,
+                    actor_role: a.actor_role,
+                    stream_id: a.stream_id,
+                    event_type: a.event_type,
+                })
+                .collect(),
+        }))
+    }
+}

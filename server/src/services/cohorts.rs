@@ -1,0 +1,174 @@
+use jejak_engine::domain::Role;
+use jejak_engine::domain::change_project::ProjectCommand;
+use jejak_engine::domain::cohort::{CohortCommand, Enrollment, Participant};
+use jejak_engine::domain::values::CohortId;
+use jejak_engine::workflow::WorkflowKind;
+use jejak_projections::views::CohortRow;
+use jejak_proto::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use super::{Written, require};
+use crate::App;
+use crate::convert::{date, domain, level, level_out, min_position, page, paginate};
+use crate::error::{invalid, status};
+
+fn enrollment(r: &pb::EnrolParticipantRequest) -> Result<Enrollment, Status> {
+    let p = r
+        .participant
+        .as_ref()
+        .ok_or_else(|| invalid("participant", "is required: nip, name, position and opd"))?;
+    let participant = Participant::new(&p.nip, &p.name, &p.position, &p.opd).map_err(domain)?;
+    Enrollment::new(participant, &r.mentor, &r.coach, &r.examiners).map_err(domain)
+}
+
+pub(super) fn cohort_out(row: CohortRow) -> pb::Cohort {
+    pb::Cohort {
+        cohort_id: row.cohort_id,
+        level: level_out(&row.level),
+        provider: row.provider,
+        year: row.year,
+        number: row.number,
+        organizer: row.organizer,
+        starts_on: row.starts_on.to_string(),
+        ends_on: row.ends_on.to_string(),
+        workflow: row.workflow,
+        enrolled: row.enrolled,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::cohorts_server::Cohorts for App {
+    async fn open_cohort(&self, request: Request<pb::OpenCohortRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
+        let workflow = r.workflow.trim();
+        let workflow = if workflow.is_empty() {
+            None
+        } else {
+            self.engine()
+                .ensure_workflow(workflow, WorkflowKind::ChangeProject)
+                .await
+                .map_err(status)?;
+            Some(workflow.to_owned())
+        };
+        let body = CohortCommand::Open {
+            cohort_id: cohort_id.clone(),
+            level: level(r.level)?,
+            provider: r.provider,
+            year: r.year,
+            number: r.number,
+            starts_on: date("starts_on", &r.starts_on)?,
+            ends_on: date("ends_on", &r.ends_on)?,
+            workflow,
+        };
+        self.on_cohort(&actor, &r.request_id, cohort_id.as_str(), body)
+            .await
+    }
+
+    async fn enrol_participant(&self, request: Request<pb::EnrolParticipantRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
+        let body = CohortCommand::Enrol(enrollment(&r)?);
+        self.on_cohort(&actor, &r.request_id, cohort_id.as_str(), body)
+            .await
+    }
+
+    async fn reassign_staff(&self, request: Request<pb::EnrolParticipantRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
+        let body = CohortCommand::Reassign(enrollment(&r)?);
+        self.on_cohort(&actor, &r.request_id, cohort_id.as_str(), body)
+            .await
+    }
+
+    async fn start_workplace_phase(&self, request: Request<pb::ProjectAction>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            ProjectCommand::StartWorkplacePhase,
+        )
+        .await
+    }
+
+    async fn list_cohorts(
+        &self,
+        request: Request<pb::ListCohortsRequest>,
+    ) -> Result<Response<pb::ListCohortsResponse>, Status> {
+        let actor = self.actor(&request)?;
+        require(
+            &actor,
+            &[Role::Organizer, Role::Auditor, Role::BridaOfficer],
+            "list cohorts",
+        )?;
+        let r = request.into_inner();
+        let page = page(r.page.as_ref())?;
+        let mut rows = self
+            .views()
+            .cohorts(min_position(r.min_position))
+            .await
+            .map_err(status)?;
+        if actor.role == Role::Organizer {
+            rows.retain(|c| c.organizer == actor.id);
+        }
+        let (rows, next_page_token) = paginate(rows, page);
+        Ok(Response::new(pb::ListCohortsResponse {
+            cohorts: rows.into_iter().map(cohort_out).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_cohort_progress(
+        &self,
+        request: Request<pb::GetCohortProgressRequest>,
+    ) -> Result<Response<pb::CohortProgress>, Status> {
+        let actor = self.actor(&request)?;
+        require(
+            &actor,
+            &[Role::Organizer, Role::Auditor, Role::BridaOfficer],
+            "read cohort progress",
+        )?;
+        let r = request.into_inner();
+        let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
+        let progress = self
+            .views()
+            .cohort_progress(cohort_id.as_str(), min_position(r.min_position))
+            .await
+            .map_err(status)?;
+        let Some(cohort) = progress.cohort else {
+            return Err(Status::not_found(format!(
+                "cohort {cohort_id} does not exist"
+            )));
+        };
+        if actor.role == Role::Organizer && cohort.organizer != actor.id {
+            return Err(Status::permission_denied(format!(
+                "only the organizer of cohort {cohort_id} may read its progress"
+            )));
+        }
+        Ok(Response::new(pb::CohortProgress {
+            cohort: Some(cohort_out(cohort)),
+            projects: progress.projects,
+            by_state: progress
+                .by_state
+                .into_iter()
+                .map(|(state, count)| pb::StateCount { state, count })
+                .collect(),
+            overdue_milestones: progress.overdue_milestones,
+            late_participants: progress.late_participants,
+            proposal_accepted: progress.proposal_accepted,
+            proposal_to_revise: progress.proposal_to_revise,
+            final_passed: progress.final_passed,
+            final_failed: progress.final_failed,
+            grades: progress
+                .grades
+                .into_iter()
+                .map(|(grade, count)| pb::GradeCount { grade, count })
+                .collect(),
+        }))
+    }
+}

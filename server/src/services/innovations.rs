@@ -1,0 +1,313 @@
+use std::collections::BTreeSet;
+
+use jejak_engine::domain::Role;
+use jejak_engine::domain::innovation::{InnovationCommand as I, Profile, Source};
+use jejak_engine::domain::values::{InnovationId, OpdCode};
+use jejak_projections::views::{InnovationRow, RegisterFilter};
+use jejak_proto::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use super::{Written, can_see_innovation, require};
+use crate::App;
+use crate::convert::{
+    agreement, attachment, date, domain, form, form_out, min_position, page, paginate, source,
+    source_out, text_date, timestamp,
+};
+use crate::error::{invalid, status};
+
+fn opd(field: &str, value: &str) -> Result<OpdCode, Status> {
+    OpdCode::parse(value).map_err(|e| invalid(field, e))
+}
+
+fn entry(row: InnovationRow) -> pb::InnovationEntry {
+    pb::InnovationEntry {
+        innovation_id: row.innovation_id,
+        name: row.name,
+        opd: row.opd,
+        unit: row.unit.unwrap_or_default(),
+        region: row.region,
+        source: source_out(row.source),
+        form: form_out(row.form),
+        digital: row.digital,
+        sector: row.sector,
+        stage: row.stage,
+        dormant: row.dormant,
+        decree_number: row.decree_number.unwrap_or_default(),
+        pilot_started_on: text_date(row.pilot_started_on),
+        implemented_on: text_date(row.implemented_on),
+        dormant_since: text_date(row.dormant_since),
+        origin_project: row.origin_project.unwrap_or_default(),
+        replica_of: row.replica_of.unwrap_or_default(),
+        replicas: row.replicas,
+        replication_count: row.adopters,
+        registered_at: Some(timestamp(row.registered_at)),
+    }
+}
+
+impl App {
+    async fn dated(
+        &self,
+        request: Request<pb::DatedRequest>,
+        make: impl FnOnce(chrono::NaiveDate, String) -> I,
+    ) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let on = date("on", &r.on)?;
+        self.on_innovation(&actor, &r.request_id, &r.innovation_id, make(on, r.text))
+            .await
+    }
+}
+
+#[tonic::async_trait]
+impl pb::innovations_server::Innovations for App {
+    async fn register_innovation(
+        &self,
+        request: Request<pb::RegisterInnovationRequest>,
+    ) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let innovation_id = InnovationId::parse(&r.innovation_id).map_err(domain)?;
+        let sdgs = r
+            .sdgs
+            .iter()
+            .map(|g| {
+                u8::try_from(*g)
+                    .map_err(|_| invalid("sdgs", format!("{g} is not an SDG; they run 1 to 17")))
+            })
+            .collect::<Result<BTreeSet<u8>, Status>>()?;
+        let profile = Profile {
+            name: r.name,
+            opd: opd("opd", &r.opd)?,
+            unit: (!r.unit.trim().is_empty()).then_some(r.unit),
+            region: r.region,
+            source: source("source", r.source)?,
+            initiator_type: r.initiator_type,
+            form: form(r.form)?,
+            digital: r.digital,
+            sector: r.sector,
+            sdgs,
+            goal: r.goal,
+            benefit: r.benefit,
+            budget: (r.budget > 0).then_some(r.budget),
+        };
+        let body = I::Register {
+            innovation_id: innovation_id.clone(),
+            profile,
+            origin: None,
+        };
+        self.on_innovation(&actor, &r.request_id, innovation_id.as_str(), body)
+            .await
+    }
+
+    async fn judge_feasibility(&self, request: Request<pb::JudgeFeasibilityRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        self.on_innovation(
+            &actor,
+            &r.request_id,
+            &r.innovation_id,
+            I::JudgeFeasibility {
+                feasible: r.feasible,
+                notes: r.notes,
+            },
+        )
+        .await
+    }
+
+    async fn designate(&self, request: Request<pb::DesignateRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let body = I::Designate {
+            decree_number: r.decree_number,
+            decree_date: date("decree_date", &r.decree_date)?,
+        };
+        self.on_innovation(&actor, &r.request_id, &r.innovation_id, body)
+            .await
+    }
+
+    async fn start_pilot(&self, request: Request<pb::DatedRequest>) -> Written {
+        self.dated(request, |on, _| I::StartPilot { on }).await
+    }
+
+    async fn evaluate_pilot(&self, request: Request<pb::DatedRequest>) -> Written {
+        self.dated(request, |on, evaluation| I::EvaluatePilot {
+            on,
+            evaluation,
+        })
+        .await
+    }
+
+    async fn implement(&self, request: Request<pb::DatedRequest>) -> Written {
+        self.dated(request, |on, budget_line| I::Implement { on, budget_line })
+            .await
+    }
+
+    async fn mark_dormant(&self, request: Request<pb::DatedRequest>) -> Written {
+        self.dated(request, |on, reason| I::MarkDormant { on, reason })
+            .await
+    }
+
+    async fn resume(&self, request: Request<pb::DatedRequest>) -> Written {
+        self.dated(request, |on, _| I::Resume { on }).await
+    }
+
+    async fn record_replication(
+        &self,
+        request: Request<pb::InnovationReplicationRequest>,
+    ) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let body = I::RecordReplication {
+            adopter_opd: opd("adopter_opd", &r.adopter_opd)?,
+            adopter_region: r.adopter_region,
+            agreement: agreement(r.agreement.as_ref())?,
+        };
+        self.on_innovation(&actor, &r.request_id, &r.innovation_id, body)
+            .await
+    }
+
+    async fn add_evidence(&self, request: Request<pb::AddEvidenceRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let evidence = r
+            .attachment
+            .as_ref()
+            .ok_or_else(|| invalid("attachment", "is required"))?;
+        let body = I::AddEvidence {
+            indicator: r.indicator,
+            attachment: attachment("attachment", evidence)?,
+        };
+        self.on_innovation(&actor, &r.request_id, &r.innovation_id, body)
+            .await
+    }
+
+    async fn record_award(&self, request: Request<pb::RecordAwardRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let body = I::RecordAward {
+            title: r.title,
+            year: r.year,
+            awarded_by: r.awarded_by,
+        };
+        self.on_innovation(&actor, &r.request_id, &r.innovation_id, body)
+            .await
+    }
+
+    async fn get_innovation(
+        &self,
+        request: Request<pb::GetInnovationRequest>,
+    ) -> Result<Response<pb::InnovationEntry>, Status> {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let id = InnovationId::parse(&r.innovation_id).map_err(domain)?;
+        let row = self
+            .views()
+            .innovation(id.as_str(), min_position(r.min_position))
+            .await
+            .map_err(status)?
+            .ok_or_else(|| Status::not_found(format!("innovation {id} does not exist")))?;
+        if !can_see_innovation(&actor, &row) {
+            return Err(Status::permission_denied(format!(
+                "a {} may not read innovation {id}; officers read their own OPD's",
+                actor.role
+            )));
+        }
+        Ok(Response::new(entry(row)))
+    }
+
+    async fn list_innovations(
+        &self,
+        request: Request<pb::ListInnovationsRequest>,
+    ) -> Result<Response<pb::ListInnovationsResponse>, Status> {
+        let actor = self.actor(&request)?;
+        require(
+            &actor,
+            &[Role::InnovationOfficer, Role::BridaOfficer, Role::Auditor],
+            "read the innovation register",
+        )?;
+        let r = request.into_inner();
+        let page = page(r.page.as_ref())?;
+        let source = match pb::Source::try_from(r.source).unwrap_or(pb::Source::Unspecified) {
+            pb::Source::Unspecified => None,
+            _ => Some(
+                crate::convert::source("source", r.source)?
+                    .as_str()
+                    .to_owned(),
+            ),
+        };
+        let some = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        let filter = RegisterFilter {
+            opd: some(r.opd),
+            stage: some(r.stage),
+            source,
+            dormant_only: r.dormant_only,
+        };
+        let mut rows = self
+            .views()
+            .register(&filter, min_position(r.min_position))
+            .await
+            .map_err(status)?;
+        rows.retain(|row| can_see_innovation(&actor, row));
+        let (rows, next_page_token) = paginate(rows, page);
+        Ok(Response::new(pb::ListInnovationsResponse {
+            innovations: rows.into_iter().map(entry).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_statistics(
+        &self,
+        request: Request<pb::GetStatisticsRequest>,
+    ) -> Result<Response<pb::InnovationStatistics>, Status> {
+        let actor = self.actor(&request)?;
+        require(
+            &actor,
+            &[Role::InnovationOfficer, Role::BridaOfficer, Role::Auditor],
+            "read the innovation statistics",
+        )?;
+        let r = request.into_inner();
+        let mut opds = self.inner.config.opds.clone();
+        for (i, o) in r.opds.iter().enumerate() {
+            opds.push(opd(&format!("opds[{i}]"), o)?.to_string());
+        }
+        let stats = self
+            .views()
+            .statistics(&opds, min_position(r.min_position))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::InnovationStatistics {
+            total: stats.total,
+            by_opd: stats
+                .by_opd
+                .into_iter()
+                .map(|o| pb::OpdStages {
+                    opd: o.opd,
+                    by_stage: o.by_stage.into_iter().collect(),
+                    total: o.total,
+                })
+                .collect(),
+            by_stage: stats.by_stage.into_iter().collect(),
+            by_source: stats
+                .by_source
+                .into_iter()
+                .map(|s| pb::SourceShare {
+                    source: Source::parse(&s.source).map_or(0, source_out),
+                    count: s.count,
+                    percent: s.percent,
+                })
+                .collect(),
+            opds_without: stats.opds_without,
+            coverage: stats.coverage,
+            gini: stats.gini,
+            dormant: stats.dormant,
+            most_replicated: stats
+                .most_replicated
+                .into_iter()
+                .map(|(innovation_id, adopters)| pb::Replicated {
+                    innovation_id,
+                    adopters,
+                })
+                .collect(),
+        }))
+    }
+}

@@ -1,0 +1,200 @@
+use std::collections::HashSet;
+use std::pin::Pin;
+
+use futures::Stream;
+use jejak_engine::domain::Role;
+use jejak_engine::domain::change_project::{ProjectCommand as P, Replication};
+use jejak_engine::domain::values::{MilestoneId, OpdCode};
+use jejak_projections::views::{InboxItem, InboxKind};
+use jejak_proto::v1 as pb;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::{Written, require};
+use crate::App;
+use crate::convert::{agreement, domain, min_position, timestamp};
+use crate::error::status;
+
+fn item_out(item: InboxItem) -> pb::InboxItem {
+    pb::InboxItem {
+        kind: (match item.kind {
+            InboxKind::Proposal => pb::InboxKind::Proposal,
+            InboxKind::MilestoneEvidence => pb::InboxKind::MilestoneEvidence,
+            InboxKind::AdoptionEndorsement => pb::InboxKind::AdoptionEndorsement,
+        }) as i32,
+        project_id: item.project_id,
+        title: item.title,
+        participant_name: item.participant_name,
+        milestone_id: item.milestone_id.unwrap_or_default(),
+        since: Some(timestamp(item.since)),
+        age_seconds: item.age_seconds,
+    }
+}
+
+type InboxStream = Pin<Box<dyn Stream<Item = Result<pb::InboxItem, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::mentoring_server::Mentoring for App {
+    type WatchInboxStream = InboxStream;
+
+    async fn get_inbox(
+        &self,
+        request: Request<pb::GetInboxRequest>,
+    ) -> Result<Response<pb::Inbox>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, &[Role::Mentor], "read a mentor's inbox")?;
+        let now = self.engine().clock().now();
+        let items = self
+            .views()
+            .inbox(&actor.id, now, min_position(request.get_ref().min_position))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::Inbox {
+            items: items.into_iter().map(item_out).collect(),
+        }))
+    }
+
+    async fn watch_inbox(
+        &self,
+        request: Request<pb::GetInboxRequest>,
+    ) -> Result<Response<Self::WatchInboxStream>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, &[Role::Mentor], "watch a mentor's inbox")?;
+        let app = self.clone();
+        let first = min_position(request.get_ref().min_position);
+        // Fail early, in the call itself, when the view cannot answer.
+        let now = app.engine().clock().now();
+        let initial = app
+            .views()
+            .inbox(&actor.id, now, first)
+            .await
+            .map_err(status)?;
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(async move {
+            let mut sent = HashSet::new();
+            let mut head = app.engine().store().watch_head();
+            let mut items = initial;
+            loop {
+                for item in items {
+                    let key = (
+                        item.kind as u8,
+                        item.project_id.clone(),
+                        item.milestone_id.clone(),
+                        item.since,
+                    );
+                    if sent.insert(key) && tx.send(Ok(item_out(item))).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::select! {
+                    changed = head.changed() => if changed.is_err() { return },
+                    () = tx.closed() => return,
+                }
+                let position = *head.borrow_and_update();
+                let now = app.engine().clock().now();
+                items = match app.views().inbox(&actor.id, now, Some(position)).await {
+                    Ok(items) => items,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "inbox watch could not read the view; trying again on the next change");
+                        Vec::new()
+                    }
+                };
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn agree_change_area(&self, request: Request<pb::ProjectAction>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        self.on_project(&actor, &r.request_id, &r.project_id, P::AgreeChangeArea)
+            .await
+    }
+
+    async fn approve_action_plan(&self, request: Request<pb::ProjectAction>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::ApproveActionPlan { note: r.note },
+        )
+        .await
+    }
+
+    async fn return_action_plan(&self, request: Request<pb::ReasonRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::ReturnActionPlan { reason: r.reason },
+        )
+        .await
+    }
+
+    async fn approve_milestone(&self, request: Request<pb::MilestoneDecision>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let milestone_id = MilestoneId::parse(&r.milestone_id).map_err(domain)?;
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::ApproveMilestone {
+                milestone_id,
+                note: r.reason,
+            },
+        )
+        .await
+    }
+
+    async fn return_milestone(&self, request: Request<pb::MilestoneDecision>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let milestone_id = MilestoneId::parse(&r.milestone_id).map_err(domain)?;
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::ReturnMilestone {
+                milestone_id,
+                reason: r.reason,
+            },
+        )
+        .await
+    }
+
+    async fn endorse_adoption(&self, request: Request<pb::ProjectAction>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::EndorseAdoption { note: r.note },
+        )
+        .await
+    }
+
+    async fn record_replication(&self, request: Request<pb::ProjectReplicationRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let replication = Replication {
+            adopter_opd: OpdCode::parse(&r.adopter_opd)
+                .map_err(|e| crate::error::invalid("adopter_opd", e))?,
+            adopter_region: r.adopter_region,
+            agreement: agreement(r.agreement.as_ref())?,
+        };
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::RecordReplication(replication),
+        )
+        .await
+    }
+}

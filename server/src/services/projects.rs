@@ -1,0 +1,294 @@
+use jejak_engine::domain::Role;
+use jejak_engine::domain::change_project::{
+    Goals, MilestonePlan, ProjectCommand as P, Proposal, Stakeholder, TeamMember,
+};
+use jejak_engine::domain::cohort::Cohort;
+use jejak_engine::domain::values::{CohortId, Horizon, MilestoneId, Nip};
+use jejak_projections::views::{BoardFilter, ProjectRow};
+use jejak_proto::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use super::{Written, can_see_project};
+use crate::App;
+use crate::convert::{
+    attachments, date, domain, horizon, horizon_out, level_out, level3, min_position, page,
+    paginate, timestamp,
+};
+use crate::error::{invalid, status};
+
+pub(super) fn proposal(p: Option<&pb::Proposal>) -> Result<Proposal, Status> {
+    let p = p.ok_or_else(|| invalid("proposal", "is required"))?;
+    let stakeholders = p
+        .stakeholders
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            Ok(Stakeholder {
+                name: s.name.clone(),
+                internal: s.internal,
+                influence: level3(
+                    &format!("proposal.stakeholders[{i}].influence"),
+                    s.influence,
+                )?,
+                interest: level3(&format!("proposal.stakeholders[{i}].interest"), s.interest)?,
+            })
+        })
+        .collect::<Result<_, Status>>()?;
+    let milestones = p
+        .milestones
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let field = |f: &str| format!("proposal.milestones[{i}].{f}");
+            Ok(MilestonePlan {
+                id: MilestoneId::parse(&m.id).map_err(|e| invalid(&field("id"), e))?,
+                horizon: horizon(&field("horizon"), m.horizon)?,
+                title: m.title.clone(),
+                due: date(&field("due"), &m.due)?,
+                expected_output: m.expected_output.clone(),
+            })
+        })
+        .collect::<Result<_, Status>>()?;
+    Ok(Proposal {
+        title: p.title.clone(),
+        change_area: p.change_area.clone(),
+        problem: p.problem.clone(),
+        baseline: p.baseline.clone(),
+        goals: Goals {
+            short_term: p.goal_short_term.clone(),
+            medium_term: p.goal_medium_term.clone(),
+            long_term: p.goal_long_term.clone(),
+        },
+        stakeholders,
+        team: p
+            .team
+            .iter()
+            .map(|t| TeamMember {
+                name: t.name.clone(),
+                role: t.role.clone(),
+            })
+            .collect(),
+        milestones,
+    })
+}
+
+pub(super) fn project_out(row: ProjectRow) -> pb::Project {
+    let counts = |h| {
+        let c = row.counts(h);
+        Some(pb::HorizonCounts {
+            approved: c.approved,
+            submitted: c.submitted,
+            total: c.total,
+        })
+    };
+    use jejak_engine::domain::change_project::MilestoneStatus as S;
+    pb::Project {
+        short_term: counts(Horizon::Short),
+        medium_term: counts(Horizon::Medium),
+        long_term: counts(Horizon::Long),
+        next_due: row.next_due().map(|d| d.to_string()).unwrap_or_default(),
+        overdue_count: row.overdue_count(),
+        milestones: row
+            .milestones
+            .values()
+            .map(|m| pb::Milestone {
+                id: m.id.clone(),
+                horizon: horizon_out(m.horizon),
+                title: m.title.clone(),
+                due: m.due.to_string(),
+                status: (match m.status {
+                    S::Planned => pb::MilestoneStatus::Planned,
+                    S::Submitted => pb::MilestoneStatus::Submitted,
+                    S::Returned => pb::MilestoneStatus::Returned,
+                    S::Approved => pb::MilestoneStatus::Approved,
+                }) as i32,
+                overdue: m.overdue,
+                returned_reason: m.returned_reason.clone().unwrap_or_default(),
+            })
+            .collect(),
+        project_id: row.project_id,
+        title: row.title,
+        participant_nip: row.participant_nip,
+        participant_name: row.participant_name,
+        opd: row.opd,
+        cohort_id: row.cohort_id,
+        level: level_out(&row.level),
+        mentor: row.mentor,
+        coach: row.coach,
+        examiners: row.examiners,
+        state: row.state,
+        workflow: row.workflow,
+        final_score: row.final_score.map(u32::from),
+        grade: row.grade.unwrap_or_default(),
+        innovation_id: row.innovation_id.unwrap_or_default(),
+        proposed_at: Some(timestamp(row.proposed_at)),
+        updated_at: Some(timestamp(row.updated_at)),
+        version: row.version,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::change_projects_server::ChangeProjects for App {
+    async fn propose(&self, request: Request<pb::ProposeRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        if actor.role != Role::Participant {
+            return Err(Status::permission_denied(format!(
+                "a {} may not propose; participants propose their own change project",
+                actor.role
+            )));
+        }
+        let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
+        let proposal = proposal(r.proposal.as_ref())?;
+        let nip = Nip::parse(&actor.id)
+            .map_err(|_| Status::permission_denied("a participant's token must name their NIP"))?;
+        let cohort = self
+            .engine()
+            .get::<Cohort>(cohort_id.as_str())
+            .await
+            .map_err(status)?
+            .ok_or_else(|| Status::not_found(format!("cohort {cohort_id} does not exist")))?
+            .state;
+        let enrollment = cohort.enrollments.get(&nip).cloned().ok_or_else(|| {
+            Status::permission_denied(format!(
+                "you are not enrolled in cohort {cohort_id}; ask its organizer to enrol you"
+            ))
+        })?;
+        let facts = cohort
+            .facts
+            .ok_or_else(|| Status::not_found(format!("cohort {cohort_id} does not exist")))?;
+        let project_id = jejak_engine::domain::values::ProjectId::for_participant(&cohort_id, &nip);
+        let body = P::Propose {
+            cohort: facts,
+            enrollment,
+            proposal,
+        };
+        self.on_project(&actor, &r.request_id, project_id.as_str(), body)
+            .await
+    }
+
+    async fn revise_proposal(&self, request: Request<pb::ReviseProposalRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let proposal = proposal(r.proposal.as_ref())?;
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::ReviseProposal { proposal },
+        )
+        .await
+    }
+
+    async fn submit_evidence(&self, request: Request<pb::SubmitEvidenceRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let body = P::SubmitEvidence {
+            milestone_id: MilestoneId::parse(&r.milestone_id).map_err(domain)?,
+            attachments: attachments("attachments", &r.attachments)?,
+            note: r.note,
+        };
+        self.on_project(&actor, &r.request_id, &r.project_id, body)
+            .await
+    }
+
+    async fn submit_final_report(&self, request: Request<pb::SubmitFinalReportRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let body = P::SubmitFinalReport {
+            summary: r.summary,
+            attachments: attachments("attachments", &r.attachments)?,
+        };
+        self.on_project(&actor, &r.request_id, &r.project_id, body)
+            .await
+    }
+
+    async fn withdraw(&self, request: Request<pb::ReasonRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::Withdraw { reason: r.reason },
+        )
+        .await
+    }
+
+    async fn comment(&self, request: Request<pb::ProjectAction>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::Comment { text: r.note },
+        )
+        .await
+    }
+
+    async fn mark_ready_for_seminar(&self, request: Request<pb::MarkReadyRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let body =
+            match pb::SeminarKind::try_from(r.seminar).unwrap_or(pb::SeminarKind::Unspecified) {
+                pb::SeminarKind::Proposal => P::MarkProposalReady,
+                pb::SeminarKind::Final => P::MarkReportReady,
+                pb::SeminarKind::Unspecified => {
+                    return Err(invalid("seminar", "is required: PROPOSAL or FINAL"));
+                }
+            };
+        self.on_project(&actor, &r.request_id, &r.project_id, body)
+            .await
+    }
+
+    async fn get_project(
+        &self,
+        request: Request<pb::GetProjectRequest>,
+    ) -> Result<Response<pb::Project>, Status> {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let id = jejak_engine::domain::values::ProjectId::parse(&r.project_id).map_err(domain)?;
+        let row = self
+            .views()
+            .project(id.as_str(), min_position(r.min_position))
+            .await
+            .map_err(status)?
+            .ok_or_else(|| Status::not_found(format!("change project {id} does not exist")))?;
+        if !can_see_project(&actor, &row) {
+            return Err(Status::permission_denied(format!(
+                "a {} may see only the change projects they take part in",
+                actor.role
+            )));
+        }
+        Ok(Response::new(project_out(row)))
+    }
+
+    async fn list_projects(
+        &self,
+        request: Request<pb::ListProjectsRequest>,
+    ) -> Result<Response<pb::ListProjectsResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let page = page(r.page.as_ref())?;
+        let some = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        let filter = BoardFilter {
+            cohort_id: some(r.cohort_id),
+            opd: some(r.opd),
+            mentor: some(r.mentor),
+            state: some(r.state),
+            participant: None,
+        };
+        let mut rows = self
+            .views()
+            .board(&filter, min_position(r.min_position))
+            .await
+            .map_err(status)?;
+        rows.retain(|row| can_see_project(&actor, row));
+        let (rows, next_page_token) = paginate(rows, page);
+        Ok(Response::new(pb::ListProjectsResponse {
+            projects: rows.into_iter().map(project_out).collect(),
+            next_page_token,
+        }))
+    }
+}

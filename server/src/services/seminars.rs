@@ -1,0 +1,87 @@
+use jejak_engine::domain::change_project::{Grade, ProjectCommand as P, TargetRating};
+use jejak_engine::domain::values::MilestoneId;
+use jejak_proto::v1 as pb;
+use tonic::{Request, Status};
+
+use super::Written;
+use crate::App;
+use crate::convert::{domain, rating};
+use crate::error::invalid;
+
+#[tonic::async_trait]
+impl pb::seminars_server::Seminars for App {
+    async fn record_proposal_seminar(
+        &self,
+        request: Request<pb::ProposalSeminarRequest>,
+    ) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::RecordProposalSeminar {
+                accepted: r.accepted,
+                notes: r.notes,
+            },
+        )
+        .await
+    }
+
+    async fn record_final_seminar(&self, request: Request<pb::FinalSeminarRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let ratings = r
+            .ratings
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                Ok(TargetRating {
+                    milestone_id: MilestoneId::parse(&t.milestone_id)
+                        .map_err(|e| invalid(&format!("ratings[{i}].milestone_id"), e))?,
+                    rating: rating(&format!("ratings[{i}].rating"), t.rating)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Status>>()?;
+        let score = u8::try_from(r.score)
+            .map_err(|_| invalid("score", format!("{} is above 100", r.score)))?;
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::RecordFinalSeminar {
+                ratings,
+                score,
+                notes: r.notes,
+            },
+        )
+        .await
+    }
+
+    async fn set_grade(&self, request: Request<pb::SetGradeRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let grade = Grade::parse(&r.grade).map_err(domain)?;
+        self.on_project(&actor, &r.request_id, &r.project_id, P::SetGrade { grade })
+            .await
+    }
+
+    async fn defer_graduation(&self, request: Request<pb::ReasonRequest>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        self.on_project(
+            &actor,
+            &r.request_id,
+            &r.project_id,
+            P::DeferGraduation { reason: r.reason },
+        )
+        .await
+    }
+
+    async fn resume_participant(&self, request: Request<pb::ProjectAction>) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        self.on_project(&actor, &r.request_id, &r.project_id, P::Resume)
+            .await
+    }
+}
