@@ -377,10 +377,10 @@ impl Workflow {
                 .iter()
                 .map(|r| {
                     let role = Role::parse(r).map_err(|e| err(&place, e.to_string()))?;
-                    if role == Role::Auditor {
+                    if matches!(role, Role::Auditor | Role::Admin) {
                         return Err(err(
                             &place,
-                            "auditors read and verify; they fire no transition".into(),
+                            format!("{role}s read and operate; they fire no transition"),
                         ));
                     }
                     Ok(role)
