@@ -97,7 +97,10 @@ struct Inner {
     engine: Engine,
     views: Views,
     config: AppConfig,
+    /// Stops the read models and process managers.
     stop: watch::Sender<bool>,
+    /// Ends the streaming calls (inbox watches, log follows) when shutdown begins.
+    closing: watch::Sender<bool>,
 }
 
 /// Everything a server runs on one log. Cheap to clone.
@@ -136,12 +139,14 @@ impl App {
                 })
                 .await;
         });
+        let (closing, _) = watch::channel(false);
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
                 views,
                 config,
                 stop,
+                closing,
             }),
         })
     }
@@ -159,6 +164,18 @@ impl App {
     /// The token keys.
     pub fn keys(&self) -> &Keys {
         &self.inner.config.keys
+    }
+
+    /// Resolves when the server begins to shut down; streaming calls end then.
+    pub(crate) async fn closing(&self) {
+        let mut closing = self.inner.closing.subscribe();
+        let _ = closing.wait_for(|c| *c).await;
+    }
+
+    /// Ends every streaming call, so that a graceful shutdown does not wait
+    /// for watches that never end.
+    pub fn close_streams(&self) {
+        let _ = self.inner.closing.send(true);
     }
 
     /// Stops the read models and process managers (after their current batch).
@@ -252,7 +269,14 @@ pub async fn run(
         .add_service(
             pb::admin_server::AdminServer::new(app.clone()).max_decoding_message_size(limit),
         )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), {
+            let app = app.clone();
+            async move {
+                shutdown.await;
+                // Unary calls in flight finish; streams that would never end are ended.
+                app.close_streams();
+            }
+        })
         .await;
     app.stop();
     tracing::info!("server stopped");

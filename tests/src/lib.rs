@@ -6,6 +6,7 @@
 //! the PostgreSQL tests say that they were skipped; under `CI=true` they
 //! fail instead, so CI can never pass them silently.
 
+pub mod app;
 pub mod history;
 
 use std::path::PathBuf;

@@ -629,6 +629,9 @@ fn assigned(actor: &Actor, enrollment: &Enrollment, organizer: &str) -> Result<(
                 "a participant may act only on their own change project".to_owned()
             }
             Role::Organizer => "only the organizer of the project's cohort may do this".to_owned(),
+            Role::Auditor | Role::Admin | Role::InnovationOfficer => {
+                format!("a {} may not act on change projects", actor.role)
+            }
             role => format!("you are not this project's {role}; only its own {role} may do this"),
         }))
     }
@@ -913,7 +916,9 @@ impl Aggregate for ChangeProject {
             });
         }
         let workflow = command.workflow()?;
-        let transition = workflow.transition::<Self>(state, command)?;
+        // The request itself first (it is pure): bad input is named as such.
+        let mut events = Self::decide_body(state, command)?;
+        // Whose it is comes before what state it is in: a stranger learns nothing.
         match (&command.body, &state.enrollment, &state.cohort) {
             (ProjectCommand::Propose { enrollment, .. }, _, _) => {
                 if command.actor.role == Role::Participant
@@ -940,8 +945,11 @@ impl Aggregate for ChangeProject {
                 });
             }
         }
+        let transition = workflow.transition::<Self>(state, command)?;
         let to = workflow.preconditions::<Self>(transition, state, command)?;
-        let mut events = Self::decide_body(state, command)?;
+        if events.is_empty() {
+            return Ok(events);
+        }
         if let Some(to) = to {
             events.push(ProjectEvent::StateChanged {
                 from: state.lifecycle.clone().unwrap_or_default(),

@@ -386,7 +386,7 @@ impl Aggregate for Innovation {
             });
         }
         let workflow = command.workflow()?;
-        let transition = workflow.transition::<Self>(state, command)?;
+
         let opd = match (&command.body, &state.profile) {
             (C::Register { profile, .. }, _) => &profile.opd,
             (_, Some(profile)) => &profile.opd,
@@ -397,8 +397,6 @@ impl Aggregate for Innovation {
                 });
             }
         };
-        may_act(&command.actor, opd)?;
-        let to = workflow.preconditions::<Self>(transition, state, command)?;
         let mut events = match &command.body {
             C::Register {
                 innovation_id,
@@ -528,6 +526,13 @@ impl Aggregate for Innovation {
                 }]
             }
         };
+        // The request itself was checked first; now whose it is, then its state.
+        may_act(&command.actor, opd)?;
+        let transition = workflow.transition::<Self>(state, command)?;
+        let to = workflow.preconditions::<Self>(transition, state, command)?;
+        if events.is_empty() {
+            return Ok(events);
+        }
         if let Some(to) = to {
             events.push(E::StateChanged {
                 from: state.lifecycle.clone().unwrap_or_default(),

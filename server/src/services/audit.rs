@@ -108,6 +108,7 @@ impl App {
 
     fn stream_log(&self, after: u64, follow: bool) -> EventStream {
         let store = self.engine().store().clone();
+        let app = self.clone();
         let (tx, rx) = mpsc::channel(256);
         tokio::spawn(async move {
             let end = if follow {
@@ -122,6 +123,7 @@ impl App {
                 let event = tokio::select! {
                     event = subscription.next() => event,
                     () = tx.closed() => return,
+                    () = app.closing() => return,
                 };
                 let sent = match event {
                     Ok(event) => tx.send(Ok(event_out(event))).await,

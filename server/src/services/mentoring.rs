@@ -90,6 +90,7 @@ impl pb::mentoring_server::Mentoring for App {
                 tokio::select! {
                     changed = head.changed() => if changed.is_err() { return },
                     () = tx.closed() => return,
+                    () = app.closing() => return,
                 }
                 let position = *head.borrow_and_update();
                 let now = app.engine().clock().now();

@@ -1,0 +1,170 @@
+//! A jejak server on a random port, with typed clients, for end-to-end tests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone as _, Utc};
+use jejak_engine::clock::ManualClock;
+use jejak_engine::domain::Role;
+use jejak_engine::domain::values::OpdCode;
+use jejak_proto::v1 as pb;
+use jejak_server::{App, AppConfig, Keys};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Status};
+
+use crate::TestDb;
+
+/// Adds a bearer token to every request.
+#[derive(Clone, Debug)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A channel that sends a token.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// A running server and what tests need to talk to it.
+#[derive(Debug)]
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its token keys.
+    pub keys: Keys,
+    /// Its clock, which tests move.
+    pub clock: Arc<ManualClock>,
+    /// The app itself (engine, views).
+    pub app: App,
+    channel: Channel,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The secret every test server signs with.
+pub const TEST_SECRET: &[u8] = b"jejak-test-secret-of-at-least-32-bytes!";
+
+/// Starts a server on `db` at 127.0.0.1:0, its clock at 2 March 2026.
+///
+/// # Panics
+/// When the server cannot start.
+pub async fn spawn_app(db: &TestDb) -> TestApp {
+    let store = db.open().await;
+    let keys = Keys::new(TEST_SECRET).expect("a long secret");
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(),
+    ));
+    let mut config = AppConfig::new(keys.clone());
+    config.clock = clock.clone();
+    config.timer_tick = Duration::from_secs(3600);
+    let app = App::start(store, config).await.expect("the app starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = listener.local_addr().expect("an address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = app.clone();
+    let server = tokio::spawn(async move {
+        jejak_server::run(listener, served, None, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("the server runs");
+    });
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .expect("an endpoint")
+        .connect_lazy();
+    TestApp {
+        addr,
+        keys,
+        clock,
+        app,
+        channel,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// A token for `subject` in `role`, valid for an hour.
+    pub fn token(&self, role: Role, subject: &str) -> String {
+        let opd =
+            (role == Role::InnovationOfficer).then(|| OpdCode::parse("dinkes").expect("an OPD"));
+        self.keys
+            .issue(subject, role, opd.as_ref(), Duration::from_secs(3600))
+    }
+
+    /// A token for an innovation officer of `opd`.
+    pub fn officer_token(&self, subject: &str, opd: &str) -> String {
+        self.keys.issue(
+            subject,
+            Role::InnovationOfficer,
+            Some(&OpdCode::parse(opd).expect("an OPD")),
+            Duration::from_secs(3600),
+        )
+    }
+
+    /// A channel that sends `token` (or none).
+    pub fn authed(&self, token: Option<&str>) -> Authed {
+        let value = token.map(|t| format!("Bearer {t}").parse().expect("ASCII"));
+        InterceptedService::new(self.channel.clone(), Bearer(value))
+    }
+
+    /// The Cohorts client.
+    pub fn cohorts(&self, token: &str) -> pb::cohorts_client::CohortsClient<Authed> {
+        pb::cohorts_client::CohortsClient::new(self.authed(Some(token)))
+    }
+    /// The ChangeProjects client.
+    pub fn projects(
+        &self,
+        token: &str,
+    ) -> pb::change_projects_client::ChangeProjectsClient<Authed> {
+        pb::change_projects_client::ChangeProjectsClient::new(self.authed(Some(token)))
+    }
+    /// The Mentoring client.
+    pub fn mentoring(&self, token: &str) -> pb::mentoring_client::MentoringClient<Authed> {
+        pb::mentoring_client::MentoringClient::new(self.authed(Some(token)))
+    }
+    /// The Seminars client.
+    pub fn seminars(&self, token: &str) -> pb::seminars_client::SeminarsClient<Authed> {
+        pb::seminars_client::SeminarsClient::new(self.authed(Some(token)))
+    }
+    /// The Innovations client.
+    pub fn innovations(&self, token: &str) -> pb::innovations_client::InnovationsClient<Authed> {
+        pb::innovations_client::InnovationsClient::new(self.authed(Some(token)))
+    }
+    /// The Audit client.
+    pub fn audit(&self, token: &str) -> pb::audit_client::AuditClient<Authed> {
+        pb::audit_client::AuditClient::new(self.authed(Some(token)))
+    }
+    /// The Admin client.
+    pub fn admin(&self, token: &str) -> pb::admin_client::AdminClient<Authed> {
+        pb::admin_client::AdminClient::new(self.authed(Some(token)))
+    }
+
+    /// The raw channel, for health and reflection.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}

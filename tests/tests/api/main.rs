@@ -1,0 +1,152 @@
+//! jejak over real gRPC on 127.0.0.1:0, against SQLite and PostgreSQL.
+
+mod bad_input;
+mod journey;
+mod refusals;
+
+use jejak_engine::domain::Role;
+use jejak_proto::v1 as pb;
+use jejak_tests::app::TestApp;
+
+pub const NIP: &str = "198703152010011003";
+pub const COHORT: &str = "pka-2026-1";
+
+pub fn project_id() -> String {
+    format!("{COHORT}.{NIP}")
+}
+
+/// The people of a cohort, with their tokens.
+#[derive(Debug)]
+pub struct People {
+    pub organizer: String,
+    pub participant: String,
+    pub mentor: String,
+    pub coach: String,
+    pub examiner: String,
+    pub brida: String,
+    pub officer: String,
+    pub auditor: String,
+    pub admin: String,
+}
+
+impl People {
+    pub fn of(app: &TestApp) -> Self {
+        Self {
+            organizer: app.token(Role::Organizer, "organizer-1"),
+            participant: app.token(Role::Participant, NIP),
+            mentor: app.token(Role::Mentor, "mentor-1"),
+            coach: app.token(Role::Coach, "coach-1"),
+            examiner: app.token(Role::Examiner, "examiner-1"),
+            brida: app.token(Role::BridaOfficer, "brida-1"),
+            officer: app.officer_token("officer-1", "dpmptsp"),
+            auditor: app.token(Role::Auditor, "insp-1"),
+            admin: app.token(Role::Admin, "ops-1"),
+        }
+    }
+}
+
+pub fn file(name: &str) -> pb::Attachment {
+    pb::Attachment {
+        sha256: "ab".repeat(32),
+        uri: format!("https://arsip.cilegon.example/{name}"),
+        name: name.into(),
+        media_type: "application/pdf".into(),
+    }
+}
+
+pub fn open_cohort() -> pb::OpenCohortRequest {
+    pb::OpenCohortRequest {
+        request_id: String::new(),
+        cohort_id: COHORT.into(),
+        level: pb::TrainingLevel::Pka as i32,
+        provider: "BPSDM Provinsi Banten".into(),
+        year: 2026,
+        number: 1,
+        starts_on: "2026-03-01".into(),
+        ends_on: "2026-06-30".into(),
+        workflow: String::new(),
+    }
+}
+
+pub fn enrol() -> pb::EnrolParticipantRequest {
+    pb::EnrolParticipantRequest {
+        request_id: String::new(),
+        cohort_id: COHORT.into(),
+        participant: Some(pb::ParticipantInfo {
+            nip: NIP.into(),
+            name: "Siti Rahmawati".into(),
+            position: "Kepala Bidang Pelayanan Perizinan".into(),
+            opd: "dpmptsp".into(),
+        }),
+        mentor: "mentor-1".into(),
+        coach: "coach-1".into(),
+        examiners: vec!["examiner-1".into()],
+    }
+}
+
+pub fn proposal() -> pb::Proposal {
+    let milestone = |id: &str, due: &str| pb::MilestonePlan {
+        id: id.into(),
+        horizon: pb::Horizon::Short as i32,
+        title: format!("Tahap {id}"),
+        due: due.into(),
+        expected_output: "SK tim efektif, notulen, daftar hadir".into(),
+    };
+    pb::Proposal {
+        title: "Antrian daring perizinan berusaha".into(),
+        change_area: "Pelayanan perizinan".into(),
+        problem: "Antrian panjang di loket".into(),
+        baseline: "Rata-rata 3 jam menunggu".into(),
+        goal_short_term: "Antrian daring di satu loket".into(),
+        goal_medium_term: "Semua loket".into(),
+        goal_long_term: String::new(),
+        stakeholders: vec![pb::Stakeholder {
+            name: "Kepala DPMPTSP".into(),
+            internal: true,
+            influence: pb::Level::High as i32,
+            interest: pb::Level::High as i32,
+        }],
+        team: vec![pb::TeamMember {
+            name: "Budi".into(),
+            role: "Koordinator".into(),
+        }],
+        milestones: vec![
+            milestone("m1", "2026-04-15"),
+            milestone("m2", "2026-05-15"),
+            milestone("m3", "2026-06-15"),
+        ],
+    }
+}
+
+pub fn propose() -> pb::ProposeRequest {
+    pb::ProposeRequest {
+        request_id: String::new(),
+        cohort_id: COHORT.into(),
+        proposal: Some(proposal()),
+    }
+}
+
+/// Opens the cohort, enrols the participant and has them propose.
+pub async fn proposed(app: &TestApp, people: &People) -> pb::WriteResult {
+    app.cohorts(&people.organizer)
+        .open_cohort(open_cohort())
+        .await
+        .expect("open");
+    app.cohorts(&people.organizer)
+        .enrol_participant(enrol())
+        .await
+        .expect("enrol");
+    app.projects(&people.participant)
+        .propose(propose())
+        .await
+        .expect("propose")
+        .into_inner()
+}
+
+pub fn action(request_id: &str) -> pb::ProjectAction {
+    pb::ProjectAction {
+        request_id: request_id.into(),
+        project_id: project_id(),
+        note: String::new(),
+    }
+}
