@@ -1,15 +1,23 @@
 //! `jejak`: the server and, per role, the client commands.
+//!
+//! Exit codes: 0 done; 1 refused by the domain or the server (the reason is
+//! printed); 2 usage or connection error.
 
+mod client;
+mod commands;
 mod serve;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use client::{Connection, Failure};
+use commands::{admin, audit, demo, innovation, people};
+
 /// jejak — an event-sourced workflow engine for leadership-training change
 /// projects and the regional innovations they become.
 #[derive(Debug, Parser)]
-#[command(name = "jejak", version, about)]
+#[command(name = "jejak", version, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,11 +25,62 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve gRPC on an embedded SQLite log (default) or PostgreSQL.
+    /// Serves gRPC on an embedded SQLite log (default) or PostgreSQL.
     Serve(serve::ServeArgs),
     /// Tokens for the local server.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Loads a demo city (OPDs, puskesmas, cohorts, innovations) into the log.
+    Demo(demo::DemoArgs),
+    /// Organizers: cohorts.
+    Cohort {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: people::CohortCommand,
+    },
+    /// Participants and coaches: change projects.
+    Project {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: people::ProjectCommand,
+    },
+    /// Mentors: the inbox and decisions.
+    Mentor {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: people::MentorCommand,
+    },
+    /// Examiners and organizers: seminars and grades.
+    Seminar {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: people::SeminarCommand,
+    },
+    /// Innovation officers and BRIDA: the register and its statistics.
+    Innovation {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: innovation::InnovationCommand,
+    },
+    /// Auditors: history, past states, verification, digests, export.
+    Audit {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        args: audit::AuditArgs,
+    },
+    /// Operators: read models and workflow definitions.
+    Admin {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,17 +98,49 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = runtime.block_on(async {
+    let result: Result<(), Failure> = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            Command::Token(TokenCommand::Issue(args)) => serve::issue(args),
+            Command::Serve(args) => serve::run(args)
+                .await
+                .map_err(|e| Failure::Usage(format!("{e:#}"))),
+            Command::Token(TokenCommand::Issue(args)) => {
+                serve::issue(args).map_err(|e| Failure::Usage(format!("{e:#}")))
+            }
+            Command::Demo(args) => demo::run(args)
+                .await
+                .map_err(|e| Failure::Usage(format!("{e:#}"))),
+            Command::Cohort {
+                connection,
+                command,
+            } => people::cohort(&connection, command).await,
+            Command::Project {
+                connection,
+                command,
+            } => people::project(&connection, command).await,
+            Command::Mentor {
+                connection,
+                command,
+            } => people::mentor(&connection, command).await,
+            Command::Seminar {
+                connection,
+                command,
+            } => people::seminar(&connection, command).await,
+            Command::Innovation {
+                connection,
+                command,
+            } => innovation::run(&connection, command).await,
+            Command::Audit { connection, args } => audit::run(&connection, args).await,
+            Command::Admin {
+                connection,
+                command,
+            } => admin::run(&connection, command).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(1)
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            failure.exit_code()
         }
     }
 }

@@ -11,58 +11,108 @@ use jejak_engine::store::{EventStore, StoreConfig};
 use jejak_server::{App, AppConfig, Keys, Tls};
 use tracing_subscriber::EnvFilter;
 
+/// The optional config file: any of these keys; flags and `JEJAK_*`
+/// environment variables win over it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    token_secret: Option<String>,
+    region: Option<String>,
+    #[serde(default)]
+    opds: Vec<String>,
+    log_level: Option<String>,
+    log_json: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+}
+
+fn config_file(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
+    let Some(path) = path else {
+        return Ok(ConfigFile::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("the config file {} is not valid", path.display()))
+}
+
 /// Where the server keeps its files and which database holds the log.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DataArgs {
-    /// Folder for the server's files (the SQLite log, the token secret); created if missing.
-    #[arg(long, env = "JEJAK_DATA_DIR", default_value = "data")]
-    pub data_dir: PathBuf,
-    /// The log's database: sqlite://FILE or postgres://USER@HOST/DB.
-    /// Default: sqlite://DATA_DIR/jejak.db
+    /// A TOML config file (keys: listen, data_dir, database_url, token_secret,
+    /// region, opds, log_level, log_json, tls_cert, tls_key); flags and
+    /// JEJAK_* variables win over it.
+    #[arg(long, env = "JEJAK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Folder for the server's files (the SQLite log, the token secret); created if missing. Default: data
+    #[arg(long, env = "JEJAK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The log's database: sqlite://FILE or postgres://USER@HOST/DB. Default: sqlite://DATA_DIR/jejak.db
     #[arg(long, env = "JEJAK_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// The token secret (at least 32 bytes); default: DATA_DIR/jwt-secret, generated on first start.
+    /// The token secret (at least 32 bytes). Default: DATA_DIR/jwt-secret, generated on first start.
     #[arg(long, env = "JEJAK_TOKEN_SECRET", hide_env_values = true)]
     pub token_secret: Option<String>,
 }
 
 impl DataArgs {
-    pub fn database_url(&self) -> String {
-        self.database_url
+    fn file(&self) -> anyhow::Result<ConfigFile> {
+        config_file(self.config.as_deref())
+    }
+
+    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        Ok(self
+            .data_dir
             .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("jejak.db").display()))
+            .or(self.file()?.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data")))
+    }
+
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        match self.database_url.clone().or(self.file()?.database_url) {
+            Some(url) => Ok(url),
+            None => Ok(format!(
+                "sqlite://{}",
+                self.data_dir()?.join("jejak.db").display()
+            )),
+        }
     }
 
     pub fn keys(&self) -> anyhow::Result<Keys> {
-        match &self.token_secret {
+        match self.token_secret.clone().or(self.file()?.token_secret) {
             Some(secret) => Keys::new(secret.as_bytes()).context("the token secret is not usable"),
-            None => Keys::load_or_create(&self.data_dir).context("cannot set up the token secret"),
+            None => {
+                Keys::load_or_create(&self.data_dir()?).context("cannot set up the token secret")
+            }
         }
     }
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to serve gRPC on.
-    #[arg(long, env = "JEJAK_LISTEN", default_value = "127.0.0.1:50051")]
-    listen: SocketAddr,
+    /// Address to serve gRPC on. Default: 127.0.0.1:50051
+    #[arg(long, env = "JEJAK_LISTEN")]
+    listen: Option<SocketAddr>,
     #[command(flatten)]
     data: DataArgs,
     /// PEM certificate chain; serve TLS when given with --tls-key.
-    #[arg(long, env = "JEJAK_TLS_CERT", requires = "tls_key")]
+    #[arg(long, env = "JEJAK_TLS_CERT")]
     tls_cert: Option<PathBuf>,
     /// PEM private key for --tls-cert.
-    #[arg(long, env = "JEJAK_TLS_KEY", requires = "tls_cert")]
+    #[arg(long, env = "JEJAK_TLS_KEY")]
     tls_key: Option<PathBuf>,
-    /// The region this server's city is, for innovations registered from adopted projects.
-    #[arg(long, env = "JEJAK_REGION", default_value = "Kota Cilegon")]
-    region: String,
+    /// The region of this server's city, for innovations registered from adopted projects. Default: Kota Cilegon
+    #[arg(long, env = "JEJAK_REGION")]
+    region: Option<String>,
     /// The city's OPD codes, comma-separated, so statistics show OPDs without innovation.
     #[arg(long, env = "JEJAK_OPDS", value_delimiter = ',')]
     opds: Vec<String>,
-    /// Log filter (e.g. info, jejak=debug); RUST_LOG wins when set.
-    #[arg(long, env = "JEJAK_LOG", default_value = "info")]
-    log_level: String,
+    /// Log filter (e.g. info, jejak=debug); RUST_LOG wins when set. Default: info
+    #[arg(long, env = "JEJAK_LOG")]
+    log_level: Option<String>,
     /// Write logs as JSON lines.
     #[arg(long, env = "JEJAK_LOG_JSON")]
     log_json: bool,
@@ -107,39 +157,52 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    init_tracing(&args.log_level, args.log_json);
-    std::fs::create_dir_all(&args.data.data_dir).with_context(|| {
-        format!(
-            "cannot create the data folder {}",
-            args.data.data_dir.display()
-        )
-    })?;
+    let file = args.data.file()?;
+    let level = args
+        .log_level
+        .clone()
+        .or(file.log_level)
+        .unwrap_or_else(|| "info".into());
+    init_tracing(&level, args.log_json || file.log_json.unwrap_or(false));
+    let data_dir = args.data.data_dir()?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
     let keys = args.data.keys()?;
-    let url = args.data.database_url();
+    let url = args.data.database_url()?;
     let store = EventStore::open(&url, StoreConfig::default())
         .await
         .with_context(|| format!("cannot open the log at {url}"))?;
     let mut config = AppConfig::new(keys);
-    config.engine.region = args.region;
-    config.opds = args.opds;
-    let tls = match (&args.tls_cert, &args.tls_key) {
+    config.engine.region = args
+        .region
+        .or(file.region)
+        .unwrap_or_else(|| "Kota Cilegon".into());
+    config.opds = if args.opds.is_empty() {
+        file.opds
+    } else {
+        args.opds
+    };
+    let tls = match (
+        args.tls_cert.or(file.tls_cert),
+        args.tls_key.or(file.tls_key),
+    ) {
         (Some(cert), Some(key)) => Some(Tls {
-            cert: read(cert)?,
-            key: read(key)?,
+            cert: read(&cert)?,
+            key: read(&key)?,
         }),
-        _ => None,
+        (None, None) => None,
+        _ => anyhow::bail!("TLS needs both a certificate (--tls-cert) and a key (--tls-key)"),
     };
     let app = App::start(store, config)
         .await
         .context("the server could not start")?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50051)));
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}; is another server running there?",
-                args.listen
-            )
-        })?;
+        .with_context(|| format!("cannot listen on {listen}; is another server running there?"))?;
     jejak_server::run(listener, app, tls, shutdown_signal())
         .await
         .context("the server stopped with an error")

@@ -319,17 +319,23 @@ impl Views {
             .await
     }
 
-    /// Innovation statistics over every OPD known: those named in
-    /// `known_opds` (the city's list) and every OPD seen in the log.
+    /// Innovation statistics of `region` (all regions when `None`) over
+    /// every OPD known: those named in `known_opds` (the city's list) and
+    /// every OPD seen in the log. Innovations that other regions adopted
+    /// still count in the originals' replication figures.
     ///
     /// # Errors
     /// [`ViewError`].
     pub async fn statistics(
         &self,
         known_opds: &[String],
+        region: Option<&str>,
         min_position: Option<u64>,
     ) -> Result<Statistics, ViewError> {
-        let innovations = self.all::<InnovationRegister>(min_position).await?;
+        let mut innovations = self.all::<InnovationRegister>(min_position).await?;
+        if let Some(region) = region {
+            innovations.retain(|i| i.region == region);
+        }
         let projects = self.all::<ProjectBoard>(min_position).await?;
         let mut opds: BTreeSet<String> = known_opds.iter().cloned().collect();
         opds.extend(projects.into_iter().map(|p| p.opd));

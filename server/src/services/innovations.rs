@@ -272,7 +272,11 @@ impl pb::innovations_server::Innovations for App {
         }
         let stats = self
             .views()
-            .statistics(&opds, min_position(r.min_position))
+            .statistics(
+                &opds,
+                Some(&self.engine().config().region),
+                min_position(r.min_position),
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(pb::InnovationStatistics {

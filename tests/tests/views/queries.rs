@@ -87,7 +87,10 @@ async fn statistics_match_figures_computed_by_hand(db: &TestDb) {
     let known: Vec<String> = ["dinkes", "dpmptsp", "disdukcapil", "bappeda", "dishub"]
         .map(String::from)
         .to_vec();
-    let stats = views.statistics(&known, Some(head)).await.unwrap();
+    let stats = views
+        .statistics(&known, Some("Kota Cilegon"), Some(head))
+        .await
+        .unwrap();
 
     assert_eq!(stats.total, 10);
     let shares: Vec<(&str, u32, f64)> = stats

@@ -1,0 +1,216 @@
+//! Talking to a server: the connection, the token, and errors turned into
+//! one sentence and an exit code (0 done, 1 refused, 2 usage or connection).
+
+use std::fmt;
+use std::process::ExitCode;
+
+use jejak_proto::v1 as pb;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request, Status};
+
+/// How a command failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The domain or the server said no (exit 1).
+    Refused(String),
+    /// The command was used wrongly, or the server cannot be reached (exit 2).
+    Usage(String),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Refused(_) => ExitCode::from(1),
+            Self::Usage(_) => ExitCode::from(2),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused(m) | Self::Usage(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<Status> for Failure {
+    fn from(status: Status) -> Self {
+        let message = status.message().trim_end_matches('.').to_owned();
+        match status.code() {
+            Code::Unavailable if message.contains("transport") || message.contains("connect") || message.is_empty() => {
+                Self::Usage("the server cannot be reached; check --server (or JEJAK_SERVER) and that jejak serve is running".into())
+            }
+            Code::Unauthenticated => Self::Refused(format!("{message} (set --token or JEJAK_TOKEN)")),
+            _ => Self::Refused(message),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Usage(format!("{err:#}"))
+    }
+}
+
+pub type Outcome = Result<(), Failure>;
+
+/// Adds the bearer token to every request.
+#[derive(Clone, Debug)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// Where the server is and who is asking.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Connection {
+    /// The server, e.g. http://127.0.0.1:50051 (https:// for TLS).
+    #[arg(
+        long,
+        env = "JEJAK_SERVER",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    pub server: String,
+    /// Your bearer token (jejak token issue makes one).
+    #[arg(long, env = "JEJAK_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// Print JSON (stable field names) instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl Connection {
+    pub fn channel(&self) -> Result<Authed, Failure> {
+        let server = if self.server.contains("://") {
+            self.server.clone()
+        } else {
+            format!("http://{}", self.server)
+        };
+        let endpoint = Endpoint::from_shared(server.clone()).map_err(|_| {
+            Failure::Usage(format!(
+                "'{}' is not a server address; write e.g. http://127.0.0.1:50051",
+                self.server
+            ))
+        })?;
+        let endpoint = if server.starts_with("https://") {
+            endpoint
+                .tls_config(tonic::transport::ClientTlsConfig::new().with_enabled_roots())
+                .map_err(|e| Failure::Usage(format!("TLS cannot be set up: {e}")))?
+        } else {
+            endpoint
+        };
+        let token = match &self.token {
+            Some(t) => Some(format!("Bearer {}", t.trim()).parse().map_err(|_| {
+                Failure::Usage("the token is not plain text; paste it again".into())
+            })?),
+            None => None,
+        };
+        Ok(InterceptedService::new(
+            endpoint.connect_lazy(),
+            Bearer(token),
+        ))
+    }
+
+    pub fn cohorts(&self) -> Result<pb::cohorts_client::CohortsClient<Authed>, Failure> {
+        Ok(pb::cohorts_client::CohortsClient::new(self.channel()?))
+    }
+    pub fn projects(
+        &self,
+    ) -> Result<pb::change_projects_client::ChangeProjectsClient<Authed>, Failure> {
+        Ok(pb::change_projects_client::ChangeProjectsClient::new(
+            self.channel()?,
+        ))
+    }
+    pub fn mentoring(&self) -> Result<pb::mentoring_client::MentoringClient<Authed>, Failure> {
+        Ok(pb::mentoring_client::MentoringClient::new(self.channel()?))
+    }
+    pub fn seminars(&self) -> Result<pb::seminars_client::SeminarsClient<Authed>, Failure> {
+        Ok(pb::seminars_client::SeminarsClient::new(self.channel()?))
+    }
+    pub fn innovations(
+        &self,
+    ) -> Result<pb::innovations_client::InnovationsClient<Authed>, Failure> {
+        Ok(pb::innovations_client::InnovationsClient::new(
+            self.channel()?,
+        ))
+    }
+    pub fn audit(&self) -> Result<pb::audit_client::AuditClient<Authed>, Failure> {
+        Ok(pb::audit_client::AuditClient::new(self.channel()?))
+    }
+    pub fn admin(&self) -> Result<pb::admin_client::AdminClient<Authed>, Failure> {
+        Ok(pb::admin_client::AdminClient::new(self.channel()?))
+    }
+
+    /// Prints what a write did.
+    pub fn written(&self, what: &str, w: &pb::WriteResult) -> Outcome {
+        if self.json {
+            print_json(&serde_json::json!({
+                "stream_id": w.stream_id,
+                "stream_version": w.stream_version,
+                "position": w.position,
+                "events": w.events,
+                "duplicate": w.duplicate,
+            }));
+        } else if w.duplicate {
+            println!(
+                "{what}: already done earlier (stream {} at version {}, position {})",
+                w.stream_id, w.stream_version, w.position
+            );
+        } else if w.events.is_empty() {
+            println!(
+                "{what}: nothing to change (stream {} at version {})",
+                w.stream_id, w.stream_version
+            );
+        } else {
+            println!(
+                "{what}: {} (stream {} version {}, position {})",
+                w.events.join(", "),
+                w.stream_id,
+                w.stream_version,
+                w.position
+            );
+        }
+        Ok(())
+    }
+}
+
+pub fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+/// A table for people.
+pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row);
+    }
+    table
+}
+
+/// A timestamp as RFC 3339.
+pub fn time(t: Option<&prost_types::Timestamp>) -> String {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}

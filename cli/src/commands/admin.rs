@@ -1,0 +1,231 @@
+//! Operators: read models and workflow definitions.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use jejak_engine::workflow::Workflow;
+use jejak_proto::v1 as pb;
+
+use crate::client::{Connection, Failure, Outcome, print_json, table};
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Every view's position, lag and state.
+    Status,
+    /// Rebuilds a view from zero while the old one serves, showing progress.
+    Rebuild {
+        /// The view: project_board, cohorts, innovation_register or activity.
+        name: String,
+    },
+    /// Workflow definitions.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// Every registered version.
+    List,
+    /// One version's source (default: the newest).
+    Show {
+        /// Its name.
+        name: String,
+        /// Its version.
+        #[arg(long, default_value_t = 0)]
+        version: u32,
+    },
+    /// Registers a new version from a file.
+    Register {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// Checks a file offline, without registering it.
+    Validate {
+        /// The TOML file.
+        file: PathBuf,
+    },
+}
+
+fn state_name(s: i32) -> String {
+    pb::ProjectionState::try_from(s)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("PROJECTION_STATE_")
+                .to_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
+    match command {
+        AdminCommand::Status => {
+            let list = c
+                .admin()?
+                .get_projection_status(pb::GetProjectionStatusRequest {})
+                .await?
+                .into_inner();
+            if c.json {
+                print_json(&serde_json::json!(list.projections.iter().map(|p| serde_json::json!({
+                    "name": p.name, "state": state_name(p.state), "position": p.position, "head": p.head,
+                    "lag_events": p.lag_events, "lag_seconds": p.lag_seconds, "generation": p.generation, "error": p.error,
+                })).collect::<Vec<_>>()));
+            } else {
+                let rows = list.projections.iter().map(|p| {
+                    vec![
+                        p.name.clone(),
+                        state_name(p.state),
+                        p.position.to_string(),
+                        p.lag_events.to_string(),
+                        format!("{:.1}", p.lag_seconds),
+                        p.error.clone(),
+                    ]
+                });
+                println!(
+                    "{}",
+                    table(
+                        &[
+                            "view",
+                            "state",
+                            "position",
+                            "lag (events)",
+                            "lag (s)",
+                            "error"
+                        ],
+                        rows
+                    )
+                );
+            }
+            Ok(())
+        }
+        AdminCommand::Rebuild { name } => {
+            let mut admin = c.admin()?;
+            let started = admin
+                .rebuild_projection(pb::RebuildProjectionRequest { name: name.clone() })
+                .await?
+                .into_inner();
+            let bar = indicatif::ProgressBar::new(started.head.max(1));
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("rebuilding {msg} [{bar:40}] {pos}/{len}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message(name.clone());
+            let mut ticker = tokio::time::interval(std::time::Duration::from_millis(200));
+            loop {
+                ticker.tick().await;
+                let list = admin
+                    .get_projection_status(pb::GetProjectionStatusRequest {})
+                    .await?
+                    .into_inner();
+                let Some(now) = list.projections.into_iter().find(|p| p.name == name) else {
+                    break;
+                };
+                bar.set_length(now.head.max(1));
+                bar.set_position(if now.rebuild_position > 0 {
+                    now.rebuild_position
+                } else {
+                    now.position
+                });
+                if now.generation > started.generation
+                    && now.state == pb::ProjectionState::Following as i32
+                {
+                    break;
+                }
+                if now.state == pb::ProjectionState::Failed as i32 {
+                    bar.abandon();
+                    return Err(Failure::Refused(format!(
+                        "view {name} failed at position {}: {}",
+                        now.error_position, now.error
+                    )));
+                }
+            }
+            bar.finish_and_clear();
+            println!("view {name} rebuilt");
+            Ok(())
+        }
+        AdminCommand::Workflow(WorkflowCommand::List) => {
+            let list = c
+                .admin()?
+                .list_workflows(pb::ListWorkflowsRequest {})
+                .await?
+                .into_inner();
+            if c.json {
+                print_json(&serde_json::json!(list.workflows.iter().map(|w| serde_json::json!({
+                    "name": w.name, "version": w.version, "kind": w.kind, "hash": w.hash, "states": w.states, "description": w.description,
+                })).collect::<Vec<_>>()));
+            } else {
+                println!(
+                    "{}",
+                    table(
+                        &["workflow", "version", "kind", "states", "hash"],
+                        list.workflows.iter().map(|w| vec![
+                            w.name.clone(),
+                            w.version.to_string(),
+                            w.kind.clone(),
+                            w.states.join(" → "),
+                            w.hash[..12.min(w.hash.len())].to_owned()
+                        ])
+                    )
+                );
+            }
+            Ok(())
+        }
+        AdminCommand::Workflow(WorkflowCommand::Show { name, version }) => {
+            let w = c
+                .admin()?
+                .get_workflow(pb::GetWorkflowRequest { name, version })
+                .await?
+                .into_inner();
+            if c.json {
+                print_json(
+                    &serde_json::json!({ "name": w.summary.as_ref().map(|s| s.name.clone()), "version": w.summary.as_ref().map(|s| s.version), "source": w.source }),
+                );
+            } else {
+                println!("{}", w.source);
+            }
+            Ok(())
+        }
+        AdminCommand::Workflow(WorkflowCommand::Register { file }) => {
+            let source = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let request = pb::RegisterWorkflowRequest {
+                request_id: String::new(),
+                file_name: file.display().to_string(),
+                source,
+            };
+            let r = c.admin()?.register_workflow(request).await?.into_inner();
+            let w = r.workflow.unwrap_or_default();
+            if c.json {
+                print_json(
+                    &serde_json::json!({ "name": w.name, "version": w.version, "hash": w.hash }),
+                );
+            } else {
+                println!("registered {} v{}", w.name, w.version);
+            }
+            Ok(())
+        }
+        AdminCommand::Workflow(WorkflowCommand::Validate { file }) => {
+            let source = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            match Workflow::parse(&file.display().to_string(), &source) {
+                Ok(w) => {
+                    if c.json {
+                        print_json(
+                            &serde_json::json!({ "valid": true, "name": w.name, "version": w.version, "hash": w.hash }),
+                        );
+                    } else {
+                        println!(
+                            "{} v{} is valid: {} states, {} transitions",
+                            w.name,
+                            w.version,
+                            w.states.len(),
+                            w.transitions.len()
+                        );
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(Failure::Refused(e.to_string())),
+            }
+        }
+    }
+}

@@ -1,0 +1,502 @@
+//! Auditors: history, past states, verification, digests, export, follow —
+//! over gRPC, or offline on a database (`--db`) with no server at all.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use jejak_engine::domain::Aggregate;
+use jejak_engine::domain::change_project::ChangeProject;
+use jejak_engine::domain::cohort::Cohort;
+use jejak_engine::domain::innovation::Innovation;
+use jejak_engine::engine::{Engine, stream_of};
+use jejak_engine::store::{Digest, EventStore, StoreConfig, StreamId};
+use jejak_proto::v1 as pb;
+use tokio_stream::StreamExt as _;
+
+use crate::client::{Connection, Failure, Outcome, print_json, table, time};
+
+/// Auditors: read, replay, verify. Add --db to work on a database directly.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Work offline on this database (sqlite://FILE or postgres://…), read-only, with no server.
+    #[arg(long, global = true)]
+    pub db: Option<String>,
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Every event of one stream: who did what and when.
+    History {
+        /// The stream, e.g. change_project-pka-2026-1.198703152010011003.
+        stream: String,
+    },
+    /// A project's, innovation's or cohort's state at a version or a moment.
+    StateAt {
+        /// change_project, innovation or cohort.
+        #[arg(long, default_value = "change_project")]
+        kind: String,
+        /// Its id.
+        id: String,
+        /// The stream version.
+        #[arg(long, conflicts_with = "at")]
+        version: Option<u64>,
+        /// The moment, RFC 3339 (e.g. 2026-03-01T00:00:00Z).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Verifies the hash chain, and against a digest you kept.
+    Verify {
+        /// First position.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Last position (default: the head).
+        #[arg(long)]
+        to: Option<u64>,
+        /// A digest kept earlier, POSITION:HASH.
+        #[arg(long)]
+        digest: Option<String>,
+    },
+    /// The current digest, POSITION:HASH: keep it to prove later that nothing was rewritten.
+    Digest,
+    /// Exports the log as JSON Lines.
+    Export {
+        /// Write to this file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Only events after this position.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+    },
+    /// Follows the log live.
+    Follow {
+        /// Start after this position.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+    },
+}
+
+fn line(e: &pb::Event) -> serde_json::Value {
+    serde_json::json!({
+        "position": e.position, "event_id": e.event_id, "stream_id": e.stream_id, "stream_type": e.stream_type,
+        "stream_version": e.stream_version, "event_type": e.event_type, "event_version": e.event_version,
+        "payload_json": e.payload_json, "metadata_json": e.metadata_json, "recorded_at": time(e.recorded_at.as_ref()),
+        "prev_hash": e.prev_hash, "hash": e.hash,
+    })
+}
+
+fn event_of(e: jejak_engine::store::RecordedEvent) -> pb::Event {
+    pb::Event {
+        position: e.position,
+        event_id: e.event_id.to_string(),
+        stream_id: e.stream_id.to_string(),
+        stream_type: e.stream_type,
+        stream_version: e.stream_version,
+        event_type: e.event_type,
+        event_version: e.event_version,
+        payload_json: e.payload,
+        metadata_json: e.metadata,
+        recorded_at: Some(prost_types::Timestamp {
+            seconds: e.recorded_at.timestamp(),
+            nanos: i32::try_from(e.recorded_at.timestamp_subsec_nanos()).unwrap_or(0),
+        }),
+        prev_hash: hex::encode(e.prev_hash),
+        hash: hex::encode(e.hash),
+    }
+}
+
+fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({per_sec})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+async fn offline(url: &str) -> Result<Engine, Failure> {
+    let config = StoreConfig {
+        read_only: true,
+        ..StoreConfig::default()
+    };
+    let store = EventStore::open(url, config)
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot open {url}: {e}")))?;
+    Engine::open(store)
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot read {url}: {e}")))
+}
+
+fn history_out(c: &Connection, events: &[pb::Event]) {
+    if c.json {
+        print_json(&serde_json::json!(
+            events.iter().map(line).collect::<Vec<_>>()
+        ));
+        return;
+    }
+    let rows = events.iter().map(|e| {
+        let metadata: serde_json::Value =
+            serde_json::from_str(&e.metadata_json).unwrap_or_default();
+        let who = format!(
+            "{} ({})",
+            metadata["actor_id"].as_str().unwrap_or("-"),
+            metadata["actor_role"].as_str().unwrap_or("-")
+        );
+        vec![
+            e.position.to_string(),
+            e.stream_version.to_string(),
+            time(e.recorded_at.as_ref()),
+            who,
+            e.event_type.clone(),
+        ]
+    });
+    println!(
+        "{}",
+        table(&["position", "version", "recorded at", "who", "what"], rows)
+    );
+}
+
+async fn state_offline<A: Aggregate>(
+    engine: &Engine,
+    id: &str,
+    version: Option<u64>,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(StreamId, u64, serde_json::Value), Failure> {
+    let stream = stream_of::<A>(id).map_err(|e| Failure::Usage(e.to_string()))?;
+    let (state, version) = match (version, at) {
+        (Some(v), _) => (
+            engine
+                .state_at_version::<A>(&stream, v)
+                .await
+                .map_err(|e| Failure::Refused(e.to_string()))?,
+            v,
+        ),
+        (None, Some(at)) => engine
+            .state_at_time::<A>(&stream, at)
+            .await
+            .map_err(|e| Failure::Refused(e.to_string()))?,
+        (None, None) => return Err(Failure::Usage("give --version N or --at MOMENT".into())),
+    };
+    Ok((
+        stream,
+        version,
+        serde_json::to_value(state).unwrap_or_default(),
+    ))
+}
+
+pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
+    let engine = match &args.db {
+        Some(url) => Some(offline(url).await?),
+        None => None,
+    };
+    match args.command {
+        AuditCommand::History { stream } => {
+            let events = match &engine {
+                Some(engine) => {
+                    let stream = StreamId::parse(stream.clone())
+                        .map_err(|e| Failure::Usage(e.to_string()))?;
+                    engine
+                        .store()
+                        .read_stream_to_end(&stream)
+                        .await
+                        .map_err(|e| Failure::Refused(e.to_string()))?
+                        .into_iter()
+                        .map(event_of)
+                        .collect()
+                }
+                None => {
+                    let mut events = Vec::new();
+                    let mut from = 1;
+                    loop {
+                        let page = c
+                            .audit()?
+                            .read_stream(pb::ReadStreamRequest {
+                                stream_id: stream.clone(),
+                                from_version: from,
+                                limit: 500,
+                            })
+                            .await?
+                            .into_inner();
+                        let n = page.events.len();
+                        events.extend(page.events);
+                        if n < 500 {
+                            break;
+                        }
+                        from += 500;
+                    }
+                    events
+                }
+            };
+            if events.is_empty() {
+                return Err(Failure::Refused(format!(
+                    "stream {stream} has no events; check the id (e.g. change_project-COHORT.NIP)"
+                )));
+            }
+            history_out(c, &events);
+            Ok(())
+        }
+        AuditCommand::StateAt {
+            kind,
+            id,
+            version,
+            at,
+        } => {
+            let at = at
+                .map(|a| {
+                    chrono::DateTime::parse_from_rfc3339(&a)
+                        .map(|t| t.with_timezone(&chrono::Utc))
+                        .map_err(|_| {
+                            Failure::Usage(format!(
+                                "--at '{a}' is not an RFC 3339 moment, e.g. 2026-03-01T00:00:00Z"
+                            ))
+                        })
+                })
+                .transpose()?;
+            let (stream, version, state) = match &engine {
+                Some(engine) => match kind.as_str() {
+                    "change_project" => {
+                        state_offline::<ChangeProject>(engine, &id, version, at).await?
+                    }
+                    "innovation" => state_offline::<Innovation>(engine, &id, version, at).await?,
+                    "cohort" => state_offline::<Cohort>(engine, &id, version, at).await?,
+                    other => {
+                        return Err(Failure::Usage(format!(
+                            "--kind is change_project, innovation or cohort, not '{other}'"
+                        )));
+                    }
+                },
+                None => {
+                    let kind = match kind.as_str() {
+                        "change_project" => pb::StreamKind::ChangeProject,
+                        "innovation" => pb::StreamKind::Innovation,
+                        "cohort" => pb::StreamKind::Cohort,
+                        other => {
+                            return Err(Failure::Usage(format!(
+                                "--kind is change_project, innovation or cohort, not '{other}'"
+                            )));
+                        }
+                    };
+                    let request = pb::GetStateAtRequest {
+                        kind: kind as i32,
+                        id,
+                        version: version.unwrap_or(0),
+                        at: at.map(|t| prost_types::Timestamp {
+                            seconds: t.timestamp(),
+                            nanos: 0,
+                        }),
+                    };
+                    let s = c.audit()?.get_state_at(request).await?.into_inner();
+                    (
+                        StreamId::parse(s.stream_id).map_err(|e| Failure::Usage(e.to_string()))?,
+                        s.version,
+                        serde_json::from_str(&s.state_json).unwrap_or_default(),
+                    )
+                }
+            };
+            if c.json {
+                print_json(
+                    &serde_json::json!({ "stream_id": stream.as_str(), "version": version, "state": state }),
+                );
+            } else {
+                println!(
+                    "{stream} at version {version}: {}",
+                    state["lifecycle"].as_str().unwrap_or("(no lifecycle)")
+                );
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&state).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        AuditCommand::Verify { from, to, digest } => {
+            let digest = digest
+                .map(|d| Digest::parse(&d).map_err(|e| Failure::Usage(e.to_string())))
+                .transpose()?;
+            let (intact, checked, last, message) = match &engine {
+                Some(engine) => {
+                    let store = engine.store();
+                    let head = store
+                        .digest()
+                        .await
+                        .map_err(|e| Failure::Refused(e.to_string()))?
+                        .position;
+                    let bar = progress(head, "verifying");
+                    let report = store
+                        .verify_with_progress(from, to, digest, |p| bar.set_position(p))
+                        .await
+                        .map_err(|e| Failure::Usage(e.to_string()))?;
+                    bar.finish_and_clear();
+                    let message = report.first_break.map_or_else(
+                        || {
+                            format!(
+                                "intact: {} events checked up to position {}",
+                                report.checked, report.to
+                            )
+                        },
+                        |b| b.to_string(),
+                    );
+                    (
+                        report.is_intact(),
+                        report.checked,
+                        report.digest.to_text(),
+                        message,
+                    )
+                }
+                None => {
+                    let request = pb::VerifyRequest {
+                        from_position: from,
+                        to_position: to.unwrap_or(0),
+                        digest: digest.map(|d| pb::Digest {
+                            position: d.position,
+                            hash: hex::encode(d.hash),
+                        }),
+                    };
+                    let r = c.audit()?.verify(request).await?.into_inner();
+                    let last = r
+                        .digest
+                        .map(|d| format!("{}:{}", d.position, d.hash))
+                        .unwrap_or_default();
+                    (r.intact, r.checked, last, r.message)
+                }
+            };
+            if c.json {
+                print_json(
+                    &serde_json::json!({ "intact": intact, "checked": checked, "digest": last, "message": message }),
+                );
+            } else {
+                println!("{message}");
+            }
+            if intact {
+                Ok(())
+            } else {
+                Err(Failure::Refused(format!(
+                    "the log is not intact: {message}"
+                )))
+            }
+        }
+        AuditCommand::Digest => {
+            let digest = match &engine {
+                Some(engine) => engine
+                    .store()
+                    .digest()
+                    .await
+                    .map_err(|e| Failure::Refused(e.to_string()))?
+                    .to_text(),
+                None => {
+                    let d = c
+                        .audit()?
+                        .get_digest(pb::GetDigestRequest {})
+                        .await?
+                        .into_inner();
+                    format!("{}:{}", d.position, d.hash)
+                }
+            };
+            if c.json {
+                print_json(&serde_json::json!({ "digest": digest }));
+            } else {
+                println!("{digest}");
+            }
+            Ok(())
+        }
+        AuditCommand::Export { out, after } => {
+            let mut writer: Box<dyn std::io::Write> = match &out {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let mut written = 0u64;
+            let mut write = |e: &pb::Event| -> Result<(), Failure> {
+                writeln!(writer, "{}", line(e))
+                    .map_err(|e| Failure::Usage(format!("cannot write the export: {e}")))?;
+                written += 1;
+                Ok(())
+            };
+            match &engine {
+                Some(engine) => {
+                    let store = engine.store();
+                    let head = store
+                        .digest()
+                        .await
+                        .map_err(|e| Failure::Refused(e.to_string()))?
+                        .position;
+                    let bar = out
+                        .as_ref()
+                        .map(|_| progress(head.saturating_sub(after), "exporting"));
+                    let mut position = after;
+                    loop {
+                        let batch = store
+                            .read_all(position, 5_000)
+                            .await
+                            .map_err(|e| Failure::Refused(e.to_string()))?;
+                        let Some(last) = batch.last().map(|e| e.position) else {
+                            break;
+                        };
+                        for e in batch {
+                            write(&event_of(e))?;
+                        }
+                        if let Some(bar) = &bar {
+                            bar.set_position(last - after);
+                        }
+                        position = last;
+                    }
+                    if let Some(bar) = bar {
+                        bar.finish_and_clear();
+                    }
+                }
+                None => {
+                    let mut stream = c
+                        .audit()?
+                        .read_log(pb::ReadLogRequest {
+                            after_position: after,
+                        })
+                        .await?
+                        .into_inner();
+                    while let Some(e) = stream.next().await {
+                        write(&e?)?;
+                    }
+                }
+            }
+            writer
+                .flush()
+                .map_err(|e| Failure::Usage(format!("cannot write the export: {e}")))?;
+            if let Some(path) = out {
+                eprintln!("exported {written} events to {}", path.display());
+            }
+            Ok(())
+        }
+        AuditCommand::Follow { after } => {
+            match &engine {
+                Some(engine) => {
+                    let mut subscription = engine.store().subscribe(after);
+                    loop {
+                        let e = subscription
+                            .next()
+                            .await
+                            .map_err(|e| Failure::Refused(e.to_string()))?;
+                        println!("{}", line(&event_of(e)));
+                    }
+                }
+                None => {
+                    let mut stream = c
+                        .audit()?
+                        .follow_log(pb::ReadLogRequest {
+                            after_position: after,
+                        })
+                        .await?
+                        .into_inner();
+                    while let Some(e) = stream.next().await {
+                        println!("{}", line(&e?));
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}

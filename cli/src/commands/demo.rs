@@ -1,0 +1,825 @@
+//! `jejak demo`: a realistic city, loaded through the engine's own
+//! commands (never raw SQL). Every command has a fixed request id, so
+//! running it twice adds nothing.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context as _;
+use chrono::{Days, NaiveDate};
+use jejak_engine::domain::change_project::{
+    Agreement, ChangeProject, Goals, Grade, MilestonePlan, ProjectCommand as P, Proposal,
+    Replication, Stakeholder, TargetRating, TeamMember,
+};
+use jejak_engine::domain::cohort::{Cohort, CohortCommand, Enrollment, Participant};
+use jejak_engine::domain::innovation::{Form, Innovation, InnovationCommand as I, Profile, Source};
+use jejak_engine::domain::values::{
+    Attachment, CohortId, Horizon, InnovationId, Level3, MilestoneId, OpdCode, Rating,
+    TrainingLevel,
+};
+use jejak_engine::domain::{Actor, Role};
+use jejak_engine::engine::{CommandError, Context, Engine};
+use jejak_engine::process::ProcessManagers;
+use jejak_engine::store::{EventStore, StoreConfig};
+
+use crate::serve::DataArgs;
+
+/// The city's OPDs: code and name.
+pub const OPDS: &[(&str, &str)] = &[
+    ("setda", "Sekretariat Daerah"),
+    ("setwan", "Sekretariat DPRD"),
+    ("inspektorat", "Inspektorat"),
+    ("bappeda", "Bappeda (Penelitian dan Inovasi Daerah)"),
+    ("bpkad", "Badan Pengelolaan Keuangan dan Aset Daerah"),
+    ("bapenda", "Badan Pendapatan Daerah"),
+    ("bkpsdm", "Badan Kepegawaian dan Pengembangan SDM"),
+    ("dinkes", "Dinas Kesehatan"),
+    ("disdik", "Dinas Pendidikan dan Kebudayaan"),
+    ("dinsos", "Dinas Sosial"),
+    ("disdukcapil", "Dinas Kependudukan dan Pencatatan Sipil"),
+    ("dpmptsp", "Dinas Penanaman Modal dan PTSP"),
+    ("dpupr", "Dinas Pekerjaan Umum dan Penataan Ruang"),
+    ("disperkim", "Dinas Perumahan dan Kawasan Permukiman"),
+    ("dishub", "Dinas Perhubungan"),
+    ("dlh", "Dinas Lingkungan Hidup"),
+    ("disperindag", "Dinas Perindustrian dan Perdagangan"),
+    ("disnaker", "Dinas Tenaga Kerja"),
+    (
+        "diskominfo",
+        "Dinas Komunikasi, Informatika, Sandi dan Statistik",
+    ),
+    ("dispora", "Dinas Pemuda dan Olahraga"),
+    ("dp3a", "Dinas Pemberdayaan Perempuan dan Perlindungan Anak"),
+    ("dkpp", "Dinas Ketahanan Pangan dan Pertanian"),
+    ("satpolpp", "Satuan Polisi Pamong Praja"),
+    ("bpbd", "Badan Penanggulangan Bencana Daerah"),
+    ("rsud", "RSUD"),
+    ("kec-cilegon", "Kecamatan Cilegon"),
+    ("kec-jombang", "Kecamatan Jombang"),
+    ("kec-pulomerak", "Kecamatan Pulomerak"),
+    ("kec-grogol", "Kecamatan Grogol"),
+    ("kec-purwakarta", "Kecamatan Purwakarta"),
+    ("kec-citangkil", "Kecamatan Citangkil"),
+    ("kec-ciwandan", "Kecamatan Ciwandan"),
+    ("kec-cibeber", "Kecamatan Cibeber"),
+];
+
+const PUSKESMAS: &[&str] = &[
+    "Puskesmas Cilegon",
+    "Puskesmas Jombang",
+    "Puskesmas Pulomerak",
+    "Puskesmas Grogol",
+    "Puskesmas Purwakarta",
+    "Puskesmas Citangkil",
+    "Puskesmas Ciwandan",
+    "Puskesmas Cibeber",
+    "Puskesmas Kotabumi",
+    "Puskesmas Kedaleman",
+];
+
+const FIRST: &[&str] = &[
+    "Siti", "Budi", "Dewi", "Agus", "Rina", "Hendra", "Nur", "Eko", "Sri", "Yusuf", "Lina", "Dedi",
+    "Ratna", "Fajar", "Wulan",
+];
+const LAST: &[&str] = &[
+    "Rahmawati",
+    "Santoso",
+    "Lestari",
+    "Hidayat",
+    "Susanti",
+    "Gunawan",
+    "Aini",
+    "Prasetyo",
+    "Wahyuni",
+    "Maulana",
+];
+
+const HEALTH: &[&str] = &[
+    "Posyandu Remaja",
+    "Kelas Ibu Hamil Daring",
+    "Skrining Anemia Sekolah",
+    "Antar Obat Lansia",
+    "Rujukan Cepat Ibu Bersalin",
+    "Kader TB Keliling",
+    "Gizi Balita Terpantau",
+    "Pos Bindu PTM",
+    "Imunisasi Kejar",
+    "Sanitasi Total Berbasis Masyarakat",
+    "Konseling Jiwa Remaja",
+    "Dapur Sehat Atasi Stunting",
+    "Puskesmas Ramah Disabilitas",
+];
+
+const OPD_INITIATIVES: &[(&str, &str)] = &[
+    ("disdukcapil", "Akta Lahir Langsung di Rumah Sakit"),
+    ("disdukcapil", "KTP-el Jemput Bola"),
+    ("disdukcapil", "Dukcapil Kelurahan"),
+    ("dpmptsp", "Izin Usaha Mikro Sehari Jadi"),
+    ("dpmptsp", "Mal Pelayanan Publik"),
+    ("diskominfo", "Satu Data Kota"),
+    ("diskominfo", "Aduan Warga Terpadu"),
+    ("diskominfo", "Wifi Taman Kota"),
+    ("dishub", "Parkir Non Tunai"),
+    ("bapenda", "Pajak Daerah Daring"),
+    ("bapenda", "PBB Lewat Warung"),
+    ("dlh", "Bank Sampah Digital"),
+    ("dlh", "Adopsi Pohon"),
+    ("bpbd", "Peringatan Dini Banjir"),
+];
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("a real date")
+}
+
+fn nip(i: usize) -> String {
+    format!(
+        "{:04}{:02}{:02}{:04}{:02}{}{:03}",
+        1975 + i % 15,
+        1 + i % 12,
+        1 + i % 28,
+        2001 + i % 15,
+        1 + (i * 5) % 12,
+        1 + i % 2,
+        1 + i
+    )
+}
+
+fn file(name: &str, i: usize) -> Attachment {
+    let hash = format!("{:064x}", i * 7919 + name.len());
+    Attachment::new(
+        "attachments[0]",
+        &hash,
+        &format!("https://arsip.cilegon.example/{i}/{name}"),
+        name,
+        "application/pdf",
+    )
+    .expect("a valid attachment")
+}
+
+struct Loader {
+    engine: Engine,
+    bar: indicatif::ProgressBar,
+    /// Commands that wrote something.
+    done: u64,
+    /// Commands already done by an earlier run.
+    repeated: u64,
+    /// Commands the domain refused.
+    refused: u64,
+}
+
+impl Loader {
+    async fn run<A: jejak_engine::domain::Aggregate>(
+        &mut self,
+        id: &str,
+        actor: &Actor,
+        request: String,
+        body: A::Command,
+    ) -> anyhow::Result<()>
+    where
+        A::Command: Clone,
+    {
+        match self
+            .engine
+            .execute::<A>(
+                id,
+                &Context::new(actor.clone(), format!("demo:{request}")),
+                body,
+            )
+            .await
+        {
+            Ok(outcome) if outcome.duplicate => self.repeated += 1,
+            Ok(_) => self.done += 1,
+            Err(CommandError::Domain(err)) => {
+                self.refused += 1;
+                tracing::debug!(%id, %err, "the demo's step was refused");
+            }
+            Err(err) => return Err(err).with_context(|| format!("the demo could not write {id}")),
+        }
+        self.bar.inc(1);
+        Ok(())
+    }
+}
+
+/// How far a demo project goes.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Reach {
+    Proposed,
+    PlanApproved,
+    Piloted(usize),
+    Graded,
+    Adopted,
+    Replicated,
+    Deferred,
+    Withdrawn,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let url = args.data.database_url()?;
+    let store = EventStore::open(&url, StoreConfig::default())
+        .await
+        .with_context(|| format!("cannot open the log at {url}"))?;
+    let engine = Engine::open(store)
+        .await
+        .context("cannot start the engine")?;
+    let bar = indicatif::ProgressBar::new(1_400);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("loading the demo city [{bar:40}] {pos} commands")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut l = Loader {
+        engine: engine.clone(),
+        bar,
+        done: 0,
+        repeated: 0,
+        refused: 0,
+    };
+    let organizer = Actor::new("bkpsdm-admin", Role::Organizer);
+    let brida = Actor::new("brida-admin", Role::BridaOfficer);
+
+    // Two cohorts: last year's, done; this year's, under way.
+    let cohorts = [
+        (
+            "pka-2025-1",
+            2025,
+            1,
+            date(2025, 3, 3),
+            date(2025, 7, 31),
+            24usize,
+        ),
+        (
+            "pka-2026-2",
+            2026,
+            2,
+            date(2026, 8, 3),
+            date(2026, 12, 11),
+            30usize,
+        ),
+    ];
+    let mut person = 0usize;
+    for (cohort_id, year, number, starts, ends, size) in cohorts {
+        let open = CohortCommand::Open {
+            cohort_id: CohortId::parse(cohort_id)?,
+            level: TrainingLevel::Pka,
+            provider: "BPSDM Provinsi Banten".into(),
+            year,
+            number,
+            starts_on: starts,
+            ends_on: ends,
+            workflow: None,
+        };
+        l.run::<Cohort>(cohort_id, &organizer, format!("open-{cohort_id}"), open)
+            .await?;
+        for k in 0..size {
+            let i = person + k;
+            let opd = OPDS[(i * 7) % OPDS.len()].0;
+            let name = format!(
+                "{} {}",
+                FIRST[i % FIRST.len()],
+                LAST[(i / FIRST.len() + i) % LAST.len()]
+            );
+            let participant = Participant::new(&nip(i), &name, "Kepala Bidang", opd)?;
+            let enrollment = Enrollment::new(
+                participant,
+                &format!("kepala-{opd}"),
+                &format!("wi-{}", 1 + i % 3),
+                &[format!("penguji-{}", 1 + i % 4)],
+            )?;
+            l.run::<Cohort>(
+                cohort_id,
+                &organizer,
+                format!("enrol-{cohort_id}-{i}"),
+                CohortCommand::Enrol(enrollment),
+            )
+            .await?;
+        }
+        let facts = engine
+            .get::<Cohort>(cohort_id)
+            .await?
+            .context("the cohort was just opened")?
+            .state;
+        for k in 0..size {
+            let i = person + k;
+            let reach = if year == 2025 {
+                match k % 8 {
+                    0..=4 => Reach::Adopted,
+                    5 => Reach::Replicated,
+                    6 => Reach::Deferred,
+                    _ => {
+                        if k % 16 == 7 {
+                            Reach::Withdrawn
+                        } else {
+                            Reach::Adopted
+                        }
+                    }
+                }
+            } else {
+                match k % 10 {
+                    0 | 1 => Reach::Proposed,
+                    2 => Reach::PlanApproved,
+                    3..=5 => Reach::Piloted(k % 4),
+                    6 | 7 => Reach::Piloted(1),
+                    8 => Reach::Graded,
+                    _ => Reach::Piloted(2),
+                }
+            };
+            project(
+                &mut l,
+                facts.facts.clone().context("facts")?,
+                facts
+                    .enrollments
+                    .values()
+                    .find(|e| e.participant.nip.as_str() == nip(i))
+                    .cloned()
+                    .context("enrolled")?,
+                i,
+                reach,
+                starts,
+                ends,
+            )
+            .await?;
+        }
+        person += size;
+    }
+
+    // The adoption of each change project registers its innovation.
+    ProcessManagers::new(engine.clone())
+        .run_once()
+        .await
+        .context("registering the adopted projects' innovations")?;
+
+    // The puskesmas (after the health-worker competition) and the OPDs' own.
+    let mut count = 0usize;
+    for k in 0..53 {
+        let unit = PUSKESMAS[k % PUSKESMAS.len()];
+        let name = format!(
+            "{} {}",
+            HEALTH[k % HEALTH.len()],
+            unit.trim_start_matches("Puskesmas ")
+        );
+        innovation(
+            &mut l,
+            &brida,
+            &format!("pkm-{k:02}"),
+            &name,
+            "dinkes",
+            Some(unit),
+            Source::HealthCompetition,
+            "kesehatan",
+            count,
+        )
+        .await?;
+        count += 1;
+    }
+    for (k, (opd, name)) in OPD_INITIATIVES.iter().enumerate() {
+        innovation(
+            &mut l,
+            &brida,
+            &format!("opd-{k:02}"),
+            name,
+            opd,
+            None,
+            Source::OpdInitiative,
+            "pelayanan publik",
+            count,
+        )
+        .await?;
+        count += 1;
+    }
+    // Move the change projects' innovations along too.
+    // Those registered from an adopted change project (not their replicas), in a stable order.
+    let mut adopted: Vec<String> = engine
+        .store()
+        .read_all(0, 10_000)
+        .await?
+        .into_iter()
+        .filter(|e| e.event_type == "InnovationRegistered")
+        .filter(|e| {
+            e.decode_payload::<serde_json::Value>()
+                .is_ok_and(|p| p["origin"].get("change_project").is_some())
+        })
+        .map(|e| {
+            e.stream_id
+                .as_str()
+                .trim_start_matches("innovation-")
+                .to_owned()
+        })
+        .collect();
+    adopted.sort();
+    for id in adopted {
+        advance(&mut l, &brida, &id, count).await?;
+        count += 1;
+    }
+    let managers = ProcessManagers::new(engine.clone());
+    managers
+        .run_once()
+        .await
+        .context("registering the replicas")?;
+    managers
+        .tick_timers()
+        .await
+        .context("flagging overdue milestones")?;
+    l.bar.finish_and_clear();
+    let head = engine.store().digest().await?;
+    println!(
+        "demo city loaded: {} commands written, {} already done by an earlier run, {} refused; the log is at {head}",
+        l.done, l.repeated, l.refused
+    );
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn innovation(
+    l: &mut Loader,
+    brida: &Actor,
+    id: &str,
+    name: &str,
+    opd: &str,
+    unit: Option<&str>,
+    source: Source,
+    sector: &str,
+    n: usize,
+) -> anyhow::Result<()> {
+    let profile = Profile {
+        name: name.to_owned(),
+        opd: OpdCode::parse(opd)?,
+        unit: unit.map(str::to_owned),
+        region: "Kota Cilegon".into(),
+        source,
+        initiator_type: if source == Source::HealthCompetition {
+            "Tenaga kesehatan".into()
+        } else {
+            "ASN".into()
+        },
+        form: Form::PublicService,
+        digital: n.is_multiple_of(3),
+        sector: sector.to_owned(),
+        sdgs: BTreeSet::from([if sector == "kesehatan" { 3 } else { 16 }]),
+        goal: format!("{name}: layanan lebih cepat dan dekat"),
+        benefit: "Warga terlayani tanpa antre".into(),
+        budget: Some(15_000_000 + (n as u64 % 7) * 5_000_000),
+    };
+    let register = I::Register {
+        innovation_id: InnovationId::parse(id)?,
+        profile,
+        origin: None,
+    };
+    l.run::<Innovation>(id, brida, format!("register-{id}"), register)
+        .await?;
+    advance(l, brida, id, n).await
+}
+
+/// Moves an innovation to a stage that depends on `n`: every stage occurs,
+/// about one in six ends dormant, a few are replicated.
+async fn advance(l: &mut Loader, brida: &Actor, id: &str, n: usize) -> anyhow::Result<()> {
+    let stage = n % 12;
+    let day = |d: u64| {
+        date(2024, 1, 10)
+            .checked_add_days(Days::new(d + (n as u64 % 20)))
+            .expect("a date")
+    };
+    let steps: Vec<(&str, I)> = vec![
+        (
+            "feasible",
+            I::JudgeFeasibility {
+                feasible: true,
+                notes: "Layak".into(),
+            },
+        ),
+        (
+            "decree",
+            I::Designate {
+                decree_number: format!("SK Wali Kota 050/{n}/2024"),
+                decree_date: day(0),
+            },
+        ),
+        ("pilot", I::StartPilot { on: day(30) }),
+        (
+            "evaluate",
+            I::EvaluatePilot {
+                on: day(120),
+                evaluation: "Uji coba berhasil".into(),
+            },
+        ),
+        (
+            "implement",
+            I::Implement {
+                on: day(150),
+                budget_line: format!("5.02.{n:02}"),
+            },
+        ),
+    ];
+    let reach = match stage {
+        0 | 1 => 0,
+        2 => 2,
+        3 | 4 => 3,
+        _ => 5,
+    };
+    for (name, body) in steps.into_iter().take(reach) {
+        l.run::<Innovation>(id, brida, format!("{name}-{id}"), body)
+            .await?;
+    }
+    if reach == 5 && matches!(stage, 5 | 6) {
+        l.run::<Innovation>(
+            id,
+            brida,
+            format!("dormant-{id}"),
+            I::MarkDormant {
+                on: day(400),
+                reason: "Pengelola dimutasi".into(),
+            },
+        )
+        .await?;
+    }
+    if reach == 5 && matches!(stage, 7 | 8) {
+        for (k, region) in ["Kota Serang", "Kabupaten Serang", "Kabupaten Pandeglang"]
+            .iter()
+            .enumerate()
+            .take(1 + n % 3)
+        {
+            let opd = OpdCode::parse("dinkes").expect("an OPD");
+            let body = I::RecordReplication {
+                adopter_opd: opd,
+                adopter_region: (*region).to_owned(),
+                agreement: Agreement::new("PKS", &format!("{k}/PKS/{n}"), day(500), None)?,
+            };
+            l.run::<Innovation>(id, brida, format!("replicate-{id}-{k}"), body)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn project(
+    l: &mut Loader,
+    cohort: jejak_engine::domain::cohort::CohortFacts,
+    enrollment: Enrollment,
+    i: usize,
+    reach: Reach,
+    starts: NaiveDate,
+    ends: NaiveDate,
+) -> anyhow::Result<()> {
+    let id = format!("{}.{}", cohort.cohort_id, enrollment.participant.nip);
+    let participant = Actor::new(enrollment.participant.nip.as_str(), Role::Participant);
+    let mentor = Actor::new(enrollment.mentor.clone(), Role::Mentor);
+    let coach = Actor::new(enrollment.coach.clone(), Role::Coach);
+    let examiner = Actor::new(enrollment.examiners[0].clone(), Role::Examiner);
+    let organizer = Actor::new(cohort.organizer.clone(), Role::Organizer);
+    let span = (ends - starts).num_days().max(40) as u64;
+    let due = |part: u64| {
+        starts
+            .checked_add_days(Days::new(span * part / 4))
+            .expect("a date")
+    };
+    let short = |n: u64, title: &str| MilestonePlan {
+        id: MilestoneId::parse(&format!("m{n}")).expect("an id"),
+        horizon: Horizon::Short,
+        title: title.to_owned(),
+        due: due(n),
+        expected_output: "SK tim efektif, notulen, daftar hadir, dokumentasi".into(),
+    };
+    let areas = [
+        "Pelayanan perizinan",
+        "Tata kelola arsip",
+        "Pelayanan kesehatan",
+        "Pengelolaan aduan",
+        "Pendapatan daerah",
+        "Data kependudukan",
+    ];
+    let area = areas[i % areas.len()];
+    let proposal = Proposal {
+        title: format!("{area}: layanan daring terpadu {}", i + 1),
+        change_area: area.into(),
+        problem: "Layanan lambat dan tidak terpantau".into(),
+        baseline: "Rata-rata penyelesaian 7 hari kerja".into(),
+        goals: Goals {
+            short_term: "Aplikasi berjalan di unit kerja".into(),
+            medium_term: "Seluruh layanan unit daring".into(),
+            long_term: "Terintegrasi dengan layanan kota".into(),
+        },
+        stakeholders: vec![Stakeholder {
+            name: "Kepala OPD".into(),
+            internal: true,
+            influence: Level3::High,
+            interest: Level3::High,
+        }],
+        team: vec![TeamMember {
+            name: "Tim efektif".into(),
+            role: "Pelaksana".into(),
+        }],
+        milestones: vec![
+            short(1, "Membentuk tim efektif"),
+            short(2, "Menyusun SOP dan aplikasi"),
+            short(3, "Uji coba dan sosialisasi"),
+            MilestonePlan {
+                id: MilestoneId::parse("m4").expect("an id"),
+                horizon: Horizon::Medium,
+                title: "Perluasan ke seluruh layanan".into(),
+                due: ends.checked_add_days(Days::new(180)).expect("a date"),
+                expected_output: "Laporan perluasan".into(),
+            },
+        ],
+    };
+    let step = |name: &str| format!("{id}-{name}");
+    l.run::<ChangeProject>(
+        &id,
+        &participant,
+        step("propose"),
+        P::Propose {
+            cohort,
+            enrollment,
+            proposal,
+        },
+    )
+    .await?;
+    if reach == Reach::Proposed {
+        return Ok(());
+    }
+    l.run::<ChangeProject>(&id, &mentor, step("agree"), P::AgreeChangeArea)
+        .await?;
+    l.run::<ChangeProject>(
+        &id,
+        &mentor,
+        step("approve-plan"),
+        P::ApproveActionPlan {
+            note: "Lanjutkan".into(),
+        },
+    )
+    .await?;
+    l.run::<ChangeProject>(
+        &id,
+        &coach,
+        step("comment"),
+        P::Comment {
+            text: "Perjelas indikator keberhasilan".into(),
+        },
+    )
+    .await?;
+    if reach == Reach::PlanApproved {
+        return Ok(());
+    }
+    l.run::<ChangeProject>(
+        &id,
+        &examiner,
+        step("seminar"),
+        P::RecordProposalSeminar {
+            accepted: true,
+            notes: String::new(),
+        },
+    )
+    .await?;
+    if reach == Reach::Withdrawn {
+        l.run::<ChangeProject>(
+            &id,
+            &participant,
+            step("withdraw"),
+            P::Withdraw {
+                reason: "Mutasi jabatan".into(),
+            },
+        )
+        .await?;
+        return Ok(());
+    }
+    l.run::<ChangeProject>(&id, &organizer, step("start"), P::StartWorkplacePhase)
+        .await?;
+    let approved = match reach {
+        Reach::Piloted(n) => n,
+        _ => 3,
+    };
+    for n in 1..=3usize {
+        let milestone_id = MilestoneId::parse(&format!("m{n}"))?;
+        if n > approved + 1 {
+            break;
+        }
+        l.run::<ChangeProject>(
+            &id,
+            &participant,
+            step(&format!("evidence-m{n}")),
+            P::SubmitEvidence {
+                milestone_id: milestone_id.clone(),
+                attachments: vec![file("notulen.pdf", i * 10 + n)],
+                note: String::new(),
+            },
+        )
+        .await?;
+        if n <= approved {
+            if (i + n).is_multiple_of(5) {
+                l.run::<ChangeProject>(
+                    &id,
+                    &mentor,
+                    step(&format!("return-m{n}")),
+                    P::ReturnMilestone {
+                        milestone_id: milestone_id.clone(),
+                        reason: "Daftar hadir belum dilampirkan".into(),
+                    },
+                )
+                .await?;
+                l.run::<ChangeProject>(
+                    &id,
+                    &participant,
+                    step(&format!("resubmit-m{n}")),
+                    P::SubmitEvidence {
+                        milestone_id: milestone_id.clone(),
+                        attachments: vec![file("daftar-hadir.pdf", i * 10 + n)],
+                        note: String::new(),
+                    },
+                )
+                .await?;
+            }
+            l.run::<ChangeProject>(
+                &id,
+                &mentor,
+                step(&format!("approve-m{n}")),
+                P::ApproveMilestone {
+                    milestone_id,
+                    note: String::new(),
+                },
+            )
+            .await?;
+        }
+    }
+    if matches!(reach, Reach::Piloted(_)) {
+        return Ok(());
+    }
+    l.run::<ChangeProject>(
+        &id,
+        &participant,
+        step("report"),
+        P::SubmitFinalReport {
+            summary: "Perubahan berjalan sesuai rencana".into(),
+            attachments: vec![file("laporan-akhir.pdf", i)],
+        },
+    )
+    .await?;
+    if reach == Reach::Deferred {
+        l.run::<ChangeProject>(
+            &id,
+            &organizer,
+            step("defer"),
+            P::DeferGraduation {
+                reason: "Belum memenuhi kehadiran".into(),
+            },
+        )
+        .await?;
+        return Ok(());
+    }
+    let ratings = (1..=3)
+        .map(|n| TargetRating {
+            milestone_id: MilestoneId::parse(&format!("m{n}")).expect("an id"),
+            rating: if (i + n).is_multiple_of(3) {
+                Rating::Exceeds
+            } else {
+                Rating::Meets
+            },
+        })
+        .collect();
+    l.run::<ChangeProject>(
+        &id,
+        &examiner,
+        step("final"),
+        P::RecordFinalSeminar {
+            ratings,
+            score: 70 + (i % 30) as u8,
+            notes: String::new(),
+        },
+    )
+    .await?;
+    let grade = match i % 3 {
+        0 => Grade::SangatMemuaskan,
+        1 => Grade::Memuaskan,
+        _ => Grade::CukupMemuaskan,
+    };
+    l.run::<ChangeProject>(&id, &organizer, step("grade"), P::SetGrade { grade })
+        .await?;
+    if reach == Reach::Graded {
+        return Ok(());
+    }
+    l.run::<ChangeProject>(
+        &id,
+        &mentor,
+        step("endorse"),
+        P::EndorseAdoption {
+            note: "Unit melanjutkan perubahan".into(),
+        },
+    )
+    .await?;
+    if reach == Reach::Replicated {
+        let replication = Replication {
+            adopter_opd: OpdCode::parse("kec-jombang")?,
+            adopter_region: "Kota Cilegon".into(),
+            agreement: Agreement::new("Surat", &format!("{i}/2025"), date(2025, 10, 1), None)?,
+        };
+        l.run::<ChangeProject>(
+            &id,
+            &mentor,
+            step("replicate"),
+            P::RecordReplication(replication),
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,445 @@
+//! Innovation offices: the register and its statistics.
+
+use clap::Subcommand;
+use jejak_proto::v1 as pb;
+
+use crate::client::{Connection, Failure, Outcome, print_json, table};
+
+fn source(text: &str) -> Result<i32, Failure> {
+    Ok((match text {
+        "change_project" => pb::Source::ChangeProject,
+        "health_competition" | "puskesmas" => pb::Source::HealthCompetition,
+        "innovation_lab" => pb::Source::InnovationLab,
+        "opd_initiative" => pb::Source::OpdInitiative,
+        "community" => pb::Source::Community,
+        "dprd" => pb::Source::Dprd,
+        "regional_head" => pb::Source::RegionalHead,
+        other => {
+            return Err(Failure::Usage(format!(
+                "'{other}' is not a source; use change_project, health_competition, innovation_lab, opd_initiative, community, dprd or regional_head"
+            )));
+        }
+    }) as i32)
+}
+
+fn source_name(value: i32) -> String {
+    pb::Source::try_from(value)
+        .map(|s| s.as_str_name().trim_start_matches("SOURCE_").to_lowercase())
+        .unwrap_or_default()
+}
+
+/// The stage to advance an innovation to.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Stage {
+    /// The independent team judged it feasible (layak).
+    Feasible,
+    /// The independent team judged it not feasible.
+    NotFeasible,
+    /// Designated by decree (--decree NUMBER, --on DATE).
+    Designated,
+    /// Pilot started (--on).
+    Piloted,
+    /// Pilot evaluated (--on, --text EVALUATION).
+    Evaluated,
+    /// Implemented (--on, --text BUDGET-LINE).
+    Adopted,
+}
+
+/// Innovation officers and BRIDA.
+#[derive(Debug, Subcommand)]
+pub enum InnovationCommand {
+    /// Registers an innovation.
+    Register {
+        /// Its id.
+        id: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Owning OPD.
+        #[arg(long)]
+        opd: String,
+        /// Unit (e.g. a puskesmas).
+        #[arg(long, default_value = "")]
+        unit: String,
+        /// Region.
+        #[arg(long, default_value = "Kota Cilegon")]
+        region: String,
+        /// Source.
+        #[arg(long)]
+        source: String,
+        /// Initiator type.
+        #[arg(long, default_value = "ASN")]
+        initiator: String,
+        /// governance, public_service or other.
+        #[arg(long, default_value = "public_service")]
+        form: String,
+        /// Digital.
+        #[arg(long)]
+        digital: bool,
+        /// Sector (urusan).
+        #[arg(long)]
+        sector: String,
+        /// SDGs (1–17).
+        #[arg(long = "sdg")]
+        sdgs: Vec<u32>,
+        /// Goal.
+        #[arg(long)]
+        goal: String,
+        /// Benefit.
+        #[arg(long)]
+        benefit: String,
+        /// Budget in rupiah.
+        #[arg(long, default_value_t = 0)]
+        budget: u64,
+    },
+    /// Advances an innovation a stage.
+    Advance {
+        /// The innovation.
+        id: String,
+        /// To which stage.
+        #[arg(long, value_enum)]
+        to: Stage,
+        /// The day, YYYY-MM-DD.
+        #[arg(long, default_value = "")]
+        on: String,
+        /// Decree number (designated).
+        #[arg(long, default_value = "")]
+        decree: String,
+        /// Evaluation, budget line or notes.
+        #[arg(long, default_value = "")]
+        text: String,
+    },
+    /// Marks an innovation dormant (vakum).
+    Dormant {
+        /// The innovation.
+        id: String,
+        /// Since, YYYY-MM-DD.
+        #[arg(long)]
+        on: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Resumes a dormant innovation.
+    Resume {
+        /// The innovation.
+        id: String,
+        /// From, YYYY-MM-DD.
+        #[arg(long)]
+        on: String,
+    },
+    /// Records a replication by another OPD or region.
+    Replicate {
+        /// The innovation.
+        id: String,
+        /// The adopter's OPD.
+        #[arg(long)]
+        opd: String,
+        /// The adopter's region.
+        #[arg(long)]
+        region: String,
+        /// PKS, MoU or letter.
+        #[arg(long, default_value = "PKS")]
+        kind: String,
+        /// Its number.
+        #[arg(long)]
+        number: String,
+        /// Signed on, YYYY-MM-DD.
+        #[arg(long)]
+        signed: String,
+    },
+    /// The register.
+    List {
+        /// Only this OPD.
+        #[arg(long, default_value = "")]
+        opd: String,
+        /// Only this stage.
+        #[arg(long, default_value = "")]
+        stage: String,
+        /// Only dormant ones.
+        #[arg(long)]
+        dormant: bool,
+    },
+    /// The register's statistics.
+    Stats {
+        /// The city's OPD codes, to show those without innovation.
+        #[arg(long = "opd")]
+        opds: Vec<String>,
+    },
+}
+
+pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
+    let mut client = c.innovations()?;
+    let dated = |id: String, on: String, text: String| pb::DatedRequest {
+        request_id: String::new(),
+        innovation_id: id,
+        on,
+        text,
+    };
+    match command {
+        InnovationCommand::Register {
+            id,
+            name,
+            opd,
+            unit,
+            region,
+            source: s,
+            initiator,
+            form,
+            digital,
+            sector,
+            sdgs,
+            goal,
+            benefit,
+            budget,
+        } => {
+            let form = match form.as_str() {
+                "governance" => pb::Form::Governance,
+                "public_service" => pb::Form::PublicService,
+                "other" => pb::Form::Other,
+                other => {
+                    return Err(Failure::Usage(format!(
+                        "--form is governance, public_service or other, not '{other}'"
+                    )));
+                }
+            } as i32;
+            let r = pb::RegisterInnovationRequest {
+                request_id: format!("register-{id}"),
+                innovation_id: id,
+                name,
+                opd,
+                unit,
+                region,
+                source: source(&s)?,
+                initiator_type: initiator,
+                form,
+                digital,
+                sector,
+                sdgs,
+                goal,
+                benefit,
+                budget,
+            };
+            c.written(
+                "registered",
+                &client.register_innovation(r).await?.into_inner(),
+            )
+        }
+        InnovationCommand::Advance {
+            id,
+            to,
+            on,
+            decree,
+            text,
+        } => {
+            let written = match to {
+                Stage::Feasible | Stage::NotFeasible => {
+                    client
+                        .judge_feasibility(pb::JudgeFeasibilityRequest {
+                            request_id: String::new(),
+                            innovation_id: id,
+                            feasible: matches!(to, Stage::Feasible),
+                            notes: text,
+                        })
+                        .await?
+                }
+                Stage::Designated => {
+                    client
+                        .designate(pb::DesignateRequest {
+                            request_id: String::new(),
+                            innovation_id: id,
+                            decree_number: decree,
+                            decree_date: on,
+                        })
+                        .await?
+                }
+                Stage::Piloted => client.start_pilot(dated(id, on, text)).await?,
+                Stage::Evaluated => client.evaluate_pilot(dated(id, on, text)).await?,
+                Stage::Adopted => client.implement(dated(id, on, text)).await?,
+            };
+            c.written("advanced", &written.into_inner())
+        }
+        InnovationCommand::Dormant { id, on, reason } => c.written(
+            "marked dormant",
+            &client
+                .mark_dormant(dated(id, on, reason))
+                .await?
+                .into_inner(),
+        ),
+        InnovationCommand::Resume { id, on } => c.written(
+            "resumed",
+            &client
+                .resume(dated(id, on, String::new()))
+                .await?
+                .into_inner(),
+        ),
+        InnovationCommand::Replicate {
+            id,
+            opd,
+            region,
+            kind,
+            number,
+            signed,
+        } => {
+            let r = pb::InnovationReplicationRequest {
+                request_id: String::new(),
+                innovation_id: id,
+                adopter_opd: opd,
+                adopter_region: region,
+                agreement: Some(pb::Agreement {
+                    kind,
+                    number,
+                    signed_on: signed,
+                    document: None,
+                }),
+            };
+            c.written(
+                "replication recorded",
+                &client.record_replication(r).await?.into_inner(),
+            )
+        }
+        InnovationCommand::List {
+            opd,
+            stage,
+            dormant,
+        } => {
+            let mut all = Vec::new();
+            let mut token = String::new();
+            loop {
+                let page = client
+                    .list_innovations(pb::ListInnovationsRequest {
+                        page: Some(pb::PageRequest {
+                            page_size: 500,
+                            page_token: token,
+                        }),
+                        opd: opd.clone(),
+                        stage: stage.clone(),
+                        source: 0,
+                        dormant_only: dormant,
+                        min_position: 0,
+                    })
+                    .await?
+                    .into_inner();
+                all.extend(page.innovations);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                token = page.next_page_token;
+            }
+            if c.json {
+                print_json(&serde_json::json!(all.iter().map(|i| serde_json::json!({
+                    "innovation_id": i.innovation_id, "name": i.name, "opd": i.opd, "unit": i.unit, "region": i.region,
+                    "source": source_name(i.source), "stage": i.stage, "dormant": i.dormant, "replica_of": i.replica_of,
+                    "replicas": i.replicas, "replication_count": i.replication_count, "origin_project": i.origin_project,
+                })).collect::<Vec<_>>()));
+            } else {
+                let rows = all.iter().map(|i| {
+                    vec![
+                        i.innovation_id.clone(),
+                        i.name.clone(),
+                        i.opd.clone(),
+                        i.unit.clone(),
+                        source_name(i.source),
+                        i.stage.clone(),
+                        if i.dormant {
+                            "dormant".into()
+                        } else {
+                            String::new()
+                        },
+                        i.replication_count.to_string(),
+                    ]
+                });
+                println!(
+                    "{}",
+                    table(
+                        &[
+                            "innovation",
+                            "name",
+                            "OPD",
+                            "unit",
+                            "source",
+                            "stage",
+                            "",
+                            "replicated"
+                        ],
+                        rows
+                    )
+                );
+            }
+            Ok(())
+        }
+        InnovationCommand::Stats { opds } => {
+            let s = client
+                .get_statistics(pb::GetStatisticsRequest {
+                    opds,
+                    min_position: 0,
+                })
+                .await?
+                .into_inner();
+            if c.json {
+                print_json(&serde_json::json!({
+                    "total": s.total,
+                    "by_opd": s.by_opd.iter().map(|o| serde_json::json!({"opd": o.opd, "total": o.total, "by_stage": o.by_stage})).collect::<Vec<_>>(),
+                    "by_stage": s.by_stage,
+                    "by_source": s.by_source.iter().map(|x| serde_json::json!({"source": source_name(x.source), "count": x.count, "percent": x.percent})).collect::<Vec<_>>(),
+                    "opds_without": s.opds_without, "coverage": s.coverage, "gini": s.gini, "dormant": s.dormant,
+                    "most_replicated": s.most_replicated.iter().map(|r| serde_json::json!({"innovation_id": r.innovation_id, "adopters": r.adopters})).collect::<Vec<_>>(),
+                }));
+            } else {
+                println!(
+                    "{} innovations; {:.0}% of OPDs have at least one; Gini {:.2}",
+                    s.total,
+                    s.coverage * 100.0,
+                    s.gini
+                );
+                println!(
+                    "{}",
+                    table(
+                        &["source", "count", "%"],
+                        s.by_source.iter().map(|x| vec![
+                            source_name(x.source),
+                            x.count.to_string(),
+                            format!("{:.1}", x.percent)
+                        ])
+                    )
+                );
+                let stages = ["proposed", "piloted", "adopted", "dormant", "replicated"];
+                let mut header = vec!["OPD"];
+                header.extend(stages);
+                header.push("total");
+                let rows = s.by_opd.iter().map(|o| {
+                    let mut row = vec![o.opd.clone()];
+                    row.extend(
+                        stages
+                            .iter()
+                            .map(|st| o.by_stage.get(*st).copied().unwrap_or(0).to_string()),
+                    );
+                    row.push(o.total.to_string());
+                    row
+                });
+                println!("{}", table(&header, rows));
+                println!(
+                    "OPDs without innovation: {}",
+                    if s.opds_without.is_empty() {
+                        "none".into()
+                    } else {
+                        s.opds_without.join(", ")
+                    }
+                );
+                println!("dormant: {}", s.dormant.len());
+                if !s.most_replicated.is_empty() {
+                    println!(
+                        "{}",
+                        table(
+                            &["most replicated", "adopters"],
+                            s.most_replicated
+                                .iter()
+                                .map(|r| vec![r.innovation_id.clone(), r.adopters.to_string()])
+                        )
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}

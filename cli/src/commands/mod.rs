@@ -1,0 +1,8 @@
+//! The client commands, grouped by the person using them.
+
+pub mod admin;
+pub mod audit;
+pub mod demo;
+mod files;
+pub mod innovation;
+pub mod people;

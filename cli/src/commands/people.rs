@@ -1,0 +1,939 @@
+//! Commands of organizers, participants, coaches, mentors and examiners.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use jejak_proto::v1 as pb;
+use tokio_stream::StreamExt as _;
+
+use super::files;
+use crate::client::{Connection, Failure, Outcome, print_json, table, time};
+
+fn level(text: &str) -> Result<i32, Failure> {
+    Ok((match text
+        .trim()
+        .to_ascii_lowercase()
+        .replace(['-', ' '], "_")
+        .as_str()
+    {
+        "pkn_i" => pb::TrainingLevel::PknI,
+        "pkn_ii" => pb::TrainingLevel::PknIi,
+        "pka" => pb::TrainingLevel::Pka,
+        "pkp" => pb::TrainingLevel::Pkp,
+        "diklatpim_i" => pb::TrainingLevel::DiklatpimI,
+        "diklatpim_ii" => pb::TrainingLevel::DiklatpimIi,
+        "diklatpim_iii" => pb::TrainingLevel::DiklatpimIii,
+        "diklatpim_iv" => pb::TrainingLevel::DiklatpimIv,
+        _ => {
+            return Err(Failure::Usage(format!(
+                "'{text}' is not a level; use pkn_i, pkn_ii, pka, pkp or diklatpim_i … diklatpim_iv"
+            )));
+        }
+    }) as i32)
+}
+
+/// Organizers: cohorts.
+#[derive(Debug, Subcommand)]
+pub enum CohortCommand {
+    /// Opens a cohort that you run.
+    Open {
+        /// Its id, e.g. pka-2026-3.
+        id: String,
+        /// Level: pkn_i, pkn_ii, pka, pkp, diklatpim_i … diklatpim_iv.
+        #[arg(long)]
+        level: String,
+        /// Training provider.
+        #[arg(long)]
+        provider: String,
+        /// Year.
+        #[arg(long)]
+        year: i32,
+        /// Cohort number.
+        #[arg(long)]
+        number: u32,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        starts: String,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        ends: String,
+        /// Change-project workflow (default: the level's).
+        #[arg(long, default_value = "")]
+        workflow: String,
+    },
+    /// Enrols a participant with mentor, coach and examiners.
+    Enrol {
+        /// The cohort.
+        cohort: String,
+        /// The participant's NIP.
+        #[arg(long)]
+        nip: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// Position.
+        #[arg(long)]
+        position: String,
+        /// OPD code.
+        #[arg(long)]
+        opd: String,
+        /// Mentor's user id.
+        #[arg(long)]
+        mentor: String,
+        /// Coach's user id.
+        #[arg(long)]
+        coach: String,
+        /// Examiners' user ids.
+        #[arg(long = "examiner", required = true)]
+        examiners: Vec<String>,
+    },
+    /// Starts a project's workplace phase.
+    StartPhase {
+        /// The project.
+        project: String,
+    },
+    /// Cohorts you may see.
+    List,
+    /// How a cohort is doing.
+    Progress {
+        /// The cohort.
+        cohort: String,
+    },
+}
+
+/// Participants (and coaches): their change project.
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Proposes your project in a cohort, from a proposal file (TOML).
+    Propose {
+        /// The cohort.
+        #[arg(long)]
+        cohort: String,
+        /// The proposal file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Revises the proposal or plans milestones anew, from a proposal file.
+    Plan {
+        /// The project.
+        project: String,
+        /// The proposal file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Shows one project.
+    Show {
+        /// The project.
+        project: String,
+    },
+    /// Lists the projects you may see.
+    List {
+        /// Only this cohort.
+        #[arg(long, default_value = "")]
+        cohort: String,
+        /// Only this OPD.
+        #[arg(long, default_value = "")]
+        opd: String,
+        /// Only this mentor's.
+        #[arg(long, default_value = "")]
+        mentor: String,
+        /// Only this state.
+        #[arg(long, default_value = "")]
+        state: String,
+    },
+    /// Submits evidence (files) for a milestone.
+    Evidence {
+        /// The project.
+        project: String,
+        /// The milestone.
+        #[arg(long)]
+        milestone: String,
+        /// Evidence files (their hash, location, name and type are kept).
+        #[arg(long = "attach", required = true)]
+        files: Vec<PathBuf>,
+        /// A note.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Submits the final report.
+    Report {
+        /// The project.
+        project: String,
+        /// Summary.
+        #[arg(long)]
+        summary: String,
+        /// The report and its annexes.
+        #[arg(long = "attach", required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Withdraws from the training.
+    Withdraw {
+        /// The project.
+        project: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Comments (coach, mentor, examiner, organizer).
+    Comment {
+        /// The project.
+        project: String,
+        /// The comment.
+        text: String,
+    },
+    /// Marks the proposal or the final report ready for seminar (coach).
+    Ready {
+        /// The project.
+        project: String,
+        /// proposal or final.
+        #[arg(long)]
+        seminar: String,
+    },
+}
+
+/// Mentors: the inbox and decisions.
+#[derive(Debug, Subcommand)]
+pub enum MentorCommand {
+    /// What waits for you, oldest first.
+    Inbox,
+    /// Follows your inbox live (Ctrl-C to stop).
+    Watch,
+    /// Agrees the change area.
+    Agree {
+        /// The project.
+        project: String,
+    },
+    /// Approves the action plan.
+    ApprovePlan {
+        /// The project.
+        project: String,
+        /// A note.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Returns the action plan.
+    ReturnPlan {
+        /// The project.
+        project: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Approves a milestone.
+    Approve {
+        /// The project.
+        project: String,
+        /// The milestone.
+        #[arg(long)]
+        milestone: String,
+        /// A note.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Returns a milestone.
+    Return {
+        /// The project.
+        project: String,
+        /// The milestone.
+        #[arg(long)]
+        milestone: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Endorses the adoption.
+    Endorse {
+        /// The project.
+        project: String,
+    },
+}
+
+/// Examiners and organizers: seminars and grades.
+#[derive(Debug, Subcommand)]
+pub enum SeminarCommand {
+    /// Records the proposal seminar.
+    Proposal {
+        /// The project.
+        project: String,
+        /// Accepted (otherwise: to be revised, with --notes).
+        #[arg(long)]
+        accepted: bool,
+        /// Notes.
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+    /// Records the final seminar: a rating per short-term milestone and a score.
+    Final {
+        /// The project.
+        project: String,
+        /// MILESTONE=below|meets|exceeds, once per short-term milestone.
+        #[arg(long = "rate", required = true)]
+        ratings: Vec<String>,
+        /// Score 0–100 (60 passes).
+        #[arg(long)]
+        score: u32,
+        /// Notes.
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+    /// Sets the final grade (organizer).
+    Grade {
+        /// The project.
+        project: String,
+        /// sangat memuaskan, memuaskan, cukup memuaskan or kurang memuaskan.
+        grade: String,
+    },
+    /// Defers graduation (organizer).
+    Defer {
+        /// The project.
+        project: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Resumes a deferred participant (organizer).
+    Resume {
+        /// The project.
+        project: String,
+    },
+}
+
+fn action(project: String, note: String) -> pb::ProjectAction {
+    pb::ProjectAction {
+        request_id: String::new(),
+        project_id: project,
+        note,
+    }
+}
+
+pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
+    match command {
+        CohortCommand::Open {
+            id,
+            level: l,
+            provider,
+            year,
+            number,
+            starts,
+            ends,
+            workflow,
+        } => {
+            let r = pb::OpenCohortRequest {
+                request_id: format!("open-{id}"),
+                cohort_id: id,
+                level: level(&l)?,
+                provider,
+                year,
+                number,
+                starts_on: starts,
+                ends_on: ends,
+                workflow,
+            };
+            c.written(
+                "cohort opened",
+                &c.cohorts()?.open_cohort(r).await?.into_inner(),
+            )
+        }
+        CohortCommand::Enrol {
+            cohort,
+            nip,
+            name,
+            position,
+            opd,
+            mentor,
+            coach,
+            examiners,
+        } => {
+            let r = pb::EnrolParticipantRequest {
+                request_id: format!("enrol-{cohort}-{nip}"),
+                cohort_id: cohort,
+                participant: Some(pb::ParticipantInfo {
+                    nip,
+                    name,
+                    position,
+                    opd,
+                }),
+                mentor,
+                coach,
+                examiners,
+            };
+            c.written(
+                "participant enrolled",
+                &c.cohorts()?.enrol_participant(r).await?.into_inner(),
+            )
+        }
+        CohortCommand::StartPhase { project } => c.written(
+            "workplace phase",
+            &c.cohorts()?
+                .start_workplace_phase(action(project, String::new()))
+                .await?
+                .into_inner(),
+        ),
+        CohortCommand::List => {
+            let list = c
+                .cohorts()?
+                .list_cohorts(pb::ListCohortsRequest {
+                    page: Some(pb::PageRequest {
+                        page_size: 500,
+                        page_token: String::new(),
+                    }),
+                    min_position: 0,
+                })
+                .await?
+                .into_inner();
+            if c.json {
+                print_json(&serde_json::json!(list.cohorts.iter().map(|k| serde_json::json!({
+                    "cohort_id": k.cohort_id, "provider": k.provider, "year": k.year, "number": k.number,
+                    "organizer": k.organizer, "starts_on": k.starts_on, "ends_on": k.ends_on, "workflow": k.workflow, "enrolled": k.enrolled,
+                })).collect::<Vec<_>>()));
+            } else {
+                let rows = list.cohorts.iter().map(|k| {
+                    vec![
+                        k.cohort_id.clone(),
+                        k.provider.clone(),
+                        k.year.to_string(),
+                        k.number.to_string(),
+                        format!("{} – {}", k.starts_on, k.ends_on),
+                        k.enrolled.to_string(),
+                        k.workflow.clone(),
+                    ]
+                });
+                println!(
+                    "{}",
+                    table(
+                        &[
+                            "cohort", "provider", "year", "no.", "period", "enrolled", "workflow"
+                        ],
+                        rows
+                    )
+                );
+            }
+            Ok(())
+        }
+        CohortCommand::Progress { cohort } => {
+            let p = c
+                .cohorts()?
+                .get_cohort_progress(pb::GetCohortProgressRequest {
+                    cohort_id: cohort,
+                    min_position: 0,
+                })
+                .await?
+                .into_inner();
+            let states: serde_json::Map<String, serde_json::Value> = p
+                .by_state
+                .iter()
+                .map(|s| (s.state.clone(), s.count.into()))
+                .collect();
+            let grades: serde_json::Map<String, serde_json::Value> = p
+                .grades
+                .iter()
+                .map(|g| (g.grade.clone(), g.count.into()))
+                .collect();
+            if c.json {
+                print_json(&serde_json::json!({
+                    "cohort_id": p.cohort.as_ref().map(|k| k.cohort_id.clone()), "projects": p.projects, "by_state": states,
+                    "overdue_milestones": p.overdue_milestones, "late_participants": p.late_participants,
+                    "proposal_accepted": p.proposal_accepted, "proposal_to_revise": p.proposal_to_revise,
+                    "final_passed": p.final_passed, "final_failed": p.final_failed, "grades": grades,
+                }));
+            } else {
+                println!(
+                    "{} projects; overdue milestones: {}",
+                    p.projects, p.overdue_milestones
+                );
+                println!(
+                    "{}",
+                    table(
+                        &["state", "projects"],
+                        p.by_state
+                            .iter()
+                            .map(|s| vec![s.state.clone(), s.count.to_string()])
+                    )
+                );
+                println!(
+                    "proposal seminars: {} accepted, {} to revise; final seminars: {} passed, {} failed",
+                    p.proposal_accepted, p.proposal_to_revise, p.final_passed, p.final_failed
+                );
+                if !p.late_participants.is_empty() {
+                    println!("late: {}", p.late_participants.join(", "));
+                }
+                if !p.grades.is_empty() {
+                    println!(
+                        "{}",
+                        table(
+                            &["grade", "count"],
+                            p.grades
+                                .iter()
+                                .map(|g| vec![g.grade.clone(), g.count.to_string()])
+                        )
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn project_json(p: &pb::Project) -> serde_json::Value {
+    serde_json::json!({
+        "project_id": p.project_id, "title": p.title, "participant_nip": p.participant_nip, "participant_name": p.participant_name,
+        "opd": p.opd, "cohort_id": p.cohort_id, "mentor": p.mentor, "coach": p.coach, "examiners": p.examiners, "state": p.state,
+        "workflow": p.workflow, "next_due": p.next_due, "overdue_count": p.overdue_count, "grade": p.grade,
+        "innovation_id": p.innovation_id, "version": p.version,
+        "milestones": p.milestones.iter().map(|m| serde_json::json!({
+            "id": m.id, "title": m.title, "due": m.due, "overdue": m.overdue, "returned_reason": m.returned_reason,
+            "status": pb::MilestoneStatus::try_from(m.status).map(|s| s.as_str_name().trim_start_matches("MILESTONE_STATUS_").to_lowercase()).unwrap_or_default(),
+            "horizon": pb::Horizon::try_from(m.horizon).map(|h| h.as_str_name().trim_start_matches("HORIZON_").to_lowercase()).unwrap_or_default(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
+    match command {
+        ProjectCommand::Propose { cohort, file } => {
+            let r = pb::ProposeRequest {
+                request_id: String::new(),
+                cohort_id: cohort,
+                proposal: Some(files::proposal(&file)?),
+            };
+            c.written("proposed", &c.projects()?.propose(r).await?.into_inner())
+        }
+        ProjectCommand::Plan { project, file } => {
+            let r = pb::ReviseProposalRequest {
+                request_id: String::new(),
+                project_id: project,
+                proposal: Some(files::proposal(&file)?),
+            };
+            c.written(
+                "proposal revised",
+                &c.projects()?.revise_proposal(r).await?.into_inner(),
+            )
+        }
+        ProjectCommand::Show { project } => {
+            let p = c
+                .projects()?
+                .get_project(pb::GetProjectRequest {
+                    project_id: project,
+                    min_position: 0,
+                })
+                .await?
+                .into_inner();
+            if c.json {
+                print_json(&project_json(&p));
+            } else {
+                println!(
+                    "{} — {}\n{} ({}), {} · cohort {} · mentor {} · state: {}",
+                    p.project_id,
+                    p.title,
+                    p.participant_name,
+                    p.participant_nip,
+                    p.opd,
+                    p.cohort_id,
+                    p.mentor,
+                    p.state
+                );
+                let rows = p.milestones.iter().map(|m| {
+                    let status = pb::MilestoneStatus::try_from(m.status)
+                        .map(|s| {
+                            s.as_str_name()
+                                .trim_start_matches("MILESTONE_STATUS_")
+                                .to_lowercase()
+                        })
+                        .unwrap_or_default();
+                    vec![
+                        m.id.clone(),
+                        m.title.clone(),
+                        m.due.clone(),
+                        status,
+                        if m.overdue {
+                            "overdue".into()
+                        } else {
+                            String::new()
+                        },
+                        m.returned_reason.clone(),
+                    ]
+                });
+                println!(
+                    "{}",
+                    table(
+                        &["milestone", "title", "due", "status", "", "mentor's reason"],
+                        rows
+                    )
+                );
+                if !p.grade.is_empty() {
+                    println!("grade: {}", p.grade);
+                }
+            }
+            Ok(())
+        }
+        ProjectCommand::List {
+            cohort,
+            opd,
+            mentor,
+            state,
+        } => {
+            let mut all = Vec::new();
+            let mut token = String::new();
+            loop {
+                let page = c
+                    .projects()?
+                    .list_projects(pb::ListProjectsRequest {
+                        page: Some(pb::PageRequest {
+                            page_size: 500,
+                            page_token: token,
+                        }),
+                        cohort_id: cohort.clone(),
+                        opd: opd.clone(),
+                        mentor: mentor.clone(),
+                        state: state.clone(),
+                        min_position: 0,
+                    })
+                    .await?
+                    .into_inner();
+                all.extend(page.projects);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                token = page.next_page_token;
+            }
+            if c.json {
+                print_json(&serde_json::json!(
+                    all.iter().map(project_json).collect::<Vec<_>>()
+                ));
+            } else {
+                let rows = all.iter().map(|p| {
+                    let s = p.short_term.unwrap_or_default();
+                    vec![
+                        p.project_id.clone(),
+                        p.participant_name.clone(),
+                        p.opd.clone(),
+                        p.state.clone(),
+                        format!("{}/{}/{}", s.approved, s.submitted, s.total),
+                        p.next_due.clone(),
+                        p.overdue_count.to_string(),
+                    ]
+                });
+                println!(
+                    "{}",
+                    table(
+                        &[
+                            "project",
+                            "participant",
+                            "OPD",
+                            "state",
+                            "short-term ok/sub/all",
+                            "next due",
+                            "overdue"
+                        ],
+                        rows
+                    )
+                );
+            }
+            Ok(())
+        }
+        ProjectCommand::Evidence {
+            project,
+            milestone,
+            files: paths,
+            note,
+        } => {
+            let r = pb::SubmitEvidenceRequest {
+                request_id: String::new(),
+                project_id: project,
+                milestone_id: milestone,
+                attachments: files::attachments(&paths)?,
+                note,
+            };
+            c.written(
+                "evidence submitted",
+                &c.projects()?.submit_evidence(r).await?.into_inner(),
+            )
+        }
+        ProjectCommand::Report {
+            project,
+            summary,
+            files: paths,
+        } => {
+            let r = pb::SubmitFinalReportRequest {
+                request_id: String::new(),
+                project_id: project,
+                summary,
+                attachments: files::attachments(&paths)?,
+            };
+            c.written(
+                "final report submitted",
+                &c.projects()?.submit_final_report(r).await?.into_inner(),
+            )
+        }
+        ProjectCommand::Withdraw { project, reason } => c.written(
+            "withdrawn",
+            &c.projects()?
+                .withdraw(pb::ReasonRequest {
+                    request_id: String::new(),
+                    project_id: project,
+                    reason,
+                })
+                .await?
+                .into_inner(),
+        ),
+        ProjectCommand::Comment { project, text } => c.written(
+            "commented",
+            &c.projects()?
+                .comment(action(project, text))
+                .await?
+                .into_inner(),
+        ),
+        ProjectCommand::Ready { project, seminar } => {
+            let seminar = match seminar.as_str() {
+                "proposal" => pb::SeminarKind::Proposal,
+                "final" => pb::SeminarKind::Final,
+                other => {
+                    return Err(Failure::Usage(format!(
+                        "--seminar is proposal or final, not '{other}'"
+                    )));
+                }
+            };
+            let r = pb::MarkReadyRequest {
+                request_id: String::new(),
+                project_id: project,
+                seminar: seminar as i32,
+            };
+            c.written(
+                "marked ready",
+                &c.projects()?.mark_ready_for_seminar(r).await?.into_inner(),
+            )
+        }
+    }
+}
+
+fn inbox_line(i: &pb::InboxItem) -> Vec<String> {
+    let kind = pb::InboxKind::try_from(i.kind)
+        .map(|k| {
+            k.as_str_name()
+                .trim_start_matches("INBOX_KIND_")
+                .to_lowercase()
+        })
+        .unwrap_or_default();
+    let days = i.age_seconds / 86_400;
+    let age = if days > 0 {
+        format!("{days} d")
+    } else {
+        format!("{} h", i.age_seconds / 3_600)
+    };
+    vec![
+        kind,
+        i.project_id.clone(),
+        i.participant_name.clone(),
+        i.milestone_id.clone(),
+        time(i.since.as_ref()),
+        age,
+    ]
+}
+
+fn inbox_json(i: &pb::InboxItem) -> serde_json::Value {
+    let line = inbox_line(i);
+    serde_json::json!({ "kind": line[0], "project_id": i.project_id, "title": i.title, "participant_name": i.participant_name, "milestone_id": i.milestone_id, "since": line[4], "age_seconds": i.age_seconds })
+}
+
+pub async fn mentor(c: &Connection, command: MentorCommand) -> Outcome {
+    let decision = |project: String, milestone: String, reason: String| pb::MilestoneDecision {
+        request_id: String::new(),
+        project_id: project,
+        milestone_id: milestone,
+        reason,
+    };
+    match command {
+        MentorCommand::Inbox => {
+            let inbox = c
+                .mentoring()?
+                .get_inbox(pb::GetInboxRequest { min_position: 0 })
+                .await?
+                .into_inner();
+            if c.json {
+                print_json(&serde_json::json!(
+                    inbox.items.iter().map(inbox_json).collect::<Vec<_>>()
+                ));
+            } else if inbox.items.is_empty() {
+                println!("nothing waits for you");
+            } else {
+                println!(
+                    "{}",
+                    table(
+                        &[
+                            "waiting",
+                            "project",
+                            "participant",
+                            "milestone",
+                            "since",
+                            "age"
+                        ],
+                        inbox.items.iter().map(inbox_line)
+                    )
+                );
+            }
+            Ok(())
+        }
+        MentorCommand::Watch => {
+            let mut stream = c
+                .mentoring()?
+                .watch_inbox(pb::GetInboxRequest { min_position: 0 })
+                .await?
+                .into_inner();
+            while let Some(item) = stream.next().await {
+                let item = item?;
+                if c.json {
+                    println!("{}", inbox_json(&item));
+                } else {
+                    println!("{}", inbox_line(&item).join("  "));
+                }
+            }
+            Ok(())
+        }
+        MentorCommand::Agree { project } => c.written(
+            "change area agreed",
+            &c.mentoring()?
+                .agree_change_area(action(project, String::new()))
+                .await?
+                .into_inner(),
+        ),
+        MentorCommand::ApprovePlan { project, note } => c.written(
+            "action plan approved",
+            &c.mentoring()?
+                .approve_action_plan(action(project, note))
+                .await?
+                .into_inner(),
+        ),
+        MentorCommand::ReturnPlan { project, reason } => c.written(
+            "action plan returned",
+            &c.mentoring()?
+                .return_action_plan(pb::ReasonRequest {
+                    request_id: String::new(),
+                    project_id: project,
+                    reason,
+                })
+                .await?
+                .into_inner(),
+        ),
+        MentorCommand::Approve {
+            project,
+            milestone,
+            note,
+        } => c.written(
+            "milestone approved",
+            &c.mentoring()?
+                .approve_milestone(decision(project, milestone, note))
+                .await?
+                .into_inner(),
+        ),
+        MentorCommand::Return {
+            project,
+            milestone,
+            reason,
+        } => c.written(
+            "milestone returned",
+            &c.mentoring()?
+                .return_milestone(decision(project, milestone, reason))
+                .await?
+                .into_inner(),
+        ),
+        MentorCommand::Endorse { project } => c.written(
+            "adoption endorsed",
+            &c.mentoring()?
+                .endorse_adoption(action(project, String::new()))
+                .await?
+                .into_inner(),
+        ),
+    }
+}
+
+pub async fn seminar(c: &Connection, command: SeminarCommand) -> Outcome {
+    match command {
+        SeminarCommand::Proposal {
+            project,
+            accepted,
+            notes,
+        } => {
+            let r = pb::ProposalSeminarRequest {
+                request_id: String::new(),
+                project_id: project,
+                accepted,
+                notes,
+            };
+            c.written(
+                "proposal seminar recorded",
+                &c.seminars()?.record_proposal_seminar(r).await?.into_inner(),
+            )
+        }
+        SeminarCommand::Final {
+            project,
+            ratings,
+            score,
+            notes,
+        } => {
+            let ratings = ratings
+                .iter()
+                .map(|r| {
+                    let (milestone, rating) = r.split_once('=').ok_or_else(|| {
+                        Failure::Usage(format!(
+                            "--rate takes MILESTONE=below|meets|exceeds, not '{r}'"
+                        ))
+                    })?;
+                    let rating = match rating.trim() {
+                        "below" | "kurang" => pb::Rating::Below,
+                        "meets" | "sesuai" => pb::Rating::Meets,
+                        "exceeds" | "melampaui" => pb::Rating::Exceeds,
+                        other => {
+                            return Err(Failure::Usage(format!(
+                                "'{other}' is not a rating; use below, meets or exceeds"
+                            )));
+                        }
+                    };
+                    Ok(pb::TargetRating {
+                        milestone_id: milestone.trim().to_owned(),
+                        rating: rating as i32,
+                    })
+                })
+                .collect::<Result<Vec<_>, Failure>>()?;
+            let r = pb::FinalSeminarRequest {
+                request_id: String::new(),
+                project_id: project,
+                ratings,
+                score,
+                notes,
+            };
+            c.written(
+                "final seminar recorded",
+                &c.seminars()?.record_final_seminar(r).await?.into_inner(),
+            )
+        }
+        SeminarCommand::Grade { project, grade } => c.written(
+            "graded",
+            &c.seminars()?
+                .set_grade(pb::SetGradeRequest {
+                    request_id: String::new(),
+                    project_id: project,
+                    grade,
+                })
+                .await?
+                .into_inner(),
+        ),
+        SeminarCommand::Defer { project, reason } => c.written(
+            "graduation deferred",
+            &c.seminars()?
+                .defer_graduation(pb::ReasonRequest {
+                    request_id: String::new(),
+                    project_id: project,
+                    reason,
+                })
+                .await?
+                .into_inner(),
+        ),
+        SeminarCommand::Resume { project } => c.written(
+            "resumed",
+            &c.seminars()?
+                .resume_participant(action(project, String::new()))
+                .await?
+                .into_inner(),
+        ),
+    }
+}
