@@ -167,17 +167,20 @@ impl Connection {
                 "duplicate": w.duplicate,
             }));
         } else if w.duplicate {
-            println!(
+            say!(
                 "{what}: already done earlier (stream {} at version {}, position {})",
-                w.stream_id, w.stream_version, w.position
+                w.stream_id,
+                w.stream_version,
+                w.position
             );
         } else if w.events.is_empty() {
-            println!(
+            say!(
                 "{what}: nothing to change (stream {} at version {})",
-                w.stream_id, w.stream_version
+                w.stream_id,
+                w.stream_version
             );
         } else {
-            println!(
+            say!(
                 "{what}: {} (stream {} version {}, position {})",
                 w.events.join(", "),
                 w.stream_id,
@@ -190,7 +193,7 @@ impl Connection {
 }
 
 pub fn print_json(value: &serde_json::Value) {
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
     );

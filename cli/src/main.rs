@@ -3,6 +3,19 @@
 //! Exit codes: 0 done; 1 refused by the domain or the server (the reason is
 //! printed); 2 usage or connection error.
 
+/// Prints a line to standard output; a reader that went away (`| head`)
+/// ends the command quietly instead of with a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(err) = writeln!(std::io::stdout(), $($arg)*)
+            && err.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod client;
 mod commands;
 mod serve;
@@ -17,7 +30,7 @@ use commands::{admin, audit, demo, innovation, people};
 /// jejak — an event-sourced workflow engine for leadership-training change
 /// projects and the regional innovations they become.
 #[derive(Debug, Parser)]
-#[command(name = "jejak", version, about, propagate_version = true)]
+#[command(name = "jejak", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -142,5 +155,15 @@ fn main() -> ExitCode {
             eprintln!("error: {failure}");
             failure.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn every_subcommand_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -264,7 +264,7 @@ pub fn issue(args: IssueArgs) -> anyhow::Result<()> {
         anyhow::bail!("an innovation officer acts for one OPD: add --opd CODE");
     }
     let keys = args.data.keys()?;
-    println!(
+    say!(
         "{}",
         keys.issue(args.subject.trim(), role, opd.as_ref(), args.ttl)
     );

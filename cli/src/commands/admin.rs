@@ -81,7 +81,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                         p.error.clone(),
                     ]
                 });
-                println!(
+                say!(
                     "{}",
                     table(
                         &[
@@ -140,7 +140,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                 }
             }
             bar.finish_and_clear();
-            println!("view {name} rebuilt");
+            say!("view {name} rebuilt");
             Ok(())
         }
         AdminCommand::Workflow(WorkflowCommand::List) => {
@@ -154,7 +154,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                     "name": w.name, "version": w.version, "kind": w.kind, "hash": w.hash, "states": w.states, "description": w.description,
                 })).collect::<Vec<_>>()));
             } else {
-                println!(
+                say!(
                     "{}",
                     table(
                         &["workflow", "version", "kind", "states", "hash"],
@@ -181,7 +181,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                     &serde_json::json!({ "name": w.summary.as_ref().map(|s| s.name.clone()), "version": w.summary.as_ref().map(|s| s.version), "source": w.source }),
                 );
             } else {
-                println!("{}", w.source);
+                say!("{}", w.source);
             }
             Ok(())
         }
@@ -200,7 +200,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                     &serde_json::json!({ "name": w.name, "version": w.version, "hash": w.hash }),
                 );
             } else {
-                println!("registered {} v{}", w.name, w.version);
+                say!("registered {} v{}", w.name, w.version);
             }
             Ok(())
         }
@@ -214,7 +214,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                             &serde_json::json!({ "valid": true, "name": w.name, "version": w.version, "hash": w.hash }),
                         );
                     } else {
-                        println!(
+                        say!(
                             "{} v{} is valid: {} states, {} transitions",
                             w.name,
                             w.version,

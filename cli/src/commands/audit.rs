@@ -154,7 +154,7 @@ fn history_out(c: &Connection, events: &[pb::Event]) {
             e.event_type.clone(),
         ]
     });
-    println!(
+    say!(
         "{}",
         table(&["position", "version", "recorded at", "who", "what"], rows)
     );
@@ -302,11 +302,11 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                     &serde_json::json!({ "stream_id": stream.as_str(), "version": version, "state": state }),
                 );
             } else {
-                println!(
+                say!(
                     "{stream} at version {version}: {}",
                     state["lifecycle"].as_str().unwrap_or("(no lifecycle)")
                 );
-                println!(
+                say!(
                     "{}",
                     serde_json::to_string_pretty(&state).unwrap_or_default()
                 );
@@ -369,7 +369,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                     &serde_json::json!({ "intact": intact, "checked": checked, "digest": last, "message": message }),
                 );
             } else {
-                println!("{message}");
+                say!("{message}");
             }
             if intact {
                 Ok(())
@@ -399,7 +399,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
             if c.json {
                 print_json(&serde_json::json!({ "digest": digest }));
             } else {
-                println!("{digest}");
+                say!("{digest}");
             }
             Ok(())
         }
@@ -480,7 +480,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                             .next()
                             .await
                             .map_err(|e| Failure::Refused(e.to_string()))?;
-                        println!("{}", line(&event_of(e)));
+                        say!("{}", line(&event_of(e)));
                     }
                 }
                 None => {
@@ -492,7 +492,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                         .await?
                         .into_inner();
                     while let Some(e) = stream.next().await {
-                        println!("{}", line(&e?));
+                        say!("{}", line(&e?));
                     }
                 }
             }

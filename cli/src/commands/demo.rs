@@ -425,9 +425,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .context("flagging overdue milestones")?;
     l.bar.finish_and_clear();
     let head = engine.store().digest().await?;
-    println!(
+    say!(
         "demo city loaded: {} commands written, {} already done by an earlier run, {} refused; the log is at {head}",
-        l.done, l.repeated, l.refused
+        l.done,
+        l.repeated,
+        l.refused
     );
     Ok(())
 }

@@ -349,7 +349,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                         i.replication_count.to_string(),
                     ]
                 });
-                println!(
+                say!(
                     "{}",
                     table(
                         &[
@@ -386,13 +386,13 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     "most_replicated": s.most_replicated.iter().map(|r| serde_json::json!({"innovation_id": r.innovation_id, "adopters": r.adopters})).collect::<Vec<_>>(),
                 }));
             } else {
-                println!(
+                say!(
                     "{} innovations; {:.0}% of OPDs have at least one; Gini {:.2}",
                     s.total,
                     s.coverage * 100.0,
                     s.gini
                 );
-                println!(
+                say!(
                     "{}",
                     table(
                         &["source", "count", "%"],
@@ -417,8 +417,8 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     row.push(o.total.to_string());
                     row
                 });
-                println!("{}", table(&header, rows));
-                println!(
+                say!("{}", table(&header, rows));
+                say!(
                     "OPDs without innovation: {}",
                     if s.opds_without.is_empty() {
                         "none".into()
@@ -426,9 +426,9 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                         s.opds_without.join(", ")
                     }
                 );
-                println!("dormant: {}", s.dormant.len());
+                say!("dormant: {}", s.dormant.len());
                 if !s.most_replicated.is_empty() {
-                    println!(
+                    say!(
                         "{}",
                         table(
                             &["most replicated", "adopters"],

@@ -398,7 +398,7 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                         k.workflow.clone(),
                     ]
                 });
-                println!(
+                say!(
                     "{}",
                     table(
                         &[
@@ -437,11 +437,12 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                     "final_passed": p.final_passed, "final_failed": p.final_failed, "grades": grades,
                 }));
             } else {
-                println!(
+                say!(
                     "{} projects; overdue milestones: {}",
-                    p.projects, p.overdue_milestones
+                    p.projects,
+                    p.overdue_milestones
                 );
-                println!(
+                say!(
                     "{}",
                     table(
                         &["state", "projects"],
@@ -450,15 +451,18 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                             .map(|s| vec![s.state.clone(), s.count.to_string()])
                     )
                 );
-                println!(
+                say!(
                     "proposal seminars: {} accepted, {} to revise; final seminars: {} passed, {} failed",
-                    p.proposal_accepted, p.proposal_to_revise, p.final_passed, p.final_failed
+                    p.proposal_accepted,
+                    p.proposal_to_revise,
+                    p.final_passed,
+                    p.final_failed
                 );
                 if !p.late_participants.is_empty() {
-                    println!("late: {}", p.late_participants.join(", "));
+                    say!("late: {}", p.late_participants.join(", "));
                 }
                 if !p.grades.is_empty() {
-                    println!(
+                    say!(
                         "{}",
                         table(
                             &["grade", "count"],
@@ -521,7 +525,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
             if c.json {
                 print_json(&project_json(&p));
             } else {
-                println!(
+                say!(
                     "{} — {}\n{} ({}), {} · cohort {} · mentor {} · state: {}",
                     p.project_id,
                     p.title,
@@ -553,7 +557,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
                         m.returned_reason.clone(),
                     ]
                 });
-                println!(
+                say!(
                     "{}",
                     table(
                         &["milestone", "title", "due", "status", "", "mentor's reason"],
@@ -561,7 +565,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
                     )
                 );
                 if !p.grade.is_empty() {
-                    println!("grade: {}", p.grade);
+                    say!("grade: {}", p.grade);
                 }
             }
             Ok(())
@@ -613,7 +617,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
                         p.overdue_count.to_string(),
                     ]
                 });
-                println!(
+                say!(
                     "{}",
                     table(
                         &[
@@ -754,9 +758,9 @@ pub async fn mentor(c: &Connection, command: MentorCommand) -> Outcome {
                     inbox.items.iter().map(inbox_json).collect::<Vec<_>>()
                 ));
             } else if inbox.items.is_empty() {
-                println!("nothing waits for you");
+                say!("nothing waits for you");
             } else {
-                println!(
+                say!(
                     "{}",
                     table(
                         &[
@@ -782,9 +786,9 @@ pub async fn mentor(c: &Connection, command: MentorCommand) -> Outcome {
             while let Some(item) = stream.next().await {
                 let item = item?;
                 if c.json {
-                    println!("{}", inbox_json(&item));
+                    say!("{}", inbox_json(&item));
                 } else {
-                    println!("{}", inbox_line(&item).join("  "));
+                    say!("{}", inbox_line(&item).join("  "));
                 }
             }
             Ok(())

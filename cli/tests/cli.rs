@@ -1,0 +1,312 @@
+//! The jejak command against a spawned server: the README's tour as
+//! written, --json, exit codes, and the offline audit of a copied (and a
+//! tampered) database file.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use assert_cmd::prelude::*;
+use sqlx::Connection as _;
+
+const BIN: &str = env!("CARGO_BIN_EXE_jejak");
+
+struct Server {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// `jejak serve` in a fresh folder on a free port; returns once it serves.
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .current_dir(dir.path())
+            .env_remove("JEJAK_DATABASE_URL")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            assert!(!line.contains("ERROR"), "the server failed: {line}");
+            if line.contains("serving gRPC") {
+                break;
+            }
+        }
+        // Keep draining the server's log so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `jejak ARGS` as a client of this server, in its folder.
+    fn jejak(&self, token: Option<&str>, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("JEJAK_SERVER", &self.url);
+        match token {
+            Some(token) => cmd.env("JEJAK_TOKEN", token),
+            None => cmd.env_remove("JEJAK_TOKEN"),
+        };
+        cmd
+    }
+
+    fn token(&self, role: &str, subject: &str) -> String {
+        let out = self
+            .jejak(
+                None,
+                &["token", "issue", "--role", role, "--subject", subject],
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Stops the server with SIGTERM and waits for a clean exit.
+    fn stop(mut self) -> tempfile::TempDir {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(
+            exit.success(),
+            "the server stopped cleanly on SIGTERM: {exit:?}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn readme_tour() -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let start = readme
+        .find("## A five-minute tour")
+        .expect("the README has a tour");
+    let block = &readme[start..];
+    let code = block
+        .split("```sh\n")
+        .nth(1)
+        .expect("a shell block")
+        .split("```")
+        .next()
+        .unwrap();
+    code.lines()
+        // Built already by cargo; the live watch is tried separately.
+        .filter(|l| !l.starts_with("cargo build") && !l.contains("mentor watch &"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn copy_examples(to: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples");
+    std::fs::create_dir_all(to.join("docs/examples")).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            to.join("docs/examples").join(entry.file_name()),
+        )
+        .unwrap();
+    }
+}
+
+fn bin_dir() -> PathBuf {
+    PathBuf::from(BIN).parent().unwrap().to_path_buf()
+}
+
+#[test]
+fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
+    let server = Server::start();
+    copy_examples(server.path());
+    let path = format!(
+        "{}:{}",
+        bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &readme_tour()])
+        .current_dir(server.path())
+        .env("PATH", path)
+        .env("JEJAK_SERVER", &server.url)
+        .env_remove("JEJAK_TOKEN")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the tour failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("demo city loaded"), "{stdout}");
+    assert!(stdout.contains("86 innovations"), "{stdout}");
+    assert!(stdout.contains("ActionPlanApproved"), "{stdout}");
+    assert!(stdout.contains("intact:"), "{stdout}");
+
+    // --json: stable field names.
+    let auditor = server.token("auditor", "inspektorat-1");
+    let out = server
+        .jejak(Some(&auditor), &["audit", "digest", "--json"])
+        .output()
+        .unwrap();
+    let digest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let digest = digest["digest"].as_str().unwrap().to_owned();
+    let head: u64 = digest.split(':').next().unwrap().parse().unwrap();
+    assert!(
+        head > 1_000,
+        "the demo and the tour are in the log: {digest}"
+    );
+    let mentor = server.token("mentor", "kepala-dpmptsp");
+    let out = server
+        .jejak(Some(&mentor), &["project", "list", "--json"])
+        .output()
+        .unwrap();
+    let projects: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["project_id"] == "pka-2026-9.198703152010011003")
+        .expect("the tour's project");
+    assert_eq!(ours["state"], "proposed");
+    assert_eq!(ours["milestones"][0]["status"], "planned");
+
+    // Exit codes: 1 refused, 2 usage, 2 unreachable; one sentence each.
+    let participant = server.token("participant", "198703152010011003");
+    let refused = server
+        .jejak(
+            Some(&participant),
+            &["mentor", "agree", "pka-2026-9.198703152010011003"],
+        )
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&refused.get_output().stderr).contains("only mentor may"));
+    server
+        .jejak(
+            Some(&participant),
+            &[
+                "cohort",
+                "open",
+                "x",
+                "--level",
+                "pkz",
+                "--provider",
+                "p",
+                "--year",
+                "2026",
+                "--number",
+                "1",
+                "--starts",
+                "2026-01-01",
+                "--ends",
+                "2026-02-01",
+            ],
+        )
+        .assert()
+        .code(2);
+    server
+        .jejak(Some(&participant), &["cohort", "open"])
+        .assert()
+        .code(2);
+    let unreachable = server
+        .jejak(
+            Some(&auditor),
+            &["audit", "digest", "--server", "http://127.0.0.1:1"],
+        )
+        .assert()
+        .code(2);
+    assert!(
+        String::from_utf8_lossy(&unreachable.get_output().stderr).contains("cannot be reached")
+    );
+    let unauthenticated = server.jejak(None, &["audit", "digest"]).assert().code(1);
+    assert!(String::from_utf8_lossy(&unauthenticated.get_output().stderr).contains("JEJAK_TOKEN"));
+
+    // The auditor is handed a copy of the database file and works offline.
+    let dir = server.stop();
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(dir.path().join("data/jejak.db"), &copy).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let wal = dir.path().join(format!("data/jejak.db{suffix}"));
+        if wal.exists() {
+            std::fs::copy(&wal, dir.path().join(format!("copy.db{suffix}"))).unwrap();
+        }
+    }
+    let db = format!("sqlite://{}", copy.display());
+    let offline = |args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("audit")
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env_remove("JEJAK_SERVER")
+            .env_remove("JEJAK_TOKEN");
+        cmd
+    };
+    let ok = offline(&["verify", "--digest", &digest]).assert().success();
+    assert!(String::from_utf8_lossy(&ok.get_output().stdout).contains("intact"));
+    let state = offline(&[
+        "state-at",
+        "pka-2026-9.198703152010011003",
+        "--version",
+        "2",
+        "--json",
+    ])
+    .output()
+    .unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
+    assert_eq!(state["state"]["lifecycle"], "proposed");
+    let export = dir.path().join("log.jsonl");
+    offline(&["export", "--out", export.to_str().unwrap()])
+        .assert()
+        .success();
+    let lines = std::fs::read_to_string(&export).unwrap().lines().count() as u64;
+    assert!(
+        lines >= head,
+        "the export holds every event up to the digest"
+    );
+
+    // Someone with database access changes one event; verify names it.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        sqlx::raw_sql("DROP TRIGGER events_no_update; UPDATE events SET payload = '{\"note\":\"forged\"}' WHERE position = 1200;")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
+    let broken = offline(&["verify", "--digest", &digest]).assert().code(1);
+    let said = String::from_utf8_lossy(&broken.get_output().stderr).into_owned();
+    assert!(said.contains("position 1200"), "{said}");
+}
