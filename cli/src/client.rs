@@ -5,11 +5,9 @@ use std::fmt;
 use std::process::ExitCode;
 
 use jejak_proto::v1 as pb;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Request, Status};
+use tonic::transport::Endpoint;
+use tonic::{Code, Status};
 
 /// How a command failed.
 #[derive(Debug)]
@@ -58,22 +56,7 @@ impl From<anyhow::Error> for Failure {
 
 pub type Outcome = Result<(), Failure>;
 
-/// Adds the bearer token to every request.
-#[derive(Clone, Debug)]
-pub struct Bearer(Option<MetadataValue<Ascii>>);
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(token) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", token.clone());
-        }
-        Ok(request)
-    }
-}
-
-pub type Authed = InterceptedService<Channel, Bearer>;
+pub use jejak_proto::{Authed, Bearer};
 
 /// Where the server is and who is asking.
 #[derive(Debug, Clone, clap::Args)]
@@ -114,16 +97,9 @@ impl Connection {
         } else {
             endpoint
         };
-        let token = match &self.token {
-            Some(t) => Some(format!("Bearer {}", t.trim()).parse().map_err(|_| {
-                Failure::Usage("the token is not plain text; paste it again".into())
-            })?),
-            None => None,
-        };
-        Ok(InterceptedService::new(
-            endpoint.connect_lazy(),
-            Bearer(token),
-        ))
+        let bearer = Bearer::new(self.token.as_deref())
+            .map_err(|_| Failure::Usage("the token is not plain text; paste it again".into()))?;
+        Ok(InterceptedService::new(endpoint.connect_lazy(), bearer))
     }
 
     pub fn cohorts(&self) -> Result<pb::cohorts_client::CohortsClient<Authed>, Failure> {

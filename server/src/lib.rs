@@ -35,6 +35,7 @@ use tonic::transport::{Identity, ServerTlsConfig};
 
 pub use auth::Keys;
 pub use convert::MAX_PAGE_SIZE;
+pub use services::audit::event_out as event_to_wire;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]

@@ -10,31 +10,12 @@ use jejak_engine::domain::Role;
 use jejak_engine::domain::values::OpdCode;
 use jejak_proto::v1 as pb;
 use jejak_server::{App, AppConfig, Keys};
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Request, Status};
 
 use crate::TestDb;
 
-/// Adds a bearer token to every request.
-#[derive(Clone, Debug)]
-pub struct Bearer(Option<MetadataValue<Ascii>>);
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(token) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", token.clone());
-        }
-        Ok(request)
-    }
-}
-
-/// A channel that sends a token.
-pub type Authed = InterceptedService<Channel, Bearer>;
+pub use jejak_proto::{Authed, Bearer};
 
 /// A running server and what tests need to talk to it.
 #[derive(Debug)]
@@ -117,8 +98,10 @@ impl TestApp {
 
     /// A channel that sends `token` (or none).
     pub fn authed(&self, token: Option<&str>) -> Authed {
-        let value = token.map(|t| format!("Bearer {t}").parse().expect("ASCII"));
-        InterceptedService::new(self.channel.clone(), Bearer(value))
+        InterceptedService::new(
+            self.channel.clone(),
+            Bearer::new(token).expect("an ASCII token"),
+        )
     }
 
     /// The Cohorts client.

@@ -88,26 +88,6 @@ fn line(e: &pb::Event) -> serde_json::Value {
     })
 }
 
-fn event_of(e: jejak_engine::store::RecordedEvent) -> pb::Event {
-    pb::Event {
-        position: e.position,
-        event_id: e.event_id.to_string(),
-        stream_id: e.stream_id.to_string(),
-        stream_type: e.stream_type,
-        stream_version: e.stream_version,
-        event_type: e.event_type,
-        event_version: e.event_version,
-        payload_json: e.payload,
-        metadata_json: e.metadata,
-        recorded_at: Some(prost_types::Timestamp {
-            seconds: e.recorded_at.timestamp(),
-            nanos: i32::try_from(e.recorded_at.timestamp_subsec_nanos()).unwrap_or(0),
-        }),
-        prev_hash: hex::encode(e.prev_hash),
-        hash: hex::encode(e.hash),
-    }
-}
-
 fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
@@ -205,7 +185,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                         .await
                         .map_err(|e| Failure::Refused(e.to_string()))?
                         .into_iter()
-                        .map(event_of)
+                        .map(jejak_server::event_to_wire)
                         .collect()
                 }
                 None => {
@@ -439,7 +419,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                             break;
                         };
                         for e in batch {
-                            write(&event_of(e))?;
+                            write(&jejak_server::event_to_wire(e))?;
                         }
                         if let Some(bar) = &bar {
                             bar.set_position(last - after);
@@ -480,7 +460,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                             .next()
                             .await
                             .map_err(|e| Failure::Refused(e.to_string()))?;
-                        say!("{}", line(&event_of(e)));
+                        say!("{}", line(&jejak_server::event_to_wire(e)));
                     }
                 }
                 None => {

@@ -138,6 +138,10 @@ pub struct RegisterFilter {
     pub dormant_only: bool,
 }
 
+/// How long a read without a position waits for the view to catch up with
+/// this server's writes before it serves what the view holds.
+const FRESH_READ_WAIT: Duration = Duration::from_secs(2);
+
 /// Spawns every view of jejak on `runner`.
 pub fn spawn_all(runner: &Arc<Runner>) {
     runner.spawn(ProjectBoard);
@@ -165,9 +169,33 @@ impl Views {
         &self.runner
     }
 
+    /// Waits for the view before a read. With a position (read-your-writes)
+    /// the view must reach it or the read fails. Without one, the read waits
+    /// briefly for everything this server has committed, and serves what the
+    /// view holds when that takes too long (during a long catch-up).
     async fn ready(&self, view: &'static str, min_position: Option<u64>) -> Result<i64, ViewError> {
-        if let Some(position) = min_position.filter(|p| *p > 0) {
-            self.runner.wait_for(view, position, self.wait).await?;
+        match min_position.filter(|p| *p > 0) {
+            Some(position) => self.runner.wait_for(view, position, self.wait).await?,
+            None => {
+                let head = self.runner.store().known_head();
+                if head > 0 {
+                    match self
+                        .runner
+                        .wait_for(view, head, self.wait.min(FRESH_READ_WAIT))
+                        .await
+                    {
+                        Ok(()) | Err(WaitError::Timeout { .. }) => {}
+                        Err(WaitError::Failed {
+                            view,
+                            position,
+                            error,
+                        }) => {
+                            tracing::warn!(%view, position, %error, "serving a stopped view");
+                        }
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+            }
         }
         Ok(self.runner.db().active(view).await?)
     }

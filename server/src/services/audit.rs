@@ -18,7 +18,8 @@ use crate::App;
 use crate::convert::{from_timestamp, min_position, timestamp};
 use crate::error::{invalid, status};
 
-pub(crate) fn event_out(e: RecordedEvent) -> pb::Event {
+/// An event as the wire carries it.
+pub fn event_out(e: RecordedEvent) -> pb::Event {
     pb::Event {
         position: e.position,
         event_id: e.event_id.to_string(),

@@ -4,7 +4,7 @@
 //! errors through [`crate::error`].
 
 mod admin;
-mod audit;
+pub(crate) mod audit;
 mod cohorts;
 mod innovations;
 mod mentoring;
