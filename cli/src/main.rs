@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use client::{Connection, Failure};
-use commands::{admin, audit, demo, innovation, people};
+use commands::{admin, audit, bench, demo, innovation, people};
 
 /// jejak — an event-sourced workflow engine for leadership-training change
 /// projects and the regional innovations they become.
@@ -45,6 +45,8 @@ enum Command {
     Token(TokenCommand),
     /// Loads a demo city (OPDs, puskesmas, cohorts, innovations) into the log.
     Demo(demo::DemoArgs),
+    /// Measures the log beside the raw database (SQLite, and PostgreSQL with --postgres).
+    Bench(bench::BenchArgs),
     /// Organizers: cohorts.
     Cohort {
         #[command(flatten)]
@@ -120,6 +122,9 @@ fn main() -> ExitCode {
                 serve::issue(args).map_err(|e| Failure::Usage(format!("{e:#}")))
             }
             Command::Demo(args) => demo::run(args)
+                .await
+                .map_err(|e| Failure::Usage(format!("{e:#}"))),
+            Command::Bench(args) => bench::run(args)
                 .await
                 .map_err(|e| Failure::Usage(format!("{e:#}"))),
             Command::Cohort {

@@ -310,3 +310,49 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
     let said = String::from_utf8_lossy(&broken.get_output().stderr).into_owned();
     assert!(said.contains("position 1200"), "{said}");
 }
+
+#[test]
+fn bench_prints_every_figure_beside_its_baseline_and_writes_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let out = Command::new(BIN)
+        .args([
+            "bench",
+            "--seconds",
+            "1",
+            "--events",
+            "3000",
+            "--json-out",
+            json.to_str().unwrap(),
+        ])
+        .env_remove("JEJAK_BENCH_POSTGRES_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("append, 64 writers (group commit)")
+            && table.contains("baseline: 1-row INSERT commits"),
+        "{table}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let figures = report["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 10, "every measurement of the SQLite run");
+    for f in figures
+        .iter()
+        .filter(|f| f["name"].as_str().unwrap().starts_with("append"))
+    {
+        assert!(
+            f["value"].as_f64().unwrap() > 0.0
+                && f["baseline"].as_f64().unwrap() > 0.0
+                && f["ratio"].is_number(),
+            "{f}"
+        );
+        assert!(f["p99_ms"].is_number());
+    }
+}

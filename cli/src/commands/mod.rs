@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod bench;
 pub mod demo;
 mod files;
 pub mod innovation;

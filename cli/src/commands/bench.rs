@@ -1,0 +1,529 @@
+//! `jejak bench`: the log measured beside the raw database, in one run.
+//!
+//! The machines are shared and their disks swing several-fold in speed, so
+//! every figure is printed beside a baseline measured in the same run,
+//! interleaved (baseline, measurement, baseline again), and judged as a
+//! ratio against the mean of the two baselines.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use jejak_engine::domain::{Aggregate, Command, DomainError};
+use jejak_engine::engine::Engine;
+use jejak_engine::store::{
+    AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreConfig, StoredSnapshot, StreamId,
+};
+use jejak_engine::workflow::WorkflowRef;
+use serde::{Deserialize, Serialize};
+use sqlx::Connection as _;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Also measure PostgreSQL: a server URL whose user may create databases.
+    #[arg(long, env = "JEJAK_BENCH_POSTGRES_URL")]
+    postgres: Option<String>,
+    /// Events in the log for the read and catch-up measurements.
+    #[arg(long, default_value_t = 200_000)]
+    events: u64,
+    /// Seconds per write measurement.
+    #[arg(long, default_value_t = 3)]
+    seconds: u64,
+    /// Where to write every figure as JSON.
+    #[arg(long, default_value = "bench.json")]
+    json_out: std::path::PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+struct Figure {
+    backend: String,
+    name: String,
+    value: f64,
+    unit: String,
+    p50_ms: Option<f64>,
+    p99_ms: Option<f64>,
+    baseline: Option<f64>,
+    ratio: Option<f64>,
+    target: String,
+    pass: bool,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1_000.0
+}
+
+/// One row per append, the same shape as the log, on the log's own pool.
+async fn baseline(store: &EventStore, rows_per_tx: usize, seconds: u64) -> anyhow::Result<f64> {
+    let mut written = 0u64;
+    let started = Instant::now();
+    let payload = "{\"n\":1,\"text\":\"baseline row shaped like an event\"}";
+    let max: Option<i64> = match (store.sqlite_pool(), store.postgres_pool()) {
+        (Some(pool), _) => {
+            sqlx::query_scalar("SELECT MAX(position) FROM bench_baseline")
+                .fetch_one(pool)
+                .await?
+        }
+        (_, Some(pool)) => {
+            sqlx::query_scalar("SELECT MAX(position) FROM bench_baseline")
+                .fetch_one(pool)
+                .await?
+        }
+        _ => anyhow::bail!("the log has no pool"),
+    };
+    let mut next = max.unwrap_or(0) + 1;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        macro_rules! insert {
+            ($pool:expr, $sql:literal) => {{
+                let mut tx = $pool.begin().await?;
+                for _ in 0..rows_per_tx {
+                    sqlx::query($sql)
+                        .bind(next)
+                        .bind(uuid::Uuid::now_v7().to_string())
+                        .bind("bench-stream")
+                        .bind(payload)
+                        .bind(vec![7u8; 32])
+                        .execute(&mut *tx)
+                        .await?;
+                    next += 1;
+                }
+                tx.commit().await?;
+            }};
+        }
+        match (store.sqlite_pool(), store.postgres_pool()) {
+            (Some(pool), _) => insert!(
+                pool,
+                "INSERT INTO bench_baseline (position, event_id, stream_id, payload, hash) VALUES (?, ?, ?, ?, ?)"
+            ),
+            (_, Some(pool)) => insert!(
+                pool,
+                "INSERT INTO bench_baseline (position, event_id, stream_id, payload, hash) VALUES ($1, $2, $3, $4, $5)"
+            ),
+            _ => anyhow::bail!("the log has no pool"),
+        }
+        written += rows_per_tx as u64;
+    }
+    Ok(written as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn create_baseline_table(store: &EventStore) -> anyhow::Result<()> {
+    let sql = "CREATE TABLE IF NOT EXISTS bench_baseline (position BIGINT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, stream_id TEXT NOT NULL, payload TEXT NOT NULL, hash BYTEA NOT NULL)";
+    match (store.sqlite_pool(), store.postgres_pool()) {
+        (Some(pool), _) => {
+            sqlx::query(&sql.replace("BYTEA", "BLOB"))
+                .execute(pool)
+                .await?;
+            sqlx::query("DELETE FROM bench_baseline")
+                .execute(pool)
+                .await?;
+        }
+        (_, Some(pool)) => {
+            sqlx::query(sql).execute(pool).await?;
+            sqlx::query("TRUNCATE bench_baseline").execute(pool).await?;
+        }
+        _ => anyhow::bail!("the log has no pool"),
+    }
+    Ok(())
+}
+
+fn event(n: u64) -> NewEvent {
+    NewEvent::new(
+        "Measured",
+        serde_json::json!({ "n": n, "text": "an event of a typical size for jejak's log" }),
+    )
+}
+
+/// Appends from `writers` tasks on distinct streams for `seconds`; returns
+/// events per second and the sorted latencies.
+async fn appends(
+    store: &EventStore,
+    writers: usize,
+    seconds: u64,
+    tag: &str,
+) -> anyhow::Result<(f64, Vec<Duration>)> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    // Spawn every writer first, so that they really run at once.
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let store = store.clone();
+            let tag = tag.to_owned();
+            tokio::spawn(async move {
+                let stream = StreamId::parse(format!("bench-{tag}-{w}")).expect("a stream id");
+                let mut latencies = Vec::new();
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    store
+                        .append(
+                            AppendRequest::new(stream.clone(), "bench", ExpectedVersion::Any)
+                                .event(event(n)),
+                        )
+                        .await?;
+                    latencies.push(t.elapsed());
+                    n += 1;
+                }
+                Ok::<_, jejak_engine::store::StoreError>(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in futures_join(tasks).await {
+        all.extend(task??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    Ok((all.len() as f64 / elapsed, all))
+}
+
+async fn futures_join<T>(
+    tasks: impl IntoIterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<Result<T, tokio::task::JoinError>> {
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await);
+    }
+    out
+}
+
+/// A minimal aggregate for load measurements: it counts its events.
+#[derive(Debug)]
+struct Tally;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+enum TallyEvent {
+    Measured { n: u64, text: String },
+}
+
+impl Aggregate for Tally {
+    const KIND: &'static str = "bench";
+    const LABEL: &'static str = "bench stream";
+    const SNAPSHOT_VERSION: u32 = 1;
+    type State = u64;
+    type Command = ();
+    type Event = TallyEvent;
+
+    fn decide(_: &u64, _: &Command<()>) -> Result<Vec<TallyEvent>, DomainError> {
+        Ok(vec![])
+    }
+    fn evolve(state: u64, _: &TallyEvent) -> u64 {
+        state + 1
+    }
+    fn command_name(_: &()) -> &'static str {
+        "tally"
+    }
+    fn workflow_of(_: &u64) -> Option<&WorkflowRef> {
+        None
+    }
+}
+
+async fn load_time(engine: &Engine, stream: &StreamId, rounds: usize) -> anyhow::Result<f64> {
+    let mut times = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let loaded = engine.load::<Tally>(stream).await?;
+        times.push(t.elapsed());
+        anyhow::ensure!(loaded.version > 0, "the stream is there");
+    }
+    times.sort();
+    Ok(percentile(&times, 0.5))
+}
+
+struct Run {
+    backend: &'static str,
+    figures: Vec<Figure>,
+}
+
+impl Run {
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        name: &str,
+        value: f64,
+        unit: &str,
+        latencies: Option<&[Duration]>,
+        baseline: Option<f64>,
+        target: String,
+        pass: bool,
+    ) {
+        self.figures.push(Figure {
+            backend: self.backend.to_owned(),
+            name: name.to_owned(),
+            value,
+            unit: unit.to_owned(),
+            p50_ms: latencies.map(|l| percentile(l, 0.5)),
+            p99_ms: latencies.map(|l| percentile(l, 0.99)),
+            baseline,
+            ratio: baseline.map(|b| value / b),
+            target,
+            pass,
+        });
+    }
+}
+
+async fn measure(
+    backend: &'static str,
+    url: &str,
+    args: &BenchArgs,
+) -> anyhow::Result<Vec<Figure>> {
+    let store = EventStore::open(url, StoreConfig::default())
+        .await
+        .with_context(|| format!("cannot open {url}"))?;
+    create_baseline_table(&store).await?;
+    let mut run = Run {
+        backend,
+        figures: Vec::new(),
+    };
+    let s = args.seconds;
+    eprintln!("[{backend}] single-row baseline, one writer, baseline again …");
+    let b1 = baseline(&store, 1, s).await?;
+    let (one, one_lat) = appends(&store, 1, s, "one").await?;
+    let b2 = baseline(&store, 1, s).await?;
+    let single = (b1 + b2) / 2.0;
+    run.add(
+        "baseline: 1-row INSERT commits",
+        single,
+        "commits/s",
+        None,
+        None,
+        "reference".into(),
+        true,
+    );
+    run.add(
+        "append, one writer",
+        one,
+        "commits/s",
+        Some(&one_lat),
+        Some(single),
+        "≥ 0.8 × baseline".into(),
+        one >= 0.8 * single,
+    );
+    eprintln!("[{backend}] 64-row baseline, 64 writers …");
+    let batch = baseline(&store, 64, s).await?;
+    run.add(
+        "baseline: 64 rows per transaction",
+        batch,
+        "rows/s",
+        None,
+        None,
+        "reference".into(),
+        true,
+    );
+    let (many, many_lat) = appends(&store, 64, s, "many").await?;
+    let b3 = baseline(&store, 1, s).await?;
+    let single = (single + b3) / 2.0;
+    let p99 = percentile(&many_lat, 0.99);
+    run.add(
+        "append, 64 writers (group commit)",
+        many,
+        "events/s",
+        Some(&many_lat),
+        Some(single),
+        "≥ 5 × baseline, p99 ≤ 20 ms".into(),
+        many >= 5.0 * single && p99 <= 20.0,
+    );
+
+    eprintln!("[{backend}] filling the log to {} events …", args.events);
+    let head = store.digest().await?.position;
+    let mut n = head;
+    let filler = StreamId::parse("bench-fill")?;
+    while n < args.events {
+        let batch: Vec<NewEvent> = (0..1_000.min(args.events - n)).map(event).collect();
+        n += batch.len() as u64;
+        store
+            .append(AppendRequest::new(filler.clone(), "bench", ExpectedVersion::Any).events(batch))
+            .await?;
+    }
+    let total = store.digest().await?.position;
+    let read_target = if backend == "sqlite" {
+        500_000.0
+    } else {
+        400_000.0
+    };
+    let t = Instant::now();
+    let mut after = 0;
+    loop {
+        let batch = store.read_all(after, 10_000).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.position;
+    }
+    let read = total as f64 / t.elapsed().as_secs_f64();
+    run.add(
+        "read the whole log",
+        read,
+        "events/s",
+        None,
+        None,
+        format!("≥ {read_target:.0} events/s"),
+        read >= read_target,
+    );
+    let t = Instant::now();
+    let mut subscription = store.subscribe(0);
+    while subscription.position() < total {
+        subscription.next_batch(10_000).await?;
+    }
+    let catch_up = total as f64 / t.elapsed().as_secs_f64();
+    run.add(
+        "subscription catch-up",
+        catch_up,
+        "events/s",
+        None,
+        None,
+        format!("≥ {read_target:.0} events/s"),
+        catch_up >= read_target,
+    );
+
+    eprintln!("[{backend}] loading streams of 100, 1,000 and 10,000 events …");
+    let engine = Engine::open(store.clone()).await?;
+    let mut streams = Vec::new();
+    for size in [100u64, 1_000, 10_000] {
+        let stream = StreamId::parse(format!("bench-load-{size}"))?;
+        let mut written = 0;
+        while written < size {
+            let batch: Vec<NewEvent> = (0..1_000.min(size - written)).map(event).collect();
+            written += batch.len() as u64;
+            store
+                .append(
+                    AppendRequest::new(stream.clone(), "bench", ExpectedVersion::Any).events(batch),
+                )
+                .await?;
+        }
+        streams.push((size, stream));
+    }
+    let mut plain = Vec::new();
+    for (size, stream) in &streams {
+        plain.push((*size, load_time(&engine, stream, 21).await?));
+    }
+    let load_target = if backend == "sqlite" { 1.0 } else { 2.5 };
+    let thousand = plain[1].1;
+    run.add(
+        "load a stream of 1,000 events",
+        thousand,
+        "ms",
+        None,
+        None,
+        format!("≤ {load_target} ms"),
+        thousand <= load_target,
+    );
+    run.add(
+        "load a stream of 10,000 events",
+        plain[2].1,
+        "ms",
+        None,
+        None,
+        "reference".into(),
+        true,
+    );
+    for (size, stream) in &streams {
+        let state = serde_json::to_string(&(size - 1))?;
+        store
+            .save_snapshot(
+                stream,
+                Tally::SNAPSHOT_VERSION,
+                &StoredSnapshot {
+                    stream_version: size - 1,
+                    state,
+                },
+            )
+            .await?;
+    }
+    let hundred = load_time(&engine, &streams[0].1, 21).await?;
+    let ten_thousand = load_time(&engine, &streams[2].1, 21).await?;
+    run.add(
+        "load 100 events with a snapshot",
+        hundred,
+        "ms",
+        None,
+        None,
+        "reference".into(),
+        true,
+    );
+    run.add(
+        "load 10,000 events with a snapshot",
+        ten_thousand,
+        "ms",
+        None,
+        Some(hundred),
+        "no more than loading 100 (ratio ≤ 1.5 for noise)".into(),
+        ten_thousand <= hundred * 1.5,
+    );
+    Ok(run.figures)
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?;
+    let mut figures = measure(
+        "sqlite",
+        &format!("sqlite://{}", dir.join("bench.db").display()),
+        &args,
+    )
+    .await?;
+    if let Some(admin) = &args.postgres {
+        let name = format!("jejak_bench_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(admin)
+            .await
+            .with_context(|| format!("cannot connect to {admin}"))?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await?;
+        let url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => anyhow::bail!(
+                "--postgres needs a database URL, e.g. postgres://postgres@127.0.0.1/test"
+            ),
+        };
+        let result = measure("postgres", &url, &args).await;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        figures.extend(result?);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_header([
+            "backend",
+            "measurement",
+            "value",
+            "p50 ms",
+            "p99 ms",
+            "× baseline",
+            "target",
+            "",
+        ]);
+    for f in &figures {
+        table.add_row([
+            f.backend.clone(),
+            f.name.clone(),
+            format!("{:.1} {}", f.value, f.unit),
+            f.p50_ms.map(|v| format!("{v:.2}")).unwrap_or_default(),
+            f.p99_ms.map(|v| format!("{v:.2}")).unwrap_or_default(),
+            f.ratio.map(|v| format!("{v:.2}")).unwrap_or_default(),
+            f.target.clone(),
+            if f.target == "reference" {
+                String::new()
+            } else if f.pass {
+                "PASS".into()
+            } else {
+                "FAIL".into()
+            },
+        ]);
+    }
+    say!("{table}");
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let report = serde_json::json!({ "machine": { "cores": cores, "os": std::env::consts::OS }, "figures": figures });
+    std::fs::write(&args.json_out, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", args.json_out.display()))?;
+    eprintln!("every figure is in {}", args.json_out.display());
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("jejak-bench-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
