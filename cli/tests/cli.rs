@@ -2,111 +2,15 @@
 //! written, --json, exit codes, and the offline audit of a copied (and a
 //! tampered) database file.
 
-use std::io::{BufRead as _, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+use common::{BIN, Server};
 
 use assert_cmd::prelude::*;
 use sqlx::Connection as _;
-
-const BIN: &str = env!("CARGO_BIN_EXE_jejak");
-
-struct Server {
-    child: Child,
-    url: String,
-    dir: tempfile::TempDir,
-}
-
-impl Server {
-    /// `jejak serve` in a fresh folder on a free port; returns once it serves.
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .current_dir(dir.path())
-            .env_remove("JEJAK_DATABASE_URL")
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            assert!(!line.contains("ERROR"), "the server failed: {line}");
-            if line.contains("serving gRPC") {
-                break;
-            }
-        }
-        // Keep draining the server's log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// `jejak ARGS` as a client of this server, in its folder.
-    fn jejak(&self, token: Option<&str>, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .current_dir(self.path())
-            .env("JEJAK_SERVER", &self.url);
-        match token {
-            Some(token) => cmd.env("JEJAK_TOKEN", token),
-            None => cmd.env_remove("JEJAK_TOKEN"),
-        };
-        cmd
-    }
-
-    fn token(&self, role: &str, subject: &str) -> String {
-        let out = self
-            .jejak(
-                None,
-                &["token", "issue", "--role", role, "--subject", subject],
-            )
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    }
-
-    /// Stops the server with SIGTERM and waits for a clean exit.
-    fn stop(mut self) -> tempfile::TempDir {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        assert!(
-            exit.success(),
-            "the server stopped cleanly on SIGTERM: {exit:?}"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        std::mem::replace(&mut self.dir, dir)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
 
 fn readme_tour() -> String {
     let readme =

@@ -1,0 +1,121 @@
+//! A `jejak serve` process for the command's tests and trials.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_jejak");
+
+pub struct Server {
+    child: Child,
+    pub url: String,
+    dir: Option<tempfile::TempDir>,
+    path: PathBuf,
+}
+
+impl Server {
+    /// `jejak serve` in a fresh folder on a free port; returns once it serves.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let mut server = Self::start_in(&path);
+        server.dir = Some(dir);
+        server
+    }
+
+    /// `jejak serve` in `path` (its data folder is `path/data`).
+    pub fn start_in(path: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .current_dir(path)
+            .env_remove("JEJAK_DATABASE_URL")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            assert!(!line.contains("ERROR"), "the server failed: {line}");
+            if line.contains("serving gRPC") {
+                break;
+            }
+        }
+        // Keep draining the server's log so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            dir: None,
+            path: path.to_path_buf(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `jejak ARGS` as a client of this server, in its folder.
+    pub fn jejak(&self, token: Option<&str>, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("JEJAK_SERVER", &self.url);
+        match token {
+            Some(token) => cmd.env("JEJAK_TOKEN", token),
+            None => cmd.env_remove("JEJAK_TOKEN"),
+        };
+        cmd
+    }
+
+    pub fn token(&self, role: &str, subject: &str) -> String {
+        let out = self
+            .jejak(
+                None,
+                &["token", "issue", "--role", role, "--subject", subject],
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Stops the server with SIGTERM and waits for a clean exit.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(
+            exit.success(),
+            "the server stopped cleanly on SIGTERM: {exit:?}"
+        );
+        self.dir.take().expect("a server started with start()")
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn crash(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
