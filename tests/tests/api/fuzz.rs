@@ -1,0 +1,210 @@
+//! Random and malformed messages to the write RPCs: every call gets an
+//! answer (an error or a write), the server never falls over, and the log
+//! stays valid.
+
+use jejak_proto::v1 as pb;
+use jejak_tests::TestDb;
+use jejak_tests::app::spawn_app;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree as _;
+
+use super::*;
+
+fn wild() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        "[a-z0-9.-]{1,20}",
+        any::<String>(),
+        "[0-9]{18}",
+        "20[0-9]{2}-[0-9]{2}-[0-9]{2}",
+        Just("x".repeat(6_000)),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct Wild {
+    a: String,
+    b: String,
+    c: String,
+    d: String,
+    n: u32,
+    e: i32,
+}
+
+fn wilds() -> impl Strategy<Value = Wild> {
+    (wild(), wild(), wild(), wild(), any::<u32>(), -2i32..12).prop_map(|(a, b, c, d, n, e)| Wild {
+        a,
+        b,
+        c,
+        d,
+        n,
+        e,
+    })
+}
+
+#[test]
+fn random_requests_to_the_write_rpcs_get_answers_and_leave_the_log_valid() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = TestDb::sqlite();
+        let app = spawn_app(&db).await;
+        let p = People::of(&app);
+        proposed(&app, &p).await;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for _ in 0..150 {
+            let w = wilds().new_tree(&mut runner).unwrap().current();
+            let attachment = pb::Attachment {
+                sha256: w.a.clone(),
+                uri: w.b.clone(),
+                name: w.c.clone(),
+                media_type: w.d.clone(),
+            };
+            let calls: Vec<Result<(), tonic::Status>> = vec![
+                app.cohorts(&p.organizer)
+                    .open_cohort(pb::OpenCohortRequest {
+                        request_id: w.a.clone(),
+                        cohort_id: w.b.clone(),
+                        level: w.e,
+                        provider: w.c.clone(),
+                        year: w.n as i32,
+                        number: w.n,
+                        starts_on: w.d.clone(),
+                        ends_on: w.a.clone(),
+                        workflow: w.c.clone(),
+                    })
+                    .await
+                    .map(drop),
+                app.cohorts(&p.organizer)
+                    .enrol_participant(pb::EnrolParticipantRequest {
+                        request_id: w.b.clone(),
+                        cohort_id: COHORT.into(),
+                        participant: Some(pb::ParticipantInfo {
+                            nip: w.a.clone(),
+                            name: w.b.clone(),
+                            position: w.c.clone(),
+                            opd: w.d.clone(),
+                        }),
+                        mentor: w.a.clone(),
+                        coach: w.b.clone(),
+                        examiners: vec![w.c.clone()],
+                    })
+                    .await
+                    .map(drop),
+                app.projects(&p.participant)
+                    .revise_proposal(pb::ReviseProposalRequest {
+                        request_id: w.c.clone(),
+                        project_id: project_id(),
+                        proposal: Some(pb::Proposal {
+                            title: w.a.clone(),
+                            change_area: w.b.clone(),
+                            problem: w.c.clone(),
+                            baseline: w.d.clone(),
+                            goal_short_term: w.a.clone(),
+                            milestones: vec![pb::MilestonePlan {
+                                id: w.b.clone(),
+                                horizon: w.e,
+                                title: w.c.clone(),
+                                due: w.d.clone(),
+                                expected_output: w.a.clone(),
+                            }],
+                            ..Default::default()
+                        }),
+                    })
+                    .await
+                    .map(drop),
+                app.projects(&p.participant)
+                    .submit_evidence(pb::SubmitEvidenceRequest {
+                        request_id: w.d.clone(),
+                        project_id: w.a.clone(),
+                        milestone_id: w.b.clone(),
+                        attachments: vec![attachment.clone()],
+                        note: w.c.clone(),
+                    })
+                    .await
+                    .map(drop),
+                app.mentoring(&p.mentor)
+                    .return_milestone(pb::MilestoneDecision {
+                        request_id: w.a.clone(),
+                        project_id: project_id(),
+                        milestone_id: w.c.clone(),
+                        reason: w.d.clone(),
+                    })
+                    .await
+                    .map(drop),
+                app.seminars(&p.examiner)
+                    .record_final_seminar(pb::FinalSeminarRequest {
+                        request_id: w.b.clone(),
+                        project_id: project_id(),
+                        ratings: vec![pb::TargetRating {
+                            milestone_id: w.a.clone(),
+                            rating: w.e,
+                        }],
+                        score: w.n,
+                        notes: w.c.clone(),
+                    })
+                    .await
+                    .map(drop),
+                app.innovations(&p.brida)
+                    .register_innovation(pb::RegisterInnovationRequest {
+                        request_id: w.c.clone(),
+                        innovation_id: w.a.clone(),
+                        name: w.b.clone(),
+                        opd: w.c.clone(),
+                        unit: w.d.clone(),
+                        region: w.a.clone(),
+                        source: w.e,
+                        initiator_type: w.b.clone(),
+                        form: w.e,
+                        digital: w.n % 2 == 0,
+                        sector: w.c.clone(),
+                        sdgs: vec![w.n % 20],
+                        goal: w.d.clone(),
+                        benefit: w.a.clone(),
+                        budget: u64::from(w.n),
+                    })
+                    .await
+                    .map(drop),
+                app.innovations(&p.brida)
+                    .add_evidence(pb::AddEvidenceRequest {
+                        request_id: w.d.clone(),
+                        innovation_id: w.b.clone(),
+                        indicator: w.c.clone(),
+                        attachment: Some(attachment),
+                    })
+                    .await
+                    .map(drop),
+                app.admin(&p.organizer)
+                    .register_workflow(pb::RegisterWorkflowRequest {
+                        request_id: w.a.clone(),
+                        file_name: w.b.clone(),
+                        source: w.c.clone(),
+                    })
+                    .await
+                    .map(drop),
+            ];
+            for result in calls {
+                if let Err(status) = result {
+                    assert!(
+                        !matches!(
+                            status.code(),
+                            tonic::Code::Internal | tonic::Code::Unknown | tonic::Code::Unavailable
+                        ),
+                        "an honest answer, not a failure: {status:?} for {w:?}"
+                    );
+                }
+            }
+        }
+        let verified = app
+            .audit(&p.auditor)
+            .verify(pb::VerifyRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(verified.intact, "{}", verified.message);
+        app.stop().await;
+    });
+}
