@@ -159,7 +159,7 @@ fn random_requests_to_the_write_rpcs_get_answers_and_leave_the_log_valid() {
                         source: w.e,
                         initiator_type: w.b.clone(),
                         form: w.e,
-                        digital: w.n % 2 == 0,
+                        digital: w.n.is_multiple_of(2),
                         sector: w.c.clone(),
                         sdgs: vec![w.n % 20],
                         goal: w.d.clone(),
