@@ -111,6 +111,8 @@ pub struct Loaded<S> {
     pub version: u64,
     /// Position of its newest event (0: unknown or none).
     pub position: u64,
+    /// Version of the snapshot the fold started from (0: none).
+    pub snapshot_version: u64,
 }
 
 /// Tunables of command handling.
@@ -453,6 +455,7 @@ impl Engine {
             state,
             version,
             position: 0,
+            snapshot_version: version,
         };
         for recorded in self.store.read_stream_after(stream, version).await? {
             loaded.state = A::evolve(loaded.state, &decode::<A::Event>(&recorded)?);
@@ -624,14 +627,8 @@ impl Engine {
         events: &[A::Event],
         version: u64,
     ) {
-        let last = self
-            .store
-            .load_snapshot::<serde_json::Value>(stream, A::SNAPSHOT_VERSION)
-            .await
-            .ok()
-            .flatten()
-            .map_or(0, |(v, _)| v);
-        if version - last < self.config.snapshot_every {
+        // The fold started from the newest usable snapshot: no need to read it again.
+        if version - loaded.snapshot_version < self.config.snapshot_every {
             return;
         }
         let state = events.iter().fold(loaded.state, A::evolve);

@@ -25,7 +25,7 @@ pub fn date(field: &str, value: &str) -> Result<NaiveDate, Status> {
     values::date(field, value).map_err(domain)
 }
 
-/// An optional `YYYY-MM-DD` field: empty is `None`.
+/// A date for the wire as `YYYY-MM-DD`; empty when there is none.
 pub fn text_date(date: Option<NaiveDate>) -> String {
     date.map(|d| d.to_string()).unwrap_or_default()
 }

@@ -77,19 +77,6 @@ impl Subscription {
         Ok(batch)
     }
 
-    /// Waits until the log holds something after the current position.
-    ///
-    /// # Errors
-    /// Storage failures.
-    pub async fn wait(&mut self) -> Result<(), StoreError> {
-        loop {
-            if !self.buffer.is_empty() {
-                return Ok(());
-            }
-            self.fill().await?;
-        }
-    }
-
     async fn fill(&mut self) -> Result<(), StoreError> {
         // Mark the head seen *before* reading, so that an append committed
         // after the read wakes the wait below.
