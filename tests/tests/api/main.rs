@@ -4,6 +4,7 @@ mod bad_input;
 mod fuzz;
 mod journey;
 mod refusals;
+mod tls;
 
 use jejak_engine::domain::Role;
 use jejak_proto::v1 as pb;
