@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -152,6 +153,27 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// Why a SQLite log that exists cannot be written by this process (a
+/// read-only file or file system), or `None`.
+fn sqlite_file_read_only(url: &str) -> Option<String> {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    if !path.exists() {
+        return None;
+    }
+    match std::fs::OpenOptions::new().append(true).open(path) {
+        Err(err)
+            if matches!(
+                err.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            Some(format!("the log {} is read-only ({err})", path.display()))
+        }
+        _ => None,
+    }
+}
+
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
@@ -169,9 +191,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
     let keys = args.data.keys()?;
     let url = args.data.database_url()?;
-    let store = EventStore::open(&url, StoreConfig::default())
-        .await
-        .with_context(|| format!("cannot open the log at {url}"))?;
+    let read_only = sqlite_file_read_only(&url);
+    if let Some(reason) = &read_only {
+        tracing::warn!(
+            "{reason}: serving reads only; every write is refused until the file is writable and the server restarts"
+        );
+    }
+    let store = EventStore::open(
+        &url,
+        StoreConfig {
+            read_only: read_only.is_some(),
+            ..StoreConfig::default()
+        },
+    )
+    .await
+    .with_context(|| format!("cannot open the log at {url}"))?;
     let mut config = AppConfig::new(keys);
     config.engine.region = args
         .region

@@ -1,6 +1,7 @@
 //! The log on SQLite: one file in WAL mode, `synchronous=FULL`, appends in
 //! `BEGIN IMMEDIATE` transactions by this process's single writer task.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row as _, SqlitePool};
+use sqlx::{Connection as _, Row as _, SqlitePool, TransactionManager as _};
 use uuid::Uuid;
 
 use super::plan::{BatchContext, PreparedAppend, StoredRequest, plan};
@@ -29,6 +30,16 @@ fn parse_time(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_default()
+}
+
+#[cfg(unix)]
+fn writable(dir: &Path) -> bool {
+    rustix::fs::access(dir, rustix::fs::Access::WRITE_OK).is_ok()
+}
+
+#[cfg(not(unix))]
+fn writable(_: &Path) -> bool {
+    true
 }
 
 fn hash32(bytes: &[u8]) -> [u8; 32] {
@@ -94,7 +105,12 @@ impl Sqlite {
                     format!("{} does not exist", path.display()),
                 ));
             }
-            options.read_only(true)
+            // On read-only media a WAL log has no -shm file and none can be
+            // made; then nobody can be writing it, and it is read as immutable.
+            let shm = PathBuf::from(format!("{}-shm", path.display()));
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+            let immutable = !shm.exists() && !writable(dir.unwrap_or(Path::new(".")));
+            options.read_only(true).immutable(immutable)
         } else {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| {
@@ -106,6 +122,20 @@ impl Sqlite {
         let pool = SqlitePoolOptions::new()
             .max_connections(config.pool_size.max(2))
             .acquire_timeout(Duration::from_secs(15))
+            // A COMMIT that fails on a full disk is rolled back inside SQLite,
+            // but sqlx still counts the transaction as open, and such a
+            // connection can never begin again. Close it rather than return
+            // it to the pool (the ping first applies a pending rollback).
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    conn.ping().await?;
+                    Ok(
+                        <sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(
+                            conn,
+                        ) == 0,
+                    )
+                })
+            })
             .connect_with(options)
             .await?;
         if !config.read_only {
