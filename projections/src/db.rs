@@ -146,6 +146,44 @@ impl Db {
     }
 
     /// Every document of a generation, by key.
+    /// Up to `limit` documents after key `after`, in key order.
+    pub(crate) async fn scan_after(
+        &self,
+        view: &str,
+        generation: i64,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = match self {
+            Self::Sqlite(pool) => sqlx::query(
+                "SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? AND key > ? ORDER BY key LIMIT ?",
+            )
+            .bind(view)
+            .bind(generation)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?,
+            Self::Postgres(pool) => sqlx::query(
+                "SELECT key, doc FROM view_docs WHERE view = $1 AND generation = $2 AND key > $3 ORDER BY key LIMIT $4",
+            )
+            .bind(view)
+            .bind(generation)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?,
+        };
+        Ok(rows)
+    }
+
     pub(crate) async fn scan(
         &self,
         view: &str,

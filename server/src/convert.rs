@@ -263,6 +263,41 @@ pub fn page(request: Option<&pb::PageRequest>) -> Result<(usize, usize), Status>
     Ok((offset, size as usize))
 }
 
+/// A keyset page request: the key to read on after, and the page size.
+/// Tokens are `after:KEY`, as [`key_token`] makes them.
+pub fn page_after(request: Option<&pb::PageRequest>) -> Result<(Option<String>, usize), Status> {
+    let (size, token) = request.map_or((0, ""), |p| (p.page_size, p.page_token.as_str()));
+    if size > MAX_PAGE_SIZE {
+        return Err(invalid(
+            "page.page_size",
+            format!("{size} is above the limit of {MAX_PAGE_SIZE}"),
+        ));
+    }
+    let size = if size == 0 { DEFAULT_PAGE_SIZE } else { size };
+    let after = if token.is_empty() {
+        None
+    } else {
+        Some(
+            token
+                .strip_prefix("after:")
+                .filter(|key| !key.is_empty())
+                .ok_or_else(|| {
+                    invalid(
+                        "page.page_token",
+                        "is not a token this server gave out; start again with an empty token",
+                    )
+                })?
+                .to_owned(),
+        )
+    };
+    Ok((after, size as usize))
+}
+
+/// The page token that continues after `key` (empty: no more pages).
+pub fn key_token(key: Option<String>) -> String {
+    key.map(|k| format!("after:{k}")).unwrap_or_default()
+}
+
 /// One page of `rows` and the next page's token.
 pub fn paginate<T>(rows: Vec<T>, (offset, size): (usize, usize)) -> (Vec<T>, String) {
     let total = rows.len();

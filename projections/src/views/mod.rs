@@ -7,6 +7,7 @@ mod register;
 mod stats;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ pub use activity::{Activity, ActivityRow, activity_key};
 pub use board::{HorizonCounts, MilestoneRow, ProjectBoard, ProjectRow};
 pub use cohorts::{CohortRow, Cohorts};
 pub use register::{InnovationRegister, InnovationRow};
-pub use stats::{OpdStages, SourceShare, Statistics, gini, statistics};
+pub use stats::{OpdStages, SourceShare, Statistics, Tally, gini, statistics};
 
 use crate::projection::Projection;
 use crate::runner::{Runner, WaitError};
@@ -138,6 +139,18 @@ pub struct RegisterFilter {
     pub dormant_only: bool,
 }
 
+/// Documents a read holds in memory at once.
+const READ_CHUNK: usize = 500;
+
+/// One page of rows in key order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    /// The rows.
+    pub rows: Vec<T>,
+    /// The key to read on after, when there are more rows.
+    pub next: Option<String>,
+}
+
 /// How long a read without a position waits for the view to catch up with
 /// this server's writes before it serves what the view holds.
 const FRESH_READ_WAIT: Duration = Duration::from_secs(2);
@@ -200,23 +213,55 @@ impl Views {
         Ok(self.runner.db().active(view).await?)
     }
 
+    /// Hands the documents of view `P` after key `after` to `take`, in key
+    /// order, a chunk at a time, until `take` says stop: a read holds one
+    /// chunk in memory, however large the view.
+    async fn fold<P: Projection>(
+        &self,
+        generation: i64,
+        after: &str,
+        mut take: impl FnMut(String, P::Doc) -> ControlFlow<()>,
+    ) -> Result<(), ViewError> {
+        let mut after = after.to_owned();
+        loop {
+            let chunk = self
+                .runner
+                .db()
+                .scan_after(P::NAME, generation, &after, READ_CHUNK)
+                .await?;
+            let complete = chunk.len() < READ_CHUNK;
+            for (key, doc) in chunk {
+                let doc = serde_json::from_str(&doc).map_err(|e| ViewError::Corrupt {
+                    view: P::NAME,
+                    error: e.to_string(),
+                })?;
+                after.clone_from(&key);
+                if take(key, doc).is_break() {
+                    return Ok(());
+                }
+            }
+            if complete {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The documents of view `P` that `keep` keeps.
     async fn all<P: Projection>(
         &self,
         min_position: Option<u64>,
+        keep: impl Fn(&P::Doc) -> bool,
     ) -> Result<Vec<P::Doc>, ViewError> {
         let generation = self.ready(P::NAME, min_position).await?;
-        self.runner
-            .db()
-            .scan(P::NAME, generation)
-            .await?
-            .into_iter()
-            .map(|(_, doc)| {
-                serde_json::from_str(&doc).map_err(|e| ViewError::Corrupt {
-                    view: P::NAME,
-                    error: e.to_string(),
-                })
-            })
-            .collect()
+        let mut docs = Vec::new();
+        self.fold::<P>(generation, "", |_, doc| {
+            if keep(&doc) {
+                docs.push(doc);
+            }
+            ControlFlow::Continue(())
+        })
+        .await?;
+        Ok(docs)
     }
 
     async fn one<P: Projection>(
@@ -251,9 +296,8 @@ impl Views {
         filter: &BoardFilter,
         min_position: Option<u64>,
     ) -> Result<Vec<ProjectRow>, ViewError> {
-        let mut rows = self.all::<ProjectBoard>(min_position).await?;
-        rows.retain(|r| filter.matches(r));
-        Ok(rows)
+        self.all::<ProjectBoard>(min_position, |r| filter.matches(r))
+            .await
     }
 
     /// One project.
@@ -291,7 +335,7 @@ impl Views {
     /// # Errors
     /// [`ViewError`].
     pub async fn cohorts(&self, min_position: Option<u64>) -> Result<Vec<CohortRow>, ViewError> {
-        self.all::<Cohorts>(min_position).await
+        self.all::<Cohorts>(min_position, |_| true).await
     }
 
     /// How a cohort is doing.
@@ -312,26 +356,48 @@ impl Views {
         Ok(progress_of(cohort, &rows))
     }
 
-    /// The innovation register, filtered, by id.
+    /// One page of the innovation register, filtered, by id: up to `size`
+    /// rows after id `after` that match `filter` and that `visible` lets the
+    /// caller see.
     ///
     /// # Errors
     /// [`ViewError`].
     pub async fn register(
         &self,
         filter: &RegisterFilter,
+        visible: impl Fn(&InnovationRow) -> bool,
+        after: Option<&str>,
+        size: usize,
         min_position: Option<u64>,
-    ) -> Result<Vec<InnovationRow>, ViewError> {
-        let mut rows = self.all::<InnovationRegister>(min_position).await?;
-        rows.retain(|r| {
-            filter.opd.as_deref().is_none_or(|o| o == r.opd)
+    ) -> Result<Page<InnovationRow>, ViewError> {
+        let generation = self.ready(InnovationRegister::NAME, min_position).await?;
+        let mut page = Page {
+            rows: Vec::new(),
+            next: None,
+        };
+        let mut last = String::new();
+        self.fold::<InnovationRegister>(generation, after.unwrap_or(""), |key, r| {
+            let matches = filter.opd.as_deref().is_none_or(|o| o == r.opd)
                 && filter.stage.as_deref().is_none_or(|s| s == r.stage)
                 && filter
                     .source
                     .as_deref()
                     .is_none_or(|s| s == r.source.as_str())
                 && (!filter.dormant_only || r.dormant)
-        });
-        Ok(rows)
+                && visible(&r);
+            if !matches {
+                return ControlFlow::Continue(());
+            }
+            if page.rows.len() == size {
+                page.next = Some(last.clone());
+                return ControlFlow::Break(());
+            }
+            last = key;
+            page.rows.push(r);
+            ControlFlow::Continue(())
+        })
+        .await?;
+        Ok(page)
     }
 
     /// One innovation.
@@ -360,14 +426,23 @@ impl Views {
         region: Option<&str>,
         min_position: Option<u64>,
     ) -> Result<Statistics, ViewError> {
-        let mut innovations = self.all::<InnovationRegister>(min_position).await?;
-        if let Some(region) = region {
-            innovations.retain(|i| i.region == region);
-        }
-        let projects = self.all::<ProjectBoard>(min_position).await?;
         let mut opds: BTreeSet<String> = known_opds.iter().cloned().collect();
-        opds.extend(projects.into_iter().map(|p| p.opd));
-        Ok(statistics(&innovations, &opds))
+        let generation = self.ready(ProjectBoard::NAME, min_position).await?;
+        self.fold::<ProjectBoard>(generation, "", |_, p| {
+            opds.insert(p.opd);
+            ControlFlow::Continue(())
+        })
+        .await?;
+        let generation = self.ready(InnovationRegister::NAME, min_position).await?;
+        let mut tally = Tally::default();
+        self.fold::<InnovationRegister>(generation, "", |_, i| {
+            if region.is_none_or(|r| r == i.region) {
+                tally.add(&i);
+            }
+            ControlFlow::Continue(())
+        })
+        .await?;
+        Ok(tally.finish(&opds))
     }
 
     /// What `actor` did, oldest first, after `after_position`.

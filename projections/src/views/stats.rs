@@ -72,80 +72,109 @@ pub fn gini(counts: &[u32]) -> f64 {
 /// Computes the statistics of `rows` over the OPDs in `known` (plus every
 /// OPD that owns an innovation).
 pub fn statistics(rows: &[InnovationRow], known: &BTreeSet<String>) -> Statistics {
-    let mut opds: BTreeMap<String, OpdStages> = known
-        .iter()
-        .map(|o| {
-            (
-                o.clone(),
-                OpdStages {
-                    opd: o.clone(),
-                    ..OpdStages::default()
-                },
-            )
-        })
-        .collect();
-    let mut by_stage = BTreeMap::new();
-    let mut by_source: BTreeMap<String, u32> = BTreeMap::new();
-    for row in rows {
-        let stages = opds.entry(row.opd.clone()).or_insert_with(|| OpdStages {
-            opd: row.opd.clone(),
-            ..OpdStages::default()
-        });
+    let mut tally = Tally::default();
+    rows.iter().for_each(|row| tally.add(row));
+    tally.finish(known)
+}
+
+/// The statistics gathered one row at a time, so that a register of any
+/// size is read in chunks.
+#[derive(Debug, Default)]
+pub struct Tally {
+    opds: BTreeMap<String, OpdStages>,
+    by_stage: BTreeMap<String, u32>,
+    by_source: BTreeMap<String, u32>,
+    total: u32,
+    dormant: Vec<String>,
+    replicated: Vec<(String, u32)>,
+}
+
+impl Tally {
+    /// Counts one innovation.
+    pub fn add(&mut self, row: &InnovationRow) {
+        let stages = self
+            .opds
+            .entry(row.opd.clone())
+            .or_insert_with(|| OpdStages {
+                opd: row.opd.clone(),
+                ..OpdStages::default()
+            });
         let stage = if row.dormant {
+            self.dormant.push(row.innovation_id.clone());
             "dormant".to_owned()
         } else {
             row.stage.clone()
         };
         *stages.by_stage.entry(stage.clone()).or_default() += 1;
         stages.total += 1;
-        *by_stage.entry(stage).or_default() += 1;
-        *by_source.entry(row.source.as_str().to_owned()).or_default() += 1;
+        *self.by_stage.entry(stage).or_default() += 1;
+        *self
+            .by_source
+            .entry(row.source.as_str().to_owned())
+            .or_default() += 1;
+        self.total += 1;
+        if row.adopters > 0 {
+            self.replicated
+                .push((row.innovation_id.clone(), row.adopters));
+            // Only the ten most replicated are reported.
+            if self.replicated.len() > 100 {
+                self.keep_most_replicated();
+            }
+        }
     }
-    let total = rows.len() as u32;
-    let mut by_source: Vec<SourceShare> = by_source
-        .into_iter()
-        .map(|(source, count)| SourceShare {
-            source,
-            count,
-            percent: if total == 0 {
-                0.0
-            } else {
-                f64::from(count) * 100.0 / f64::from(total)
-            },
-        })
-        .collect();
-    by_source.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.source.cmp(&b.source)));
-    let counts: Vec<u32> = opds.values().map(|o| o.total).collect();
-    let opds_without: Vec<String> = opds
-        .values()
-        .filter(|o| o.total == 0)
-        .map(|o| o.opd.clone())
-        .collect();
-    let coverage = if opds.is_empty() {
-        0.0
-    } else {
-        (opds.len() - opds_without.len()) as f64 / opds.len() as f64
-    };
-    let mut most_replicated: Vec<(String, u32)> = rows
-        .iter()
-        .filter(|r| r.adopters > 0)
-        .map(|r| (r.innovation_id.clone(), r.adopters))
-        .collect();
-    most_replicated.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    most_replicated.truncate(10);
-    Statistics {
-        total,
-        gini: gini(&counts),
-        by_opd: opds.into_values().collect(),
-        by_stage,
-        by_source,
-        opds_without,
-        coverage,
-        dormant: rows
-            .iter()
-            .filter(|r| r.dormant)
-            .map(|r| r.innovation_id.clone())
-            .collect(),
-        most_replicated,
+
+    fn keep_most_replicated(&mut self) {
+        self.replicated
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        self.replicated.truncate(10);
+    }
+
+    /// The statistics over the OPDs in `known` and every OPD counted.
+    pub fn finish(mut self, known: &BTreeSet<String>) -> Statistics {
+        self.keep_most_replicated();
+        for opd in known {
+            self.opds.entry(opd.clone()).or_insert_with(|| OpdStages {
+                opd: opd.clone(),
+                ..OpdStages::default()
+            });
+        }
+        let total = self.total;
+        let mut by_source: Vec<SourceShare> = self
+            .by_source
+            .into_iter()
+            .map(|(source, count)| SourceShare {
+                source,
+                count,
+                percent: if total == 0 {
+                    0.0
+                } else {
+                    f64::from(count) * 100.0 / f64::from(total)
+                },
+            })
+            .collect();
+        by_source.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.source.cmp(&b.source)));
+        let counts: Vec<u32> = self.opds.values().map(|o| o.total).collect();
+        let opds_without: Vec<String> = self
+            .opds
+            .values()
+            .filter(|o| o.total == 0)
+            .map(|o| o.opd.clone())
+            .collect();
+        let coverage = if self.opds.is_empty() {
+            0.0
+        } else {
+            (self.opds.len() - opds_without.len()) as f64 / self.opds.len() as f64
+        };
+        Statistics {
+            total,
+            gini: gini(&counts),
+            by_opd: self.opds.into_values().collect(),
+            by_stage: self.by_stage,
+            by_source,
+            opds_without,
+            coverage,
+            dormant: self.dormant,
+            most_replicated: self.replicated,
+        }
     }
 }

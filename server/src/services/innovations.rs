@@ -10,8 +10,8 @@ use tonic::{Request, Response, Status};
 use super::{Written, can_see_innovation, require};
 use crate::App;
 use crate::convert::{
-    agreement, attachment, date, domain, form, form_out, min_position, page, paginate, source,
-    source_out, text_date, timestamp,
+    agreement, attachment, date, domain, form, form_out, key_token, min_position, page_after,
+    source, source_out, text_date, timestamp,
 };
 use crate::error::{invalid, status};
 
@@ -226,7 +226,7 @@ impl pb::innovations_server::Innovations for App {
             "read the innovation register",
         )?;
         let r = request.into_inner();
-        let page = page(r.page.as_ref())?;
+        let (after, size) = page_after(r.page.as_ref())?;
         let source = match pb::Source::try_from(r.source).unwrap_or(pb::Source::Unspecified) {
             pb::Source::Unspecified => None,
             _ => Some(
@@ -242,16 +242,20 @@ impl pb::innovations_server::Innovations for App {
             source,
             dormant_only: r.dormant_only,
         };
-        let mut rows = self
+        let page = self
             .views()
-            .register(&filter, min_position(r.min_position))
+            .register(
+                &filter,
+                |row| can_see_innovation(&actor, row),
+                after.as_deref(),
+                size,
+                min_position(r.min_position),
+            )
             .await
             .map_err(status)?;
-        rows.retain(|row| can_see_innovation(&actor, row));
-        let (rows, next_page_token) = paginate(rows, page);
         Ok(Response::new(pb::ListInnovationsResponse {
-            innovations: rows.into_iter().map(entry).collect(),
-            next_page_token,
+            innovations: page.rows.into_iter().map(entry).collect(),
+            next_page_token: key_token(page.next),
         }))
     }
 

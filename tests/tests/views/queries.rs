@@ -123,18 +123,58 @@ async fn statistics_match_figures_computed_by_hand(db: &TestDb) {
                 source: Some("health_competition".into()),
                 ..RegisterFilter::default()
             },
+            |_| true,
+            None,
+            500,
+            None,
+        )
+        .await
+        .unwrap()
+        .rows;
+    assert_eq!(puskesmas.len(), 6);
+    assert_eq!(puskesmas[0].unit.as_deref(), Some("Puskesmas Jombang"));
+    let rows = views
+        .register(&RegisterFilter::default(), |_| true, None, 500, None)
+        .await
+        .unwrap()
+        .rows;
+    let by_hand = statistics(&rows, &known.iter().cloned().collect());
+    assert_eq!(by_hand, stats);
+    // Pages of three, each after the last key of the one before, give the same rows.
+    let mut paged = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = views
+            .register(
+                &RegisterFilter::default(),
+                |_| true,
+                after.as_deref(),
+                3,
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(page.rows.len() <= 3);
+        paged.extend(page.rows);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, rows);
+    // A filter that hides rows still fills whole pages.
+    let first = views
+        .register(
+            &RegisterFilter::default(),
+            |r| r.source.as_str() == "health_competition",
+            None,
+            4,
             None,
         )
         .await
         .unwrap();
-    assert_eq!(puskesmas.len(), 6);
-    assert_eq!(puskesmas[0].unit.as_deref(), Some("Puskesmas Jombang"));
-    let rows = views
-        .register(&RegisterFilter::default(), None)
-        .await
-        .unwrap();
-    let by_hand = statistics(&rows, &known.iter().cloned().collect());
-    assert_eq!(by_hand, stats);
+    assert_eq!(first.rows.len(), 4);
+    assert!(first.next.is_some());
     runner.shutdown();
 }
 
