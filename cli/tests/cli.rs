@@ -158,7 +158,7 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
     assert!(String::from_utf8_lossy(&unauthenticated.get_output().stderr).contains("JEJAK_TOKEN"));
 
     // The auditor is handed a copy of the database file and works offline.
-    let dir = server.stop();
+    let dir = server.stop().expect("a server with a folder of its own");
     let copy = dir.path().join("copy.db");
     std::fs::copy(dir.path().join("data/jejak.db"), &copy).unwrap();
     for suffix in ["-wal", "-shm"] {

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod postgres;
+pub mod trial;
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -27,6 +30,12 @@ impl Server {
 
     /// `jejak serve` in `path` (its data folder is `path/data`).
     pub fn start_in(path: &Path) -> Self {
+        Self::start_on(path, None)
+    }
+
+    /// `jejak serve` in `path` on the log at `database_url` (default: the
+    /// SQLite file in `path/data`).
+    pub fn start_on(path: &Path, database_url: Option<&str>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -36,6 +45,7 @@ impl Server {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .current_dir(path)
             .env_remove("JEJAK_DATABASE_URL")
+            .envs(database_url.map(|url| ("JEJAK_DATABASE_URL", url)))
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
             .spawn()
@@ -49,14 +59,32 @@ impl Server {
                 break;
             }
         }
-        // Keep draining the server's log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        // Keep draining the server's log so it never blocks on a full pipe;
+        // JEJAK_TRIAL_LOG=1 shows it.
+        let show = std::env::var_os("JEJAK_TRIAL_LOG").is_some();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if show {
+                    eprintln!("server: {line}");
+                }
+            }
+        });
         Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
             dir: None,
             path: path.to_path_buf(),
         }
+    }
+
+    /// The server's resident memory now, in KiB (Linux).
+    pub fn rss_kib(&self) -> u64 {
+        status_kib(self.child.id(), "VmRSS:")
+    }
+
+    /// The server's peak resident memory so far, in KiB (Linux).
+    pub fn peak_rss_kib(&self) -> u64 {
+        status_kib(self.child.id(), "VmHWM:")
     }
 
     pub fn path(&self) -> &Path {
@@ -92,8 +120,9 @@ impl Server {
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
-    /// Stops the server with SIGTERM and waits for a clean exit.
-    pub fn stop(mut self) -> tempfile::TempDir {
+    /// Stops the server with SIGTERM and waits for a clean exit; returns
+    /// the folder of a server made by [`Server::start`].
+    pub fn stop(mut self) -> Option<tempfile::TempDir> {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -104,7 +133,7 @@ impl Server {
             exit.success(),
             "the server stopped cleanly on SIGTERM: {exit:?}"
         );
-        self.dir.take().expect("a server started with start()")
+        self.dir.take()
     }
 
     /// Kills the server with SIGKILL, as a crash would.
@@ -118,4 +147,13 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
     }
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }

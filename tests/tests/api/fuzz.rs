@@ -208,3 +208,139 @@ fn random_requests_to_the_write_rpcs_get_answers_and_leave_the_log_valid() {
         app.stop().await;
     });
 }
+
+/// Sends any bytes as a message and hands back whatever comes.
+#[derive(Clone, Copy, Debug, Default)]
+struct RawBytes;
+
+impl tonic::codec::Codec for RawBytes {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = Self;
+    type Decoder = Self;
+    fn encoder(&mut self) -> Self {
+        Self
+    }
+    fn decoder(&mut self) -> Self {
+        Self
+    }
+}
+
+impl tonic::codec::Encoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let n = bytes::Buf::remaining(src);
+        Ok(Some(bytes::Buf::copy_to_bytes(src, n).to_vec()))
+    }
+}
+
+/// Every method of every jejak service: its path and whether it streams.
+fn methods() -> Vec<(String, bool)> {
+    use prost::Message as _;
+    let set = prost_types::FileDescriptorSet::decode(jejak_proto::FILE_DESCRIPTOR_SET).unwrap();
+    let mut methods = Vec::new();
+    for file in set.file {
+        for service in &file.service {
+            for method in &service.method {
+                methods.push((
+                    format!("/{}.{}/{}", file.package(), service.name(), method.name()),
+                    method.server_streaming(),
+                ));
+            }
+        }
+    }
+    methods
+}
+
+/// Bodies that are not the message the method expects: random bytes, and
+/// protobuf that lies about lengths, overflows varints or nests too deep.
+fn bodies() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..64),
+        proptest::collection::vec(any::<u8>(), 64..2048),
+        Just(vec![0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        Just(vec![
+            0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+        ]),
+        Just([0x0a, 0x02].repeat(200)),
+        Just(vec![0x0a, 0x04, 0xff, 0xfe, 0xfd, 0xfc]),
+        Just(vec![0x7f; 9]),
+    ]
+}
+
+#[test]
+fn random_bytes_as_request_bodies_to_every_rpc_get_answers_and_leave_the_log_valid() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = TestDb::sqlite();
+        let app = spawn_app(&db).await;
+        let p = People::of(&app);
+        proposed(&app, &p).await;
+        let tokens = [
+            &p.organizer,
+            &p.participant,
+            &p.mentor,
+            &p.brida,
+            &p.auditor,
+            &p.admin,
+        ];
+        let methods = methods();
+        assert!(methods.len() > 30, "every service's methods: {methods:?}");
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for round in 0..30 {
+            for (m, (path, streaming)) in methods.iter().enumerate() {
+                let body = bodies().new_tree(&mut runner).unwrap().current();
+                let token = tokens[(round + m) % tokens.len()];
+                let mut grpc = tonic::client::Grpc::new(app.authed(Some(token)));
+                grpc.ready().await.expect("the server takes calls");
+                let path: tonic::codegen::http::uri::PathAndQuery = path.parse().unwrap();
+                let request = tonic::Request::new(body.clone());
+                let answer = if *streaming {
+                    grpc.server_streaming(request, path.clone(), RawBytes)
+                        .await
+                        .map(drop)
+                } else {
+                    grpc.unary(request, path.clone(), RawBytes).await.map(drop)
+                };
+                if let Err(status) = answer {
+                    let honest = match status.code() {
+                        // gRPC's code for a message that does not parse.
+                        tonic::Code::Internal => status.message().contains("decode"),
+                        tonic::Code::Unknown | tonic::Code::Unavailable => false,
+                        _ => true,
+                    };
+                    assert!(honest, "{path} with {body:02x?}: {status:?}");
+                }
+            }
+        }
+        let verified = app
+            .audit(&p.auditor)
+            .verify(pb::VerifyRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(verified.intact, "{}", verified.message);
+        app.stop().await;
+    });
+}
