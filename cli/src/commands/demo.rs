@@ -231,6 +231,29 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         indicatif::ProgressStyle::with_template("loading the demo city [{bar:40}] {pos} commands")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let l = load(&engine, bar).await?;
+    let head = engine.store().digest().await?;
+    say!(
+        "demo city loaded: {} commands written, {} already done by an earlier run, {} refused; the log is at {head}",
+        l.done,
+        l.repeated,
+        l.refused
+    );
+    Ok(())
+}
+
+/// What loading the demo city did.
+pub struct Loaded {
+    /// Commands that wrote something.
+    pub done: u64,
+    /// Commands already done by an earlier run.
+    pub repeated: u64,
+    /// Commands the domain refused.
+    pub refused: u64,
+}
+
+/// Loads the demo city through `engine`'s commands, showing progress on `bar`.
+pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Result<Loaded> {
     let mut l = Loader {
         engine: engine.clone(),
         bar,
@@ -424,14 +447,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .context("flagging overdue milestones")?;
     l.bar.finish_and_clear();
-    let head = engine.store().digest().await?;
-    say!(
-        "demo city loaded: {} commands written, {} already done by an earlier run, {} refused; the log is at {head}",
-        l.done,
-        l.repeated,
-        l.refused
-    );
-    Ok(())
+    Ok(Loaded {
+        done: l.done,
+        repeated: l.repeated,
+        refused: l.refused,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -5,15 +5,21 @@
 //! interleaved (baseline, measurement, baseline again), and judged as a
 //! ratio against the mean of the two baselines.
 
+mod city;
+mod grpc;
+
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use jejak_engine::domain::{Aggregate, Command, DomainError};
 use jejak_engine::engine::Engine;
 use jejak_engine::store::{
-    AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreConfig, StoredSnapshot, StreamId,
+    AppendRequest, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreConfig,
+    StoredSnapshot, StreamId,
 };
 use jejak_engine::workflow::WorkflowRef;
+use jejak_projections::views;
+use jejak_projections::{Runner, RunnerConfig};
 use serde::{Deserialize, Serialize};
 use sqlx::Connection as _;
 
@@ -22,8 +28,9 @@ pub struct BenchArgs {
     /// Also measure PostgreSQL: a server URL whose user may create databases.
     #[arg(long, env = "JEJAK_BENCH_POSTGRES_URL")]
     postgres: Option<String>,
-    /// Events in the log for the read and catch-up measurements.
-    #[arg(long, default_value_t = 200_000)]
+    /// Events in the log (the demo city scaled up) for the read, catch-up
+    /// and rebuild measurements.
+    #[arg(long, default_value_t = 1_000_000)]
     events: u64,
     /// Seconds per write measurement.
     #[arg(long, default_value_t = 3)]
@@ -264,11 +271,43 @@ impl Run {
     }
 }
 
+/// The empty databases one backend's run uses.
+struct Urls {
+    /// The log measured.
+    main: String,
+    /// The engine direct, for the gRPC comparison.
+    direct: String,
+    /// The `jejak serve` process, for the gRPC comparison, and its data folder.
+    served: String,
+    served_dir: std::path::PathBuf,
+}
+
+/// Peak resident memory of the process whose `/proc/…/status` is at
+/// `path`, in KiB (0 where there is no such file).
+fn peak_rss_kib(path: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Starts this process's peak memory afresh (Linux: clear_refs 5).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 async fn measure(
     backend: &'static str,
-    url: &str,
+    urls: &Urls,
+    city: &[RecordedEvent],
     args: &BenchArgs,
 ) -> anyhow::Result<Vec<Figure>> {
+    let url = &urls.main;
     let store = EventStore::open(url, StoreConfig::default())
         .await
         .with_context(|| format!("cannot open {url}"))?;
@@ -326,17 +365,16 @@ async fn measure(
         many >= 5.0 * single && p99 <= 20.0,
     );
 
-    eprintln!("[{backend}] filling the log to {} events …", args.events);
     let head = store.digest().await?.position;
-    let mut n = head;
-    let filler = StreamId::parse("bench-fill")?;
-    while n < args.events {
-        let batch: Vec<NewEvent> = (0..1_000.min(args.events - n)).map(event).collect();
-        n += batch.len() as u64;
-        store
-            .append(AppendRequest::new(filler.clone(), "bench", ExpectedVersion::Any).events(batch))
-            .await?;
-    }
+    let progress = indicatif::ProgressBar::new(args.events.saturating_sub(head)).with_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "[{backend}] the demo city scaled up to {} events [{{bar:40}}] {{pos}}",
+            args.events
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    city::scale(&store, city, args.events, &progress).await?;
+    progress.finish_and_clear();
     let total = store.digest().await?.position;
     let read_target = if backend == "sqlite" {
         500_000.0
@@ -374,6 +412,40 @@ async fn measure(
         None,
         format!("≥ {read_target:.0} events/s"),
         catch_up >= read_target,
+    );
+
+    eprintln!("[{backend}] rebuilding every view from zero over {total} events …");
+    let before = peak_rss_kib("/proc/self/status");
+    reset_peak_rss();
+    let t = Instant::now();
+    let runner = Runner::new(store.clone(), RunnerConfig::default()).await?;
+    views::spawn_all(&runner);
+    for name in runner.names() {
+        runner
+            .wait_for(name, total, Duration::from_secs(3_600))
+            .await
+            .with_context(|| format!("rebuilding {name}"))?;
+    }
+    let rebuild = total as f64 / t.elapsed().as_secs_f64();
+    runner.shutdown();
+    let peak = peak_rss_kib("/proc/self/status") as f64 / 1024.0;
+    run.add(
+        "rebuild every view from zero",
+        rebuild,
+        "events/s",
+        None,
+        None,
+        "≥ 100000 events/s".into(),
+        rebuild >= 100_000.0,
+    );
+    run.add(
+        "peak memory during the rebuild",
+        peak,
+        "MiB",
+        None,
+        Some(before as f64 / 1024.0),
+        "< 300 MiB (× baseline: over memory before it)".into(),
+        peak < 300.0,
     );
 
     eprintln!("[{backend}] loading streams of 100, 1,000 and 10,000 events …");
@@ -450,35 +522,89 @@ async fn measure(
         "no more than loading 100 (ratio ≤ 1.5 for noise)".into(),
         ten_thousand <= hundred * 1.5,
     );
+
+    eprintln!("[{backend}] gRPC end to end beside the engine direct, 1, 16 and 64 clients …");
+    let (compared, server_peak) =
+        grpc::compare(&urls.direct, &urls.served, &urls.served_dir, s).await?;
+    for c in &compared {
+        run.add(
+            &format!("engine direct, {} clients", c.clients),
+            c.direct.0,
+            "commands/s",
+            Some(&c.direct.1),
+            None,
+            "reference".into(),
+            true,
+        );
+        let ratio_target = c.clients == 64;
+        run.add(
+            &format!("gRPC end to end, {} clients", c.clients),
+            c.grpc.0,
+            "commands/s",
+            Some(&c.grpc.1),
+            Some(c.direct.0),
+            if ratio_target {
+                "≥ 0.75 × engine direct".into()
+            } else {
+                "reference".into()
+            },
+            !ratio_target || c.grpc.0 >= 0.75 * c.direct.0,
+        );
+    }
+    run.add(
+        "server peak memory",
+        server_peak,
+        "MiB",
+        None,
+        None,
+        "< 150 MiB".into(),
+        server_peak < 150.0,
+    );
     Ok(run.figures)
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
-    let mut figures = measure(
-        "sqlite",
-        &format!("sqlite://{}", dir.join("bench.db").display()),
-        &args,
-    )
-    .await?;
+    eprintln!("loading the demo city once, through the engine's commands …");
+    let city = city::template(&dir).await?;
+    let sqlite = |name: &str| format!("sqlite://{}", dir.join(format!("{name}.db")).display());
+    let urls = Urls {
+        main: sqlite("bench"),
+        direct: sqlite("direct"),
+        served: sqlite("served"),
+        served_dir: dir.join("served"),
+    };
+    let mut figures = measure("sqlite", &urls, &city, &args).await?;
     if let Some(admin) = &args.postgres {
-        let name = format!("jejak_bench_{}", uuid::Uuid::now_v7().simple());
+        let Some((base, _)) = admin.rsplit_once('/') else {
+            anyhow::bail!(
+                "--postgres needs a database URL, e.g. postgres://postgres@127.0.0.1/test"
+            )
+        };
         let mut conn = sqlx::PgConnection::connect(admin)
             .await
             .with_context(|| format!("cannot connect to {admin}"))?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await?;
-        let url = match admin.rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => anyhow::bail!(
-                "--postgres needs a database URL, e.g. postgres://postgres@127.0.0.1/test"
-            ),
+        let names: Vec<String> = ["main", "direct", "served"]
+            .iter()
+            .map(|n| format!("jejak_bench_{n}_{}", uuid::Uuid::now_v7().simple()))
+            .collect();
+        for name in &names {
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await?;
+        }
+        let urls = Urls {
+            main: format!("{base}/{}", names[0]),
+            direct: format!("{base}/{}", names[1]),
+            served: format!("{base}/{}", names[2]),
+            served_dir: dir.join("served-postgres"),
         };
-        let result = measure("postgres", &url, &args).await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await?;
+        let result = measure("postgres", &urls, &city, &args).await;
+        for name in &names {
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await?;
+        }
         figures.extend(result?);
     }
     let _ = std::fs::remove_dir_all(&dir);

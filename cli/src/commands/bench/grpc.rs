@@ -1,0 +1,229 @@
+//! gRPC end to end beside the engine direct: the same command (register an
+//! innovation) from 1, 16 and 64 concurrent clients, once through a real
+//! `jejak serve` process and once through an engine in this process with
+//! the same read models running, interleaved. The ratio is the cost of the
+//! gRPC layer (transport, tokens, conversion, a second process).
+
+use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use jejak_engine::domain::innovation::{Form, Innovation, InnovationCommand, Profile, Source};
+use jejak_engine::domain::values::{InnovationId, OpdCode};
+use jejak_engine::domain::{Actor, Role};
+use jejak_engine::engine::Context;
+use jejak_engine::store::{EventStore, StoreConfig};
+use jejak_proto::v1 as pb;
+use jejak_proto::{Authed, Bearer};
+use jejak_server::{App, AppConfig, Keys};
+
+/// A `jejak serve` process of the bench's own.
+pub struct Served {
+    child: Child,
+    pub url: String,
+}
+
+impl Served {
+    pub fn start(
+        database_url: &str,
+        data_dir: &std::path::Path,
+        secret: &str,
+    ) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("JEJAK_DATABASE_URL", database_url)
+            .env("JEJAK_DATA_DIR", data_dir)
+            .env("JEJAK_TOKEN_SECRET", secret)
+            .env("JEJAK_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot start jejak serve")?;
+        let stderr = child.stderr.take().context("the server's log")?;
+        let mut lines = BufReader::new(stderr).lines();
+        loop {
+            let line = lines
+                .next()
+                .context("the server stopped before serving")??;
+            if line.contains("serving gRPC") {
+                break;
+            }
+        }
+        // Keep draining its log so that it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    /// Peak resident memory so far, in MiB (Linux; 0 elsewhere).
+    pub fn peak_mib(&self) -> f64 {
+        super::peak_rss_kib(&format!("/proc/{}/status", self.child.id())) as f64 / 1024.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn profile(n: u64) -> Profile {
+    Profile {
+        name: format!("Layanan antar jemput dokumen {n}"),
+        opd: OpdCode::parse("disdukcapil").expect("an OPD code"),
+        unit: None,
+        region: "Kota Cilegon".into(),
+        source: Source::OpdInitiative,
+        initiator_type: "ASN".into(),
+        form: Form::PublicService,
+        digital: true,
+        sector: "pelayanan publik".into(),
+        sdgs: BTreeSet::from([16]),
+        goal: "Warga mengurus dokumen tanpa datang".into(),
+        benefit: "Antrean berkurang".into(),
+        budget: Some(25_000_000),
+    }
+}
+
+fn request(id: &str, n: u64) -> pb::RegisterInnovationRequest {
+    pb::RegisterInnovationRequest {
+        request_id: id.to_owned(),
+        innovation_id: id.to_owned(),
+        name: format!("Layanan antar jemput dokumen {n}"),
+        opd: "disdukcapil".into(),
+        unit: String::new(),
+        region: "Kota Cilegon".into(),
+        source: pb::Source::OpdInitiative as i32,
+        initiator_type: "ASN".into(),
+        form: pb::Form::PublicService as i32,
+        digital: true,
+        sector: "pelayanan publik".into(),
+        sdgs: vec![16],
+        goal: "Warga mengurus dokumen tanpa datang".into(),
+        benefit: "Antrean berkurang".into(),
+        budget: 25_000_000,
+    }
+}
+
+/// Commands per second and sorted latencies from `clients` concurrent
+/// callers of `call` for `seconds`.
+async fn drive<F, Fut>(
+    clients: usize,
+    seconds: u64,
+    call: F,
+) -> anyhow::Result<(f64, Vec<Duration>)>
+where
+    F: Fn(usize, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    call(c, n).await?;
+                    latencies.push(t.elapsed());
+                    n += 1;
+                }
+                anyhow::Ok(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    let rate = all.len() as f64 / started.elapsed().as_secs_f64();
+    all.sort();
+    Ok((rate, all))
+}
+
+/// What one comparison measured.
+pub struct Compared {
+    pub clients: usize,
+    pub direct: (f64, Vec<Duration>),
+    pub grpc: (f64, Vec<Duration>),
+}
+
+/// Runs the comparison: `direct_url` and `served_url` are two empty
+/// databases; the server keeps its data folder in `served_dir`.
+pub async fn compare(
+    direct_url: &str,
+    served_url: &str,
+    served_dir: &std::path::Path,
+    seconds: u64,
+) -> anyhow::Result<(Vec<Compared>, f64)> {
+    let secret = uuid::Uuid::now_v7().simple().to_string();
+    let keys = Keys::new(secret.as_bytes())?;
+    let served = Served::start(served_url, served_dir, &secret)?;
+    let token = keys.issue(
+        "bench-brida",
+        Role::BridaOfficer,
+        None,
+        Duration::from_secs(3600),
+    );
+    let channel = tonic::transport::Endpoint::from_shared(served.url.clone())?
+        .connect()
+        .await?;
+    let client: Authed =
+        tonic::service::interceptor::InterceptedService::new(channel, Bearer::new(Some(&token))?);
+
+    let store = EventStore::open(direct_url, StoreConfig::default()).await?;
+    let app = App::start(store, AppConfig::new(keys)).await?;
+    let actor = Actor::new("bench-brida", Role::BridaOfficer);
+
+    let mut results = Vec::new();
+    for clients in [1usize, 16, 64] {
+        let engine = app.engine().clone();
+        let actor = actor.clone();
+        let direct = drive(clients, seconds, move |c, n| {
+            let engine = engine.clone();
+            let actor = actor.clone();
+            async move {
+                let id = format!("d{clients}-{c}-{n}");
+                engine
+                    .execute::<Innovation>(
+                        &id,
+                        &Context::new(actor, id.clone()),
+                        InnovationCommand::Register {
+                            innovation_id: InnovationId::parse(&id)?,
+                            profile: profile(n),
+                            origin: None,
+                        },
+                    )
+                    .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let client = client.clone();
+        let grpc = drive(clients, seconds, move |c, n| {
+            let mut innovations = pb::innovations_client::InnovationsClient::new(client.clone());
+            async move {
+                let id = format!("g{clients}-{c}-{n}");
+                innovations.register_innovation(request(&id, n)).await?;
+                Ok(())
+            }
+        })
+        .await?;
+        results.push(Compared {
+            clients,
+            direct,
+            grpc,
+        });
+    }
+    app.stop();
+    Ok((results, served.peak_mib()))
+}
