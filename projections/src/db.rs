@@ -1,6 +1,7 @@
 //! The view tables, on whichever database holds the log.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jejak_engine::store::{EventStore, StoreError};
 use sqlx::{PgPool, Row as _, SqlitePool};
@@ -15,7 +16,10 @@ pub(crate) struct Write {
 
 #[derive(Clone, Debug)]
 pub(crate) enum Db {
-    Sqlite(SqlitePool),
+    /// On SQLite: a pool of the views' own, whose commits do not wait for
+    /// the disk (a view lost to a power cut is applied again from its
+    /// checkpoint), and the process's write lock, shared with the log.
+    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
     Postgres(PgPool),
 }
 
@@ -24,22 +28,36 @@ const CHUNK: usize = 500;
 impl Db {
     pub(crate) async fn open(store: &EventStore) -> Result<Self, StoreError> {
         let db = match (store.sqlite_pool(), store.postgres_pool()) {
-            (Some(pool), _) => Self::Sqlite(pool.clone()),
+            (Some(_), _) => Self::Sqlite(
+                store
+                    .sqlite_relaxed_pool(4)
+                    .await?
+                    .unwrap_or_else(|| unreachable!("a SQLite log has a SQLite pool")),
+                store.sqlite_write_lock().unwrap_or_default(),
+            ),
             (_, Some(pool)) => Self::Postgres(pool.clone()),
             _ => return Err(StoreError::Internal("the log has no database pool".into())),
         };
         if !store.config().read_only {
             let mut migrator = match &db {
-                Self::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+                Self::Sqlite(..) => sqlx::migrate!("./migrations/sqlite"),
                 Self::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
             };
             migrator.set_ignore_missing(true);
             match &db {
-                Self::Sqlite(pool) => migrator.run(pool).await?,
+                Self::Sqlite(pool, _) => migrator.run(pool).await?,
                 Self::Postgres(pool) => migrator.run(pool).await?,
             }
         }
         Ok(db)
+    }
+
+    /// On SQLite, queues behind the process's other writers.
+    async fn write_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self {
+            Self::Sqlite(_, lock) => Some(lock.clone().lock_owned().await),
+            Self::Postgres(_) => None,
+        }
     }
 
     /// The documents with these keys.
@@ -52,7 +70,7 @@ impl Db {
         let mut found = HashMap::new();
         for chunk in keys.chunks(CHUNK) {
             let rows = match self {
-                Self::Sqlite(pool) => {
+                Self::Sqlite(pool, _) => {
                     let marks = vec!["?"; chunk.len()].join(", ");
                     let sql = format!("SELECT key, tag, doc FROM view_docs WHERE view = ? AND generation = ? AND key IN ({marks})");
                     let mut query = sqlx::query(&sql).bind(view).bind(generation);
@@ -89,6 +107,7 @@ impl Db {
         from: i64,
         to: i64,
     ) -> Result<bool, StoreError> {
+        let _write = self.write_lock().await;
         macro_rules! commit {
             ($pool:expr, $upsert:literal, $delete:literal, $checkpoint:literal) => {{
                 let mut tx = $pool.begin().await?;
@@ -129,7 +148,7 @@ impl Db {
             }};
         }
         match self {
-            Self::Sqlite(pool) => commit!(
+            Self::Sqlite(pool, _) => commit!(
                 pool,
                 "INSERT INTO view_docs (view, generation, key, tag, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (view, generation, key) DO UPDATE SET tag = excluded.tag, doc = excluded.doc",
                 "DELETE FROM view_docs WHERE view = ? AND generation = ? AND key = ?",
@@ -156,7 +175,7 @@ impl Db {
     ) -> Result<Vec<(String, String)>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = match self {
-            Self::Sqlite(pool) => sqlx::query(
+            Self::Sqlite(pool, _) => sqlx::query(
                 "SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? AND key > ? ORDER BY key LIMIT ?",
             )
             .bind(view)
@@ -190,7 +209,7 @@ impl Db {
         generation: i64,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let rows = match self {
-            Self::Sqlite(pool) => {
+            Self::Sqlite(pool, _) => {
                 sqlx::query(
                     "SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? ORDER BY key",
                 )
@@ -226,7 +245,7 @@ impl Db {
         limit: i64,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let rows = match self {
-            Self::Sqlite(pool) => sqlx::query("SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? AND tag = ? AND key > ? ORDER BY key LIMIT ?")
+            Self::Sqlite(pool, _) => sqlx::query("SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? AND tag = ? AND key > ? ORDER BY key LIMIT ?")
                 .bind(view).bind(generation).bind(tag).bind(after).bind(limit).fetch_all(pool).await?
                 .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?,
             Self::Postgres(pool) => sqlx::query("SELECT key, doc FROM view_docs WHERE view = $1 AND generation = $2 AND tag = $3 AND key > $4 ORDER BY key LIMIT $5")
@@ -239,7 +258,7 @@ impl Db {
     /// How far a generation has applied the log.
     pub(crate) async fn checkpoint(&self, view: &str, generation: i64) -> Result<u64, StoreError> {
         let position: Option<i64> = match self {
-            Self::Sqlite(pool) => {
+            Self::Sqlite(pool, _) => {
                 sqlx::query_scalar(
                     "SELECT position FROM view_checkpoints WHERE view = ? AND generation = ?",
                 )
@@ -264,7 +283,7 @@ impl Db {
     /// The generation a view serves (1 for a view never built).
     pub(crate) async fn active(&self, view: &str) -> Result<i64, StoreError> {
         let generation: Option<i64> = match self {
-            Self::Sqlite(pool) => {
+            Self::Sqlite(pool, _) => {
                 sqlx::query_scalar("SELECT generation FROM view_active WHERE view = ?")
                     .bind(view)
                     .fetch_optional(pool)
@@ -282,6 +301,7 @@ impl Db {
 
     /// Serves `generation` from now on and drops the documents of every other one.
     pub(crate) async fn activate(&self, view: &str, generation: i64) -> Result<(), StoreError> {
+        let _write = self.write_lock().await;
         macro_rules! activate {
             ($pool:expr, $set:literal, $drop_docs:literal, $drop_checkpoints:literal) => {{
                 let mut tx = $pool.begin().await?;
@@ -304,7 +324,7 @@ impl Db {
             }};
         }
         match self {
-            Self::Sqlite(pool) => activate!(
+            Self::Sqlite(pool, _) => activate!(
                 pool,
                 "INSERT INTO view_active (view, generation) VALUES (?, ?) ON CONFLICT (view) DO UPDATE SET generation = excluded.generation",
                 "DELETE FROM view_docs WHERE view = ? AND generation <> ?",
@@ -326,8 +346,9 @@ impl Db {
         view: &str,
         generation: i64,
     ) -> Result<(), StoreError> {
+        let _write = self.write_lock().await;
         match self {
-            Self::Sqlite(pool) => {
+            Self::Sqlite(pool, _) => {
                 sqlx::query("DELETE FROM view_docs WHERE view = ? AND generation = ?")
                     .bind(view)
                     .bind(generation)

@@ -35,6 +35,7 @@ mod hash;
 mod plan;
 mod postgres;
 mod sqlite;
+mod sqlite_reads;
 mod subscription;
 mod types;
 mod verify;
@@ -421,6 +422,33 @@ impl EventStore {
         match &self.inner.backend {
             Backend::Sqlite(s) => Some(&s.pool),
             Backend::Postgres(_) => None,
+        }
+    }
+
+    /// On SQLite, the lock every write transaction of this process holds:
+    /// crates that write their own tables beside the log (read models) take
+    /// it too, so that writers queue instead of meeting SQLite's busy
+    /// handler. `None` on PostgreSQL.
+    pub fn sqlite_write_lock(&self) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        match &self.inner.backend {
+            Backend::Sqlite(s) => Some(s.write_lock.clone()),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// On SQLite, a pool of `size` connections on the log's file whose
+    /// commits do not wait for the disk: for tables that are rebuilt from
+    /// the log (read models). `None` on PostgreSQL.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the file cannot be opened.
+    pub async fn sqlite_relaxed_pool(
+        &self,
+        size: u32,
+    ) -> Result<Option<sqlx::SqlitePool>, StoreError> {
+        match &self.inner.backend {
+            Backend::Sqlite(s) => Ok(Some(s.relaxed_pool(size).await?)),
+            Backend::Postgres(_) => Ok(None),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +14,7 @@ use sqlx::{Connection as _, Row as _, SqlitePool, TransactionManager as _};
 use uuid::Uuid;
 
 use super::plan::{BatchContext, PreparedAppend, StoredRequest, plan};
+use super::sqlite_reads::Readers;
 use super::{
     AppendResult, Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamId,
 };
@@ -26,7 +28,7 @@ pub(crate) fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-fn parse_time(text: &str) -> DateTime<Utc> {
+pub(super) fn parse_time(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_default()
@@ -80,9 +82,50 @@ fn stored_request(row: &SqliteRow) -> Result<StoredRequest, sqlx::Error> {
 #[derive(Clone, Debug)]
 pub(crate) struct Sqlite {
     pub(crate) pool: SqlitePool,
+    /// Held by every write transaction of this process (the log's and the
+    /// read models'), so that they queue here instead of meeting SQLite's
+    /// busy handler, which sleeps.
+    pub(crate) write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Batch reads.
+    readers: Arc<Readers>,
+}
+
+/// A pool on `options`.
+async fn connect(options: SqliteConnectOptions, size: u32) -> Result<SqlitePool, sqlx::Error> {
+    SqlitePoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(15))
+        // A COMMIT that fails on a full disk is rolled back inside SQLite,
+        // but sqlx still counts the transaction as open, and such a
+        // connection can never begin again. Close it rather than return it
+        // to the pool (the ping first applies a pending rollback).
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                conn.ping().await?;
+                Ok(
+                    <sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(
+                        conn,
+                    ) == 0,
+                )
+            })
+        })
+        .connect_with(options)
+        .await
 }
 
 impl Sqlite {
+    /// A second pool on the same file whose commits do not wait for the
+    /// disk (`synchronous=NORMAL`): for tables rebuilt from the log, where
+    /// a power cut may undo the newest commits but never tears one. The
+    /// log's own commits, which do wait, carry everything before them to
+    /// the disk.
+    pub(crate) async fn relaxed_pool(&self, size: u32) -> Result<SqlitePool, StoreError> {
+        let options = (*self.pool.connect_options())
+            .clone()
+            .synchronous(SqliteSynchronous::Normal);
+        Ok(connect(options, size).await?)
+    }
+
     pub(crate) async fn open(url: &str, config: &StoreConfig) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::invalid("database_url", e.to_string()))?;
@@ -97,7 +140,11 @@ impl Sqlite {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
+            // Rows cross from SQLite's thread to ours through a channel;
+            // a deep one lets a batch read run without a wake per row.
+            .row_buffer_size(4_096)
             .foreign_keys(true);
+        let mut immutable = false;
         let options = if config.read_only {
             if !path.exists() {
                 return Err(StoreError::invalid(
@@ -109,7 +156,7 @@ impl Sqlite {
             // made; then nobody can be writing it, and it is read as immutable.
             let shm = PathBuf::from(format!("{}-shm", path.display()));
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-            let immutable = !shm.exists() && !writable(dir.unwrap_or(Path::new(".")));
+            immutable = !shm.exists() && !writable(dir.unwrap_or(Path::new(".")));
             options.read_only(true).immutable(immutable)
         } else {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -119,25 +166,7 @@ impl Sqlite {
             }
             options.create_if_missing(true)
         };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(config.pool_size.max(2))
-            .acquire_timeout(Duration::from_secs(15))
-            // A COMMIT that fails on a full disk is rolled back inside SQLite,
-            // but sqlx still counts the transaction as open, and such a
-            // connection can never begin again. Close it rather than return
-            // it to the pool (the ping first applies a pending rollback).
-            .after_release(|conn, _| {
-                Box::pin(async move {
-                    conn.ping().await?;
-                    Ok(
-                        <sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(
-                            conn,
-                        ) == 0,
-                    )
-                })
-            })
-            .connect_with(options)
-            .await?;
+        let pool = connect(options, config.pool_size.max(2)).await?;
         if !config.read_only {
             let mut migrator = sqlx::migrate!("./migrations/sqlite");
             // Other crates (the read models) keep migrations of their own in
@@ -145,13 +174,18 @@ impl Sqlite {
             migrator.set_ignore_missing(true);
             migrator.run(&pool).await?;
         }
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            write_lock: Arc::default(),
+            readers: Arc::new(Readers::new(path, immutable)),
+        })
     }
 
     pub(crate) async fn commit_batch(
         &self,
         batch: &[PreparedAppend],
     ) -> Result<(Vec<Result<AppendResult, StoreError>>, u64), StoreError> {
+        let _write = self.write_lock.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut ctx = BatchContext::default();
         if let Some(row) = sqlx::query(
@@ -240,27 +274,9 @@ impl Sqlite {
         from: Option<i64>,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let sql = match direction {
-            Direction::Forward => format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? \
-                 ORDER BY stream_version ASC LIMIT ?"
-            ),
-            Direction::Backward => format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version <= ? \
-                 ORDER BY stream_version DESC LIMIT ?"
-            ),
-        };
-        let from = from.unwrap_or(match direction {
-            Direction::Forward => 1,
-            Direction::Backward => i64::MAX,
-        });
-        let rows = sqlx::query(&sql)
-            .bind(stream.as_str())
-            .bind(from)
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+        let forward = direction == Direction::Forward;
+        let from = from.unwrap_or(if forward { 1 } else { i64::MAX });
+        self.readers.read_stream(stream, forward, from, limit).await
     }
 
     pub(crate) async fn read_all(
@@ -268,14 +284,7 @@ impl Sqlite {
         after: i64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position ASC LIMIT ?"
-        ))
-        .bind(after)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+        self.readers.read_all(after, limit).await
     }
 
     pub(crate) async fn stream_version(

@@ -116,7 +116,7 @@ pub async fn scale(
     // Workflow definitions are the engine's, not the city's: copied once.
     let city: Arc<Vec<RecordedEvent>> = Arc::new(
         city.iter()
-            .filter(|e| !e.stream_id.as_str().starts_with("workflow-"))
+            .filter(|e| e.stream_type != "workflow_registry")
             .cloned()
             .collect(),
     );

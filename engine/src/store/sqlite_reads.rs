@@ -1,0 +1,201 @@
+//! Batch reads of the SQLite log on connections of their own.
+//!
+//! sqlx hands SQLite rows from its worker thread to the async task one at a
+//! time, copying every value; reading the whole log that way spent most of
+//! its time switching threads and allocating. Here a batch is read on a
+//! blocking thread straight from SQLite's row buffers, and crosses to the
+//! async side once, as a `Vec`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use uuid::Uuid;
+
+use super::{RecordedEvent, StoreError, StreamId};
+
+/// Idle connections kept for the next read.
+const IDLE: usize = 8;
+
+#[derive(Debug)]
+pub(crate) struct Readers {
+    uri: String,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    /// Readers of the log file at `path`; `immutable` for a file on
+    /// read-only media that nobody can be writing.
+    pub(crate) fn new(path: PathBuf, immutable: bool) -> Self {
+        let mut uri = format!(
+            "file:{}?mode=ro",
+            path.display()
+                .to_string()
+                .replace('%', "%25")
+                .replace('?', "%3f")
+                .replace('#', "%23")
+        );
+        if immutable {
+            uri.push_str("&immutable=1");
+        }
+        Self {
+            uri,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self) -> Result<Connection, rusqlite::Error> {
+        if let Some(conn) = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+        {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        Ok(conn)
+    }
+
+    fn put(&self, conn: Connection) {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < IDLE {
+            idle.push(conn);
+        }
+    }
+
+    /// Runs `sql` with `bind` on a blocking thread and decodes every row.
+    async fn events(
+        self: &Arc<Self>,
+        sql: &'static str,
+        bind: impl rusqlite::Params + Send + 'static,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let readers = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let events = (|| {
+                let mut statement = conn.prepare_cached(sql)?;
+                let rows = statement.query_map(bind, decode)?;
+                rows.collect::<Result<Vec<_>, _>>()
+            })();
+            // A connection that failed is not kept.
+            if events.is_ok() {
+                readers.put(conn);
+            }
+            Ok::<_, StoreError>(events?)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("a log read stopped: {e}")))?
+    }
+
+    /// Up to `limit` events after log position `after`.
+    pub(crate) async fn read_all(
+        self: &Arc<Self>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.events(
+            "SELECT position, event_id, stream_id, stream_type, stream_version, event_type, \
+             event_version, payload, metadata, recorded_at, prev_hash, hash \
+             FROM events WHERE position > ?1 ORDER BY position ASC LIMIT ?2",
+            (after, i64::try_from(limit).unwrap_or(i64::MAX)),
+        )
+        .await
+    }
+
+    /// Up to `limit` events of `stream` from version `from`, oldest first
+    /// (`forward`) or newest first.
+    pub(crate) async fn read_stream(
+        self: &Arc<Self>,
+        stream: &StreamId,
+        forward: bool,
+        from: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = if forward {
+            "SELECT position, event_id, stream_id, stream_type, stream_version, event_type, \
+             event_version, payload, metadata, recorded_at, prev_hash, hash \
+             FROM events WHERE stream_id = ?1 AND stream_version >= ?2 \
+             ORDER BY stream_version ASC LIMIT ?3"
+        } else {
+            "SELECT position, event_id, stream_id, stream_type, stream_version, event_type, \
+             event_version, payload, metadata, recorded_at, prev_hash, hash \
+             FROM events WHERE stream_id = ?1 AND stream_version <= ?2 \
+             ORDER BY stream_version DESC LIMIT ?3"
+        };
+        self.events(
+            sql,
+            (
+                stream.as_str().to_owned(),
+                from,
+                i64::try_from(limit).unwrap_or(i64::MAX),
+            ),
+        )
+        .await
+    }
+}
+
+fn decode(row: &rusqlite::Row<'_>) -> Result<RecordedEvent, rusqlite::Error> {
+    let text = |i: usize| -> Result<&str, rusqlite::Error> {
+        row.get_ref(i)?.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    let hash = |i: usize| -> Result<[u8; 32], rusqlite::Error> {
+        let blob = row.get_ref(i)?.as_blob().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e))
+        })?;
+        Ok(blob.try_into().unwrap_or([0; 32]))
+    };
+    Ok(RecordedEvent {
+        position: row.get::<_, i64>(0)? as u64,
+        event_id: Uuid::parse_str(text(1)?).unwrap_or_default(),
+        stream_id: StreamId::from_stored(text(2)?.to_owned()),
+        stream_type: text(3)?.to_owned(),
+        stream_version: row.get::<_, i64>(4)? as u64,
+        event_type: text(5)?.to_owned(),
+        event_version: row.get::<_, i64>(6)? as u32,
+        payload: text(7)?.to_owned(),
+        metadata: text(8)?.to_owned(),
+        recorded_at: super::sqlite::parse_time(text(9)?),
+        prev_hash: hash(10)?,
+        hash: hash(11)?,
+    })
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
+        match &err {
+            rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
+                C::DatabaseBusy | C::DatabaseLocked => {
+                    Self::Unavailable("the database is busy; retry".into())
+                }
+                C::CannotOpen | C::SystemIoFailure | C::PermissionDenied => {
+                    tracing::warn!(error = %err, "cannot read the log file");
+                    Self::Unavailable(
+                        "cannot read the database file; check that it is there".into(),
+                    )
+                }
+                _ => {
+                    tracing::error!(error = %err, "database error");
+                    Self::Internal("a database statement failed".into())
+                }
+            },
+            _ => {
+                tracing::error!(error = %err, "database failure");
+                Self::Internal("a database operation failed".into())
+            }
+        }
+    }
+}
