@@ -108,8 +108,12 @@ impl Db {
         to: i64,
     ) -> Result<bool, StoreError> {
         let _write = self.write_lock().await;
+        // One statement per chunk of documents, not one per document: each
+        // statement is a round trip to the database.
+        let (upserts, deletes): (Vec<&Write>, Vec<&Write>) =
+            writes.iter().partition(|w| w.doc.is_some());
         macro_rules! commit {
-            ($pool:expr, $upsert:literal, $delete:literal, $checkpoint:literal) => {{
+            ($db:ty, $pool:expr, $checkpoint:literal) => {{
                 let mut tx = $pool.begin().await?;
                 let moved = sqlx::query($checkpoint)
                     .bind(view)
@@ -122,49 +126,51 @@ impl Db {
                     tx.rollback().await?;
                     return Ok(false);
                 }
-                for w in writes {
-                    match &w.doc {
-                        Some(doc) => {
-                            sqlx::query($upsert)
-                                .bind(view)
-                                .bind(generation)
-                                .bind(&w.key)
-                                .bind(&w.tag)
-                                .bind(doc)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        None => {
-                            sqlx::query($delete)
-                                .bind(view)
-                                .bind(generation)
-                                .bind(&w.key)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
+                for chunk in upserts.chunks(CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO view_docs (view, generation, key, tag, doc) ",
+                    );
+                    q.push_values(chunk, |mut row, w| {
+                        row.push_bind(view)
+                            .push_bind(generation)
+                            .push_bind(&w.key)
+                            .push_bind(&w.tag)
+                            .push_bind(&w.doc);
+                    });
+                    q.push(" ON CONFLICT (view, generation, key) DO UPDATE SET tag = excluded.tag, doc = excluded.doc");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in deletes.chunks(CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("DELETE FROM view_docs WHERE view = ");
+                    q.push_bind(view)
+                        .push(" AND generation = ")
+                        .push_bind(generation)
+                        .push(" AND key IN (");
+                    let mut keys = q.separated(", ");
+                    for w in chunk {
+                        keys.push_bind(&w.key);
                     }
+                    keys.push_unseparated(")");
+                    q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
             }};
         }
         match self {
             Self::Sqlite(pool, _) => commit!(
+                sqlx::Sqlite,
                 pool,
-                "INSERT INTO view_docs (view, generation, key, tag, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (view, generation, key) DO UPDATE SET tag = excluded.tag, doc = excluded.doc",
-                "DELETE FROM view_docs WHERE view = ? AND generation = ? AND key = ?",
                 "INSERT INTO view_checkpoints (view, generation, position) VALUES (?, ?, ?) ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position WHERE view_checkpoints.position = ?"
             ),
             Self::Postgres(pool) => commit!(
+                sqlx::Postgres,
                 pool,
-                "INSERT INTO view_docs (view, generation, key, tag, doc) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (view, generation, key) DO UPDATE SET tag = excluded.tag, doc = excluded.doc",
-                "DELETE FROM view_docs WHERE view = $1 AND generation = $2 AND key = $3",
                 "INSERT INTO view_checkpoints (view, generation, position) VALUES ($1, $2, $3) ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position WHERE view_checkpoints.position = $4"
             ),
         }
         Ok(true)
     }
 
-    /// Every document of a generation, by key.
     /// Up to `limit` documents after key `after`, in key order.
     pub(crate) async fn scan_after(
         &self,
@@ -203,6 +209,7 @@ impl Db {
         Ok(rows)
     }
 
+    /// Every document of a generation, by key.
     pub(crate) async fn scan(
         &self,
         view: &str,

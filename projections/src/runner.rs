@@ -8,13 +8,13 @@
 //! the position a batch started at, so even two appliers could never apply
 //! an event twice.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use jejak_engine::store::{EventStore, StoreError};
+use jejak_engine::store::{EventStore, RecordedEvent, StoreError};
 use serde::Serialize;
 use sqlx::Connection as _;
 use tokio::sync::{Notify, watch};
@@ -136,7 +136,13 @@ pub struct Runner {
     config: RunnerConfig,
     handles: Mutex<BTreeMap<&'static str, Handle>>,
     shutdown: watch::Sender<bool>,
+    /// Full batches read lately, by the position they follow: views that
+    /// catch up or rebuild side by side read the log once, not once each.
+    recent: Mutex<VecDeque<(u64, Arc<Vec<RecordedEvent>>)>>,
 }
+
+/// Full batches kept for views behind the one that read them.
+const RECENT_BATCHES: usize = 8;
 
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -193,6 +199,7 @@ impl Runner {
             config,
             handles: Mutex::new(BTreeMap::new()),
             shutdown,
+            recent: Mutex::new(VecDeque::new()),
         }))
     }
 
@@ -364,6 +371,30 @@ impl Runner {
         }
     }
 
+    /// The batch of events after `after`, from the recent ones when a view
+    /// read it already.
+    async fn read_batch(&self, after: u64) -> Result<Arc<Vec<RecordedEvent>>, StoreError> {
+        let recent = || {
+            self.recent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some((_, batch)) = recent().iter().find(|(a, _)| *a == after) {
+            return Ok(batch.clone());
+        }
+        let batch = Arc::new(self.store.read_all(after, self.config.batch).await?);
+        // Only a full batch is kept: a short one ends at the head of the
+        // log as it was, and a later reader may find more.
+        if batch.len() == self.config.batch {
+            let mut recent = recent();
+            recent.push_back((after, batch.clone()));
+            if recent.len() > RECENT_BATCHES {
+                recent.pop_front();
+            }
+        }
+        Ok(batch)
+    }
+
     async fn lead(&self, name: &str) -> Result<Option<Lead>, StoreError> {
         let Db::Postgres(pool) = &self.db else {
             return Ok(Some(Lead::Alone));
@@ -384,16 +415,13 @@ impl Runner {
         projection: &P,
         view: &mut Gen,
     ) -> Result<usize, StepError> {
-        let batch = self
-            .store
-            .read_all(view.position, self.config.batch)
-            .await?;
+        let batch = self.read_batch(view.position).await?;
         let Some(last) = batch.last() else {
             return Ok(0);
         };
         let mut keys: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
-        for event in &batch {
+        for event in batch.iter() {
             for key in projection.keys(event) {
                 if seen.insert(key.clone()) {
                     keys.push(key);
@@ -417,7 +445,7 @@ impl Runner {
                 docs.absent(key);
             }
         }
-        for event in &batch {
+        for event in batch.iter() {
             projection
                 .apply(event, &mut docs)
                 .map_err(|e| StepError::Apply(event.position, e))?;

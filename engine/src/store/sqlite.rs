@@ -122,7 +122,8 @@ impl Sqlite {
     pub(crate) async fn relaxed_pool(&self, size: u32) -> Result<SqlitePool, StoreError> {
         let options = (*self.pool.connect_options())
             .clone()
-            .synchronous(SqliteSynchronous::Normal);
+            .synchronous(SqliteSynchronous::Normal)
+            .pragma("cache_size", "-16384");
         Ok(connect(options, size).await?)
     }
 
