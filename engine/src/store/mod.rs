@@ -382,9 +382,24 @@ impl EventStore {
         let head = Arc::new(head_tx);
         let writer = (!config.read_only).then(|| {
             let (tx, rx) = mpsc::channel(config.max_batch_appends * 4);
+            // On PostgreSQL other processes hear of each commit.
+            let announce = match &backend {
+                Backend::Postgres(pg) => {
+                    let (committed, follow) = watch::channel(head_position);
+                    pg.spawn_announcer(follow);
+                    Some(committed)
+                }
+                Backend::Sqlite(_) => None,
+            };
             tokio::spawn(
-                run_writer(backend.clone(), rx, head.clone(), config.max_batch_appends)
-                    .instrument(tracing::info_span!("log_writer")),
+                run_writer(
+                    backend.clone(),
+                    rx,
+                    head.clone(),
+                    announce,
+                    config.max_batch_appends,
+                )
+                .instrument(tracing::info_span!("log_writer")),
             );
             tx
         });
@@ -705,6 +720,7 @@ async fn run_writer(
     backend: Backend,
     mut rx: mpsc::Receiver<Pending>,
     head: Arc<watch::Sender<u64>>,
+    announce: Option<watch::Sender<u64>>,
     max_batch: usize,
 ) {
     let mut pending = Vec::with_capacity(max_batch);
@@ -713,6 +729,9 @@ async fn run_writer(
             pending.drain(..).map(|p| (p.append, p.reply)).unzip();
         match backend.commit_batch(&appends).await {
             Ok((outcomes, new_head)) => {
+                if let Some(announce) = &announce {
+                    announce.send_replace(new_head);
+                }
                 head.send_if_modified(|known| {
                     let moved = new_head > *known;
                     if moved {

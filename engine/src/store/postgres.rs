@@ -66,6 +66,9 @@ pub(crate) struct Postgres {
     pub(crate) pool: PgPool,
 }
 
+/// The shortest time between two announcements of this process's head.
+const ANNOUNCE_EVERY: Duration = Duration::from_millis(5);
+
 impl Postgres {
     pub(crate) async fn open(url: &str, config: &StoreConfig) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
@@ -84,6 +87,29 @@ impl Postgres {
             migrator.run(&pool).await?;
         }
         Ok(Self { pool })
+    }
+
+    /// Tells every process following this database of this process's new
+    /// head after its commits: the newest position only, off the writer's
+    /// path, at most one NOTIFY per [`ANNOUNCE_EVERY`].
+    pub(crate) fn spawn_announcer(&self, mut committed: watch::Receiver<u64>) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            while committed.changed().await.is_ok() {
+                let position = *committed.borrow_and_update();
+                if let Err(err) = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(position.to_string())
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::debug!(error = %err, "cannot announce the new head; followers will poll");
+                }
+                // At most one NOTIFY per ANNOUNCE_EVERY: under load the
+                // commits in between are announced together.
+                tokio::time::sleep(ANNOUNCE_EVERY).await;
+            }
+        });
     }
 
     /// Follows NOTIFY from every process writing to this database and moves
@@ -136,14 +162,22 @@ impl Postgres {
             ctx.head_hash = hash32(&row.try_get::<Vec<u8>, _>(1)?);
             ctx.head_recorded_at = Some(row.try_get(2)?);
         }
-        let stream_ids: Vec<&str> = batch.iter().map(|a| a.stream_id.as_str()).collect();
+        let mut stream_ids: Vec<&str> = batch.iter().map(|a| a.stream_id.as_str()).collect();
+        stream_ids.sort_unstable();
+        stream_ids.dedup();
         let request_ids: Vec<&str> = batch
             .iter()
             .filter_map(|a| a.request_id.as_deref())
             .collect();
         for row in sqlx::query(
-            "SELECT DISTINCT ON (stream_id) stream_id, stream_type, stream_version FROM events \
-             WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version DESC",
+            // Each stream's newest event by one backward index step. (A
+            // DISTINCT ON over `stream_id = ANY($1)` read every version of
+            // every stream and, once the prepared statement went generic,
+            // took 100 ms a batch on a log of 600k events.)
+            "SELECT s.stream_id, e.stream_type, e.stream_version \
+             FROM UNNEST($1::text[]) AS s(stream_id) \
+             CROSS JOIN LATERAL (SELECT stream_type, stream_version FROM events \
+                 WHERE events.stream_id = s.stream_id ORDER BY stream_version DESC LIMIT 1) e",
         )
         .bind(&stream_ids)
         .fetch_all(&mut *tx)
