@@ -246,7 +246,25 @@ fn bench_prints_every_figure_beside_its_baseline_and_writes_json() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let figures = report["figures"].as_array().unwrap();
-    assert_eq!(figures.len(), 10, "every measurement of the SQLite run");
+    assert_eq!(figures.len(), 19, "every measurement of the SQLite run");
+    for name in [
+        "rebuild every view from zero",
+        "peak memory during the rebuild",
+        "gRPC end to end, 64 clients",
+        "engine direct, 64 clients",
+        "server peak memory",
+    ] {
+        let f = figures
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is measured"));
+        assert!(f["value"].as_f64().unwrap() > 0.0, "{f}");
+    }
+    // Every missed target says what limits it.
+    for f in figures.iter().filter(|f| f["pass"] == false) {
+        let missed = format!("missed: sqlite {}", f["name"].as_str().unwrap());
+        assert!(table.contains(&missed), "{missed} in {table}");
+    }
     for f in figures
         .iter()
         .filter(|f| f["name"].as_str().unwrap().starts_with("append"))
