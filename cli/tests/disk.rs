@@ -150,11 +150,7 @@ fn a_full_disk_refuses_writes_clearly_and_they_resume_when_there_is_room() {
             .expect("writes go on once there is room");
         load.stop().await
     });
-    assert!(
-        seen.errors.iter().all(|c| *c == Code::Unavailable),
-        "the only failures were UNAVAILABLE: {:?}",
-        seen.errors
-    );
+    seen.assert_only_unavailable();
     runtime.block_on(check(&server, &seen.acked));
 }
 

@@ -86,10 +86,6 @@ fn postgres_stopped_under_load_gives_unavailable_then_recovers() {
         }
         load.stop().await
     });
-    assert!(
-        seen.errors.iter().all(|c| *c == Code::Unavailable),
-        "the only failures were UNAVAILABLE: {:?}",
-        seen.errors
-    );
+    seen.assert_only_unavailable();
     runtime.block_on(check(&server, &seen.acked));
 }

@@ -240,8 +240,8 @@ pub fn min_position(value: u64) -> Option<u64> {
     (value > 0).then_some(value)
 }
 
-/// The offset and size a page asks for.
-pub fn page(request: Option<&pb::PageRequest>) -> Result<(usize, usize), Status> {
+/// The size a page asks for (0: the default) and its token.
+fn page_request(request: Option<&pb::PageRequest>) -> Result<(usize, &str), Status> {
     let (size, token) = request.map_or((0, ""), |p| (p.page_size, p.page_token.as_str()));
     if size > MAX_PAGE_SIZE {
         return Err(invalid(
@@ -250,30 +250,31 @@ pub fn page(request: Option<&pb::PageRequest>) -> Result<(usize, usize), Status>
         ));
     }
     let size = if size == 0 { DEFAULT_PAGE_SIZE } else { size };
+    Ok((size as usize, token))
+}
+
+fn foreign_token() -> Status {
+    invalid(
+        "page.page_token",
+        "is not a token this server gave out; start again with an empty token",
+    )
+}
+
+/// The offset and size a page asks for.
+pub fn page(request: Option<&pb::PageRequest>) -> Result<(usize, usize), Status> {
+    let (size, token) = page_request(request)?;
     let offset = if token.is_empty() {
         0
     } else {
-        token.parse::<usize>().map_err(|_| {
-            invalid(
-                "page.page_token",
-                "is not a token this server gave out; start again with an empty token",
-            )
-        })?
+        token.parse::<usize>().map_err(|_| foreign_token())?
     };
-    Ok((offset, size as usize))
+    Ok((offset, size))
 }
 
 /// A keyset page request: the key to read on after, and the page size.
 /// Tokens are `after:KEY`, as [`key_token`] makes them.
 pub fn page_after(request: Option<&pb::PageRequest>) -> Result<(Option<String>, usize), Status> {
-    let (size, token) = request.map_or((0, ""), |p| (p.page_size, p.page_token.as_str()));
-    if size > MAX_PAGE_SIZE {
-        return Err(invalid(
-            "page.page_size",
-            format!("{size} is above the limit of {MAX_PAGE_SIZE}"),
-        ));
-    }
-    let size = if size == 0 { DEFAULT_PAGE_SIZE } else { size };
+    let (size, token) = page_request(request)?;
     let after = if token.is_empty() {
         None
     } else {
@@ -281,16 +282,11 @@ pub fn page_after(request: Option<&pb::PageRequest>) -> Result<(Option<String>, 
             token
                 .strip_prefix("after:")
                 .filter(|key| !key.is_empty())
-                .ok_or_else(|| {
-                    invalid(
-                        "page.page_token",
-                        "is not a token this server gave out; start again with an empty token",
-                    )
-                })?
+                .ok_or_else(foreign_token)?
                 .to_owned(),
         )
     };
-    Ok((after, size as usize))
+    Ok((after, size))
 }
 
 /// The page token that continues after `key` (empty: no more pages).

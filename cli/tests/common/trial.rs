@@ -167,6 +167,18 @@ pub struct Seen {
     pub errors: Vec<Code>,
 }
 
+impl Seen {
+    /// Every failure was UNAVAILABLE: the server said the database was away,
+    /// never that something broke.
+    pub fn assert_only_unavailable(&self) {
+        assert!(
+            self.errors.iter().all(|c| *c == Code::Unavailable),
+            "the only failures were UNAVAILABLE: {:?}",
+            self.errors
+        );
+    }
+}
+
 /// `clients` tasks registering innovations until `stop` is set. Every
 /// failed call is reported on `failures` as it happens, so that a trial
 /// can wait for the trouble to show.
