@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Connection as _, Row as _, SqlitePool, TransactionManager as _};
+use sqlx::{Connection as _, QueryBuilder, Row as _, SqlitePool, TransactionManager as _};
 use uuid::Uuid;
 
 use super::plan::{BatchContext, PreparedAppend, StoredRequest, plan};
@@ -69,15 +69,21 @@ fn decode(row: &SqliteRow) -> Result<RecordedEvent, sqlx::Error> {
     })
 }
 
-fn stored_request(row: &SqliteRow) -> Result<StoredRequest, sqlx::Error> {
+/// What a request id wrote, from columns `from`.. of `row`.
+fn stored_request(row: &SqliteRow, from: usize) -> Result<StoredRequest, sqlx::Error> {
     Ok(StoredRequest {
-        stream_id: row.try_get(0)?,
-        first_version: row.try_get::<i64, _>(1)? as u64,
-        last_version: row.try_get::<i64, _>(2)? as u64,
-        first_position: row.try_get::<i64, _>(3)? as u64,
-        last_position: row.try_get::<i64, _>(4)? as u64,
+        stream_id: row.try_get(from)?,
+        first_version: row.try_get::<i64, _>(from + 1)? as u64,
+        last_version: row.try_get::<i64, _>(from + 2)? as u64,
+        first_position: row.try_get::<i64, _>(from + 3)? as u64,
+        last_position: row.try_get::<i64, _>(from + 4)? as u64,
     })
 }
+
+/// Rows (or streams) per statement: 12 values a row stays far below
+/// SQLite's limit of bound values, and 200 below its limit of compound
+/// SELECTs.
+const STATEMENT_CHUNK: usize = 200;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Sqlite {
@@ -189,80 +195,104 @@ impl Sqlite {
         let _write = self.write_lock.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut ctx = BatchContext::default();
-        if let Some(row) = sqlx::query(
-            "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1",
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        {
-            ctx.head_position = row.try_get::<i64, _>(0)? as u64;
-            ctx.head_hash = hash32(&row.try_get::<Vec<u8>, _>(1)?);
-            ctx.head_recorded_at = Some(parse_time(&row.try_get::<String, _>(2)?));
-        }
-        for append in batch {
-            let id = append.stream_id.as_str();
-            if !ctx.streams.contains_key(id)
-                && let Some(row) = sqlx::query(
-                    "SELECT stream_type, stream_version FROM events WHERE stream_id = ? \
-                     ORDER BY stream_version DESC LIMIT 1",
-                )
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-            {
-                ctx.streams.insert(
-                    id.to_owned(),
-                    (row.try_get(0)?, row.try_get::<i64, _>(1)? as u64),
+        // Each statement is a hop to sqlx's SQLite thread: the head, the
+        // batch's streams, its request ids and its rows go a chunk per
+        // statement. The first statement reads the head (kind 'h': position,
+        // hash, time) together with the first streams (kind 's': id, type,
+        // version), each by one index step.
+        let mut stream_ids: Vec<&str> = batch.iter().map(|a| a.stream_id.as_str()).collect();
+        stream_ids.sort_unstable();
+        stream_ids.dedup();
+        for (n, chunk) in stream_ids.chunks(STATEMENT_CHUNK).enumerate() {
+            let mut q = QueryBuilder::<sqlx::Sqlite>::new("");
+            let mut parts = 0;
+            if n == 0 {
+                q.push(
+                    "SELECT * FROM (SELECT 'h', NULL, NULL, position, hash, recorded_at \
+                     FROM events ORDER BY position DESC LIMIT 1)",
                 );
+                parts += 1;
             }
-            if let Some(request_id) = append.request_id.as_deref()
-                && let Some(row) = sqlx::query(
-                    "SELECT stream_id, first_version, last_version, first_position, last_position \
-                     FROM requests WHERE request_id = ?",
+            for id in chunk {
+                if parts > 0 {
+                    q.push(" UNION ALL ");
+                }
+                parts += 1;
+                q.push(
+                    "SELECT * FROM (SELECT 's', stream_id, stream_type, stream_version, NULL, NULL \
+                     FROM events WHERE stream_id = ",
                 )
-                .bind(request_id)
-                .fetch_optional(&mut *tx)
-                .await?
-            {
+                .push_bind(*id)
+                .push(" ORDER BY stream_version DESC LIMIT 1)");
+            }
+            for row in q.build().fetch_all(&mut *tx).await? {
+                if row.try_get::<String, _>(0)? == "h" {
+                    ctx.head_position = row.try_get::<i64, _>(3)? as u64;
+                    ctx.head_hash = hash32(&row.try_get::<Vec<u8>, _>(4)?);
+                    ctx.head_recorded_at = Some(parse_time(&row.try_get::<String, _>(5)?));
+                } else {
+                    ctx.streams.insert(
+                        row.try_get(1)?,
+                        (row.try_get(2)?, row.try_get::<i64, _>(3)? as u64),
+                    );
+                }
+            }
+        }
+        let request_ids: Vec<&str> = batch
+            .iter()
+            .filter_map(|a| a.request_id.as_deref())
+            .collect();
+        for chunk in request_ids.chunks(STATEMENT_CHUNK) {
+            let mut q = QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT request_id, stream_id, first_version, last_version, first_position, \
+                 last_position FROM requests WHERE request_id IN (",
+            );
+            let mut ids = q.separated(", ");
+            for id in chunk {
+                ids.push_bind(*id);
+            }
+            ids.push_unseparated(")");
+            for row in q.build().fetch_all(&mut *tx).await? {
                 ctx.requests
-                    .insert(request_id.to_owned(), stored_request(&row)?);
+                    .insert(row.try_get(0)?, stored_request(&row, 1)?);
             }
         }
         let plan = plan(ctx, batch);
-        for row in &plan.rows {
-            sqlx::query(
+        for chunk in plan.rows.chunks(STATEMENT_CHUNK) {
+            let mut q = QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO events (position, event_id, stream_id, stream_type, stream_version, \
-                 event_type, event_version, payload, metadata, recorded_at, prev_hash, hash) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(row.position as i64)
-            .bind(row.event_id.to_string())
-            .bind(row.stream_id)
-            .bind(row.stream_type)
-            .bind(row.stream_version as i64)
-            .bind(row.event_type)
-            .bind(i64::from(row.event_version))
-            .bind(row.payload)
-            .bind(row.metadata)
-            .bind(format_time(row.recorded_at))
-            .bind(&row.prev_hash[..])
-            .bind(&row.hash[..])
-            .execute(&mut *tx)
-            .await?;
+                 event_type, event_version, payload, metadata, recorded_at, prev_hash, hash) ",
+            );
+            q.push_values(chunk, |mut b, row| {
+                b.push_bind(row.position as i64)
+                    .push_bind(row.event_id.to_string())
+                    .push_bind(row.stream_id)
+                    .push_bind(row.stream_type)
+                    .push_bind(row.stream_version as i64)
+                    .push_bind(row.event_type)
+                    .push_bind(i64::from(row.event_version))
+                    .push_bind(row.payload)
+                    .push_bind(row.metadata)
+                    .push_bind(format_time(row.recorded_at))
+                    .push_bind(&row.prev_hash[..])
+                    .push_bind(&row.hash[..]);
+            });
+            q.build().execute(&mut *tx).await?;
         }
-        for (request_id, r) in &plan.requests {
-            sqlx::query(
+        for chunk in plan.requests.chunks(STATEMENT_CHUNK) {
+            let mut q = QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO requests (request_id, stream_id, first_version, last_version, \
-                 first_position, last_position) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(*request_id)
-            .bind(&r.stream_id)
-            .bind(r.first_version as i64)
-            .bind(r.last_version as i64)
-            .bind(r.first_position as i64)
-            .bind(r.last_position as i64)
-            .execute(&mut *tx)
-            .await?;
+                 first_position, last_position) ",
+            );
+            q.push_values(chunk, |mut b, (request_id, r)| {
+                b.push_bind(*request_id)
+                    .push_bind(&r.stream_id)
+                    .push_bind(r.first_version as i64)
+                    .push_bind(r.last_version as i64)
+                    .push_bind(r.first_position as i64)
+                    .push_bind(r.last_position as i64);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok((plan.outcomes, plan.head_position))
@@ -320,7 +350,7 @@ impl Sqlite {
         .bind(request_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|row| stored_request(&row)).transpose()?)
+        Ok(row.map(|row| stored_request(&row, 0)).transpose()?)
     }
 
     pub(crate) async fn checkpoint(&self, name: &str) -> Result<u64, StoreError> {
