@@ -22,11 +22,6 @@ mod serve;
 
 use std::process::ExitCode;
 
-/// mimalloc: the log's reads and the views' rebuilds allocate many small
-/// strings per event; glibc's allocator spent a quarter of a read there.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 
 use client::{Connection, Failure};

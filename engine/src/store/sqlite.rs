@@ -128,8 +128,7 @@ impl Sqlite {
     pub(crate) async fn relaxed_pool(&self, size: u32) -> Result<SqlitePool, StoreError> {
         let options = (*self.pool.connect_options())
             .clone()
-            .synchronous(SqliteSynchronous::Normal)
-            .pragma("cache_size", "-16384");
+            .synchronous(SqliteSynchronous::Normal);
         Ok(connect(options, size).await?)
     }
 
