@@ -19,7 +19,7 @@ use super::{
     AppendResult, Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamId,
 };
 
-const COLUMNS: &str = "position, event_id, stream_id, stream_type, stream_version, event_type, \
+pub(super) const COLUMNS: &str = "position, event_id, stream_id, stream_type, stream_version, event_type, \
      event_version, payload, metadata, recorded_at, prev_hash, hash";
 
 /// SQLite keeps `recorded_at` as fixed-width RFC 3339 text in UTC with
@@ -104,15 +104,17 @@ async fn connect(options: SqliteConnectOptions, size: u32) -> Result<SqlitePool,
         // A COMMIT that fails on a full disk is rolled back inside SQLite,
         // but sqlx still counts the transaction as open, and such a
         // connection can never begin again. Close it rather than return it
-        // to the pool (the ping first applies a pending rollback).
+        // to the pool. Only a connection released inside a transaction is
+        // pinged (which applies a pending rollback) and checked again.
         .after_release(|conn, _| {
             Box::pin(async move {
+                let depth =
+                    <sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth;
+                if depth(conn) == 0 {
+                    return Ok(true);
+                }
                 conn.ping().await?;
-                Ok(
-                    <sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(
-                        conn,
-                    ) == 0,
-                )
+                Ok(depth(conn) == 0)
             })
         })
         .connect_with(options)

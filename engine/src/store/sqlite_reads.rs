@@ -13,6 +13,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use uuid::Uuid;
 
+use super::sqlite::COLUMNS;
 use super::{RecordedEvent, StoreError, StreamId};
 
 /// Idle connections kept for the next read.
@@ -77,14 +78,14 @@ impl Readers {
     /// Runs `sql` with `bind` on a blocking thread and decodes every row.
     async fn events(
         self: &Arc<Self>,
-        sql: &'static str,
+        sql: String,
         bind: impl rusqlite::Params + Send + 'static,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let readers = self.clone();
         tokio::task::spawn_blocking(move || {
             let conn = readers.take()?;
             let events = (|| {
-                let mut statement = conn.prepare_cached(sql)?;
+                let mut statement = conn.prepare_cached(&sql)?;
                 let rows = statement.query_map(bind, decode)?;
                 rows.collect::<Result<Vec<_>, _>>()
             })();
@@ -105,9 +106,9 @@ impl Readers {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.events(
-            "SELECT position, event_id, stream_id, stream_type, stream_version, event_type, \
-             event_version, payload, metadata, recorded_at, prev_hash, hash \
-             FROM events WHERE position > ?1 ORDER BY position ASC LIMIT ?2",
+            format!(
+                "SELECT {COLUMNS} FROM events WHERE position > ?1 ORDER BY position ASC LIMIT ?2"
+            ),
             (after, i64::try_from(limit).unwrap_or(i64::MAX)),
         )
         .await
@@ -122,17 +123,15 @@ impl Readers {
         from: i64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let sql = if forward {
-            "SELECT position, event_id, stream_id, stream_type, stream_version, event_type, \
-             event_version, payload, metadata, recorded_at, prev_hash, hash \
-             FROM events WHERE stream_id = ?1 AND stream_version >= ?2 \
-             ORDER BY stream_version ASC LIMIT ?3"
+        let (from_op, order) = if forward {
+            (">=", "ASC")
         } else {
-            "SELECT position, event_id, stream_id, stream_type, stream_version, event_type, \
-             event_version, payload, metadata, recorded_at, prev_hash, hash \
-             FROM events WHERE stream_id = ?1 AND stream_version <= ?2 \
-             ORDER BY stream_version DESC LIMIT ?3"
+            ("<=", "DESC")
         };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 AND stream_version {from_op} ?2 \
+             ORDER BY stream_version {order} LIMIT ?3"
+        );
         self.events(
             sql,
             (

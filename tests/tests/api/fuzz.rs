@@ -42,13 +42,28 @@ fn wilds() -> impl Strategy<Value = Wild> {
     })
 }
 
-#[test]
-fn random_requests_to_the_write_rpcs_get_answers_and_leave_the_log_valid() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// The chain verifies after whatever was sent.
+async fn assert_log_intact(app: &jejak_tests::app::TestApp, p: &People) {
+    let verified = app
+        .audit(&p.auditor)
+        .verify(pb::VerifyRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(verified.intact, "{}", verified.message);
+}
+
+#[test]
+fn random_requests_to_the_write_rpcs_get_answers_and_leave_the_log_valid() {
+    let rt = runtime();
     rt.block_on(async {
         let db = TestDb::sqlite();
         let app = spawn_app(&db).await;
@@ -198,13 +213,7 @@ fn random_requests_to_the_write_rpcs_get_answers_and_leave_the_log_valid() {
                 }
             }
         }
-        let verified = app
-            .audit(&p.auditor)
-            .verify(pb::VerifyRequest::default())
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(verified.intact, "{}", verified.message);
+        assert_log_intact(&app, &p).await;
         app.stop().await;
     });
 }
@@ -287,11 +296,7 @@ fn bodies() -> impl Strategy<Value = Vec<u8>> {
 
 #[test]
 fn random_bytes_as_request_bodies_to_every_rpc_get_answers_and_leave_the_log_valid() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let db = TestDb::sqlite();
         let app = spawn_app(&db).await;
@@ -334,13 +339,7 @@ fn random_bytes_as_request_bodies_to_every_rpc_get_answers_and_leave_the_log_val
                 }
             }
         }
-        let verified = app
-            .audit(&p.auditor)
-            .verify(pb::VerifyRequest::default())
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(verified.intact, "{}", verified.message);
+        assert_log_intact(&app, &p).await;
         app.stop().await;
     });
 }

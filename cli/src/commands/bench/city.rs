@@ -39,11 +39,11 @@ fn entity(stream: &str) -> Option<&str> {
 }
 
 /// One renamed copy of the city.
-struct Copy {
+struct RenamedCity {
     ids: HashMap<String, String>,
 }
 
-impl Copy {
+impl RenamedCity {
     fn new(events: &[RecordedEvent], k: usize) -> Self {
         let mut ids = HashMap::new();
         for event in events {
@@ -130,7 +130,7 @@ pub async fn scale(
                 let city = city.clone();
                 let k = k;
                 tokio::spawn(async move {
-                    for append in Copy::new(&city, k).appends(&city)? {
+                    for append in RenamedCity::new(&city, k).appends(&city)? {
                         store.append(append).await?;
                     }
                     anyhow::Ok(city.len() as u64)
