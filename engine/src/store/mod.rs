@@ -55,7 +55,7 @@ pub use types::{
 };
 pub use verify::{Break, BreakKind, VerifyReport};
 
-use plan::{PreparedAppend, PreparedEvent};
+use plan::{Head, Known, Plan, PreparedAppend, PreparedEvent};
 use types::check_name;
 
 /// The most events one read returns.
@@ -270,11 +270,39 @@ macro_rules! dispatch {
 }
 
 impl Backend {
-    async fn commit_batch(
+    /// Commits a batch: a lone append that [`Known`] can decide by one
+    /// checked write (ADR 0007), anything else after reading what it needs
+    /// under the append lock.
+    async fn commit_batch<'a>(
         &self,
-        batch: &[PreparedAppend],
-    ) -> Result<(Vec<Result<AppendResult, StoreError>>, u64), StoreError> {
-        dispatch!(self, b => b.commit_batch(batch).await)
+        batch: &'a [PreparedAppend],
+        known: &mut Known,
+    ) -> Result<Plan<'a>, StoreError> {
+        if let Some(guess) = known.guess(batch) {
+            match dispatch!(self, b => b.write_guess(&guess).await) {
+                Ok(true) => {
+                    known.learn(&guess.plan);
+                    return Ok(guess.plan);
+                }
+                Ok(false) => {
+                    tracing::debug!("the log moved or the request id was used; reading it");
+                }
+                Err(err) => {
+                    known.forget();
+                    return Err(err);
+                }
+            }
+        }
+        match dispatch!(self, b => b.commit_batch(batch).await) {
+            Ok(plan) => {
+                known.learn(&plan);
+                Ok(plan)
+            }
+            Err(err) => {
+                known.forget();
+                Err(err)
+            }
+        }
     }
     async fn read_stream(
         &self,
@@ -377,7 +405,13 @@ impl EventStore {
                 "must start with sqlite:// (a file) or postgres:// (a server)",
             ));
         };
-        let head_position = backend.last_event().await?.map_or(0, |e| e.position);
+        let last = backend.last_event().await?;
+        let head_position = last.as_ref().map_or(0, |e| e.position);
+        let known = Known::at(last.map_or_else(Head::default, |e| Head {
+            position: e.position,
+            hash: e.hash,
+            recorded_at: Some(e.recorded_at),
+        }));
         let (head_tx, _) = watch::channel(head_position);
         let head = Arc::new(head_tx);
         let writer = (!config.read_only).then(|| {
@@ -397,6 +431,7 @@ impl EventStore {
                     rx,
                     head.clone(),
                     announce,
+                    known,
                     config.max_batch_appends,
                 )
                 .instrument(tracing::info_span!("log_writer")),
@@ -721,14 +756,24 @@ async fn run_writer(
     mut rx: mpsc::Receiver<Pending>,
     head: Arc<watch::Sender<u64>>,
     announce: Option<watch::Sender<u64>>,
+    mut known: Known,
     max_batch: usize,
 ) {
     let mut pending = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut pending, max_batch).await > 0 {
         let (appends, replies): (Vec<_>, Vec<_>) =
             pending.drain(..).map(|p| (p.append, p.reply)).unzip();
-        match backend.commit_batch(&appends).await {
-            Ok((outcomes, new_head)) => {
+        // Another process's commits, heard of on PostgreSQL, make what this
+        // writer knows stale.
+        if known.position().is_some_and(|p| *head.borrow() > p) {
+            known.forget();
+        }
+        match backend.commit_batch(&appends, &mut known).await {
+            Ok(Plan {
+                outcomes,
+                head_position: new_head,
+                ..
+            }) => {
                 if let Some(announce) = &announce {
                     announce.send_replace(new_head);
                 }

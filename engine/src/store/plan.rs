@@ -80,6 +80,130 @@ pub(crate) struct Plan<'a> {
     pub requests: Vec<(&'a str, StoredRequest)>,
     pub outcomes: Vec<Result<AppendResult, StoreError>>,
     pub head_position: u64,
+    /// The head once the plan is written.
+    head: Head,
+}
+
+/// The newest event of the log: what the next one chains to.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Head {
+    pub position: u64,
+    pub hash: [u8; 32],
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+/// Streams the writer remembers at most; past this it starts afresh.
+const KNOWN_STREAMS: usize = 4_096;
+
+/// What the writer knows of the log from its own commits: the head it left
+/// and the streams it wrote. While nobody else writes, that is the log's
+/// state, and a lone append can be decided against it without reading
+/// anything first (ADR 0007); [`Guess`] says what the write must check.
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    head: Option<Head>,
+    /// stream id → (stream type, version), valid while `head` is.
+    streams: HashMap<String, (String, u64)>,
+}
+
+/// A lone append decided against [`Known`]: written only if the log's head
+/// and the stream are still as assumed, else decided again after reading.
+#[derive(Debug)]
+pub(crate) struct Guess<'a> {
+    pub plan: Plan<'a>,
+    /// The head position assumed; `None` for an empty log.
+    pub head_position: Option<i64>,
+    pub stream_id: &'a str,
+    /// The stream's type and version assumed; `None` for a new stream.
+    pub stream: Option<(String, i64)>,
+}
+
+/// Whether a checked write wrote all `expected` rows: `false` when its
+/// condition held back every row or a unique key refused it (the log moved,
+/// or a request id was used before), in either case with nothing written.
+/// Other errors are the database's.
+pub(crate) fn checked(
+    written: Result<u64, sqlx::Error>,
+    expected: usize,
+) -> Result<bool, StoreError> {
+    match written {
+        Ok(n) => Ok(n == expected as u64),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Known {
+    /// Knows `head` (read when the log was opened) and no stream.
+    pub fn at(head: Head) -> Self {
+        Self {
+            head: Some(head),
+            streams: HashMap::new(),
+        }
+    }
+
+    /// Someone else moved the log past what this writer knows.
+    pub fn forget(&mut self) {
+        self.head = None;
+        self.streams.clear();
+    }
+
+    /// The head position known, if any.
+    pub fn position(&self) -> Option<u64> {
+        self.head.map(|h| h.position)
+    }
+
+    /// Decides a batch of one append against what is known, if that is
+    /// enough: the head is known, and so is the stream, or the append's
+    /// expectation names its version. Only an append that would be written
+    /// is guessed; a refusal is always decided against the log as read.
+    pub fn guess<'a>(&self, batch: &'a [PreparedAppend]) -> Option<Guess<'a>> {
+        let ([append], Some(head)) = (batch, self.head) else {
+            return None;
+        };
+        let stream = match self.streams.get(append.stream_id.as_str()) {
+            Some(known) => Some(known.clone()),
+            None => match append.expected {
+                ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => None,
+                ExpectedVersion::Exact(v) => Some((append.stream_type.clone(), v)),
+                ExpectedVersion::Any | ExpectedVersion::StreamExists => return None,
+            },
+        };
+        let ctx = BatchContext {
+            head_position: head.position,
+            head_hash: head.hash,
+            head_recorded_at: head.recorded_at,
+            streams: stream
+                .iter()
+                .map(|s| (append.stream_id.as_str().to_owned(), s.clone()))
+                .collect(),
+            requests: HashMap::new(),
+        };
+        let plan = plan(ctx, batch);
+        if !matches!(plan.outcomes[..], [Ok(_)]) {
+            return None;
+        }
+        Some(Guess {
+            plan,
+            head_position: (head.position > 0).then_some(head.position as i64),
+            stream_id: append.stream_id.as_str(),
+            stream: stream.map(|(t, v)| (t, v as i64)),
+        })
+    }
+
+    /// Learns the log's state once `plan` is committed.
+    pub fn learn(&mut self, plan: &Plan<'_>) {
+        if self.streams.len() > KNOWN_STREAMS {
+            self.streams.clear();
+        }
+        for row in &plan.rows {
+            self.streams.insert(
+                row.stream_id.to_owned(),
+                (row.stream_type.to_owned(), row.stream_version),
+            );
+        }
+        self.head = Some(plan.head);
+    }
 }
 
 /// Now, truncated to the microseconds both backends store.
@@ -223,10 +347,23 @@ pub(crate) fn plan(mut ctx: BatchContext, batch: &[PreparedAppend]) -> Plan<'_> 
             duplicate: false,
         }));
     }
+    let head = match rows.last() {
+        Some(last) => Head {
+            position,
+            hash: last.hash,
+            recorded_at: Some(last.recorded_at),
+        },
+        None => Head {
+            position,
+            hash: ctx.head_hash,
+            recorded_at: ctx.head_recorded_at,
+        },
+    };
     Plan {
         rows,
         requests,
         outcomes,
         head_position: position,
+        head,
     }
 }

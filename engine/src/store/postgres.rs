@@ -1,8 +1,9 @@
 //! The log on PostgreSQL, shared by several servers. Appends take a
 //! transaction-scoped advisory lock first, so positions commit in order; a
 //! whole group-commit batch costs a fixed number of round trips (the rows go
-//! in as arrays through `UNNEST`). A statement trigger announces new
-//! positions with NOTIFY so that subscribers in other processes wake at once.
+//! in as arrays through `UNNEST`), a lone append one (ADR 0007). Each
+//! process announces its new head with NOTIFY after its commits, so that
+//! subscribers in other processes wake at once.
 
 use std::str::FromStr as _;
 use std::sync::Arc;
@@ -14,10 +15,8 @@ use sqlx::{PgPool, Row as _};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::plan::{BatchContext, PreparedAppend, StoredRequest, plan};
-use super::{
-    AppendResult, Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamId,
-};
+use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, checked, plan};
+use super::{Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamId};
 
 /// Key of the advisory lock that serializes appends ("jejaklog").
 pub(crate) const APPEND_LOCK: i64 = 0x6a65_6a61_6b6c_6f67;
@@ -59,6 +58,127 @@ fn stored_request(row: &PgRow, at: usize) -> Result<StoredRequest, sqlx::Error> 
         first_position: row.try_get::<i64, _>(at + 3)? as u64,
         last_position: row.try_get::<i64, _>(at + 4)? as u64,
     })
+}
+
+/// The types of the events table's columns, in [`COLUMNS`] order.
+const ROW_TYPES: [&str; 12] = [
+    "bigint",
+    "uuid",
+    "text",
+    "text",
+    "bigint",
+    "text",
+    "int",
+    "text",
+    "text",
+    "timestamptz",
+    "bytea",
+    "bytea",
+];
+
+const REQUEST_COLUMNS: &str =
+    "request_id, stream_id, first_version, last_version, first_position, last_position";
+
+/// The types of the requests table's columns, in [`REQUEST_COLUMNS`] order.
+const REQUEST_TYPES: [&str; 6] = ["text", "text", "bigint", "bigint", "bigint", "bigint"];
+
+/// `UNNEST($from::type[], …)`: one array parameter per column.
+fn unnest(types: &[&str], from: usize) -> String {
+    let arrays: Vec<String> = (from..)
+        .zip(types)
+        .map(|(n, t)| format!("${n}::{t}[]"))
+        .collect();
+    format!("UNNEST({})", arrays.join(", "))
+}
+
+/// Binds `rows` as the twelve arrays of [`ROW_TYPES`].
+fn bind_rows<'q, Q: Bind<'q>>(q: Q, rows: &'q [Row<'q>]) -> Q {
+    q.bind(rows.iter().map(|r| r.position as i64).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.stream_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.stream_type).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.stream_version as i64)
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.event_version as i32)
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.payload).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.metadata).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.prev_hash.to_vec())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.hash.to_vec()).collect::<Vec<_>>())
+}
+
+/// Binds `requests` as the six arrays of [`REQUEST_TYPES`].
+fn bind_requests<'q, Q: Bind<'q>>(q: Q, requests: &'q [(&'q str, StoredRequest)]) -> Q {
+    q.bind(requests.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind(
+            requests
+                .iter()
+                .map(|(_, r)| r.stream_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            requests
+                .iter()
+                .map(|(_, r)| r.first_version as i64)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            requests
+                .iter()
+                .map(|(_, r)| r.last_version as i64)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            requests
+                .iter()
+                .map(|(_, r)| r.first_position as i64)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            requests
+                .iter()
+                .map(|(_, r)| r.last_position as i64)
+                .collect::<Vec<_>>(),
+        )
+}
+
+/// A query that takes bound values: `query` and `query_scalar` alike.
+trait Bind<'q>: Sized {
+    fn bind<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>;
+}
+
+impl<'q> Bind<'q> for sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    fn bind<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        sqlx::query::Query::bind(self, value)
+    }
+}
+
+impl<'q, O> Bind<'q>
+    for sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
+{
+    fn bind<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        sqlx::query::QueryScalar::bind(self, value)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -142,10 +262,10 @@ impl Postgres {
         .abort_handle()
     }
 
-    pub(crate) async fn commit_batch(
+    pub(crate) async fn commit_batch<'a>(
         &self,
-        batch: &[PreparedAppend],
-    ) -> Result<(Vec<Result<AppendResult, StoreError>>, u64), StoreError> {
+        batch: &'a [PreparedAppend],
+    ) -> Result<Plan<'a>, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(APPEND_LOCK)
@@ -203,46 +323,65 @@ impl Postgres {
         }
         let plan = plan(ctx, batch);
         if !plan.rows.is_empty() {
-            let rows = &plan.rows;
-            sqlx::query(
-                "INSERT INTO events (position, event_id, stream_id, stream_type, stream_version, \
-                 event_type, event_version, payload, metadata, recorded_at, prev_hash, hash) \
-                 SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], \
-                 $6::text[], $7::int[], $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[])",
+            bind_rows(
+                sqlx::query(&format!(
+                    "INSERT INTO events ({COLUMNS}) SELECT * FROM {}",
+                    unnest(&ROW_TYPES, 1)
+                )),
+                &plan.rows,
             )
-            .bind(rows.iter().map(|r| r.position as i64).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.stream_id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.stream_type).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.stream_version as i64).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.event_type).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.event_version as i32).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.payload).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.metadata).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.prev_hash.to_vec()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.hash.to_vec()).collect::<Vec<_>>())
             .execute(&mut *tx)
             .await?;
         }
         if !plan.requests.is_empty() {
-            let reqs = &plan.requests;
-            sqlx::query(
-                "INSERT INTO requests (request_id, stream_id, first_version, last_version, \
-                 first_position, last_position) \
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])",
+            bind_requests(
+                sqlx::query(&format!(
+                    "INSERT INTO requests ({REQUEST_COLUMNS}) SELECT * FROM {}",
+                    unnest(&REQUEST_TYPES, 1)
+                )),
+                &plan.requests,
             )
-            .bind(reqs.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-            .bind(reqs.iter().map(|(_, r)| r.stream_id.as_str()).collect::<Vec<_>>())
-            .bind(reqs.iter().map(|(_, r)| r.first_version as i64).collect::<Vec<_>>())
-            .bind(reqs.iter().map(|(_, r)| r.last_version as i64).collect::<Vec<_>>())
-            .bind(reqs.iter().map(|(_, r)| r.first_position as i64).collect::<Vec<_>>())
-            .bind(reqs.iter().map(|(_, r)| r.last_position as i64).collect::<Vec<_>>())
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
-        Ok((plan.outcomes, plan.head_position))
+        Ok(plan)
+    }
+
+    /// Writes a guessed lone append if the log is still as guessed, in one
+    /// statement that is its own transaction: it takes the append lock,
+    /// checks the head and the stream, and inserts the events and the
+    /// request id's row. `false` when the check or a unique key (the log
+    /// moved under a stale snapshot, or the request id was used) held it
+    /// back, with nothing written.
+    pub(crate) async fn write_guess(&self, guess: &Guess<'_>) -> Result<bool, StoreError> {
+        // $1–$12 the rows, $13–$18 the request, $19–$22 lock and check.
+        let sql = format!(
+            "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($19)), \
+             still AS MATERIALIZED (SELECT 1 FROM locked WHERE \
+                 (SELECT position FROM events ORDER BY position DESC LIMIT 1) \
+                     IS NOT DISTINCT FROM $20 \
+                 AND (SELECT stream_type || ':' || stream_version FROM events \
+                     WHERE stream_id = $21 ORDER BY stream_version DESC LIMIT 1) \
+                     IS NOT DISTINCT FROM $22), \
+             written AS (INSERT INTO events ({COLUMNS}) \
+                 SELECT e.* FROM still, {} AS e RETURNING 1), \
+             requested AS (INSERT INTO requests ({REQUEST_COLUMNS}) \
+                 SELECT r.* FROM {} AS r WHERE EXISTS (SELECT 1 FROM written)) \
+             SELECT count(*) FROM written",
+            unnest(&ROW_TYPES, 1),
+            unnest(&REQUEST_TYPES, 13),
+        );
+        let query = bind_rows(sqlx::query_scalar(&sql), &guess.plan.rows);
+        let written = bind_requests(query, &guess.plan.requests)
+            .bind(APPEND_LOCK)
+            .bind(guess.head_position)
+            .bind(guess.stream_id)
+            .bind(guess.stream.as_ref().map(|(t, v)| format!("{t}:{v}")))
+            .fetch_one(&self.pool)
+            .await
+            .map(|n: i64| n as u64);
+        checked(written, guess.plan.rows.len())
     }
 
     pub(crate) async fn read_stream(

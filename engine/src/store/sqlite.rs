@@ -13,11 +13,9 @@ use sqlx::sqlite::{
 use sqlx::{Connection as _, QueryBuilder, Row as _, SqlitePool, TransactionManager as _};
 use uuid::Uuid;
 
-use super::plan::{BatchContext, PreparedAppend, StoredRequest, plan};
+use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, checked, plan};
 use super::sqlite_reads::Readers;
-use super::{
-    AppendResult, Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamId,
-};
+use super::{Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamId};
 
 pub(super) const COLUMNS: &str = "position, event_id, stream_id, stream_type, stream_version, event_type, \
      event_version, payload, metadata, recorded_at, prev_hash, hash";
@@ -84,6 +82,44 @@ fn stored_request(row: &SqliteRow, from: usize) -> Result<StoredRequest, sqlx::E
 /// SQLite's limit of bound values, and 200 below its limit of compound
 /// SELECTs.
 const STATEMENT_CHUNK: usize = 200;
+
+/// `VALUES (…), (…)` of the events table's columns for `rows`.
+fn push_rows<'q>(q: &mut QueryBuilder<'q, sqlx::Sqlite>, rows: &'q [Row<'q>]) {
+    q.push_values(rows, |mut b, row| {
+        b.push_bind(row.position as i64)
+            .push_bind(row.event_id.to_string())
+            .push_bind(row.stream_id)
+            .push_bind(row.stream_type)
+            .push_bind(row.stream_version as i64)
+            .push_bind(row.event_type)
+            .push_bind(i64::from(row.event_version))
+            .push_bind(row.payload)
+            .push_bind(row.metadata)
+            .push_bind(format_time(row.recorded_at))
+            .push_bind(&row.prev_hash[..])
+            .push_bind(&row.hash[..]);
+    });
+}
+
+/// Inserts the rows of `requests` in one statement; how many were written.
+async fn insert_requests(
+    conn: &mut sqlx::SqliteConnection,
+    requests: &[(&str, StoredRequest)],
+) -> Result<u64, sqlx::Error> {
+    let mut q = QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO requests (request_id, stream_id, first_version, last_version, \
+         first_position, last_position) ",
+    );
+    q.push_values(requests, |mut b, (request_id, r)| {
+        b.push_bind(*request_id)
+            .push_bind(&r.stream_id)
+            .push_bind(r.first_version as i64)
+            .push_bind(r.last_version as i64)
+            .push_bind(r.first_position as i64)
+            .push_bind(r.last_position as i64);
+    });
+    Ok(q.build().execute(conn).await?.rows_affected())
+}
 
 #[derive(Clone, Debug)]
 pub(crate) struct Sqlite {
@@ -189,10 +225,53 @@ impl Sqlite {
         })
     }
 
-    pub(crate) async fn commit_batch(
+    /// Writes a guessed lone append if the log is still as guessed: one
+    /// `INSERT … SELECT … WHERE` whose condition reads the head and the
+    /// stream (in a transaction with the request id's row when there is
+    /// one). `false` when the condition or the request id's uniqueness
+    /// failed, with nothing written.
+    pub(crate) async fn write_guess(&self, guess: &Guess<'_>) -> Result<bool, StoreError> {
+        let _write = self.write_lock.lock().await;
+        let rows = &guess.plan.rows;
+        let mut q = QueryBuilder::<sqlx::Sqlite>::new(format!(
+            "INSERT INTO events ({COLUMNS}) SELECT * FROM ("
+        ));
+        push_rows(&mut q, rows);
+        q.push(") WHERE (SELECT position FROM events ORDER BY position DESC LIMIT 1) IS ")
+            .push_bind(guess.head_position)
+            .push(
+                " AND (SELECT stream_type || ':' || stream_version FROM events WHERE stream_id = ",
+            )
+            .push_bind(guess.stream_id)
+            .push(" ORDER BY stream_version DESC LIMIT 1) IS ")
+            .push_bind(guess.stream.as_ref().map(|(t, v)| format!("{t}:{v}")));
+        let requests = &guess.plan.requests;
+        let written = if requests.is_empty() {
+            checked(
+                q.build()
+                    .execute(&self.pool)
+                    .await
+                    .map(|r| r.rows_affected()),
+                rows.len(),
+            )?
+        } else {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let written = checked(
+                q.build().execute(&mut *tx).await.map(|r| r.rows_affected()),
+                rows.len(),
+            )? && checked(insert_requests(&mut tx, requests).await, requests.len())?;
+            if written {
+                tx.commit().await?;
+            }
+            written
+        };
+        Ok(written)
+    }
+
+    pub(crate) async fn commit_batch<'a>(
         &self,
-        batch: &[PreparedAppend],
-    ) -> Result<(Vec<Result<AppendResult, StoreError>>, u64), StoreError> {
+        batch: &'a [PreparedAppend],
+    ) -> Result<Plan<'a>, StoreError> {
         let _write = self.write_lock.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut ctx = BatchContext::default();
@@ -260,43 +339,16 @@ impl Sqlite {
         }
         let plan = plan(ctx, batch);
         for chunk in plan.rows.chunks(STATEMENT_CHUNK) {
-            let mut q = QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO events (position, event_id, stream_id, stream_type, stream_version, \
-                 event_type, event_version, payload, metadata, recorded_at, prev_hash, hash) ",
-            );
-            q.push_values(chunk, |mut b, row| {
-                b.push_bind(row.position as i64)
-                    .push_bind(row.event_id.to_string())
-                    .push_bind(row.stream_id)
-                    .push_bind(row.stream_type)
-                    .push_bind(row.stream_version as i64)
-                    .push_bind(row.event_type)
-                    .push_bind(i64::from(row.event_version))
-                    .push_bind(row.payload)
-                    .push_bind(row.metadata)
-                    .push_bind(format_time(row.recorded_at))
-                    .push_bind(&row.prev_hash[..])
-                    .push_bind(&row.hash[..]);
-            });
+            let mut q =
+                QueryBuilder::<sqlx::Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
+            push_rows(&mut q, chunk);
             q.build().execute(&mut *tx).await?;
         }
         for chunk in plan.requests.chunks(STATEMENT_CHUNK) {
-            let mut q = QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO requests (request_id, stream_id, first_version, last_version, \
-                 first_position, last_position) ",
-            );
-            q.push_values(chunk, |mut b, (request_id, r)| {
-                b.push_bind(*request_id)
-                    .push_bind(&r.stream_id)
-                    .push_bind(r.first_version as i64)
-                    .push_bind(r.last_version as i64)
-                    .push_bind(r.first_position as i64)
-                    .push_bind(r.last_position as i64);
-            });
-            q.build().execute(&mut *tx).await?;
+            insert_requests(&mut tx, chunk).await?;
         }
         tx.commit().await?;
-        Ok((plan.outcomes, plan.head_position))
+        Ok(plan)
     }
 
     pub(crate) async fn read_stream(

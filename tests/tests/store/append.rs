@@ -1,5 +1,6 @@
 use jejak_engine::store::{
-    AppendRequest, Digest, ExpectedVersion, Metadata, NewEvent, StoreConfig, StoreError,
+    AppendRequest, AppendResult, Digest, ExpectedVersion, Metadata, NewEvent, StoreConfig,
+    StoreError,
 };
 use jejak_tests::{TestDb, on_both_backends};
 use serde_json::json;
@@ -15,6 +16,7 @@ on_both_backends!(
     a_stream_keeps_its_type,
     bad_input_is_refused_and_writes_nothing,
     the_database_itself_refuses_update_delete_and_truncate,
+    two_stores_taking_turns_on_one_log_keep_it_whole,
 );
 
 async fn appends_get_contiguous_positions_and_versions(db: &TestDb) {
@@ -410,4 +412,82 @@ async fn the_database_itself_refuses_update_delete_and_truncate(db: &TestDb) {
         before,
         "the log is unchanged"
     );
+}
+
+/// Each store's writer decides a lone append against what it knows from its
+/// own commits; here the other store keeps moving the log under it, so every
+/// kind of stale knowledge (the head, a stream, a request id) must be caught
+/// and the append decided again against the log as it is.
+async fn two_stores_taking_turns_on_one_log_keep_it_whole(db: &TestDb) {
+    let one = db.open().await;
+    let two = db.open().await;
+    let version = |r: AppendResult| (r.position, r.stream_version);
+
+    let r = one.append(events("a", ExpectedVersion::NoStream, 1));
+    assert_eq!(version(r.await.unwrap()), (1, 1));
+    // `two` knows an empty log.
+    let r = two.append(events("a", ExpectedVersion::Exact(1), 1));
+    assert_eq!(version(r.await.unwrap()), (2, 2));
+    // `one` knows "a" at 1 and the head at 1.
+    let r = one.append(events("a", ExpectedVersion::Any, 2));
+    assert_eq!(version(r.await.unwrap()), (4, 4));
+    let r = one.append(events("a", ExpectedVersion::Exact(4), 1));
+    assert_eq!(version(r.await.unwrap()), (5, 5));
+    // `two` knows "a" at 2: its expectation is stale and is refused as such.
+    match two.append(events("a", ExpectedVersion::Exact(2), 1)).await {
+        Err(StoreError::WrongExpectedVersion { actual, .. }) => assert_eq!(actual, Some(5)),
+        other => panic!("expected a wrong expected version, got {other:?}"),
+    }
+    // `two` moves "a" on; `one` then learns a newer head from another
+    // stream while it still remembers "a" at 5.
+    let r = two.append(events("a", ExpectedVersion::Exact(5), 1));
+    assert_eq!(version(r.await.unwrap()), (6, 6));
+    let r = one.append(events("x", ExpectedVersion::NoStream, 1));
+    assert_eq!(version(r.await.unwrap()), (7, 1));
+    let r = one.append(events("a", ExpectedVersion::Any, 1));
+    assert_eq!(version(r.await.unwrap()), (8, 7));
+    // An expectation naming a version the stream has not reached.
+    match one.append(events("x", ExpectedVersion::Exact(3), 1)).await {
+        Err(StoreError::WrongExpectedVersion { actual, .. }) => assert_eq!(actual, Some(1)),
+        other => panic!("expected a wrong expected version, got {other:?}"),
+    }
+    // A stream of another type, named by version.
+    let other_type = AppendRequest::new(stream("x"), "other", ExpectedVersion::Exact(1))
+        .event(NewEvent::new("Happened", json!({})));
+    assert!(matches!(
+        one.append(other_type).await,
+        Err(StoreError::StreamTypeMismatch { .. })
+    ));
+    // A request id `two` used, repeated by `one` right after its own write.
+    let first = two
+        .append(events("r", ExpectedVersion::NoStream, 1).request_id("req-r"))
+        .await
+        .unwrap();
+    let r = one.append(events("r", ExpectedVersion::Exact(1), 1));
+    assert_eq!(version(r.await.unwrap()), (10, 2));
+    let again = one
+        .append(events("r", ExpectedVersion::Any, 1).request_id("req-r"))
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.position, first.position);
+
+    let all = one.read_all(0, 100).await.unwrap();
+    assert_eq!(all.len(), 10);
+    for (n, event) in all.iter().enumerate() {
+        assert_eq!(event.position, n as u64 + 1);
+    }
+    for id in ["a", "x", "r"] {
+        let versions: Vec<u64> = all
+            .iter()
+            .filter(|e| e.stream_id.as_str() == id)
+            .map(|e| e.stream_version)
+            .collect();
+        assert_eq!(versions, (1..=versions.len() as u64).collect::<Vec<_>>());
+    }
+    let report = two
+        .verify(1, None, Some(one.digest().await.unwrap()))
+        .await
+        .unwrap();
+    assert!(report.first_break.is_none(), "{report:?}");
 }
