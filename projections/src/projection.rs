@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use jejak_engine::store::RecordedEvent;
 use serde::{Serialize, de::DeserializeOwned};
 
+use crate::db::Write;
+
 /// Why a projection could not apply an event. The runner stops that
 /// projection, visibly, at the event's position; the others go on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -47,8 +49,9 @@ struct Entry<D> {
     dirty: bool,
 }
 
-/// The documents a batch of events works on: loaded before the batch,
-/// written (those changed) with the checkpoint after it.
+/// The documents a view works on: loaded before the events that touch
+/// them, kept between batches while the view is applied, and written
+/// (those changed) with the checkpoint.
 #[derive(Debug)]
 pub struct Docs<D> {
     entries: HashMap<String, Entry<D>>,
@@ -118,13 +121,39 @@ impl<D: Clone> Docs<D> {
         }
     }
 
-    pub(crate) fn take_dirty(&mut self) -> Vec<(String, Option<String>, Option<D>)> {
+    /// How many documents are held.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// How many documents changed since they were last written.
+    pub(crate) fn dirty(&self) -> usize {
+        self.entries.values().filter(|e| e.dirty).count()
+    }
+
+    /// Forgets every document, written or not.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+impl<D: Serialize> Docs<D> {
+    /// The changed documents as writes, serialized; they count as written
+    /// from now on.
+    pub(crate) fn take_writes(&mut self) -> Vec<Write> {
         self.entries
             .iter_mut()
             .filter(|(_, e)| e.dirty)
-            .map(|(k, e)| {
+            .map(|(key, e)| {
                 e.dirty = false;
-                (k.clone(), e.tag.clone(), e.doc.clone())
+                Write {
+                    key: key.clone(),
+                    tag: e.tag.clone(),
+                    doc: e
+                        .doc
+                        .as_ref()
+                        .map(|d| serde_json::to_string(d).unwrap_or_default()),
+                }
             })
             .collect()
     }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use sqlx::Connection as _;
 use tokio::sync::{Notify, watch};
 
-use crate::db::{Db, Write};
+use crate::db::Db;
 use crate::projection::{Docs, Projection, ProjectionError};
 
 /// Where a view stands.
@@ -104,8 +104,16 @@ pub enum WaitError {
 /// Tunables of the runner.
 #[derive(Clone, Debug)]
 pub struct RunnerConfig {
-    /// Events per batch (and per transaction).
+    /// Events read and applied at a time.
     pub batch: usize,
+    /// While a view catches up, its documents stay in memory and are written
+    /// (with the checkpoint, in one transaction) once this many events were
+    /// applied, or sooner when [`RunnerConfig::cached_docs`] of them
+    /// changed. A view at the head of the log writes after every batch.
+    pub write_every: usize,
+    /// Documents a view keeps in memory between batches; as many changed
+    /// ones are written at once.
+    pub cached_docs: usize,
     /// How often a view looks for appends from other processes when no
     /// notification reaches it, and how often a standby tries to lead.
     pub poll: Duration,
@@ -117,6 +125,8 @@ impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
             batch: 1_000,
+            write_every: 20_000,
+            cached_docs: 10_000,
             poll: Duration::from_millis(250),
             retry: Duration::from_secs(1),
         }
@@ -152,11 +162,39 @@ impl std::fmt::Debug for Runner {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Gen {
+/// One generation of a view as this process applies it.
+#[derive(Debug)]
+struct Gen<D> {
+    name: &'static str,
     generation: i64,
+    /// The last position written, with the documents, to the database.
     position: u64,
+    /// The last position applied to `docs` (at least `position`).
+    applied: u64,
     last_recorded_at: Option<DateTime<Utc>>,
+    /// The documents applied since `position` and those used lately.
+    /// Valid while this process alone applies the view: a failed write of
+    /// the checkpoint (another applier moved it) forgets them.
+    docs: Docs<D>,
+}
+
+impl<D: Clone> Gen<D> {
+    fn at(name: &'static str, generation: i64, position: u64) -> Self {
+        Self {
+            name,
+            generation,
+            position,
+            applied: position,
+            last_recorded_at: None,
+            docs: Docs::default(),
+        }
+    }
+
+    /// Drops what was applied and not written.
+    fn forget(&mut self) {
+        self.docs.clear();
+        self.applied = self.position;
+    }
 }
 
 enum StepError {
@@ -410,85 +448,115 @@ impl Runner {
         Ok(locked.then_some(Lead::Lock(conn)))
     }
 
+    /// Applies the next batch to `view`, and writes it when the view is at
+    /// the head of the log or has held enough in memory. Returns how many
+    /// events were applied.
     async fn step<P: Projection>(
         &self,
         projection: &P,
-        view: &mut Gen,
+        view: &mut Gen<P::Doc>,
     ) -> Result<usize, StepError> {
-        let batch = self.read_batch(view.position).await?;
+        let batch = self.read_batch(view.applied).await?;
         let Some(last) = batch.last() else {
+            // At the head: anything still held is written now.
+            if view.applied > view.position {
+                self.write(view).await?;
+            }
             return Ok(0);
         };
         let mut keys: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
         for event in batch.iter() {
             for key in projection.keys(event) {
-                if seen.insert(key.clone()) {
+                if !view.docs.contains(&key) && seen.insert(key.clone()) {
                     keys.push(key);
                 }
             }
         }
-        let mut docs = Docs::<P::Doc>::default();
         for (key, (tag, doc)) in self.db.load(P::NAME, view.generation, &keys).await? {
-            let doc = serde_json::from_str(&doc).map_err(|e| {
-                StepError::Apply(
-                    view.position + 1,
-                    ProjectionError(format!(
-                        "stored document {key} does not decode: {e}; rebuild the view"
-                    )),
-                )
-            })?;
-            docs.loaded(key, doc, tag);
+            match serde_json::from_str(&doc) {
+                Ok(doc) => view.docs.loaded(key, doc, tag),
+                Err(e) => {
+                    view.forget();
+                    return Err(StepError::Apply(
+                        view.applied + 1,
+                        ProjectionError(format!(
+                            "stored document {key} does not decode: {e}; rebuild the view"
+                        )),
+                    ));
+                }
+            }
         }
         for key in keys {
-            if !docs.contains(&key) {
-                docs.absent(key);
+            if !view.docs.contains(&key) {
+                view.docs.absent(key);
             }
         }
         for event in batch.iter() {
-            projection
-                .apply(event, &mut docs)
-                .map_err(|e| StepError::Apply(event.position, e))?;
+            if let Err(e) = projection.apply(event, &mut view.docs) {
+                view.forget();
+                return Err(StepError::Apply(event.position, e));
+            }
         }
-        let writes: Vec<Write> = docs
-            .take_dirty()
-            .into_iter()
-            .map(|(key, tag, doc)| Write {
-                key,
-                tag,
-                doc: doc.map(|d| serde_json::to_string(&d).unwrap_or_default()),
-            })
-            .collect();
-        let to = last.position;
-        let committed = self
-            .db
-            .commit(
-                P::NAME,
-                view.generation,
-                &writes,
-                i64::try_from(view.position).unwrap_or(i64::MAX),
-                i64::try_from(to).unwrap_or(i64::MAX),
-            )
-            .await?;
-        if committed {
-            view.position = to;
-            view.last_recorded_at = Some(last.recorded_at);
-        } else {
-            tracing::warn!(
-                view = P::NAME,
-                "another process moved this view's checkpoint; reloading it"
-            );
-            view.position = self.db.checkpoint(P::NAME, view.generation).await?;
+        view.applied = last.position;
+        view.last_recorded_at = Some(last.recorded_at);
+        let at_head = batch.len() < self.config.batch;
+        if at_head
+            || view.applied - view.position >= self.config.write_every as u64
+            || view.docs.dirty() >= self.config.cached_docs
+        {
+            self.write(view).await?;
         }
         Ok(batch.len())
     }
 
-    fn publish(
+    /// Writes the documents changed since the view's checkpoint and moves
+    /// the checkpoint to what was applied, in one transaction.
+    async fn write<D: Clone + serde::Serialize>(&self, view: &mut Gen<D>) -> Result<(), StepError> {
+        let writes = view.docs.take_writes();
+        let written = self
+            .db
+            .commit(
+                view.name,
+                view.generation,
+                &writes,
+                i64::try_from(view.position).unwrap_or(i64::MAX),
+                i64::try_from(view.applied).unwrap_or(i64::MAX),
+            )
+            .await;
+        match written {
+            Ok(true) => {
+                view.position = view.applied;
+                if view.docs.len() > self.config.cached_docs {
+                    view.docs.clear();
+                }
+                Ok(())
+            }
+            Ok(false) => {
+                tracing::warn!(
+                    view = view.name,
+                    "another process moved this view's checkpoint; reloading it"
+                );
+                view.docs.clear();
+                view.position = self.db.checkpoint(view.name, view.generation).await?;
+                view.applied = view.position;
+                Ok(())
+            }
+            Err(err) => {
+                // Written or not, the documents held are no longer known
+                // to match the database.
+                view.forget();
+                Err(err.into())
+            }
+        }
+    }
+
+    fn publish<D>(
         &self,
         status: &watch::Sender<Status>,
         name: &str,
-        live: &Gen,
-        building: Option<&Gen>,
+        live: &Gen<D>,
+        building: Option<&Gen<D>>,
         state: RunState,
     ) {
         let head = self.store.known_head().max(live.position);
@@ -551,12 +619,8 @@ impl Runner {
                     continue 'lead;
                 }
             };
-            let mut live = Gen {
-                generation,
-                position,
-                last_recorded_at: None,
-            };
-            let mut building: Option<Gen> = None;
+            let mut live = Gen::at(P::NAME, generation, position);
+            let mut building: Option<Gen<P::Doc>> = None;
             let mut head = self.store.watch_head();
             let mut last_ping = Instant::now();
             loop {
@@ -565,21 +629,21 @@ impl Runner {
                 }
                 head.borrow_and_update();
                 if rebuild.0.swap(false, Ordering::SeqCst) {
-                    let next = live.generation.max(building.map_or(0, |b| b.generation)) + 1;
+                    let next = live
+                        .generation
+                        .max(building.as_ref().map_or(0, |b| b.generation))
+                        + 1;
                     if let Some(old) = building.take()
                         && let Err(err) = self.db.drop_generation(P::NAME, old.generation).await
                     {
                         tracing::warn!(view = P::NAME, error = %err, "dropping an unfinished generation failed");
                     }
                     tracing::info!(view = P::NAME, generation = next, "rebuilding from zero");
-                    building = Some(Gen {
-                        generation: next,
-                        position: 0,
-                        last_recorded_at: None,
-                    });
+                    building = Some(Gen::at(P::NAME, next, 0));
                 }
                 let mut worked = 0;
                 let mut outcome = Ok(());
+                let mut built = false;
                 if let Some(b) = building.as_mut() {
                     match self.step(&projection, b).await {
                         Ok(n) => {
@@ -592,8 +656,7 @@ impl Runner {
                                             generation = b.generation,
                                             "rebuilt; now serving it"
                                         );
-                                        live = *b;
-                                        building = None;
+                                        built = true;
                                     }
                                     Err(err) => outcome = Err(StepError::Store(err)),
                                 }
@@ -601,6 +664,9 @@ impl Runner {
                         }
                         Err(err) => outcome = Err(err),
                     }
+                }
+                if built && let Some(b) = building.take() {
+                    live = b;
                 }
                 if outcome.is_ok() {
                     match self.step(&projection, &mut live).await {

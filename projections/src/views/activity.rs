@@ -1,5 +1,10 @@
 //! The activity trail: who did what and when, looked up by actor. (Per
 //! stream, the log itself answers: every event carries its actor.)
+//!
+//! An actor's rows are kept in pages of [`PAGE_ROWS`]: the open page takes
+//! new rows and, once full, is stored as a page of its own that never
+//! changes again, keyed by its last position. A million events make some
+//! fifteen thousand documents, not a million.
 
 use chrono::{DateTime, Utc};
 use jejak_engine::store::RecordedEvent;
@@ -20,29 +25,50 @@ pub struct ActivityRow {
     pub event_type: String,
 }
 
-/// The activity projection: one document per event with an actor, tagged
-/// with the actor's id.
+/// Rows of one actor, oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityPage {
+    /// The rows.
+    pub rows: Vec<ActivityRow>,
+}
+
+/// Rows in a full page.
+pub const PAGE_ROWS: usize = 64;
+
+/// The activity projection: pages of rows per actor, tagged with the
+/// actor's id.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Activity;
 
-/// The document key of a position: zero-padded so keys sort like positions.
-pub fn activity_key(position: u64) -> String {
-    format!("{position:020}")
+/// The key of `actor`'s open page: after every full page of theirs.
+pub fn open_page_key(actor: &str) -> String {
+    format!("{actor}~")
+}
+
+/// The key of `actor`'s full page ending at `last_position`: the pages
+/// holding anything after position `p` are those keyed after
+/// `page_key(actor, p)`.
+pub fn page_key(actor: &str, last_position: u64) -> String {
+    format!("{actor}#{last_position:020}")
 }
 
 impl Projection for Activity {
     const NAME: &'static str = "activity";
-    type Doc = ActivityRow;
+    type Doc = ActivityPage;
 
-    fn keys(&self, _: &RecordedEvent) -> Vec<String> {
-        // Every document is new; nothing needs loading.
-        vec![]
+    fn keys(&self, event: &RecordedEvent) -> Vec<String> {
+        event
+            .decoded_metadata()
+            .actor_id
+            .map(|actor| open_page_key(&actor))
+            .into_iter()
+            .collect()
     }
 
     fn apply(
         &self,
         event: &RecordedEvent,
-        docs: &mut Docs<ActivityRow>,
+        docs: &mut Docs<ActivityPage>,
     ) -> Result<(), ProjectionError> {
         let metadata = event.decoded_metadata();
         let Some(actor_id) = metadata.actor_id else {
@@ -57,7 +83,29 @@ impl Projection for Activity {
             stream_type: event.stream_type.clone(),
             event_type: event.event_type.clone(),
         };
-        docs.put(activity_key(event.position), row, Some(actor_id));
+        let open = open_page_key(&actor_id);
+        let full = match docs.get_mut(&open) {
+            Some(page) => {
+                page.rows.push(row);
+                (page.rows.len() >= PAGE_ROWS).then(|| std::mem::take(&mut page.rows))
+            }
+            None => {
+                docs.put(
+                    open,
+                    ActivityPage { rows: vec![row] },
+                    Some(actor_id.clone()),
+                );
+                None
+            }
+        };
+        if let Some(rows) = full {
+            let last = rows.last().map_or(event.position, |r| r.position);
+            docs.put(
+                page_key(&actor_id, last),
+                ActivityPage { rows },
+                Some(actor_id),
+            );
+        }
         Ok(())
     }
 }

@@ -16,7 +16,7 @@ use jejak_engine::domain::change_project::MilestoneStatus;
 use jejak_engine::store::StoreError;
 use serde::Serialize;
 
-pub use activity::{Activity, ActivityRow, activity_key};
+pub use activity::{Activity, ActivityPage, ActivityRow, PAGE_ROWS, open_page_key, page_key};
 pub use board::{HorizonCounts, MilestoneRow, ProjectBoard, ProjectRow};
 pub use cohorts::{CohortRow, Cohorts};
 pub use register::{InnovationRegister, InnovationRow};
@@ -445,7 +445,8 @@ impl Views {
         Ok(tally.finish(&opds))
     }
 
-    /// What `actor` did, oldest first, after `after_position`.
+    /// What `actor` did, oldest first, after `after_position`: at most
+    /// `limit` rows.
     ///
     /// # Errors
     /// [`ViewError`].
@@ -457,25 +458,39 @@ impl Views {
         min_position: Option<u64>,
     ) -> Result<Vec<ActivityRow>, ViewError> {
         let generation = self.ready(Activity::NAME, min_position).await?;
-        let limit = i64::try_from(limit.clamp(1, 10_000)).unwrap_or(10_000);
-        self.runner
+        let limit = limit.clamp(1, 10_000);
+        // Every page read but the first and the open one holds PAGE_ROWS
+        // rows after `after_position`.
+        let pages = i64::try_from(limit.div_ceil(PAGE_ROWS) + 2).unwrap_or(i64::MAX);
+        let mut rows = Vec::with_capacity(limit);
+        for (_, doc) in self
+            .runner
             .db()
             .by_tag(
                 Activity::NAME,
                 generation,
                 actor,
-                &activity_key(after_position),
-                limit,
+                &page_key(actor, after_position),
+                pages,
             )
             .await?
-            .into_iter()
-            .map(|(_, doc)| {
+        {
+            let page: ActivityPage =
                 serde_json::from_str(&doc).map_err(|e| ViewError::Corrupt {
                     view: Activity::NAME,
                     error: e.to_string(),
-                })
-            })
-            .collect()
+                })?;
+            rows.extend(
+                page.rows
+                    .into_iter()
+                    .filter(|r| r.position > after_position),
+            );
+            if rows.len() >= limit {
+                break;
+            }
+        }
+        rows.truncate(limit);
+        Ok(rows)
     }
 }
 

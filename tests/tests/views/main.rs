@@ -20,8 +20,12 @@ pub async fn engine(store: EventStore) -> Engine {
 }
 
 pub async fn runner(store: EventStore, batch: usize) -> Arc<Runner> {
+    // Small enough that catching up holds documents over several batches,
+    // writes them on both thresholds, and forgets the written ones.
     let config = RunnerConfig {
         batch,
+        write_every: batch * 4,
+        cached_docs: 16,
         poll: Duration::from_millis(50),
         retry: Duration::from_millis(100),
     };

@@ -7,9 +7,11 @@ use jejak_engine::domain::innovation::{Form, Innovation, InnovationCommand as I,
 use jejak_engine::domain::values::{InnovationId, OpdCode};
 use jejak_engine::domain::{Actor, Role};
 use jejak_engine::engine::Context;
+use jejak_engine::store::{AppendRequest, ExpectedVersion, Metadata, NewEvent, StreamId};
 use jejak_projections::WaitError;
 use jejak_projections::views::{
-    self, BoardFilter, InboxKind, RegisterFilter, ViewError, Views, gini, statistics,
+    self, Activity, BoardFilter, InboxKind, PAGE_ROWS, RegisterFilter, ViewError, Views, gini,
+    statistics,
 };
 use jejak_tests::history::{self, Step};
 use jejak_tests::{TestDb, on_both_backends};
@@ -21,6 +23,7 @@ on_both_backends!(
     a_caller_reads_its_own_write,
     the_mentor_inbox_lists_what_waits_oldest_first,
     cohort_progress_and_activity_follow_the_history,
+    activity_reads_page_by_page_from_any_position,
 );
 
 #[test]
@@ -362,9 +365,69 @@ async fn cohort_progress_and_activity_follow_the_history(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(later.len(), mentor.len() - 2, "pages after a position");
+    assert_eq!(later[..], mentor[2..]);
     for status in runner.statuses() {
         let status = caught_up(&runner, &status.name).await;
         assert_eq!((status.lag_events, status.lag_seconds), (0, 0.0));
+    }
+    runner.shutdown();
+}
+
+/// Two people's activity interleaved, more of it than one stored page
+/// holds: read whole, and a few rows at a time after every position.
+async fn activity_reads_page_by_page_from_any_position(db: &TestDb) {
+    let store = db.open().await;
+    let runner = runner(store.clone(), 50).await;
+    runner.spawn(Activity);
+    let views = Views::new(runner.clone(), Duration::from_secs(10));
+    let mut mine = Vec::new();
+    for n in 0..(6 * PAGE_ROWS as u64 + 9) {
+        let actor = ["auditor-1", "auditor-2", "system"][n as usize % 3];
+        let mut metadata = Metadata::default();
+        if actor != "system" {
+            metadata.actor_id = Some(actor.into());
+            metadata.actor_role = Some("auditor".into());
+        }
+        let written = store
+            .append(
+                AppendRequest::new(
+                    StreamId::parse(format!("note-{}", n % 5)).unwrap(),
+                    "note",
+                    ExpectedVersion::Any,
+                )
+                .event(
+                    NewEvent::new("Noted", serde_json::json!({ "n": n })).with_metadata(metadata),
+                ),
+            )
+            .await
+            .unwrap();
+        if actor == "auditor-1" {
+            mine.push(written.position);
+        }
+    }
+    let head = store.digest().await.unwrap().position;
+    let all = views
+        .activity("auditor-1", 0, 10_000, Some(head))
+        .await
+        .unwrap();
+    assert_eq!(all.iter().map(|r| r.position).collect::<Vec<_>>(), mine);
+    assert!(all.len() > PAGE_ROWS);
+    assert!(
+        all.iter()
+            .all(|r| r.actor_id == "auditor-1" && r.event_type == "Noted")
+    );
+    for after in [0, mine[0], mine[PAGE_ROWS - 1], mine[PAGE_ROWS] - 1, head] {
+        let mut paged = Vec::new();
+        let mut from = after;
+        loop {
+            let page = views.activity("auditor-1", from, 7, None).await.unwrap();
+            let Some(last) = page.last() else { break };
+            assert!(page.len() <= 7);
+            from = last.position;
+            paged.extend(page);
+        }
+        let expected: Vec<_> = all.iter().filter(|r| r.position > after).cloned().collect();
+        assert_eq!(paged, expected, "after position {after}");
     }
     runner.shutdown();
 }
