@@ -126,7 +126,7 @@ impl Default for RunnerConfig {
         Self {
             batch: 1_000,
             write_every: 20_000,
-            cached_docs: 10_000,
+            cached_docs: 1_000,
             poll: Duration::from_millis(250),
             retry: Duration::from_secs(1),
         }

@@ -352,7 +352,7 @@ async fn measure(
         one >= 0.8 * single,
     );
     run.limited_by(format!(
-        "jejak: the raw database commits {single:.0} single rows/s in three statements; an append also hops to the writer task and reads the head and its stream first"
+        "jejak: the raw database commits {single:.0} single rows/s in three statements; a lone append is one checked statement, after a hop to the writer task"
     ));
     eprintln!("[{backend}] 64-row baseline, 64 writers …");
     let batch = baseline(&store, 64, s).await?;
