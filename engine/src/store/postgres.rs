@@ -181,6 +181,27 @@ impl<'q, O> Bind<'q>
     }
 }
 
+/// The checked statement of a guessed lone append, built once: $1–$12 the
+/// rows, $13–$18 the request, $19–$22 lock and check.
+static GUESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($19)), \
+             still AS MATERIALIZED (SELECT 1 FROM locked WHERE \
+                 (SELECT position FROM events ORDER BY position DESC LIMIT 1) \
+                     IS NOT DISTINCT FROM $20 \
+                 AND (SELECT stream_type || ':' || stream_version FROM events \
+                     WHERE stream_id = $21 ORDER BY stream_version DESC LIMIT 1) \
+                     IS NOT DISTINCT FROM $22), \
+             written AS (INSERT INTO events ({COLUMNS}) \
+                 SELECT e.* FROM still, {} AS e RETURNING 1), \
+             requested AS (INSERT INTO requests ({REQUEST_COLUMNS}) \
+                 SELECT r.* FROM {} AS r WHERE EXISTS (SELECT 1 FROM written)) \
+             SELECT count(*) FROM written",
+        unnest(&ROW_TYPES, 1),
+        unnest(&REQUEST_TYPES, 13),
+    )
+});
+
 #[derive(Clone, Debug)]
 pub(crate) struct Postgres {
     pub(crate) pool: PgPool,
@@ -355,24 +376,7 @@ impl Postgres {
     /// moved under a stale snapshot, or the request id was used) held it
     /// back, with nothing written.
     pub(crate) async fn write_guess(&self, guess: &Guess<'_>) -> Result<bool, StoreError> {
-        // $1–$12 the rows, $13–$18 the request, $19–$22 lock and check.
-        let sql = format!(
-            "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($19)), \
-             still AS MATERIALIZED (SELECT 1 FROM locked WHERE \
-                 (SELECT position FROM events ORDER BY position DESC LIMIT 1) \
-                     IS NOT DISTINCT FROM $20 \
-                 AND (SELECT stream_type || ':' || stream_version FROM events \
-                     WHERE stream_id = $21 ORDER BY stream_version DESC LIMIT 1) \
-                     IS NOT DISTINCT FROM $22), \
-             written AS (INSERT INTO events ({COLUMNS}) \
-                 SELECT e.* FROM still, {} AS e RETURNING 1), \
-             requested AS (INSERT INTO requests ({REQUEST_COLUMNS}) \
-                 SELECT r.* FROM {} AS r WHERE EXISTS (SELECT 1 FROM written)) \
-             SELECT count(*) FROM written",
-            unnest(&ROW_TYPES, 1),
-            unnest(&REQUEST_TYPES, 13),
-        );
-        let query = bind_rows(sqlx::query_scalar(&sql), &guess.plan.rows);
+        let query = bind_rows(sqlx::query_scalar(GUESS_SQL.as_str()), &guess.plan.rows);
         let written = bind_requests(query, &guess.plan.requests)
             .bind(APPEND_LOCK)
             .bind(guess.head_position)
