@@ -79,7 +79,15 @@ impl Db {
                     }
                     query.fetch_all(pool).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
                 }
-                Self::Postgres(pool) => sqlx::query("SELECT key, tag, doc FROM view_docs WHERE view = $1 AND generation = $2 AND key = ANY($3)")
+                // One primary-key lookup per key, whatever the statistics
+                // say (they may be stale, or taken while the table was
+                // empty): `OFFSET 0` keeps the lookup from being turned into
+                // a scan of the generation filtered by key, and a statement
+                // planned anew each time, not kept prepared, sees the table
+                // as it is now. Either mistake alone made every batch scan
+                // the whole generation, slower the larger the view grew.
+                Self::Postgres(pool) => sqlx::query("SELECT k.key, d.tag, d.doc FROM unnest($3::text[]) AS k(key) CROSS JOIN LATERAL (SELECT tag, doc FROM view_docs WHERE view = $1 AND generation = $2 AND key = k.key OFFSET 0) AS d")
+                    .persistent(false)
                     .bind(view)
                     .bind(generation)
                     .bind(chunk)
@@ -242,21 +250,22 @@ impl Db {
             .collect::<Result<_, sqlx::Error>>()?)
     }
 
-    /// Documents with `tag`, keys after `after`, at most `limit`.
-    pub(crate) async fn by_tag(
+    /// Documents with `tag` keyed after `after` and up to `until`, in key
+    /// order, at most `limit`.
+    pub(crate) async fn tagged_range(
         &self,
         view: &str,
         generation: i64,
         tag: &str,
-        after: &str,
+        (after, until): (&str, &str),
         limit: i64,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let rows = match self {
-            Self::Sqlite(pool, _) => sqlx::query("SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? AND tag = ? AND key > ? ORDER BY key LIMIT ?")
-                .bind(view).bind(generation).bind(tag).bind(after).bind(limit).fetch_all(pool).await?
+            Self::Sqlite(pool, _) => sqlx::query("SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? AND key > ? AND key <= ? AND tag = ? ORDER BY key LIMIT ?")
+                .bind(view).bind(generation).bind(after).bind(until).bind(tag).bind(limit).fetch_all(pool).await?
                 .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?,
-            Self::Postgres(pool) => sqlx::query("SELECT key, doc FROM view_docs WHERE view = $1 AND generation = $2 AND tag = $3 AND key > $4 ORDER BY key LIMIT $5")
-                .bind(view).bind(generation).bind(tag).bind(after).bind(limit).fetch_all(pool).await?
+            Self::Postgres(pool) => sqlx::query("SELECT key, doc FROM view_docs WHERE view = $1 AND generation = $2 AND key > $3 AND key <= $4 AND tag = $5 ORDER BY key LIMIT $6")
+                .bind(view).bind(generation).bind(after).bind(until).bind(tag).bind(limit).fetch_all(pool).await?
                 .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?,
         };
         Ok(rows)

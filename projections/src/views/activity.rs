@@ -47,7 +47,9 @@ pub fn open_page_key(actor: &str) -> String {
 
 /// The key of `actor`'s full page ending at `last_position`: the pages
 /// holding anything after position `p` are those keyed after
-/// `page_key(actor, p)`.
+/// `page_key(actor, p)` up to [`open_page_key`], tagged with the actor
+/// (another actor's pages may sort between them: `auditor-10` among
+/// `auditor-1`'s).
 pub fn page_key(actor: &str, last_position: u64) -> String {
     format!("{actor}#{last_position:020}")
 }

@@ -466,11 +466,11 @@ impl Views {
         for (_, doc) in self
             .runner
             .db()
-            .by_tag(
+            .tagged_range(
                 Activity::NAME,
                 generation,
                 actor,
-                &page_key(actor, after_position),
+                (&page_key(actor, after_position), &open_page_key(actor)),
                 pages,
             )
             .await?

@@ -382,7 +382,8 @@ async fn activity_reads_page_by_page_from_any_position(db: &TestDb) {
     let views = Views::new(runner.clone(), Duration::from_secs(10));
     let mut mine = Vec::new();
     for n in 0..(6 * PAGE_ROWS as u64 + 9) {
-        let actor = ["auditor-1", "auditor-2", "system"][n as usize % 3];
+        // auditor-10's pages sort among auditor-1's: the tag tells them apart.
+        let actor = ["auditor-1", "auditor-10", "system"][n as usize % 3];
         let mut metadata = Metadata::default();
         if actor != "system" {
             metadata.actor_id = Some(actor.into());
