@@ -47,6 +47,8 @@ struct Entry<D> {
     doc: Option<D>,
     tag: Option<String>,
     dirty: bool,
+    /// The batch that last needed it.
+    used: u64,
 }
 
 /// The documents a view works on: loaded before the events that touch
@@ -55,17 +57,25 @@ struct Entry<D> {
 #[derive(Debug)]
 pub struct Docs<D> {
     entries: HashMap<String, Entry<D>>,
+    /// Counts batches, for forgetting the documents used longest ago.
+    batch: u64,
 }
 
 impl<D> Default for Docs<D> {
     fn default() -> Self {
         Self {
             entries: HashMap::new(),
+            batch: 0,
         }
     }
 }
 
 impl<D: Clone> Docs<D> {
+    /// A new batch begins.
+    pub(crate) fn next_batch(&mut self) {
+        self.batch += 1;
+    }
+
     pub(crate) fn loaded(&mut self, key: String, doc: D, tag: Option<String>) {
         self.entries.insert(
             key,
@@ -73,12 +83,18 @@ impl<D: Clone> Docs<D> {
                 doc: Some(doc),
                 tag,
                 dirty: false,
+                used: self.batch,
             },
         );
     }
 
-    pub(crate) fn contains(&self, key: &str) -> bool {
-        self.entries.contains_key(key)
+    /// Whether the document is held (or known not to exist); marks it
+    /// used by this batch.
+    pub(crate) fn touch(&mut self, key: &str) -> bool {
+        self.entries
+            .get_mut(key)
+            .map(|e| e.used = self.batch)
+            .is_some()
     }
 
     pub(crate) fn absent(&mut self, key: String) {
@@ -86,6 +102,7 @@ impl<D: Clone> Docs<D> {
             doc: None,
             tag: None,
             dirty: false,
+            used: self.batch,
         });
     }
 
@@ -109,6 +126,7 @@ impl<D: Clone> Docs<D> {
                 doc: Some(doc),
                 tag,
                 dirty: true,
+                used: self.batch,
             },
         );
     }
@@ -121,9 +139,24 @@ impl<D: Clone> Docs<D> {
         }
     }
 
-    /// How many documents are held.
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+    /// Forgets the documents written and used longest ago until at most
+    /// `cap` are held (those not written yet are all kept).
+    pub(crate) fn shrink_to(&mut self, cap: usize) {
+        let Some(excess) = self.entries.len().checked_sub(cap).filter(|&n| n > 0) else {
+            return;
+        };
+        let mut used: Vec<u64> = self
+            .entries
+            .values()
+            .filter(|e| !e.dirty)
+            .map(|e| e.used)
+            .collect();
+        if excess >= used.len() {
+            self.entries.retain(|_, e| e.dirty);
+            return;
+        }
+        let (_, &mut cut, _) = used.select_nth_unstable(excess - 1);
+        self.entries.retain(|_, e| e.dirty || e.used > cut);
     }
 
     /// How many documents changed since they were last written.
@@ -156,5 +189,35 @@ impl<D: Serialize> Docs<D> {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Docs;
+
+    #[test]
+    fn shrinking_forgets_the_documents_used_longest_ago_and_keeps_unwritten_ones() {
+        let mut docs: Docs<u32> = Docs::default();
+        for n in 0..6u32 {
+            docs.next_batch();
+            docs.loaded(format!("d{n}"), n, None);
+        }
+        docs.next_batch();
+        // d0 is used again; d5 changes and is not written yet.
+        assert!(docs.touch("d0"));
+        *docs.get_mut("d5").unwrap() += 10;
+        docs.shrink_to(3);
+        let mut held: Vec<&str> = docs.entries.keys().map(String::as_str).collect();
+        held.sort_unstable();
+        assert_eq!(held, ["d0", "d4", "d5"]);
+        // Nothing written: every changed document stays, whatever the cap.
+        docs.put("d9", 9, None);
+        docs.shrink_to(0);
+        let mut held: Vec<&str> = docs.entries.keys().map(String::as_str).collect();
+        held.sort_unstable();
+        assert_eq!(held, ["d5", "d9"]);
+        assert_eq!(docs.get("d5"), Some(&15));
+        assert_eq!(docs.dirty(), 2);
     }
 }

@@ -8,12 +8,14 @@
 //! the position a batch started at, so even two appliers could never apply
 //! an event twice.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt as _;
+use futures::future::{BoxFuture, Shared};
 use jejak_engine::store::{EventStore, RecordedEvent, StoreError};
 use serde::Serialize;
 use sqlx::Connection as _;
@@ -146,13 +148,33 @@ pub struct Runner {
     config: RunnerConfig,
     handles: Mutex<BTreeMap<&'static str, Handle>>,
     shutdown: watch::Sender<bool>,
-    /// Full batches read lately, by the position they follow: views that
-    /// catch up or rebuild side by side read the log once, not once each.
-    recent: Mutex<VecDeque<(u64, Arc<Vec<RecordedEvent>>)>>,
+    /// Batches read lately or being read, by the position they follow:
+    /// views that catch up or rebuild side by side read the log once, not
+    /// once each, and the batch after a full one is read while they apply it.
+    recent: Mutex<VecDeque<(u64, BatchRead)>>,
+    /// Where each generation catching up reads, and when it got there.
+    cursors: Mutex<HashMap<Reader, (u64, Instant)>>,
+    /// Told whenever a cursor moves.
+    moved: Notify,
 }
 
-/// Full batches kept for views behind the one that read them.
+/// One generation of a view reading the log: its name and generation.
+type Reader = (&'static str, i64);
+
+/// A read of one batch of the log, shared by every view that wants it.
+type BatchRead = Shared<BoxFuture<'static, Result<Arc<Vec<RecordedEvent>>, StoreError>>>;
+
+/// Batches kept for views behind the one that read them.
 const RECENT_BATCHES: usize = 8;
+
+/// How many batches a view catching up reads ahead of the slowest one,
+/// before it waits for it: the others then reuse what it read instead of
+/// reading the log again.
+const LEAD_BATCHES: u64 = 4;
+
+/// A view whose cursor has not moved for this long (it failed, waits for
+/// its database, or stands by) is not waited for.
+const STALLED: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -176,6 +198,21 @@ struct Gen<D> {
     /// Valid while this process alone applies the view: a failed write of
     /// the checkpoint (another applier moved it) forgets them.
     docs: Docs<D>,
+    /// For a generation this process applies from zero: the hashes of the
+    /// keys it wrote, so that a document never written is known not to
+    /// exist without asking the database. `None` once unknown (something
+    /// failed, or more than [`WRITTEN_KEYS`] were written).
+    written: Option<HashSet<u64>>,
+}
+
+/// Keys whose writes a generation applied from zero remembers.
+const WRITTEN_KEYS: usize = 1_000_000;
+
+/// A key's hash for [`Gen::written`]: two keys sharing one only cost a
+/// needless lookup.
+fn key_hash(key: &str) -> u64 {
+    use std::hash::{BuildHasher as _, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(key)
 }
 
 impl<D: Clone> Gen<D> {
@@ -187,12 +224,14 @@ impl<D: Clone> Gen<D> {
             applied: position,
             last_recorded_at: None,
             docs: Docs::default(),
+            written: (position == 0).then(HashSet::new),
         }
     }
 
     /// Drops what was applied and not written.
     fn forget(&mut self) {
         self.docs.clear();
+        self.written = None;
         self.applied = self.position;
     }
 }
@@ -238,6 +277,8 @@ impl Runner {
             handles: Mutex::new(BTreeMap::new()),
             shutdown,
             recent: Mutex::new(VecDeque::new()),
+            cursors: Mutex::new(HashMap::new()),
+            moved: Notify::new(),
         }))
     }
 
@@ -409,28 +450,115 @@ impl Runner {
         }
     }
 
-    /// The batch of events after `after`, from the recent ones when a view
-    /// read it already.
-    async fn read_batch(&self, after: u64) -> Result<Arc<Vec<RecordedEvent>>, StoreError> {
+    /// The view stopped reading (it failed, or waits to retry): the others
+    /// do not wait for it.
+    fn stop_reading(&self, view: &str) {
+        self.cursors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(name, _), _| *name != view);
+        self.moved.notify_waiters();
+    }
+
+    /// Starts reading the batch after `after`, on a task of its own.
+    fn start_read(&self, after: u64) -> BatchRead {
+        let store = self.store.clone();
+        let limit = self.config.batch;
+        let read = tokio::spawn(async move { store.read_all(after, limit).await.map(Arc::new) });
+        async move {
+            read.await
+                .map_err(|e| StoreError::Internal(format!("reading the log stopped: {e}")))?
+        }
+        .boxed()
+        .shared()
+    }
+
+    /// The batch of events after `after`: read once for every view, and
+    /// after a full batch, the next one is read while the views apply it.
+    async fn read_batch(
+        &self,
+        reader: Reader,
+        after: u64,
+    ) -> Result<Arc<Vec<RecordedEvent>>, StoreError> {
         let recent = || {
             self.recent
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         };
-        if let Some((_, batch)) = recent().iter().find(|(a, _)| *a == after) {
-            return Ok(batch.clone());
+        let cursors = || {
+            self.cursors
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        cursors().insert(reader, (after, Instant::now()));
+        self.moved.notify_waiters();
+        // Far ahead of the slowest view catching up, wait for it first.
+        let lead = LEAD_BATCHES * self.config.batch as u64;
+        // Not for the other generation of the same view: one task applies
+        // both, one batch of each in turn.
+        let within_lead = |position: u64| {
+            cursors()
+                .iter()
+                .filter(|((view, _), (_, at))| *view != reader.0 && at.elapsed() < STALLED)
+                .all(|(_, (slowest, _))| position <= slowest + lead)
+        };
+        loop {
+            let moved = self.moved.notified();
+            if within_lead(after) {
+                break;
+            }
+            tokio::select! {
+                () = moved => {}
+                () = tokio::time::sleep(STALLED / 4) => {}
+            }
         }
-        let batch = Arc::new(self.store.read_all(after, self.config.batch).await?);
-        // Only a full batch is kept: a short one ends at the head of the
-        // log as it was, and a later reader may find more.
-        if batch.len() == self.config.batch {
-            let mut recent = recent();
-            recent.push_back((after, batch.clone()));
+        let keep = |recent: &mut VecDeque<(u64, BatchRead)>, after: u64, read: BatchRead| {
+            recent.push_back((after, read));
             if recent.len() > RECENT_BATCHES {
                 recent.pop_front();
             }
+        };
+        let (read, shared) = {
+            let mut recent = recent();
+            match recent.iter().find(|(a, _)| *a == after) {
+                Some((_, read)) => (read.clone(), true),
+                None => {
+                    let read = self.start_read(after);
+                    keep(&mut recent, after, read.clone());
+                    (read, false)
+                }
+            }
+        };
+        let batch = read.await;
+        match batch {
+            Ok(batch) if batch.len() == self.config.batch => {
+                if let Some(last) = batch.last().filter(|last| within_lead(last.position)) {
+                    let mut recent = recent();
+                    if !recent.iter().any(|(a, _)| *a == last.position) {
+                        let next = self.start_read(last.position);
+                        keep(&mut recent, last.position, next);
+                    }
+                }
+                Ok(batch)
+            }
+            // A short batch ends at the head of the log as it was when it
+            // was read, and an error may have passed: neither is kept, and
+            // one read before this view last looked at the head is read
+            // again (it may miss what woke the view). The view has caught
+            // up (or failed): nobody waits for it.
+            other => {
+                recent().retain(|(a, _)| *a != after);
+                cursors().remove(&reader);
+                self.moved.notify_waiters();
+                if shared {
+                    Ok(Arc::new(
+                        self.store.read_all(after, self.config.batch).await?,
+                    ))
+                } else {
+                    other
+                }
+            }
         }
-        Ok(batch)
     }
 
     async fn lead(&self, name: &str) -> Result<Option<Lead>, StoreError> {
@@ -456,7 +584,9 @@ impl Runner {
         projection: &P,
         view: &mut Gen<P::Doc>,
     ) -> Result<usize, StepError> {
-        let batch = self.read_batch(view.applied).await?;
+        let batch = self
+            .read_batch((view.name, view.generation), view.applied)
+            .await?;
         let Some(last) = batch.last() else {
             // At the head: anything still held is written now.
             if view.applied > view.position {
@@ -464,14 +594,26 @@ impl Runner {
             }
             return Ok(0);
         };
+        view.docs.next_batch();
         let mut keys: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
         for event in batch.iter() {
             for key in projection.keys(event) {
-                if !view.docs.contains(&key) && seen.insert(key.clone()) {
+                if !view.docs.touch(&key) && seen.insert(key.clone()) {
                     keys.push(key);
                 }
             }
+        }
+        // Documents this process never wrote to a generation it started
+        // from zero do not exist: only the others are looked up.
+        let (keys, absent): (Vec<String>, Vec<String>) = match &view.written {
+            Some(written) => keys
+                .into_iter()
+                .partition(|key| written.contains(&key_hash(key))),
+            None => (keys, Vec::new()),
+        };
+        for key in absent {
+            view.docs.absent(key);
         }
         for (key, (tag, doc)) in self.db.load(P::NAME, view.generation, &keys).await? {
             match serde_json::from_str(&doc) {
@@ -488,9 +630,7 @@ impl Runner {
             }
         }
         for key in keys {
-            if !view.docs.contains(&key) {
-                view.docs.absent(key);
-            }
+            view.docs.absent(key);
         }
         for event in batch.iter() {
             if let Err(e) = projection.apply(event, &mut view.docs) {
@@ -527,9 +667,13 @@ impl Runner {
         match written {
             Ok(true) => {
                 view.position = view.applied;
-                if view.docs.len() > self.config.cached_docs {
-                    view.docs.clear();
+                if let Some(written) = &mut view.written {
+                    written.extend(writes.iter().map(|w| key_hash(&w.key)));
+                    if written.len() > WRITTEN_KEYS {
+                        view.written = None;
+                    }
                 }
+                view.docs.shrink_to(self.config.cached_docs);
                 Ok(())
             }
             Ok(false) => {
@@ -538,6 +682,7 @@ impl Runner {
                     "another process moved this view's checkpoint; reloading it"
                 );
                 view.docs.clear();
+                view.written = None;
                 view.position = self.db.checkpoint(view.name, view.generation).await?;
                 view.applied = view.position;
                 Ok(())
@@ -689,6 +834,7 @@ impl Runner {
                     }
                     Err(StepError::Apply(position, err)) => {
                         tracing::error!(view = P::NAME, position, error = %err, "the view stopped");
+                        self.stop_reading(P::NAME);
                         self.publish(
                             &status,
                             P::NAME,
@@ -710,6 +856,7 @@ impl Runner {
                     }
                     Err(StepError::Store(err)) => {
                         tracing::warn!(view = P::NAME, error = %err, "the view's database failed; retrying");
+                        self.stop_reading(P::NAME);
                         tokio::select! {
                             () = tokio::time::sleep(self.config.retry) => {}
                             _ = shutdown.changed() => return,
