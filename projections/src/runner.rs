@@ -167,9 +167,11 @@ type BatchRead = Shared<BoxFuture<'static, Result<Arc<Vec<RecordedEvent>>, Store
 /// Batches kept for views behind the one that read them.
 const RECENT_BATCHES: usize = 8;
 
-/// How many batches a view catching up reads ahead of the slowest one,
-/// before it waits for it: the others then reuse what it read instead of
-/// reading the log again.
+/// How many batches a view catching up reads ahead of a slower one close
+/// behind (within [`RECENT_BATCHES`]) before it waits for it: the slower one
+/// then reuses what it read instead of reading the log again. One further
+/// behind (a view rebuilt from zero while the others follow the head) reads
+/// for itself and holds nobody back.
 const LEAD_BATCHES: u64 = 4;
 
 /// A view whose cursor has not moved for this long (it failed, waits for
@@ -492,15 +494,16 @@ impl Runner {
         };
         cursors().insert(reader, (after, Instant::now()));
         self.moved.notify_waiters();
-        // Far ahead of the slowest view catching up, wait for it first.
+        // Ahead of a view close behind, wait for it first. Not for the
+        // other generation of the same view: one task applies both, one
+        // batch of each in turn.
         let lead = LEAD_BATCHES * self.config.batch as u64;
-        // Not for the other generation of the same view: one task applies
-        // both, one batch of each in turn.
+        let close = RECENT_BATCHES as u64 * self.config.batch as u64;
         let within_lead = |position: u64| {
             cursors()
                 .iter()
                 .filter(|((view, _), (_, at))| *view != reader.0 && at.elapsed() < STALLED)
-                .all(|(_, (slowest, _))| position <= slowest + lead)
+                .all(|(_, (other, _))| position <= other + lead || position > other + close)
         };
         loop {
             let moved = self.moved.notified();

@@ -14,6 +14,7 @@ use super::{caught_up, dump, engine, rebuild_all, runner, until};
 on_both_backends!(
     views_applied_live_equal_views_rebuilt_from_zero,
     a_failure_mid_catch_up_then_a_restart_ends_in_the_same_views,
+    a_view_rebuilt_slowly_does_not_hold_back_the_views_following_the_head,
 );
 
 /// A fixed, long history: every move of every project and innovation, a few rounds.
@@ -156,6 +157,108 @@ async fn a_failure_mid_catch_up_then_a_restart_ends_in_the_same_views(db: &TestD
     rebuild_all(&second).await;
     assert_eq!(second.documents(ProjectBoard::NAME).await.unwrap(), resumed);
     second.shutdown();
+}
+
+/// The project board, applying one event per permit while `gated` is set.
+struct Gated {
+    gated: std::sync::Arc<AtomicBool>,
+    permits: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Projection for Gated {
+    const NAME: &'static str = ProjectBoard::NAME;
+    type Doc = ProjectRow;
+
+    fn keys(&self, event: &RecordedEvent) -> Vec<String> {
+        ProjectBoard.keys(event)
+    }
+
+    fn apply(
+        &self,
+        event: &RecordedEvent,
+        docs: &mut Docs<ProjectRow>,
+    ) -> Result<(), ProjectionError> {
+        if self.gated.load(Ordering::SeqCst) {
+            let _ = self
+                .permits
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .recv();
+        }
+        ProjectBoard.apply(event, docs)
+    }
+}
+
+async fn a_view_rebuilt_slowly_does_not_hold_back_the_views_following_the_head(db: &TestDb) {
+    let store = db.open().await;
+    let engine = engine(store.clone()).await;
+    history::setup(&engine).await.unwrap();
+    history::play(&engine, &long_history(), "h").await.unwrap();
+    let runner = runner(store.clone(), 7).await;
+    let (permit, permits) = std::sync::mpsc::channel();
+    let gated = std::sync::Arc::new(AtomicBool::new(false));
+    runner.spawn(Gated {
+        gated: gated.clone(),
+        permits: std::sync::Mutex::new(permits),
+    });
+    runner.spawn(Cohorts);
+    caught_up(&runner, ProjectBoard::NAME).await;
+    caught_up(&runner, Cohorts::NAME).await;
+
+    // The board is rebuilt from zero, one event per permit, a permit every
+    // few milliseconds: it keeps moving, far behind.
+    gated.store(true, Ordering::SeqCst);
+    let feeding = std::sync::Arc::new(AtomicBool::new(true));
+    let feeder = {
+        let feeding = feeding.clone();
+        std::thread::spawn(move || {
+            while feeding.load(Ordering::SeqCst) && permit.send(()).is_ok() {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        })
+    };
+    runner.rebuild(ProjectBoard::NAME).unwrap();
+    until(&runner, ProjectBoard::NAME, "rebuilding", |s| {
+        s.state == RunState::Rebuilding
+    })
+    .await;
+
+    // New events reach the cohorts while the board is still far behind.
+    for n in 0..20 {
+        store
+            .append(
+                jejak_engine::store::AppendRequest::new(
+                    jejak_engine::store::StreamId::parse(format!("note-{n}")).unwrap(),
+                    "note",
+                    jejak_engine::store::ExpectedVersion::Any,
+                )
+                .event(jejak_engine::store::NewEvent::new(
+                    "Noted",
+                    serde_json::json!({ "n": n }),
+                )),
+            )
+            .await
+            .unwrap();
+    }
+    caught_up(&runner, Cohorts::NAME).await;
+    let head = store.digest().await.unwrap().position;
+    let board_status = runner
+        .watch_status(ProjectBoard::NAME)
+        .unwrap()
+        .borrow()
+        .clone();
+    assert_eq!(board_status.state, RunState::Rebuilding, "{board_status:?}");
+    assert!(
+        board_status.rebuild_position.unwrap_or(0) + 8 * 7 < head,
+        "the cohorts followed the head only once the board came close: {board_status:?}, head {head}"
+    );
+
+    // Let the board finish: it ends as it was.
+    gated.store(false, Ordering::SeqCst);
+    feeding.store(false, Ordering::SeqCst);
+    feeder.join().unwrap();
+    caught_up(&runner, ProjectBoard::NAME).await;
+    runner.shutdown();
 }
 
 /// Two servers on one PostgreSQL database: only one applies each view;
