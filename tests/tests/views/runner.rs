@@ -91,13 +91,14 @@ fn random_histories_give_the_same_views_live_and_rebuilt() {
     }
 }
 
-/// The project board, failing once at a chosen position.
-struct FailsAt {
-    position: u64,
-    failed: AtomicBool,
-}
+/// The project board, with `before` run ahead of every event it applies:
+/// to fail, or to wait.
+struct BoardWith<F>(F);
 
-impl Projection for FailsAt {
+impl<F> Projection for BoardWith<F>
+where
+    F: Fn(&RecordedEvent) -> Result<(), ProjectionError> + Send + Sync + 'static,
+{
     const NAME: &'static str = ProjectBoard::NAME;
     type Doc = ProjectRow;
 
@@ -110,9 +111,7 @@ impl Projection for FailsAt {
         event: &RecordedEvent,
         docs: &mut Docs<ProjectRow>,
     ) -> Result<(), ProjectionError> {
-        if event.position == self.position && !self.failed.swap(true, Ordering::SeqCst) {
-            return Err(ProjectionError("injected failure".into()));
-        }
+        (self.0)(event)?;
         ProjectBoard.apply(event, docs)
     }
 }
@@ -126,10 +125,14 @@ async fn a_failure_mid_catch_up_then_a_restart_ends_in_the_same_views(db: &TestD
     let fail_at = head / 2;
 
     let first = runner(store.clone(), 7).await;
-    first.spawn(FailsAt {
-        position: fail_at,
-        failed: AtomicBool::new(false),
-    });
+    // Fails once, at a chosen position.
+    let fired = AtomicBool::new(false);
+    first.spawn(BoardWith(move |event: &RecordedEvent| {
+        if event.position == fail_at && !fired.swap(true, Ordering::SeqCst) {
+            return Err(ProjectionError("injected failure".into()));
+        }
+        Ok(())
+    }));
     first.spawn(Cohorts);
     let failed = until(&first, ProjectBoard::NAME, "failed", |s| {
         matches!(s.state, RunState::Failed { .. })
@@ -159,36 +162,6 @@ async fn a_failure_mid_catch_up_then_a_restart_ends_in_the_same_views(db: &TestD
     second.shutdown();
 }
 
-/// The project board, applying one event per permit while `gated` is set.
-struct Gated {
-    gated: std::sync::Arc<AtomicBool>,
-    permits: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
-}
-
-impl Projection for Gated {
-    const NAME: &'static str = ProjectBoard::NAME;
-    type Doc = ProjectRow;
-
-    fn keys(&self, event: &RecordedEvent) -> Vec<String> {
-        ProjectBoard.keys(event)
-    }
-
-    fn apply(
-        &self,
-        event: &RecordedEvent,
-        docs: &mut Docs<ProjectRow>,
-    ) -> Result<(), ProjectionError> {
-        if self.gated.load(Ordering::SeqCst) {
-            let _ = self
-                .permits
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .recv();
-        }
-        ProjectBoard.apply(event, docs)
-    }
-}
-
 async fn a_view_rebuilt_slowly_does_not_hold_back_the_views_following_the_head(db: &TestDb) {
     let store = db.open().await;
     let engine = engine(store.clone()).await;
@@ -196,11 +169,21 @@ async fn a_view_rebuilt_slowly_does_not_hold_back_the_views_following_the_head(d
     history::play(&engine, &long_history(), "h").await.unwrap();
     let runner = runner(store.clone(), 7).await;
     let (permit, permits) = std::sync::mpsc::channel();
+    // Applies one event per permit while gated.
     let gated = std::sync::Arc::new(AtomicBool::new(false));
-    runner.spawn(Gated {
-        gated: gated.clone(),
-        permits: std::sync::Mutex::new(permits),
-    });
+    let permits = std::sync::Mutex::new(permits);
+    runner.spawn(BoardWith({
+        let gated = gated.clone();
+        move |_: &RecordedEvent| {
+            if gated.load(Ordering::SeqCst) {
+                let _ = permits
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .recv();
+            }
+            Ok(())
+        }
+    }));
     runner.spawn(Cohorts);
     caught_up(&runner, ProjectBoard::NAME).await;
     caught_up(&runner, Cohorts::NAME).await;
