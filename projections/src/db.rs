@@ -10,7 +10,6 @@ use sqlx::{PgPool, Row as _, SqlitePool};
 #[derive(Debug)]
 pub(crate) struct Write {
     pub key: String,
-    pub tag: Option<String>,
     pub doc: Option<String>,
 }
 
@@ -66,18 +65,18 @@ impl Db {
         view: &str,
         generation: i64,
         keys: &[String],
-    ) -> Result<HashMap<String, (Option<String>, String)>, StoreError> {
+    ) -> Result<HashMap<String, String>, StoreError> {
         let mut found = HashMap::new();
         for chunk in keys.chunks(CHUNK) {
             let rows = match self {
                 Self::Sqlite(pool, _) => {
                     let marks = vec!["?"; chunk.len()].join(", ");
-                    let sql = format!("SELECT key, tag, doc FROM view_docs WHERE view = ? AND generation = ? AND key IN ({marks})");
+                    let sql = format!("SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? AND key IN ({marks})");
                     let mut query = sqlx::query(&sql).bind(view).bind(generation);
                     for key in chunk {
                         query = query.bind(key);
                     }
-                    query.fetch_all(pool).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
+                    query.fetch_all(pool).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
                 }
                 // One primary-key lookup per key, whatever the statistics
                 // say (they may be stale, or taken while the table was
@@ -86,7 +85,7 @@ impl Db {
                 // planned anew each time, not kept prepared, sees the table
                 // as it is now. Either mistake alone made every batch scan
                 // the whole generation, slower the larger the view grew.
-                Self::Postgres(pool) => sqlx::query("SELECT k.key, d.tag, d.doc FROM unnest($3::text[]) AS k(key) CROSS JOIN LATERAL (SELECT tag, doc FROM view_docs WHERE view = $1 AND generation = $2 AND key = k.key OFFSET 0) AS d")
+                Self::Postgres(pool) => sqlx::query("SELECT k.key, d.doc FROM unnest($3::text[]) AS k(key) CROSS JOIN LATERAL (SELECT doc FROM view_docs WHERE view = $1 AND generation = $2 AND key = k.key OFFSET 0) AS d")
                     .persistent(false)
                     .bind(view)
                     .bind(generation)
@@ -94,12 +93,10 @@ impl Db {
                     .fetch_all(pool)
                     .await?
                     .iter()
-                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
                     .collect::<Result<Vec<_>, sqlx::Error>>()?,
             };
-            for (key, tag, doc) in rows {
-                found.insert(key, (tag, doc));
-            }
+            found.extend(rows);
         }
         Ok(found)
     }
@@ -136,20 +133,20 @@ impl Db {
                 }
                 for chunk in upserts.chunks(CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO view_docs (view, generation, key, tag, doc) ",
+                        "INSERT INTO view_docs (view, generation, key, doc) ",
                     );
                     q.push_values(chunk, |mut row, w| {
                         row.push_bind(view)
                             .push_bind(generation)
                             .push_bind(&w.key)
-                            .push_bind(&w.tag)
                             .push_bind(&w.doc);
                     });
-                    q.push(" ON CONFLICT (view, generation, key) DO UPDATE SET tag = excluded.tag, doc = excluded.doc");
+                    q.push(" ON CONFLICT (view, generation, key) DO UPDATE SET doc = excluded.doc");
                     q.build().execute(&mut *tx).await?;
                 }
                 for chunk in deletes.chunks(CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("DELETE FROM view_docs WHERE view = ");
+                    let mut q =
+                        sqlx::QueryBuilder::<$db>::new("DELETE FROM view_docs WHERE view = ");
                     q.push_bind(view)
                         .push(" AND generation = ")
                         .push_bind(generation)
@@ -248,27 +245,6 @@ impl Db {
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect::<Result<_, sqlx::Error>>()?)
-    }
-
-    /// Documents with `tag` keyed after `after` and up to `until`, in key
-    /// order, at most `limit`.
-    pub(crate) async fn tagged_range(
-        &self,
-        view: &str,
-        generation: i64,
-        tag: &str,
-        (after, until): (&str, &str),
-        limit: i64,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = match self {
-            Self::Sqlite(pool, _) => sqlx::query("SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? AND key > ? AND key <= ? AND tag = ? ORDER BY key LIMIT ?")
-                .bind(view).bind(generation).bind(after).bind(until).bind(tag).bind(limit).fetch_all(pool).await?
-                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?,
-            Self::Postgres(pool) => sqlx::query("SELECT key, doc FROM view_docs WHERE view = $1 AND generation = $2 AND key > $3 AND key <= $4 AND tag = $5 ORDER BY key LIMIT $6")
-                .bind(view).bind(generation).bind(after).bind(until).bind(tag).bind(limit).fetch_all(pool).await?
-                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?,
-        };
-        Ok(rows)
     }
 
     /// How far a generation has applied the log.

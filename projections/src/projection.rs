@@ -45,7 +45,6 @@ pub trait Projection: Send + Sync + 'static {
 #[derive(Debug)]
 struct Entry<D> {
     doc: Option<D>,
-    tag: Option<String>,
     dirty: bool,
     /// The batch that last needed it.
     used: u64,
@@ -76,12 +75,11 @@ impl<D: Clone> Docs<D> {
         self.batch += 1;
     }
 
-    pub(crate) fn loaded(&mut self, key: String, doc: D, tag: Option<String>) {
+    pub(crate) fn loaded(&mut self, key: String, doc: D) {
         self.entries.insert(
             key,
             Entry {
                 doc: Some(doc),
-                tag,
                 dirty: false,
                 used: self.batch,
             },
@@ -100,7 +98,6 @@ impl<D: Clone> Docs<D> {
     pub(crate) fn absent(&mut self, key: String) {
         self.entries.entry(key).or_insert(Entry {
             doc: None,
-            tag: None,
             dirty: false,
             used: self.batch,
         });
@@ -118,13 +115,12 @@ impl<D: Clone> Docs<D> {
         entry.doc.as_mut()
     }
 
-    /// Puts a document, with an optional secondary key to look it up by.
-    pub fn put(&mut self, key: impl Into<String>, doc: D, tag: Option<String>) {
+    /// Puts a document.
+    pub fn put(&mut self, key: impl Into<String>, doc: D) {
         self.entries.insert(
             key.into(),
             Entry {
                 doc: Some(doc),
-                tag,
                 dirty: true,
                 used: self.batch,
             },
@@ -181,7 +177,6 @@ impl<D: Serialize> Docs<D> {
                 e.dirty = false;
                 Write {
                     key: key.clone(),
-                    tag: e.tag.clone(),
                     doc: e
                         .doc
                         .as_ref()
@@ -201,7 +196,7 @@ mod tests {
         let mut docs: Docs<u32> = Docs::default();
         for n in 0..6u32 {
             docs.next_batch();
-            docs.loaded(format!("d{n}"), n, None);
+            docs.loaded(format!("d{n}"), n);
         }
         docs.next_batch();
         // d0 is used again; d5 changes and is not written yet.
@@ -212,7 +207,7 @@ mod tests {
         held.sort_unstable();
         assert_eq!(held, ["d0", "d4", "d5"]);
         // Nothing written: every changed document stays, whatever the cap.
-        docs.put("d9", 9, None);
+        docs.put("d9", 9);
         docs.shrink_to(0);
         let mut held: Vec<&str> = docs.entries.keys().map(String::as_str).collect();
         held.sort_unstable();

@@ -618,9 +618,9 @@ impl Runner {
         for key in absent {
             view.docs.absent(key);
         }
-        for (key, (tag, doc)) in self.db.load(P::NAME, view.generation, &keys).await? {
+        for (key, doc) in self.db.load(P::NAME, view.generation, &keys).await? {
             match serde_json::from_str(&doc) {
-                Ok(doc) => view.docs.loaded(key, doc, tag),
+                Ok(doc) => view.docs.loaded(key, doc),
                 Err(e) => {
                     view.forget();
                     return Err(StepError::Apply(

@@ -15,7 +15,7 @@ pub enum AdminCommand {
     Status,
     /// Rebuilds a view from zero while the old one serves, showing progress.
     Rebuild {
-        /// The view: project_board, cohorts, innovation_register or activity.
+        /// The view: project_board, cohorts or innovation_register.
         name: String,
     },
     /// Workflow definitions.

@@ -316,6 +316,14 @@ impl Backend {
     async fn read_all(&self, after: i64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         dispatch!(self, b => b.read_all(after, limit).await)
     }
+    async fn read_by_actor(
+        &self,
+        actor: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        dispatch!(self, b => b.read_by_actor(actor, after, limit).await)
+    }
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
         dispatch!(self, b => b.stream_version(stream).await)
     }
@@ -610,6 +618,24 @@ impl EventStore {
         check_limit(limit)?;
         let after = check_i64("after_position", after)?;
         self.inner.backend.read_all(after, limit).await
+    }
+
+    /// Reads up to `limit` events that `actor` caused (the `actor_id` of
+    /// their metadata), with position greater than `after`, in position
+    /// order: the activity trail, read from the log by its index on the
+    /// actor.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for a position or limit out of range; storage failures.
+    pub async fn read_by_actor(
+        &self,
+        actor: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        check_limit(limit)?;
+        let after = check_i64("after_position", after)?;
+        self.inner.backend.read_by_actor(actor, after, limit).await
     }
 
     /// The stream's current version, `None` when it has no events.

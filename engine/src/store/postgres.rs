@@ -433,6 +433,25 @@ impl Postgres {
         Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
     }
 
+    pub(crate) async fn read_by_actor(
+        &self,
+        actor: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        // The expression is the one `events_by_actor` indexes.
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events WHERE ((metadata::jsonb) ->> 'actor_id') = $1 \
+             AND position > $2 ORDER BY position ASC LIMIT $3"
+        ))
+        .bind(actor)
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+    }
+
     pub(crate) async fn stream_version(
         &self,
         stream: &StreamId,

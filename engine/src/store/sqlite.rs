@@ -371,6 +371,15 @@ impl Sqlite {
         self.readers.read_all(after, limit).await
     }
 
+    pub(crate) async fn read_by_actor(
+        &self,
+        actor: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.readers.read_by_actor(actor, after, limit).await
+    }
+
     pub(crate) async fn stream_version(
         &self,
         stream: &StreamId,

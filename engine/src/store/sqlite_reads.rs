@@ -114,6 +114,28 @@ impl Readers {
         .await
     }
 
+    /// Up to `limit` events `actor` caused after log position `after`
+    /// (the expression is the one `events_by_actor` indexes).
+    pub(crate) async fn read_by_actor(
+        self: &Arc<Self>,
+        actor: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.events(
+            format!(
+                "SELECT {COLUMNS} FROM events WHERE json_extract(metadata, '$.actor_id') = ?1 \
+                 AND position > ?2 ORDER BY position ASC LIMIT ?3"
+            ),
+            (
+                actor.to_owned(),
+                after,
+                i64::try_from(limit).unwrap_or(i64::MAX),
+            ),
+        )
+        .await
+    }
+
     /// Up to `limit` events of `stream` from version `from`, oldest first
     /// (`forward`) or newest first.
     pub(crate) async fn read_stream(

@@ -215,7 +215,7 @@ impl Projection for ProjectBoard {
                 updated_at: at,
                 version: event.stream_version,
             };
-            docs.put(key.clone(), row, None);
+            docs.put(key.clone(), row);
         }
         let Some(row) = docs.get_mut(&key) else {
             return Err(ProjectionError(format!(

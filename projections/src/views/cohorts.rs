@@ -78,7 +78,7 @@ impl Projection for Cohorts {
                     workflow,
                     enrolled: 0,
                 };
-                docs.put(key, row, None);
+                docs.put(key, row);
             }
             CohortEvent::ParticipantEnrolled { .. } => {
                 if let Some(row) = docs.get_mut(&key) {

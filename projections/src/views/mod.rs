@@ -16,7 +16,7 @@ use jejak_engine::domain::change_project::MilestoneStatus;
 use jejak_engine::store::StoreError;
 use serde::Serialize;
 
-pub use activity::{Activity, ActivityPage, ActivityRow, PAGE_ROWS, open_page_key, page_key};
+pub use activity::ActivityRow;
 pub use board::{HorizonCounts, MilestoneRow, ProjectBoard, ProjectRow};
 pub use cohorts::{CohortRow, Cohorts};
 pub use register::{InnovationRegister, InnovationRow};
@@ -160,7 +160,6 @@ pub fn spawn_all(runner: &Arc<Runner>) {
     runner.spawn(ProjectBoard);
     runner.spawn(Cohorts);
     runner.spawn(InnovationRegister);
-    runner.spawn(Activity);
 }
 
 /// The queries each role asks.
@@ -278,7 +277,7 @@ impl Views {
         found
             .into_values()
             .next()
-            .map(|(_, doc)| {
+            .map(|doc| {
                 serde_json::from_str(&doc).map_err(|e| ViewError::Corrupt {
                     view: P::NAME,
                     error: e.to_string(),
@@ -446,7 +445,8 @@ impl Views {
     }
 
     /// What `actor` did, oldest first, after `after_position`: at most
-    /// `limit` rows.
+    /// `limit` rows, read from the log (it holds every acknowledged write;
+    /// a `min_position` it does not hold yet is waited for like a view's).
     ///
     /// # Errors
     /// [`ViewError`].
@@ -457,40 +457,32 @@ impl Views {
         limit: usize,
         min_position: Option<u64>,
     ) -> Result<Vec<ActivityRow>, ViewError> {
-        let generation = self.ready(Activity::NAME, min_position).await?;
-        let limit = limit.clamp(1, 10_000);
-        // Every page read but the first and the open one holds PAGE_ROWS
-        // rows after `after_position`.
-        let pages = i64::try_from(limit.div_ceil(PAGE_ROWS) + 2).unwrap_or(i64::MAX);
-        let mut rows = Vec::with_capacity(limit);
-        for (_, doc) in self
-            .runner
-            .db()
-            .tagged_range(
-                Activity::NAME,
-                generation,
-                actor,
-                (&page_key(actor, after_position), &open_page_key(actor)),
-                pages,
-            )
-            .await?
+        let store = self.runner.store();
+        // Another server's write is in the database before this one hears of it.
+        if let Some(wanted) = min_position.filter(|&p| p > store.known_head())
+            && store.digest().await?.position < wanted
         {
-            let page: ActivityPage =
-                serde_json::from_str(&doc).map_err(|e| ViewError::Corrupt {
-                    view: Activity::NAME,
-                    error: e.to_string(),
-                })?;
-            rows.extend(
-                page.rows
-                    .into_iter()
-                    .filter(|r| r.position > after_position),
-            );
-            if rows.len() >= limit {
-                break;
+            let mut head = store.watch_head();
+            let reached = tokio::time::timeout(self.wait, head.wait_for(|&h| h >= wanted))
+                .await
+                .is_ok_and(|r| r.is_ok());
+            if !reached {
+                return Err(WaitError::Timeout {
+                    view: "activity".into(),
+                    wanted,
+                    reached: store.known_head(),
+                    waited_ms: u64::try_from(self.wait.as_millis()).unwrap_or(u64::MAX),
+                }
+                .into());
             }
         }
-        rows.truncate(limit);
-        Ok(rows)
+        let limit = limit.clamp(1, jejak_engine::store::MAX_READ_LIMIT);
+        Ok(store
+            .read_by_actor(actor, after_position, limit)
+            .await?
+            .into_iter()
+            .filter_map(ActivityRow::of)
+            .collect())
     }
 }
 

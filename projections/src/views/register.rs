@@ -117,7 +117,7 @@ impl Projection for InnovationRegister {
                 registered_at: at,
                 updated_at: at,
             };
-            docs.put(key.clone(), row, None);
+            docs.put(key.clone(), row);
         }
         let Some(row) = docs.get_mut(&key) else {
             return Err(ProjectionError(format!(

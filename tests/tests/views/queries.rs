@@ -10,8 +10,7 @@ use jejak_engine::engine::Context;
 use jejak_engine::store::{AppendRequest, ExpectedVersion, Metadata, NewEvent, StreamId};
 use jejak_projections::WaitError;
 use jejak_projections::views::{
-    self, Activity, BoardFilter, InboxKind, PAGE_ROWS, RegisterFilter, ViewError, Views, gini,
-    statistics,
+    self, BoardFilter, InboxKind, RegisterFilter, ViewError, Views, gini, statistics,
 };
 use jejak_tests::history::{self, Step};
 use jejak_tests::{TestDb, on_both_backends};
@@ -23,7 +22,7 @@ on_both_backends!(
     a_caller_reads_its_own_write,
     the_mentor_inbox_lists_what_waits_oldest_first,
     cohort_progress_and_activity_follow_the_history,
-    activity_reads_page_by_page_from_any_position,
+    activity_is_read_from_the_log_by_actor_from_any_position,
 );
 
 #[test]
@@ -373,16 +372,16 @@ async fn cohort_progress_and_activity_follow_the_history(db: &TestDb) {
     runner.shutdown();
 }
 
-/// Two people's activity interleaved, more of it than one stored page
-/// holds: read whole, and a few rows at a time after every position.
-async fn activity_reads_page_by_page_from_any_position(db: &TestDb) {
+/// Two people's activity interleaved with events of no person: read whole,
+/// and a few rows at a time after every position, straight from the log
+/// (no view runs).
+async fn activity_is_read_from_the_log_by_actor_from_any_position(db: &TestDb) {
     let store = db.open().await;
     let runner = runner(store.clone(), 50).await;
-    runner.spawn(Activity);
-    let views = Views::new(runner.clone(), Duration::from_secs(10));
+    let views = Views::new(runner.clone(), Duration::from_millis(200));
     let mut mine = Vec::new();
-    for n in 0..(6 * PAGE_ROWS as u64 + 9) {
-        // auditor-10's pages sort among auditor-1's: the tag tells them apart.
+    for n in 0..400u64 {
+        // auditor-10's id begins with auditor-1's.
         let actor = ["auditor-1", "auditor-10", "system"][n as usize % 3];
         let mut metadata = Metadata::default();
         if actor != "system" {
@@ -412,12 +411,23 @@ async fn activity_reads_page_by_page_from_any_position(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(all.iter().map(|r| r.position).collect::<Vec<_>>(), mine);
-    assert!(all.len() > PAGE_ROWS);
-    assert!(
-        all.iter()
-            .all(|r| r.actor_id == "auditor-1" && r.event_type == "Noted")
+    assert!(all.iter().all(|r| r.actor_id == "auditor-1"
+        && r.actor_role == "auditor"
+        && r.event_type == "Noted"
+        && r.stream_type == "note"));
+    assert_eq!(
+        views.activity("auditor-1", 0, 3, None).await.unwrap(),
+        all[..3],
+        "at most the limit"
     );
-    for after in [0, mine[0], mine[PAGE_ROWS - 1], mine[PAGE_ROWS] - 1, head] {
+    assert!(
+        views
+            .activity("nobody", 0, 100, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for after in [0, mine[0], mine[64], mine[64] - 1, head] {
         let mut paged = Vec::new();
         let mut from = after;
         loop {
@@ -429,6 +439,11 @@ async fn activity_reads_page_by_page_from_any_position(db: &TestDb) {
         }
         let expected: Vec<_> = all.iter().filter(|r| r.position > after).cloned().collect();
         assert_eq!(paged, expected, "after position {after}");
+    }
+    // A position the log does not hold yet is waited for, then refused.
+    match views.activity("auditor-1", 0, 10, Some(head + 1)).await {
+        Err(ViewError::Wait(WaitError::Timeout { wanted, .. })) => assert_eq!(wanted, head + 1),
+        other => panic!("expected a timeout, got {other:?}"),
     }
     runner.shutdown();
 }
