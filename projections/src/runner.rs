@@ -164,8 +164,12 @@ type Reader = (&'static str, i64);
 /// A read of one batch of the log, shared by every view that wants it.
 type BatchRead = Shared<BoxFuture<'static, Result<Arc<Vec<RecordedEvent>>, StoreError>>>;
 
-/// Batches kept for views behind the one that read them.
-const RECENT_BATCHES: usize = 8;
+/// Batches kept for views behind the one that read them, and read ahead.
+const RECENT_BATCHES: usize = 12;
+
+/// Full batches read ahead of a view catching up, side by side: positions
+/// have no holes, so the batch after a full one starts where it ends.
+const READ_AHEAD: u64 = 3;
 
 /// How many batches a view catching up reads ahead of a slower one close
 /// behind (within [`RECENT_BATCHES`]) before it waits for it: the slower one
@@ -205,6 +209,18 @@ struct Gen<D> {
     /// exist without asking the database. `None` once unknown (something
     /// failed, or more than [`WRITTEN_KEYS`] were written).
     written: Option<HashSet<u64>>,
+    /// The write on its way to the database while the view applies on.
+    pending: Option<Pending>,
+}
+
+/// A view's write committing in the background: the checkpoint moves to
+/// `to` when it lands.
+#[derive(Debug)]
+struct Pending {
+    to: u64,
+    /// Hashes of the keys it writes, for [`Gen::written`].
+    keys: Vec<u64>,
+    commit: tokio::task::JoinHandle<Result<bool, StoreError>>,
 }
 
 /// Keys whose writes a generation applied from zero remembers.
@@ -227,6 +243,7 @@ impl<D: Clone> Gen<D> {
             last_recorded_at: None,
             docs: Docs::default(),
             written: (position == 0).then(HashSet::new),
+            pending: None,
         }
     }
 
@@ -535,11 +552,20 @@ impl Runner {
         let batch = read.await;
         match batch {
             Ok(batch) if batch.len() == self.config.batch => {
-                if let Some(last) = batch.last().filter(|last| within_lead(last.position)) {
-                    let mut recent = recent();
-                    if !recent.iter().any(|(a, _)| *a == last.position) {
-                        let next = self.start_read(last.position);
-                        keep(&mut recent, last.position, next);
+                if let Some(last) = batch.last() {
+                    let size = self.config.batch as u64;
+                    let head = self.store.known_head();
+                    // The next batch, and those after it the log holds whole.
+                    let ahead = (0..READ_AHEAD)
+                        .map(|k| last.position + k * size)
+                        .take_while(|&at| at == last.position || at + size <= head)
+                        .take_while(|&at| within_lead(at));
+                    for at in ahead.collect::<Vec<_>>() {
+                        let mut recent = recent();
+                        if !recent.iter().any(|(a, _)| *a == at) {
+                            let next = self.start_read(at);
+                            keep(&mut recent, at, next);
+                        }
                     }
                 }
                 Ok(batch)
@@ -592,9 +618,8 @@ impl Runner {
             .await?;
         let Some(last) = batch.last() else {
             // At the head: anything still held is written now.
-            if view.applied > view.position {
-                self.write(view).await?;
-            }
+            self.write(view).await?;
+            self.settle(view).await?;
             return Ok(0);
         };
         view.docs.next_batch();
@@ -622,7 +647,7 @@ impl Runner {
             match serde_json::from_str(&doc) {
                 Ok(doc) => view.docs.loaded(key, doc),
                 Err(e) => {
-                    view.forget();
+                    self.forget(view).await;
                     return Err(StepError::Apply(
                         view.applied + 1,
                         ProjectionError(format!(
@@ -637,15 +662,17 @@ impl Runner {
         }
         for event in batch.iter() {
             if let Err(e) = projection.apply(event, &mut view.docs) {
-                view.forget();
+                self.forget(view).await;
                 return Err(StepError::Apply(event.position, e));
             }
         }
         view.applied = last.position;
         view.last_recorded_at = Some(last.recorded_at);
         let at_head = batch.len() < self.config.batch;
-        if at_head
-            || view.applied - view.position >= self.config.write_every as u64
+        if at_head {
+            self.write(view).await?;
+            self.settle(view).await?;
+        } else if view.applied - view.position >= self.config.write_every as u64
             || view.docs.dirty() >= self.config.cached_docs
         {
             self.write(view).await?;
@@ -653,25 +680,61 @@ impl Runner {
         Ok(batch.len())
     }
 
-    /// Writes the documents changed since the view's checkpoint and moves
-    /// the checkpoint to what was applied, in one transaction.
+    /// Starts writing the documents changed since the view's checkpoint,
+    /// moving the checkpoint to what was applied, in one transaction, once
+    /// the write before it has landed. The view applies on meanwhile: its
+    /// documents stay held until [`Runner::settle`] learns the outcome, so
+    /// none is looked up in the database before it is there.
     async fn write<D: Clone + serde::Serialize>(&self, view: &mut Gen<D>) -> Result<(), StepError> {
+        self.settle(view).await?;
+        if view.applied == view.position {
+            return Ok(());
+        }
         let writes = view.docs.take_writes();
-        let written = self
-            .db
-            .commit(
-                view.name,
-                view.generation,
+        let keys = match view.written {
+            Some(_) => writes.iter().map(|w| key_hash(&w.key)).collect(),
+            None => Vec::new(),
+        };
+        let (db, name, generation) = (self.db.clone(), view.name, view.generation);
+        let (from, to) = (view.position, view.applied);
+        let commit = tokio::spawn(async move {
+            db.commit(
+                name,
+                generation,
                 &writes,
-                i64::try_from(view.position).unwrap_or(i64::MAX),
-                i64::try_from(view.applied).unwrap_or(i64::MAX),
+                i64::try_from(from).unwrap_or(i64::MAX),
+                i64::try_from(to).unwrap_or(i64::MAX),
             )
-            .await;
+            .await
+        });
+        view.pending = Some(Pending { to, keys, commit });
+        Ok(())
+    }
+
+    /// Drops what the view applied and did not write, once its write in
+    /// flight has landed or failed: it applies again from the checkpoint
+    /// that write left.
+    async fn forget<D: Clone>(&self, view: &mut Gen<D>) {
+        let _ = self.settle(view).await;
+        view.forget();
+    }
+
+    /// Waits for the view's write in flight, if any, and takes its outcome.
+    async fn settle<D: Clone>(&self, view: &mut Gen<D>) -> Result<(), StepError> {
+        let Some(pending) = view.pending.take() else {
+            return Ok(());
+        };
+        let written = pending
+            .commit
+            .await
+            .unwrap_or_else(|e| Err(StoreError::Internal(format!("a view's write stopped: {e}"))));
         match written {
             Ok(true) => {
-                view.position = view.applied;
+                view.position = pending.to;
+                // Forgotten meanwhile (a failure): applied again from here.
+                view.applied = view.applied.max(pending.to);
                 if let Some(written) = &mut view.written {
-                    written.extend(writes.iter().map(|w| key_hash(&w.key)));
+                    written.extend(pending.keys);
                     if written.len() > WRITTEN_KEYS {
                         view.written = None;
                     }
