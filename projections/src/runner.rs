@@ -731,8 +731,6 @@ impl Runner {
         match written {
             Ok(true) => {
                 view.position = pending.to;
-                // Forgotten meanwhile (a failure): applied again from here.
-                view.applied = view.applied.max(pending.to);
                 if let Some(written) = &mut view.written {
                     written.extend(pending.keys);
                     if written.len() > WRITTEN_KEYS {
