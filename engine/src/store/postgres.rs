@@ -439,11 +439,15 @@ impl Postgres {
         after: i64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        // The expression is the one `events_by_actor` indexes.
+        // The expression is the one `events_by_actor` indexes. Planned
+        // anew each time: a plan kept from while the log was small could
+        // walk the log in position order looking for the actor's events
+        // (the trap ADR 0009 tells of for the views' lookups).
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM events WHERE ((metadata::jsonb) ->> 'actor_id') = $1 \
              AND position > $2 ORDER BY position ASC LIMIT $3"
         ))
+        .persistent(false)
         .bind(actor)
         .bind(after)
         .bind(limit as i64)
