@@ -246,7 +246,7 @@ fn bench_prints_every_figure_beside_its_baseline_and_writes_json() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let figures = report["figures"].as_array().unwrap();
-    assert_eq!(figures.len(), 19, "every measurement of the SQLite run");
+    assert_eq!(figures.len(), 21, "every measurement of the SQLite run");
     for name in [
         "rebuild every view from zero",
         "peak memory during the rebuild",
@@ -264,6 +264,26 @@ fn bench_prints_every_figure_beside_its_baseline_and_writes_json() {
     for f in figures.iter().filter(|f| f["pass"] == false) {
         let missed = format!("missed: sqlite {}", f["name"].as_str().unwrap());
         assert!(table.contains(&missed), "{missed} in {table}");
+    }
+    // The reads, the rebuild and the load stand beside the raw database's
+    // read of the same rows, measured in the same run.
+    for name in [
+        "read the whole log",
+        "subscription catch-up",
+        "rebuild every view from zero",
+        "load a stream of 1,000 events",
+    ] {
+        let f = figures.iter().find(|f| f["name"] == name).unwrap();
+        assert!(
+            f["baseline"].as_f64().unwrap() > 0.0 && f["ratio"].is_number(),
+            "{f}"
+        );
+    }
+    for name in [
+        "baseline: raw read of the log",
+        "baseline: raw read of those 1,000 rows",
+    ] {
+        assert!(figures.iter().any(|f| f["name"] == name), "{name}");
     }
     for f in figures
         .iter()
