@@ -30,22 +30,23 @@ fn hash32(bytes: &[u8]) -> [u8; 32] {
     bytes.try_into().unwrap_or([0; 32])
 }
 
+/// An event from a row of [`COLUMNS`], read by column index (a name is
+/// looked up in a map for every column of every row) and with the hashes
+/// borrowed from the row.
 fn decode(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
-    let prev_hash: Vec<u8> = row.try_get("prev_hash")?;
-    let hash: Vec<u8> = row.try_get("hash")?;
     Ok(RecordedEvent {
-        position: row.try_get::<i64, _>("position")? as u64,
-        event_id: row.try_get::<Uuid, _>("event_id")?,
-        stream_id: StreamId::from_stored(row.try_get("stream_id")?),
-        stream_type: row.try_get("stream_type")?,
-        stream_version: row.try_get::<i64, _>("stream_version")? as u64,
-        event_type: row.try_get("event_type")?,
-        event_version: row.try_get::<i32, _>("event_version")? as u32,
-        payload: row.try_get("payload")?,
-        metadata: row.try_get("metadata")?,
-        recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at")?,
-        prev_hash: hash32(&prev_hash),
-        hash: hash32(&hash),
+        position: row.try_get::<i64, _>(0)? as u64,
+        event_id: row.try_get::<Uuid, _>(1)?,
+        stream_id: StreamId::from_stored(row.try_get(2)?),
+        stream_type: row.try_get(3)?,
+        stream_version: row.try_get::<i64, _>(4)? as u64,
+        event_type: row.try_get(5)?,
+        event_version: row.try_get::<i32, _>(6)? as u32,
+        payload: row.try_get(7)?,
+        metadata: row.try_get(8)?,
+        recorded_at: row.try_get::<DateTime<Utc>, _>(9)?,
+        prev_hash: hash32(row.try_get::<&[u8], _>(10)?),
+        hash: hash32(row.try_get::<&[u8], _>(11)?),
     })
 }
 
