@@ -265,12 +265,15 @@ fn touch_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<usize> {
     })
 }
 
-/// The path of a `sqlite://PATH` URL.
-fn sqlite_path(url: &str) -> anyhow::Result<String> {
-    Ok(url
+/// A read-only connection of its own to the SQLite log at `sqlite://PATH`.
+fn raw_sqlite(url: &str) -> anyhow::Result<rusqlite::Connection> {
+    let path = url
         .strip_prefix("sqlite://")
-        .context("a SQLite URL sqlite://PATH")?
-        .to_owned())
+        .context("a SQLite URL sqlite://PATH")?;
+    Ok(rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?)
 }
 
 /// The raw database's read rate, for the figures that read the log: its
@@ -296,12 +299,8 @@ async fn raw_read(store: &EventStore, url: &str) -> anyhow::Result<f64> {
             rows += batch.len() as u64;
         }
     } else {
-        let path = sqlite_path(url)?;
+        let conn = raw_sqlite(url)?;
         (rows, bytes) = tokio::task::spawn_blocking(move || {
-            let conn = rusqlite::Connection::open_with_flags(
-                path,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-            )?;
             let mut statement = conn.prepare(&sql)?;
             let (mut rows, mut bytes, mut after) = (0u64, 0usize, 0i64);
             loop {
@@ -346,12 +345,8 @@ async fn raw_stream_read(
             times.push(t.elapsed());
         }
     } else {
-        let path = sqlite_path(url)?;
+        let conn = raw_sqlite(url)?;
         (times, bytes) = tokio::task::spawn_blocking(move || {
-            let conn = rusqlite::Connection::open_with_flags(
-                path,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-            )?;
             let mut statement = conn.prepare(&sql)?;
             for _ in 0..rounds {
                 let t = Instant::now();
