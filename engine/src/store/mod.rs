@@ -598,7 +598,11 @@ impl EventStore {
                 .await?;
             let done = batch.len() < MAX_READ_LIMIT;
             next += batch.len() as u64;
-            events.extend(batch);
+            if events.is_empty() {
+                events = batch;
+            } else {
+                events.extend(batch);
+            }
             if done {
                 return Ok(events);
             }
