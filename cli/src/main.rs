@@ -20,6 +20,12 @@ mod client;
 mod commands;
 mod serve;
 
+/// Turning rows into events and events into views allocates many small
+/// strings and frees them soon after; mimalloc does that at about half the
+/// cost of the system allocator (ADR 0011).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
