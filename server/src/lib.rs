@@ -30,7 +30,7 @@ use jejak_projections::{Runner, RunnerConfig};
 use jejak_proto::v1 as pb;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, ServerTlsConfig};
 
 pub use auth::Keys;
@@ -270,7 +270,10 @@ pub async fn run(
         .add_service(
             pb::admin_server::AdminServer::new(app.clone()).max_decoding_message_size(limit),
         )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), {
+        // A listener of our own gets no socket options from the builder:
+        // without TCP_NODELAY a reply's last frame can wait for the
+        // client's delayed acknowledgement.
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), {
             let app = app.clone();
             async move {
                 shutdown.await;
