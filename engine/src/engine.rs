@@ -446,18 +446,18 @@ impl Engine {
         &self,
         stream: &StreamId,
     ) -> Result<Loaded<A::State>, CommandError> {
-        let (version, state) = self
+        let (snapshot, events) = self
             .store
-            .load_snapshot::<A::State>(stream, A::SNAPSHOT_VERSION)
-            .await?
-            .unwrap_or_default();
+            .read_from_snapshot::<A::State>(stream, A::SNAPSHOT_VERSION)
+            .await?;
+        let (version, state) = snapshot.unwrap_or_default();
         let mut loaded = Loaded {
             state,
             version,
             position: 0,
             snapshot_version: version,
         };
-        for recorded in self.store.read_stream_after(stream, version).await? {
+        for recorded in events {
             loaded.state = A::evolve(loaded.state, &decode::<A::Event>(&recorded)?);
             loaded.version = recorded.stream_version;
             loaded.position = recorded.position;

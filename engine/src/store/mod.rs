@@ -350,12 +350,13 @@ impl Backend {
     ) -> Result<(), StoreError> {
         dispatch!(self, b => b.save_snapshot(stream, schema_version, snapshot).await)
     }
-    async fn load_snapshot(
+    async fn snapshot_and_events(
         &self,
         stream: &StreamId,
         schema_version: i64,
-    ) -> Result<Option<StoredSnapshot>, StoreError> {
-        dispatch!(self, b => b.load_snapshot(stream, schema_version).await)
+        limit: usize,
+    ) -> Result<(Option<StoredSnapshot>, Vec<RecordedEvent>), StoreError> {
+        dispatch!(self, b => b.snapshot_and_events(stream, schema_version, limit).await)
     }
 }
 
@@ -732,37 +733,37 @@ impl EventStore {
             .await
     }
 
-    /// Loads a stream's snapshot for `schema_version` and decodes it. A
-    /// missing snapshot, one of another schema version, one newer than the
-    /// stream (stale) or one that does not decode is `None`: fold from the log.
+    /// A stream's snapshot for `schema_version`, decoded, and every event
+    /// after it, oldest first: what loading the stream needs, read in one
+    /// round trip on PostgreSQL. A missing snapshot, one of another schema
+    /// version, one newer than the stream (stale) or one that does not
+    /// decode is `None`, and then the events are all of the stream's.
     ///
     /// # Errors
     /// Storage failures only.
-    pub async fn load_snapshot<S: serde::de::DeserializeOwned>(
+    pub async fn read_from_snapshot<S: serde::de::DeserializeOwned>(
         &self,
         stream: &StreamId,
         schema_version: u32,
-    ) -> Result<Option<(u64, S)>, StoreError> {
-        let Some(stored) = self
+    ) -> Result<(Option<(u64, S)>, Vec<RecordedEvent>), StoreError> {
+        let (stored, mut events) = self
             .inner
             .backend
-            .load_snapshot(stream, i64::from(schema_version))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let current = self.stream_version(stream).await?.unwrap_or(0);
-        if stored.stream_version > current || stored.stream_version == 0 {
-            tracing::warn!(%stream, snapshot = stored.stream_version, current, "ignoring a stale snapshot");
-            return Ok(None);
-        }
-        match serde_json::from_str(&stored.state) {
-            Ok(state) => Ok(Some((stored.stream_version, state))),
-            Err(err) => {
+            .snapshot_and_events(stream, i64::from(schema_version), MAX_READ_LIMIT)
+            .await?;
+        let snapshot = match stored.map(|s| (s.stream_version, serde_json::from_str(&s.state))) {
+            None => None,
+            Some((version, Ok(state))) => Some((version, state)),
+            Some((_, Err(err))) => {
                 tracing::warn!(%stream, error = %err, "ignoring a snapshot that does not decode");
-                Ok(None)
+                return Ok((None, self.read_stream_after(stream, 0).await?));
             }
+        };
+        if events.len() == MAX_READ_LIMIT {
+            let last = events.last().map_or(0, |e| e.stream_version);
+            events.extend(self.read_stream_after(stream, last).await?);
         }
+        Ok((snapshot, events))
     }
 
     /// The events of a stream recorded at or before `at`, oldest first:

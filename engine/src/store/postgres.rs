@@ -214,6 +214,35 @@ static GUESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
+/// A stream's snapshot for a schema version ($2) and up to $3 of its events
+/// after it, in one round trip. The snapshot is usable only where the stream
+/// has reached the version it was taken at; it comes as a row of its own,
+/// marked 0 in a thirteenth column, with its version and state where an
+/// event's `stream_version` and `payload` are.
+static SNAPSHOT_AND_EVENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let nulls = |types: &[&str]| {
+        types
+            .iter()
+            .map(|t| format!("NULL::{t}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "WITH snap AS (SELECT s.stream_version, s.state FROM snapshots s \
+             WHERE s.stream_id = $1 AND s.schema_version = $2 AND s.stream_version > 0 \
+             AND EXISTS (SELECT 1 FROM events e \
+                 WHERE e.stream_id = $1 AND e.stream_version = s.stream_version)) \
+         SELECT {}, stream_version, {}, state, {}, 0 FROM snap \
+         UNION ALL \
+         SELECT * FROM (SELECT {COLUMNS}, 1 FROM events WHERE stream_id = $1 \
+             AND stream_version > COALESCE((SELECT stream_version FROM snap), 0) \
+             ORDER BY stream_version ASC LIMIT $3) AS after_snapshot",
+        nulls(&ROW_TYPES[0..4]),
+        nulls(&ROW_TYPES[5..7]),
+        nulls(&ROW_TYPES[8..12]),
+    )
+});
+
 #[derive(Clone, Debug)]
 pub(crate) struct Postgres {
     pub(crate) pool: PgPool,
@@ -549,24 +578,32 @@ impl Postgres {
         Ok(())
     }
 
-    pub(crate) async fn load_snapshot(
+    pub(crate) async fn snapshot_and_events(
         &self,
         stream: &StreamId,
         schema_version: i64,
-    ) -> Result<Option<StoredSnapshot>, StoreError> {
-        let row = sqlx::query(
-            "SELECT stream_version, state FROM snapshots WHERE stream_id = $1 AND schema_version = $2",
-        )
-        .bind(stream.as_str())
-        .bind(schema_version)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(StoredSnapshot {
-                stream_version: row.try_get::<i64, _>(0)? as u64,
-                state: row.try_get(1)?,
-            })
-        })
-        .transpose()
+        limit: usize,
+    ) -> Result<(Option<StoredSnapshot>, Vec<RecordedEvent>), StoreError> {
+        let rows = sqlx::query(&SNAPSHOT_AND_EVENTS)
+            .bind(stream.as_str())
+            .bind(schema_version)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut snapshot = None;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get_unchecked::<i32, _>(12)? == 0 {
+                snapshot = Some(StoredSnapshot {
+                    stream_version: row.try_get_unchecked::<i64, _>(4)? as u64,
+                    state: row.try_get_unchecked(7)?,
+                });
+            } else {
+                events.push(decode(row)?);
+            }
+        }
+        // UNION ALL promises no order of its own.
+        events.sort_by_key(|e| e.stream_version);
+        Ok((snapshot, events))
     }
 }

@@ -350,9 +350,10 @@ async fn snapshots_and_time_travel_give_the_same_states_as_folding() {
     let snapshot = w
         .engine
         .store()
-        .load_snapshot::<serde_json::Value>(&stream, 1)
+        .read_from_snapshot::<serde_json::Value>(&stream, 1)
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert!(snapshot.is_some(), "a snapshot was taken after 10 events");
     let folded = w
         .engine

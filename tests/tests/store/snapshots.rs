@@ -1,95 +1,127 @@
-use jejak_engine::store::{ExpectedVersion, StoredSnapshot};
+use jejak_engine::store::{EventStore, ExpectedVersion, MAX_READ_LIMIT, StoredSnapshot, StreamId};
 use jejak_tests::{TestDb, on_both_backends};
 use serde::{Deserialize, Serialize};
 
 use super::{events, stream};
 
-on_both_backends!(snapshots_are_a_cache_that_is_ignored_when_unusable);
+on_both_backends!(
+    snapshots_are_a_cache_that_is_ignored_when_unusable,
+    a_stream_longer_than_one_read_comes_whole_after_its_snapshot,
+);
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Counter {
     count: u64,
 }
 
+/// The snapshot read for `schema_version` and the versions of the events
+/// that came with it.
+async fn read(
+    store: &EventStore,
+    s: &StreamId,
+    schema_version: u32,
+) -> (Option<(u64, Counter)>, Vec<u64>) {
+    let (snapshot, events) = store
+        .read_from_snapshot::<Counter>(s, schema_version)
+        .await
+        .unwrap();
+    (snapshot, events.iter().map(|e| e.stream_version).collect())
+}
+
+async fn save(store: &EventStore, s: &StreamId, stream_version: u64, state: String) {
+    store
+        .save_snapshot(
+            s,
+            1,
+            &StoredSnapshot {
+                stream_version,
+                state,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+fn counter(count: u64) -> String {
+    serde_json::to_string(&Counter { count }).unwrap()
+}
+
 async fn snapshots_are_a_cache_that_is_ignored_when_unusable(db: &TestDb) {
     let store = db.open().await;
     let s = stream("counted");
     store
-        .append(events("counted", ExpectedVersion::NoStream, 3))
+        .append(events("counted", ExpectedVersion::NoStream, 5))
         .await
         .unwrap();
     assert_eq!(
-        store.load_snapshot::<Counter>(&s, 1).await.unwrap(),
-        None,
-        "missing"
+        read(&store, &s, 1).await,
+        (None, vec![1, 2, 3, 4, 5]),
+        "missing: every event"
     );
 
-    let state = serde_json::to_string(&Counter { count: 3 }).unwrap();
-    store
-        .save_snapshot(
-            &s,
-            1,
-            &StoredSnapshot {
-                stream_version: 3,
-                state,
-            },
-        )
-        .await
-        .unwrap();
+    save(&store, &s, 3, counter(3)).await;
     assert_eq!(
-        store.load_snapshot::<Counter>(&s, 1).await.unwrap(),
-        Some((3, Counter { count: 3 }))
+        read(&store, &s, 1).await,
+        (Some((3, Counter { count: 3 })), vec![4, 5]),
+        "the snapshot and the events after it"
     );
     assert_eq!(
-        store.load_snapshot::<Counter>(&s, 2).await.unwrap(),
-        None,
+        read(&store, &s, 2).await,
+        (None, vec![1, 2, 3, 4, 5]),
         "another schema version"
     );
 
     // Replacing keeps one snapshot per schema version.
-    let state = serde_json::to_string(&Counter { count: 2 }).unwrap();
-    store
-        .save_snapshot(
-            &s,
-            1,
-            &StoredSnapshot {
-                stream_version: 2,
-                state,
-            },
-        )
-        .await
-        .unwrap();
+    save(&store, &s, 2, counter(2)).await;
     assert_eq!(
-        store.load_snapshot::<Counter>(&s, 1).await.unwrap(),
-        Some((2, Counter { count: 2 }))
+        read(&store, &s, 1).await,
+        (Some((2, Counter { count: 2 })), vec![3, 4, 5])
+    );
+
+    // At the head: no events after it.
+    save(&store, &s, 5, counter(5)).await;
+    assert_eq!(
+        read(&store, &s, 1).await,
+        (Some((5, Counter { count: 5 })), vec![])
     );
 
     // Newer than the stream: stale, ignored.
-    let state = serde_json::to_string(&Counter { count: 9 }).unwrap();
-    store
-        .save_snapshot(
-            &s,
-            1,
-            &StoredSnapshot {
-                stream_version: 9,
-                state,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(store.load_snapshot::<Counter>(&s, 1).await.unwrap(), None);
+    save(&store, &s, 9, counter(9)).await;
+    assert_eq!(read(&store, &s, 1).await, (None, vec![1, 2, 3, 4, 5]));
 
     // Undecodable: ignored.
-    store
-        .save_snapshot(
-            &s,
-            1,
-            &StoredSnapshot {
-                stream_version: 3,
-                state: "{\"count\":\"three\"}".into(),
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(store.load_snapshot::<Counter>(&s, 1).await.unwrap(), None);
+    save(&store, &s, 3, "{\"count\":\"three\"}".into()).await;
+    assert_eq!(read(&store, &s, 1).await, (None, vec![1, 2, 3, 4, 5]));
+
+    // A stream that does not exist has neither.
+    assert_eq!(read(&store, &stream("never"), 1).await, (None, vec![]));
+}
+
+async fn a_stream_longer_than_one_read_comes_whole_after_its_snapshot(db: &TestDb) {
+    let store = db.open().await;
+    let s = stream("long");
+    let total = MAX_READ_LIMIT as u64 + 5;
+    for _ in 0..total.div_ceil(1_000) {
+        let n = (total - store.stream_version(&s).await.unwrap().unwrap_or(0)).min(1_000);
+        store
+            .append(events("long", ExpectedVersion::Any, n as usize))
+            .await
+            .unwrap();
+    }
+    let (none, all) = read(&store, &s, 1).await;
+    assert_eq!(none, None);
+    assert_eq!(
+        all,
+        (1..=total).collect::<Vec<_>>(),
+        "every event, in order"
+    );
+
+    save(&store, &s, 2, counter(2)).await;
+    let (snapshot, after) = read(&store, &s, 1).await;
+    assert_eq!(snapshot, Some((2, Counter { count: 2 })));
+    assert_eq!(
+        after,
+        (3..=total).collect::<Vec<_>>(),
+        "past one read's limit"
+    );
 }
