@@ -148,6 +148,11 @@ async fn connect(options: SqliteConnectOptions, size: u32) -> Result<SqlitePool,
     SqlitePoolOptions::new()
         .max_connections(size)
         .acquire_timeout(Duration::from_secs(15))
+        // A connection to a local file does not go stale the way one over
+        // a network does; pinging it on every acquire was a round trip to
+        // sqlx's SQLite thread before every statement. One that failed is
+        // dealt with on release, below.
+        .test_before_acquire(false)
         // A COMMIT that fails on a full disk is rolled back inside SQLite,
         // but sqlx still counts the transaction as open, and such a
         // connection can never begin again. Close it rather than return it
