@@ -214,11 +214,6 @@ static GUESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-/// A stream's snapshot for a schema version ($2) and up to $3 of its events
-/// after it, in one round trip. The snapshot is usable only where the stream
-/// has reached the version it was taken at; it comes as a row of its own,
-/// marked 0 in a thirteenth column, with its version and state where an
-/// event's `stream_version` and `payload` are.
 /// Events read together with the snapshot; the rest of a longer stream
 /// follows in a read of its own. Kept short so that the statement is planned
 /// as a walk of the stream's index whatever the table's statistics say: asked
@@ -226,6 +221,11 @@ static GUESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// stream's rows in a bitmap and sorted them, at twice the time.
 const FIRST_AFTER_SNAPSHOT: usize = 128;
 
+/// A stream's snapshot for a schema version ($2) and up to $3 of its events
+/// after it, in one round trip. The snapshot is usable only where the stream
+/// has reached the version it was taken at; it comes as a row of its own,
+/// marked 0 in a thirteenth column, with its version and state where an
+/// event's `stream_version` and `payload` are.
 static SNAPSHOT_AND_EVENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let nulls = |types: &[&str]| {
         types
