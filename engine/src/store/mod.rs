@@ -360,6 +360,12 @@ impl Backend {
     }
 }
 
+/// Whether a forward read of a stream's versions below `until` came to its
+/// end, so that the stream may go on after it.
+fn reached(batch: &[RecordedEvent], until: u64) -> bool {
+    batch.last().is_some_and(|e| e.stream_version + 1 == until)
+}
+
 struct Pending {
     append: PreparedAppend,
     reply: oneshot::Sender<Result<AppendResult, StoreError>>,
@@ -544,8 +550,11 @@ impl EventStore {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Reads up to `limit` events of one stream. Forward reads start at
-    /// version `from` (default 1), backward reads at `from` (default: the newest).
+    /// Reads up to `limit` events of one stream. A forward read is the
+    /// events at versions `from` (default 1) to `from + limit - 1`; a
+    /// backward read, the `limit` newest at or below `from` (default: the
+    /// newest). A stream's versions have no holes, so either is `limit`
+    /// consecutive events where the stream has them.
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] for a version or limit out of range;
@@ -597,8 +606,8 @@ impl EventStore {
             let batch = self
                 .read_stream(stream, Direction::Forward, Some(next), MAX_READ_LIMIT)
                 .await?;
-            let done = batch.len() < MAX_READ_LIMIT;
-            next += batch.len() as u64;
+            next += MAX_READ_LIMIT as u64;
+            let done = !reached(&batch, next);
             if events.is_empty() {
                 events = batch;
             } else {
@@ -751,6 +760,7 @@ impl EventStore {
             .backend
             .snapshot_and_events(stream, i64::from(schema_version), MAX_READ_LIMIT)
             .await?;
+        let since = stored.as_ref().map_or(0, |s| s.stream_version);
         let snapshot = match stored.map(|s| (s.stream_version, serde_json::from_str(&s.state))) {
             None => None,
             Some((version, Ok(state))) => Some((version, state)),
@@ -759,9 +769,9 @@ impl EventStore {
                 return Ok((None, self.read_stream_after(stream, 0).await?));
             }
         };
-        if events.len() == MAX_READ_LIMIT {
-            let last = events.last().map_or(0, |e| e.stream_version);
-            events.extend(self.read_stream_after(stream, last).await?);
+        let read_to = since + MAX_READ_LIMIT as u64;
+        if reached(&events, read_to + 1) {
+            events.extend(self.read_stream_after(stream, read_to).await?);
         }
         Ok((snapshot, events))
     }

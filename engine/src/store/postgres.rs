@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row as _};
+use sqlx::{Connection as _, PgPool, Row as _};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -214,18 +214,26 @@ static GUESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-/// Events read together with the snapshot; the rest of a longer stream
-/// follows in a read of its own. Kept short so that the statement is planned
-/// as a walk of the stream's index whatever the table's statistics say: asked
-/// for up to 10,000 rows of a log never analyzed, PostgreSQL gathered a
-/// stream's rows in a bitmap and sorted them, at twice the time.
-const FIRST_AFTER_SNAPSHOT: usize = 128;
+/// A stream's events at versions `$2 <= v < $3`, in no order: versions
+/// have no holes, so the range stands in for `ORDER BY … LIMIT`, and the
+/// rows are sorted by the caller ([`by_version`]). Asked to order them, a
+/// PostgreSQL whose log has no statistics (never analyzed), or whose streams'
+/// rows lie apart in the table, gathers the rows in a bitmap and sorts them
+/// on the server: 0.66 ms for 1,000 events where the walk of the stream's
+/// index takes 0.2.
+static STREAM_RANGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM events \
+         WHERE stream_id = $1 AND stream_version >= $2 AND stream_version < $3"
+    )
+});
 
-/// A stream's snapshot for a schema version ($2) and up to $3 of its events
-/// after it, in one round trip. The snapshot is usable only where the stream
-/// has reached the version it was taken at; it comes as a row of its own,
-/// marked 0 in a thirteenth column, with its version and state where an
-/// event's `stream_version` and `payload` are.
+/// A stream's snapshot for a schema version ($2) and the events of the $3
+/// versions after it, in one round trip and, as in [`STREAM_RANGE`], in no
+/// order. The snapshot is usable only where the stream has reached the
+/// version it was taken at; it comes as a row of its own, marked 0 in a
+/// thirteenth column, with its version and state where an event's
+/// `stream_version` and `payload` are.
 static SNAPSHOT_AND_EVENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let nulls = |types: &[&str]| {
         types
@@ -238,22 +246,34 @@ static SNAPSHOT_AND_EVENTS: std::sync::LazyLock<String> = std::sync::LazyLock::n
         "WITH snap AS (SELECT s.stream_version, s.state FROM snapshots s \
              WHERE s.stream_id = $1 AND s.schema_version = $2 AND s.stream_version > 0 \
              AND EXISTS (SELECT 1 FROM events e \
-                 WHERE e.stream_id = $1 AND e.stream_version = s.stream_version)) \
+                 WHERE e.stream_id = $1 AND e.stream_version = s.stream_version)), \
+         since AS (SELECT COALESCE(MAX(stream_version), 0) AS v FROM snap) \
          SELECT {}, stream_version, {}, state, {}, 0 FROM snap \
          UNION ALL \
-         SELECT * FROM (SELECT {COLUMNS}, 1 FROM events WHERE stream_id = $1 \
-             AND stream_version > COALESCE((SELECT stream_version FROM snap), 0) \
-             ORDER BY stream_version ASC LIMIT $3) AS after_snapshot",
+         SELECT {COLUMNS}, 1 FROM events WHERE stream_id = $1 \
+             AND stream_version > (SELECT v FROM since) \
+             AND stream_version <= (SELECT v FROM since) + $3",
         nulls(&ROW_TYPES[0..4]),
         nulls(&ROW_TYPES[5..7]),
         nulls(&ROW_TYPES[8..12]),
     )
 });
 
+/// Events of one stream, oldest first.
+fn by_version(mut events: Vec<RecordedEvent>) -> Vec<RecordedEvent> {
+    // Mostly in order already (as appended, or as the index gives them),
+    // which the standard sort finds and keeps in linear time.
+    events.sort_by_key(|e| e.stream_version);
+    events
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Postgres {
     pub(crate) pool: PgPool,
 }
+
+/// How long a pooled connection may sit idle and still be used unchecked.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// The shortest time between two announcements of this process's head.
 const ANNOUNCE_EVERY: Duration = Duration::from_millis(5);
@@ -266,6 +286,20 @@ impl Postgres {
         let pool = PgPoolOptions::new()
             .max_connections(config.pool_size.max(2))
             .acquire_timeout(Duration::from_secs(5))
+            // sqlx checks every connection on release (a ping that closes
+            // one the server dropped) and by default again on acquire: a
+            // round trip before every statement. Only a connection idle long
+            // enough to have lost its server meanwhile (a restart, an idle
+            // timeout) is checked again before use.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= CHECK_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         if !config.read_only {
@@ -443,27 +477,31 @@ impl Postgres {
         from: Option<i64>,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let sql = match direction {
-            Direction::Forward => format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 \
-                 ORDER BY stream_version ASC LIMIT $3"
-            ),
-            Direction::Backward => format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version <= $2 \
-                 ORDER BY stream_version DESC LIMIT $3"
-            ),
-        };
-        let from = from.unwrap_or(match direction {
-            Direction::Forward => 1,
-            Direction::Backward => i64::MAX,
-        });
-        let rows = sqlx::query(&sql)
-            .bind(stream.as_str())
-            .bind(from)
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await?;
-        decode_all(&rows)
+        let limit = limit as i64;
+        match direction {
+            Direction::Forward => {
+                let from = from.unwrap_or(1);
+                let rows = sqlx::query(&STREAM_RANGE)
+                    .bind(stream.as_str())
+                    .bind(from)
+                    .bind(from.saturating_add(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(by_version(decode_all(&rows)?))
+            }
+            Direction::Backward => {
+                let rows = sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version <= $2 \
+                     ORDER BY stream_version DESC LIMIT $3"
+                ))
+                .bind(stream.as_str())
+                .bind(from.unwrap_or(i64::MAX))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                decode_all(&rows)
+            }
+        }
     }
 
     pub(crate) async fn read_all(
@@ -591,11 +629,10 @@ impl Postgres {
         schema_version: i64,
         limit: usize,
     ) -> Result<(Option<StoredSnapshot>, Vec<RecordedEvent>), StoreError> {
-        let first = limit.min(FIRST_AFTER_SNAPSHOT);
         let rows = sqlx::query(&SNAPSHOT_AND_EVENTS)
             .bind(stream.as_str())
             .bind(schema_version)
-            .bind(first as i64)
+            .bind(limit as i64)
             .fetch_all(&self.pool)
             .await?;
         let mut snapshot = None;
@@ -610,15 +647,6 @@ impl Postgres {
                 events.push(decode(row)?);
             }
         }
-        // UNION ALL promises no order of its own.
-        events.sort_by_key(|e| e.stream_version);
-        if events.len() == first && first < limit {
-            let next = events.last().map_or(1, |e| e.stream_version as i64 + 1);
-            let rest = self
-                .read_stream(stream, Direction::Forward, Some(next), limit - first)
-                .await?;
-            events.extend(rest);
-        }
-        Ok((snapshot, events))
+        Ok((snapshot, by_version(events)))
     }
 }

@@ -136,8 +136,9 @@ impl Readers {
         .await
     }
 
-    /// Up to `limit` events of `stream` from version `from`, oldest first
-    /// (`forward`) or newest first.
+    /// Up to `limit` events of `stream`: forward, those at versions `from`
+    /// to `from + limit - 1`, oldest first; backward, the newest at or below
+    /// `from`, newest first.
     pub(crate) async fn read_stream(
         self: &Arc<Self>,
         stream: &StreamId,
@@ -145,24 +146,21 @@ impl Readers {
         from: i64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let (from_op, order) = if forward {
-            (">=", "ASC")
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql = if forward {
+            // A range of versions, as on PostgreSQL (see `read_stream` there).
+            format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 \
+                 AND stream_version >= ?2 AND stream_version < ?2 + ?3 ORDER BY stream_version ASC"
+            )
         } else {
-            ("<=", "DESC")
+            format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 AND stream_version <= ?2 \
+                 ORDER BY stream_version DESC LIMIT ?3"
+            )
         };
-        let sql = format!(
-            "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 AND stream_version {from_op} ?2 \
-             ORDER BY stream_version {order} LIMIT ?3"
-        );
-        self.events(
-            sql,
-            (
-                stream.as_str().to_owned(),
-                from,
-                i64::try_from(limit).unwrap_or(i64::MAX),
-            ),
-        )
-        .await
+        self.events(sql, (stream.as_str().to_owned(), from, limit))
+            .await
     }
 }
 

@@ -67,6 +67,14 @@ async fn streams_read_forwards_and_backwards_with_limits(db: &TestDb) {
             .unwrap()
             .is_empty()
     );
+    // A range that would end past the largest version is read, not refused.
+    assert!(
+        store
+            .read_stream(&s, Direction::Forward, Some(i64::MAX as u64), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         store
             .read_stream(&stream("none"), Direction::Forward, None, 10)

@@ -230,16 +230,33 @@ impl Aggregate for Tally {
     }
 }
 
-async fn load_time(engine: &Engine, stream: &StreamId, rounds: usize) -> anyhow::Result<f64> {
-    let mut times = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let t = Instant::now();
-        let loaded = engine.load::<Tally>(stream).await?;
-        times.push(t.elapsed());
-        anyhow::ensure!(loaded.version > 0, "the stream is there");
-    }
+/// One load of `stream` through the engine, timed.
+async fn load_once(engine: &Engine, stream: &StreamId) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    let loaded = engine.load::<Tally>(stream).await?;
+    let took = t.elapsed();
+    anyhow::ensure!(loaded.version > 0, "the stream is there");
+    Ok(took)
+}
+
+fn median_ms(mut times: Vec<Duration>) -> f64 {
     times.sort();
-    Ok(percentile(&times, 0.5))
+    percentile(&times, 0.5)
+}
+
+/// The medians, in ms, of `rounds` timings of `a` and of `b` taken in
+/// turn, so that the machine's swings fall on both alike.
+async fn medians_in_turn(
+    rounds: usize,
+    mut a: impl AsyncFnMut() -> anyhow::Result<Duration>,
+    mut b: impl AsyncFnMut() -> anyhow::Result<Duration>,
+) -> anyhow::Result<(f64, f64)> {
+    let (mut times_a, mut times_b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for _ in 0..rounds {
+        times_a.push(a().await?);
+        times_b.push(b().await?);
+    }
+    Ok((median_ms(times_a), median_ms(times_b)))
 }
 
 /// The log's columns, as the raw baselines read them.
@@ -323,46 +340,72 @@ async fn raw_read(store: &EventStore, url: &str) -> anyhow::Result<f64> {
     Ok(rows as f64 / started.elapsed().as_secs_f64())
 }
 
-/// The raw database's time to read one stream's rows in version order (the
-/// median of `rounds`), in ms: the floor under loading it.
-async fn raw_stream_read(
-    store: &EventStore,
-    url: &str,
-    stream: &StreamId,
-    rounds: usize,
-) -> anyhow::Result<f64> {
-    let sql =
-        format!("SELECT {RAW_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version");
-    let stream = stream.as_str().to_owned();
-    let mut times = Vec::with_capacity(rounds);
-    let mut bytes = 0;
-    if let Some(pool) = store.postgres_pool() {
-        for _ in 0..rounds {
-            let t = Instant::now();
-            for row in &sqlx::query(&sql).bind(&stream).fetch_all(pool).await? {
-                bytes += touch_pg(row)?;
-            }
-            times.push(t.elapsed());
-        }
-    } else {
-        let conn = raw_sqlite(url)?;
-        (times, bytes) = tokio::task::spawn_blocking(move || {
-            let mut statement = conn.prepare(&sql)?;
-            for _ in 0..rounds {
-                let t = Instant::now();
-                let mut rows = statement.query([&stream])?;
-                while let Some(row) = rows.next()? {
-                    bytes += touch_sqlite(row)?;
-                }
-                times.push(t.elapsed());
-            }
-            anyhow::Ok((times, bytes))
+/// The raw database's read of one stream's rows in version order, every
+/// column touched where the driver holds it: the floor under loading it.
+struct RawStreamRead {
+    sql: String,
+    stream: String,
+    via: RawVia,
+}
+
+enum RawVia {
+    Postgres(sqlx::PgPool),
+    Sqlite(std::sync::Arc<std::sync::Mutex<rusqlite::Connection>>),
+}
+
+impl RawStreamRead {
+    fn new(store: &EventStore, url: &str, stream: &StreamId) -> anyhow::Result<Self> {
+        let via = match store.postgres_pool() {
+            Some(pool) => RawVia::Postgres(pool.clone()),
+            None => RawVia::Sqlite(std::sync::Arc::new(std::sync::Mutex::new(raw_sqlite(url)?))),
+        };
+        Ok(Self {
+            sql: format!(
+                "SELECT {RAW_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version"
+            ),
+            stream: stream.as_str().to_owned(),
+            via,
         })
-        .await??;
     }
-    std::hint::black_box(bytes);
-    times.sort();
-    Ok(percentile(&times, 0.5))
+
+    /// One read, timed.
+    async fn time(&self) -> anyhow::Result<Duration> {
+        let mut bytes = 0;
+        let took = match &self.via {
+            RawVia::Postgres(pool) => {
+                let t = Instant::now();
+                let rows = sqlx::query(&self.sql)
+                    .bind(&self.stream)
+                    .fetch_all(pool)
+                    .await?;
+                for row in &rows {
+                    bytes += touch_pg(row)?;
+                }
+                t.elapsed()
+            }
+            RawVia::Sqlite(conn) => {
+                let (conn, sql, stream) = (conn.clone(), self.sql.clone(), self.stream.clone());
+                let took;
+                (took, bytes) = tokio::task::spawn_blocking(move || {
+                    let conn = conn
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("a raw read failed"))?;
+                    let t = Instant::now();
+                    let mut statement = conn.prepare_cached(&sql)?;
+                    let mut rows = statement.query([&stream])?;
+                    let mut bytes = 0;
+                    while let Some(row) = rows.next()? {
+                        bytes += touch_sqlite(row)?;
+                    }
+                    anyhow::Ok((t.elapsed(), bytes))
+                })
+                .await??;
+                took
+            }
+        };
+        std::hint::black_box(bytes);
+        Ok(took)
+    }
 }
 
 struct Run {
@@ -624,13 +667,19 @@ async fn measure(
         }
         streams.push((size, stream));
     }
-    let mut plain = Vec::new();
-    for (size, stream) in &streams {
-        plain.push((*size, load_time(&engine, stream, 21).await?));
-    }
     let load_target = if backend == "sqlite" { 1.0 } else { 2.5 };
-    let thousand = plain[1].1;
-    let raw_thousand = raw_stream_read(&store, url, &streams[1].1, 21).await?;
+    let raw = RawStreamRead::new(&store, url, &streams[1].1)?;
+    let (thousand, raw_thousand) = medians_in_turn(
+        51,
+        async || load_once(&engine, &streams[1].1).await,
+        async || raw.time().await,
+    )
+    .await?;
+    let mut times = Vec::new();
+    for _ in 0..21 {
+        times.push(load_once(&engine, &streams[2].1).await?);
+    }
+    let ten_thousand = median_ms(times);
     run.add(
         "baseline: raw read of those 1,000 rows",
         raw_thousand,
@@ -656,7 +705,7 @@ async fn measure(
     });
     run.add(
         "load a stream of 10,000 events",
-        plain[2].1,
+        ten_thousand,
         "ms",
         None,
         None,
@@ -676,8 +725,12 @@ async fn measure(
             )
             .await?;
     }
-    let hundred = load_time(&engine, &streams[0].1, 21).await?;
-    let ten_thousand = load_time(&engine, &streams[2].1, 21).await?;
+    let (hundred, ten_thousand) = medians_in_turn(
+        51,
+        async || load_once(&engine, &streams[0].1).await,
+        async || load_once(&engine, &streams[2].1).await,
+    )
+    .await?;
     run.add(
         "load 100 events with a snapshot",
         hundred,
