@@ -1,10 +1,15 @@
-//! Events in and out of the log: the enum's serde tag becomes the
-//! `event_type` column, the rest the payload; old payload versions are
+//! Events in and out of the log: a domain event's variant becomes the
+//! `event_type` column, its fields the payload; old payload versions are
 //! upcast on the way out.
+//!
+//! Domain events are enums tagged by serde's default (external) form, `{"Variant": {fields}}`,
+//! so that reading one back goes straight from the payload's text to the
+//! variant's fields: an internally tagged enum (`#[serde(tag = "type")]`)
+//! is read through a buffer of every field first, at twice the cost.
 
 use serde::Serialize;
 use serde::de::value::StrDeserializer;
-use serde::de::{DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, DeserializeSeed, EnumAccess, VariantAccess, Visitor};
 use serde_json::Value;
 
 use crate::store::{Metadata, NewEvent, RecordedEvent};
@@ -29,17 +34,16 @@ pub struct DecodeError {
 /// Turns a domain event into a log event.
 ///
 /// # Panics
-/// Never for the domain's events, which always serialize to a tagged object.
+/// Never for the domain's events, enums whose variants have fields.
 pub fn encode<E: Serialize>(event: &E, metadata: Metadata) -> NewEvent {
-    let value = serde_json::to_value(event).expect("domain events serialize");
-    let Value::Object(mut map) = value else {
-        panic!("domain events are tagged objects");
+    let (event_type, payload) = match serde_json::to_value(event).expect("domain events serialize")
+    {
+        Value::Object(map) if map.len() == 1 => map.into_iter().next().expect("one entry"),
+        // A variant without fields.
+        Value::String(event_type) => (event_type, Value::Object(Default::default())),
+        _ => panic!("domain events are enums of serde's default form"),
     };
-    let event_type = match map.remove("type") {
-        Some(Value::String(t)) => t,
-        _ => panic!("domain events carry a type tag"),
-    };
-    NewEvent::new(event_type, Value::Object(map))
+    NewEvent::new(event_type, payload)
         .with_version(CURRENT_EVENT_VERSION)
         .with_metadata(metadata)
 }
@@ -56,8 +60,8 @@ pub fn decode<E: DeserializeOwned>(event: &RecordedEvent) -> Result<E, DecodeErr
         reason,
     };
     if event.event_version == CURRENT_EVENT_VERSION {
-        // Nothing to upcast: the payload text is read once, its type tag
-        // handed in first, with no JSON tree built in between.
+        // Nothing to upcast: the payload text is read once, as the fields
+        // of the variant its type names, with no JSON tree in between.
         let mut payload = serde_json::Deserializer::from_str(&event.payload);
         return E::deserialize(Tagged {
             payload: &mut payload,
@@ -67,15 +71,12 @@ pub fn decode<E: DeserializeOwned>(event: &RecordedEvent) -> Result<E, DecodeErr
         .map_err(|e| fail(e.to_string()));
     }
     let payload: Value = serde_json::from_str(&event.payload).map_err(|e| fail(e.to_string()))?;
-    let Value::Object(mut map) = upcast(&event.event_type, event.event_version, payload) else {
+    let payload = upcast(&event.event_type, event.event_version, payload);
+    if !payload.is_object() {
         return Err(fail("the payload is not a JSON object".into()));
-    };
-    if map.contains_key("type") {
-        // As on the path above: the type is the event's own column.
-        return Err(fail("duplicate field `type`".into()));
     }
-    map.insert("type".into(), Value::String(event.event_type.clone()));
-    serde_json::from_value(Value::Object(map)).map_err(|e| fail(e.to_string()))
+    let tagged = Value::Object([(event.event_type.clone(), payload)].into_iter().collect());
+    serde_json::from_value(tagged).map_err(|e| fail(e.to_string()))
 }
 
 /// Brings a payload of an older schema version to the current one. Every
@@ -85,8 +86,7 @@ fn upcast(_event_type: &str, _version: u32, payload: Value) -> Value {
     payload
 }
 
-/// A payload read as the tagged object it was encoded from: `type` (the
-/// event type) first, then the payload's own fields.
+/// A payload read as the variant its event type names.
 struct Tagged<'a, 'de> {
     payload: &'a mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
     tag: &'a str,
@@ -96,13 +96,7 @@ impl<'de> serde::Deserializer<'de> for Tagged<'_, 'de> {
     type Error = serde_json::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        serde::Deserializer::deserialize_map(
-            self.payload,
-            WithTag {
-                tag: self.tag,
-                visitor,
-            },
-        )
+        visitor.visit_enum(self)
     }
 
     serde::forward_to_deserialize_any! {
@@ -112,61 +106,49 @@ impl<'de> serde::Deserializer<'de> for Tagged<'_, 'de> {
     }
 }
 
-struct WithTag<'a, V> {
-    tag: &'a str,
-    visitor: V,
-}
+impl<'de> EnumAccess<'de> for Tagged<'_, 'de> {
+    type Error = serde_json::Error;
+    type Variant = Self;
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for WithTag<'_, V> {
-    type Value = V::Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the payload, a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.visitor.visit_map(TagFirst {
-            tag: Some(self.tag),
-            value: None,
-            map,
-        })
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self), Self::Error> {
+        let variant = seed.deserialize(StrDeserializer::<Self::Error>::new(self.tag))?;
+        Ok((variant, self))
     }
 }
 
-struct TagFirst<'a, A> {
-    /// The tag's key is still to come.
-    tag: Option<&'a str>,
-    /// The tag's value is next.
-    value: Option<&'a str>,
-    map: A,
-}
+impl<'de> VariantAccess<'de> for Tagged<'_, 'de> {
+    type Error = serde_json::Error;
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for TagFirst<'_, A> {
-    type Error = A::Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, A::Error> {
-        match self.tag.take() {
-            Some(tag) => {
-                self.value = Some(tag);
-                seed.deserialize(StrDeserializer::new("type")).map(Some)
-            }
-            None => self.map.next_key_seed(seed),
-        }
+    fn unit_variant(self) -> Result<(), Self::Error> {
+        // Encoded as an empty payload.
+        <serde::de::IgnoredAny as serde::Deserialize>::deserialize(self.payload).map(|_| ())
     }
 
-    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
-        match self.value.take() {
-            Some(tag) => seed.deserialize(StrDeserializer::new(tag)),
-            None => self.map.next_value_seed(seed),
-        }
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, Self::Error> {
+        seed.deserialize(self.payload)
     }
 
-    fn size_hint(&self) -> Option<usize> {
-        self.map
-            .size_hint()
-            .map(|n| n + usize::from(self.tag.is_some()))
+    fn tuple_variant<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        serde::Deserializer::deserialize_tuple(self.payload, len, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        // An object only, as the payload was written: not the array that
+        // serde_json would also take for a struct.
+        serde::Deserializer::deserialize_map(self.payload, visitor)
     }
 }

@@ -138,7 +138,6 @@ impl Default for EngineConfig {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
 enum RegistryEvent {
     WorkflowRegistered {
         name: String,

@@ -130,7 +130,7 @@ proptest! {
 }
 
 #[test]
-fn a_real_payload_decodes_on_both_paths_and_a_type_field_in_it_is_refused() {
+fn a_real_payload_decodes_on_both_paths_as_the_variant_its_event_type_names() {
     let mut event = recorded(
         "MilestoneApproved".into(),
         r#"{"milestone_id":"m1","by":"mentor-1","note":"good"}"#.into(),
@@ -140,10 +140,31 @@ fn a_real_payload_decodes_on_both_paths_and_a_type_field_in_it_is_refused() {
     event.event_version = 2;
     assert_eq!(decode::<ProjectEvent>(&event).unwrap(), direct);
     assert!(matches!(direct, ProjectEvent::MilestoneApproved { ref by, .. } if by == "mentor-1"));
+    // The event type column alone names the variant: a `type` field in the
+    // payload is a field the variant does not have, and is passed over.
     event.payload = r#"{"milestone_id":"m1","by":"mentor-1","note":"good","type":"X"}"#.into();
     for version in [1, 2] {
         event.event_version = version;
+        assert_eq!(decode::<ProjectEvent>(&event).unwrap(), direct);
+    }
+    // A payload without the variant's fields, or of another shape, is refused
+    // on both paths.
+    for payload in [r#"{"by":"mentor-1"}"#, r#"["m1","mentor-1","good"]"#, "7"] {
+        event.payload = payload.into();
+        for version in [1, 2] {
+            event.event_version = version;
+            assert!(
+                decode::<ProjectEvent>(&event).is_err(),
+                "{payload} v{version}"
+            );
+        }
+    }
+    // An event type that names no variant is refused, and says so.
+    event.event_type = "NoSuchEvent".into();
+    event.payload = r#"{"milestone_id":"m1","by":"mentor-1","note":"good"}"#.into();
+    for version in [1, 2] {
+        event.event_version = version;
         let err = decode::<ProjectEvent>(&event).unwrap_err().to_string();
-        assert!(err.contains("duplicate field `type`"), "{err}");
+        assert!(err.contains("unknown variant `NoSuchEvent`"), "{err}");
     }
 }

@@ -417,7 +417,6 @@ pub enum ProjectCommand {
 
 /// What happened to a change project.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
 #[allow(missing_docs, clippy::large_enum_variant)]
 pub enum ProjectEvent {
     /// The participant proposed the project under a workflow.

@@ -155,7 +155,6 @@ pub enum CohortCommand {
 
 /// What happened to a cohort.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
 pub enum CohortEvent {
     /// The cohort was opened.
     CohortOpened {

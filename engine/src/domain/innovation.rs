@@ -228,7 +228,6 @@ pub enum InnovationCommand {
 
 /// What happened to an innovation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
 #[allow(missing_docs)]
 pub enum InnovationEvent {
     InnovationRegistered {

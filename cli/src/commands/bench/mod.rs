@@ -203,7 +203,6 @@ async fn futures_join<T>(
 struct Tally;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type")]
 enum TallyEvent {
     Measured { n: u64, text: String },
 }
