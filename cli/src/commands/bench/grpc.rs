@@ -1,8 +1,9 @@
 //! gRPC end to end beside the engine direct: the same command (register an
 //! innovation) from 1, 16 and 64 concurrent clients, once through a real
 //! `jejak serve` process and once through an engine in this process with
-//! the same read models running, interleaved. The ratio is the cost of the
-//! gRPC layer (transport, tokens, conversion, a second process).
+//! the same read models running, interleaved, each measurement starting when
+//! both processes' views have caught up. The ratio is the cost of the gRPC
+//! layer (transport, tokens, conversion, a second process).
 
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader};
@@ -159,6 +160,39 @@ pub struct Compared {
 
 /// Runs the comparison: `direct_url` and `served_url` are two empty
 /// databases; the server keeps its data folder in `served_dir`.
+/// Waits until the views of the engine direct and of the served process
+/// have applied every command so far, so that neither measurement pays for
+/// the other's backlog (both processes share the machine's cores).
+async fn settle(
+    app: &App,
+    admin: &mut pb::admin_client::AdminClient<Authed>,
+) -> anyhow::Result<()> {
+    let head = app.engine().store().digest().await?.position;
+    let runner = app.views().runner();
+    for name in runner.names() {
+        runner
+            .wait_for(name, head, Duration::from_secs(600))
+            .await
+            .with_context(|| format!("the engine direct's view {name}"))?;
+    }
+    // The served process has no call that waits; its status is polled.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let status = admin
+            .get_projection_status(pb::GetProjectionStatusRequest {})
+            .await?
+            .into_inner();
+        if status.projections.iter().all(|p| p.position >= p.head) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the served process's views did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub async fn compare(
     direct_url: &str,
     served_url: &str,
@@ -177,6 +211,12 @@ pub async fn compare(
     let channel = tonic::transport::Endpoint::from_shared(served.url.clone())?
         .connect()
         .await?;
+    let admin_token = keys.issue("bench-admin", Role::Admin, None, Duration::from_secs(3600));
+    let mut admin =
+        pb::admin_client::AdminClient::new(tonic::service::interceptor::InterceptedService::new(
+            channel.clone(),
+            Bearer::new(Some(&admin_token))?,
+        ));
     let client: Authed =
         tonic::service::interceptor::InterceptedService::new(channel, Bearer::new(Some(&token))?);
 
@@ -208,6 +248,7 @@ pub async fn compare(
             }
         })
         .await?;
+        settle(&app, &mut admin).await?;
         let client = client.clone();
         let grpc = drive(clients, seconds, move |c, n| {
             let mut innovations = pb::innovations_client::InnovationsClient::new(client.clone());
@@ -218,6 +259,7 @@ pub async fn compare(
             }
         })
         .await?;
+        settle(&app, &mut admin).await?;
         results.push(Compared {
             clients,
             direct,
