@@ -78,12 +78,6 @@ fn stored_request(row: &SqliteRow, from: usize) -> Result<StoredRequest, sqlx::E
     })
 }
 
-/// A stream's snapshot for a schema version, where the stream has reached
-/// the version it was taken at (one newer than the stream is stale).
-const SNAPSHOT: &str = "SELECT s.stream_version, s.state FROM snapshots s \
-     WHERE s.stream_id = ?1 AND s.schema_version = ?2 AND s.stream_version > 0 \
-     AND EXISTS (SELECT 1 FROM events e WHERE e.stream_id = ?1 AND e.stream_version = s.stream_version)";
-
 /// Rows (or streams) per statement: 12 values a row stays far below
 /// SQLite's limit of bound values, and 200 below its limit of compound
 /// SELECTs.
@@ -489,24 +483,8 @@ impl Sqlite {
         schema_version: i64,
         limit: usize,
     ) -> Result<(Option<StoredSnapshot>, Vec<RecordedEvent>), StoreError> {
-        let row = sqlx::query(SNAPSHOT)
-            .bind(stream.as_str())
-            .bind(schema_version)
-            .fetch_optional(&self.pool)
-            .await?;
-        let snapshot = row
-            .map(|row| {
-                Ok::<_, sqlx::Error>(StoredSnapshot {
-                    stream_version: row.try_get::<i64, _>(0)? as u64,
-                    state: row.try_get(1)?,
-                })
-            })
-            .transpose()?;
-        let after = snapshot.as_ref().map_or(0, |s| s.stream_version as i64);
-        let events = self
-            .readers
-            .read_stream(stream, true, after + 1, limit)
-            .await?;
-        Ok((snapshot, events))
+        self.readers
+            .snapshot_and_events(stream, schema_version, limit)
+            .await
     }
 }

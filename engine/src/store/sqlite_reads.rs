@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 use uuid::Uuid;
 
 use super::sqlite::COLUMNS;
-use super::{RecordedEvent, StoreError, StreamId};
+use super::{RecordedEvent, StoreError, StoredSnapshot, StreamId};
 
 /// Idle connections kept for the next read.
 const IDLE: usize = 8;
@@ -75,28 +75,32 @@ impl Readers {
         }
     }
 
+    /// Runs `read` on a connection of its own, on a blocking thread.
+    async fn on_connection<T: Send + 'static>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let read = read(&conn);
+            // A connection that failed is not kept.
+            if read.is_ok() {
+                readers.put(conn);
+            }
+            Ok::<_, StoreError>(read?)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("a log read stopped: {e}")))?
+    }
+
     /// Runs `sql` with `bind` on a blocking thread and decodes every row.
     async fn events(
         self: &Arc<Self>,
         sql: String,
         bind: impl rusqlite::Params + Send + 'static,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let readers = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = readers.take()?;
-            let events = (|| {
-                let mut statement = conn.prepare_cached(&sql)?;
-                let rows = statement.query_map(bind, decode)?;
-                rows.collect::<Result<Vec<_>, _>>()
-            })();
-            // A connection that failed is not kept.
-            if events.is_ok() {
-                readers.put(conn);
-            }
-            Ok::<_, StoreError>(events?)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("a log read stopped: {e}")))?
+        self.on_connection(move |conn| rows(conn, &sql, bind)).await
     }
 
     /// Up to `limit` events after log position `after`.
@@ -148,11 +152,7 @@ impl Readers {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let sql = if forward {
-            // A range of versions, as on PostgreSQL (see `read_stream` there).
-            format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 \
-                 AND stream_version >= ?2 AND stream_version < ?2 + ?3 ORDER BY stream_version ASC"
-            )
+            FORWARD.clone()
         } else {
             format!(
                 "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 AND stream_version <= ?2 \
@@ -162,6 +162,60 @@ impl Readers {
         self.events(sql, (stream.as_str().to_owned(), from, limit))
             .await
     }
+
+    /// A stream's snapshot for `schema_version` where it is usable
+    /// ([`SNAPSHOT`]) and up to `limit` of its events after it, oldest first:
+    /// both on one connection, in one hop to a blocking thread.
+    pub(crate) async fn snapshot_and_events(
+        self: &Arc<Self>,
+        stream: &StreamId,
+        schema_version: i64,
+        limit: usize,
+    ) -> Result<(Option<StoredSnapshot>, Vec<RecordedEvent>), StoreError> {
+        let stream = stream.as_str().to_owned();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.on_connection(move |conn| {
+            let snapshot = conn
+                .prepare_cached(SNAPSHOT)?
+                .query_row((&stream, schema_version), |row| {
+                    Ok(StoredSnapshot {
+                        stream_version: row.get::<_, i64>(0)? as u64,
+                        state: row.get(1)?,
+                    })
+                })
+                .optional()?;
+            let after = snapshot.as_ref().map_or(0, |s| s.stream_version as i64);
+            let events = rows(conn, &FORWARD, (stream, after + 1, limit))?;
+            Ok((snapshot, events))
+        })
+        .await
+    }
+}
+
+/// A stream's snapshot for a schema version, where the stream has reached
+/// the version it was taken at (one newer than the stream is stale).
+const SNAPSHOT: &str = "SELECT s.stream_version, s.state FROM snapshots s \
+     WHERE s.stream_id = ?1 AND s.schema_version = ?2 AND s.stream_version > 0 \
+     AND EXISTS (SELECT 1 FROM events e WHERE e.stream_id = ?1 AND e.stream_version = s.stream_version)";
+
+/// A stream's events at versions `?2 <= v < ?2 + ?3`, oldest first: a
+/// range, as on PostgreSQL (see `STREAM_RANGE` there).
+static FORWARD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 \
+         AND stream_version >= ?2 AND stream_version < ?2 + ?3 ORDER BY stream_version ASC"
+    )
+});
+
+/// Every row of `sql` with `bind`, decoded.
+fn rows(
+    conn: &Connection,
+    sql: &str,
+    bind: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<RecordedEvent>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement.query_map(bind, decode)?;
+    rows.collect()
 }
 
 fn decode(row: &rusqlite::Row<'_>) -> Result<RecordedEvent, rusqlite::Error> {
