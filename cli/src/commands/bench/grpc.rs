@@ -158,8 +158,6 @@ pub struct Compared {
     pub grpc: (f64, Vec<Duration>),
 }
 
-/// Runs the comparison: `direct_url` and `served_url` are two empty
-/// databases; the server keeps its data folder in `served_dir`.
 /// Waits until the views of the engine direct and of the served process
 /// have applied every command so far, so that neither measurement pays for
 /// the other's backlog (both processes share the machine's cores).
@@ -193,6 +191,8 @@ async fn settle(
     }
 }
 
+/// Runs the comparison: `direct_url` and `served_url` are two empty
+/// databases; the server keeps its data folder in `served_dir`.
 pub async fn compare(
     direct_url: &str,
     served_url: &str,
