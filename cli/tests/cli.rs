@@ -281,7 +281,7 @@ fn bench_prints_every_figure_beside_its_baseline_and_writes_json() {
     }
     for name in [
         "baseline: raw read of the log",
-        "baseline: raw read of those 1,000 rows",
+        "baseline: raw read of a load's columns of those 1,000 rows",
     ] {
         assert!(figures.iter().any(|f| f["name"] == name), "{name}");
     }

@@ -12,7 +12,7 @@ use serde::de::value::StrDeserializer;
 use serde::de::{DeserializeOwned, DeserializeSeed, EnumAccess, VariantAccess, Visitor};
 use serde_json::Value;
 
-use crate::store::{Metadata, NewEvent, RecordedEvent};
+use crate::store::{Metadata, NewEvent, RecordedEvent, StreamEvent};
 
 /// The schema version every event is written at today.
 pub const CURRENT_EVENT_VERSION: u32 = 1;
@@ -48,34 +48,64 @@ pub fn encode<E: Serialize>(event: &E, metadata: Metadata) -> NewEvent {
         .with_metadata(metadata)
 }
 
+/// What decoding reads of a stored event: its type, payload version and
+/// payload, and its position for the error.
+pub trait Stored {
+    /// The stored event as (position, event type, payload version, payload).
+    fn parts(&self) -> (u64, &str, u32, &str);
+}
+
+impl Stored for RecordedEvent {
+    fn parts(&self) -> (u64, &str, u32, &str) {
+        (
+            self.position,
+            &self.event_type,
+            self.event_version,
+            &self.payload,
+        )
+    }
+}
+
+impl Stored for StreamEvent {
+    fn parts(&self) -> (u64, &str, u32, &str) {
+        (
+            self.position,
+            &self.event_type,
+            self.event_version,
+            &self.payload,
+        )
+    }
+}
+
 /// Reads a domain event back from the log, upcasting old payload versions.
 ///
 /// # Errors
 /// [`DecodeError`] when the payload does not fit any known version.
-pub fn decode<E: DeserializeOwned>(event: &RecordedEvent) -> Result<E, DecodeError> {
+pub fn decode<E: DeserializeOwned>(event: &impl Stored) -> Result<E, DecodeError> {
+    let (position, event_type, event_version, payload) = event.parts();
     let fail = |reason: String| DecodeError {
-        position: event.position,
-        event_type: event.event_type.clone(),
-        event_version: event.event_version,
+        position,
+        event_type: event_type.to_owned(),
+        event_version,
         reason,
     };
-    if event.event_version == CURRENT_EVENT_VERSION {
+    if event_version == CURRENT_EVENT_VERSION {
         // Nothing to upcast: the payload text is read once, as the fields
         // of the variant its type names, with no JSON tree in between.
-        let mut payload = serde_json::Deserializer::from_str(&event.payload);
+        let mut payload = serde_json::Deserializer::from_str(payload);
         return E::deserialize(Tagged {
             payload: &mut payload,
-            tag: &event.event_type,
+            tag: event_type,
         })
         .and_then(|decoded| payload.end().map(|()| decoded))
         .map_err(|e| fail(e.to_string()));
     }
-    let payload: Value = serde_json::from_str(&event.payload).map_err(|e| fail(e.to_string()))?;
-    let payload = upcast(&event.event_type, event.event_version, payload);
+    let payload: Value = serde_json::from_str(payload).map_err(|e| fail(e.to_string()))?;
+    let payload = upcast(event_type, event_version, payload);
     if !payload.is_object() {
         return Err(fail("the payload is not a JSON object".into()));
     }
-    let tagged = Value::Object([(event.event_type.clone(), payload)].into_iter().collect());
+    let tagged = Value::Object([(event_type.to_owned(), payload)].into_iter().collect());
     serde_json::from_value(tagged).map_err(|e| fail(e.to_string()))
 }
 

@@ -51,7 +51,7 @@ pub use error::StoreError;
 pub use subscription::Subscription;
 pub use types::{
     AppendResult, Digest, Direction, ExpectedVersion, MAX_NAME_LEN, MAX_STREAM_ID_LEN, Metadata,
-    NewEvent, RecordedEvent, StreamId,
+    NewEvent, RecordedEvent, StreamEvent, StreamId,
 };
 pub use verify::{Break, BreakKind, VerifyReport};
 
@@ -355,15 +355,16 @@ impl Backend {
         stream: &StreamId,
         schema_version: i64,
         limit: usize,
-    ) -> Result<(Option<StoredSnapshot>, Vec<RecordedEvent>), StoreError> {
+    ) -> Result<(Option<StoredSnapshot>, Vec<StreamEvent>), StoreError> {
         dispatch!(self, b => b.snapshot_and_events(stream, schema_version, limit).await)
     }
 }
 
-/// Whether a forward read of a stream's versions below `until` came to its
-/// end, so that the stream may go on after it.
-fn reached(batch: &[RecordedEvent], until: u64) -> bool {
-    batch.last().is_some_and(|e| e.stream_version + 1 == until)
+/// Whether a forward read of a stream's versions below `until`, whose last
+/// event is at version `last`, came to its end, so that the stream may go
+/// on after it.
+fn reached(last: Option<u64>, until: u64) -> bool {
+    last.is_some_and(|version| version + 1 == until)
 }
 
 struct Pending {
@@ -607,7 +608,7 @@ impl EventStore {
                 .read_stream(stream, Direction::Forward, Some(next), MAX_READ_LIMIT)
                 .await?;
             next += MAX_READ_LIMIT as u64;
-            let done = !reached(&batch, next);
+            let done = !reached(batch.last().map(|e| e.stream_version), next);
             if events.is_empty() {
                 events = batch;
             } else {
@@ -743,10 +744,11 @@ impl EventStore {
     }
 
     /// A stream's snapshot for `schema_version`, decoded, and every event
-    /// after it, oldest first: what loading the stream needs, read in one
-    /// round trip on PostgreSQL. A missing snapshot, one of another schema
-    /// version, one newer than the stream (stale) or one that does not
-    /// decode is `None`, and then the events are all of the stream's.
+    /// after it, oldest first, as far as loading the stream needs them
+    /// ([`StreamEvent`]): read in one round trip on PostgreSQL. A missing
+    /// snapshot, one of another schema version, one newer than the stream
+    /// (stale) or one that does not decode is `None`, and then the events
+    /// are all of the stream's.
     ///
     /// # Errors
     /// Storage failures only.
@@ -754,7 +756,7 @@ impl EventStore {
         &self,
         stream: &StreamId,
         schema_version: u32,
-    ) -> Result<(Option<(u64, S)>, Vec<RecordedEvent>), StoreError> {
+    ) -> Result<(Option<(u64, S)>, Vec<StreamEvent>), StoreError> {
         let (stored, mut events) = self
             .inner
             .backend
@@ -766,12 +768,14 @@ impl EventStore {
             Some((version, Ok(state))) => Some((version, state)),
             Some((_, Err(err))) => {
                 tracing::warn!(%stream, error = %err, "ignoring a snapshot that does not decode");
-                return Ok((None, self.read_stream_after(stream, 0).await?));
+                let events = self.read_stream_after(stream, 0).await?;
+                return Ok((None, events.into_iter().map(StreamEvent::from).collect()));
             }
         };
         let read_to = since + MAX_READ_LIMIT as u64;
-        if reached(&events, read_to + 1) {
-            events.extend(self.read_stream_after(stream, read_to).await?);
+        if reached(events.last().map(|e| e.stream_version), read_to + 1) {
+            let rest = self.read_stream_after(stream, read_to).await?;
+            events.extend(rest.into_iter().map(StreamEvent::from));
         }
         Ok((snapshot, events))
     }

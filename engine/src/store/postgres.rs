@@ -16,7 +16,9 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, checked, plan};
-use super::{Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamId};
+use super::{
+    Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamEvent, StreamId,
+};
 
 /// Key of the advisory lock that serializes appends ("jejaklog").
 pub(crate) const APPEND_LOCK: i64 = 0x6a65_6a61_6b6c_6f67;
@@ -230,40 +232,28 @@ static STREAM_RANGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 
 /// A stream's snapshot for a schema version ($2) and the events of the $3
 /// versions after it, in one round trip and, as in [`STREAM_RANGE`], in no
-/// order. The snapshot is usable only where the stream has reached the
-/// version it was taken at; it comes as a row of its own, marked 0 in a
-/// thirteenth column, with its version and state where an event's
-/// `stream_version` and `payload` are.
-static SNAPSHOT_AND_EVENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let nulls = |types: &[&str]| {
-        types
-            .iter()
-            .map(|t| format!("NULL::{t}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!(
-        "WITH snap AS (SELECT s.stream_version, s.state FROM snapshots s \
-             WHERE s.stream_id = $1 AND s.schema_version = $2 AND s.stream_version > 0 \
-             AND EXISTS (SELECT 1 FROM events e \
-                 WHERE e.stream_id = $1 AND e.stream_version = s.stream_version)), \
-         since AS (SELECT COALESCE(MAX(stream_version), 0) AS v FROM snap) \
-         SELECT {}, stream_version, {}, state, {}, 0 FROM snap \
-         UNION ALL \
-         SELECT {COLUMNS}, 1 FROM events WHERE stream_id = $1 \
-             AND stream_version > (SELECT v FROM since) \
-             AND stream_version <= (SELECT v FROM since) + $3",
-        nulls(&ROW_TYPES[0..4]),
-        nulls(&ROW_TYPES[5..7]),
-        nulls(&ROW_TYPES[8..12]),
-    )
-});
+/// order; of each event only what loading needs ([`StreamEvent`]). The
+/// snapshot is usable only where the stream has reached the version it was
+/// taken at; it comes as a row of its own, marked 0 in a sixth column, with
+/// its version and state where an event's `stream_version` and `payload` are.
+const SNAPSHOT_AND_EVENTS: &str = "WITH snap AS (SELECT s.stream_version, s.state \
+         FROM snapshots s \
+         WHERE s.stream_id = $1 AND s.schema_version = $2 AND s.stream_version > 0 \
+         AND EXISTS (SELECT 1 FROM events e \
+             WHERE e.stream_id = $1 AND e.stream_version = s.stream_version)), \
+     since AS (SELECT COALESCE(MAX(stream_version), 0) AS v FROM snap) \
+     SELECT NULL::bigint, stream_version, NULL::text, NULL::int, state, 0 FROM snap \
+     UNION ALL \
+     SELECT position, stream_version, event_type, event_version, payload, 1 \
+         FROM events WHERE stream_id = $1 \
+         AND stream_version > (SELECT v FROM since) \
+         AND stream_version <= (SELECT v FROM since) + $3";
 
 /// Events of one stream, oldest first.
-fn by_version(mut events: Vec<RecordedEvent>) -> Vec<RecordedEvent> {
+fn by_version<E>(mut events: Vec<E>, version: impl Fn(&E) -> u64) -> Vec<E> {
     // Mostly in order already (as appended, or as the index gives them),
     // which the standard sort finds and keeps in linear time.
-    events.sort_by_key(|e| e.stream_version);
+    events.sort_by_key(version);
     events
 }
 
@@ -487,7 +477,7 @@ impl Postgres {
                     .bind(from.saturating_add(limit))
                     .fetch_all(&self.pool)
                     .await?;
-                Ok(by_version(decode_all(&rows)?))
+                Ok(by_version(decode_all(&rows)?, |e| e.stream_version))
             }
             Direction::Backward => {
                 let rows = sqlx::query(&format!(
@@ -628,8 +618,8 @@ impl Postgres {
         stream: &StreamId,
         schema_version: i64,
         limit: usize,
-    ) -> Result<(Option<StoredSnapshot>, Vec<RecordedEvent>), StoreError> {
-        let rows = sqlx::query(&SNAPSHOT_AND_EVENTS)
+    ) -> Result<(Option<StoredSnapshot>, Vec<StreamEvent>), StoreError> {
+        let rows = sqlx::query(SNAPSHOT_AND_EVENTS)
             .bind(stream.as_str())
             .bind(schema_version)
             .bind(limit as i64)
@@ -638,15 +628,22 @@ impl Postgres {
         let mut snapshot = None;
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
-            if row.try_get_unchecked::<i32, _>(12)? == 0 {
+            let stream_version = row.try_get_unchecked::<i64, _>(1)? as u64;
+            if row.try_get_unchecked::<i32, _>(5)? == 0 {
                 snapshot = Some(StoredSnapshot {
-                    stream_version: row.try_get_unchecked::<i64, _>(4)? as u64,
-                    state: row.try_get_unchecked(7)?,
+                    stream_version,
+                    state: row.try_get_unchecked(4)?,
                 });
             } else {
-                events.push(decode(row)?);
+                events.push(StreamEvent {
+                    position: row.try_get_unchecked::<i64, _>(0)? as u64,
+                    stream_version,
+                    event_type: row.try_get_unchecked(2)?,
+                    event_version: row.try_get_unchecked::<i32, _>(3)? as u32,
+                    payload: row.try_get_unchecked(4)?,
+                });
             }
         }
-        Ok((snapshot, by_version(events)))
+        Ok((snapshot, by_version(events, |e| e.stream_version)))
     }
 }

@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, checked, plan};
 use super::sqlite_reads::Readers;
-use super::{Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamId};
+use super::{
+    Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamEvent, StreamId,
+};
 
 pub(super) const COLUMNS: &str = "position, event_id, stream_id, stream_type, stream_version, event_type, \
      event_version, payload, metadata, recorded_at, prev_hash, hash";
@@ -482,7 +484,7 @@ impl Sqlite {
         stream: &StreamId,
         schema_version: i64,
         limit: usize,
-    ) -> Result<(Option<StoredSnapshot>, Vec<RecordedEvent>), StoreError> {
+    ) -> Result<(Option<StoredSnapshot>, Vec<StreamEvent>), StoreError> {
         self.readers
             .snapshot_and_events(stream, schema_version, limit)
             .await

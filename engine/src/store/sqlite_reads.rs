@@ -14,7 +14,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 use uuid::Uuid;
 
 use super::sqlite::COLUMNS;
-use super::{RecordedEvent, StoreError, StoredSnapshot, StreamId};
+use super::{RecordedEvent, StoreError, StoredSnapshot, StreamEvent, StreamId};
 
 /// Idle connections kept for the next read.
 const IDLE: usize = 8;
@@ -100,7 +100,8 @@ impl Readers {
         sql: String,
         bind: impl rusqlite::Params + Send + 'static,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.on_connection(move |conn| rows(conn, &sql, bind)).await
+        self.on_connection(move |conn| rows(conn, &sql, bind, decode))
+            .await
     }
 
     /// Up to `limit` events after log position `after`.
@@ -164,14 +165,15 @@ impl Readers {
     }
 
     /// A stream's snapshot for `schema_version` where it is usable
-    /// ([`SNAPSHOT`]) and up to `limit` of its events after it, oldest first:
-    /// both on one connection, in one hop to a blocking thread.
+    /// ([`SNAPSHOT`]) and up to `limit` of its events after it, oldest first
+    /// and as far as loading needs them ([`LOAD`]): both on one connection,
+    /// in one hop to a blocking thread.
     pub(crate) async fn snapshot_and_events(
         self: &Arc<Self>,
         stream: &StreamId,
         schema_version: i64,
         limit: usize,
-    ) -> Result<(Option<StoredSnapshot>, Vec<RecordedEvent>), StoreError> {
+    ) -> Result<(Option<StoredSnapshot>, Vec<StreamEvent>), StoreError> {
         let stream = stream.as_str().to_owned();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.on_connection(move |conn| {
@@ -185,7 +187,7 @@ impl Readers {
                 })
                 .optional()?;
             let after = snapshot.as_ref().map_or(0, |s| s.stream_version as i64);
-            let events = rows(conn, &FORWARD, (stream, after + 1, limit))?;
+            let events = rows(conn, LOAD, (stream, after + 1, limit), stream_event)?;
             Ok((snapshot, events))
         })
         .await
@@ -207,15 +209,32 @@ static FORWARD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-/// Every row of `sql` with `bind`, decoded.
-fn rows(
+/// As [`FORWARD`], of each event only what loading needs ([`StreamEvent`]).
+const LOAD: &str = "SELECT position, stream_version, event_type, event_version, payload \
+     FROM events WHERE stream_id = ?1 \
+     AND stream_version >= ?2 AND stream_version < ?2 + ?3 ORDER BY stream_version ASC";
+
+/// Every row of `sql` with `bind`, decoded by `decode`.
+fn rows<T>(
     conn: &Connection,
     sql: &str,
     bind: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<RecordedEvent>> {
+    decode: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
     let mut statement = conn.prepare_cached(sql)?;
     let rows = statement.query_map(bind, decode)?;
     rows.collect()
+}
+
+/// A row of [`LOAD`].
+fn stream_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StreamEvent> {
+    Ok(StreamEvent {
+        position: row.get::<_, i64>(0)? as u64,
+        stream_version: row.get::<_, i64>(1)? as u64,
+        event_type: row.get(2)?,
+        event_version: row.get::<_, i64>(3)? as u32,
+        payload: row.get(4)?,
+    })
 }
 
 fn decode(row: &rusqlite::Row<'_>) -> Result<RecordedEvent, rusqlite::Error> {

@@ -207,6 +207,35 @@ impl RecordedEvent {
     }
 }
 
+/// What loading a stream reads of each of its events: where it stands and
+/// what it says. The columns only an audit needs (ids, metadata, time,
+/// hashes) are left in the database, which halves what a load reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamEvent {
+    /// Global position in the log.
+    pub position: u64,
+    /// 1, 2, 3, … within the stream.
+    pub stream_version: u64,
+    /// Past-tense type name.
+    pub event_type: String,
+    /// Schema version of the payload.
+    pub event_version: u32,
+    /// The payload, as the exact JSON text stored.
+    pub payload: String,
+}
+
+impl From<RecordedEvent> for StreamEvent {
+    fn from(event: RecordedEvent) -> Self {
+        Self {
+            position: event.position,
+            stream_version: event.stream_version,
+            event_type: event.event_type,
+            event_version: event.event_version,
+            payload: event.payload,
+        }
+    }
+}
+
 /// What a successful append wrote (or, for a repeated request id, what the
 /// first append with that id wrote).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,12 +1,17 @@
-use jejak_engine::store::{EventStore, ExpectedVersion, MAX_READ_LIMIT, StoredSnapshot, StreamId};
+use jejak_engine::store::{
+    AppendRequest, Direction, EventStore, ExpectedVersion, MAX_READ_LIMIT, NewEvent,
+    StoredSnapshot, StreamEvent, StreamId,
+};
 use jejak_tests::{TestDb, on_both_backends};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::{events, stream};
 
 on_both_backends!(
     snapshots_are_a_cache_that_is_ignored_when_unusable,
     a_stream_longer_than_one_read_comes_whole_after_its_snapshot,
+    what_a_load_reads_of_each_event_is_the_logs_own,
 );
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -124,4 +129,43 @@ async fn a_stream_longer_than_one_read_comes_whole_after_its_snapshot(db: &TestD
         (3..=total).collect::<Vec<_>>(),
         "past one read's limit"
     );
+}
+
+/// A load reads only some columns of each event (`StreamEvent`): they are
+/// the log's own, for events of several types and payload versions, whose
+/// positions are not their versions.
+async fn what_a_load_reads_of_each_event_is_the_logs_own(db: &TestDb) {
+    let store = db.open().await;
+    let s = stream("mixed");
+    for n in 0..4u32 {
+        store
+            .append(events("other", ExpectedVersion::Any, 2))
+            .await
+            .unwrap();
+        store
+            .append(
+                AppendRequest::new(s.clone(), "test", ExpectedVersion::Any).events([
+                    NewEvent::new("Opened", json!({ "n": n, "text": "ünïcode ✓" })),
+                    NewEvent::new("Revised", json!({ "n": n, "nested": { "list": [1, 2] } }))
+                        .with_version(n + 1),
+                ]),
+            )
+            .await
+            .unwrap();
+    }
+    let logged: Vec<StreamEvent> = store
+        .read_stream(&s, Direction::Forward, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(StreamEvent::from)
+        .collect();
+    assert_eq!(logged.len(), 8);
+    let (_, loaded) = store.read_from_snapshot::<Counter>(&s, 1).await.unwrap();
+    assert_eq!(loaded, logged, "without a snapshot");
+
+    save(&store, &s, 3, counter(3)).await;
+    let (snapshot, loaded) = store.read_from_snapshot::<Counter>(&s, 1).await.unwrap();
+    assert_eq!(snapshot, Some((3, Counter { count: 3 })));
+    assert_eq!(loaded, logged[3..], "after the snapshot");
 }
