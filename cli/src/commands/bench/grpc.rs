@@ -1,9 +1,9 @@
 //! gRPC end to end beside the engine direct: the same command (register an
-//! innovation) from 1, 16 and 64 concurrent clients, once through a real
-//! `jejak serve` process and once through an engine in this process with
-//! the same read models running, interleaved, each measurement starting when
-//! both processes' views have caught up. The ratio is the cost of the gRPC
-//! layer (transport, tokens, conversion, a second process).
+//! innovation) from 1, 16 and 64 concurrent clients, through a real
+//! `jejak serve` process and through an engine in this process with the
+//! same read models running, in turns of one second each, every turn
+//! starting when both processes' views have caught up. The ratio is the
+//! cost of the gRPC layer (transport, tokens, conversion, a second process).
 
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader};
@@ -113,19 +113,38 @@ fn request(id: &str, n: u64) -> pb::RegisterInnovationRequest {
     }
 }
 
-/// Commands per second and sorted latencies from `clients` concurrent
-/// callers of `call` for `seconds`.
+/// Commands run and how long they took, over one or more turns.
+#[derive(Default)]
+struct Driven {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Driven {
+    /// Commands per second and the sorted latencies.
+    fn rate(mut self) -> (f64, Vec<Duration>) {
+        self.latencies.sort();
+        (
+            self.latencies.len() as f64 / self.elapsed.as_secs_f64(),
+            self.latencies,
+        )
+    }
+}
+
+/// One turn: `clients` concurrent callers of `call` for `turn`, added to
+/// `driven`.
 async fn drive<F, Fut>(
+    driven: &mut Driven,
     clients: usize,
-    seconds: u64,
+    turn: Duration,
     call: F,
-) -> anyhow::Result<(f64, Vec<Duration>)>
+) -> anyhow::Result<()>
 where
     F: Fn(usize, u64) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
 {
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
+    let deadline = started + turn;
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
             let call = call.clone();
@@ -142,13 +161,11 @@ where
             })
         })
         .collect();
-    let mut all = Vec::new();
     for task in tasks {
-        all.extend(task.await??);
+        driven.latencies.extend(task.await??);
     }
-    let rate = all.len() as f64 / started.elapsed().as_secs_f64();
-    all.sort();
-    Ok((rate, all))
+    driven.elapsed += started.elapsed();
+    Ok(())
 }
 
 /// What one comparison measured.
@@ -191,8 +208,9 @@ async fn settle(
     }
 }
 
-/// Runs the comparison: `direct_url` and `served_url` are two empty
-/// databases; the server keeps its data folder in `served_dir`.
+/// Runs the comparison, `seconds` turns of one second each way per number
+/// of clients: `direct_url` and `served_url` are two empty databases; the
+/// server keeps its data folder in `served_dir`.
 pub async fn compare(
     direct_url: &str,
     served_url: &str,
@@ -224,46 +242,51 @@ pub async fn compare(
     let app = App::start(store, AppConfig::new(keys)).await?;
     let actor = Actor::new("bench-brida", Role::BridaOfficer);
 
+    let turn = Duration::from_secs(1);
     let mut results = Vec::new();
     for clients in [1usize, 16, 64] {
-        let engine = app.engine().clone();
-        let actor = actor.clone();
-        let direct = drive(clients, seconds, move |c, n| {
-            let engine = engine.clone();
+        let (mut direct, mut grpc) = (Driven::default(), Driven::default());
+        for round in 0..seconds.max(1) {
+            let engine = app.engine().clone();
             let actor = actor.clone();
-            async move {
-                let id = format!("d{clients}-{c}-{n}");
-                engine
-                    .execute::<Innovation>(
-                        &id,
-                        &Context::new(actor, id.clone()),
-                        InnovationCommand::Register {
-                            innovation_id: InnovationId::parse(&id)?,
-                            profile: profile(n),
-                            origin: None,
-                        },
-                    )
-                    .await?;
-                Ok(())
-            }
-        })
-        .await?;
-        settle(&app, &mut admin).await?;
-        let client = client.clone();
-        let grpc = drive(clients, seconds, move |c, n| {
-            let mut innovations = pb::innovations_client::InnovationsClient::new(client.clone());
-            async move {
-                let id = format!("g{clients}-{c}-{n}");
-                innovations.register_innovation(request(&id, n)).await?;
-                Ok(())
-            }
-        })
-        .await?;
-        settle(&app, &mut admin).await?;
+            drive(&mut direct, clients, turn, move |c, n| {
+                let engine = engine.clone();
+                let actor = actor.clone();
+                async move {
+                    let id = format!("d{clients}-{round}-{c}-{n}");
+                    engine
+                        .execute::<Innovation>(
+                            &id,
+                            &Context::new(actor, id.clone()),
+                            InnovationCommand::Register {
+                                innovation_id: InnovationId::parse(&id)?,
+                                profile: profile(n),
+                                origin: None,
+                            },
+                        )
+                        .await?;
+                    Ok(())
+                }
+            })
+            .await?;
+            settle(&app, &mut admin).await?;
+            let client = client.clone();
+            drive(&mut grpc, clients, turn, move |c, n| {
+                let mut innovations =
+                    pb::innovations_client::InnovationsClient::new(client.clone());
+                async move {
+                    let id = format!("g{clients}-{round}-{c}-{n}");
+                    innovations.register_innovation(request(&id, n)).await?;
+                    Ok(())
+                }
+            })
+            .await?;
+            settle(&app, &mut admin).await?;
+        }
         results.push(Compared {
             clients,
-            direct,
-            grpc,
+            direct: direct.rate(),
+            grpc: grpc.rate(),
         });
     }
     app.stop();
