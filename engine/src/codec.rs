@@ -55,27 +55,18 @@ pub trait Stored {
     fn parts(&self) -> (u64, &str, u32, &str);
 }
 
-impl Stored for RecordedEvent {
-    fn parts(&self) -> (u64, &str, u32, &str) {
-        (
-            self.position,
-            &self.event_type,
-            self.event_version,
-            &self.payload,
-        )
-    }
+/// Both event types keep these four under the same names.
+macro_rules! stored {
+    ($($event:ty),*) => {$(
+        impl Stored for $event {
+            fn parts(&self) -> (u64, &str, u32, &str) {
+                (self.position, &self.event_type, self.event_version, &self.payload)
+            }
+        }
+    )*};
 }
 
-impl Stored for StreamEvent {
-    fn parts(&self) -> (u64, &str, u32, &str) {
-        (
-            self.position,
-            &self.event_type,
-            self.event_version,
-            &self.payload,
-        )
-    }
-}
+stored!(RecordedEvent, StreamEvent);
 
 /// Reads a domain event back from the log, upcasting old payload versions.
 ///
