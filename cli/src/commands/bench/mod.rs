@@ -266,20 +266,18 @@ const RAW_COLUMNS: &str = "position, event_id, stream_id, stream_type, stream_ve
 /// the raw baseline of a load reads them.
 const LOAD_COLUMNS: &str = "position, stream_version, event_type, event_version, payload";
 
-/// Bytes of the first `columns` columns of a PostgreSQL row, read where the
-/// driver holds them.
-fn touch_pg(row: &sqlx::postgres::PgRow, columns: usize) -> anyhow::Result<usize> {
+/// Bytes of every column of a PostgreSQL row, read where the driver holds them.
+fn touch_pg(row: &sqlx::postgres::PgRow) -> anyhow::Result<usize> {
     use sqlx::Row as _;
-    (0..columns).try_fold(0, |n, i| {
+    (0..row.len()).try_fold(0, |n, i| {
         Ok(n + row.try_get_unchecked::<&[u8], _>(i)?.len())
     })
 }
 
-/// Bytes of the first `columns` columns of a SQLite row, read where SQLite
-/// holds them.
-fn touch_sqlite(row: &rusqlite::Row<'_>, columns: usize) -> rusqlite::Result<usize> {
+/// Bytes of every column of a SQLite row, read where SQLite holds them.
+fn touch_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<usize> {
     use rusqlite::types::ValueRef;
-    (0..columns).try_fold(0, |n, i| {
+    (0..row.as_ref().column_count()).try_fold(0, |n, i| {
         Ok(n + match row.get_ref(i)? {
             ValueRef::Text(b) | ValueRef::Blob(b) => b.len(),
             _ => 8,
@@ -316,7 +314,7 @@ async fn raw_read(store: &EventStore, url: &str) -> anyhow::Result<f64> {
             let Some(last) = batch.last() else { break };
             after = last.try_get(0)?;
             for row in &batch {
-                bytes += touch_pg(row, 12)?;
+                bytes += touch_pg(row)?;
             }
             rows += batch.len() as u64;
         }
@@ -330,7 +328,7 @@ async fn raw_read(store: &EventStore, url: &str) -> anyhow::Result<f64> {
                 let mut read = 0;
                 while let Some(row) = batch.next()? {
                     after = row.get(0)?;
-                    bytes += touch_sqlite(row, 12)?;
+                    bytes += touch_sqlite(row)?;
                     read += 1;
                 }
                 if read == 0 {
@@ -385,7 +383,7 @@ impl RawStreamRead {
                     .fetch_all(pool)
                     .await?;
                 for row in &rows {
-                    bytes += touch_pg(row, 5)?;
+                    bytes += touch_pg(row)?;
                 }
                 t.elapsed()
             }
@@ -401,7 +399,7 @@ impl RawStreamRead {
                     let mut rows = statement.query([&stream])?;
                     let mut bytes = 0;
                     while let Some(row) = rows.next()? {
-                        bytes += touch_sqlite(row, 5)?;
+                        bytes += touch_sqlite(row)?;
                     }
                     anyhow::Ok((t.elapsed(), bytes))
                 })
