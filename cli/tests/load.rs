@@ -48,6 +48,7 @@ async fn client(url: String, token: String, c: usize, stop: Arc<AtomicBool>) -> 
                 let target = if n % 20 == 5 { shared } else { id.clone() };
                 innovations
                     .add_evidence(pb::AddEvidenceRequest {
+                        expected_version: None,
                         request_id: String::new(),
                         innovation_id: target,
                         indicator: "regulasi".into(),

@@ -13,9 +13,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::codec::{DecodeError, decode, encode};
 use crate::domain::{Actor, Aggregate, Command, DomainError, Role};
 use crate::store::{
-    AppendRequest, Direction, EventStore, ExpectedVersion, Metadata, StoreError, StoredSnapshot,
-    StreamId,
+    AppendRequest, AppendResult, Direction, EventStore, ExpectedVersion, Metadata, StoreError,
+    StoredSnapshot, StreamId,
 };
+use crate::turns::Turns;
 use crate::workflow::{Workflow, WorkflowError, WorkflowKind, WorkflowRef, WorkflowRegistry};
 
 /// The stream that records every registered workflow definition.
@@ -36,6 +37,15 @@ pub enum CommandError {
     /// A stored event could not be read back.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// The request id was used before for another command (another kind
+    /// of command, or other arguments).
+    #[error(
+        "request id {request_id} already used for another command; send a new request id for a new command"
+    )]
+    RequestIdReused {
+        /// The request id, as the caller sent it.
+        request_id: String,
+    },
     /// Other writers kept changing the stream.
     #[error(
         "stream {stream} kept changing under {attempts} attempts; retry the command with the same request id"
@@ -59,6 +69,13 @@ pub struct Context {
     pub correlation_id: Option<String>,
     /// The event that caused this command (process managers).
     pub causation_id: Option<String>,
+    /// What the command is (a hash of its kind and arguments): a request
+    /// id repeated with another fingerprint is refused, not answered as a
+    /// repeat. `None`: not checked.
+    pub fingerprint: Option<String>,
+    /// The stream version the caller saw (a form edited at version N);
+    /// another version refuses the command instead of deciding it anew.
+    pub expected_version: Option<u64>,
 }
 
 impl Context {
@@ -69,7 +86,32 @@ impl Context {
             request_id: request_id.into(),
             correlation_id: None,
             causation_id: None,
+            fingerprint: None,
+            expected_version: None,
         }
+    }
+
+    /// The command's fingerprint (see [`Context::fingerprint`]).
+    #[must_use]
+    pub fn with_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.fingerprint = Some(fingerprint.into());
+        self
+    }
+
+    /// The stream version the caller expects (see [`Context::expected_version`]).
+    #[must_use]
+    pub fn expecting(mut self, version: Option<u64>) -> Self {
+        self.expected_version = version;
+        self
+    }
+
+    /// The request id as the caller sent it: without the `actor:` prefix
+    /// that the server namespaces it with.
+    fn caller_request_id(&self) -> &str {
+        self.request_id
+            .strip_prefix(self.actor.id.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+            .unwrap_or(&self.request_id)
     }
 
     fn metadata(&self) -> Metadata {
@@ -83,6 +125,7 @@ impl Context {
             ),
             causation_id: self.causation_id.clone(),
             request_id: Some(self.request_id.clone()),
+            command: self.fingerprint.clone(),
         }
     }
 }
@@ -173,6 +216,17 @@ fn with_id(err: DomainError, id: &str) -> DomainError {
     }
 }
 
+/// The answer to a repeated request: what its first run wrote.
+fn repeat(first: AppendResult) -> Outcome {
+    Outcome {
+        stream_id: first.stream_id,
+        stream_version: first.stream_version,
+        position: first.position,
+        events: vec![],
+        duplicate: true,
+    }
+}
+
 /// Runs commands against the log. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -180,6 +234,7 @@ pub struct Engine {
     workflows: Arc<WorkflowRegistry>,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
+    turns: Arc<Turns>,
 }
 
 impl Engine {
@@ -208,6 +263,7 @@ impl Engine {
             workflows: Arc::new(WorkflowRegistry::new()),
             clock,
             config,
+            turns: Arc::default(),
         };
         engine.reload_workflows().await?;
         if !engine.store.config().read_only {
@@ -537,24 +593,40 @@ impl Engine {
         A::Command: Clone,
     {
         let stream = stream_of::<A>(id)?;
-        if let Some(first) = self.store.find_request(&ctx.request_id).await? {
-            if first.stream_id != stream {
-                return Err(StoreError::RequestIdReused {
-                    request_id: ctx.request_id.clone(),
-                    first_stream: first.stream_id,
-                }
-                .into());
-            }
-            return Ok(Outcome {
-                stream_id: stream,
-                stream_version: first.stream_version,
-                position: first.position,
-                events: vec![],
-                duplicate: true,
-            });
+        if let Some(outcome) = self.replayed(&stream, ctx).await? {
+            return Ok(outcome);
+        }
+        // Commands on one stream take turns in this process (see `turns`).
+        let turn = self.turns.take(stream.as_str()).await;
+        if turn.waited
+            && let Some(outcome) = self.replayed(&stream, ctx).await?
+        {
+            // The same request, sent again at once, was written meanwhile.
+            return Ok(outcome);
         }
         for _ in 0..self.config.max_attempts {
             let loaded = self.load::<A>(&stream).await?;
+            if loaded.version > 0 && !A::concerns(&loaded.state, &ctx.actor) {
+                // Exactly what the decider answers for a stream that does not exist.
+                return Err(DomainError::NotFound {
+                    what: A::LABEL,
+                    id: id.to_owned(),
+                }
+                .into());
+            }
+            if let Some(expected) = ctx.expected_version
+                && expected != loaded.version
+            {
+                if let Some(outcome) = self.replayed(&stream, ctx).await? {
+                    return Ok(outcome);
+                }
+                return Err(StoreError::WrongExpectedVersion {
+                    stream_id: stream,
+                    expected: ExpectedVersion::Exact(expected),
+                    actual: (loaded.version > 0).then_some(loaded.version),
+                }
+                .into());
+            }
             let workflow = match A::workflow_of(&loaded.state) {
                 Some(reference) => Some(self.resolve(reference).await?),
                 None => match A::workflow_for_new(&body) {
@@ -569,8 +641,21 @@ impl Engine {
                 workflow,
                 body: body.clone(),
             };
-            let events = A::decide(&loaded.state, &command).map_err(|e| with_id(e, id))?;
+            let events = match A::decide(&loaded.state, &command) {
+                Ok(events) => events,
+                Err(err) => {
+                    // Another server may have written this very request
+                    // since it was looked up: then it is a repeat, not a refusal.
+                    if let Some(outcome) = self.replayed(&stream, ctx).await? {
+                        return Ok(outcome);
+                    }
+                    return Err(with_id(err, id).into());
+                }
+            };
             if events.is_empty() {
+                if let Some(outcome) = self.replayed(&stream, ctx).await? {
+                    return Ok(outcome);
+                }
                 let position = if loaded.position > 0 {
                     loaded.position
                 } else {
@@ -596,6 +681,10 @@ impl Engine {
                 .events(encoded)
                 .request_id(ctx.request_id.clone());
             match self.store.append(append).await {
+                Ok(written) if written.duplicate => {
+                    self.same_command(&written, ctx).await?;
+                    return Ok(repeat(written));
+                }
                 Ok(written) => {
                     self.maybe_snapshot::<A>(&stream, loaded, &events, written.stream_version)
                         .await;
@@ -604,7 +693,7 @@ impl Engine {
                         stream_version: written.stream_version,
                         position: written.position,
                         events: names,
-                        duplicate: written.duplicate,
+                        duplicate: false,
                     });
                 }
                 Err(StoreError::WrongExpectedVersion { .. }) => {
@@ -613,10 +702,55 @@ impl Engine {
                 Err(err) => return Err(err.into()),
             }
         }
+        drop(turn);
         Err(CommandError::Contention {
             stream,
             attempts: self.config.max_attempts,
         })
+    }
+
+    /// The first result of `ctx`'s request id, when it was used before on
+    /// `stream` for the same command.
+    ///
+    /// # Errors
+    /// [`StoreError::RequestIdReused`] when it was used on another stream,
+    /// [`CommandError::RequestIdReused`] for another command.
+    async fn replayed(
+        &self,
+        stream: &StreamId,
+        ctx: &Context,
+    ) -> Result<Option<Outcome>, CommandError> {
+        let Some(first) = self.store.find_request(&ctx.request_id).await? else {
+            return Ok(None);
+        };
+        if first.stream_id != *stream {
+            return Err(StoreError::RequestIdReused {
+                request_id: ctx.caller_request_id().to_owned(),
+                first_stream: first.stream_id,
+            }
+            .into());
+        }
+        self.same_command(&first, ctx).await?;
+        Ok(Some(repeat(first)))
+    }
+
+    /// Checks that the request that wrote `first` had `ctx`'s fingerprint
+    /// (events written before fingerprints were kept pass).
+    async fn same_command(&self, first: &AppendResult, ctx: &Context) -> Result<(), CommandError> {
+        let Some(fingerprint) = &ctx.fingerprint else {
+            return Ok(());
+        };
+        let written = self
+            .store
+            .read_all(first.first_position.saturating_sub(1), 1)
+            .await?;
+        let recorded = written.first().and_then(|e| e.decoded_metadata().command);
+        match recorded {
+            Some(recorded) if recorded != *fingerprint => Err(CommandError::RequestIdReused {
+                request_id: ctx.caller_request_id().to_owned(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     async fn maybe_snapshot<A: Aggregate>(

@@ -13,4 +13,5 @@ pub mod domain;
 pub mod engine;
 pub mod process;
 pub mod store;
+mod turns;
 pub mod workflow;

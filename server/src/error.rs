@@ -103,6 +103,7 @@ impl IntoStatus for CommandError {
                 }
             }
             Self::Decode(e) => e.into_status(),
+            Self::RequestIdReused { .. } => invalid("request_id", self),
             Self::Contention { .. } => Status::aborted(self.to_string()),
         }
     }

@@ -14,6 +14,7 @@
 
 pub mod auth;
 mod convert;
+mod edge;
 pub mod error;
 mod services;
 
@@ -243,6 +244,7 @@ pub async fn run(
     }
     tracing::info!(address = ?listener.local_addr().ok(), backend = app.engine().store().backend_name(), "serving gRPC");
     let result = builder
+        .layer(edge::Edge::default())
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

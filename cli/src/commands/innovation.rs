@@ -171,6 +171,7 @@ pub enum InnovationCommand {
 pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
     let mut client = c.innovations()?;
     let dated = |id: String, on: String, text: String| pb::DatedRequest {
+        expected_version: None,
         request_id: String::new(),
         innovation_id: id,
         on,
@@ -204,6 +205,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                 }
             } as i32;
             let r = pb::RegisterInnovationRequest {
+                expected_version: None,
                 request_id: format!("register-{id}"),
                 innovation_id: id,
                 name,
@@ -236,6 +238,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                 Stage::Feasible | Stage::NotFeasible => {
                     client
                         .judge_feasibility(pb::JudgeFeasibilityRequest {
+                            expected_version: None,
                             request_id: String::new(),
                             innovation_id: id,
                             feasible: matches!(to, Stage::Feasible),
@@ -246,6 +249,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                 Stage::Designated => {
                     client
                         .designate(pb::DesignateRequest {
+                            expected_version: None,
                             request_id: String::new(),
                             innovation_id: id,
                             decree_number: decree,
@@ -282,6 +286,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
             signed,
         } => {
             let r = pb::InnovationReplicationRequest {
+                expected_version: None,
                 request_id: String::new(),
                 innovation_id: id,
                 adopter_opd: opd,

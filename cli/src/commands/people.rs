@@ -300,6 +300,7 @@ pub enum SeminarCommand {
 
 fn action(project: String, note: String) -> pb::ProjectAction {
     pb::ProjectAction {
+        expected_version: None,
         request_id: String::new(),
         project_id: project,
         note,
@@ -319,6 +320,7 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
             workflow,
         } => {
             let r = pb::OpenCohortRequest {
+                expected_version: None,
                 request_id: format!("open-{id}"),
                 cohort_id: id,
                 level: level(&l)?,
@@ -345,6 +347,7 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
             examiners,
         } => {
             let r = pb::EnrolParticipantRequest {
+                expected_version: None,
                 request_id: format!("enrol-{cohort}-{nip}"),
                 cohort_id: cohort,
                 participant: Some(pb::ParticipantInfo {
@@ -496,6 +499,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
     match command {
         ProjectCommand::Propose { cohort, file } => {
             let r = pb::ProposeRequest {
+                expected_version: None,
                 request_id: String::new(),
                 cohort_id: cohort,
                 proposal: Some(files::proposal(&file)?),
@@ -504,6 +508,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
         }
         ProjectCommand::Plan { project, file } => {
             let r = pb::ReviseProposalRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: project,
                 proposal: Some(files::proposal(&file)?),
@@ -642,6 +647,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
             note,
         } => {
             let r = pb::SubmitEvidenceRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: project,
                 milestone_id: milestone,
@@ -659,6 +665,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
             files: paths,
         } => {
             let r = pb::SubmitFinalReportRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: project,
                 summary,
@@ -673,6 +680,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
             "withdrawn",
             &c.projects()?
                 .withdraw(pb::ReasonRequest {
+                    expected_version: None,
                     request_id: String::new(),
                     project_id: project,
                     reason,
@@ -698,6 +706,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
                 }
             };
             let r = pb::MarkReadyRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: project,
                 seminar: seminar as i32,
@@ -741,6 +750,7 @@ fn inbox_json(i: &pb::InboxItem) -> serde_json::Value {
 
 pub async fn mentor(c: &Connection, command: MentorCommand) -> Outcome {
     let decision = |project: String, milestone: String, reason: String| pb::MilestoneDecision {
+        expected_version: None,
         request_id: String::new(),
         project_id: project,
         milestone_id: milestone,
@@ -811,6 +821,7 @@ pub async fn mentor(c: &Connection, command: MentorCommand) -> Outcome {
             "action plan returned",
             &c.mentoring()?
                 .return_action_plan(pb::ReasonRequest {
+                    expected_version: None,
                     request_id: String::new(),
                     project_id: project,
                     reason,
@@ -858,6 +869,7 @@ pub async fn seminar(c: &Connection, command: SeminarCommand) -> Outcome {
             notes,
         } => {
             let r = pb::ProposalSeminarRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: project,
                 accepted,
@@ -899,6 +911,7 @@ pub async fn seminar(c: &Connection, command: SeminarCommand) -> Outcome {
                 })
                 .collect::<Result<Vec<_>, Failure>>()?;
             let r = pb::FinalSeminarRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: project,
                 ratings,
@@ -914,6 +927,7 @@ pub async fn seminar(c: &Connection, command: SeminarCommand) -> Outcome {
             "graded",
             &c.seminars()?
                 .set_grade(pb::SetGradeRequest {
+                    expected_version: None,
                     request_id: String::new(),
                     project_id: project,
                     grade,
@@ -925,6 +939,7 @@ pub async fn seminar(c: &Connection, command: SeminarCommand) -> Outcome {
             "graduation deferred",
             &c.seminars()?
                 .defer_graduation(pb::ReasonRequest {
+                    expected_version: None,
                     request_id: String::new(),
                     project_id: project,
                     reason,

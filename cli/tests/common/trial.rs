@@ -24,6 +24,7 @@ pub fn channel(url: &str, token: &str) -> Authed {
 
 pub fn innovation(id: &str) -> pb::RegisterInnovationRequest {
     pb::RegisterInnovationRequest {
+        expected_version: None,
         request_id: id.to_owned(),
         innovation_id: id.to_owned(),
         name: format!("Inovasi {id}"),

@@ -127,9 +127,9 @@ impl Proposal {
         short("proposal.change_area", &self.change_area)?;
         long("proposal.problem", &self.problem)?;
         long("proposal.baseline", &self.baseline)?;
-        long("proposal.goals.short_term", &self.goals.short_term)?;
-        optional_long("proposal.goals.medium_term", &self.goals.medium_term)?;
-        optional_long("proposal.goals.long_term", &self.goals.long_term)?;
+        long("proposal.goal_short_term", &self.goals.short_term)?;
+        optional_long("proposal.goal_medium_term", &self.goals.medium_term)?;
+        optional_long("proposal.goal_long_term", &self.goals.long_term)?;
         if self.stakeholders.len() > 100 {
             return Err(DomainError::invalid("proposal.stakeholders", "at most 100"));
         }
@@ -229,7 +229,8 @@ impl Grade {
             _ => Err(DomainError::invalid(
                 "grade",
                 format!(
-                    "'{value}' is not a predikat; use sangat memuaskan, memuaskan, cukup memuaskan or kurang memuaskan"
+                    "{value} is not a predikat; use sangat memuaskan, memuaskan, cukup memuaskan or kurang memuaskan",
+                    value = super::values::quoted(value)
                 ),
             )),
         }
@@ -715,7 +716,7 @@ impl ChangeProject {
             C::Comment { text } => vec![E::CommentAdded {
                 by,
                 role: command.actor.role,
-                text: long("text", text)?,
+                text: long("note", text)?,
             }],
             C::MarkProposalReady => {
                 if state.proposal_ready {
@@ -903,6 +904,19 @@ impl Aggregate for ChangeProject {
     type State = ProjectState;
     type Command = ProjectCommand;
     type Event = ProjectEvent;
+
+    /// A project is the business of the people its enrollment names, its
+    /// cohort's organizer, BRIDA (which records replications), auditors
+    /// and jejak itself.
+    fn concerns(state: &ProjectState, actor: &Actor) -> bool {
+        match (&state.enrollment, &state.cohort) {
+            _ if actor.role == Role::Auditor => true,
+            (Some(enrollment), Some(cohort)) => {
+                assigned(actor, enrollment, &cohort.organizer).is_ok()
+            }
+            _ => true,
+        }
+    }
 
     fn decide(
         state: &ProjectState,

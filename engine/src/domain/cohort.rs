@@ -292,6 +292,9 @@ impl Aggregate for Cohort {
                     )));
                 }
                 let nip = &enrollment.participant.nip;
+                if matches!(command.body, CohortCommand::Enrol(_)) {
+                    nip.check_dates("participant.nip", command.at.date_naive())?;
+                }
                 let enrolled = state.enrollments.get(nip);
                 match (&command.body, enrolled) {
                     (CohortCommand::Enrol(_), Some(_)) => Err(DomainError::AlreadyExists {

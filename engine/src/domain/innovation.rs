@@ -89,7 +89,8 @@ impl Source {
                 DomainError::invalid(
                     "source",
                     format!(
-                        "'{value}' is not a source; use one of {}",
+                        "{} is not a source; use one of {}",
+                        super::values::quoted(value),
                         Self::ALL.map(Self::as_str).join(", ")
                     ),
                 )
@@ -348,7 +349,27 @@ fn may_act(actor: &Actor, opd: &OpdCode) -> Result<(), DomainError> {
     }
 }
 
-fn in_order(field: &str, on: NaiveDate, state: &InnovationState) -> Result<(), DomainError> {
+/// How far ahead of today a dated step may be recorded: a step far in the
+/// future would hold every later step of the innovation back until then.
+const MAX_DAYS_AHEAD: u64 = 366;
+
+fn in_order(
+    field: &str,
+    on: NaiveDate,
+    state: &InnovationState,
+    today: NaiveDate,
+) -> Result<(), DomainError> {
+    if today
+        .checked_add_days(chrono::Days::new(MAX_DAYS_AHEAD))
+        .is_some_and(|limit| on > limit)
+    {
+        return Err(DomainError::invalid(
+            field,
+            format!(
+                "{on} is more than a year ahead; record a step when it is at most {MAX_DAYS_AHEAD} days away"
+            ),
+        ));
+    }
     match state.latest_date() {
         Some(latest) if on < latest => Err(DomainError::invalid(
             field,
@@ -371,6 +392,16 @@ impl Aggregate for Innovation {
     type State = InnovationState;
     type Command = InnovationCommand;
     type Event = InnovationEvent;
+
+    /// An innovation is the business of its OPD's officer, BRIDA,
+    /// auditors and jejak itself.
+    fn concerns(state: &InnovationState, actor: &Actor) -> bool {
+        match &state.profile {
+            _ if actor.role == Role::Auditor => true,
+            Some(profile) => may_act(actor, &profile.opd).is_ok(),
+            None => true,
+        }
+    }
 
     fn decide(
         state: &InnovationState,
@@ -426,39 +457,39 @@ impl Aggregate for Innovation {
                 decree_number,
                 decree_date,
             } => {
-                in_order("decree_date", *decree_date, state)?;
+                in_order("decree_date", *decree_date, state, command.at.date_naive())?;
                 vec![E::Designated {
                     decree_number: short("decree_number", decree_number)?,
                     decree_date: *decree_date,
                 }]
             }
             C::StartPilot { on } => {
-                in_order("on", *on, state)?;
+                in_order("on", *on, state, command.at.date_naive())?;
                 vec![E::PilotStarted { on: *on }]
             }
             C::EvaluatePilot { on, evaluation } => {
-                in_order("on", *on, state)?;
+                in_order("on", *on, state, command.at.date_naive())?;
                 vec![E::PilotEvaluated {
                     on: *on,
                     evaluation: long("evaluation", evaluation)?,
                 }]
             }
             C::Implement { on, budget_line } => {
-                in_order("on", *on, state)?;
+                in_order("on", *on, state, command.at.date_naive())?;
                 vec![E::Implemented {
                     on: *on,
                     budget_line: short("budget_line", budget_line)?,
                 }]
             }
             C::MarkDormant { on, reason } => {
-                in_order("on", *on, state)?;
+                in_order("on", *on, state, command.at.date_naive())?;
                 vec![E::MarkedDormant {
                     on: *on,
                     reason: long("reason", reason)?,
                 }]
             }
             C::Resume { on } => {
-                in_order("on", *on, state)?;
+                in_order("on", *on, state, command.at.date_naive())?;
                 vec![E::Resumed { on: *on }]
             }
             C::RecordReplication {

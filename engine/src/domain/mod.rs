@@ -92,7 +92,8 @@ impl Role {
                 DomainError::invalid(
                     "role",
                     format!(
-                        "'{value}' is not a role; use one of {}",
+                        "{} is not a role; use one of {}",
+                        values::quoted(value),
                         Self::ALL.map(Self::as_str).join(", ")
                     ),
                 )
@@ -285,6 +286,15 @@ pub trait Aggregate {
     /// the stream under. `None` for streams without a lifecycle.
     fn workflow_for_new(_command: &Self::Command) -> Option<String> {
         None
+    }
+
+    /// Whether `actor` may learn that this stream exists: someone it is
+    /// none of the business of is answered as if it did not exist, before
+    /// anything else is decided, so that no refusal tells them what it
+    /// holds. Every stream is everyone's business unless an aggregate says
+    /// otherwise.
+    fn concerns(_state: &Self::State, _actor: &Actor) -> bool {
+        true
     }
 
     /// Folds events into a state.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::DomainError;
@@ -69,15 +69,64 @@ pub fn optional_long(field: &str, value: &str) -> Result<Option<String>, DomainE
     }
 }
 
+/// The most characters of a caller's input an error message quotes.
+pub const QUOTED: usize = 100;
+
+/// A caller's input as an error message quotes it: in single quotes, at
+/// most [`QUOTED`] characters (then `…` and the full length), control
+/// characters shown as `?`. An answer quoting it always fits in the
+/// metadata a standard gRPC client accepts.
+pub fn quoted(value: &str) -> String {
+    let shown: String = value
+        .chars()
+        .take(QUOTED)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    let len = value.chars().count();
+    if len > QUOTED {
+        format!("'{shown}…' ({len} characters)")
+    } else {
+        format!("'{shown}'")
+    }
+}
+
 /// Parses `YYYY-MM-DD`.
 ///
 /// # Errors
 /// [`DomainError::Invalid`] naming `field`.
 pub fn date(field: &str, value: &str) -> Result<NaiveDate, DomainError> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
-        DomainError::invalid(field, format!("'{value}' is not a date; write YYYY-MM-DD"))
-    })
+    let text = value.trim();
+    // Strict ISO 8601: four, two and two digits (chrono alone takes `2026-1-5`).
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let date = shaped
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| {
+            DomainError::invalid(
+                field,
+                format!(
+                    "{} is not a date; write YYYY-MM-DD, e.g. 2026-01-05",
+                    quoted(value)
+                ),
+            )
+        })?;
+    if !(FIRST_YEAR..=LAST_YEAR).contains(&date.year()) {
+        return Err(DomainError::invalid(
+            field,
+            format!("{date} is not a plausible date; years run from {FIRST_YEAR} to {LAST_YEAR}"),
+        ));
+    }
+    Ok(date)
 }
+
+/// The earliest year a date may fall in.
+pub const FIRST_YEAR: i32 = 1900;
+/// The latest year a date may fall in.
+pub const LAST_YEAR: i32 = 2100;
 
 /// A civil-servant number (NIP): 18 digits — birth date (YYYYMMDD), month of
 /// first appointment (YYYYMM), sex (1 or 2), and a 3-digit sequence.
@@ -104,7 +153,8 @@ impl Nip {
             return Err(DomainError::invalid(
                 field,
                 format!(
-                    "'{value}' must be 18 digits: birth date, appointment month, sex and a sequence"
+                    "{} must be 18 digits: birth date, appointment month, sex and a sequence",
+                    quoted(value)
                 ),
             ));
         }
@@ -141,6 +191,40 @@ impl Nip {
             ));
         }
         Ok(Self(digits))
+    }
+
+    /// Checks the dates the NIP holds against `today`: the first
+    /// appointment came at 18 or later (its month is not before the month
+    /// of the 18th birthday) and is not in the future. Checked when a
+    /// participant is enrolled, not when a stored NIP is read back.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `field`.
+    pub fn check_dates(&self, field: &str, today: NaiveDate) -> Result<(), DomainError> {
+        let digits = |range: std::ops::Range<usize>| self.0[range].parse::<i32>().unwrap_or(0);
+        let (born_year, born_month) = (digits(0..4), digits(4..6));
+        let (appointed_year, appointed_month) = (digits(8..12), digits(12..14));
+        let appointed = appointed_year * 12 + appointed_month;
+        if appointed < (born_year + 18) * 12 + born_month {
+            return Err(DomainError::invalid(
+                field,
+                format!(
+                    "the appointment month {appointed_year}-{appointed_month:02} comes before \
+                     the 18th birthday ({}-{born_month:02}); check the digits",
+                    born_year + 18
+                ),
+            ));
+        }
+        if appointed > today.year() * 12 + i32::try_from(today.month()).unwrap_or(12) {
+            return Err(DomainError::invalid(
+                field,
+                format!(
+                    "the appointment month {appointed_year}-{appointed_month:02} is in the \
+                     future; check the digits"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The NIP's 18 digits.
@@ -186,7 +270,7 @@ macro_rules! id_type {
                 {
                     return Err(DomainError::invalid(
                         $field,
-                        format!("'{value}' must be 1–100 letters, digits, '-', '_' or '.'"),
+                        format!("{} must be 1–100 letters, digits, '-', '_' or '.'", $crate::domain::values::quoted(value)),
                     ));
                 }
                 Ok(Self(value.to_owned()))
@@ -372,7 +456,7 @@ impl TrainingLevel {
         Self::ALL.into_iter().find(|l| l.as_str() == v).ok_or_else(|| {
             DomainError::invalid(
                 "level",
-                format!("'{value}' is not a training level; use one of pkn_i, pkn_ii, pka, pkp, diklatpim_i … diklatpim_iv"),
+                format!("{} is not a training level; use one of pkn_i, pkn_ii, pka, pkp, diklatpim_i … diklatpim_iv", quoted(value)),
             )
         })
     }
@@ -411,7 +495,7 @@ impl Horizon {
             "long" | "panjang" | "jangka_panjang" => Ok(Self::Long),
             _ => Err(DomainError::invalid(
                 field,
-                format!("'{value}' must be short, medium or long"),
+                format!("{} must be short, medium or long", quoted(value)),
             )),
         }
     }

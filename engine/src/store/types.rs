@@ -119,6 +119,10 @@ pub struct Metadata {
     /// The request id of the command that wrote the event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The fingerprint of that command (a hash of its kind and arguments),
+    /// so that a request id repeated with another command is told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }
 
 /// An event about to be appended.

@@ -868,7 +868,7 @@ fn coaches_comment_and_auditors_change_nothing() {
                 text: String::new()
             }
         )),
-        "text"
+        "note"
     );
     says(
         &forbidden(p.refused(participant(), C::Comment { text: "x".into() })),

@@ -39,8 +39,7 @@ pub(super) fn cohort_out(row: CohortRow) -> pb::Cohort {
 #[tonic::async_trait]
 impl pb::cohorts_server::Cohorts for App {
     async fn open_cohort(&self, request: Request<pb::OpenCohortRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
         let workflow = r.workflow.trim();
         let workflow = if workflow.is_empty() {
@@ -62,38 +61,27 @@ impl pb::cohorts_server::Cohorts for App {
             ends_on: date("ends_on", &r.ends_on)?,
             workflow,
         };
-        self.on_cohort(&actor, &r.request_id, cohort_id.as_str(), body)
-            .await
+        self.on_cohort(&ctx, cohort_id.as_str(), body).await
     }
 
     async fn enrol_participant(&self, request: Request<pb::EnrolParticipantRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
         let body = CohortCommand::Enrol(enrollment(&r)?);
-        self.on_cohort(&actor, &r.request_id, cohort_id.as_str(), body)
-            .await
+        self.on_cohort(&ctx, cohort_id.as_str(), body).await
     }
 
     async fn reassign_staff(&self, request: Request<pb::EnrolParticipantRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
         let body = CohortCommand::Reassign(enrollment(&r)?);
-        self.on_cohort(&actor, &r.request_id, cohort_id.as_str(), body)
-            .await
+        self.on_cohort(&ctx, cohort_id.as_str(), body).await
     }
 
     async fn start_workplace_phase(&self, request: Request<pb::ProjectAction>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
-        self.on_project(
-            &actor,
-            &r.request_id,
-            &r.project_id,
-            ProjectCommand::StartWorkplacePhase,
-        )
-        .await
+        let (ctx, r) = self.command(request)?;
+        self.on_project(&ctx, &r.project_id, ProjectCommand::StartWorkplacePhase)
+            .await
     }
 
     async fn list_cohorts(
@@ -140,16 +128,15 @@ impl pb::cohorts_server::Cohorts for App {
             .cohort_progress(cohort_id.as_str(), min_position(r.min_position))
             .await
             .map_err(status)?;
-        let Some(cohort) = progress.cohort else {
+        // Another organizer's cohort is answered as one that does not exist.
+        let Some(cohort) = progress
+            .cohort
+            .filter(|c| actor.role != Role::Organizer || c.organizer == actor.id)
+        else {
             return Err(Status::not_found(format!(
                 "cohort {cohort_id} does not exist"
             )));
         };
-        if actor.role == Role::Organizer && cohort.organizer != actor.id {
-            return Err(Status::permission_denied(format!(
-                "only the organizer of cohort {cohort_id} may read its progress"
-            )));
-        }
         Ok(Response::new(pb::CohortProgress {
             cohort: Some(cohort_out(cohort)),
             projects: progress.projects,

@@ -1,13 +1,13 @@
 use std::collections::BTreeSet;
 
-use jejak_engine::domain::Role;
-use jejak_engine::domain::innovation::{InnovationCommand as I, Profile, Source};
+use jejak_engine::domain::innovation::{Innovation, InnovationCommand as I, Profile, Source};
 use jejak_engine::domain::values::{InnovationId, OpdCode};
+use jejak_engine::domain::{Aggregate as _, Role};
 use jejak_projections::views::{InnovationRow, RegisterFilter};
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use super::{Written, can_see_innovation, require};
+use super::{Written, can_see_innovation, not_found, require};
 use crate::App;
 use crate::convert::{
     agreement, attachment, date, domain, form, form_out, key_token, min_position, page_after,
@@ -50,11 +50,26 @@ impl App {
         request: Request<pb::DatedRequest>,
         make: impl FnOnce(chrono::NaiveDate, String) -> I,
     ) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let on = date("on", &r.on)?;
-        self.on_innovation(&actor, &r.request_id, &r.innovation_id, make(on, r.text))
+        self.on_innovation(&ctx, &r.innovation_id, make(on, r.text))
             .await
+            // The decider names the evaluation, budget line or reason; on
+            // the wire each is the request's `text`.
+            .map_err(|status| match status.metadata().get("jejak-field") {
+                Some(field)
+                    if ["evaluation", "budget_line", "reason"]
+                        .iter()
+                        .any(|f| field == f) =>
+                {
+                    let reason = status
+                        .message()
+                        .split_once(": ")
+                        .map_or(status.message(), |(_, reason)| reason);
+                    invalid("text", reason)
+                }
+                _ => status,
+            })
     }
 }
 
@@ -64,8 +79,7 @@ impl pb::innovations_server::Innovations for App {
         &self,
         request: Request<pb::RegisterInnovationRequest>,
     ) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let innovation_id = InnovationId::parse(&r.innovation_id).map_err(domain)?;
         let sdgs = r
             .sdgs
@@ -95,16 +109,13 @@ impl pb::innovations_server::Innovations for App {
             profile,
             origin: None,
         };
-        self.on_innovation(&actor, &r.request_id, innovation_id.as_str(), body)
-            .await
+        self.on_innovation(&ctx, innovation_id.as_str(), body).await
     }
 
     async fn judge_feasibility(&self, request: Request<pb::JudgeFeasibilityRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         self.on_innovation(
-            &actor,
-            &r.request_id,
+            &ctx,
             &r.innovation_id,
             I::JudgeFeasibility {
                 feasible: r.feasible,
@@ -115,14 +126,12 @@ impl pb::innovations_server::Innovations for App {
     }
 
     async fn designate(&self, request: Request<pb::DesignateRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let body = I::Designate {
             decree_number: r.decree_number,
             decree_date: date("decree_date", &r.decree_date)?,
         };
-        self.on_innovation(&actor, &r.request_id, &r.innovation_id, body)
-            .await
+        self.on_innovation(&ctx, &r.innovation_id, body).await
     }
 
     async fn start_pilot(&self, request: Request<pb::DatedRequest>) -> Written {
@@ -155,20 +164,17 @@ impl pb::innovations_server::Innovations for App {
         &self,
         request: Request<pb::InnovationReplicationRequest>,
     ) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let body = I::RecordReplication {
             adopter_opd: opd("adopter_opd", &r.adopter_opd)?,
             adopter_region: r.adopter_region,
             agreement: agreement(r.agreement.as_ref())?,
         };
-        self.on_innovation(&actor, &r.request_id, &r.innovation_id, body)
-            .await
+        self.on_innovation(&ctx, &r.innovation_id, body).await
     }
 
     async fn add_evidence(&self, request: Request<pb::AddEvidenceRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let evidence = r
             .attachment
             .as_ref()
@@ -177,20 +183,17 @@ impl pb::innovations_server::Innovations for App {
             indicator: r.indicator,
             attachment: attachment("attachment", evidence)?,
         };
-        self.on_innovation(&actor, &r.request_id, &r.innovation_id, body)
-            .await
+        self.on_innovation(&ctx, &r.innovation_id, body).await
     }
 
     async fn record_award(&self, request: Request<pb::RecordAwardRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let body = I::RecordAward {
             title: r.title,
             year: r.year,
             awarded_by: r.awarded_by,
         };
-        self.on_innovation(&actor, &r.request_id, &r.innovation_id, body)
-            .await
+        self.on_innovation(&ctx, &r.innovation_id, body).await
     }
 
     async fn get_innovation(
@@ -205,13 +208,9 @@ impl pb::innovations_server::Innovations for App {
             .innovation(id.as_str(), min_position(r.min_position))
             .await
             .map_err(status)?
-            .ok_or_else(|| Status::not_found(format!("innovation {id} does not exist")))?;
-        if !can_see_innovation(&actor, &row) {
-            return Err(Status::permission_denied(format!(
-                "a {} may not read innovation {id}; officers read their own OPD's",
-                actor.role
-            )));
-        }
+            // An innovation the caller may not see is answered as one that does not exist.
+            .filter(|row| can_see_innovation(&actor, row))
+            .ok_or_else(|| not_found(Innovation::LABEL, id.as_str()))?;
         Ok(Response::new(entry(row)))
     }
 
@@ -283,6 +282,24 @@ impl pb::innovations_server::Innovations for App {
             )
             .await
             .map_err(status)?;
+        // Counts are the city's; the lists name innovations, and an OPD's
+        // officer reads only their own OPD's (dormant ones included).
+        let (mut dormant, mut most_replicated) = (stats.dormant, stats.most_replicated);
+        if actor.role == Role::InnovationOfficer {
+            let mut own = std::collections::HashMap::new();
+            for id in dormant
+                .iter()
+                .chain(most_replicated.iter().map(|(id, _)| id))
+            {
+                if !own.contains_key(id) {
+                    let row = self.views().innovation(id, None).await.map_err(status)?;
+                    let visible = row.is_some_and(|row| can_see_innovation(&actor, &row));
+                    own.insert(id.clone(), visible);
+                }
+            }
+            dormant.retain(|id| own.get(id).copied().unwrap_or(false));
+            most_replicated.retain(|(id, _)| own.get(id).copied().unwrap_or(false));
+        }
         Ok(Response::new(pb::InnovationStatistics {
             total: stats.total,
             by_opd: stats
@@ -307,9 +324,8 @@ impl pb::innovations_server::Innovations for App {
             opds_without: stats.opds_without,
             coverage: stats.coverage,
             gini: stats.gini,
-            dormant: stats.dormant,
-            most_replicated: stats
-                .most_replicated
+            dormant,
+            most_replicated: most_replicated
                 .into_iter()
                 .map(|(innovation_id, adopters)| pb::Replicated {
                     innovation_id,

@@ -107,30 +107,21 @@ impl pb::mentoring_server::Mentoring for App {
     }
 
     async fn agree_change_area(&self, request: Request<pb::ProjectAction>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
-        self.on_project(&actor, &r.request_id, &r.project_id, P::AgreeChangeArea)
+        let (ctx, r) = self.command(request)?;
+        self.on_project(&ctx, &r.project_id, P::AgreeChangeArea)
             .await
     }
 
     async fn approve_action_plan(&self, request: Request<pb::ProjectAction>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
-        self.on_project(
-            &actor,
-            &r.request_id,
-            &r.project_id,
-            P::ApproveActionPlan { note: r.note },
-        )
-        .await
+        let (ctx, r) = self.command(request)?;
+        self.on_project(&ctx, &r.project_id, P::ApproveActionPlan { note: r.note })
+            .await
     }
 
     async fn return_action_plan(&self, request: Request<pb::ReasonRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         self.on_project(
-            &actor,
-            &r.request_id,
+            &ctx,
             &r.project_id,
             P::ReturnActionPlan { reason: r.reason },
         )
@@ -138,12 +129,10 @@ impl pb::mentoring_server::Mentoring for App {
     }
 
     async fn approve_milestone(&self, request: Request<pb::MilestoneDecision>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let milestone_id = MilestoneId::parse(&r.milestone_id).map_err(domain)?;
         self.on_project(
-            &actor,
-            &r.request_id,
+            &ctx,
             &r.project_id,
             P::ApproveMilestone {
                 milestone_id,
@@ -154,12 +143,10 @@ impl pb::mentoring_server::Mentoring for App {
     }
 
     async fn return_milestone(&self, request: Request<pb::MilestoneDecision>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let milestone_id = MilestoneId::parse(&r.milestone_id).map_err(domain)?;
         self.on_project(
-            &actor,
-            &r.request_id,
+            &ctx,
             &r.project_id,
             P::ReturnMilestone {
                 milestone_id,
@@ -170,32 +157,20 @@ impl pb::mentoring_server::Mentoring for App {
     }
 
     async fn endorse_adoption(&self, request: Request<pb::ProjectAction>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
-        self.on_project(
-            &actor,
-            &r.request_id,
-            &r.project_id,
-            P::EndorseAdoption { note: r.note },
-        )
-        .await
+        let (ctx, r) = self.command(request)?;
+        self.on_project(&ctx, &r.project_id, P::EndorseAdoption { note: r.note })
+            .await
     }
 
     async fn record_replication(&self, request: Request<pb::ProjectReplicationRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let replication = Replication {
             adopter_opd: OpdCode::parse(&r.adopter_opd)
                 .map_err(|e| crate::error::invalid("adopter_opd", e))?,
             adopter_region: r.adopter_region,
             agreement: agreement(r.agreement.as_ref())?,
         };
-        self.on_project(
-            &actor,
-            &r.request_id,
-            &r.project_id,
-            P::RecordReplication(replication),
-        )
-        .await
+        self.on_project(&ctx, &r.project_id, P::RecordReplication(replication))
+            .await
     }
 }

@@ -9,6 +9,7 @@ mod cohorts;
 mod innovations;
 mod mentoring;
 mod projects;
+mod requests;
 mod seminars;
 
 use jejak_engine::domain::change_project::{ChangeProject, ProjectCommand};
@@ -16,33 +17,37 @@ use jejak_engine::domain::cohort::{Cohort, CohortCommand};
 use jejak_engine::domain::innovation::{Innovation, InnovationCommand};
 use jejak_engine::domain::values::{InnovationId, ProjectId};
 use jejak_engine::domain::{Actor, Role};
+use jejak_engine::engine::Context;
 use jejak_projections::views::{InnovationRow, ProjectRow};
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::App;
-use crate::convert::{context, domain, written};
+use crate::convert::{domain, written};
 use crate::error::status;
 
 type Written = Result<Response<pb::WriteResult>, Status>;
 
 impl App {
     pub(crate) fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Status> {
-        self.keys().actor(request)
+        let actor = self.keys().actor(request)?;
+        // For the edge's log of refused calls.
+        if let Some(caller) = request.extensions().get::<crate::edge::Caller>() {
+            caller.set(&actor.id, actor.role.as_str());
+        }
+        Ok(actor)
     }
 
     pub(crate) async fn on_project(
         &self,
-        actor: &Actor,
-        request_id: &str,
+        ctx: &Context,
         project_id: &str,
         body: ProjectCommand,
     ) -> Written {
         let id = ProjectId::parse(project_id).map_err(domain)?;
-        let ctx = context(actor, request_id)?;
         let outcome = self
             .engine()
-            .execute::<ChangeProject>(id.as_str(), &ctx, body)
+            .execute::<ChangeProject>(id.as_str(), ctx, body)
             .await
             .map_err(status)?;
         Ok(Response::new(written(outcome)))
@@ -50,16 +55,14 @@ impl App {
 
     pub(crate) async fn on_innovation(
         &self,
-        actor: &Actor,
-        request_id: &str,
+        ctx: &Context,
         innovation_id: &str,
         body: InnovationCommand,
     ) -> Written {
         let id = InnovationId::parse(innovation_id).map_err(domain)?;
-        let ctx = context(actor, request_id)?;
         let outcome = self
             .engine()
-            .execute::<Innovation>(id.as_str(), &ctx, body)
+            .execute::<Innovation>(id.as_str(), ctx, body)
             .await
             .map_err(status)?;
         Ok(Response::new(written(outcome)))
@@ -67,19 +70,26 @@ impl App {
 
     pub(crate) async fn on_cohort(
         &self,
-        actor: &Actor,
-        request_id: &str,
+        ctx: &Context,
         cohort_id: &str,
         body: CohortCommand,
     ) -> Written {
-        let ctx = context(actor, request_id)?;
         let outcome = self
             .engine()
-            .execute::<Cohort>(cohort_id, &ctx, body)
+            .execute::<Cohort>(cohort_id, ctx, body)
             .await
             .map_err(status)?;
         Ok(Response::new(written(outcome)))
     }
+}
+
+/// NOT_FOUND for `what` `id`: the answer for one that does not exist and
+/// for one the caller may not see alike, word for word the engine's.
+pub(crate) fn not_found(what: &'static str, id: &str) -> Status {
+    domain(jejak_engine::domain::DomainError::NotFound {
+        what,
+        id: id.to_owned(),
+    })
 }
 
 /// PERMISSION_DENIED unless the actor acts in one of `roles`.
@@ -97,7 +107,8 @@ pub(crate) fn require(actor: &Actor, roles: &[Role], what: &str) -> Result<(), S
 
 /// Whether the actor may see a project: their own (participant), their
 /// participants' (mentor, coach, examiner), their cohort's (organizer);
-/// auditors and BRIDA see all.
+/// auditors see all. BRIDA reads the innovation register, not change
+/// projects.
 pub(crate) fn can_see_project(actor: &Actor, row: &ProjectRow) -> bool {
     match actor.role {
         Role::Participant => row.participant_nip == actor.id,
@@ -105,8 +116,8 @@ pub(crate) fn can_see_project(actor: &Actor, row: &ProjectRow) -> bool {
         Role::Coach => row.coach == actor.id,
         Role::Examiner => row.examiners.contains(&actor.id),
         Role::Organizer => row.organizer == actor.id,
-        Role::Auditor | Role::BridaOfficer | Role::System => true,
-        Role::InnovationOfficer | Role::Admin => false,
+        Role::Auditor | Role::System => true,
+        Role::InnovationOfficer | Role::BridaOfficer | Role::Admin => false,
     }
 }
 

@@ -1,14 +1,15 @@
-use jejak_engine::domain::Role;
+use jejak_engine::domain::change_project::ChangeProject;
 use jejak_engine::domain::change_project::{
     Goals, MilestonePlan, ProjectCommand as P, Proposal, Stakeholder, TeamMember,
 };
 use jejak_engine::domain::cohort::Cohort;
 use jejak_engine::domain::values::{CohortId, Horizon, MilestoneId, Nip};
+use jejak_engine::domain::{Aggregate as _, Role};
 use jejak_projections::views::{BoardFilter, ProjectRow};
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use super::{Written, can_see_project};
+use super::{Written, can_see_project, not_found};
 use crate::App;
 use crate::convert::{
     attachments, date, domain, horizon, horizon_out, level_out, level3, min_position, page,
@@ -130,8 +131,8 @@ pub(super) fn project_out(row: ProjectRow) -> pb::Project {
 #[tonic::async_trait]
 impl pb::change_projects_server::ChangeProjects for App {
     async fn propose(&self, request: Request<pb::ProposeRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
+        let actor = &ctx.actor;
         if actor.role != Role::Participant {
             return Err(Status::permission_denied(format!(
                 "a {} may not propose; participants propose their own change project",
@@ -163,73 +164,49 @@ impl pb::change_projects_server::ChangeProjects for App {
             enrollment,
             proposal,
         };
-        self.on_project(&actor, &r.request_id, project_id.as_str(), body)
-            .await
+        self.on_project(&ctx, project_id.as_str(), body).await
     }
 
     async fn revise_proposal(&self, request: Request<pb::ReviseProposalRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let proposal = proposal(r.proposal.as_ref())?;
-        self.on_project(
-            &actor,
-            &r.request_id,
-            &r.project_id,
-            P::ReviseProposal { proposal },
-        )
-        .await
+        self.on_project(&ctx, &r.project_id, P::ReviseProposal { proposal })
+            .await
     }
 
     async fn submit_evidence(&self, request: Request<pb::SubmitEvidenceRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let body = P::SubmitEvidence {
             milestone_id: MilestoneId::parse(&r.milestone_id).map_err(domain)?,
             attachments: attachments("attachments", &r.attachments)?,
             note: r.note,
         };
-        self.on_project(&actor, &r.request_id, &r.project_id, body)
-            .await
+        self.on_project(&ctx, &r.project_id, body).await
     }
 
     async fn submit_final_report(&self, request: Request<pb::SubmitFinalReportRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let body = P::SubmitFinalReport {
             summary: r.summary,
             attachments: attachments("attachments", &r.attachments)?,
         };
-        self.on_project(&actor, &r.request_id, &r.project_id, body)
-            .await
+        self.on_project(&ctx, &r.project_id, body).await
     }
 
     async fn withdraw(&self, request: Request<pb::ReasonRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
-        self.on_project(
-            &actor,
-            &r.request_id,
-            &r.project_id,
-            P::Withdraw { reason: r.reason },
-        )
-        .await
+        let (ctx, r) = self.command(request)?;
+        self.on_project(&ctx, &r.project_id, P::Withdraw { reason: r.reason })
+            .await
     }
 
     async fn comment(&self, request: Request<pb::ProjectAction>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
-        self.on_project(
-            &actor,
-            &r.request_id,
-            &r.project_id,
-            P::Comment { text: r.note },
-        )
-        .await
+        let (ctx, r) = self.command(request)?;
+        self.on_project(&ctx, &r.project_id, P::Comment { text: r.note })
+            .await
     }
 
     async fn mark_ready_for_seminar(&self, request: Request<pb::MarkReadyRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let body =
             match pb::SeminarKind::try_from(r.seminar).unwrap_or(pb::SeminarKind::Unspecified) {
                 pb::SeminarKind::Proposal => P::MarkProposalReady,
@@ -238,8 +215,7 @@ impl pb::change_projects_server::ChangeProjects for App {
                     return Err(invalid("seminar", "is required: PROPOSAL or FINAL"));
                 }
             };
-        self.on_project(&actor, &r.request_id, &r.project_id, body)
-            .await
+        self.on_project(&ctx, &r.project_id, body).await
     }
 
     async fn get_project(
@@ -254,13 +230,9 @@ impl pb::change_projects_server::ChangeProjects for App {
             .project(id.as_str(), min_position(r.min_position))
             .await
             .map_err(status)?
-            .ok_or_else(|| Status::not_found(format!("change project {id} does not exist")))?;
-        if !can_see_project(&actor, &row) {
-            return Err(Status::permission_denied(format!(
-                "a {} may see only the change projects they take part in",
-                actor.role
-            )));
-        }
+            // A project the caller may not see is answered as one that does not exist.
+            .filter(|row| can_see_project(&actor, row))
+            .ok_or_else(|| not_found(ChangeProject::LABEL, id.as_str()))?;
         Ok(Response::new(project_out(row)))
     }
 

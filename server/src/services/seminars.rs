@@ -14,11 +14,9 @@ impl pb::seminars_server::Seminars for App {
         &self,
         request: Request<pb::ProposalSeminarRequest>,
     ) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         self.on_project(
-            &actor,
-            &r.request_id,
+            &ctx,
             &r.project_id,
             P::RecordProposalSeminar {
                 accepted: r.accepted,
@@ -29,8 +27,7 @@ impl pb::seminars_server::Seminars for App {
     }
 
     async fn record_final_seminar(&self, request: Request<pb::FinalSeminarRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let ratings = r
             .ratings
             .iter()
@@ -46,8 +43,7 @@ impl pb::seminars_server::Seminars for App {
         let score = u8::try_from(r.score)
             .map_err(|_| invalid("score", format!("{} is above 100", r.score)))?;
         self.on_project(
-            &actor,
-            &r.request_id,
+            &ctx,
             &r.project_id,
             P::RecordFinalSeminar {
                 ratings,
@@ -59,29 +55,20 @@ impl pb::seminars_server::Seminars for App {
     }
 
     async fn set_grade(&self, request: Request<pb::SetGradeRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let grade = Grade::parse(&r.grade).map_err(domain)?;
-        self.on_project(&actor, &r.request_id, &r.project_id, P::SetGrade { grade })
+        self.on_project(&ctx, &r.project_id, P::SetGrade { grade })
             .await
     }
 
     async fn defer_graduation(&self, request: Request<pb::ReasonRequest>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
-        self.on_project(
-            &actor,
-            &r.request_id,
-            &r.project_id,
-            P::DeferGraduation { reason: r.reason },
-        )
-        .await
+        let (ctx, r) = self.command(request)?;
+        self.on_project(&ctx, &r.project_id, P::DeferGraduation { reason: r.reason })
+            .await
     }
 
     async fn resume_participant(&self, request: Request<pb::ProjectAction>) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
-        self.on_project(&actor, &r.request_id, &r.project_id, P::Resume)
-            .await
+        let (ctx, r) = self.command(request)?;
+        self.on_project(&ctx, &r.project_id, P::Resume).await
     }
 }

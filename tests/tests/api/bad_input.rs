@@ -8,7 +8,11 @@ use tonic::{Code, Status};
 
 use super::*;
 
-on_both_backends!(bad_input_on_every_write_rpc_is_named_and_writes_nothing);
+on_both_backends!(
+    bad_input_on_every_write_rpc_is_named_and_writes_nothing,
+    dates_nips_and_names_are_strict_and_errors_quote_little,
+    bodies_that_do_not_decode_are_the_callers_mistake
+);
 
 #[track_caller]
 fn names(result: Result<tonic::Response<pb::WriteResult>, Status>, field: &str) {
@@ -30,6 +34,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     proposed(&app, &p).await;
     app.innovations(&p.brida)
         .register_innovation(pb::RegisterInnovationRequest {
+            expected_version: None,
             request_id: "reg".into(),
             innovation_id: "inv-1".into(),
             name: "Posyandu Remaja".into(),
@@ -184,6 +189,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     names(
         projects
             .revise_proposal(pb::ReviseProposalRequest {
+                expected_version: None,
                 request_id: "rev".into(),
                 project_id: pid.clone(),
                 proposal: Some(oversized),
@@ -194,6 +200,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     let mut bad_hash = file("a.pdf");
     bad_hash.sha256 = "1234".into();
     let evidence = |attachments: Vec<pb::Attachment>, milestone: &str| pb::SubmitEvidenceRequest {
+        expected_version: None,
         request_id: "ev".into(),
         project_id: pid.clone(),
         milestone_id: milestone.into(),
@@ -219,6 +226,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     names(
         projects
             .submit_final_report(pb::SubmitFinalReportRequest {
+                expected_version: None,
                 request_id: "rep".into(),
                 project_id: pid.clone(),
                 summary: "S".into(),
@@ -230,6 +238,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     names(
         projects
             .withdraw(pb::ReasonRequest {
+                expected_version: None,
                 request_id: "w".into(),
                 project_id: pid.clone(),
                 reason: "  ".into(),
@@ -244,11 +253,12 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
                 ..action("c")
             })
             .await,
-        "text",
+        "invalid note:",
     );
     names(
         app.projects(&p.coach)
             .mark_ready_for_seminar(pb::MarkReadyRequest {
+                expected_version: None,
                 request_id: "m".into(),
                 project_id: pid.clone(),
                 seminar: 0,
@@ -261,6 +271,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     let mut m = app.mentoring(&p.mentor);
     names(
         m.return_action_plan(pb::ReasonRequest {
+            expected_version: None,
             request_id: "r".into(),
             project_id: pid.clone(),
             reason: String::new(),
@@ -278,6 +289,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     );
     names(
         m.return_milestone(pb::MilestoneDecision {
+            expected_version: None,
             request_id: "r".into(),
             project_id: pid.clone(),
             milestone_id: "m1".into(),
@@ -288,6 +300,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     );
     names(
         m.approve_milestone(pb::MilestoneDecision {
+            expected_version: None,
             request_id: "a".into(),
             project_id: pid.clone(),
             milestone_id: "m9".into(),
@@ -306,6 +319,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     );
     names(
         m.record_replication(pb::ProjectReplicationRequest {
+            expected_version: None,
             request_id: "r".into(),
             project_id: pid.clone(),
             adopter_opd: "dinas pendidikan".into(),
@@ -317,6 +331,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     );
     names(
         m.record_replication(pb::ProjectReplicationRequest {
+            expected_version: None,
             request_id: "r".into(),
             project_id: pid.clone(),
             adopter_opd: "disdik".into(),
@@ -331,6 +346,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     let mut s = app.seminars(&p.examiner);
     names(
         s.record_proposal_seminar(pb::ProposalSeminarRequest {
+            expected_version: None,
             request_id: "s".into(),
             project_id: pid.clone(),
             accepted: false,
@@ -341,6 +357,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     );
     names(
         s.record_final_seminar(pb::FinalSeminarRequest {
+            expected_version: None,
             request_id: "f".into(),
             project_id: pid.clone(),
             ratings: vec![],
@@ -356,6 +373,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     }];
     names(
         s.record_final_seminar(pb::FinalSeminarRequest {
+            expected_version: None,
             request_id: "f".into(),
             project_id: pid.clone(),
             ratings: unrated,
@@ -368,6 +386,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     names(
         app.seminars(&p.organizer)
             .set_grade(pb::SetGradeRequest {
+                expected_version: None,
                 request_id: "g".into(),
                 project_id: pid.clone(),
                 grade: "A+".into(),
@@ -378,6 +397,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     names(
         app.seminars(&p.organizer)
             .defer_graduation(pb::ReasonRequest {
+                expected_version: None,
                 request_id: "d".into(),
                 project_id: pid.clone(),
                 reason: String::new(),
@@ -390,6 +410,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     let mut i = app.innovations(&p.brida);
     let register = |f: &dyn Fn(&mut pb::RegisterInnovationRequest)| {
         let mut r = pb::RegisterInnovationRequest {
+            expected_version: None,
             request_id: "reg2".into(),
             innovation_id: "inv-2".into(),
             name: "Nama".into(),
@@ -438,6 +459,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
         "innovation_id",
     );
     let dated = |on: &str, text: &str| pb::DatedRequest {
+        expected_version: None,
         request_id: "d".into(),
         innovation_id: "inv-1".into(),
         on: on.into(),
@@ -445,6 +467,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     };
     names(
         i.judge_feasibility(pb::JudgeFeasibilityRequest {
+            expected_version: None,
             request_id: "j".into(),
             innovation_id: "inv-1".into(),
             feasible: true,
@@ -455,6 +478,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     );
     names(
         i.designate(pb::DesignateRequest {
+            expected_version: None,
             request_id: "d".into(),
             innovation_id: "inv-1".into(),
             decree_number: String::new(),
@@ -464,15 +488,20 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
         "decree_number",
     );
     names(i.start_pilot(dated("2026-02-31", "")).await, "on");
+    // The evaluation, budget line and reason are the request's `text`.
     names(
         i.evaluate_pilot(dated("2026-03-01", "")).await,
-        "evaluation",
+        "invalid text:",
     );
-    names(i.implement(dated("2026-03-01", "")).await, "budget_line");
-    names(i.mark_dormant(dated("2026-03-01", "")).await, "reason");
+    names(i.implement(dated("2026-03-01", "")).await, "invalid text:");
+    names(
+        i.mark_dormant(dated("2026-03-01", "")).await,
+        "invalid text:",
+    );
     names(i.resume(dated("", "")).await, "on");
     names(
         i.record_replication(pb::InnovationReplicationRequest {
+            expected_version: None,
             request_id: "r".into(),
             innovation_id: "inv-1".into(),
             adopter_opd: "disdik".into(),
@@ -484,6 +513,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     );
     names(
         i.add_evidence(pb::AddEvidenceRequest {
+            expected_version: None,
             request_id: "e".into(),
             innovation_id: "inv-1".into(),
             indicator: "regulasi".into(),
@@ -496,6 +526,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     no_type.media_type = "pdf".into();
     names(
         i.add_evidence(pb::AddEvidenceRequest {
+            expected_version: None,
             request_id: "e".into(),
             innovation_id: "inv-1".into(),
             indicator: "regulasi".into(),
@@ -506,6 +537,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     );
     names(
         i.record_award(pb::RecordAwardRequest {
+            expected_version: None,
             request_id: "a".into(),
             innovation_id: "inv-1".into(),
             title: "Top".into(),
@@ -555,14 +587,15 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
     let refused = app
         .projects(&p.participant)
         .revise_proposal(pb::ReviseProposalRequest {
+            expected_version: None,
             request_id: "big".into(),
             project_id: pid.clone(),
             proposal: Some(huge),
         })
         .await;
     assert!(
-        matches!(refused, Err(ref s) if s.code() == Code::OutOfRange || s.code() == Code::ResourceExhausted),
-        "{refused:?}"
+        matches!(refused, Err(ref s) if s.code() == Code::ResourceExhausted),
+        "an oversized message: {refused:?}"
     );
 
     assert_eq!(
@@ -570,5 +603,191 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
         before,
         "nothing was written"
     );
+    app.stop().await;
+}
+
+/// INVALID_ARGUMENT whose `jejak-field` is exactly `field` and whose
+/// message says `says`.
+#[track_caller]
+fn refuses(result: Result<tonic::Response<pb::WriteResult>, Status>, field: &str, says: &str) {
+    match result {
+        Err(status) if status.code() == Code::InvalidArgument => {
+            assert_eq!(
+                status
+                    .metadata()
+                    .get("jejak-field")
+                    .map(|v| v.to_str().unwrap()),
+                Some(field),
+                "{status:?}"
+            );
+            assert!(
+                status.message().contains(says),
+                "'{}' does not say '{says}'",
+                status.message()
+            );
+        }
+        other => panic!("expected INVALID_ARGUMENT on {field}, got {other:?}"),
+    }
+}
+
+async fn dates_nips_and_names_are_strict_and_errors_quote_little(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let p = People::of(&app);
+    proposed(&app, &p).await;
+    let before = app.app.engine().store().digest().await.unwrap();
+    let mut c = app.cohorts(&p.organizer);
+
+    // Dates: strict ISO 8601, in a plausible range.
+    for (date, says) in [
+        ("2026-1-5", "write YYYY-MM-DD"),
+        ("2026-01-5", "write YYYY-MM-DD"),
+        ("26-01-05", "write YYYY-MM-DD"),
+        ("2026/01/05", "write YYYY-MM-DD"),
+        ("+2026-01-05", "write YYYY-MM-DD"),
+        ("0000-01-05", "not a plausible date"),
+        ("9999-12-31", "not a plausible date"),
+    ] {
+        refuses(
+            c.open_cohort(pb::OpenCohortRequest {
+                cohort_id: "strict-dates".into(),
+                starts_on: date.into(),
+                ..open_cohort()
+            })
+            .await,
+            "starts_on",
+            says,
+        );
+    }
+
+    // A NIP's own dates: appointed at 18 or later, and not in the future
+    // (the test clock stands at 2026-03-02).
+    for (nip, says) in [
+        ("200001012010011001", "before the 18th birthday"),
+        ("200001012017121001", "before the 18th birthday"),
+        ("199001012026041001", "in the future"),
+    ] {
+        let mut enrol = enrol();
+        enrol.participant.as_mut().unwrap().nip = nip.into();
+        refuses(c.enrol_participant(enrol).await, "participant.nip", says);
+    }
+    assert_eq!(
+        app.app.engine().store().digest().await.unwrap(),
+        before,
+        "no refused date or NIP was written"
+    );
+    let mut at_eighteen = enrol();
+    at_eighteen.participant.as_mut().unwrap().nip = "200001012018011001".into();
+    c.enrol_participant(at_eighteen)
+        .await
+        .expect("appointed in the month of the 18th birthday");
+    let before = app.app.engine().store().digest().await.unwrap();
+
+    // Fields are named as on the wire.
+    let mut goalless = proposal();
+    goalless.goal_short_term = String::new();
+    refuses(
+        app.projects(&p.participant)
+            .revise_proposal(pb::ReviseProposalRequest {
+                request_id: String::new(),
+                project_id: project_id(),
+                proposal: Some(goalless),
+                expected_version: None,
+            })
+            .await,
+        "proposal.goal_short_term",
+        "is required",
+    );
+
+    // A long input is quoted in part: the answer stays small.
+    let long = "z".repeat(20_000);
+    let mut c = app.cohorts(&p.organizer);
+    for result in [
+        c.open_cohort(pb::OpenCohortRequest {
+            cohort_id: long.clone(),
+            ..open_cohort()
+        })
+        .await,
+        c.open_cohort(pb::OpenCohortRequest {
+            cohort_id: "long-date".into(),
+            ends_on: long.clone(),
+            ..open_cohort()
+        })
+        .await,
+    ] {
+        let status = result.expect_err("refused");
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(
+            status.message().len() < 400,
+            "{} bytes",
+            status.message().len()
+        );
+        assert!(
+            status.message().contains(&"z".repeat(100)),
+            "{}",
+            status.message()
+        );
+        assert!(
+            !status.message().contains(&"z".repeat(101)),
+            "{}",
+            status.message()
+        );
+        assert!(
+            status.message().contains("20000 characters"),
+            "{}",
+            status.message()
+        );
+    }
+
+    assert_eq!(
+        app.app.engine().store().digest().await.unwrap(),
+        before,
+        "nothing was written"
+    );
+    app.stop().await;
+}
+
+/// Sends `body` as the request of `path` and returns the status.
+async fn raw(app: &jejak_tests::app::TestApp, token: &str, path: &str, body: Vec<u8>) -> Status {
+    let mut grpc = tonic::client::Grpc::new(app.authed(Some(token)));
+    grpc.ready().await.expect("the server takes calls");
+    grpc.unary(
+        tonic::Request::new(body),
+        path.parse().unwrap(),
+        super::fuzz::RawBytes,
+    )
+    .await
+    .expect_err("refused")
+}
+
+async fn bodies_that_do_not_decode_are_the_callers_mistake(db: &TestDb) {
+    use prost::Message as _;
+    let app = spawn_app(db).await;
+    let p = People::of(&app);
+    proposed(&app, &p).await;
+    let before = app.app.engine().store().digest().await.unwrap();
+    let comment = "/jejak.v1.ChangeProjects/Comment";
+
+    // A string that is not UTF-8: field 3 (`note`) holding 0xff 0xfe.
+    let mut body = action("utf8").encode_to_vec();
+    body.extend_from_slice(&[0x1a, 0x02, 0xff, 0xfe]);
+    let status = raw(&app, &p.coach, comment, body).await;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("UTF-8"), "{}", status.message());
+
+    // Bytes that are no message at all.
+    let status = raw(
+        &app,
+        &p.coach,
+        comment,
+        vec![0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f],
+    )
+    .await;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+
+    // A message over the size limit.
+    let status = raw(&app, &p.coach, comment, vec![0u8; 5 * 1024 * 1024]).await;
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+
+    assert_eq!(app.app.engine().store().digest().await.unwrap(), before);
     app.stop().await;
 }

@@ -12,6 +12,7 @@ on_both_backends!(
 
 fn decision(id: &str, m: &str, reason: &str) -> pb::MilestoneDecision {
     pb::MilestoneDecision {
+        expected_version: None,
         request_id: id.into(),
         project_id: project_id(),
         milestone_id: m.into(),
@@ -21,6 +22,7 @@ fn decision(id: &str, m: &str, reason: &str) -> pb::MilestoneDecision {
 
 fn evidence(id: &str, m: &str) -> pb::SubmitEvidenceRequest {
     pb::SubmitEvidenceRequest {
+        expected_version: None,
         request_id: id.into(),
         project_id: project_id(),
         milestone_id: m.into(),
@@ -89,6 +91,7 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
         .await
         .unwrap();
     let seminar = pb::ProposalSeminarRequest {
+        expected_version: None,
         request_id: "seminar".into(),
         project_id: project_id(),
         accepted: true,
@@ -151,6 +154,7 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
     }
 
     let report = pb::SubmitFinalReportRequest {
+        expected_version: None,
         request_id: "report".into(),
         project_id: project_id(),
         summary: "Antrian daring berjalan".into(),
@@ -167,6 +171,7 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
         })
         .to_vec();
     let final_seminar = pb::FinalSeminarRequest {
+        expected_version: None,
         request_id: "final".into(),
         project_id: project_id(),
         ratings,
@@ -178,6 +183,7 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
         .await
         .unwrap();
     let grade = pb::SetGradeRequest {
+        expected_version: None,
         request_id: "grade".into(),
         project_id: project_id(),
         grade: "sangat memuaskan".into(),
@@ -233,6 +239,7 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
     // Another OPD replicates it.
     let inv = || app.innovations(&p.brida);
     let dated = |id: &str, on: &str, text: &str| pb::DatedRequest {
+        expected_version: None,
         request_id: id.into(),
         innovation_id: innovation_id.clone(),
         on: on.into(),
@@ -240,6 +247,7 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
     };
     inv()
         .judge_feasibility(pb::JudgeFeasibilityRequest {
+            expected_version: None,
             request_id: "feasible".into(),
             innovation_id: innovation_id.clone(),
             feasible: true,
@@ -249,6 +257,7 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
         .unwrap();
     inv()
         .designate(pb::DesignateRequest {
+            expected_version: None,
             request_id: "decree".into(),
             innovation_id: innovation_id.clone(),
             decree_number: "SK 050/12".into(),
@@ -276,6 +285,7 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
     };
     let replicated = inv()
         .record_replication(pb::InnovationReplicationRequest {
+            expected_version: None,
             request_id: "replicate".into(),
             innovation_id: innovation_id.clone(),
             adopter_opd: "dpmptsp".into(),
@@ -422,6 +432,7 @@ async fn watch_inbox_delivers_a_submission_made_after_it_opened(db: &TestDb) {
         .await
         .unwrap();
     let seminar = pb::ProposalSeminarRequest {
+        expected_version: None,
         request_id: "seminar".into(),
         project_id: project_id(),
         accepted: true,

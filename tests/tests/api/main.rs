@@ -3,7 +3,10 @@
 mod bad_input;
 mod fuzz;
 mod journey;
+mod oracle;
 mod refusals;
+mod refused_log;
+mod requests;
 mod tls;
 
 use jejak_engine::domain::Role;
@@ -58,6 +61,7 @@ pub fn file(name: &str) -> pb::Attachment {
 
 pub fn open_cohort() -> pb::OpenCohortRequest {
     pb::OpenCohortRequest {
+        expected_version: None,
         request_id: String::new(),
         cohort_id: COHORT.into(),
         level: pb::TrainingLevel::Pka as i32,
@@ -72,6 +76,7 @@ pub fn open_cohort() -> pb::OpenCohortRequest {
 
 pub fn enrol() -> pb::EnrolParticipantRequest {
     pb::EnrolParticipantRequest {
+        expected_version: None,
         request_id: String::new(),
         cohort_id: COHORT.into(),
         participant: Some(pb::ParticipantInfo {
@@ -122,6 +127,7 @@ pub fn proposal() -> pb::Proposal {
 
 pub fn propose() -> pb::ProposeRequest {
     pb::ProposeRequest {
+        expected_version: None,
         request_id: String::new(),
         cohort_id: COHORT.into(),
         proposal: Some(proposal()),
@@ -147,6 +153,7 @@ pub async fn proposed(app: &TestApp, people: &People) -> pb::WriteResult {
 
 pub fn action(request_id: &str) -> pb::ProjectAction {
     pb::ProjectAction {
+        expected_version: None,
         request_id: request_id.into(),
         project_id: project_id(),
         note: String::new(),

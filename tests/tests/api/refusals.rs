@@ -9,6 +9,7 @@ use jejak_tests::app::{TestApp, spawn_app};
 use jejak_tests::{TestDb, on_both_backends};
 use tonic::{Code, Status};
 
+use super::oracle::{INNOVATION_STRANGERS, ON_A_PROJECT, ON_AN_INNOVATION, PROJECT_STRANGERS};
 use super::*;
 
 on_both_backends!(
@@ -20,27 +21,42 @@ const INNOVATION: &str = "inv-1";
 
 /// Calls `rpc` with `token` (or none); only the status matters.
 async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Status> {
+    call_on(app, rpc, token, &project_id(), INNOVATION).await
+}
+
+/// Calls `rpc` with `token` on project `pid` or innovation `inv`.
+pub(crate) async fn call_on(
+    app: &TestApp,
+    rpc: &str,
+    token: Option<&str>,
+    pid: &str,
+    inv: &str,
+) -> Result<(), Status> {
     let ch = app.authed(token);
-    let pid = project_id();
+    let pid = pid.to_owned();
     let decision = |m: &str| pb::MilestoneDecision {
+        expected_version: None,
         request_id: String::new(),
         project_id: pid.clone(),
         milestone_id: m.into(),
         reason: "Alasan".into(),
     };
     let reason = || pb::ReasonRequest {
+        expected_version: None,
         request_id: String::new(),
         project_id: pid.clone(),
         reason: "Alasan".into(),
     };
     let act = || pb::ProjectAction {
+        expected_version: None,
         request_id: String::new(),
         project_id: pid.clone(),
         note: "Catatan".into(),
     };
     let dated = |on: &str| pb::DatedRequest {
+        expected_version: None,
         request_id: String::new(),
-        innovation_id: INNOVATION.into(),
+        innovation_id: inv.into(),
         on: on.into(),
         text: "Teks".into(),
     };
@@ -84,6 +100,7 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
         "ChangeProjects.Propose" => projects.propose(propose()).await.map(drop),
         "ChangeProjects.ReviseProposal" => projects
             .revise_proposal(pb::ReviseProposalRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: pid.clone(),
                 proposal: Some(proposal()),
@@ -92,6 +109,7 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             .map(drop),
         "ChangeProjects.SubmitEvidence" => projects
             .submit_evidence(pb::SubmitEvidenceRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: pid.clone(),
                 milestone_id: "m1".into(),
@@ -102,6 +120,7 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             .map(drop),
         "ChangeProjects.SubmitFinalReport" => projects
             .submit_final_report(pb::SubmitFinalReportRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: pid.clone(),
                 summary: "S".into(),
@@ -113,6 +132,7 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
         "ChangeProjects.Comment" => projects.comment(act()).await.map(drop),
         "ChangeProjects.MarkReadyForSeminar" => projects
             .mark_ready_for_seminar(pb::MarkReadyRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: pid.clone(),
                 seminar: pb::SeminarKind::Proposal as i32,
@@ -146,6 +166,7 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
         "Mentoring.EndorseAdoption" => mentoring.endorse_adoption(act()).await.map(drop),
         "Mentoring.RecordReplication" => mentoring
             .record_replication(pb::ProjectReplicationRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: pid.clone(),
                 adopter_opd: "disdik".into(),
@@ -156,6 +177,7 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             .map(drop),
         "Seminars.RecordProposalSeminar" => seminars
             .record_proposal_seminar(pb::ProposalSeminarRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: pid.clone(),
                 accepted: true,
@@ -165,6 +187,7 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             .map(drop),
         "Seminars.RecordFinalSeminar" => seminars
             .record_final_seminar(pb::FinalSeminarRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: pid.clone(),
                 ratings: ["m1", "m2", "m3"]
@@ -180,6 +203,7 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             .map(drop),
         "Seminars.SetGrade" => seminars
             .set_grade(pb::SetGradeRequest {
+                expected_version: None,
                 request_id: String::new(),
                 project_id: pid.clone(),
                 grade: "memuaskan".into(),
@@ -194,8 +218,9 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             .map(drop),
         "Innovations.JudgeFeasibility" => innovations
             .judge_feasibility(pb::JudgeFeasibilityRequest {
+                expected_version: None,
                 request_id: String::new(),
-                innovation_id: INNOVATION.into(),
+                innovation_id: inv.into(),
                 feasible: true,
                 notes: String::new(),
             })
@@ -203,8 +228,9 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             .map(drop),
         "Innovations.Designate" => innovations
             .designate(pb::DesignateRequest {
+                expected_version: None,
                 request_id: String::new(),
-                innovation_id: INNOVATION.into(),
+                innovation_id: inv.into(),
                 decree_number: "SK 1".into(),
                 decree_date: "2026-01-01".into(),
             })
@@ -223,8 +249,9 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
         "Innovations.Resume" => innovations.resume(dated("2026-02-05")).await.map(drop),
         "Innovations.RecordReplication" => innovations
             .record_replication(pb::InnovationReplicationRequest {
+                expected_version: None,
                 request_id: String::new(),
-                innovation_id: INNOVATION.into(),
+                innovation_id: inv.into(),
                 adopter_opd: "disdik".into(),
                 adopter_region: "Kota Serang".into(),
                 agreement: agreement(),
@@ -233,8 +260,9 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             .map(drop),
         "Innovations.AddEvidence" => innovations
             .add_evidence(pb::AddEvidenceRequest {
+                expected_version: None,
                 request_id: String::new(),
-                innovation_id: INNOVATION.into(),
+                innovation_id: inv.into(),
                 indicator: "regulasi".into(),
                 attachment: Some(file("sk.pdf")),
             })
@@ -242,8 +270,9 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             .map(drop),
         "Innovations.RecordAward" => innovations
             .record_award(pb::RecordAwardRequest {
+                expected_version: None,
                 request_id: String::new(),
-                innovation_id: INNOVATION.into(),
+                innovation_id: inv.into(),
                 title: "Top".into(),
                 year: 2026,
                 awarded_by: "Kemen".into(),
@@ -252,7 +281,7 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             .map(drop),
         "Innovations.GetInnovation" => innovations
             .get_innovation(pb::GetInnovationRequest {
-                innovation_id: INNOVATION.into(),
+                innovation_id: inv.into(),
                 min_position: 0,
             })
             .await
@@ -345,8 +374,9 @@ to = "proposed"
 roles = ["brida_officer"]
 "#;
 
-fn register(id: &str) -> pb::RegisterInnovationRequest {
+pub(crate) fn register(id: &str) -> pb::RegisterInnovationRequest {
     pb::RegisterInnovationRequest {
+        expected_version: None,
         request_id: String::new(),
         innovation_id: id.into(),
         name: "Posyandu Remaja".into(),
@@ -582,7 +612,9 @@ const ALL: &[&str] = &[
     "Admin.RegisterWorkflow",
 ];
 
-async fn fixture(db: &TestDb) -> (TestApp, std::collections::HashMap<&'static str, String>) {
+pub(crate) async fn fixture(
+    db: &TestDb,
+) -> (TestApp, std::collections::HashMap<&'static str, String>) {
     let app = spawn_app(db).await;
     let p = People::of(&app);
     proposed(&app, &p).await;
@@ -626,12 +658,22 @@ async fn every_rpc_refuses_the_roles_that_do_not_belong(db: &TestDb) {
     let before = app.app.engine().store().digest().await.unwrap();
     for (rpc, refused) in TABLE {
         for who in *refused {
+            // A stranger to the project or innovation is told it does not
+            // exist (see `oracle.rs`); everyone else why they may not.
+            let stranger = (ON_A_PROJECT.contains(rpc) && PROJECT_STRANGERS.contains(who))
+                || (ON_AN_INNOVATION.contains(rpc) && INNOVATION_STRANGERS.contains(who))
+                || (*rpc == "Cohorts.GetCohortProgress" && *who == "other-organizer");
+            let expected = if stranger {
+                Code::NotFound
+            } else {
+                Code::PermissionDenied
+            };
             let result = call(&app, rpc, Some(&tokens[who])).await;
             match result {
-                Err(status) if status.code() == Code::PermissionDenied => {
+                Err(status) if status.code() == expected => {
                     assert!(!status.message().is_empty(), "{rpc} as {who}: a reason");
                 }
-                other => panic!("{rpc} as {who}: expected PERMISSION_DENIED, got {other:?}"),
+                other => panic!("{rpc} as {who}: expected {expected:?}, got {other:?}"),
             }
         }
     }

@@ -95,6 +95,7 @@ fn profile(n: u64) -> Profile {
 
 fn request(id: &str, n: u64) -> pb::RegisterInnovationRequest {
     pb::RegisterInnovationRequest {
+        expected_version: None,
         request_id: id.to_owned(),
         innovation_id: id.to_owned(),
         name: format!("Layanan antar jemput dokumen {n}"),

@@ -1,0 +1,92 @@
+//! What every write request carries: a request id that names one command,
+//! and optionally the stream version the caller saw.
+//!
+//! A command's fingerprint is SHA-256 over the RPC's full name and the
+//! request's protobuf encoding (prost writes the fields of a message in
+//! field order and drops unknown ones, so one request always encodes to
+//! the same bytes). The engine keeps it with the events the request wrote
+//! and refuses the same request id sent again with another fingerprint.
+
+use jejak_engine::engine::Context;
+use jejak_proto::v1 as pb;
+use sha2::{Digest as _, Sha256};
+use tonic::{GrpcMethod, Request, Status};
+
+use crate::App;
+use crate::convert::context;
+
+/// A request that writes: idempotent by request id, optionally guarded by
+/// the stream version the caller saw.
+pub(crate) trait WriteRequest: prost::Message + Sized {
+    /// The caller's request id (empty: one is made up).
+    fn request_id(&self) -> &str;
+    /// The stream version the caller expects, if any.
+    fn expected_version(&self) -> Option<u64>;
+}
+
+macro_rules! write_requests {
+    ($($message:ty),* $(,)?) => {
+        $(impl WriteRequest for $message {
+            fn request_id(&self) -> &str {
+                &self.request_id
+            }
+            fn expected_version(&self) -> Option<u64> {
+                self.expected_version
+            }
+        })*
+    };
+}
+
+write_requests!(
+    pb::OpenCohortRequest,
+    pb::EnrolParticipantRequest,
+    pb::ProjectAction,
+    pb::ProposeRequest,
+    pb::ReviseProposalRequest,
+    pb::SubmitEvidenceRequest,
+    pb::SubmitFinalReportRequest,
+    pb::ReasonRequest,
+    pb::MarkReadyRequest,
+    pb::MilestoneDecision,
+    pb::ProjectReplicationRequest,
+    pb::ProposalSeminarRequest,
+    pb::FinalSeminarRequest,
+    pb::SetGradeRequest,
+    pb::RegisterInnovationRequest,
+    pb::JudgeFeasibilityRequest,
+    pb::DesignateRequest,
+    pb::DatedRequest,
+    pb::InnovationReplicationRequest,
+    pb::AddEvidenceRequest,
+    pb::RecordAwardRequest,
+);
+
+/// The fingerprint of `message` sent to `rpc`.
+fn fingerprint(rpc: &str, message: &impl prost::Message) -> String {
+    let mut hash = Sha256::new();
+    hash.update(rpc.as_bytes());
+    hash.update([0]);
+    hash.update(message.encode_to_vec());
+    hex::encode(hash.finalize())
+}
+
+impl App {
+    /// Authenticates a write and makes its command context: the caller's
+    /// namespaced request id, the command's fingerprint, the expected version.
+    pub(crate) fn command<T: WriteRequest>(
+        &self,
+        request: Request<T>,
+    ) -> Result<(Context, T), Status> {
+        let actor = self.actor(&request)?;
+        let rpc = request
+            .extensions()
+            .get::<GrpcMethod>()
+            .map(|m| format!("{}/{}", m.service(), m.method()))
+            .unwrap_or_default();
+        let message = request.into_inner();
+        let ctx = context(&actor, message.request_id())?
+            .with_fingerprint(fingerprint(&rpc, &message))
+            .expecting(message.expected_version());
+        Ok((ctx, message))
+    }
+}
