@@ -299,6 +299,8 @@ fn bodies() -> impl Strategy<Value = Vec<u8>> {
         Just([0x0a, 0x02].repeat(200)),
         Just(vec![0x0a, 0x04, 0xff, 0xfe, 0xfd, 0xfc]),
         Just(vec![0x7f; 9]),
+        // Field 2 (an id or a message) holding bytes that are not UTF-8.
+        Just(vec![0x12, 0x02, 0xff, 0xfe]),
     ]
 }
 
