@@ -49,6 +49,12 @@ impl Caller {
     }
 }
 
+/// The path of the RPC a call is for (`/jejak.v1.Mentoring/AgreeChangeArea`),
+/// put into the request's extensions: tonic's server code does not say
+/// which method it serves.
+#[derive(Clone, Debug)]
+pub(crate) struct Rpc(pub String);
+
 #[derive(Debug)]
 struct Bucket {
     tokens: f64,
@@ -128,6 +134,7 @@ where
         let caller = Caller::default();
         request.extensions_mut().insert(caller.clone());
         let rpc = request.uri().path().to_owned();
+        request.extensions_mut().insert(Rpc(rpc.clone()));
         // Kept only to make sure no reason ever repeats it in the log.
         let token = request
             .headers()

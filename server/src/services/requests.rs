@@ -1,19 +1,20 @@
 //! What every write request carries: a request id that names one command,
 //! and optionally the stream version the caller saw.
 //!
-//! A command's fingerprint is SHA-256 over the RPC's full name and the
-//! request's protobuf encoding (prost writes the fields of a message in
-//! field order and drops unknown ones, so one request always encodes to
-//! the same bytes). The engine keeps it with the events the request wrote
+//! A command's fingerprint is SHA-256 over the RPC's path (which the edge
+//! layer hands over, [`Rpc`]) and the request's protobuf encoding (prost
+//! writes the fields of a message in field order and drops unknown ones,
+//! so one request always encodes to the same bytes). The engine keeps it with the events the request wrote
 //! and refuses the same request id sent again with another fingerprint.
 
 use jejak_engine::engine::Context;
 use jejak_proto::v1 as pb;
 use sha2::{Digest as _, Sha256};
-use tonic::{GrpcMethod, Request, Status};
+use tonic::{Request, Status};
 
 use crate::App;
 use crate::convert::context;
+use crate::edge::Rpc;
 
 /// A request that writes: idempotent by request id, optionally guarded by
 /// the stream version the caller saw.
@@ -80,8 +81,8 @@ impl App {
         let actor = self.actor(&request)?;
         let rpc = request
             .extensions()
-            .get::<GrpcMethod>()
-            .map(|m| format!("{}/{}", m.service(), m.method()))
+            .get::<Rpc>()
+            .map(|rpc| rpc.0.clone())
             .unwrap_or_default();
         let message = request.into_inner();
         let ctx = context(&actor, message.request_id())?

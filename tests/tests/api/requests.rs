@@ -65,12 +65,28 @@ async fn a_request_id_names_one_command(db: &TestDb) {
         })
         .await
         .expect_err("another RPC");
-    for status in [other_text, other_rpc] {
+    assert_eq!(
+        app.app.engine().store().digest().await.unwrap(),
+        before,
+        "nothing was written"
+    );
+    // Two RPCs that take the same message, sent the very same bytes.
+    app.mentoring(&p.mentor)
+        .agree_change_area(action("same-bytes"))
+        .await
+        .expect("agreed");
+    let same_bytes = app
+        .mentoring(&p.mentor)
+        .endorse_adoption(action("same-bytes"))
+        .await
+        .expect_err("another RPC, the same message");
+    let before = app.app.engine().store().digest().await.unwrap();
+    for status in [other_text, other_rpc, same_bytes] {
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
         assert!(
             status
                 .message()
-                .contains("request id c-1 already used for another command"),
+                .contains("already used for another command"),
             "{}",
             status.message()
         );
