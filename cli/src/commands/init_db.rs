@@ -57,7 +57,7 @@ pub async fn run(c: &Connection, args: InitDbArgs) -> Outcome {
             init.owner,
             init.server
         );
-        say!("serve it with: jejak serve --db {serve_url}");
+        say!("serve it with: jejak serve --database-url {serve_url}");
         say!(
             "(give both roles passwords, ALTER ROLE … PASSWORD, or let pg_hba.conf admit them; \
              after an upgrade, run this again to migrate)"
@@ -77,7 +77,7 @@ fn print_sql(init: &InitDb) {
         say!("{statement};");
     }
     say!(
-        "-- Then apply the schema as {owner}: start `jejak serve --db postgres://{owner}@HOST/{db}` \
+        "-- Then apply the schema as {owner}: start `jejak serve --database-url postgres://{owner}@HOST/{db}` \
          once and stop it when it listens. Then, still in {db}:",
         owner = init.owner,
         db = init.database
