@@ -227,6 +227,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         (None, None) => None,
         _ => anyhow::bail!("TLS needs both a certificate (--tls-cert) and a key (--tls-key)"),
     };
+    let log = store.clone();
     let app = App::start(store, config)
         .await
         .context("the server could not start")?;
@@ -237,9 +238,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}; is another server running there?"))?;
-    jejak_server::run(listener, app, tls, shutdown_signal())
+    let served = jejak_server::run(listener, app, tls, shutdown_signal())
         .await
-        .context("the server stopped with an error")
+        .context("the server stopped with an error");
+    // A SQLite log's file then holds every commit: a copy of the file
+    // alone is whole once the server has stopped.
+    if let Err(err) = log.checkpoint_wal().await {
+        tracing::warn!(error = %err, "the write-ahead log was not emptied on shutdown");
+    }
+    served
 }
 
 #[derive(Debug, clap::Args)]

@@ -157,6 +157,62 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
     let unauthenticated = server.jejak(None, &["audit", "digest"]).assert().code(1);
     assert!(String::from_utf8_lossy(&unauthenticated.get_output().stderr).contains("JEJAK_TOKEN"));
 
+    // A moment with fractions of a second reaches the server whole: the
+    // state at the very microsecond version 2 was recorded is version 2.
+    let live = format!("sqlite://{}", server.path().join("data/jejak.db").display());
+    let recorded: String = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&live).await.unwrap();
+        let at = sqlx::query_scalar(
+            "SELECT recorded_at FROM events \
+             WHERE stream_id = 'change_project-pka-2026-9.198703152010011003' AND stream_version = 2",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+        at
+    });
+    let out = server
+        .jejak(
+            Some(&auditor),
+            &[
+                "audit",
+                "state-at",
+                "pka-2026-9.198703152010011003",
+                "--at",
+                &recorded,
+                "--json",
+            ],
+        )
+        .output()
+        .unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(state["version"], 2, "at {recorded}");
+
+    // The views match the log, the chain was verified on start, and a
+    // consistent copy is taken beside the running server.
+    let admin = server.token("admin", "operator-1");
+    let checked = server
+        .jejak(Some(&admin), &["admin", "check-views"])
+        .assert()
+        .success();
+    let said = String::from_utf8_lossy(&checked.get_output().stdout).into_owned();
+    assert_eq!(said.matches("matches the log").count(), 3, "{said}");
+    let status = server
+        .jejak(Some(&admin), &["admin", "status", "--json"])
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    // It started on an empty log: nothing to verify, nothing recorded.
+    assert_eq!(status["verified_position"], 0, "{status}");
+    assert_eq!(status["bad_snapshots_ignored"], 0);
+    let taken = server.path().join("taken.db");
+    let copied = Command::new(BIN)
+        .args(["audit", "--db", &live, "copy", taken.to_str().unwrap()])
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&copied.get_output().stdout).contains("copied"));
+
     // The auditor is handed a copy of the database file and works offline.
     let dir = server.stop().expect("a server with a folder of its own");
     let copy = dir.path().join("copy.db");
@@ -191,6 +247,33 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
     .unwrap();
     let state: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
     assert_eq!(state["state"]["lifecycle"], "proposed");
+    // Offline answers as the server does: no such project, no such version.
+    let unknown = offline(&[
+        "state-at",
+        "pka-2026-9.198703152010011099",
+        "--version",
+        "1",
+    ])
+    .assert()
+    .code(1);
+    assert!(String::from_utf8_lossy(&unknown.get_output().stderr).contains("does not exist"));
+    let past = offline(&[
+        "state-at",
+        "pka-2026-9.198703152010011003",
+        "--version",
+        "9999",
+    ])
+    .assert()
+    .code(2);
+    assert!(
+        String::from_utf8_lossy(&past.get_output().stderr).contains("past the stream's version")
+    );
+    // The copy taken beside the running server holds the log up to the digest.
+    let taken = format!("sqlite://{}", dir.path().join("taken.db").display());
+    Command::new(BIN)
+        .args(["audit", "--db", &taken, "verify", "--digest", &digest])
+        .assert()
+        .success();
     let export = dir.path().join("log.jsonl");
     offline(&["export", "--out", export.to_str().unwrap()])
         .assert()

@@ -38,14 +38,16 @@ impl Db {
             _ => return Err(StoreError::Internal("the log has no database pool".into())),
         };
         if !store.config().read_only {
-            let mut migrator = match &db {
-                Self::Sqlite(..) => sqlx::migrate!("./migrations/sqlite"),
-                Self::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
-            };
-            migrator.set_ignore_missing(true);
             match &db {
-                Self::Sqlite(pool, _) => migrator.run(pool).await?,
-                Self::Postgres(pool) => migrator.run(pool).await?,
+                Self::Sqlite(pool, _) => {
+                    let mut migrator = sqlx::migrate!("./migrations/sqlite");
+                    migrator.set_ignore_missing(true);
+                    migrator.run(pool).await?;
+                }
+                // The server role finds the schema migrated by its owner.
+                Self::Postgres(pool) => {
+                    jejak_engine::store::migrate_postgres(&postgres_migrator(), pool).await?;
+                }
             }
         }
         Ok(db)
@@ -367,4 +369,13 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// The read models' PostgreSQL migrations (`jejak admin init-db` runs them
+/// as the schema's owner).
+pub fn postgres_migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    // The log's migrations live in the same database.
+    migrator.set_ignore_missing(true);
+    migrator
 }

@@ -24,10 +24,13 @@
 //!
 //! It depends on `jejak-engine` only; it knows nothing of gRPC.
 
+mod check;
 mod db;
 mod projection;
 mod runner;
 pub mod views;
 
+pub use check::{Difference, DifferenceKind, ViewCheck};
+pub use db::postgres_migrator;
 pub use projection::{Docs, Projection, ProjectionError};
 pub use runner::{RunState, Runner, RunnerConfig, Status, WaitError};

@@ -167,6 +167,17 @@ impl<D: Clone> Docs<D> {
 }
 
 impl<D: Serialize> Docs<D> {
+    /// Every document that exists, by key, as a JSON value.
+    pub(crate) fn all_json(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
+        self.entries
+            .iter()
+            .filter_map(|(key, e)| {
+                let doc = serde_json::to_value(e.doc.as_ref()?).unwrap_or_default();
+                Some((key.clone(), doc))
+            })
+            .collect()
+    }
+
     /// The changed documents as writes, serialized; they count as written
     /// from now on.
     pub(crate) fn take_writes(&mut self) -> Vec<Write> {

@@ -17,6 +17,7 @@ mod convert;
 mod edge;
 pub mod error;
 mod services;
+mod startup;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,6 +48,12 @@ pub enum ServeError {
     /// The read models could not start.
     #[error("the read models could not start: {0}")]
     Views(#[from] StoreError),
+    /// The log could not be read to verify it on start.
+    #[error("the log could not be verified: {0}")]
+    Verify(StoreError),
+    /// The log does not verify: a server does not serve a changed log.
+    #[error("the log is not intact at {0}; audit it offline with `jejak audit --db URL verify`")]
+    LogBroken(jejak_engine::store::Break),
     /// The reflection service could not be built from the descriptors.
     #[error("building the reflection service failed: {0}")]
     Reflection(String),
@@ -126,6 +133,7 @@ impl App {
     /// # Errors
     /// [`ServeError`] when the engine or the views cannot start.
     pub async fn start(store: EventStore, config: AppConfig) -> Result<Self, ServeError> {
+        startup::verify_log(&store).await?;
         let engine =
             Engine::open_with(store.clone(), config.clock.clone(), config.engine.clone()).await?;
         let runner = Runner::new(store, config.runner.clone()).await?;

@@ -21,6 +21,10 @@ pub enum AdminCommand {
     /// Workflow definitions.
     #[command(subcommand)]
     Workflow(WorkflowCommand),
+    /// Sets up PostgreSQL: an owner role that migrates, a server role that only reads and appends.
+    InitDb(super::init_db::InitDbArgs),
+    /// Rebuilds each view from the log in a scratch generation and lists every difference from the live one.
+    CheckViews,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +63,8 @@ fn state_name(s: i32) -> String {
 
 pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
     match command {
+        AdminCommand::InitDb(args) => super::init_db::run(c, args).await,
+        AdminCommand::CheckViews => check_views(c).await,
         AdminCommand::Status => {
             let list = c
                 .admin()?
@@ -66,10 +72,14 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                 .await?
                 .into_inner();
             if c.json {
-                print_json(&serde_json::json!(list.projections.iter().map(|p| serde_json::json!({
-                    "name": p.name, "state": state_name(p.state), "position": p.position, "head": p.head,
-                    "lag_events": p.lag_events, "lag_seconds": p.lag_seconds, "generation": p.generation, "error": p.error,
-                })).collect::<Vec<_>>()));
+                print_json(&serde_json::json!({
+                    "views": list.projections.iter().map(|p| serde_json::json!({
+                        "name": p.name, "state": state_name(p.state), "position": p.position, "head": p.head,
+                        "lag_events": p.lag_events, "lag_seconds": p.lag_seconds, "generation": p.generation, "error": p.error,
+                    })).collect::<Vec<_>>(),
+                    "verified_position": list.verified_position,
+                    "bad_snapshots_ignored": list.bad_snapshots_ignored,
+                }));
             } else {
                 let rows = list.projections.iter().map(|p| {
                     vec![
@@ -95,6 +105,17 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                         rows
                     )
                 );
+                say!(
+                    "log verified on start up to position {}",
+                    list.verified_position
+                );
+                if list.bad_snapshots_ignored > 0 {
+                    say!(
+                        "{} snapshot(s) did not match the log and were ignored since the server \
+                         started; `jejak audit verify` lists them",
+                        list.bad_snapshots_ignored
+                    );
+                }
             }
             Ok(())
         }
@@ -227,5 +248,61 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                 Err(e) => Err(Failure::Refused(e.to_string())),
             }
         }
+    }
+}
+
+async fn check_views(c: &Connection) -> Outcome {
+    let checks = c
+        .admin()?
+        .check_views(pb::CheckViewsRequest {})
+        .await?
+        .into_inner()
+        .views;
+    let differing: usize = checks
+        .iter()
+        .filter(|v| !v.differences.is_empty() || v.failed_position > 0)
+        .count();
+    if c.json {
+        print_json(&serde_json::json!(checks.iter().map(|v| serde_json::json!({
+            "name": v.name, "position": v.position, "documents": v.documents,
+            "differences": v.differences.iter().map(|d| serde_json::json!({"key": d.key, "kind": d.kind})).collect::<Vec<_>>(),
+            "failed_position": v.failed_position, "failed_error": v.failed_error,
+        })).collect::<Vec<_>>()));
+    } else {
+        for v in &checks {
+            if v.failed_position > 0 {
+                say!(
+                    "{}: rebuilding stopped at position {}: {}",
+                    v.name,
+                    v.failed_position,
+                    v.failed_error
+                );
+            }
+            if v.differences.is_empty() {
+                say!(
+                    "{}: matches the log ({} documents at position {})",
+                    v.name,
+                    v.documents,
+                    v.position
+                );
+            } else {
+                say!(
+                    "{}: {} of its documents differ from the log at position {}:",
+                    v.name,
+                    v.differences.len(),
+                    v.position
+                );
+                for d in &v.differences {
+                    say!("  {} ({})", d.key, d.kind);
+                }
+            }
+        }
+    }
+    if differing == 0 {
+        Ok(())
+    } else {
+        Err(Failure::Refused(format!(
+            "{differing} view(s) differ from the log; `jejak admin rebuild VIEW` rebuilds one from it"
+        )))
     }
 }

@@ -71,6 +71,11 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 0)]
         after: u64,
     },
+    /// Writes a consistent copy of a SQLite log (with --db), safe beside a running server.
+    Copy {
+        /// The new file to write (it must not exist).
+        out: PathBuf,
+    },
     /// Follows the log live.
     Follow {
         /// Start after this position.
@@ -86,6 +91,15 @@ fn line(e: &pb::Event) -> serde_json::Value {
         "payload_json": e.payload_json, "metadata_json": e.metadata_json, "recorded_at": time(e.recorded_at.as_ref()),
         "prev_hash": e.prev_hash, "hash": e.hash,
     })
+}
+
+/// A snapshot `verify` found not matching the log.
+#[derive(serde::Serialize)]
+struct BadSnapshotLine {
+    stream_id: String,
+    stream_version: u64,
+    position: u64,
+    reason: String,
 }
 
 fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
@@ -147,7 +161,31 @@ async fn state_offline<A: Aggregate>(
     at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(StreamId, u64, serde_json::Value), Failure> {
     let stream = stream_of::<A>(id).map_err(|e| Failure::Usage(e.to_string()))?;
+    // Answers as the server does: an unknown stream or a version past its
+    // head is refused, not shown as an empty state.
+    let current = engine
+        .store()
+        .stream_version(&stream)
+        .await
+        .map_err(|e| Failure::Refused(e.to_string()))?
+        .unwrap_or(0);
+    if current == 0 {
+        return Err(Failure::Refused(format!(
+            "{} {id} does not exist",
+            A::LABEL
+        )));
+    }
     let (state, version) = match (version, at) {
+        (Some(0), _) => {
+            return Err(Failure::Usage(
+                "--version: stream versions start at 1".into(),
+            ));
+        }
+        (Some(v), _) if v > current => {
+            return Err(Failure::Usage(format!(
+                "--version: {v} is past the stream's version {current}"
+            )));
+        }
         (Some(v), _) => (
             engine
                 .state_at_version::<A>(&stream, v)
@@ -266,7 +304,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                         version: version.unwrap_or(0),
                         at: at.map(|t| prost_types::Timestamp {
                             seconds: t.timestamp(),
-                            nanos: 0,
+                            nanos: t.timestamp_subsec_nanos() as i32,
                         }),
                     };
                     let s = c.audit()?.get_state_at(request).await?.into_inner();
@@ -297,7 +335,13 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
             let digest = digest
                 .map(|d| Digest::parse(&d).map_err(|e| Failure::Usage(e.to_string())))
                 .transpose()?;
-            let (intact, checked, last, message) = match &engine {
+            let (intact, checked, last, message, bad_snapshots): (
+                _,
+                _,
+                _,
+                _,
+                Vec<BadSnapshotLine>,
+            ) = match &engine {
                 Some(engine) => {
                     let store = engine.store();
                     let head = store
@@ -320,11 +364,24 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                         },
                         |b| b.to_string(),
                     );
+                    let bad = store
+                        .check_snapshots()
+                        .await
+                        .map_err(|e| Failure::Refused(e.to_string()))?
+                        .into_iter()
+                        .map(|b| BadSnapshotLine {
+                            reason: b.fault.to_string(),
+                            stream_id: b.stream_id,
+                            stream_version: b.stream_version,
+                            position: b.position,
+                        })
+                        .collect();
                     (
                         report.is_intact(),
                         report.checked,
                         report.digest.to_text(),
                         message,
+                        bad,
                     )
                 }
                 None => {
@@ -341,22 +398,47 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                         .digest
                         .map(|d| format!("{}:{}", d.position, d.hash))
                         .unwrap_or_default();
-                    (r.intact, r.checked, last, r.message)
+                    let bad = r
+                        .bad_snapshots
+                        .into_iter()
+                        .map(|b| BadSnapshotLine {
+                            stream_id: b.stream_id,
+                            stream_version: b.stream_version,
+                            position: b.position,
+                            reason: b.reason,
+                        })
+                        .collect();
+                    (r.intact, r.checked, last, r.message, bad)
                 }
             };
             if c.json {
                 print_json(
-                    &serde_json::json!({ "intact": intact, "checked": checked, "digest": last, "message": message }),
+                    &serde_json::json!({ "intact": intact, "checked": checked, "digest": last, "message": message, "bad_snapshots": bad_snapshots }),
                 );
             } else {
                 say!("{message}");
+                for b in &bad_snapshots {
+                    say!(
+                        "snapshot of {} at version {} (position {}) is ignored: {}",
+                        b.stream_id,
+                        b.stream_version,
+                        b.position,
+                        b.reason
+                    );
+                }
             }
-            if intact {
-                Ok(())
-            } else {
+            if !intact {
                 Err(Failure::Refused(format!(
                     "the log is not intact: {message}"
                 )))
+            } else if !bad_snapshots.is_empty() {
+                Err(Failure::Refused(format!(
+                    "the log is intact, but {} snapshot(s) do not match it; loading ignores them \
+                     (they are a cache, folded again from the events)",
+                    bad_snapshots.len()
+                )))
+            } else {
+                Ok(())
             }
         }
         AuditCommand::Digest => {
@@ -448,6 +530,37 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                 .map_err(|e| Failure::Usage(format!("cannot write the export: {e}")))?;
             if let Some(path) = out {
                 eprintln!("exported {written} events to {}", path.display());
+            }
+            Ok(())
+        }
+        AuditCommand::Copy { out } => {
+            let Some(engine) = &engine else {
+                return Err(Failure::Usage(
+                    "copy works on a database file: add --db sqlite://FILE".into(),
+                ));
+            };
+            engine
+                .store()
+                .copy_to(&out)
+                .await
+                .map_err(|e| Failure::Refused(e.to_string()))?;
+            let copy = offline(&format!("sqlite://{}", out.display())).await?;
+            let digest = copy
+                .store()
+                .digest()
+                .await
+                .map_err(|e| Failure::Refused(e.to_string()))?;
+            if c.json {
+                print_json(&serde_json::json!({
+                    "out": out.display().to_string(), "events": digest.position, "digest": digest.to_text(),
+                }));
+            } else {
+                say!(
+                    "copied {} events to {} (digest {})",
+                    digest.position,
+                    out.display(),
+                    digest.to_text()
+                );
             }
             Ok(())
         }

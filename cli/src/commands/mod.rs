@@ -5,5 +5,6 @@ pub mod audit;
 pub mod bench;
 pub mod demo;
 mod files;
+mod init_db;
 pub mod innovation;
 pub mod people;

@@ -30,15 +30,20 @@
 //! # Ok(()) }
 //! ```
 
+mod copy;
 mod error;
 mod hash;
 mod plan;
 mod postgres;
+mod roles;
+mod snapshot;
 mod sqlite;
 mod sqlite_reads;
 mod subscription;
 mod types;
+mod verified;
 mod verify;
+mod verify_order;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +53,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument as _;
 
 pub use error::StoreError;
+pub use roles::{InitDb, MUTABLE_TABLES, migrate_postgres, postgres_migrator};
+pub use snapshot::{BadSnapshot, SnapshotFault};
 pub use subscription::Subscription;
 pub use types::{
     AppendResult, Digest, Direction, ExpectedVersion, MAX_NAME_LEN, MAX_STREAM_ID_LEN, Metadata,
@@ -342,21 +349,19 @@ impl Backend {
     async fn save_checkpoint(&self, name: &str, position: i64) -> Result<(), StoreError> {
         dispatch!(self, b => b.save_checkpoint(name, position).await)
     }
-    async fn save_snapshot(
-        &self,
-        stream: &StreamId,
-        schema_version: i64,
-        snapshot: &StoredSnapshot,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, b => b.save_snapshot(stream, schema_version, snapshot).await)
+    async fn save_snapshot(&self, snapshot: &snapshot::CheckedSnapshot) -> Result<(), StoreError> {
+        dispatch!(self, b => b.save_snapshot(snapshot).await)
     }
     async fn snapshot_and_events(
         &self,
         stream: &StreamId,
         schema_version: i64,
         limit: usize,
-    ) -> Result<(Option<StoredSnapshot>, Vec<StreamEvent>), StoreError> {
+    ) -> Result<(Option<snapshot::CheckedSnapshot>, Vec<StreamEvent>), StoreError> {
         dispatch!(self, b => b.snapshot_and_events(stream, schema_version, limit).await)
+    }
+    async fn all_snapshots(&self) -> Result<Vec<snapshot::CheckedSnapshot>, StoreError> {
+        dispatch!(self, b => b.all_snapshots().await)
     }
 }
 
@@ -378,6 +383,8 @@ struct Inner {
     writer: Option<mpsc::Sender<Pending>>,
     head: Arc<watch::Sender<u64>>,
     listener: Option<tokio::task::AbortHandle>,
+    /// Snapshots found unusable and ignored while loading.
+    bad_snapshots: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for Inner {
@@ -465,6 +472,7 @@ impl EventStore {
                 writer,
                 head,
                 listener,
+                bad_snapshots: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -726,10 +734,13 @@ impl EventStore {
     }
 
     /// Saves a snapshot of a stream's state. Snapshots are a cache: saving
-    /// replaces the previous one of the same schema version.
+    /// replaces the previous one of the same schema version. The snapshot
+    /// records the position and chain hash of the stream's event at its
+    /// version and the hash of its own bytes, which loading checks.
     ///
     /// # Errors
-    /// Storage failures; a version out of range.
+    /// [`StoreError::InvalidInput`] for a version out of range or one the
+    /// stream has not reached; storage failures.
     pub async fn save_snapshot(
         &self,
         stream: &StreamId,
@@ -737,9 +748,46 @@ impl EventStore {
         snapshot: &StoredSnapshot,
     ) -> Result<(), StoreError> {
         check_i64("stream_version", snapshot.stream_version)?;
+        let Some(event) = self
+            .read_stream(
+                stream,
+                Direction::Forward,
+                Some(snapshot.stream_version.max(1)),
+                1,
+            )
+            .await?
+            .pop()
+            .filter(|e| e.stream_version == snapshot.stream_version)
+        else {
+            return Err(StoreError::invalid(
+                "stream_version",
+                format!(
+                    "{stream} has no event at version {}; a snapshot reflects an event of its stream",
+                    snapshot.stream_version
+                ),
+            ));
+        };
+        let schema_version = i64::from(schema_version);
+        let state_hash = snapshot::state_hash(
+            stream.as_str(),
+            schema_version,
+            snapshot.stream_version,
+            event.position,
+            &event.hash,
+            &snapshot.state,
+        );
         self.inner
             .backend
-            .save_snapshot(stream, i64::from(schema_version), snapshot)
+            .save_snapshot(&snapshot::CheckedSnapshot {
+                stream_id: stream.as_str().to_owned(),
+                schema_version,
+                stream_version: snapshot.stream_version,
+                state: snapshot.state.clone(),
+                position: event.position,
+                chain_hash: event.hash.to_vec(),
+                state_hash: state_hash.to_vec(),
+                event: None,
+            })
             .await
     }
 
@@ -748,7 +796,10 @@ impl EventStore {
     /// ([`StreamEvent`]): read in one round trip on PostgreSQL. A missing
     /// snapshot, one of another schema version, one newer than the stream
     /// (stale) or one that does not decode is `None`, and then the events
-    /// are all of the stream's.
+    /// are all of the stream's. So is a snapshot that fails its check
+    /// against the log (another event at its version, or bytes that no
+    /// longer match its hash): it is logged and counted
+    /// ([`EventStore::bad_snapshots_ignored`]).
     ///
     /// # Errors
     /// Storage failures only.
@@ -762,6 +813,26 @@ impl EventStore {
             .backend
             .snapshot_and_events(stream, i64::from(schema_version), MAX_READ_LIMIT)
             .await?;
+        let stored = match stored.as_ref().map(|s| (s, s.fault())) {
+            Some((s, Some(fault))) => {
+                self.inner
+                    .bad_snapshots
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(
+                    %stream,
+                    stream_version = s.stream_version,
+                    %fault,
+                    "ignoring a snapshot that does not match the log; folding the events instead"
+                );
+                if events.first().is_none_or(|e| e.stream_version != 1) {
+                    // On PostgreSQL the events came after the snapshot's version.
+                    let all = self.read_stream_after(stream, 0).await?;
+                    return Ok((None, all.into_iter().map(StreamEvent::from).collect()));
+                }
+                None
+            }
+            _ => stored,
+        };
         let since = stored.as_ref().map_or(0, |s| s.stream_version);
         let snapshot = match stored.map(|s| (s.stream_version, serde_json::from_str(&s.state))) {
             None => None,

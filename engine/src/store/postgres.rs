@@ -17,9 +17,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, checked, plan};
-use super::{
-    Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamEvent, StreamId,
-};
+use super::snapshot::CheckedSnapshot;
+use super::{Direction, RecordedEvent, StoreConfig, StoreError, StreamEvent, StreamId};
 
 /// Key of the advisory lock that serializes appends ("jejaklog").
 pub(crate) const APPEND_LOCK: i64 = 0x6a65_6a61_6b6c_6f67;
@@ -230,23 +229,36 @@ static STREAM_RANGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// order; of each event only what loading needs ([`StreamEvent`]). The
 /// snapshot is usable only where the stream has reached the version it was
 /// taken at; it comes as a row of its own, marked 0 in a sixth column, with
-/// its version and state where an event's `stream_version` and `payload` are.
-const SNAPSHOT_AND_EVENTS: &str = "WITH snap AS (SELECT s.stream_version, s.state \
-         FROM snapshots s \
-         WHERE s.stream_id = $1 AND s.schema_version = $2 AND s.stream_version > 0 \
-         AND EXISTS (SELECT 1 FROM events e \
-             WHERE e.stream_id = $1 AND e.stream_version = s.stream_version)), \
+/// its version and state where an event's `stream_version` and `payload` are,
+/// its recorded position where the position is, and in four more columns
+/// its chain hash and state hash and the position and hash of the event at
+/// its version. After a snapshot that fails its check the events are read
+/// again from the first (`EventStore::read_from_snapshot`).
+const SNAPSHOT_AND_EVENTS: &str = "WITH snap AS (SELECT s.stream_version, s.state, \
+         s.position, s.chain_hash, s.state_hash, e.position AS event_position, e.hash \
+         FROM snapshots s JOIN events e \
+             ON e.stream_id = s.stream_id AND e.stream_version = s.stream_version \
+         WHERE s.stream_id = $1 AND s.schema_version = $2 AND s.stream_version > 0), \
      since AS (SELECT COALESCE(MAX(stream_version), 0) AS v FROM snap) \
-     SELECT NULL::bigint, stream_version, NULL::text, NULL::int, state, 0 FROM snap \
+     SELECT position, stream_version, NULL::text, NULL::int, state, 0, \
+         chain_hash, state_hash, event_position, hash FROM snap \
      UNION ALL \
-     SELECT position, stream_version, event_type, event_version, payload, 1 \
+     SELECT position, stream_version, event_type, event_version, payload, 1, \
+         NULL::bytea, NULL::bytea, NULL::bigint, NULL::bytea \
          FROM events WHERE stream_id = $1 \
          AND stream_version > (SELECT v FROM since) \
          AND stream_version <= (SELECT v FROM since) + $3";
 
+/// Every snapshot, beside the event at its version where there is one.
+const ALL_SNAPSHOTS: &str = "SELECT s.stream_id, s.schema_version, s.stream_version, s.state, \
+         s.position, s.chain_hash, s.state_hash, e.position, e.hash \
+     FROM snapshots s LEFT JOIN events e \
+         ON e.stream_id = s.stream_id AND e.stream_version = s.stream_version \
+     ORDER BY s.stream_id, s.schema_version";
+
 /// A row of [`SNAPSHOT_AND_EVENTS`].
 enum LoadRow {
-    Snapshot(StoredSnapshot),
+    Snapshot(CheckedSnapshot),
     Event(StreamEvent),
 }
 
@@ -294,11 +306,8 @@ impl Postgres {
             .connect_with(options)
             .await?;
         if !config.read_only {
-            let mut migrator = sqlx::migrate!("./migrations/postgres");
-            // Other crates (the read models) keep migrations of their own in
-            // the same database.
-            migrator.set_ignore_missing(true);
-            migrator.run(&pool).await?;
+            // The server role finds the schema migrated by its owner.
+            super::roles::migrate_postgres(&super::roles::postgres_migrator(), &pool).await?;
         }
         Ok(Self { pool })
     }
@@ -592,22 +601,22 @@ impl Postgres {
         Ok(())
     }
 
-    pub(crate) async fn save_snapshot(
-        &self,
-        stream: &StreamId,
-        schema_version: i64,
-        snapshot: &StoredSnapshot,
-    ) -> Result<(), StoreError> {
+    pub(crate) async fn save_snapshot(&self, snapshot: &CheckedSnapshot) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO snapshots (stream_id, schema_version, stream_version, state, taken_at) \
-             VALUES ($1, $2, $3, $4, now()) \
+            "INSERT INTO snapshots (stream_id, schema_version, stream_version, state, taken_at, \
+             position, chain_hash, state_hash) VALUES ($1, $2, $3, $4, now(), $5, $6, $7) \
              ON CONFLICT (stream_id, schema_version) DO UPDATE SET \
-             stream_version = excluded.stream_version, state = excluded.state, taken_at = excluded.taken_at",
+             stream_version = excluded.stream_version, state = excluded.state, \
+             taken_at = excluded.taken_at, position = excluded.position, \
+             chain_hash = excluded.chain_hash, state_hash = excluded.state_hash",
         )
-        .bind(stream.as_str())
-        .bind(schema_version)
+        .bind(&snapshot.stream_id)
+        .bind(snapshot.schema_version)
         .bind(snapshot.stream_version as i64)
         .bind(&snapshot.state)
+        .bind(snapshot.position as i64)
+        .bind(&snapshot.chain_hash)
+        .bind(&snapshot.state_hash)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -618,19 +627,29 @@ impl Postgres {
         stream: &StreamId,
         schema_version: i64,
         limit: usize,
-    ) -> Result<(Option<StoredSnapshot>, Vec<StreamEvent>), StoreError> {
+    ) -> Result<(Option<CheckedSnapshot>, Vec<StreamEvent>), StoreError> {
         // Each row is turned into what it holds as it arrives, while its
         // bytes are fresh, rather than after all of them have come.
+        let stream_id = stream.as_str();
         let mut rows = sqlx::query(SNAPSHOT_AND_EVENTS)
-            .bind(stream.as_str())
+            .bind(stream_id)
             .bind(schema_version)
             .bind(limit as i64)
             .try_map(|row: PgRow| {
                 let stream_version = row.try_get_unchecked::<i64, _>(1)? as u64;
                 Ok(if row.try_get_unchecked::<i32, _>(5)? == 0 {
-                    LoadRow::Snapshot(StoredSnapshot {
+                    LoadRow::Snapshot(CheckedSnapshot {
+                        stream_id: stream_id.to_owned(),
+                        schema_version,
                         stream_version,
                         state: row.try_get_unchecked(4)?,
+                        position: row.try_get_unchecked::<i64, _>(0)? as u64,
+                        chain_hash: row.try_get_unchecked(6)?,
+                        state_hash: row.try_get_unchecked(7)?,
+                        event: Some((
+                            row.try_get_unchecked::<i64, _>(8)? as u64,
+                            row.try_get_unchecked(9)?,
+                        )),
                     })
                 } else {
                     LoadRow::Event(StreamEvent {
@@ -651,5 +670,26 @@ impl Postgres {
             }
         }
         Ok((snapshot, by_version(events, |e| e.stream_version)))
+    }
+
+    pub(crate) async fn all_snapshots(&self) -> Result<Vec<CheckedSnapshot>, StoreError> {
+        let rows = sqlx::query(ALL_SNAPSHOTS).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let event_position: Option<i64> = row.try_get(7)?;
+                let event_hash: Option<Vec<u8>> = row.try_get(8)?;
+                Ok(CheckedSnapshot {
+                    stream_id: row.try_get(0)?,
+                    schema_version: row.try_get(1)?,
+                    stream_version: row.try_get::<i64, _>(2)? as u64,
+                    state: row.try_get(3)?,
+                    position: row.try_get::<i64, _>(4)? as u64,
+                    chain_hash: row.try_get(5)?,
+                    state_hash: row.try_get(6)?,
+                    event: event_position.zip(event_hash).map(|(p, h)| (p as u64, h)),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
     }
 }

@@ -14,10 +14,9 @@ use sqlx::{Connection as _, QueryBuilder, Row as _, SqlitePool, TransactionManag
 use uuid::Uuid;
 
 use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, checked, plan};
+use super::snapshot::CheckedSnapshot;
 use super::sqlite_reads::Readers;
-use super::{
-    Direction, RecordedEvent, StoreConfig, StoreError, StoredSnapshot, StreamEvent, StreamId,
-};
+use super::{Direction, RecordedEvent, StoreConfig, StoreError, StreamEvent, StreamId};
 
 pub(super) const COLUMNS: &str = "position, event_id, stream_id, stream_type, stream_version, event_type, \
      event_version, payload, metadata, recorded_at, prev_hash, hash";
@@ -121,6 +120,16 @@ async fn insert_requests(
             .push_bind(r.last_position as i64);
     });
     Ok(q.build().execute(conn).await?.rows_affected())
+}
+
+/// A request id that is taken is refused by the trigger `requests_insert_new`
+/// (migration 0007) before the primary key sees it; as with the key's
+/// refusal, nothing was written, which the caller learns as 0 rows.
+fn taken_writes_nothing(written: Result<u64, sqlx::Error>) -> Result<u64, sqlx::Error> {
+    match written {
+        Err(sqlx::Error::Database(e)) if e.message().contains("this request id is taken") => Ok(0),
+        written => written,
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -276,7 +285,10 @@ impl Sqlite {
             let written = checked(
                 q.build().execute(&mut *tx).await.map(|r| r.rows_affected()),
                 rows.len(),
-            )? && checked(insert_requests(&mut tx, requests).await, requests.len())?;
+            )? && checked(
+                taken_writes_nothing(insert_requests(&mut tx, requests).await),
+                requests.len(),
+            )?;
             if written {
                 tx.commit().await?;
             }
@@ -457,23 +469,23 @@ impl Sqlite {
         Ok(())
     }
 
-    pub(crate) async fn save_snapshot(
-        &self,
-        stream: &StreamId,
-        schema_version: i64,
-        snapshot: &StoredSnapshot,
-    ) -> Result<(), StoreError> {
+    pub(crate) async fn save_snapshot(&self, snapshot: &CheckedSnapshot) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO snapshots (stream_id, schema_version, stream_version, state, taken_at) \
-             VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO snapshots (stream_id, schema_version, stream_version, state, taken_at, \
+             position, chain_hash, state_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (stream_id, schema_version) DO UPDATE SET \
-             stream_version = excluded.stream_version, state = excluded.state, taken_at = excluded.taken_at",
+             stream_version = excluded.stream_version, state = excluded.state, \
+             taken_at = excluded.taken_at, position = excluded.position, \
+             chain_hash = excluded.chain_hash, state_hash = excluded.state_hash",
         )
-        .bind(stream.as_str())
-        .bind(schema_version)
+        .bind(&snapshot.stream_id)
+        .bind(snapshot.schema_version)
         .bind(snapshot.stream_version as i64)
         .bind(&snapshot.state)
         .bind(format_time(Utc::now()))
+        .bind(snapshot.position as i64)
+        .bind(&snapshot.chain_hash)
+        .bind(&snapshot.state_hash)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -484,9 +496,13 @@ impl Sqlite {
         stream: &StreamId,
         schema_version: i64,
         limit: usize,
-    ) -> Result<(Option<StoredSnapshot>, Vec<StreamEvent>), StoreError> {
+    ) -> Result<(Option<CheckedSnapshot>, Vec<StreamEvent>), StoreError> {
         self.readers
             .snapshot_and_events(stream, schema_version, limit)
             .await
+    }
+
+    pub(crate) async fn all_snapshots(&self) -> Result<Vec<CheckedSnapshot>, StoreError> {
+        self.readers.all_snapshots().await
     }
 }

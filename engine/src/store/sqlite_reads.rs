@@ -13,8 +13,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 use uuid::Uuid;
 
+use super::snapshot::CheckedSnapshot;
 use super::sqlite::COLUMNS;
-use super::{RecordedEvent, StoreError, StoredSnapshot, StreamEvent, StreamId};
+use super::{RecordedEvent, StoreError, StreamEvent, StreamId};
 
 /// Idle connections kept for the next read.
 const IDLE: usize = 8;
@@ -164,41 +165,96 @@ impl Readers {
             .await
     }
 
-    /// A stream's snapshot for `schema_version` where it is usable
-    /// ([`SNAPSHOT`]) and up to `limit` of its events after it, oldest first
-    /// and as far as loading needs them ([`LOAD`]): both on one connection,
-    /// in one hop to a blocking thread.
+    /// A stream's snapshot for `schema_version` where the stream has
+    /// reached its version ([`SNAPSHOT`]), and up to `limit` of its events
+    /// after it, oldest first and as far as loading needs them ([`LOAD`]):
+    /// both on one connection, in one hop to a blocking thread. After a
+    /// snapshot that fails its check (`CheckedSnapshot::fault`) the events
+    /// come from the first.
     pub(crate) async fn snapshot_and_events(
         self: &Arc<Self>,
         stream: &StreamId,
         schema_version: i64,
         limit: usize,
-    ) -> Result<(Option<StoredSnapshot>, Vec<StreamEvent>), StoreError> {
+    ) -> Result<(Option<CheckedSnapshot>, Vec<StreamEvent>), StoreError> {
         let stream = stream.as_str().to_owned();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.on_connection(move |conn| {
             let snapshot = conn
-                .prepare_cached(SNAPSHOT)?
+                .prepare_cached(&SNAPSHOT)?
                 .query_row((&stream, schema_version), |row| {
-                    Ok(StoredSnapshot {
-                        stream_version: row.get::<_, i64>(0)? as u64,
-                        state: row.get(1)?,
-                    })
+                    checked_snapshot(row, stream.clone(), schema_version)
                 })
                 .optional()?;
-            let after = snapshot.as_ref().map_or(0, |s| s.stream_version as i64);
+            let after = snapshot
+                .as_ref()
+                .filter(|s| s.fault().is_none())
+                .map_or(0, |s| s.stream_version as i64);
             let events = rows(conn, LOAD, (stream, after + 1, limit), stream_event)?;
             Ok((snapshot, events))
         })
         .await
     }
+
+    /// Every snapshot, beside the event at its version.
+    pub(crate) async fn all_snapshots(
+        self: &Arc<Self>,
+    ) -> Result<Vec<CheckedSnapshot>, StoreError> {
+        self.on_connection(move |conn| {
+            rows(conn, &ALL_SNAPSHOTS, (), |row| {
+                let stream: String = row.get(7)?;
+                let schema_version: i64 = row.get(8)?;
+                checked_snapshot(row, stream, schema_version)
+            })
+        })
+        .await
+    }
 }
 
+/// The columns of a snapshot row and of the event at its version, for
+/// [`checked_snapshot`].
+const SNAPSHOT_COLUMNS: &str = "s.stream_version, s.state, s.position, s.chain_hash, \
+     s.state_hash, e.position, e.hash";
+
 /// A stream's snapshot for a schema version, where the stream has reached
-/// the version it was taken at (one newer than the stream is stale).
-const SNAPSHOT: &str = "SELECT s.stream_version, s.state FROM snapshots s \
-     WHERE s.stream_id = ?1 AND s.schema_version = ?2 AND s.stream_version > 0 \
-     AND EXISTS (SELECT 1 FROM events e WHERE e.stream_id = ?1 AND e.stream_version = s.stream_version)";
+/// the version it was taken at (one newer than the stream is stale), beside
+/// the event at that version.
+static SNAPSHOT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {SNAPSHOT_COLUMNS} FROM snapshots s \
+         JOIN events e ON e.stream_id = s.stream_id AND e.stream_version = s.stream_version \
+         WHERE s.stream_id = ?1 AND s.schema_version = ?2 AND s.stream_version > 0"
+    )
+});
+
+/// Every snapshot, beside the event at its version where there is one.
+static ALL_SNAPSHOTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {SNAPSHOT_COLUMNS}, s.stream_id, s.schema_version FROM snapshots s \
+         LEFT JOIN events e ON e.stream_id = s.stream_id AND e.stream_version = s.stream_version \
+         ORDER BY s.stream_id, s.schema_version"
+    )
+});
+
+/// A row of [`SNAPSHOT_COLUMNS`].
+fn checked_snapshot(
+    row: &rusqlite::Row<'_>,
+    stream_id: String,
+    schema_version: i64,
+) -> rusqlite::Result<CheckedSnapshot> {
+    let event_position: Option<i64> = row.get(5)?;
+    let event_hash: Option<Vec<u8>> = row.get(6)?;
+    Ok(CheckedSnapshot {
+        stream_id,
+        schema_version,
+        stream_version: row.get::<_, i64>(0)? as u64,
+        state: row.get(1)?,
+        position: row.get::<_, i64>(2)? as u64,
+        chain_hash: row.get(3)?,
+        state_hash: row.get(4)?,
+        event: event_position.zip(event_hash).map(|(p, h)| (p as u64, h)),
+    })
+}
 
 /// A stream's events at versions `?2 <= v < ?2 + ?3`, oldest first: a
 /// range, as on PostgreSQL (see `STREAM_RANGE` there).

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::verify_order::Order;
 use super::{Digest, EventStore, StoreError};
 
 const BATCH: usize = 5_000;
@@ -22,6 +23,14 @@ pub enum BreakKind {
     DigestMismatch,
     /// The log ends before the position of the digest kept earlier.
     LogShorterThanDigest,
+    /// The event was recorded before the event at the position before it.
+    TimeWentBack,
+    /// The event's stream version is not the one after its stream's
+    /// previous event (a hole, a repeat, or a stream not starting at 1).
+    VersionOutOfOrder,
+    /// A request record names this position, but it does not hold the
+    /// event of the request's stream and version.
+    RequestUnmatched,
 }
 
 /// The first place where the log breaks.
@@ -41,6 +50,13 @@ impl std::fmt::Display for Break {
             BreakKind::LinkBroken => "the event does not link to the previous event's hash",
             BreakKind::DigestMismatch => "the log differs from the digest kept earlier",
             BreakKind::LogShorterThanDigest => "the log ends before the digest kept earlier",
+            BreakKind::TimeWentBack => "the event was recorded before the event before it",
+            BreakKind::VersionOutOfOrder => {
+                "the event's stream version does not follow its stream's previous event"
+            }
+            BreakKind::RequestUnmatched => {
+                "a request record names this position but it holds another event"
+            }
         };
         write!(f, "position {}: {what}", self.position)
     }
@@ -111,12 +127,21 @@ impl EventStore {
             (Some(to), Some(d)) => Some(to.max(d.position)),
             (to, _) => to,
         };
+        let mut order = Order::new(from);
+        // Requests are checked by a query of their own; the walk reports
+        // the first position that fails, whichever check it fails.
+        let unmatched = self
+            .first_unmatched_request(from, to.unwrap_or(u64::MAX))
+            .await?;
         // The link into the range: the stored hash of the event before it.
         let (mut prev_hash, mut prev_position) = if from == 1 {
             ([0u8; 32], 0)
         } else {
             match self.read_all(from - 2, 1).await?.pop() {
-                Some(e) if e.position == from - 1 => (e.hash, from - 1),
+                Some(e) if e.position == from - 1 => {
+                    order.start_after(&e);
+                    (e.hash, from - 1)
+                }
                 _ => {
                     return Ok(VerifyReport {
                         from,
@@ -162,6 +187,12 @@ impl EventStore {
                 if event.recompute_hash(&prev_hash) != event.hash {
                     return broken(report, event.position, BreakKind::ContentChanged);
                 }
+                if let Some(kind) = order.check(&event) {
+                    return broken(report, event.position, kind);
+                }
+                if unmatched == Some(event.position) {
+                    return broken(report, event.position, BreakKind::RequestUnmatched);
+                }
                 if let Some(d) = digest
                     && d.position == event.position
                     && d.hash != event.hash
@@ -181,6 +212,9 @@ impl EventStore {
             if done {
                 break;
             }
+        }
+        if let Some(position) = unmatched {
+            return broken(report, position, BreakKind::RequestUnmatched);
         }
         if let Some(d) = digest
             && d.position > prev_position

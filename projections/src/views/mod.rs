@@ -162,6 +162,18 @@ pub fn spawn_all(runner: &Arc<Runner>) {
     runner.spawn(InnovationRegister);
 }
 
+/// Checks every view against the log ([`Runner::check`]), one after another.
+///
+/// # Errors
+/// Storage failures.
+pub async fn check_all(runner: &Runner) -> Result<Vec<crate::ViewCheck>, StoreError> {
+    Ok(vec![
+        runner.check(&ProjectBoard).await?,
+        runner.check(&Cohorts).await?,
+        runner.check(&InnovationRegister).await?,
+    ])
+}
+
 /// The queries each role asks.
 #[derive(Clone, Debug)]
 pub struct Views {

@@ -1,6 +1,6 @@
 use jejak_engine::domain::Role;
 use jejak_engine::workflow::Workflow;
-use jejak_projections::{RunState, Status as ViewStatus};
+use jejak_projections::{DifferenceKind, RunState, Status as ViewStatus};
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -62,7 +62,17 @@ impl pb::admin_server::Admin for App {
             .into_iter()
             .map(status_out)
             .collect();
-        Ok(Response::new(pb::ProjectionStatusList { projections }))
+        let store = self.engine().store();
+        let verified_position = store
+            .verified_on_start()
+            .await
+            .map_err(status)?
+            .map_or(0, |d| d.position);
+        Ok(Response::new(pb::ProjectionStatusList {
+            projections,
+            bad_snapshots_ignored: store.bad_snapshots_ignored(),
+            verified_position,
+        }))
     }
 
     async fn rebuild_projection(
@@ -150,5 +160,43 @@ impl pb::admin_server::Admin for App {
             workflow: Some(summary(&workflow)),
             result: Some(written(outcome)),
         }))
+    }
+
+    async fn check_views(
+        &self,
+        request: Request<pb::CheckViewsRequest>,
+    ) -> Result<Response<pb::CheckViewsResponse>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, &[Role::Admin, Role::Auditor], "check the views")?;
+        let checks = jejak_projections::views::check_all(self.views().runner())
+            .await
+            .map_err(status)?;
+        let views = checks
+            .into_iter()
+            .map(|c| {
+                let (failed_position, failed_error) = c.failed.unwrap_or_default();
+                pb::ViewCheck {
+                    name: c.name,
+                    position: c.position,
+                    documents: c.documents as u64,
+                    differences: c
+                        .differences
+                        .into_iter()
+                        .map(|d| pb::ViewDifference {
+                            key: d.key,
+                            kind: match d.kind {
+                                DifferenceKind::Missing => "missing",
+                                DifferenceKind::Extra => "extra",
+                                DifferenceKind::Changed => "changed",
+                            }
+                            .to_owned(),
+                        })
+                        .collect(),
+                    failed_position,
+                    failed_error,
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::CheckViewsResponse { views }))
     }
 }

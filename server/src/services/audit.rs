@@ -252,7 +252,13 @@ impl pb::audit_server::Audit for App {
             .verify(r.from_position.max(1), to, digest)
             .await
             .map_err(status)?;
-        let (break_position, break_kind, message) = match report.first_break {
+        let bad_snapshots = self
+            .engine()
+            .store()
+            .check_snapshots()
+            .await
+            .map_err(status)?;
+        let (break_position, break_kind, mut message) = match report.first_break {
             None => (
                 0,
                 pb::BreakKind::Unspecified,
@@ -269,11 +275,29 @@ impl pb::audit_server::Audit for App {
                     BreakKind::LinkBroken => pb::BreakKind::LinkBroken,
                     BreakKind::DigestMismatch => pb::BreakKind::DigestMismatch,
                     BreakKind::LogShorterThanDigest => pb::BreakKind::LogShorterThanDigest,
+                    BreakKind::TimeWentBack => pb::BreakKind::TimeWentBack,
+                    BreakKind::VersionOutOfOrder => pb::BreakKind::VersionOutOfOrder,
+                    BreakKind::RequestUnmatched => pb::BreakKind::RequestUnmatched,
                 },
                 b.to_string(),
             ),
         };
+        if !bad_snapshots.is_empty() {
+            message.push_str(&format!(
+                "; {} snapshot(s) do not match the log and are ignored",
+                bad_snapshots.len()
+            ));
+        }
         Ok(Response::new(pb::VerifyResponse {
+            bad_snapshots: bad_snapshots
+                .into_iter()
+                .map(|b| pb::BadSnapshot {
+                    reason: b.fault.to_string(),
+                    stream_id: b.stream_id,
+                    stream_version: b.stream_version,
+                    position: b.position,
+                })
+                .collect(),
             intact: report.first_break.is_none(),
             from_position: report.from,
             to_position: report.to,

@@ -5,7 +5,9 @@ mod concurrency;
 mod durability;
 mod integrity;
 mod reads;
+mod roles;
 mod snapshots;
+mod under_the_chain;
 
 use jejak_engine::store::{AppendRequest, ExpectedVersion, NewEvent, StreamId};
 use serde_json::json;

@@ -90,9 +90,23 @@ async fn snapshots_are_a_cache_that_is_ignored_when_unusable(db: &TestDb) {
         (Some((5, Counter { count: 5 })), vec![])
     );
 
-    // Newer than the stream: stale, ignored.
-    save(&store, &s, 9, counter(9)).await;
-    assert_eq!(read(&store, &s, 1).await, (None, vec![1, 2, 3, 4, 5]));
+    // Newer than the stream: a snapshot names an event of its stream, so
+    // none is taken; the last one stays.
+    let refused = store
+        .save_snapshot(
+            &s,
+            1,
+            &StoredSnapshot {
+                stream_version: 9,
+                state: counter(9),
+            },
+        )
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(
+        read(&store, &s, 1).await,
+        (Some((5, Counter { count: 5 })), vec![])
+    );
 
     // Undecodable: ignored.
     save(&store, &s, 3, "{\"count\":\"three\"}".into()).await;

@@ -1,6 +1,7 @@
 //! The read models on both backends: live equals rebuilt, crash and
 //! restart, one applier per PostgreSQL database, and the figures each role reads.
 
+mod check;
 mod queries;
 mod runner;
 

@@ -1,0 +1,135 @@
+//! PostgreSQL least privilege: the server logs in as a role that may read
+//! and append, and the database refuses it everything else.
+
+use std::time::Duration;
+
+use jejak_engine::store::{
+    EventStore, ExpectedVersion, InitDb, StoreConfig, StoredSnapshot, postgres_migrator,
+};
+use jejak_projections::RunState;
+use jejak_server::{App, AppConfig, Keys};
+use sqlx::Connection as _;
+
+use super::{events, stream};
+
+const POSTGRES_URL_VAR: &str = "JEJAK_TEST_POSTGRES_URL";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_history() {
+    let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{POSTGRES_URL_VAR} must be set under CI=true: the PostgreSQL tests may not be skipped"
+        );
+        eprintln!("SKIPPED the server role test on PostgreSQL: set {POSTGRES_URL_VAR} to run it");
+        return;
+    };
+    let suffix = &uuid::Uuid::now_v7().simple().to_string()[20..];
+    let init = InitDb::new(
+        &format!("jejak_r_{suffix}"),
+        &format!("jejak_owner_{suffix}"),
+        &format!("jejak_server_{suffix}"),
+    )
+    .unwrap();
+    let views = jejak_projections::postgres_migrator();
+    let url = init
+        .apply(&admin_url, &[&postgres_migrator(), &views])
+        .await
+        .unwrap();
+    assert_eq!(
+        init.apply(&admin_url, &[&postgres_migrator(), &views])
+            .await
+            .unwrap(),
+        url,
+        "running it again (after an upgrade) is harmless"
+    );
+
+    // The server starts as the server role on the schema its owner migrated,
+    // and does what a server does: appends, snapshots, views, checkpoints.
+    let store = EventStore::open(&url, StoreConfig::default())
+        .await
+        .unwrap();
+    store
+        .append(events("a", ExpectedVersion::NoStream, 3))
+        .await
+        .unwrap();
+    store
+        .save_snapshot(
+            &stream("a"),
+            1,
+            &StoredSnapshot {
+                stream_version: 2,
+                state: "{}".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .save_snapshot(
+            &stream("a"),
+            1,
+            &StoredSnapshot {
+                stream_version: 3,
+                state: "{}".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store.save_checkpoint("reader", 2).await.unwrap();
+    store.save_checkpoint("reader", 3).await.unwrap();
+    let keys = Keys::new(b"jejak-test-secret-of-at-least-32-bytes!").unwrap();
+    let app = App::start(store.clone(), AppConfig::new(keys))
+        .await
+        .unwrap();
+    let head = store.digest().await.unwrap().position;
+    let runner = app.views().runner().clone();
+    for name in runner.names() {
+        let mut status = runner.watch_status(name).unwrap();
+        let following = status.wait_for(|s| s.position >= head && s.state == RunState::Following);
+        tokio::time::timeout(Duration::from_secs(60), following)
+            .await
+            .unwrap_or_else(|_| panic!("view {name}: {:?}", runner.statuses()))
+            .unwrap();
+    }
+    runner.rebuild("cohorts").unwrap();
+    app.stop();
+
+    // Everything else is refused by the database itself, triggers or not.
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    for sql in [
+        "ALTER TABLE events DISABLE TRIGGER USER",
+        "ALTER TABLE requests DISABLE TRIGGER ALL",
+        "DROP TRIGGER events_append_only ON events",
+        "TRUNCATE events",
+        "TRUNCATE requests",
+        "UPDATE events SET payload = '{}'",
+        "DELETE FROM events",
+        "UPDATE requests SET stream_id = 'b'",
+        "DELETE FROM requests",
+        "DROP TABLE snapshots",
+        "CREATE TABLE forged (a int)",
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'forged', true, '\\x00', 0)",
+    ] {
+        let refused = sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .expect_err(sql)
+            .to_string();
+        assert!(
+            refused.contains("permission denied") || refused.contains("must be owner"),
+            "{sql}: {refused}"
+        );
+    }
+    conn.close().await.unwrap();
+    drop(store);
+
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    for sql in [
+        format!("DROP DATABASE {} WITH (FORCE)", init.database),
+        format!("DROP ROLE {}", init.server),
+        format!("DROP ROLE {}", init.owner),
+    ] {
+        sqlx::raw_sql(&sql).execute(&mut admin).await.unwrap();
+    }
+}
