@@ -7,10 +7,12 @@
 //!
 //! This crate knows nothing of protobuf, gRPC or the command line.
 
+pub mod access;
 pub mod clock;
 pub mod codec;
 pub mod domain;
 pub mod engine;
 pub mod process;
+pub mod rules;
 pub mod store;
 pub mod workflow;

@@ -21,6 +21,24 @@ pub enum AdminCommand {
     /// Workflow definitions.
     #[command(subcommand)]
     Workflow(WorkflowCommand),
+    /// Revokes one token (--token-id, the jti `jejak token issue` prints) or
+    /// every token of a subject issued before a moment (--subject); every
+    /// server sharing the log refuses them within seconds.
+    Revoke {
+        /// The token's id (jti).
+        #[arg(long, conflicts_with = "subject", required_unless_present = "subject")]
+        token_id: Option<String>,
+        /// A subject (user id or NIP) whose tokens are refused.
+        #[arg(long)]
+        subject: Option<String>,
+        /// With --subject: refuse its tokens issued before this RFC 3339
+        /// moment (default: now).
+        #[arg(long, requires = "subject")]
+        issued_before: Option<String>,
+        /// Why (kept in the log).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +161,24 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
             say!("view {name} rebuilt");
             Ok(())
         }
+        AdminCommand::Revoke {
+            token_id,
+            subject,
+            issued_before,
+            reason,
+        } => c.written(
+            "revocation",
+            &c.admin()?
+                .revoke_tokens(pb::RevokeTokensRequest {
+                    request_id: String::new(),
+                    token_id: token_id.unwrap_or_default(),
+                    subject: subject.unwrap_or_default(),
+                    issued_before: issued_before.unwrap_or_default(),
+                    reason,
+                })
+                .await?
+                .into_inner(),
+        ),
         AdminCommand::Workflow(WorkflowCommand::List) => {
             let list = c
                 .admin()?

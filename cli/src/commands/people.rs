@@ -99,6 +99,18 @@ pub enum CohortCommand {
         /// The cohort.
         cohort: String,
     },
+    /// Moves a cohort you run, with its projects, to another workflow or
+    /// version (refused once any of its projects has left the initial state).
+    ChangeWorkflow {
+        /// The cohort.
+        cohort: String,
+        /// The change-project workflow: global, or one of your provider's.
+        #[arg(long)]
+        workflow: String,
+        /// Its version (default: the newest).
+        #[arg(long, default_value_t = 0)]
+        version: u32,
+    },
 }
 
 /// Participants (and coaches): their change project.
@@ -362,6 +374,22 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                 &c.cohorts()?.enrol_participant(r).await?.into_inner(),
             )
         }
+        CohortCommand::ChangeWorkflow {
+            cohort,
+            workflow,
+            version,
+        } => c.written(
+            "cohort workflow",
+            &c.cohorts()?
+                .change_cohort_workflow(pb::ChangeCohortWorkflowRequest {
+                    request_id: String::new(),
+                    cohort_id: cohort,
+                    workflow,
+                    version,
+                })
+                .await?
+                .into_inner(),
+        ),
         CohortCommand::StartPhase { project } => c.written(
             "workplace phase",
             &c.cohorts()?

@@ -9,7 +9,9 @@ use tonic::{Request, Response, Status};
 
 use super::{Written, require};
 use crate::App;
-use crate::convert::{date, domain, level, level_out, min_position, page, paginate};
+use crate::convert::{
+    context, date, domain, level, level_out, min_position, page, paginate, written,
+};
 use crate::error::{invalid, status};
 
 fn enrollment(r: &pb::EnrolParticipantRequest) -> Result<Enrollment, Status> {
@@ -33,6 +35,7 @@ pub(super) fn cohort_out(row: CohortRow) -> pb::Cohort {
         ends_on: row.ends_on.to_string(),
         workflow: row.workflow,
         enrolled: row.enrolled,
+        workflow_version: row.workflow_version,
     }
 }
 
@@ -94,6 +97,34 @@ impl pb::cohorts_server::Cohorts for App {
             ProjectCommand::StartWorkplacePhase,
         )
         .await
+    }
+
+    async fn change_cohort_workflow(
+        &self,
+        request: Request<pb::ChangeCohortWorkflowRequest>,
+    ) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
+        let workflow = r.workflow.trim();
+        if workflow.is_empty() {
+            return Err(invalid(
+                "workflow",
+                "name the change-project workflow to move the cohort to",
+            ));
+        }
+        let ctx = context(&actor, &r.request_id)?;
+        let outcome = self
+            .engine()
+            .change_cohort_workflow(
+                &ctx,
+                cohort_id.as_str(),
+                workflow,
+                (r.version > 0).then_some(r.version),
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(written(outcome)))
     }
 
     async fn list_cohorts(

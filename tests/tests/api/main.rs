@@ -4,7 +4,9 @@ mod bad_input;
 mod fuzz;
 mod journey;
 mod refusals;
+mod rules;
 mod tls;
+mod tokens;
 
 use jejak_engine::domain::Role;
 use jejak_proto::v1 as pb;

@@ -81,6 +81,15 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             })
             .await
             .map(drop),
+        "Cohorts.ChangeCohortWorkflow" => cohorts
+            .change_cohort_workflow(pb::ChangeCohortWorkflowRequest {
+                request_id: String::new(),
+                cohort_id: COHORT.into(),
+                workflow: "change-project-pka".into(),
+                version: 0,
+            })
+            .await
+            .map(drop),
         "ChangeProjects.Propose" => projects.propose(propose()).await.map(drop),
         "ChangeProjects.ReviseProposal" => projects
             .revise_proposal(pb::ReviseProposalRequest {
@@ -328,6 +337,16 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>) -> Result<(), Statu
             })
             .await
             .map(drop),
+        "Admin.RevokeTokens" => admin
+            .revoke_tokens(pb::RevokeTokensRequest {
+                request_id: String::new(),
+                token_id: "some-token".into(),
+                subject: String::new(),
+                issued_before: String::new(),
+                reason: String::new(),
+            })
+            .await
+            .map(drop),
         other => panic!("no such RPC in the table: {other}"),
     }
 }
@@ -387,6 +406,10 @@ const TABLE: &[(&str, &[&str])] = &[
     (
         "Cohorts.GetCohortProgress",
         &["participant", "mentor", "other-organizer"],
+    ),
+    (
+        "Cohorts.ChangeCohortWorkflow",
+        &["participant", "mentor", "admin", "other-organizer"],
     ),
     (
         "ChangeProjects.Propose",
@@ -521,6 +544,10 @@ const TABLE: &[(&str, &[&str])] = &[
         "Admin.RegisterWorkflow",
         &["mentor", "participant", "auditor", "officer"],
     ),
+    (
+        "Admin.RevokeTokens",
+        &["organizer", "participant", "auditor", "brida"],
+    ),
 ];
 
 /// Every RPC of the API, for the token checks.
@@ -531,6 +558,7 @@ const ALL: &[&str] = &[
     "Cohorts.StartWorkplacePhase",
     "Cohorts.ListCohorts",
     "Cohorts.GetCohortProgress",
+    "Cohorts.ChangeCohortWorkflow",
     "ChangeProjects.Propose",
     "ChangeProjects.ReviseProposal",
     "ChangeProjects.SubmitEvidence",
@@ -580,6 +608,7 @@ const ALL: &[&str] = &[
     "Admin.ListWorkflows",
     "Admin.GetWorkflow",
     "Admin.RegisterWorkflow",
+    "Admin.RevokeTokens",
 ];
 
 async fn fixture(db: &TestDb) -> (TestApp, std::collections::HashMap<&'static str, String>) {
@@ -685,9 +714,13 @@ async fn every_rpc_needs_a_valid_token(db: &TestDb) {
         sub: "insp-1".into(),
         role: "auditor".into(),
         opd: None,
+        provider: None,
         iss: "jejak".into(),
+        aud: "jejak".into(),
         iat: now - 7_200,
+        nbf: None,
         exp: now - 3_600,
+        jti: None,
     };
     let expired = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
