@@ -60,6 +60,9 @@ pub enum CohortCommand {
         /// Change-project workflow (default: the level's).
         #[arg(long, default_value = "")]
         workflow: String,
+        /// The version of it to pin (default: the newest).
+        #[arg(long, default_value_t = 0)]
+        workflow_version: u32,
     },
     /// Enrols a participant with mentor, coach and examiners.
     Enrol {
@@ -329,6 +332,7 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
             starts,
             ends,
             workflow,
+            workflow_version,
         } => {
             let r = pb::OpenCohortRequest {
                 request_id: format!("open-{id}"),
@@ -340,6 +344,7 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                 starts_on: starts,
                 ends_on: ends,
                 workflow,
+                workflow_version,
             };
             c.written(
                 "cohort opened",

@@ -149,9 +149,11 @@ pub enum CohortCommand {
         /// Last day.
         ends_on: NaiveDate,
         /// The change-project workflow; the level's default when `None`.
-        /// The cohort pins its newest version (resolved by the command
+        /// The cohort pins a version of it (resolved by the command
         /// handler), which the organizer must be allowed to use.
         workflow: Option<String>,
+        /// The version to pin; the newest when `None`.
+        workflow_version: Option<u32>,
     },
     /// Move the cohort's projects to another workflow (or version of it):
     /// only its organizer, and only while none of its projects has left
@@ -290,6 +292,7 @@ impl Aggregate for Cohort {
                 starts_on,
                 ends_on,
                 workflow: _,
+                workflow_version: _,
             } => {
                 if state.facts.is_some() {
                     return Err(DomainError::AlreadyExists {
@@ -466,12 +469,15 @@ impl Aggregate for Cohort {
     fn workflow_for_new(command: &CohortCommand) -> Option<WorkflowPin> {
         match command {
             CohortCommand::Open {
-                level, workflow, ..
+                level,
+                workflow,
+                workflow_version,
+                ..
             } => Some(WorkflowPin {
                 name: workflow
                     .clone()
                     .unwrap_or_else(|| level.default_workflow().to_owned()),
-                version: None,
+                version: *workflow_version,
             }),
             CohortCommand::ChangeWorkflow {
                 workflow, version, ..

@@ -16,6 +16,7 @@ fn open() -> C {
         starts_on: date(2026, 3, 1),
         ends_on: date(2026, 6, 30),
         workflow: None,
+        workflow_version: None,
     }
 }
 
@@ -57,6 +58,7 @@ fn only_organizers_run_cohorts_and_dates_must_be_in_order() {
         starts_on,
         ends_on: date(2026, 2, 1),
         workflow: None,
+        workflow_version: None,
     };
     assert_eq!(invalid(c.refused(organizer(), backwards)), "ends_on");
 }

@@ -104,6 +104,7 @@ impl World {
             starts_on: date(2026, 3, 1),
             ends_on: date(2026, 6, 30),
             workflow: None,
+            workflow_version: None,
         };
         self.engine
             .execute::<Cohort>("pka-2026-1", &self.ctx(organizer()), open)

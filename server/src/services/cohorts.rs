@@ -64,6 +64,7 @@ impl pb::cohorts_server::Cohorts for App {
             starts_on: date("starts_on", &r.starts_on)?,
             ends_on: date("ends_on", &r.ends_on)?,
             workflow,
+            workflow_version: (r.workflow_version > 0).then_some(r.workflow_version),
         };
         self.on_cohort(&actor, &r.request_id, cohort_id.as_str(), body)
             .await

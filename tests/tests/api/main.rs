@@ -69,6 +69,7 @@ pub fn open_cohort() -> pb::OpenCohortRequest {
         starts_on: "2026-03-01".into(),
         ends_on: "2026-06-30".into(),
         workflow: String::new(),
+        workflow_version: 0,
     }
 }
 

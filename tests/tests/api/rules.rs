@@ -159,7 +159,7 @@ async fn an_organizer_cannot_change_another_providers_rules(db: &TestDb) {
         ("change-project-pka", 1)
     );
 
-    // A cohort opened now pins the newest.
+    // A cohort opened now pins the newest, unless it names a version.
     let opened = app
         .cohorts(&organizer_b)
         .open_cohort(opened_by_b("pka-2026-2"))
@@ -168,6 +168,26 @@ async fn an_organizer_cannot_change_another_providers_rules(db: &TestDb) {
         .into_inner();
     let row = cohort_row(&app, &organizer_b, "pka-2026-2", opened.position).await;
     assert_eq!(row.workflow_version, 2);
+    let opened = app
+        .cohorts(&organizer_b)
+        .open_cohort(pb::OpenCohortRequest {
+            workflow_version: 1,
+            ..opened_by_b("pka-2026-3")
+        })
+        .await
+        .expect("open at version 1")
+        .into_inner();
+    let row = cohort_row(&app, &organizer_b, "pka-2026-3", opened.position).await;
+    assert_eq!(row.workflow_version, 1);
+    let unknown = app
+        .cohorts(&organizer_b)
+        .open_cohort(pb::OpenCohortRequest {
+            workflow_version: 9,
+            ..opened_by_b("pka-2026-4")
+        })
+        .await
+        .expect_err("no version 9");
+    assert_eq!(unknown.code(), Code::InvalidArgument, "{unknown:?}");
     app.stop().await;
 }
 
