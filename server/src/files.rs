@@ -12,8 +12,8 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     restrict(dir, true)
 }
 
-/// Sets `path` to 0700 (a folder) or 0600 (a file); on other systems than
-/// Unix, does nothing.
+/// Sets `path` to 0700 (a folder) or 0600 (a file); on a read-only file
+/// system only warns; on other systems than Unix, does nothing.
 ///
 /// # Errors
 /// When the mode cannot be set.
@@ -24,7 +24,17 @@ pub fn restrict(path: &Path, dir: bool) -> std::io::Result<()> {
         let mode = if dir { 0o700 } else { 0o600 };
         let current = std::fs::metadata(path)?.permissions().mode() & 0o777;
         if current != mode {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+            match std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+                // A read-only file system serves reads; its files stay as they are.
+                Err(err) if err.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{current:o}"),
+                        "on a read-only file system: cannot make it private"
+                    );
+                }
+                other => other?,
+            }
         }
     }
     #[cfg(not(unix))]
