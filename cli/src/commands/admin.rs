@@ -187,17 +187,18 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                 .into_inner();
             if c.json {
                 print_json(&serde_json::json!(list.workflows.iter().map(|w| serde_json::json!({
-                    "name": w.name, "version": w.version, "kind": w.kind, "hash": w.hash, "states": w.states, "description": w.description,
+                    "name": w.name, "version": w.version, "kind": w.kind, "hash": w.hash, "states": w.states, "description": w.description, "owner": w.owner,
                 })).collect::<Vec<_>>()));
             } else {
                 say!(
                     "{}",
                     table(
-                        &["workflow", "version", "kind", "states", "hash"],
+                        &["workflow", "version", "kind", "owner", "states", "hash"],
                         list.workflows.iter().map(|w| vec![
                             w.name.clone(),
                             w.version.to_string(),
                             w.kind.clone(),
+                            w.owner.clone(),
                             w.states.join(" → "),
                             w.hash[..12.min(w.hash.len())].to_owned()
                         ])

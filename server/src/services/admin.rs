@@ -41,6 +41,7 @@ fn summary(w: &Workflow) -> pb::WorkflowSummary {
         description: w.description.clone(),
         hash: w.hash.clone(),
         states: w.states.iter().map(|s| s.name.clone()).collect(),
+        owner: w.owner_label(),
     }
 }
 

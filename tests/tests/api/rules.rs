@@ -257,6 +257,45 @@ async fn a_provider_keeps_rules_of_its_own(db: &TestDb) {
         (row.workflow.as_str(), row.workflow_version),
         ("pka-penyelenggara-a", 2)
     );
+    let owners: Vec<(String, u32, String)> = app
+        .admin(&p.admin)
+        .list_workflows(pb::ListWorkflowsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .workflows
+        .into_iter()
+        .filter(|w| w.name == "pka-penyelenggara-a" || w.name == "change-project-pka")
+        .map(|w| (w.name, w.version, w.owner))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("change-project-pka".to_owned(), 1, "global".to_owned()),
+            (
+                "pka-penyelenggara-a".to_owned(),
+                1,
+                "provider penyelenggara-a".to_owned()
+            ),
+            (
+                "pka-penyelenggara-a".to_owned(),
+                2,
+                "provider penyelenggara-a".to_owned()
+            ),
+        ]
+    );
+    // The owner is in the log: a server started on it knows it.
+    let again = spawn_app(db).await;
+    assert_eq!(
+        code(
+            again
+                .admin(&organizer_b)
+                .register_workflow(register(&own.replacen("version = 1", "version = 3", 1)))
+                .await
+        ),
+        Code::PermissionDenied
+    );
+    again.stop().await;
     app.stop().await;
 }
 
