@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use jejak_engine::domain::Role;
 use jejak_engine::domain::values::OpdCode;
 use jejak_engine::store::{EventStore, StoreConfig};
+use jejak_server::auth::{ClaimNames, Grant, JwksSource, OidcConfig, OidcIssuer};
 use jejak_server::{App, AppConfig, Keys, Tls};
 use tracing_subscriber::EnvFilter;
 
@@ -21,6 +22,10 @@ struct ConfigFile {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     token_secret: Option<String>,
+    token_secret_file: Option<PathBuf>,
+    token_issuer: Option<String>,
+    token_audience: Option<String>,
+    oidc: Option<OidcFile>,
     region: Option<String>,
     #[serde(default)]
     opds: Vec<String>,
@@ -28,6 +33,19 @@ struct ConfigFile {
     log_json: Option<bool>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+}
+
+/// An external OpenID Connect issuer, in the config file's `[oidc]` table.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OidcFile {
+    issuer: Option<String>,
+    audience: Option<String>,
+    jwks: Option<String>,
+    #[serde(default)]
+    claims: Option<ClaimNames>,
+    #[serde(default)]
+    roles: std::collections::BTreeMap<String, String>,
 }
 
 fn config_file(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
@@ -43,7 +61,8 @@ fn config_file(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
 /// Where the server keeps its files and which database holds the log.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DataArgs {
-    /// A TOML config file (keys: listen, data_dir, database_url, token_secret,
+    /// A TOML config file (keys: listen, data_dir, database_url,
+    /// token_secret_file, token_secret, token_issuer, token_audience, [oidc],
     /// region, opds, log_level, log_json, tls_cert, tls_key); flags and
     /// JEJAK_* variables win over it.
     #[arg(long, env = "JEJAK_CONFIG")]
@@ -54,10 +73,22 @@ pub struct DataArgs {
     /// The log's database: sqlite://FILE or postgres://USER@HOST/DB. Default: sqlite://DATA_DIR/jejak.db
     #[arg(long, env = "JEJAK_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// The token secret (at least 32 bytes). Default: DATA_DIR/jwt-secret, generated on first start.
-    #[arg(long, env = "JEJAK_TOKEN_SECRET", hide_env_values = true)]
+    /// A file holding the token secret (at least 32 bytes, raw or hex). Default: DATA_DIR/jwt-secret, generated on first start.
+    #[arg(long, env = "JEJAK_TOKEN_SECRET_FILE")]
+    pub token_secret_file: Option<PathBuf>,
+    /// The token secret itself. Avoid it: a command line is visible to every user of the machine; prefer --token-secret-file or JEJAK_TOKEN_SECRET.
+    #[arg(long)]
     pub token_secret: Option<String>,
+    /// The issuer (iss) of jejak's own tokens, issued and required. Default: jejak
+    #[arg(long, env = "JEJAK_TOKEN_ISSUER")]
+    pub token_issuer: Option<String>,
+    /// The audience (aud) of jejak's own tokens, issued and required. Default: jejak
+    #[arg(long, env = "JEJAK_TOKEN_AUDIENCE")]
+    pub token_audience: Option<String>,
 }
+
+/// The environment variable that may hold the token secret.
+const SECRET_VAR: &str = "JEJAK_TOKEN_SECRET";
 
 impl DataArgs {
     fn file(&self) -> anyhow::Result<ConfigFile> {
@@ -82,14 +113,61 @@ impl DataArgs {
         }
     }
 
+    /// The token keys: from --token-secret (with a warning), then
+    /// JEJAK_TOKEN_SECRET, --token-secret-file, the config file's
+    /// token_secret_file or token_secret, else DATA_DIR/jwt-secret.
     pub fn keys(&self) -> anyhow::Result<Keys> {
-        match self.token_secret.clone().or(self.file()?.token_secret) {
-            Some(secret) => Keys::new(secret.as_bytes()).context("the token secret is not usable"),
-            None => {
-                Keys::load_or_create(&self.data_dir()?).context("cannot set up the token secret")
+        let file = self.file()?;
+        if self.token_secret.is_some() {
+            eprintln!(
+                "warning: --token-secret puts the secret on the command line, where every user of this machine can read it; use --token-secret-file or {SECRET_VAR} instead"
+            );
+        }
+        let secret = self
+            .token_secret
+            .clone()
+            .or_else(|| std::env::var(SECRET_VAR).ok().filter(|s| !s.is_empty()));
+        let keys = match (secret, self.token_secret_file.clone()) {
+            (Some(secret), _) => {
+                Keys::new(secret.as_bytes()).context("the token secret is not usable")?
             }
+            (None, Some(path)) => secret_file(&path)?,
+            (None, None) => match (file.token_secret_file, file.token_secret) {
+                (Some(path), _) => secret_file(&path)?,
+                (None, Some(secret)) => {
+                    Keys::new(secret.as_bytes()).context("the token secret is not usable")?
+                }
+                (None, None) => Keys::load_or_create(&self.data_dir()?)
+                    .context("cannot set up the token secret")?,
+            },
+        };
+        let issuer = self
+            .token_issuer
+            .clone()
+            .or(file.token_issuer)
+            .unwrap_or_else(|| jejak_server::auth::DEFAULT_ISSUER.into());
+        let audience = self
+            .token_audience
+            .clone()
+            .or(file.token_audience)
+            .unwrap_or_else(|| jejak_server::auth::DEFAULT_AUDIENCE.into());
+        Ok(keys.with_issuer(&issuer, &audience))
+    }
+}
+
+/// Keys from a secret file; warns when others may read it.
+fn secret_file(path: &Path) -> anyhow::Result<Keys> {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt as _;
+        if meta.permissions().mode() & 0o077 != 0 {
+            eprintln!(
+                "warning: the token secret file {} may be read by others; chmod 600 it",
+                path.display()
+            );
         }
     }
+    Keys::from_file(path).context("the token secret file is not usable")
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,6 +195,47 @@ pub struct ServeArgs {
     /// Write logs as JSON lines.
     #[arg(long, env = "JEJAK_LOG_JSON")]
     log_json: bool,
+    /// Also accept the tokens of this OpenID Connect issuer (its exact `iss`).
+    #[arg(long, env = "JEJAK_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
+    /// The audience (aud) the issuer's tokens must name.
+    #[arg(long, env = "JEJAK_OIDC_AUDIENCE")]
+    oidc_audience: Option<String>,
+    /// The issuer's key set (JWKS): a file, or an https:// URL.
+    #[arg(long, env = "JEJAK_OIDC_JWKS")]
+    oidc_jwks: Option<String>,
+}
+
+/// The OIDC issuer configured by flags, variables and the `[oidc]` table.
+fn oidc_config(args: &ServeArgs, file: Option<OidcFile>) -> anyhow::Result<Option<OidcConfig>> {
+    let file = file.unwrap_or_default();
+    let issuer = args.oidc_issuer.clone().or(file.issuer);
+    let audience = args.oidc_audience.clone().or(file.audience);
+    let jwks = args.oidc_jwks.clone().or(file.jwks);
+    match (issuer, audience, jwks) {
+        (None, None, None) => Ok(None),
+        (Some(issuer), Some(audience), Some(jwks)) => {
+            for (external, role) in &file.roles {
+                let parsed = Role::parse(role)
+                    .map_err(|e| anyhow::anyhow!("[oidc.roles] {external}: {e}"))?;
+                if jejak_server::auth::INTERNAL_ROLES.contains(&parsed) {
+                    anyhow::bail!(
+                        "[oidc.roles] {external}: '{role}' is jejak's own role; map people's roles only"
+                    );
+                }
+            }
+            Ok(Some(OidcConfig {
+                issuer,
+                audience,
+                jwks: JwksSource::parse(&jwks),
+                claims: file.claims.unwrap_or_default(),
+                roles: file.roles,
+            }))
+        }
+        _ => anyhow::bail!(
+            "an OIDC issuer needs all of --oidc-issuer, --oidc-audience and --oidc-jwks (or issuer, audience and jwks in [oidc])"
+        ),
+    }
 }
 
 fn init_tracing(level: &str, json: bool) {
@@ -174,6 +293,25 @@ fn sqlite_file_read_only(url: &str) -> Option<String> {
     }
 }
 
+/// The file of a `sqlite://` URL, or `None` (PostgreSQL, in memory).
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    if !url.starts_with("sqlite:") {
+        return None;
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    (!path.as_os_str().is_empty() && path != Path::new(":memory:")).then(|| path.to_owned())
+}
+
+/// Creates an empty SQLite log 0600 before SQLite does (its journal and
+/// shared-memory files take the log's mode), whatever the umask.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    match jejak_server::files::write_private(path, b"") {
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    }
+}
+
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
@@ -187,10 +325,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| "info".into());
     init_tracing(&level, args.log_json || file.log_json.unwrap_or(false));
     let data_dir = args.data.data_dir()?;
-    std::fs::create_dir_all(&data_dir)
+    jejak_server::files::private_dir(&data_dir)
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
-    let keys = args.data.keys()?;
+    let mut keys = args.data.keys()?;
+    if let Some(oidc) = oidc_config(&args, file.oidc)? {
+        tracing::info!(issuer = %oidc.issuer, jwks = %oidc.jwks, "accepting the tokens of an OIDC issuer");
+        keys = keys.with_oidc(
+            OidcIssuer::new(oidc)
+                .await
+                .context("cannot set up the OIDC issuer")?,
+        );
+    }
     let url = args.data.database_url()?;
+    let sqlite_file = sqlite_path(&url);
+    if let Some(path) = &sqlite_file {
+        create_private(path)
+            .with_context(|| format!("cannot create the log {}", path.display()))?;
+    }
     let read_only = sqlite_file_read_only(&url);
     if let Some(reason) = &read_only {
         tracing::warn!(
@@ -206,6 +357,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .with_context(|| format!("cannot open the log at {url}"))?;
+    if let Some(path) = &sqlite_file
+        && read_only.is_none()
+    {
+        jejak_server::files::restrict_database(path)
+            .with_context(|| format!("cannot make the log {} private", path.display()))?;
+    }
     let mut config = AppConfig::new(keys);
     config.engine.region = args
         .region
@@ -260,6 +417,10 @@ pub struct IssueArgs {
     /// The OPD an innovation officer acts for.
     #[arg(long)]
     opd: Option<String>,
+    /// The training provider an organizer acts for (a code such as
+    /// bpsdm-banten): the provider whose workflows they may register.
+    #[arg(long)]
+    provider: Option<String>,
     /// How long the token is valid, e.g. 30m, 8h, 7d.
     #[arg(long, default_value = "8h", value_parser = parse_ttl)]
     ttl: Duration,
@@ -304,10 +465,20 @@ pub fn issue(args: IssueArgs) -> anyhow::Result<()> {
     if role == Role::InnovationOfficer && opd.is_none() {
         anyhow::bail!("an innovation officer acts for one OPD: add --opd CODE");
     }
+    if args.provider.is_some() && role != Role::Organizer {
+        anyhow::bail!("--provider is for organizers: the provider they act for");
+    }
     let keys = args.data.keys()?;
-    say!(
-        "{}",
-        keys.issue(args.subject.trim(), role, opd.as_ref(), args.ttl)
-    );
+    let issued = keys.issue_token(&Grant {
+        subject: args.subject.trim(),
+        role,
+        opd: opd.as_ref(),
+        provider: args.provider.as_deref().map(str::trim),
+        ttl: args.ttl,
+    });
+    // The token alone on standard output, for scripts; its id, by which
+    // `jejak admin revoke --token-id` refuses it, on standard error.
+    eprintln!("token id (jti): {}", issued.id);
+    say!("{}", issued.token);
     Ok(())
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, SystemClock};
 use crate::codec::{DecodeError, decode, encode};
-use crate::domain::{Actor, Aggregate, Command, DomainError, Role};
+use crate::domain::{Actor, Aggregate, Command, DomainError};
 use crate::store::{
     AppendRequest, AppendResult, Direction, EventStore, ExpectedVersion, Metadata, StoreError,
     StoredSnapshot, StreamId,
@@ -114,7 +114,7 @@ impl Context {
             .unwrap_or(&self.request_id)
     }
 
-    fn metadata(&self) -> Metadata {
+    pub(crate) fn metadata(&self) -> Metadata {
         Metadata {
             actor_id: Some(self.actor.id.clone()),
             actor_role: Some(self.actor.role.as_str().to_owned()),
@@ -189,6 +189,9 @@ enum RegistryEvent {
         hash: String,
         file: String,
         source: String,
+        /// The provider that owns the definition; absent: global.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
     },
 }
 
@@ -322,8 +325,14 @@ impl Engine {
     async fn reload_workflows(&self) -> Result<(), CommandError> {
         let stream = StreamId::parse(WORKFLOW_STREAM)?;
         for recorded in self.store.read_stream_to_end(&stream).await? {
-            let RegistryEvent::WorkflowRegistered { file, source, .. } = decode(&recorded)?;
-            self.workflows.insert(Workflow::parse(&file, &source)?)?;
+            let RegistryEvent::WorkflowRegistered {
+                file,
+                source,
+                owner,
+                ..
+            } = decode(&recorded)?;
+            self.workflows
+                .insert(Workflow::parse(&file, &source)?.owned_by(owner))?;
         }
         Ok(())
     }
@@ -340,6 +349,7 @@ impl Engine {
             hash: workflow.hash.clone(),
             file: format!("{}.toml", workflow.name),
             source: workflow.source.clone(),
+            owner: workflow.owner.clone(),
         };
         let stream = StreamId::parse(WORKFLOW_STREAM)?;
         let written = self
@@ -359,14 +369,18 @@ impl Engine {
         })
     }
 
-    /// Registers a new workflow version at run time. Organizers register
-    /// change-project workflows, BRIDA officers innovation workflows. The
-    /// same content again is a no-op; a version that exists with other
-    /// content, or one not above the newest, is refused.
+    /// Registers a new workflow version at run time. A definition has an
+    /// owner, fixed by its first version: global (shipped, or registered by
+    /// an operator; BRIDA officers also keep the global innovation
+    /// workflows) or one training provider (registered by an organizer
+    /// acting for it, under a name of its own). Only the owner registers
+    /// further versions. The same content again is a no-op; a version that
+    /// exists with other content, or one not above the newest, is refused.
     ///
     /// # Errors
     /// [`CommandError::Workflow`] naming the file, place and problem;
-    /// [`DomainError::Forbidden`] for other roles.
+    /// [`DomainError::Forbidden`] for other roles, an organizer whose token
+    /// names no provider, and anyone but the definition's owner.
     pub async fn register_workflow(
         &self,
         ctx: &Context,
@@ -374,18 +388,10 @@ impl Engine {
         source: &str,
     ) -> Result<(Arc<Workflow>, Outcome), CommandError> {
         let workflow = Workflow::parse(file, source)?;
-        let allowed = match workflow.kind {
-            WorkflowKind::ChangeProject => Role::Organizer,
-            WorkflowKind::Innovation => Role::BridaOfficer,
-        };
-        if ctx.actor.role != allowed && ctx.actor.role != Role::System {
-            return Err(DomainError::forbidden(format!(
-                "only a {allowed} may register {} workflows",
-                workflow.kind.as_str()
-            ))
-            .into());
-        }
+        let owner = crate::rules::registering_owner(&ctx.actor, workflow.kind)?;
         self.reload_workflows().await?;
+        crate::rules::may_register(&self.workflows, &workflow, owner.as_deref())?;
+        let workflow = workflow.owned_by(owner);
         if let Some(existing) = self.workflows.get(&workflow.name, workflow.version) {
             if existing.hash != workflow.hash {
                 // The registry's refusal names the next free version.
@@ -477,6 +483,28 @@ impl Engine {
             .into());
         }
         Ok(())
+    }
+
+    /// Version `version` of `name`, or its newest when `None`.
+    async fn pinned(
+        &self,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Arc<Workflow>, CommandError> {
+        let Some(version) = version else {
+            return self.newest(name).await;
+        };
+        if self.workflows.get(name, version).is_none() {
+            self.reload_workflows().await?;
+        }
+        self.workflows.get(name, version).ok_or_else(|| {
+            WorkflowError {
+                file: name.to_owned(),
+                place: format!("version {version}"),
+                problem: "no such version is registered".into(),
+            }
+            .into()
+        })
     }
 
     async fn newest(&self, name: &str) -> Result<Arc<Workflow>, CommandError> {
@@ -630,7 +658,7 @@ impl Engine {
             let workflow = match A::workflow_of(&loaded.state) {
                 Some(reference) => Some(self.resolve(reference).await?),
                 None => match A::workflow_for_new(&body) {
-                    Some(name) => Some(self.newest(&name).await?),
+                    Some(pin) => Some(self.pinned(&pin.name, pin.version).await?),
                     None => None,
                 },
             };

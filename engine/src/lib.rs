@@ -7,11 +7,13 @@
 //!
 //! This crate knows nothing of protobuf, gRPC or the command line.
 
+pub mod access;
 pub mod clock;
 pub mod codec;
 pub mod domain;
 pub mod engine;
 pub mod process;
+pub mod rules;
 pub mod store;
 mod turns;
 pub mod workflow;

@@ -1,9 +1,24 @@
-//! Bearer tokens: HS256-signed JWTs carrying the subject (user id or NIP),
-//! the role and, for innovation officers, the OPD. The secret comes from
-//! configuration or is generated on first start and kept (mode 0600) in the
-//! server's data folder. Only health and reflection are served without one.
+//! Bearer tokens: JWTs carrying the subject (user id or NIP), the role, for
+//! innovation officers the OPD, for organizers the training provider they
+//! act for. Two kinds are accepted:
+//! - jejak's own, HS256-signed with a local secret (configured, read from a
+//!   file, or generated on first start and kept 0600 in the data folder);
+//! - those of external OpenID Connect issuers, checked against the issuer's
+//!   JWKS (RS256, ES256, EdDSA), with a configured mapping from their claims
+//!   to jejak's ([`oidc`]).
+//!
+//! Every token must name its issuer and audience (checked), expire (`exp`),
+//! and not start (`nbf`) or claim to be issued (`iat`) more than
+//! [`LEEWAY_SECONDS`] in the future. A token never carries an internal role
+//! (`system`). Tokens revoked in the log ([`Revocations`]) are refused. Every
+//! refusal is UNAUTHENTICATED. Only health and reflection are served
+//! without a token.
+
+pub mod oidc;
+mod revocation;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jejak_engine::domain::values::OpdCode;
@@ -12,11 +27,22 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tonic::{Request, Status};
 
+pub use oidc::{ClaimNames, JwksSource, OidcConfig, OidcIssuer};
+pub use revocation::Revocations;
+
 /// The name of the secret's file in the data folder.
 pub const SECRET_FILE: &str = "jwt-secret";
-const ISSUER: &str = "jejak";
+/// The issuer jejak's own tokens name, unless configured otherwise.
+pub const DEFAULT_ISSUER: &str = "jejak";
+/// The audience jejak's own tokens name, unless configured otherwise.
+pub const DEFAULT_AUDIENCE: &str = "jejak";
+/// How far in the future `nbf` and `iat` may be (clock skew), and how long
+/// past `exp` a token is still taken.
+pub const LEEWAY_SECONDS: u64 = 60;
+/// Roles jejak keeps for itself: no token may carry them.
+pub const INTERNAL_ROLES: &[Role] = &[Role::System];
 
-/// What a token says.
+/// What one of jejak's own tokens says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// User id or NIP.
@@ -26,12 +52,23 @@ pub struct Claims {
     /// OPD code, for innovation officers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opd: Option<String>,
-    /// Issuer: always "jejak".
+    /// The training provider an organizer acts for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Issuer.
     pub iss: String,
+    /// Audience.
+    pub aud: String,
     /// Issued at (seconds since the epoch).
     pub iat: u64,
+    /// Not before (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     /// Expires at (seconds since the epoch).
     pub exp: u64,
+    /// The token's id, by which it can be revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 /// Why the keys could not be set up.
@@ -50,21 +87,168 @@ pub enum KeyError {
     TooShort(usize),
 }
 
-/// Signs and checks tokens.
-#[derive(Clone)]
-pub struct Keys {
+/// What a token is to be issued for.
+#[derive(Clone, Debug)]
+pub struct Grant<'a> {
+    /// User id or NIP.
+    pub subject: &'a str,
+    /// The role.
+    pub role: Role,
+    /// The OPD of an innovation officer.
+    pub opd: Option<&'a OpdCode>,
+    /// The training provider of an organizer.
+    pub provider: Option<&'a str>,
+    /// How long it is valid.
+    pub ttl: Duration,
+}
+
+/// A token as issued.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    /// The token.
+    pub token: String,
+    /// Its id (`jti`), for revocation.
+    pub id: String,
+    /// When it expires (seconds since the epoch).
+    pub expires: u64,
+}
+
+/// A token that checked out.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    /// Who it names.
+    pub actor: Actor,
+    /// Its id, when it has one.
+    pub token_id: Option<String>,
+    /// When it was issued (seconds since the epoch), when it says.
+    pub issued_at: Option<u64>,
+}
+
+struct Local {
     encoding: EncodingKey,
     decoding: DecodingKey,
 }
 
+/// Signs jejak's own tokens and checks every token.
+#[derive(Clone)]
+pub struct Keys {
+    local: Arc<Local>,
+    issuer: String,
+    audience: String,
+    oidc: Vec<Arc<OidcIssuer>>,
+    revoked: Arc<Revocations>,
+}
+
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Keys(..)")
+        f.debug_struct("Keys")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("oidc", &self.oidc.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// A provider code: 1–100 letters, digits, `-`, `_`, `.`.
+fn provider_code(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()
+        && value.len() <= 100
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    .then(|| value.to_owned())
+}
+
+/// The actor for a subject, role name, OPD and provider taken from a token
+/// (jejak's own or mapped from an external issuer's).
+pub(crate) fn actor_from(
+    subject: &str,
+    role: &str,
+    opd: Option<&str>,
+    provider: Option<&str>,
+) -> Result<Actor, Status> {
+    let role = Role::parse(role).map_err(|_| {
+        Status::unauthenticated(format!(
+            "the token names an unknown role '{}'",
+            role.chars().take(40).collect::<String>()
+        ))
+    })?;
+    if INTERNAL_ROLES.contains(&role) {
+        return Err(Status::unauthenticated(format!(
+            "the role '{role}' is jejak's own; no token may carry it"
+        )));
+    }
+    if subject.trim().is_empty() {
+        return Err(Status::unauthenticated("the token names no subject"));
+    }
+    let opd = match opd {
+        Some(opd) => Some(
+            OpdCode::parse(opd)
+                .map_err(|_| Status::unauthenticated("the token's OPD is malformed"))?,
+        ),
+        None => None,
+    };
+    if role == Role::InnovationOfficer && opd.is_none() {
+        return Err(Status::unauthenticated(
+            "an innovation officer's token must name their OPD",
+        ));
+    }
+    let provider = match provider {
+        Some(p) => Some(
+            provider_code(p)
+                .ok_or_else(|| Status::unauthenticated("the token's provider is malformed"))?,
+        ),
+        None => None,
+    };
+    Ok(Actor {
+        id: subject.to_owned(),
+        role,
+        opd,
+        provider,
+    })
+}
+
+/// The status for a token jsonwebtoken refused.
+pub(crate) fn refused(e: &jsonwebtoken::errors::Error) -> Status {
+    use jsonwebtoken::errors::ErrorKind as K;
+    Status::unauthenticated(match e.kind() {
+        K::ExpiredSignature => "the token has expired; issue a new one",
+        K::ImmatureSignature => "the token is not valid yet (nbf is in the future)",
+        K::InvalidSignature => "the token's signature is not valid for this server",
+        K::InvalidIssuer => "the token's issuer is not one this server accepts",
+        K::InvalidAudience => "the token is meant for another audience",
+        K::MissingRequiredClaim(claim) => match claim.as_str() {
+            "exp" => "the token has no expiry (exp); issue one that expires",
+            "aud" => "the token names no audience (aud)",
+            "iss" => "the token names no issuer (iss)",
+            _ => "the token lacks a required claim",
+        },
+        K::InvalidAlgorithm => "the token's algorithm does not fit its key",
+        _ => "the token is malformed; issue a new one",
+    })
+}
+
+/// Refuses a token issued in the future (beyond the leeway).
+pub(crate) fn check_iat(iat: Option<u64>) -> Result<(), Status> {
+    match iat {
+        Some(iat) if iat > now() + LEEWAY_SECONDS => Err(Status::unauthenticated(
+            "the token claims to be issued in the future (iat); check the issuer's clock",
+        )),
+        _ => Ok(()),
     }
 }
 
 impl Keys {
-    /// Keys from a secret of at least 32 bytes.
+    /// Keys from a secret of at least 32 bytes, with the default issuer and
+    /// audience.
     ///
     /// # Errors
     /// [`KeyError::TooShort`].
@@ -73,9 +257,59 @@ impl Keys {
             return Err(KeyError::TooShort(secret.len()));
         }
         Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            local: Arc::new(Local {
+                encoding: EncodingKey::from_secret(secret),
+                decoding: DecodingKey::from_secret(secret),
+            }),
+            issuer: DEFAULT_ISSUER.to_owned(),
+            audience: DEFAULT_AUDIENCE.to_owned(),
+            oidc: Vec::new(),
+            revoked: Arc::new(Revocations::default()),
         })
+    }
+
+    /// The same keys, issuing and accepting jejak's own tokens for `issuer`
+    /// and `audience`.
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: &str, audience: &str) -> Self {
+        self.issuer = issuer.to_owned();
+        self.audience = audience.to_owned();
+        self
+    }
+
+    /// The same keys, also accepting the tokens of an external issuer.
+    #[must_use]
+    pub fn with_oidc(mut self, issuer: OidcIssuer) -> Self {
+        self.oidc.push(Arc::new(issuer));
+        self
+    }
+
+    /// The issuer of jejak's own tokens.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The audience of jejak's own tokens.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// The revoked tokens and subjects this server knows of.
+    pub fn revocations(&self) -> &Arc<Revocations> {
+        &self.revoked
+    }
+
+    /// The secret kept in `path` (hex, or raw bytes), which must exist.
+    ///
+    /// # Errors
+    /// [`KeyError`] when the file cannot be read or the secret is too short.
+    pub fn from_file(path: &Path) -> Result<Self, KeyError> {
+        let secret = std::fs::read(path).map_err(|error| KeyError::Io {
+            path: path.display().to_string(),
+            error,
+        })?;
+        let trimmed = secret.trim_ascii();
+        Self::new(hex::decode(trimmed).as_deref().unwrap_or(trimmed))
     }
 
     /// The secret kept in `data_dir`, created (random, mode 0600) when missing.
@@ -89,15 +323,14 @@ impl Keys {
             error,
         };
         match std::fs::read(&path) {
-            Ok(secret) => Self::new(
-                hex::decode(secret.trim_ascii())
-                    .as_deref()
-                    .unwrap_or(&secret),
-            ),
+            Ok(_) => {
+                crate::files::restrict(&path, false).map_err(io)?;
+                Self::from_file(&path)
+            }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(data_dir).map_err(io)?;
+                crate::files::private_dir(data_dir).map_err(io)?;
                 let secret: [u8; 32] = rand::random();
-                write_private(&path, hex::encode(secret).as_bytes()).map_err(io)?;
+                crate::files::write_private(&path, hex::encode(secret).as_bytes()).map_err(io)?;
                 tracing::info!(path = %path.display(), "generated a new token secret");
                 Self::new(&secret)
             }
@@ -110,92 +343,117 @@ impl Keys {
     /// # Panics
     /// Never: HS256 signing does not fail.
     pub fn issue(&self, subject: &str, role: Role, opd: Option<&OpdCode>, ttl: Duration) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        self.issue_token(&Grant {
+            subject,
+            role,
+            opd,
+            provider: None,
+            ttl,
+        })
+        .token
+    }
+
+    /// Issues a token for `grant`, with a fresh id.
+    ///
+    /// # Panics
+    /// Never: HS256 signing does not fail.
+    pub fn issue_token(&self, grant: &Grant<'_>) -> Issued {
+        let now = now();
+        let id = uuid::Uuid::now_v7().to_string();
         let claims = Claims {
-            sub: subject.to_owned(),
-            role: role.as_str().to_owned(),
-            opd: opd.map(ToString::to_string),
-            iss: ISSUER.to_owned(),
+            sub: grant.subject.to_owned(),
+            role: grant.role.as_str().to_owned(),
+            opd: grant.opd.map(ToString::to_string),
+            provider: grant.provider.map(ToOwned::to_owned),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
             iat: now,
-            exp: now + ttl.as_secs(),
+            nbf: None,
+            exp: now + grant.ttl.as_secs(),
+            jti: Some(id.clone()),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing")
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.local.encoding,
+        )
+        .expect("HS256 signing");
+        Issued {
+            token,
+            id,
+            expires: claims.exp,
+        }
     }
 
     /// The actor a request's bearer token names.
     ///
     /// # Errors
     /// UNAUTHENTICATED saying what is wrong: missing, malformed, expired,
-    /// wrongly signed, or naming an unknown role.
+    /// not yet valid, wrongly signed, of another issuer or audience,
+    /// revoked, or naming an unknown or internal role.
     pub fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Status> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .ok_or_else(|| Status::unauthenticated("no token: send the header 'authorization: Bearer <token>' (jejak token issue makes one)"))?;
-        let header = header
-            .to_str()
-            .map_err(|_| Status::unauthenticated("the authorization header is not text"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| {
-                Status::unauthenticated("the authorization header must be 'Bearer <token>'")
-            })?;
+        let token = bearer(request.metadata().get("authorization").map(|v| v.to_str()))?;
+        let verified = self.verify(token)?;
+        self.revoked.check(&verified)?;
+        Ok(verified.actor)
+    }
+
+    /// Checks a token (not its revocation).
+    ///
+    /// # Errors
+    /// As [`Keys::actor`].
+    pub fn verify(&self, token: &str) -> Result<Verified, Status> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| Status::unauthenticated("the token is malformed; issue a new one"))?;
+        if header.alg != Algorithm::HS256 {
+            return oidc::verify(&self.oidc, token, &header);
+        }
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
-        validation.leeway = 5;
-        let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.decoding, &validation)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind as K;
-                Status::unauthenticated(match e.kind() {
-                    K::ExpiredSignature => "the token has expired; issue a new one",
-                    K::InvalidSignature => "the token's signature is not valid for this server",
-                    K::InvalidIssuer => "the token was not issued by jejak",
-                    _ => "the token is malformed; issue a new one",
-                })
-            })?;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.local.decoding, &validation)
+            .map_err(|e| refused(&e))?;
         let claims = data.claims;
-        let role = Role::parse(&claims.role).map_err(|_| {
-            Status::unauthenticated(format!("the token names an unknown role '{}'", claims.role))
-        })?;
-        if claims.sub.trim().is_empty() {
-            return Err(Status::unauthenticated("the token names no subject"));
-        }
-        let opd = match claims.opd.as_deref() {
-            Some(opd) => Some(
-                OpdCode::parse(opd)
-                    .map_err(|_| Status::unauthenticated("the token's OPD is malformed"))?,
-            ),
-            None => None,
-        };
-        if role == Role::InnovationOfficer && opd.is_none() {
-            return Err(Status::unauthenticated(
-                "an innovation officer's token must name their OPD",
-            ));
-        }
-        Ok(Actor {
-            id: claims.sub,
-            role,
-            opd,
+        check_iat(Some(claims.iat))?;
+        let actor = actor_from(
+            &claims.sub,
+            &claims.role,
+            claims.opd.as_deref(),
+            claims.provider.as_deref(),
+        )?;
+        Ok(Verified {
+            actor,
+            token_id: claims.jti,
+            issued_at: Some(claims.iat),
         })
+    }
+
+    /// Makes sure the key of an external issuer's token is known before
+    /// [`Keys::actor`] checks it: fetches the issuer's JWKS again when the
+    /// token names a key id it does not hold (at most every few seconds).
+    /// Does nothing for jejak's own tokens or malformed ones.
+    pub async fn prepare(&self, authorization: Option<&str>) {
+        if self.oidc.is_empty() {
+            return;
+        }
+        let Ok(token) = bearer::<std::convert::Infallible>(authorization.map(Ok)) else {
+            return;
+        };
+        oidc::prepare(&self.oidc, token).await;
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+/// The token of an `authorization` header value.
+fn bearer<E>(header: Option<Result<&str, E>>) -> Result<&str, Status> {
+    let header = header
+        .ok_or_else(|| Status::unauthenticated("no token: send the header 'authorization: Bearer <token>' (jejak token issue makes one)"))?
+        .map_err(|_| Status::unauthenticated("the authorization header is not text"))?;
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .ok_or_else(|| Status::unauthenticated("the authorization header must be 'Bearer <token>'"))
 }

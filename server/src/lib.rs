@@ -16,6 +16,7 @@ pub mod auth;
 mod convert;
 mod edge;
 pub mod error;
+pub mod files;
 mod services;
 mod startup;
 
@@ -84,6 +85,8 @@ pub struct AppConfig {
     pub max_request_bytes: usize,
     /// The city's OPD codes, so that statistics show OPDs without innovation.
     pub opds: Vec<String>,
+    /// How often the server reads new revocations from the log.
+    pub revocation_refresh: Duration,
 }
 
 impl AppConfig {
@@ -98,6 +101,7 @@ impl AppConfig {
             timer_tick: Duration::from_secs(60),
             max_request_bytes: 4 * 1024 * 1024,
             opds: Vec::new(),
+            revocation_refresh: Duration::from_secs(1),
         }
     }
 }
@@ -149,6 +153,30 @@ impl App {
                 })
                 .await;
         });
+        config
+            .keys
+            .revocations()
+            .apply(&engine.revocations_after(0).await?);
+        {
+            let engine = engine.clone();
+            let keys = config.keys.clone();
+            let every = config.revocation_refresh;
+            let mut stopped = stop.subscribe();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let stop = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                tokio::pin!(stop);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => refresh_revocations(&engine, &keys).await,
+                        () = &mut stop => break,
+                    }
+                }
+            });
+        }
         let (closing, _) = watch::channel(false);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -176,6 +204,11 @@ impl App {
         &self.inner.config.keys
     }
 
+    /// Reads the revocations recorded since the last look.
+    pub async fn refresh_revocations(&self) {
+        refresh_revocations(&self.inner.engine, &self.inner.config.keys).await;
+    }
+
     /// Resolves when the server begins to shut down; streaming calls end then.
     pub(crate) async fn closing(&self) {
         let mut closing = self.inner.closing.subscribe();
@@ -192,6 +225,67 @@ impl App {
     pub fn stop(&self) {
         let _ = self.inner.stop.send(true);
         self.inner.views.runner().shutdown();
+    }
+}
+
+async fn refresh_revocations(engine: &Engine, keys: &Keys) {
+    let revoked = keys.revocations();
+    match engine.revocations_after(revoked.version()).await {
+        Ok(events) => revoked.apply(&events),
+        Err(err) => tracing::warn!(error = %err, "cannot read new revocations; trying again"),
+    }
+}
+
+/// Lets the keys of external issuers be fetched (asynchronously) before a
+/// request's token is checked.
+#[derive(Clone, Debug)]
+struct PrepareTokens(Keys);
+
+impl<S> tower::Layer<S> for PrepareTokens {
+    type Service = Prepared<S>;
+    fn layer(&self, inner: S) -> Prepared<S> {
+        Prepared {
+            keys: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Prepared<S> {
+    keys: Keys,
+    inner: S,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Prepared<S>
+where
+    S: tower::Service<http::Request<B>> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let keys = self.keys.clone();
+        Box::pin(async move {
+            let authorization = request
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok());
+            keys.prepare(authorization).await;
+            inner.call(request).await
+        })
     }
 }
 
@@ -250,6 +344,7 @@ pub async fn run(
             .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(tls.cert, tls.key)))
             .map_err(|e| ServeError::Tls(e.to_string()))?;
     }
+    let builder = builder.layer(PrepareTokens(app.keys().clone()));
     tracing::info!(address = ?listener.local_addr().ok(), backend = app.engine().store().backend_name(), "serving gRPC");
     let result = builder
         .layer(edge::Edge::default())

@@ -41,8 +41,16 @@ pub const TEST_SECRET: &[u8] = b"jejak-test-secret-of-at-least-32-bytes!";
 /// # Panics
 /// When the server cannot start.
 pub async fn spawn_app(db: &TestDb) -> TestApp {
+    spawn_app_with_keys(db, Keys::new(TEST_SECRET).expect("a long secret")).await
+}
+
+/// As [`spawn_app`], checking tokens with `keys` (for example keys that
+/// also accept an external issuer's tokens).
+///
+/// # Panics
+/// When the server cannot start.
+pub async fn spawn_app_with_keys(db: &TestDb, keys: Keys) -> TestApp {
     let store = db.open().await;
-    let keys = Keys::new(TEST_SECRET).expect("a long secret");
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(),
     ));
@@ -94,6 +102,19 @@ impl TestApp {
             Some(&OpdCode::parse(opd).expect("an OPD")),
             Duration::from_secs(3600),
         )
+    }
+
+    /// A token for an organizer acting for training provider `provider`.
+    pub fn organizer_token(&self, subject: &str, provider: &str) -> String {
+        self.keys
+            .issue_token(&jejak_server::auth::Grant {
+                subject,
+                role: Role::Organizer,
+                opd: None,
+                provider: Some(provider),
+                ttl: Duration::from_secs(3600),
+            })
+            .token
     }
 
     /// A channel that sends `token` (or none).

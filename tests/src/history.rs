@@ -92,6 +92,7 @@ pub async fn setup(engine: &Engine) -> Result<(), CommandError> {
         starts_on: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
         ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
         workflow: None,
+        workflow_version: None,
     };
     engine
         .execute::<Cohort>(

@@ -25,6 +25,24 @@ pub enum AdminCommand {
     InitDb(super::init_db::InitDbArgs),
     /// Rebuilds each view from the log in a scratch generation and lists every difference from the live one.
     CheckViews,
+    /// Revokes one token (--token-id, the jti `jejak token issue` prints) or
+    /// every token of a subject issued before a moment (--subject); every
+    /// server sharing the log refuses them within seconds.
+    Revoke {
+        /// The token's id (jti).
+        #[arg(long, conflicts_with = "subject", required_unless_present = "subject")]
+        token_id: Option<String>,
+        /// A subject (user id or NIP) whose tokens are refused.
+        #[arg(long)]
+        subject: Option<String>,
+        /// With --subject: refuse its tokens issued before this RFC 3339
+        /// moment (default: now).
+        #[arg(long, requires = "subject")]
+        issued_before: Option<String>,
+        /// Why (kept in the log).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +182,24 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
             say!("view {name} rebuilt");
             Ok(())
         }
+        AdminCommand::Revoke {
+            token_id,
+            subject,
+            issued_before,
+            reason,
+        } => c.written(
+            "revocation",
+            &c.admin()?
+                .revoke_tokens(pb::RevokeTokensRequest {
+                    request_id: String::new(),
+                    token_id: token_id.unwrap_or_default(),
+                    subject: subject.unwrap_or_default(),
+                    issued_before: issued_before.unwrap_or_default(),
+                    reason,
+                })
+                .await?
+                .into_inner(),
+        ),
         AdminCommand::Workflow(WorkflowCommand::List) => {
             let list = c
                 .admin()?
@@ -172,17 +208,18 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                 .into_inner();
             if c.json {
                 print_json(&serde_json::json!(list.workflows.iter().map(|w| serde_json::json!({
-                    "name": w.name, "version": w.version, "kind": w.kind, "hash": w.hash, "states": w.states, "description": w.description,
+                    "name": w.name, "version": w.version, "kind": w.kind, "hash": w.hash, "states": w.states, "description": w.description, "owner": w.owner,
                 })).collect::<Vec<_>>()));
             } else {
                 say!(
                     "{}",
                     table(
-                        &["workflow", "version", "kind", "states", "hash"],
+                        &["workflow", "version", "kind", "owner", "states", "hash"],
                         list.workflows.iter().map(|w| vec![
                             w.name.clone(),
                             w.version.to_string(),
                             w.kind.clone(),
+                            w.owner.clone(),
                             w.states.join(" → "),
                             w.hash[..12.min(w.hash.len())].to_owned()
                         ])

@@ -294,6 +294,7 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
             starts_on: starts,
             ends_on: ends,
             workflow: None,
+            workflow_version: None,
         };
         l.run::<Cohort>(cohort_id, &organizer, format!("open-{cohort_id}"), open)
             .await?;

@@ -60,6 +60,9 @@ pub enum CohortCommand {
         /// Change-project workflow (default: the level's).
         #[arg(long, default_value = "")]
         workflow: String,
+        /// The version of it to pin (default: the newest).
+        #[arg(long, default_value_t = 0)]
+        workflow_version: u32,
     },
     /// Enrols a participant with mentor, coach and examiners.
     Enrol {
@@ -98,6 +101,18 @@ pub enum CohortCommand {
     Progress {
         /// The cohort.
         cohort: String,
+    },
+    /// Moves a cohort you run, with its projects, to another workflow or
+    /// version (refused once any of its projects has left the initial state).
+    ChangeWorkflow {
+        /// The cohort.
+        cohort: String,
+        /// The change-project workflow: global, or one of your provider's.
+        #[arg(long)]
+        workflow: String,
+        /// Its version (default: the newest).
+        #[arg(long, default_value_t = 0)]
+        version: u32,
     },
 }
 
@@ -318,6 +333,7 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
             starts,
             ends,
             workflow,
+            workflow_version,
         } => {
             let r = pb::OpenCohortRequest {
                 expected_version: None,
@@ -330,6 +346,7 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                 starts_on: starts,
                 ends_on: ends,
                 workflow,
+                workflow_version,
             };
             c.written(
                 "cohort opened",
@@ -365,6 +382,22 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                 &c.cohorts()?.enrol_participant(r).await?.into_inner(),
             )
         }
+        CohortCommand::ChangeWorkflow {
+            cohort,
+            workflow,
+            version,
+        } => c.written(
+            "cohort workflow",
+            &c.cohorts()?
+                .change_cohort_workflow(pb::ChangeCohortWorkflowRequest {
+                    request_id: String::new(),
+                    cohort_id: cohort,
+                    workflow,
+                    version,
+                })
+                .await?
+                .into_inner(),
+        ),
         CohortCommand::StartPhase { project } => c.written(
             "workplace phase",
             &c.cohorts()?

@@ -14,7 +14,7 @@ use super::values::{
     TrainingLevel, long, optional_long, short,
 };
 use super::{Actor, Aggregate, Command, DomainError, Role, WorkflowSubject};
-use crate::workflow::{Guard, SignOff, WorkflowRef};
+use crate::workflow::{Guard, SignOff, WorkflowPin, WorkflowRef};
 
 /// Every command a change-project workflow may name.
 pub const COMMANDS: &[&str] = &[
@@ -414,6 +414,13 @@ pub enum ProjectCommand {
         /// Why.
         reason: String,
     },
+    /// The project follows its cohort to another workflow version (the
+    /// organizer moved the cohort while the project was still in the
+    /// initial state).
+    FollowCohortWorkflow {
+        /// The definition the cohort now pins.
+        workflow: WorkflowRef,
+    },
 }
 
 /// What happened to a change project.
@@ -517,6 +524,11 @@ pub enum ProjectEvent {
     Withdrawn {
         by: String,
         reason: String,
+    },
+    /// The project moved with its cohort to another workflow version.
+    WorkflowChanged {
+        workflow: WorkflowRef,
+        by: String,
     },
     /// The lifecycle moved, as the workflow says.
     StateChanged {
@@ -893,6 +905,15 @@ impl ChangeProject {
                 by,
                 reason: long("reason", reason)?,
             }],
+            C::FollowCohortWorkflow { workflow } => {
+                if state.workflow.as_ref() == Some(workflow) {
+                    return Ok(vec![]);
+                }
+                vec![E::WorkflowChanged {
+                    workflow: workflow.clone(),
+                    by,
+                }]
+            }
         })
     }
 }
@@ -929,6 +950,29 @@ impl Aggregate for ChangeProject {
             });
         }
         let workflow = command.workflow()?;
+        if let ProjectCommand::FollowCohortWorkflow { .. } = &command.body {
+            // Not a step of the lifecycle: the cohort's organizer moves a
+            // project that has not left the initial state.
+            let organizer = state.cohort.as_ref().map(|c| c.organizer.as_str());
+            if command.actor.role != Role::Organizer || Some(command.actor.id.as_str()) != organizer
+            {
+                return Err(DomainError::forbidden(
+                    "only the organizer of the project's cohort moves it to another workflow",
+                ));
+            }
+            if state.lifecycle.as_deref() != Some(workflow.initial.as_str()) {
+                return Err(DomainError::WrongState {
+                    command: "move the project to another workflow".into(),
+                    kind: "change project",
+                    state: state.lifecycle.clone().unwrap_or_default(),
+                    hint: format!(
+                        "only a project still in '{}' follows its cohort to another workflow",
+                        workflow.initial
+                    ),
+                });
+            }
+            return Self::decide_body(state, command);
+        }
         // The request itself first (it is pure): bad input is named as such.
         let mut events = Self::decide_body(state, command)?;
         // Whose it is comes before what state it is in: a stranger learns nothing.
@@ -1074,6 +1118,13 @@ impl Aggregate for ChangeProject {
             E::InnovationLinked { innovation_id } => s.innovation_id = Some(innovation_id.clone()),
             E::ReplicationRecorded { replication, .. } => s.replications.push(replication.clone()),
             E::Withdrawn { reason, .. } => s.closing_reason = Some(reason.clone()),
+            E::WorkflowChanged { workflow, .. } => {
+                if let Some(cohort) = s.cohort.as_mut() {
+                    cohort.workflow.clone_from(&workflow.name);
+                    cohort.workflow_version = Some(workflow.version);
+                }
+                s.workflow = Some(workflow.clone());
+            }
             E::StateChanged { to, .. } => s.lifecycle = Some(to.clone()),
         }
         s
@@ -1105,6 +1156,7 @@ impl Aggregate for ChangeProject {
             C::LinkInnovation { .. } => "link_innovation",
             C::RecordReplication(_) => "record_replication",
             C::Withdraw { .. } => "withdraw",
+            C::FollowCohortWorkflow { .. } => "follow_cohort_workflow",
         }
     }
 
@@ -1112,9 +1164,14 @@ impl Aggregate for ChangeProject {
         state.workflow.as_ref()
     }
 
-    fn workflow_for_new(command: &ProjectCommand) -> Option<String> {
+    fn workflow_for_new(command: &ProjectCommand) -> Option<WorkflowPin> {
         match command {
-            ProjectCommand::Propose { cohort, .. } => Some(cohort.workflow.clone()),
+            // The cohort's pinned version; the newest only for cohorts opened
+            // before cohorts pinned one.
+            ProjectCommand::Propose { cohort, .. } => Some(WorkflowPin {
+                name: cohort.workflow.clone(),
+                version: cohort.workflow_version,
+            }),
             _ => None,
         }
     }

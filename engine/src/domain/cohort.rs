@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::values::{CohortId, Nip, OpdCode, TrainingLevel, short};
 use super::{Aggregate, Command, DomainError, Role};
-use crate::workflow::WorkflowRef;
+use crate::workflow::{WorkflowKind, WorkflowPin, WorkflowRef};
 
 /// A participant as enrolled: who they are and where they work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,8 +121,12 @@ pub struct CohortFacts {
     pub starts_on: NaiveDate,
     /// Last day of the training.
     pub ends_on: NaiveDate,
-    /// The change-project workflow its projects start under (newest version).
+    /// The change-project workflow its projects start under.
     pub workflow: String,
+    /// The version of it the cohort pinned; `None` only for cohorts opened
+    /// before cohorts pinned a version (their projects take the newest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_version: Option<u32>,
 }
 
 /// Commands on a cohort.
@@ -145,7 +149,23 @@ pub enum CohortCommand {
         /// Last day.
         ends_on: NaiveDate,
         /// The change-project workflow; the level's default when `None`.
+        /// The cohort pins a version of it (resolved by the command
+        /// handler), which the organizer must be allowed to use.
         workflow: Option<String>,
+        /// The version to pin; the newest when `None`.
+        workflow_version: Option<u32>,
+    },
+    /// Move the cohort's projects to another workflow (or version of it):
+    /// only its organizer, and only while none of its projects has left
+    /// the workflow's initial state.
+    ChangeWorkflow {
+        /// The workflow's name.
+        workflow: String,
+        /// Its version; `None`: the newest.
+        version: Option<u32>,
+        /// The lifecycle state of each of the cohort's projects that exists,
+        /// by project id (read by the command handler).
+        projects: BTreeMap<String, String>,
     },
     /// Enrol a participant with mentor, coach and examiners.
     Enrol(Enrollment),
@@ -176,6 +196,18 @@ pub enum CohortEvent {
         ends_on: NaiveDate,
         /// The change-project workflow of its projects.
         workflow: String,
+        /// The version of it pinned (absent in cohorts opened before pinning).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workflow_version: Option<u32>,
+    },
+    /// The organizer moved the cohort's projects to another workflow version.
+    CohortWorkflowChanged {
+        /// The workflow's name.
+        workflow: String,
+        /// The version now pinned.
+        workflow_version: u32,
+        /// The projects (all still in the initial state) moved with it.
+        projects: Vec<String>,
     },
     /// A participant was enrolled.
     ParticipantEnrolled {
@@ -202,6 +234,29 @@ pub struct CohortState {
     pub number: u32,
     /// Enrolled participants by NIP.
     pub enrollments: BTreeMap<Nip, Enrollment>,
+}
+
+/// Whether `actor` may run a cohort under `workflow`: a change-project
+/// definition that is global or their own provider's.
+fn usable(workflow: &crate::workflow::Workflow, actor: &super::Actor) -> Result<(), DomainError> {
+    if workflow.kind != WorkflowKind::ChangeProject {
+        return Err(DomainError::invalid(
+            "workflow",
+            format!(
+                "{} is a {} workflow, not a change-project one",
+                workflow.name,
+                workflow.kind.as_str()
+            ),
+        ));
+    }
+    if !workflow.usable_by(actor.provider.as_deref()) {
+        return Err(DomainError::forbidden(format!(
+            "workflow {} belongs to {}; a cohort runs under a global workflow or one of its own provider's",
+            workflow.name,
+            workflow.owner_label()
+        )));
+    }
+    Ok(())
 }
 
 /// The cohort decider.
@@ -236,7 +291,8 @@ impl Aggregate for Cohort {
                 number,
                 starts_on,
                 ends_on,
-                workflow,
+                workflow: _,
+                workflow_version: _,
             } => {
                 if state.facts.is_some() {
                     return Err(DomainError::AlreadyExists {
@@ -244,6 +300,8 @@ impl Aggregate for Cohort {
                         id: cohort_id.to_string(),
                     });
                 }
+                let pinned = command.workflow()?;
+                usable(pinned, actor)?;
                 let provider = short("provider", provider)?;
                 if !(2000..=2100).contains(year) {
                     return Err(DomainError::invalid(
@@ -275,9 +333,43 @@ impl Aggregate for Cohort {
                     organizer: actor.id.clone(),
                     starts_on: *starts_on,
                     ends_on: *ends_on,
-                    workflow: workflow
-                        .clone()
-                        .unwrap_or_else(|| level.default_workflow().to_owned()),
+                    workflow: pinned.name.clone(),
+                    workflow_version: Some(pinned.version),
+                }])
+            }
+            CohortCommand::ChangeWorkflow { projects, .. } => {
+                let facts = state.facts.as_ref().ok_or(DomainError::NotFound {
+                    what: "cohort",
+                    id: String::new(),
+                })?;
+                if facts.organizer != actor.id {
+                    return Err(DomainError::forbidden(format!(
+                        "only the organizer of cohort {} may move it to another workflow",
+                        facts.cohort_id
+                    )));
+                }
+                let target = command.workflow()?;
+                usable(target, actor)?;
+                if let Some((project, lifecycle)) =
+                    projects.iter().find(|(_, l)| **l != target.initial)
+                {
+                    return Err(DomainError::WrongState {
+                        command: "move the cohort to another workflow".into(),
+                        kind: "change project",
+                        state: lifecycle.clone(),
+                        hint: format!(
+                            "project {project} has left '{}'; a cohort keeps its workflow once any of its projects moved on",
+                            target.initial
+                        ),
+                    });
+                }
+                if facts.workflow == target.name && facts.workflow_version == Some(target.version) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![CohortEvent::CohortWorkflowChanged {
+                    workflow: target.name.clone(),
+                    workflow_version: target.version,
+                    projects: projects.keys().cloned().collect(),
                 }])
             }
             CohortCommand::Enrol(enrollment) | CohortCommand::Reassign(enrollment) => {
@@ -329,6 +421,7 @@ impl Aggregate for Cohort {
                 starts_on,
                 ends_on,
                 workflow,
+                workflow_version,
             } => {
                 state.facts = Some(CohortFacts {
                     cohort_id: cohort_id.clone(),
@@ -337,10 +430,21 @@ impl Aggregate for Cohort {
                     starts_on: *starts_on,
                     ends_on: *ends_on,
                     workflow: workflow.clone(),
+                    workflow_version: *workflow_version,
                 });
                 state.provider.clone_from(provider);
                 state.year = *year;
                 state.number = *number;
+            }
+            CohortEvent::CohortWorkflowChanged {
+                workflow,
+                workflow_version,
+                ..
+            } => {
+                if let Some(facts) = state.facts.as_mut() {
+                    facts.workflow.clone_from(workflow);
+                    facts.workflow_version = Some(*workflow_version);
+                }
             }
             CohortEvent::ParticipantEnrolled { enrollment }
             | CohortEvent::StaffReassigned { enrollment } => {
@@ -357,10 +461,34 @@ impl Aggregate for Cohort {
             CohortCommand::Open { .. } => "open",
             CohortCommand::Enrol(_) => "enrol",
             CohortCommand::Reassign(_) => "reassign",
+            CohortCommand::ChangeWorkflow { .. } => "change_workflow",
         }
     }
 
     fn workflow_of(_: &CohortState) -> Option<&WorkflowRef> {
         None
+    }
+
+    fn workflow_for_new(command: &CohortCommand) -> Option<WorkflowPin> {
+        match command {
+            CohortCommand::Open {
+                level,
+                workflow,
+                workflow_version,
+                ..
+            } => Some(WorkflowPin {
+                name: workflow
+                    .clone()
+                    .unwrap_or_else(|| level.default_workflow().to_owned()),
+                version: *workflow_version,
+            }),
+            CohortCommand::ChangeWorkflow {
+                workflow, version, ..
+            } => Some(WorkflowPin {
+                name: workflow.clone(),
+                version: *version,
+            }),
+            CohortCommand::Enrol(_) | CohortCommand::Reassign(_) => None,
+        }
     }
 }

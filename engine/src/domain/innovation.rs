@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::change_project::Agreement;
 use super::values::{Attachment, InnovationId, OpdCode, ProjectId, long, optional_long, short};
 use super::{Actor, Aggregate, Command, DomainError, Role, WorkflowSubject};
-use crate::workflow::{Guard, SignOff, WorkflowRef};
+use crate::workflow::{Guard, SignOff, WorkflowPin, WorkflowRef};
 
 /// Every command an innovation workflow may name.
 pub const COMMANDS: &[&str] = &[
@@ -642,9 +642,12 @@ impl Aggregate for Innovation {
         state.workflow.as_ref()
     }
 
-    fn workflow_for_new(command: &InnovationCommand) -> Option<String> {
+    fn workflow_for_new(command: &InnovationCommand) -> Option<WorkflowPin> {
         match command {
-            InnovationCommand::Register { .. } => Some(INNOVATION_WORKFLOW.to_owned()),
+            InnovationCommand::Register { .. } => Some(WorkflowPin {
+                name: INNOVATION_WORKFLOW.to_owned(),
+                version: None,
+            }),
             _ => None,
         }
     }

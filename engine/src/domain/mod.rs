@@ -17,7 +17,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::workflow::{Guard, SignOff, Workflow, WorkflowRef};
+use crate::workflow::{Guard, SignOff, Workflow, WorkflowPin, WorkflowRef};
 use values::OpdCode;
 
 /// The roles people act in (DOMAIN.md, "Roles"), plus the system itself
@@ -118,6 +118,10 @@ pub struct Actor {
     /// The OPD an innovation officer acts for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opd: Option<OpdCode>,
+    /// The training provider an organizer acts for (a code such as
+    /// `bpsdm-banten`): whose workflow definitions they may change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 impl Actor {
@@ -127,15 +131,23 @@ impl Actor {
             id: id.into(),
             role,
             opd: None,
+            provider: None,
+        }
+    }
+
+    /// An organizer acting for training provider `provider`.
+    pub fn organizer_of(id: impl Into<String>, provider: impl Into<String>) -> Self {
+        Self {
+            provider: Some(provider.into()),
+            ..Self::new(id, Role::Organizer)
         }
     }
 
     /// An innovation officer of `opd`.
     pub fn officer(id: impl Into<String>, opd: OpdCode) -> Self {
         Self {
-            id: id.into(),
-            role: Role::InnovationOfficer,
             opd: Some(opd),
+            ..Self::new(id, Role::InnovationOfficer)
         }
     }
 
@@ -282,9 +294,11 @@ pub trait Aggregate {
     /// The workflow the stream runs under, once it exists.
     fn workflow_of(state: &Self::State) -> Option<&WorkflowRef>;
 
-    /// The workflow (by name; its newest version) a creating command starts
-    /// the stream under. `None` for streams without a lifecycle.
-    fn workflow_for_new(_command: &Self::Command) -> Option<String> {
+    /// The workflow a creating command starts the stream under (by name,
+    /// and a pinned version or the newest), or the one a command on a
+    /// stream without a lifecycle needs (a cohort pinning its projects'
+    /// workflow). `None` when it needs none.
+    fn workflow_for_new(_command: &Self::Command) -> Option<WorkflowPin> {
         None
     }
 

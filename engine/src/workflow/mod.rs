@@ -189,6 +189,24 @@ impl fmt::Display for WorkflowRef {
     }
 }
 
+/// An owner in words: `global` or `provider CODE`.
+pub fn owner_label(owner: Option<&str>) -> String {
+    match owner {
+        None => "global".into(),
+        Some(provider) => format!("provider {provider}"),
+    }
+}
+
+/// Which definition a new stream starts under: a name, and a version or
+/// (`None`) the newest registered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkflowPin {
+    /// The definition's name.
+    pub name: String,
+    /// Its version; `None`: the newest.
+    pub version: Option<u32>,
+}
+
 /// A validated workflow definition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Workflow {
@@ -211,6 +229,11 @@ pub struct Workflow {
     pub source: String,
     /// SHA-256 of `source`, lower-case hex.
     pub hash: String,
+    /// Who may register its versions and open cohorts under it: `None`,
+    /// global (shipped, or registered by an operator); `Some(provider)`,
+    /// one training provider. Set at registration, not part of the source.
+    #[serde(skip)]
+    pub owner: Option<String>,
 }
 
 /// A definition that does not load: where and why.
@@ -502,7 +525,30 @@ impl Workflow {
             transitions,
             source: source.to_owned(),
             hash: hex::encode(Sha256::digest(source.as_bytes())),
+            owner: None,
         })
+    }
+
+    /// The same definition, owned by `owner` (`None`: global).
+    #[must_use]
+    pub fn owned_by(mut self, owner: Option<String>) -> Self {
+        self.owner = owner;
+        self
+    }
+
+    /// Who owns it, in words (`global`, `provider bpsdm-banten`).
+    pub fn owner_label(&self) -> String {
+        owner_label(self.owner.as_deref())
+    }
+
+    /// Whether someone acting for `provider` (`None`: for no provider) may
+    /// run cohorts under it: global definitions are everyone's, a
+    /// provider's only its own.
+    pub fn usable_by(&self, provider: Option<&str>) -> bool {
+        match &self.owner {
+            None => true,
+            Some(owner) => provider == Some(owner.as_str()),
+        }
     }
 
     /// How streams record this definition.

@@ -91,6 +91,15 @@ impl WorkflowRegistry {
             .cloned()
     }
 
+    /// Who owns `name` (the owner of its first version): `None` when no
+    /// version of it is registered, `Some(None)` when it is global.
+    pub fn owner_of(&self, name: &str) -> Option<Option<String>> {
+        self.read()
+            .get(name)
+            .and_then(|v| v.values().next())
+            .map(|w| w.owner.clone())
+    }
+
     /// Every version of every workflow, by name then version.
     pub fn list(&self) -> Vec<Arc<Workflow>> {
         let by_name = self.read();

@@ -16,12 +16,13 @@ fn open() -> C {
         starts_on: date(2026, 3, 1),
         ends_on: date(2026, 6, 30),
         workflow: None,
+        workflow_version: None,
     }
 }
 
 #[test]
 fn an_organizer_opens_a_cohort_with_its_levels_default_workflow() {
-    let mut c = Given::<Cohort>::new(None);
+    let mut c = Given::<Cohort>::new(Some(workflow("change-project-pka")));
     let events = c.ok(organizer(), open());
     assert!(
         matches!(&events[..], [E::CohortOpened { workflow, organizer, .. }] if workflow == "change-project-pka" && organizer == "organizer-1")
@@ -34,7 +35,7 @@ fn an_organizer_opens_a_cohort_with_its_levels_default_workflow() {
 
 #[test]
 fn only_organizers_run_cohorts_and_dates_must_be_in_order() {
-    let mut c = Given::<Cohort>::new(None);
+    let mut c = Given::<Cohort>::new(Some(workflow("change-project-pka")));
     says(&forbidden(c.refused(mentor(), open())), "organizers do");
     let C::Open {
         cohort_id,
@@ -57,13 +58,14 @@ fn only_organizers_run_cohorts_and_dates_must_be_in_order() {
         starts_on,
         ends_on: date(2026, 2, 1),
         workflow: None,
+        workflow_version: None,
     };
     assert_eq!(invalid(c.refused(organizer(), backwards)), "ends_on");
 }
 
 #[test]
 fn the_cohorts_organizer_enrols_each_participant_once() {
-    let mut c = Given::<Cohort>::new(None);
+    let mut c = Given::<Cohort>::new(Some(workflow("change-project-pka")));
     assert!(matches!(
         c.refused(organizer(), C::Enrol(enrollment())),
         DomainError::NotFound { .. }
@@ -119,5 +121,76 @@ fn enrollments_validate_people() {
     assert_eq!(
         invalid(Enrollment::new(p(), NIP, "c", &["e".into()]).unwrap_err()),
         "mentor"
+    );
+}
+
+fn owned_by(provider: &str) -> std::sync::Arc<jejak_engine::workflow::Workflow> {
+    std::sync::Arc::new(
+        (*workflow("change-project-pka"))
+            .clone()
+            .owned_by(Some(provider.to_owned())),
+    )
+}
+
+#[test]
+fn a_cohort_pins_a_workflow_its_organizer_may_use() {
+    let mut theirs = Given::<Cohort>::new(Some(owned_by("penyelenggara-a")));
+    says(
+        &forbidden(theirs.refused(
+            Actor::organizer_of("organizer-1", "penyelenggara-b"),
+            open(),
+        )),
+        "belongs to provider penyelenggara-a",
+    );
+    says(
+        &forbidden(theirs.refused(organizer(), open())),
+        "belongs to provider penyelenggara-a",
+    );
+    let events = theirs.ok(
+        Actor::organizer_of("organizer-1", "penyelenggara-a"),
+        open(),
+    );
+    assert!(
+        matches!(
+            &events[..],
+            [E::CohortOpened {
+                workflow_version: Some(1),
+                ..
+            }]
+        ),
+        "{events:?}"
+    );
+    let mut innovation = Given::<Cohort>::new(Some(workflow("innovation")));
+    assert_eq!(invalid(innovation.refused(organizer(), open())), "workflow");
+}
+
+#[test]
+fn a_cohort_moves_to_another_workflow_only_while_its_projects_are_proposed() {
+    let mut c = Given::<Cohort>::new(Some(workflow("change-project-pka")));
+    c.ok(organizer(), open());
+    let change = |states: &[(&str, &str)]| C::ChangeWorkflow {
+        workflow: "change-project-pka".into(),
+        version: Some(1),
+        projects: states
+            .iter()
+            .map(|(p, s)| ((*p).to_owned(), (*s).to_owned()))
+            .collect(),
+    };
+    says(
+        &forbidden(c.refused(Actor::new("organizer-2", Role::Organizer), change(&[]))),
+        "only the organizer",
+    );
+    assert!(matches!(
+        c.refused(organizer(), change(&[("p1", "proposed"), ("p2", "piloted")])),
+        DomainError::WrongState { ref state, .. } if state == "piloted"
+    ));
+    assert!(
+        c.ok(organizer(), change(&[("p1", "proposed")])).is_empty(),
+        "the version pinned already: nothing to record"
+    );
+    c.workflow = Some(owned_by("penyelenggara-a"));
+    says(
+        &forbidden(c.refused(organizer(), change(&[]))),
+        "belongs to provider",
     );
 }

@@ -61,6 +61,7 @@ pub fn cohort(level: TrainingLevel) -> CohortFacts {
         starts_on: date(2026, 3, 1),
         ends_on: date(2026, 6, 30),
         workflow: level.default_workflow().into(),
+        workflow_version: Some(1),
     }
 }
 

@@ -104,6 +104,7 @@ impl World {
             starts_on: date(2026, 3, 1),
             ends_on: date(2026, 6, 30),
             workflow: None,
+            workflow_version: None,
         };
         self.engine
             .execute::<Cohort>("pka-2026-1", &self.ctx(organizer()), open)
@@ -259,6 +260,9 @@ fn examiner() -> Actor {
 fn organizer() -> Actor {
     Actor::new("organizer-1", Role::Organizer)
 }
+fn operator() -> Actor {
+    Actor::new("ops-1", Role::Admin)
+}
 
 #[tokio::test]
 async fn a_command_returns_its_version_and_position_and_repeating_it_writes_nothing() {
@@ -403,14 +407,14 @@ async fn a_stream_keeps_deciding_under_its_recorded_workflow_version() {
     ));
     let (registered, _) = w
         .engine
-        .register_workflow(&w.ctx(organizer()), "v2.toml", &v2)
+        .register_workflow(&w.ctx(operator()), "v2.toml", &v2)
         .await
         .unwrap();
     assert_eq!(registered.version, 2);
     let changed_v1 = v1.source.replace("Rancangan", "Draft");
     let err = w
         .engine
-        .register_workflow(&w.ctx(organizer()), "v1.toml", &changed_v1)
+        .register_workflow(&w.ctx(operator()), "v1.toml", &changed_v1)
         .await
         .unwrap_err();
     assert!(

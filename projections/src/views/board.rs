@@ -304,6 +304,7 @@ impl Projection for ProjectBoard {
             }
             ProjectEvent::ReplicationRecorded { .. } => row.replications += 1,
             ProjectEvent::StateChanged { to, .. } => row.state.clone_from(to),
+            ProjectEvent::WorkflowChanged { workflow, .. } => row.workflow = workflow.to_string(),
             ProjectEvent::CommentAdded { .. }
             | ProjectEvent::ProposalMarkedReady { .. }
             | ProjectEvent::WorkplacePhaseStarted { .. }

@@ -22,6 +22,9 @@ pub struct CohortRow {
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
     pub workflow: String,
+    /// The version the cohort pins (0: a cohort opened before pinning).
+    #[serde(default)]
+    pub workflow_version: u32,
     pub enrolled: u32,
 }
 
@@ -65,6 +68,7 @@ impl Projection for Cohorts {
                 starts_on,
                 ends_on,
                 workflow,
+                workflow_version,
             } => {
                 let row = CohortRow {
                     cohort_id: cohort_id.to_string(),
@@ -76,6 +80,7 @@ impl Projection for Cohorts {
                     starts_on,
                     ends_on,
                     workflow,
+                    workflow_version: workflow_version.unwrap_or(0),
                     enrolled: 0,
                 };
                 docs.put(key, row);
@@ -86,6 +91,16 @@ impl Projection for Cohorts {
                 }
             }
             CohortEvent::StaffReassigned { .. } => {}
+            CohortEvent::CohortWorkflowChanged {
+                workflow,
+                workflow_version,
+                ..
+            } => {
+                if let Some(row) = docs.get_mut(&key) {
+                    row.workflow = workflow;
+                    row.workflow_version = workflow_version;
+                }
+            }
         }
         Ok(())
     }

@@ -1,3 +1,4 @@
+use jejak_engine::access::AccessEvent;
 use jejak_engine::domain::Role;
 use jejak_engine::workflow::Workflow;
 use jejak_projections::{DifferenceKind, RunState, Status as ViewStatus};
@@ -40,6 +41,7 @@ fn summary(w: &Workflow) -> pb::WorkflowSummary {
         description: w.description.clone(),
         hash: w.hash.clone(),
         states: w.states.iter().map(|s| s.name.clone()).collect(),
+        owner: w.owner_label(),
     }
 }
 
@@ -198,5 +200,53 @@ impl pb::admin_server::Admin for App {
             })
             .collect();
         Ok(Response::new(pb::CheckViewsResponse { views }))
+    }
+
+    async fn revoke_tokens(
+        &self,
+        request: Request<pb::RevokeTokensRequest>,
+    ) -> Result<Response<pb::WriteResult>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, &[Role::Admin], "revoke tokens")?;
+        let r = request.into_inner();
+        let ctx = context(&actor, &r.request_id)?;
+        let reason = if r.reason.trim().is_empty() {
+            "revoked by an operator".to_owned()
+        } else {
+            r.reason
+        };
+        let event = match (r.token_id.trim(), r.subject.trim()) {
+            (id, "") if !id.is_empty() => AccessEvent::TokenRevoked {
+                token_id: id.to_owned(),
+                reason,
+            },
+            ("", subject) if !subject.is_empty() => AccessEvent::SubjectTokensRevoked {
+                subject: subject.to_owned(),
+                // Tokens say when they were issued by the system clock.
+                issued_before: if r.issued_before.trim().is_empty() {
+                    chrono::Utc::now()
+                } else {
+                    chrono::DateTime::parse_from_rfc3339(r.issued_before.trim())
+                        .map_err(|_| {
+                            invalid(
+                                "issued_before",
+                                "write an RFC 3339 moment such as 2026-03-02T08:00:00Z, or leave it empty for now",
+                            )
+                        })?
+                        .with_timezone(&chrono::Utc)
+                },
+                reason,
+            },
+            _ => {
+                return Err(invalid(
+                    "token_id",
+                    "give either token_id (one token) or subject (every token of a subject issued before issued_before)",
+                ));
+            }
+        };
+        let outcome = self.engine().revoke(&ctx, event).await.map_err(status)?;
+        // This server refuses the token at once; the others within seconds.
+        self.refresh_revocations().await;
+        Ok(Response::new(written(outcome)))
     }
 }

@@ -9,7 +9,9 @@ use tonic::{Request, Response, Status};
 
 use super::{Written, require};
 use crate::App;
-use crate::convert::{date, domain, level, level_out, min_position, page, paginate};
+use crate::convert::{
+    context, date, domain, level, level_out, min_position, page, paginate, written,
+};
 use crate::error::{invalid, status};
 
 fn enrollment(r: &pb::EnrolParticipantRequest) -> Result<Enrollment, Status> {
@@ -33,6 +35,7 @@ pub(super) fn cohort_out(row: CohortRow) -> pb::Cohort {
         ends_on: row.ends_on.to_string(),
         workflow: row.workflow,
         enrolled: row.enrolled,
+        workflow_version: row.workflow_version,
     }
 }
 
@@ -60,6 +63,7 @@ impl pb::cohorts_server::Cohorts for App {
             starts_on: date("starts_on", &r.starts_on)?,
             ends_on: date("ends_on", &r.ends_on)?,
             workflow,
+            workflow_version: (r.workflow_version > 0).then_some(r.workflow_version),
         };
         self.on_cohort(&ctx, cohort_id.as_str(), body).await
     }
@@ -82,6 +86,34 @@ impl pb::cohorts_server::Cohorts for App {
         let (ctx, r) = self.command(request)?;
         self.on_project(&ctx, &r.project_id, ProjectCommand::StartWorkplacePhase)
             .await
+    }
+
+    async fn change_cohort_workflow(
+        &self,
+        request: Request<pb::ChangeCohortWorkflowRequest>,
+    ) -> Written {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
+        let workflow = r.workflow.trim();
+        if workflow.is_empty() {
+            return Err(invalid(
+                "workflow",
+                "name the change-project workflow to move the cohort to",
+            ));
+        }
+        let ctx = context(&actor, &r.request_id)?;
+        let outcome = self
+            .engine()
+            .change_cohort_workflow(
+                &ctx,
+                cohort_id.as_str(),
+                workflow,
+                (r.version > 0).then_some(r.version),
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(written(outcome)))
     }
 
     async fn list_cohorts(

@@ -91,6 +91,7 @@ fn random_requests_to_the_write_rpcs_get_answers_and_leave_the_log_valid() {
                         starts_on: w.d.clone(),
                         ends_on: w.a.clone(),
                         workflow: w.c.clone(),
+                        workflow_version: 0,
                     })
                     .await
                     .map(drop),

@@ -7,7 +7,9 @@ mod oracle;
 mod refusals;
 mod refused_log;
 mod requests;
+mod rules;
 mod tls;
+mod tokens;
 
 use jejak_engine::domain::Role;
 use jejak_proto::v1 as pb;
@@ -71,6 +73,7 @@ pub fn open_cohort() -> pb::OpenCohortRequest {
         starts_on: "2026-03-01".into(),
         ends_on: "2026-06-30".into(),
         workflow: String::new(),
+        workflow_version: 0,
     }
 }
 

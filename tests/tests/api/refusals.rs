@@ -97,6 +97,15 @@ pub(crate) async fn call_on(
             })
             .await
             .map(drop),
+        "Cohorts.ChangeCohortWorkflow" => cohorts
+            .change_cohort_workflow(pb::ChangeCohortWorkflowRequest {
+                request_id: String::new(),
+                cohort_id: COHORT.into(),
+                workflow: "change-project-pka".into(),
+                version: 0,
+            })
+            .await
+            .map(drop),
         "ChangeProjects.Propose" => projects.propose(propose()).await.map(drop),
         "ChangeProjects.ReviseProposal" => projects
             .revise_proposal(pb::ReviseProposalRequest {
@@ -357,6 +366,16 @@ pub(crate) async fn call_on(
             })
             .await
             .map(drop),
+        "Admin.RevokeTokens" => admin
+            .revoke_tokens(pb::RevokeTokensRequest {
+                request_id: String::new(),
+                token_id: "some-token".into(),
+                subject: String::new(),
+                issued_before: String::new(),
+                reason: String::new(),
+            })
+            .await
+            .map(drop),
         other => panic!("no such RPC in the table: {other}"),
     }
 }
@@ -417,6 +436,10 @@ const TABLE: &[(&str, &[&str])] = &[
     (
         "Cohorts.GetCohortProgress",
         &["participant", "mentor", "other-organizer"],
+    ),
+    (
+        "Cohorts.ChangeCohortWorkflow",
+        &["participant", "mentor", "admin", "other-organizer"],
     ),
     (
         "ChangeProjects.Propose",
@@ -551,6 +574,10 @@ const TABLE: &[(&str, &[&str])] = &[
         "Admin.RegisterWorkflow",
         &["mentor", "participant", "auditor", "officer"],
     ),
+    (
+        "Admin.RevokeTokens",
+        &["organizer", "participant", "auditor", "brida"],
+    ),
 ];
 
 /// Every RPC of the API, for the token checks.
@@ -561,6 +588,7 @@ const ALL: &[&str] = &[
     "Cohorts.StartWorkplacePhase",
     "Cohorts.ListCohorts",
     "Cohorts.GetCohortProgress",
+    "Cohorts.ChangeCohortWorkflow",
     "ChangeProjects.Propose",
     "ChangeProjects.ReviseProposal",
     "ChangeProjects.SubmitEvidence",
@@ -610,6 +638,7 @@ const ALL: &[&str] = &[
     "Admin.ListWorkflows",
     "Admin.GetWorkflow",
     "Admin.RegisterWorkflow",
+    "Admin.RevokeTokens",
 ];
 
 pub(crate) async fn fixture(
@@ -727,9 +756,13 @@ async fn every_rpc_needs_a_valid_token(db: &TestDb) {
         sub: "insp-1".into(),
         role: "auditor".into(),
         opd: None,
+        provider: None,
         iss: "jejak".into(),
+        aud: "jejak".into(),
         iat: now - 7_200,
+        nbf: None,
         exp: now - 3_600,
+        jti: None,
     };
     let expired = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),

@@ -72,6 +72,7 @@ async fn project_in_workplace_phase(store: &EventStore) -> Engine {
                 starts_on: date(2026, 3, 1),
                 ends_on: date(2026, 6, 30),
                 workflow: None,
+                workflow_version: None,
             },
         )
         .await
