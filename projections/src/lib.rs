@@ -30,4 +30,4 @@ mod runner;
 pub mod views;
 
 pub use projection::{Docs, Projection, ProjectionError};
-pub use runner::{RunState, Runner, RunnerConfig, Status, WaitError};
+pub use runner::{Change, RunState, Runner, RunnerConfig, Status, WaitError};
