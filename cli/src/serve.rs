@@ -1,5 +1,7 @@
 //! `jejak serve` and `jejak token issue`.
 
+mod limits;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
@@ -28,6 +30,8 @@ struct ConfigFile {
     log_json: Option<bool>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    /// Limits on streams and connections (a `[limits]` table).
+    limits: Option<limits::LimitsFile>,
 }
 
 fn config_file(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
@@ -117,6 +121,8 @@ pub struct ServeArgs {
     /// Write logs as JSON lines.
     #[arg(long, env = "JEJAK_LOG_JSON")]
     log_json: bool,
+    #[command(flatten)]
+    limits: limits::LimitArgs,
 }
 
 fn init_tracing(level: &str, json: bool) {
@@ -216,6 +222,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         args.opds
     };
+    config.limits = args.limits.resolve(file.limits)?;
     let tls = match (
         args.tls_cert.or(file.tls_cert),
         args.tls_key.or(file.tls_key),

@@ -15,6 +15,7 @@
 pub mod auth;
 mod convert;
 pub mod error;
+pub mod limits;
 mod services;
 
 use std::future::Future;
@@ -30,11 +31,13 @@ use jejak_projections::{Runner, RunnerConfig};
 use jejak_proto::v1 as pb;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_stream::StreamExt as _;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, ServerTlsConfig};
 
 pub use auth::Keys;
 pub use convert::MAX_PAGE_SIZE;
+pub use limits::Limits;
 pub use services::audit::event_out as event_to_wire;
 
 /// Why the server could not start or stopped with an error.
@@ -76,6 +79,8 @@ pub struct AppConfig {
     pub max_request_bytes: usize,
     /// The city's OPD codes, so that statistics show OPDs without innovation.
     pub opds: Vec<String>,
+    /// Streams and connections: caps and timeouts.
+    pub limits: Limits,
 }
 
 impl AppConfig {
@@ -90,6 +95,7 @@ impl AppConfig {
             timer_tick: Duration::from_secs(60),
             max_request_bytes: 4 * 1024 * 1024,
             opds: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -102,6 +108,8 @@ struct Inner {
     stop: watch::Sender<bool>,
     /// Ends the streaming calls (inbox watches, log follows) when shutdown begins.
     closing: watch::Sender<bool>,
+    /// The open inbox watches and log follows, per subject.
+    watches: Arc<limits::Watches>,
 }
 
 /// Everything a server runs on one log. Cheap to clone.
@@ -141,6 +149,7 @@ impl App {
                 .await;
         });
         let (closing, _) = watch::channel(false);
+        let watches = limits::Watches::new(config.limits.max_watches_per_subject);
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
@@ -148,6 +157,7 @@ impl App {
                 config,
                 stop,
                 closing,
+                watches,
             }),
         })
     }
@@ -165,6 +175,26 @@ impl App {
     /// The token keys.
     pub fn keys(&self) -> &Keys {
         &self.inner.config.keys
+    }
+
+    /// The limits it serves under.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.config.limits
+    }
+
+    pub(crate) fn watches(&self) -> &Arc<limits::Watches> {
+        &self.inner.watches
+    }
+
+    /// Follows how many inbox watches and log follows are open.
+    pub fn open_watches(&self) -> watch::Receiver<usize> {
+        self.inner.watches.open_now()
+    }
+
+    /// Counts the streams ended so far because their client did not read
+    /// them ([`Limits::stream_buffer_bytes`]).
+    pub fn streams_closed_unread(&self) -> watch::Receiver<u64> {
+        self.inner.watches.unread()
     }
 
     /// Resolves when the server begins to shut down; streaming calls end then.
@@ -235,12 +265,24 @@ pub async fn run(
             .await;
     }
     let limit = app.inner.config.max_request_bytes;
-    let mut builder = tonic::transport::Server::builder();
+    let limits = app.limits().clone();
+    let mut builder = tonic::transport::Server::builder()
+        .max_concurrent_streams(limits.max_streams_per_connection)
+        .http2_keepalive_interval(Some(limits.keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout));
     if let Some(tls) = tls {
         builder = builder
-            .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(tls.cert, tls.key)))
+            .tls_config(
+                ServerTlsConfig::new()
+                    .identity(Identity::from_pem(tls.cert, tls.key))
+                    .timeout(limits.handshake_timeout),
+            )
             .map_err(|e| ServeError::Tls(e.to_string()))?;
     }
+    let connections = limits::Connections::default();
+    let mut builder = builder.layer(limits::CountCalls {
+        connections: connections.clone(),
+    });
     tracing::info!(address = ?listener.local_addr().ok(), backend = app.engine().store().backend_name(), "serving gRPC");
     let result = builder
         .add_service(health_service)
@@ -273,14 +315,21 @@ pub async fn run(
         // A listener of our own gets no socket options from the builder:
         // without TCP_NODELAY a reply's last frame can wait for the
         // client's delayed acknowledgement.
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), {
-            let app = app.clone();
-            async move {
-                shutdown.await;
-                // Unary calls in flight finish; streams that would never end are ended.
-                app.close_streams();
-            }
-        })
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .map(move |accepted| {
+                    accepted.map(|io| limits::Conn::new(io, &connections, &limits))
+                }),
+            {
+                let app = app.clone();
+                async move {
+                    shutdown.await;
+                    // Unary calls in flight finish; streams that would never end are ended.
+                    app.close_streams();
+                }
+            },
+        )
         .await;
     app.stop();
     tracing::info!("server stopped");

@@ -41,6 +41,15 @@ pub const TEST_SECRET: &[u8] = b"jejak-test-secret-of-at-least-32-bytes!";
 /// # Panics
 /// When the server cannot start.
 pub async fn spawn_app(db: &TestDb) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// [`spawn_app`], with `configure` changing the server's configuration
+/// first (its limits, say).
+///
+/// # Panics
+/// When the server cannot start.
+pub async fn spawn_app_with(db: &TestDb, configure: impl FnOnce(&mut AppConfig)) -> TestApp {
     let store = db.open().await;
     let keys = Keys::new(TEST_SECRET).expect("a long secret");
     let clock = Arc::new(ManualClock::new(
@@ -49,6 +58,7 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
     let mut config = AppConfig::new(keys.clone());
     config.clock = clock.clone();
     config.timer_tick = Duration::from_secs(3600);
+    configure(&mut config);
     let app = App::start(store, config).await.expect("the app starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

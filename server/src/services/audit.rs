@@ -9,14 +9,13 @@ use jejak_engine::engine::stream_of;
 use jejak_engine::store::{BreakKind, Digest, Direction, RecordedEvent, StreamId};
 use jejak_proto::v1 as pb;
 use serde::Serialize;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::require;
 use crate::App;
 use crate::convert::{from_timestamp, min_position, timestamp};
 use crate::error::{invalid, status};
+use crate::limits::{Slot, outbox};
 
 /// An event as the wire carries it.
 pub fn event_out(e: RecordedEvent) -> pb::Event {
@@ -107,10 +106,14 @@ impl App {
         })
     }
 
-    fn stream_log(&self, after: u64, follow: bool) -> EventStream {
+    /// The log after `after` as a stream; a follow (`slot`) goes on with
+    /// what is appended. The client's pace sets the producer's, within the
+    /// server's limits (`crate::limits::outbox`).
+    fn stream_log(&self, after: u64, slot: Option<Slot>) -> EventStream {
         let store = self.engine().store().clone();
         let app = self.clone();
-        let (tx, rx) = mpsc::channel(256);
+        let follow = slot.is_some();
+        let (out, stream) = outbox(app.limits(), app.watches(), slot);
         tokio::spawn(async move {
             let end = if follow {
                 u64::MAX
@@ -123,19 +126,24 @@ impl App {
             while subscription.position() < end {
                 let event = tokio::select! {
                     event = subscription.next() => event,
-                    () = tx.closed() => return,
+                    () = out.closed() => return,
                     () = app.closing() => return,
                 };
-                let sent = match event {
-                    Ok(event) => tx.send(Ok(event_out(event))).await,
-                    Err(err) => tx.send(Err(status(err))).await,
+                // An error ends the stream (the client sees it last).
+                let (item, last) = match event {
+                    Ok(event) => (Ok(event_out(event)), false),
+                    Err(err) => (Err(status(err)), true),
                 };
-                if sent.is_err() {
+                let sent = tokio::select! {
+                    sent = out.send(item) => sent,
+                    () = app.closing() => return,
+                };
+                if sent.is_err() || last {
                     return;
                 }
             }
         });
-        Box::pin(ReceiverStream::new(rx))
+        Box::pin(stream)
     }
 }
 
@@ -185,7 +193,7 @@ impl pb::audit_server::Audit for App {
         let actor = self.actor(&request)?;
         require(&actor, AUDITORS, "read the log")?;
         Ok(Response::new(
-            self.stream_log(request.get_ref().after_position, false),
+            self.stream_log(request.get_ref().after_position, None),
         ))
     }
 
@@ -195,8 +203,9 @@ impl pb::audit_server::Audit for App {
     ) -> Result<Response<Self::FollowLogStream>, Status> {
         let actor = self.actor(&request)?;
         require(&actor, AUDITORS, "follow the log")?;
+        let slot = self.watches().open(&actor.id)?;
         Ok(Response::new(
-            self.stream_log(request.get_ref().after_position, true),
+            self.stream_log(request.get_ref().after_position, Some(slot)),
         ))
     }
 
