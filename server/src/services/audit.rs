@@ -44,6 +44,9 @@ fn digest_out(d: Digest) -> pb::Digest {
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
 
+/// Events a log stream reads at a time.
+const LOG_BATCH: usize = 128;
+
 const AUDITORS: &[Role] = &[Role::Auditor];
 
 impl App {
@@ -122,24 +125,50 @@ impl App {
                     .known_head()
                     .max(store.digest().await.map(|d| d.position).unwrap_or(0))
             };
+            // Read in small batches: a stream waiting for its client holds
+            // one batch, not a thousand events.
             let mut subscription = store.subscribe(after);
+            let mut head = store.watch_head();
             while subscription.position() < end {
-                let event = tokio::select! {
-                    event = subscription.next() => event,
+                head.borrow_and_update();
+                let batch = tokio::select! {
+                    batch = subscription.next_batch(LOG_BATCH) => batch,
                     () = out.closed() => return,
                     () = app.closing() => return,
                 };
-                // An error ends the stream (the client sees it last).
-                let (item, last) = match event {
-                    Ok(event) => (Ok(event_out(event)), false),
-                    Err(err) => (Err(status(err)), true),
+                let events = match batch {
+                    Ok(events) => events,
+                    Err(err) => {
+                        // An error ends the stream (the client sees it last).
+                        let _ = out.send(Err(status(err))).await;
+                        return;
+                    }
                 };
-                let sent = tokio::select! {
-                    sent = out.send(item) => sent,
-                    () = app.closing() => return,
-                };
-                if sent.is_err() || last {
-                    return;
+                if events.is_empty() {
+                    if !follow {
+                        return;
+                    }
+                    // Caught up: wait for an append (other processes'
+                    // reach the head by notification, or by this poll).
+                    let poll = store.config().poll_interval;
+                    tokio::select! {
+                        _ = tokio::time::timeout(poll, head.changed()) => {}
+                        () = out.closed() => return,
+                        () = app.closing() => return,
+                    }
+                    continue;
+                }
+                for event in events {
+                    if event.position > end {
+                        return;
+                    }
+                    let sent = tokio::select! {
+                        sent = out.send(Ok(event_out(event))) => sent,
+                        () = app.closing() => return,
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
                 }
             }
         });

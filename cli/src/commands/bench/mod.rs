@@ -872,10 +872,10 @@ async fn measure(
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
-    eprintln!("loading the demo city once, through the engine's commands …");
     let city = if args.only.is_some() {
         Vec::new()
     } else {
+        eprintln!("loading the demo city once, through the engine's commands …");
         city::template(&dir).await?
     };
     let sqlite = |name: &str| format!("sqlite://{}", dir.join(format!("{name}.db")).display());

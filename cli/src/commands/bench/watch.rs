@@ -50,8 +50,8 @@ pub struct Watched {
     pub closed_unread: usize,
 }
 
-/// An 18-digit NIP for participant `i` (< 1,000): born 1970–1989,
-/// appointed at 25, sequence `i`.
+/// An 18-digit NIP for participant `i` (< 1,000, each its own): born
+/// 1970–1989, appointed at 25, sequence 1–999.
 fn nip(i: usize) -> String {
     let year = 1970 + i % 20;
     let (month, day) = (1 + i % 12, 1 + i % 28);
@@ -59,7 +59,7 @@ fn nip(i: usize) -> String {
         "{year:04}{month:02}{day:02}{:04}{month:02}{}{:03}",
         year + 25,
         1 + i % 2,
-        i % 1_000
+        1 + i % 999
     )
 }
 
@@ -175,26 +175,30 @@ async fn seed(clients: &Clients) -> anyhow::Result<()> {
             .await
             .context("opening a cohort")?;
     }
+    // One cohort's enrolments one after another (they change its stream),
+    // the cohorts side by side.
     let organizer = clients.authed(0, ORGANIZER, Role::Organizer)?;
-    in_parallel(participants, move |i| {
+    in_parallel(participants.div_ceil(COHORT_SIZE), move |c| {
         let mut cohorts = pb::cohorts_client::CohortsClient::new(organizer.clone());
         async move {
-            cohorts
-                .enrol_participant(pb::EnrolParticipantRequest {
-                    request_id: format!("bench-enrol-{i}"),
-                    cohort_id: cohort(i),
-                    participant: Some(pb::ParticipantInfo {
-                        nip: nip(i),
-                        name: format!("Peserta {i}"),
-                        position: "Kepala Bidang".into(),
-                        opd: "dpmptsp".into(),
-                    }),
-                    mentor: mentor(i % MENTORS),
-                    coach: COACH.into(),
-                    examiners: vec!["penguji-1".into()],
-                })
-                .await
-                .context("enrolling a participant")?;
+            for i in c * COHORT_SIZE..((c + 1) * COHORT_SIZE).min(participants) {
+                cohorts
+                    .enrol_participant(pb::EnrolParticipantRequest {
+                        request_id: format!("bench-enrol-{i}"),
+                        cohort_id: cohort(i),
+                        participant: Some(pb::ParticipantInfo {
+                            nip: nip(i),
+                            name: format!("Peserta {i}"),
+                            position: "Kepala Bidang".into(),
+                            opd: "dpmptsp".into(),
+                        }),
+                        mentor: mentor(i % MENTORS),
+                        coach: COACH.into(),
+                        examiners: vec!["penguji-1".into()],
+                    })
+                    .await
+                    .context("enrolling a participant")?;
+            }
             Ok(())
         }
     })
