@@ -374,3 +374,50 @@ async fn a_connection_carries_at_most_its_cap_of_calls_at_once() {
     app.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_on_a_standby_server_sees_what_another_server_wrote() {
+    let Some(db) = TestDb::postgres("a_watch_on_a_standby_server").await else {
+        return;
+    };
+    let app = jejak_tests::app::spawn_app(&db).await;
+    let p = People::of(&app);
+    // The first server applies the board; the second stands by.
+    let mut status = app
+        .app
+        .views()
+        .runner()
+        .watch_status("project_board")
+        .unwrap();
+    tokio::time::timeout(
+        WAIT,
+        status.wait_for(|s| s.state == jejak_projections::RunState::Following),
+    )
+    .await
+    .expect("the first server applies the board")
+    .unwrap();
+    let standby = jejak_server::App::start(db.open().await, AppConfig::new(app.keys.clone()))
+        .await
+        .unwrap();
+    let mut watch = standby
+        .views()
+        .watch_inbox("mentor-1", app.clock.clone())
+        .unwrap();
+    assert!(watch.next(None).await.unwrap().unwrap().is_empty());
+    proposed(&app, &p).await;
+    let items = tokio::time::timeout(WAIT, watch.next(None))
+        .await
+        .expect("the proposal reaches the standby server's watch")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        items
+            .iter()
+            .map(|i| i.project_id.as_str())
+            .collect::<Vec<_>>(),
+        [project_id().as_str()]
+    );
+    standby.stop();
+    app.stop().await;
+    db.cleanup().await;
+}
