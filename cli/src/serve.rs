@@ -1,5 +1,7 @@
 //! `jejak serve` and `jejak token issue`.
 
+mod limits;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
@@ -33,6 +35,8 @@ struct ConfigFile {
     log_json: Option<bool>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    /// Limits on streams and connections (a `[limits]` table).
+    limits: Option<limits::LimitsFile>,
 }
 
 /// An external OpenID Connect issuer, in the config file's `[oidc]` table.
@@ -195,6 +199,8 @@ pub struct ServeArgs {
     /// Write logs as JSON lines.
     #[arg(long, env = "JEJAK_LOG_JSON")]
     log_json: bool,
+    #[command(flatten)]
+    limits: limits::LimitArgs,
     /// Also accept the tokens of this OpenID Connect issuer (its exact `iss`).
     #[arg(long, env = "JEJAK_OIDC_ISSUER")]
     oidc_issuer: Option<String>,
@@ -373,6 +379,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         args.opds
     };
+    config.limits = args.limits.resolve(file.limits)?;
     let tls = match (
         args.tls_cert.or(file.tls_cert),
         args.tls_key.or(file.tls_key),

@@ -329,13 +329,15 @@ fn bench_prints_every_figure_beside_its_baseline_and_writes_json() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let figures = report["figures"].as_array().unwrap();
-    assert_eq!(figures.len(), 21, "every measurement of the SQLite run");
+    assert_eq!(figures.len(), 24, "every measurement of the SQLite run");
     for name in [
         "rebuild every view from zero",
         "peak memory during the rebuild",
         "gRPC end to end, 64 clients",
         "engine direct, 64 clients",
         "server peak memory",
+        "comments, 16 clients, no inbox watches",
+        "comments, 16 clients, 200 inbox watches open",
     ] {
         let f = figures
             .iter()

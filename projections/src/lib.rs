@@ -33,4 +33,4 @@ pub mod views;
 pub use check::{Difference, DifferenceKind, ViewCheck};
 pub use db::postgres_migrator;
 pub use projection::{Docs, Projection, ProjectionError};
-pub use runner::{RunState, Runner, RunnerConfig, Status, WaitError};
+pub use runner::{Change, RunState, Runner, RunnerConfig, Status, WaitError};

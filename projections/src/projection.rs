@@ -178,14 +178,23 @@ impl<D: Serialize> Docs<D> {
             .collect()
     }
 
+}
+
+impl<D: Serialize + Clone> Docs<D> {
     /// The changed documents as writes, serialized; they count as written
-    /// from now on.
-    pub(crate) fn take_writes(&mut self) -> Vec<Write> {
-        self.entries
+    /// from now on. With `keep`, also the changed documents themselves, for
+    /// the view's change feed (`None`: removed).
+    pub(crate) fn take_writes(&mut self, keep: bool) -> (Vec<Write>, Vec<(String, Option<D>)>) {
+        let mut kept = Vec::new();
+        let writes = self
+            .entries
             .iter_mut()
             .filter(|(_, e)| e.dirty)
             .map(|(key, e)| {
                 e.dirty = false;
+                if keep {
+                    kept.push((key.clone(), e.doc.clone()));
+                }
                 Write {
                     key: key.clone(),
                     doc: e
@@ -194,7 +203,8 @@ impl<D: Serialize> Docs<D> {
                         .map(|d| serde_json::to_string(d).unwrap_or_default()),
                 }
             })
-            .collect()
+            .collect();
+        (writes, kept)
     }
 }
 

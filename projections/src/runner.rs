@@ -8,6 +8,7 @@
 //! the position a batch started at, so even two appliers could never apply
 //! an event twice.
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,7 @@ use futures::future::{BoxFuture, Shared};
 use jejak_engine::store::{EventStore, RecordedEvent, StoreError};
 use serde::Serialize;
 use sqlx::Connection as _;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, broadcast, watch};
 
 use crate::db::Db;
 use crate::projection::{Docs, Projection, ProjectionError};
@@ -138,7 +139,33 @@ impl Default for RunnerConfig {
 struct Handle {
     status: watch::Receiver<Status>,
     rebuild: Arc<(AtomicBool, Notify)>,
+    /// The view's change feed, a `broadcast::Sender<Arc<Change<P::Doc>>>`.
+    feed: Box<dyn Any + Send + Sync>,
 }
+
+/// What a view's change feed tells ([`Runner::changes`]): each write this
+/// process committed to the generation it serves, or that the view must be
+/// read again. A follower of the feed pays for what changed, not for the
+/// whole view.
+#[derive(Debug)]
+pub enum Change<D> {
+    /// These documents changed (`None`: removed), in the write that moved
+    /// the view to `position`.
+    Docs {
+        /// The view's checkpoint after the write.
+        position: u64,
+        /// The changed documents, by key.
+        docs: Vec<(String, Option<D>)>,
+    },
+    /// The view may have changed in ways the feed did not tell (this
+    /// process began to apply it, another process moved it, or a rebuilt
+    /// generation is served now): read it again.
+    Reset,
+}
+
+/// Changes a follower of a feed may fall behind by before it is told to
+/// read the view again (`RecvError::Lagged`).
+const FEED_CAPACITY: usize = 1_024;
 
 /// Runs projections. Create one per server with [`Runner::new`], then
 /// [`Runner::spawn`] each projection.
@@ -210,16 +237,21 @@ struct Gen<D> {
     /// failed, or more than [`WRITTEN_KEYS`] were written).
     written: Option<HashSet<u64>>,
     /// The write on its way to the database while the view applies on.
-    pending: Option<Pending>,
+    pending: Option<Pending<D>>,
+    /// Where the view's committed writes are told, for the generation
+    /// served (none for one being rebuilt).
+    feed: Option<broadcast::Sender<Arc<Change<D>>>>,
 }
 
 /// A view's write committing in the background: the checkpoint moves to
 /// `to` when it lands.
 #[derive(Debug)]
-struct Pending {
+struct Pending<D> {
     to: u64,
     /// Hashes of the keys it writes, for [`Gen::written`].
     keys: Vec<u64>,
+    /// The documents it writes, for the change feed when it is followed.
+    docs: Option<Vec<(String, Option<D>)>>,
     commit: tokio::task::JoinHandle<Result<bool, StoreError>>,
 }
 
@@ -244,6 +276,7 @@ impl<D: Clone> Gen<D> {
             docs: Docs::default(),
             written: (position == 0).then(HashSet::new),
             pending: None,
+            feed: None,
         }
     }
 
@@ -323,6 +356,7 @@ impl Runner {
             rebuild_position: None,
         });
         let rebuild = Arc::new((AtomicBool::new(false), Notify::new()));
+        let (feed, _) = broadcast::channel::<Arc<Change<P::Doc>>>(FEED_CAPACITY);
         self.handles
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -331,10 +365,11 @@ impl Runner {
                 Handle {
                     status: status_rx,
                     rebuild: rebuild.clone(),
+                    feed: Box::new(feed.clone()),
                 },
             );
         let runner = self.clone();
-        tokio::spawn(async move { runner.run(projection, status_tx, rebuild).await })
+        tokio::spawn(async move { runner.run(projection, status_tx, rebuild, feed).await })
     }
 
     /// Stops every projection after its current batch.
@@ -368,6 +403,24 @@ impl Runner {
             .ok_or_else(|| WaitError::UnknownView(name.to_owned()))?
             .status
             .clone())
+    }
+
+    /// Follows the change feed of view `P` from now on: every write this
+    /// process commits to the generation it serves, with the documents it
+    /// changed, and a [`Change::Reset`] whenever the view must be read
+    /// again. While another process applies the view (standby), the feed
+    /// is silent: watch [`Runner::watch_status`] for that. `None` when `P`
+    /// was not spawned.
+    pub fn changes<P: Projection>(&self) -> Option<broadcast::Receiver<Arc<Change<P::Doc>>>> {
+        let handles = self
+            .handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        handles
+            .get(P::NAME)?
+            .feed
+            .downcast_ref::<broadcast::Sender<Arc<Change<P::Doc>>>>()
+            .map(broadcast::Sender::subscribe)
     }
 
     /// Every document of the generation view `name` serves, by key, as
@@ -690,7 +743,8 @@ impl Runner {
         if view.applied == view.position {
             return Ok(());
         }
-        let writes = view.docs.take_writes();
+        let follow = view.feed.as_ref().is_some_and(|f| f.receiver_count() > 0);
+        let (writes, docs) = view.docs.take_writes(follow);
         let keys = match view.written {
             Some(_) => writes.iter().map(|w| key_hash(&w.key)).collect(),
             None => Vec::new(),
@@ -707,7 +761,12 @@ impl Runner {
             )
             .await
         });
-        view.pending = Some(Pending { to, keys, commit });
+        view.pending = Some(Pending {
+            to,
+            keys,
+            docs: follow.then_some(docs),
+            commit,
+        });
         Ok(())
     }
 
@@ -731,6 +790,12 @@ impl Runner {
         match written {
             Ok(true) => {
                 view.position = pending.to;
+                if let (Some(feed), Some(docs)) = (&view.feed, pending.docs) {
+                    let _ = feed.send(Arc::new(Change::Docs {
+                        position: pending.to,
+                        docs,
+                    }));
+                }
                 if let Some(written) = &mut view.written {
                     written.extend(pending.keys);
                     if written.len() > WRITTEN_KEYS {
@@ -747,6 +812,9 @@ impl Runner {
                 );
                 view.docs.clear();
                 view.written = None;
+                if let Some(feed) = &view.feed {
+                    let _ = feed.send(Arc::new(Change::Reset));
+                }
                 view.position = self.db.checkpoint(view.name, view.generation).await?;
                 view.applied = view.position;
                 Ok(())
@@ -791,6 +859,7 @@ impl Runner {
         projection: P,
         status: watch::Sender<Status>,
         rebuild: Arc<(AtomicBool, Notify)>,
+        feed: broadcast::Sender<Arc<Change<P::Doc>>>,
     ) {
         let mut shutdown = self.shutdown.subscribe();
         'lead: loop {
@@ -807,8 +876,12 @@ impl Runner {
                     }
                 }
                 let mut current = status.borrow().clone();
-                current.state = RunState::Standby;
+                let was = std::mem::replace(&mut current.state, RunState::Standby);
                 status.send_replace(current);
+                if was != RunState::Standby {
+                    // Followers of the feed learn of changes from the log's head now.
+                    let _ = feed.send(Arc::new(Change::Reset));
+                }
                 tokio::select! {
                     () = tokio::time::sleep(self.config.poll) => {}
                     _ = shutdown.changed() => return,
@@ -829,6 +902,10 @@ impl Runner {
                 }
             };
             let mut live = Gen::at(P::NAME, generation, position);
+            // Whatever another process (or an earlier lead) did is not in
+            // the feed: its followers read the view again.
+            live.feed = Some(feed.clone());
+            let _ = feed.send(Arc::new(Change::Reset));
             let mut building: Option<Gen<P::Doc>> = None;
             let mut head = self.store.watch_head();
             let mut last_ping = Instant::now();
@@ -876,6 +953,8 @@ impl Runner {
                 }
                 if built && let Some(b) = building.take() {
                     live = b;
+                    live.feed = Some(feed.clone());
+                    let _ = feed.send(Arc::new(Change::Reset));
                 }
                 if outcome.is_ok() {
                     match self.step(&projection, &mut live).await {

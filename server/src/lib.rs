@@ -17,6 +17,7 @@ mod convert;
 mod edge;
 pub mod error;
 pub mod files;
+pub mod limits;
 mod services;
 mod startup;
 
@@ -33,11 +34,13 @@ use jejak_projections::{Runner, RunnerConfig};
 use jejak_proto::v1 as pb;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_stream::StreamExt as _;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, ServerTlsConfig};
 
 pub use auth::Keys;
 pub use convert::MAX_PAGE_SIZE;
+pub use limits::Limits;
 pub use services::audit::event_out as event_to_wire;
 
 /// Why the server could not start or stopped with an error.
@@ -87,6 +90,8 @@ pub struct AppConfig {
     pub opds: Vec<String>,
     /// How often the server reads new revocations from the log.
     pub revocation_refresh: Duration,
+    /// Streams and connections: caps and timeouts.
+    pub limits: Limits,
 }
 
 impl AppConfig {
@@ -102,6 +107,7 @@ impl AppConfig {
             max_request_bytes: 4 * 1024 * 1024,
             opds: Vec::new(),
             revocation_refresh: Duration::from_secs(1),
+            limits: Limits::default(),
         }
     }
 }
@@ -114,6 +120,8 @@ struct Inner {
     stop: watch::Sender<bool>,
     /// Ends the streaming calls (inbox watches, log follows) when shutdown begins.
     closing: watch::Sender<bool>,
+    /// The open inbox watches and log follows, per subject.
+    watches: Arc<limits::Watches>,
 }
 
 /// Everything a server runs on one log. Cheap to clone.
@@ -178,6 +186,7 @@ impl App {
             });
         }
         let (closing, _) = watch::channel(false);
+        let watches = limits::Watches::new(config.limits.max_watches_per_subject);
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
@@ -185,6 +194,7 @@ impl App {
                 config,
                 stop,
                 closing,
+                watches,
             }),
         })
     }
@@ -207,6 +217,26 @@ impl App {
     /// Reads the revocations recorded since the last look.
     pub async fn refresh_revocations(&self) {
         refresh_revocations(&self.inner.engine, &self.inner.config.keys).await;
+    }
+
+    /// The limits it serves under.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.config.limits
+    }
+
+    pub(crate) fn watches(&self) -> &Arc<limits::Watches> {
+        &self.inner.watches
+    }
+
+    /// Follows how many inbox watches and log follows are open.
+    pub fn open_watches(&self) -> watch::Receiver<usize> {
+        self.inner.watches.open_now()
+    }
+
+    /// Counts the streams ended so far because their client did not read
+    /// them ([`Limits::stream_buffer_bytes`]).
+    pub fn streams_closed_unread(&self) -> watch::Receiver<u64> {
+        self.inner.watches.unread()
     }
 
     /// Resolves when the server begins to shut down; streaming calls end then.
@@ -338,13 +368,25 @@ pub async fn run(
             .await;
     }
     let limit = app.inner.config.max_request_bytes;
-    let mut builder = tonic::transport::Server::builder();
+    let limits = app.limits().clone();
+    let mut builder = tonic::transport::Server::builder()
+        .max_concurrent_streams(limits.max_streams_per_connection)
+        .http2_keepalive_interval(Some(limits.keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout));
     if let Some(tls) = tls {
         builder = builder
-            .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(tls.cert, tls.key)))
+            .tls_config(
+                ServerTlsConfig::new()
+                    .identity(Identity::from_pem(tls.cert, tls.key))
+                    .timeout(limits.handshake_timeout),
+            )
             .map_err(|e| ServeError::Tls(e.to_string()))?;
     }
     let builder = builder.layer(PrepareTokens(app.keys().clone()));
+    let connections = limits::Connections::default();
+    let builder = builder.layer(limits::CountCalls {
+        connections: connections.clone(),
+    });
     tracing::info!(address = ?listener.local_addr().ok(), backend = app.engine().store().backend_name(), "serving gRPC");
     let result = builder
         .layer(edge::Edge::default())
@@ -378,14 +420,21 @@ pub async fn run(
         // A listener of our own gets no socket options from the builder:
         // without TCP_NODELAY a reply's last frame can wait for the
         // client's delayed acknowledgement.
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), {
-            let app = app.clone();
-            async move {
-                shutdown.await;
-                // Unary calls in flight finish; streams that would never end are ended.
-                app.close_streams();
-            }
-        })
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .map(move |accepted| {
+                    accepted.map(|io| limits::Conn::new(io, &connections, &limits))
+                }),
+            {
+                let app = app.clone();
+                async move {
+                    shutdown.await;
+                    // Unary calls in flight finish; streams that would never end are ended.
+                    app.close_streams();
+                }
+            },
+        )
         .await;
     app.stop();
     tracing::info!("server stopped");

@@ -41,7 +41,7 @@ pub const TEST_SECRET: &[u8] = b"jejak-test-secret-of-at-least-32-bytes!";
 /// # Panics
 /// When the server cannot start.
 pub async fn spawn_app(db: &TestDb) -> TestApp {
-    spawn_app_with_keys(db, Keys::new(TEST_SECRET).expect("a long secret")).await
+    spawn_app_with(db, |_| {}).await
 }
 
 /// As [`spawn_app`], checking tokens with `keys` (for example keys that
@@ -50,6 +50,28 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
 /// # Panics
 /// When the server cannot start.
 pub async fn spawn_app_with_keys(db: &TestDb, keys: Keys) -> TestApp {
+    spawn_configured(db, keys, |_| {}).await
+}
+
+/// [`spawn_app`], with `configure` changing the server's configuration
+/// first (its limits, say).
+///
+/// # Panics
+/// When the server cannot start.
+pub async fn spawn_app_with(db: &TestDb, configure: impl FnOnce(&mut AppConfig)) -> TestApp {
+    spawn_configured(
+        db,
+        Keys::new(TEST_SECRET).expect("a long secret"),
+        configure,
+    )
+    .await
+}
+
+async fn spawn_configured(
+    db: &TestDb,
+    keys: Keys,
+    configure: impl FnOnce(&mut AppConfig),
+) -> TestApp {
     let store = db.open().await;
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(),
@@ -57,6 +79,7 @@ pub async fn spawn_app_with_keys(db: &TestDb, keys: Keys) -> TestApp {
     let mut config = AppConfig::new(keys.clone());
     config.clock = clock.clone();
     config.timer_tick = Duration::from_secs(3600);
+    configure(&mut config);
     let app = App::start(store, config).await.expect("the app starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -5,6 +5,7 @@ mod board;
 mod cohorts;
 mod register;
 mod stats;
+mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
@@ -21,6 +22,7 @@ pub use board::{HorizonCounts, MilestoneRow, ProjectBoard, ProjectRow};
 pub use cohorts::{CohortRow, Cohorts};
 pub use register::{InnovationRegister, InnovationRow};
 pub use stats::{OpdStages, SourceShare, Statistics, Tally, gini, statistics};
+pub use watch::InboxWatch;
 
 use crate::projection::Projection;
 use crate::runner::{Runner, WaitError};

@@ -9,14 +9,13 @@ use jejak_engine::engine::stream_of;
 use jejak_engine::store::{BreakKind, Digest, Direction, RecordedEvent, StreamId};
 use jejak_proto::v1 as pb;
 use serde::Serialize;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::require;
 use crate::App;
 use crate::convert::{from_timestamp, min_position, timestamp};
 use crate::error::{invalid, status};
+use crate::limits::{Slot, outbox};
 
 /// An event as the wire carries it.
 pub fn event_out(e: RecordedEvent) -> pb::Event {
@@ -44,6 +43,9 @@ fn digest_out(d: Digest) -> pb::Digest {
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
+
+/// Events a log stream reads at a time.
+const LOG_BATCH: usize = 128;
 
 const AUDITORS: &[Role] = &[Role::Auditor];
 
@@ -107,10 +109,14 @@ impl App {
         })
     }
 
-    fn stream_log(&self, after: u64, follow: bool) -> EventStream {
+    /// The log after `after` as a stream; a follow (`slot`) goes on with
+    /// what is appended. The client's pace sets the producer's, within the
+    /// server's limits (`crate::limits::outbox`).
+    fn stream_log(&self, after: u64, slot: Option<Slot>) -> EventStream {
         let store = self.engine().store().clone();
         let app = self.clone();
-        let (tx, rx) = mpsc::channel(256);
+        let follow = slot.is_some();
+        let (out, stream) = outbox(app.limits(), app.watches(), slot);
         tokio::spawn(async move {
             let end = if follow {
                 u64::MAX
@@ -119,23 +125,54 @@ impl App {
                     .known_head()
                     .max(store.digest().await.map(|d| d.position).unwrap_or(0))
             };
+            // Read in small batches: a stream waiting for its client holds
+            // one batch, not a thousand events.
             let mut subscription = store.subscribe(after);
+            let mut head = store.watch_head();
             while subscription.position() < end {
-                let event = tokio::select! {
-                    event = subscription.next() => event,
-                    () = tx.closed() => return,
+                head.borrow_and_update();
+                let batch = tokio::select! {
+                    batch = subscription.next_batch(LOG_BATCH) => batch,
+                    () = out.closed() => return,
                     () = app.closing() => return,
                 };
-                let sent = match event {
-                    Ok(event) => tx.send(Ok(event_out(event))).await,
-                    Err(err) => tx.send(Err(status(err))).await,
+                let events = match batch {
+                    Ok(events) => events,
+                    Err(err) => {
+                        // An error ends the stream (the client sees it last).
+                        let _ = out.send(Err(status(err))).await;
+                        return;
+                    }
                 };
-                if sent.is_err() {
-                    return;
+                if events.is_empty() {
+                    if !follow {
+                        return;
+                    }
+                    // Caught up: wait for an append (other processes'
+                    // reach the head by notification, or by this poll).
+                    let poll = store.config().poll_interval;
+                    tokio::select! {
+                        _ = tokio::time::timeout(poll, head.changed()) => {}
+                        () = out.closed() => return,
+                        () = app.closing() => return,
+                    }
+                    continue;
+                }
+                for event in events {
+                    if event.position > end {
+                        return;
+                    }
+                    let sent = tokio::select! {
+                        sent = out.send(Ok(event_out(event))) => sent,
+                        () = app.closing() => return,
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
                 }
             }
         });
-        Box::pin(ReceiverStream::new(rx))
+        Box::pin(stream)
     }
 }
 
@@ -185,7 +222,7 @@ impl pb::audit_server::Audit for App {
         let actor = self.actor(&request)?;
         require(&actor, AUDITORS, "read the log")?;
         Ok(Response::new(
-            self.stream_log(request.get_ref().after_position, false),
+            self.stream_log(request.get_ref().after_position, None),
         ))
     }
 
@@ -195,8 +232,9 @@ impl pb::audit_server::Audit for App {
     ) -> Result<Response<Self::FollowLogStream>, Status> {
         let actor = self.actor(&request)?;
         require(&actor, AUDITORS, "follow the log")?;
+        let slot = self.watches().open(&actor.id)?;
         Ok(Response::new(
-            self.stream_log(request.get_ref().after_position, true),
+            self.stream_log(request.get_ref().after_position, Some(slot)),
         ))
     }
 

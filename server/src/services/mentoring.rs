@@ -1,4 +1,3 @@
-use std::collections::HashSet;
 use std::pin::Pin;
 
 use futures::Stream;
@@ -7,14 +6,13 @@ use jejak_engine::domain::change_project::{ProjectCommand as P, Replication};
 use jejak_engine::domain::values::{MilestoneId, OpdCode};
 use jejak_projections::views::{InboxItem, InboxKind};
 use jejak_proto::v1 as pb;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::{Written, require};
 use crate::App;
 use crate::convert::{agreement, domain, min_position, timestamp};
 use crate::error::status;
+use crate::limits::outbox;
 
 fn item_out(item: InboxItem) -> pb::InboxItem {
     pb::InboxItem {
@@ -61,49 +59,39 @@ impl pb::mentoring_server::Mentoring for App {
     ) -> Result<Response<Self::WatchInboxStream>, Status> {
         let actor = self.actor(&request)?;
         require(&actor, &[Role::Mentor], "watch a mentor's inbox")?;
+        let slot = self.watches().open(&actor.id)?;
         let app = self.clone();
         let first = min_position(request.get_ref().min_position);
-        // Fail early, in the call itself, when the view cannot answer.
-        let now = app.engine().clock().now();
-        let initial = app
+        let mut watch = app
             .views()
-            .inbox(&actor.id, now, first)
-            .await
+            .watch_inbox(&actor.id, app.inner.config.clock.clone())
             .map_err(status)?;
-        let (tx, rx) = mpsc::channel(64);
+        // Fail early, in the call itself, when the view cannot answer.
+        let initial = watch.next(first).await.map_err(status)?;
+        let (out, stream) = outbox(app.limits(), app.watches(), Some(slot));
         tokio::spawn(async move {
-            let mut sent = HashSet::new();
-            let mut head = app.engine().store().watch_head();
             let mut items = initial;
-            loop {
-                for item in items {
-                    let key = (
-                        item.kind as u8,
-                        item.project_id.clone(),
-                        item.milestone_id.clone(),
-                        item.since,
-                    );
-                    if sent.insert(key) && tx.send(Ok(item_out(item))).await.is_err() {
+            while let Some(batch) = items {
+                for item in batch {
+                    let sent = tokio::select! {
+                        sent = out.send(Ok(item_out(item))) => sent,
+                        () = app.closing() => return,
+                    };
+                    if sent.is_err() {
                         return;
                     }
                 }
-                tokio::select! {
-                    changed = head.changed() => if changed.is_err() { return },
-                    () = tx.closed() => return,
+                items = tokio::select! {
+                    next = watch.next(None) => next.unwrap_or_else(|err| {
+                        tracing::warn!(error = %err, "an inbox watch could not read the view");
+                        Some(Vec::new())
+                    }),
+                    () = out.closed() => return,
                     () = app.closing() => return,
-                }
-                let position = *head.borrow_and_update();
-                let now = app.engine().clock().now();
-                items = match app.views().inbox(&actor.id, now, Some(position)).await {
-                    Ok(items) => items,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "inbox watch could not read the view; trying again on the next change");
-                        Vec::new()
-                    }
                 };
             }
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn agree_change_area(&self, request: Request<pb::ProjectAction>) -> Written {

@@ -4,6 +4,7 @@ mod bad_input;
 mod fuzz;
 mod journey;
 mod oracle;
+mod limits;
 mod refusals;
 mod refused_log;
 mod requests;

@@ -32,6 +32,16 @@ impl Served {
         data_dir: &std::path::Path,
         secret: &str,
     ) -> anyhow::Result<Self> {
+        Self::start_with(database_url, data_dir, secret, &[])
+    }
+
+    /// [`Served::start`] with more environment variables (`JEJAK_*` settings).
+    pub fn start_with(
+        database_url: &str,
+        data_dir: &std::path::Path,
+        secret: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -41,6 +51,7 @@ impl Served {
             .env("JEJAK_DATA_DIR", data_dir)
             .env("JEJAK_TOKEN_SECRET", secret)
             .env("JEJAK_LOG", "info")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .context("cannot start jejak serve")?;
@@ -60,6 +71,11 @@ impl Served {
             child,
             url: format!("http://127.0.0.1:{port}"),
         })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Peak resident memory so far, in MiB (Linux; 0 elsewhere).

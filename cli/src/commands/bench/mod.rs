@@ -7,6 +7,7 @@
 
 mod city;
 mod grpc;
+mod watch;
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,18 @@ pub struct BenchArgs {
     /// Where to write every figure as JSON.
     #[arg(long, default_value = "bench.json")]
     json_out: std::path::PathBuf,
+    /// Measure only this part (a quick run): `watchers`, the inbox watches
+    /// and streams that never read.
+    #[arg(long, value_enum)]
+    only: Option<Only>,
+}
+
+/// A part of the bench run alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Only {
+    /// Inbox watches beside the same write load without them, and streams
+    /// that never read.
+    Watchers,
 }
 
 #[derive(Debug, Serialize)]
@@ -461,6 +474,9 @@ struct Urls {
     /// The `jejak serve` process, for the gRPC comparison, and its data folder.
     served: String,
     served_dir: std::path::PathBuf,
+    /// The `jejak serve` process of the watch measurements, and its data folder.
+    watched: String,
+    watched_dir: std::path::PathBuf,
 }
 
 /// Peak resident memory of the process whose `/proc/…/status` is at
@@ -482,12 +498,71 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Inbox watches beside the same load without them, and streams that never read.
+async fn watchers(run: &mut Run, urls: &Urls, args: &BenchArgs) -> anyhow::Result<()> {
+    let backend = run.backend;
+    eprintln!(
+        "[{backend}] comments from 16 clients, without and with {} inbox watches, then 400 streams that never read …",
+        watch::MENTORS
+    );
+    let w = watch::measure(&urls.watched, &urls.watched_dir, args.seconds).await?;
+    let without = percentile(&w.without.1, 0.99);
+    let with = percentile(&w.with.1, 0.99);
+    run.add(
+        "comments, 16 clients, no inbox watches",
+        without,
+        "ms p99",
+        Some(&w.without.1),
+        None,
+        format!("reference ({:.0} commands/s)", w.without.0),
+        true,
+    );
+    run.add(
+        &format!(
+            "comments, 16 clients, {} inbox watches open",
+            watch::MENTORS
+        ),
+        with,
+        "ms p99",
+        Some(&w.with.1),
+        Some(without),
+        format!("p99 ≤ 1.5 × without ({:.0} commands/s)", w.with.0),
+        with <= 1.5 * without,
+    );
+    run.limited_by(format!(
+        "jejak: each watch wakes for every change of the board ({:.0} commands/s with, {:.0} without)",
+        w.with.0, w.without.0
+    ));
+    let added = w.rss_with_stalled - w.rss_before;
+    run.add(
+        &format!(
+            "server memory added by {} streams that never read ({} closed for it)",
+            w.stalled, w.closed_unread
+        ),
+        added,
+        "MiB",
+        None,
+        Some(w.rss_before),
+        "≤ 50 MiB".into(),
+        added <= 50.0,
+    );
+    Ok(())
+}
+
 async fn measure(
     backend: &'static str,
     urls: &Urls,
     city: &[RecordedEvent],
     args: &BenchArgs,
 ) -> anyhow::Result<Vec<Figure>> {
+    if args.only == Some(Only::Watchers) {
+        let mut run = Run {
+            backend,
+            figures: Vec::new(),
+        };
+        watchers(&mut run, urls, args).await?;
+        return Ok(run.figures);
+    }
     let url = &urls.main;
     let store = EventStore::open(url, StoreConfig::default())
         .await
@@ -791,19 +866,26 @@ async fn measure(
         "< 150 MiB".into(),
         server_peak < 150.0,
     );
+    watchers(&mut run, urls, args).await?;
     Ok(run.figures)
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
-    eprintln!("loading the demo city once, through the engine's commands …");
-    let city = city::template(&dir).await?;
+    let city = if args.only.is_some() {
+        Vec::new()
+    } else {
+        eprintln!("loading the demo city once, through the engine's commands …");
+        city::template(&dir).await?
+    };
     let sqlite = |name: &str| format!("sqlite://{}", dir.join(format!("{name}.db")).display());
     let urls = Urls {
         main: sqlite("bench"),
         direct: sqlite("direct"),
         served: sqlite("served"),
         served_dir: dir.join("served"),
+        watched: sqlite("watched"),
+        watched_dir: dir.join("watched"),
     };
     let mut figures = measure("sqlite", &urls, &city, &args).await?;
     if let Some(admin) = &args.postgres {
@@ -815,7 +897,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let mut conn = sqlx::PgConnection::connect(admin)
             .await
             .with_context(|| format!("cannot connect to {admin}"))?;
-        let names: Vec<String> = ["main", "direct", "served"]
+        let names: Vec<String> = ["main", "direct", "served", "watched"]
             .iter()
             .map(|n| format!("jejak_bench_{n}_{}", uuid::Uuid::now_v7().simple()))
             .collect();
@@ -829,6 +911,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             direct: format!("{base}/{}", names[1]),
             served: format!("{base}/{}", names[2]),
             served_dir: dir.join("served-postgres"),
+            watched: format!("{base}/{}", names[3]),
+            watched_dir: dir.join("watched-postgres"),
         };
         let result = measure("postgres", &urls, &city, &args).await;
         for name in &names {
@@ -861,7 +945,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             f.p99_ms.map(|v| format!("{v:.2}")).unwrap_or_default(),
             f.ratio.map(|v| format!("{v:.2}")).unwrap_or_default(),
             f.target.clone(),
-            if f.target == "reference" {
+            if f.target.starts_with("reference") {
                 String::new()
             } else if f.pass {
                 "PASS".into()
