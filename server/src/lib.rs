@@ -15,6 +15,7 @@
 pub mod auth;
 mod convert;
 pub mod error;
+pub mod publish;
 mod services;
 
 use std::future::Future;

@@ -7,3 +7,4 @@ pub mod demo;
 mod files;
 pub mod innovation;
 pub mod people;
+pub mod proofs;

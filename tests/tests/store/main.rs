@@ -5,6 +5,7 @@ mod concurrency;
 mod durability;
 mod integrity;
 mod reads;
+mod sealed;
 mod snapshots;
 
 use jejak_engine::store::{AppendRequest, ExpectedVersion, NewEvent, StreamId};
