@@ -7,6 +7,7 @@
 
 mod city;
 mod grpc;
+mod proofs;
 
 use std::time::{Duration, Instant};
 
@@ -624,6 +625,7 @@ async fn measure(
             format!("jejak: the raw database reads {raw:.0} rows/s")
         });
     }
+    proofs::measure(&mut run, &store, raw, total).await?;
     eprintln!("[{backend}] rebuilding every view from zero over {total} events …");
     let before = peak_rss_kib("/proc/self/status");
     reset_peak_rss();
