@@ -519,7 +519,7 @@ impl Postgres {
             Some(frontier) => frontier,
             None => {
                 let indexes = frontier_indexes(ctx.head_position);
-                let mut found = read_tree_hashes(&mut *tx, &indexes).await?;
+                let mut found = read_tree_hashes(&mut tx, &indexes).await?;
                 let hashes = indexes
                     .iter()
                     .map(|i| found.remove(i).unwrap_or_default())
