@@ -41,7 +41,13 @@ pub const TEST_SECRET: &[u8] = b"jejak-test-secret-of-at-least-32-bytes!";
 /// # Panics
 /// When the server cannot start.
 pub async fn spawn_app(db: &TestDb) -> TestApp {
-    let store = db.open().await;
+    // Sealed as a server is: every batch, with a key of the tests' own.
+    let store = db
+        .open_with(jejak_engine::store::StoreConfig {
+            seal_key: Some(test_seal_key()),
+            ..jejak_engine::store::StoreConfig::default()
+        })
+        .await;
     let keys = Keys::new(TEST_SECRET).expect("a long secret");
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(),
@@ -75,6 +81,14 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
         stop: Some(stop),
         server: Some(server),
     }
+}
+
+/// The seal key of [`spawn_app`]'s server.
+///
+/// # Panics
+/// Never: the name is valid.
+pub fn test_seal_key() -> jejak_engine::store::SealKey {
+    jejak_engine::store::SealKey::from_seed("jejak.test/log", [7; 32]).expect("a valid key name")
 }
 
 impl TestApp {

@@ -3,6 +3,7 @@
 mod bad_input;
 mod fuzz;
 mod journey;
+mod proofs;
 mod refusals;
 mod tls;
 
