@@ -27,6 +27,7 @@ on_both_backends!(
     a_checkpoint_is_signed_and_the_grown_log_is_consistent_with_it,
     a_changed_tree_hash_is_found_by_verify,
     a_log_written_before_the_tree_gets_it_built_on_open,
+    a_checkpoint_is_published_into_a_folder_for_witnesses,
 );
 
 /// A fixed key, so that failures reproduce.
@@ -718,4 +719,43 @@ async fn a_log_written_before_the_tree_gets_it_built_on_open(db: &TestDb) {
         .unwrap();
     let report = store.verify(1, None, None).await.unwrap();
     assert!(report.is_intact(), "{report:?}");
+}
+
+async fn a_checkpoint_is_published_into_a_folder_for_witnesses(db: &TestDb) {
+    let store = filled(db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("witness");
+    let size = jejak_server::publish::publish_once(&store, &folder, 0)
+        .await
+        .unwrap();
+    assert_eq!(size, 12);
+    let vkey = key().verifier();
+    let newest = std::fs::read_to_string(folder.join("checkpoint")).unwrap();
+    let numbered = std::fs::read_to_string(folder.join("checkpoint-12")).unwrap();
+    assert_eq!(newest, numbered);
+    assert_eq!(
+        SignedCheckpoint::verify(&newest, &vkey)
+            .unwrap()
+            .checkpoint
+            .size,
+        12
+    );
+    // Nothing new: nothing written.
+    assert_eq!(
+        jejak_server::publish::publish_once(&store, &folder, 12)
+            .await
+            .unwrap(),
+        12
+    );
+    store
+        .append(events("more", ExpectedVersion::NoStream, 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        jejak_server::publish::publish_once(&store, &folder, 12)
+            .await
+            .unwrap(),
+        14
+    );
+    assert!(folder.join("checkpoint-14").exists());
 }
