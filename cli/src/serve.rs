@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use jejak_engine::domain::Role;
 use jejak_engine::domain::values::OpdCode;
-use jejak_engine::store::{EventStore, StoreConfig};
+use jejak_engine::store::seal::SEAL_KEY_FILE;
+use jejak_engine::store::{EventStore, SealKey, StoreConfig};
 use jejak_server::auth::{ClaimNames, Grant, JwksSource, OidcConfig, OidcIssuer};
 use jejak_server::{App, AppConfig, Keys, Tls};
 use tracing_subscriber::EnvFilter;
@@ -35,6 +36,11 @@ struct ConfigFile {
     log_json: Option<bool>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    seal_key: Option<PathBuf>,
+    origin: Option<String>,
+    checkpoint_dir: Option<PathBuf>,
+    checkpoint_every_events: Option<u64>,
+    checkpoint_every_minutes: Option<u64>,
     /// Limits on streams and connections (a `[limits]` table).
     limits: Option<limits::LimitsFile>,
 }
@@ -61,6 +67,9 @@ fn config_file(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
     toml::from_str(&text)
         .with_context(|| format!("the config file {} is not valid", path.display()))
 }
+
+/// The log's origin when none is configured.
+pub const DEFAULT_ORIGIN: &str = "jejak.local/log";
 
 /// Where the server keeps its files and which database holds the log.
 #[derive(Debug, Clone, clap::Args)]
@@ -89,6 +98,15 @@ pub struct DataArgs {
     /// The audience (aud) of jejak's own tokens, issued and required. Default: jejak
     #[arg(long, env = "JEJAK_TOKEN_AUDIENCE")]
     pub token_audience: Option<String>,
+    /// The Ed25519 key that seals every batch and signs checkpoints (a signed-note
+    /// private key file). Default: DATA_DIR/seal-key, generated (mode 0600) on first start.
+    /// Servers sharing one PostgreSQL log share this file.
+    #[arg(long, env = "JEJAK_SEAL_KEY")]
+    pub seal_key: Option<PathBuf>,
+    /// The log's name in checkpoints (the key's name, given when the key is generated;
+    /// no spaces or '+'). Default: jejak.local/log
+    #[arg(long, env = "JEJAK_ORIGIN")]
+    pub origin: Option<String>,
 }
 
 /// The environment variable that may hold the token secret.
@@ -115,6 +133,30 @@ impl DataArgs {
                 self.data_dir()?.join("jejak.db").display()
             )),
         }
+    }
+
+    /// The seal key: from its file, or generated into it on first start.
+    pub fn seal_key(&self) -> anyhow::Result<SealKey> {
+        let file = self.file()?;
+        let path = match self.seal_key.clone().or(file.seal_key) {
+            Some(path) => path,
+            None => self.data_dir()?.join(SEAL_KEY_FILE),
+        };
+        let origin = self
+            .origin
+            .clone()
+            .or(file.origin)
+            .unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
+        let key = SealKey::load_or_create(&path, &origin)
+            .with_context(|| format!("cannot set up the seal key {}", path.display()))?;
+        if key.name() != origin && (self.origin.is_some()) {
+            anyhow::bail!(
+                "the seal key {} is named {:?}, not {origin:?}; the origin is fixed when the key is made",
+                path.display(),
+                key.name()
+            );
+        }
+        Ok(key)
     }
 
     /// The token keys: from --token-secret (with a warning), then
@@ -199,6 +241,16 @@ pub struct ServeArgs {
     /// Write logs as JSON lines.
     #[arg(long, env = "JEJAK_LOG_JSON")]
     log_json: bool,
+    /// Publish the signed checkpoint into this folder (checkpoint, and checkpoint-SIZE
+    /// for each), for witnesses.
+    #[arg(long, env = "JEJAK_CHECKPOINT_DIR")]
+    checkpoint_dir: Option<PathBuf>,
+    /// Publish once this many events were appended since the last. Default: 10000
+    #[arg(long, env = "JEJAK_CHECKPOINT_EVERY_EVENTS")]
+    checkpoint_every_events: Option<u64>,
+    /// Publish at least this often, in minutes, when anything was appended. Default: 60
+    #[arg(long, env = "JEJAK_CHECKPOINT_EVERY_MINUTES")]
+    checkpoint_every_minutes: Option<u64>,
     #[command(flatten)]
     limits: limits::LimitArgs,
     /// Also accept the tokens of this OpenID Connect issuer (its exact `iss`).
@@ -354,10 +406,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "{reason}: serving reads only; every write is refused until the file is writable and the server restarts"
         );
     }
+    let seal_key = args.data.seal_key()?;
+    tracing::info!(key = %seal_key.verifier(), "the log is sealed with this key");
     let store = EventStore::open(
         &url,
         StoreConfig {
             read_only: read_only.is_some(),
+            seal_key: Some(seal_key),
             ..StoreConfig::default()
         },
     )
@@ -368,6 +423,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     {
         jejak_server::files::restrict_database(path)
             .with_context(|| format!("cannot make the log {} private", path.display()))?;
+    }
+    if let Some(dir) = args.checkpoint_dir.or(file.checkpoint_dir) {
+        jejak_server::publish::spawn(
+            store.clone(),
+            jejak_server::publish::Publish {
+                dir,
+                every_events: args
+                    .checkpoint_every_events
+                    .or(file.checkpoint_every_events)
+                    .unwrap_or(10_000)
+                    .max(1),
+                every: Duration::from_secs(
+                    60 * args
+                        .checkpoint_every_minutes
+                        .or(file.checkpoint_every_minutes)
+                        .unwrap_or(60)
+                        .max(1),
+                ),
+            },
+        );
     }
     let mut config = AppConfig::new(keys);
     config.engine.region = args

@@ -177,7 +177,6 @@ impl<D: Serialize> Docs<D> {
             })
             .collect()
     }
-
 }
 
 impl<D: Serialize + Clone> Docs<D> {

@@ -18,6 +18,7 @@ mod edge;
 pub mod error;
 pub mod files;
 pub mod limits;
+pub mod publish;
 mod services;
 mod startup;
 

@@ -72,7 +72,13 @@ async fn spawn_configured(
     keys: Keys,
     configure: impl FnOnce(&mut AppConfig),
 ) -> TestApp {
-    let store = db.open().await;
+    // Sealed as a server is: every batch, with a key of the tests' own.
+    let store = db
+        .open_with(jejak_engine::store::StoreConfig {
+            seal_key: Some(test_seal_key()),
+            ..jejak_engine::store::StoreConfig::default()
+        })
+        .await;
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(),
     ));
@@ -106,6 +112,14 @@ async fn spawn_configured(
         stop: Some(stop),
         server: Some(server),
     }
+}
+
+/// The seal key of [`spawn_app`]'s server.
+///
+/// # Panics
+/// Never: the name is valid.
+pub fn test_seal_key() -> jejak_engine::store::SealKey {
+    jejak_engine::store::SealKey::from_seed("jejak.test/log", [7; 32]).expect("a valid key name")
 }
 
 impl TestApp {

@@ -1,7 +1,6 @@
 //! Auditors: history, past states, verification, digests, export, follow —
 //! over gRPC, or offline on a database (`--db`) with no server at all.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -11,10 +10,11 @@ use jejak_engine::domain::change_project::ChangeProject;
 use jejak_engine::domain::cohort::Cohort;
 use jejak_engine::domain::innovation::Innovation;
 use jejak_engine::engine::{Engine, stream_of};
-use jejak_engine::store::{Digest, EventStore, StoreConfig, StreamId};
+use jejak_engine::store::{Digest, EventStore, SealKey, StoreConfig, StreamId};
 use jejak_proto::v1 as pb;
 use tokio_stream::StreamExt as _;
 
+use super::proofs;
 use crate::client::{Connection, Failure, Outcome, print_json, table, time};
 
 /// Auditors: read, replay, verify. Add --db to work on a database directly.
@@ -23,6 +23,9 @@ pub struct AuditArgs {
     /// Work offline on this database (sqlite://FILE or postgres://…), read-only, with no server.
     #[arg(long, global = true)]
     pub db: Option<String>,
+    /// With --db: the deployment's seal key file (DATA_DIR/seal-key), to sign checkpoints offline.
+    #[arg(long, global = true)]
+    pub key_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: AuditCommand,
 }
@@ -59,6 +62,52 @@ pub enum AuditCommand {
         /// A digest kept earlier, POSITION:HASH.
         #[arg(long)]
         digest: Option<String>,
+        /// A checkpoint kept earlier (`audit checkpoint --out FILE`): check that the log
+        /// extends it by its signature and a consistency proof, without walking the log.
+        #[arg(long, requires = "vkey")]
+        checkpoint: Option<PathBuf>,
+        /// The deployment's verifier key (NAME+ID+BASE64, as `audit key` prints it, or a
+        /// file holding it): seals are checked with it.
+        #[arg(long)]
+        vkey: Option<String>,
+    },
+    /// The deployment's verifier key, in signed-note form: keep it to check seals and checkpoints.
+    Key,
+    /// The current signed checkpoint (C2SP tlog-checkpoint): keep it to prove later that
+    /// the log only grew.
+    Checkpoint {
+        /// Save it to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The RFC 9162 inclusion proof of the event at POSITION in a kept checkpoint's tree.
+    Prove {
+        /// The event's position.
+        position: u64,
+        /// The checkpoint file.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The verifier key, to check the checkpoint's signature.
+        #[arg(long)]
+        vkey: Option<String>,
+    },
+    /// The RFC 9162 consistency proof between two tree sizes.
+    Consistency {
+        /// The older size.
+        old: u64,
+        /// The newer size (default: the log's).
+        new: Option<u64>,
+    },
+    /// Recomputes chain, seals and Merkle tree from an export file alone.
+    VerifyExport {
+        /// The JSON Lines export (`audit export --out FILE`).
+        file: PathBuf,
+        /// A checkpoint the export must match (needs --vkey).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The verifier key: seals are checked with it.
+        #[arg(long)]
+        vkey: Option<String>,
     },
     /// The current digest, POSITION:HASH: keep it to prove later that nothing was rewritten.
     Digest,
@@ -102,6 +151,18 @@ struct BadSnapshotLine {
     reason: String,
 }
 
+/// A new (or emptied) file only its owner may read.
+fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
 fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
@@ -112,9 +173,25 @@ fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-async fn offline(url: &str) -> Result<Engine, Failure> {
+async fn offline(
+    url: &str,
+    key_file: Option<&std::path::Path>,
+    vkey: Option<&str>,
+) -> Result<Engine, Failure> {
+    let seal_key = key_file
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))
+                .and_then(|text| {
+                    SealKey::parse(&text)
+                        .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))
+                })
+        })
+        .transpose()?;
     let config = StoreConfig {
         read_only: true,
+        seal_key,
+        verifier_key: vkey.map(proofs::vkey).transpose()?,
         ..StoreConfig::default()
     };
     let store = EventStore::open(url, config)
@@ -207,10 +284,15 @@ async fn state_offline<A: Aggregate>(
 }
 
 pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
+    let vkey_arg = match &args.command {
+        AuditCommand::Verify { vkey, .. } => vkey.clone(),
+        _ => None,
+    };
     let engine = match &args.db {
-        Some(url) => Some(offline(url).await?),
+        Some(url) => Some(offline(url, args.key_file.as_deref(), vkey_arg.as_deref()).await?),
         None => None,
     };
+    let store = engine.as_ref().map(Engine::store);
     match args.command {
         AuditCommand::History { stream } => {
             let events = match &engine {
@@ -331,7 +413,37 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
             }
             Ok(())
         }
-        AuditCommand::Verify { from, to, digest } => {
+        AuditCommand::Verify {
+            checkpoint: Some(file),
+            vkey: Some(vkey),
+            ..
+        } => proofs::verify_checkpoint(c, store, &file, &proofs::vkey(&vkey)?).await,
+        AuditCommand::Key => proofs::key(c, args.key_file.as_deref(), args.db.is_some()).await,
+        AuditCommand::Checkpoint { out } => proofs::checkpoint(c, store, out.as_deref()).await,
+        AuditCommand::Prove {
+            position,
+            checkpoint,
+            vkey,
+        } => {
+            let vkey = vkey.as_deref().map(proofs::vkey).transpose()?;
+            proofs::prove(c, store, position, &checkpoint, vkey.as_ref()).await
+        }
+        AuditCommand::Consistency { old, new } => proofs::consistency(c, store, old, new).await,
+        AuditCommand::VerifyExport {
+            file,
+            checkpoint,
+            vkey,
+        } => {
+            let vkey = vkey.as_deref().map(proofs::vkey).transpose()?;
+            proofs::verify_export(c, &file, checkpoint.as_deref(), vkey.as_ref())
+        }
+        AuditCommand::Verify {
+            from,
+            to,
+            digest,
+            vkey,
+            ..
+        } => {
             let digest = digest
                 .map(|d| Digest::parse(&d).map_err(|e| Failure::Usage(e.to_string())))
                 .transpose()?;
@@ -355,15 +467,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                         .await
                         .map_err(|e| Failure::Usage(e.to_string()))?;
                     bar.finish_and_clear();
-                    let message = report.first_break.map_or_else(
-                        || {
-                            format!(
-                                "intact: {} events checked up to position {}",
-                                report.checked, report.to
-                            )
-                        },
-                        |b| b.to_string(),
-                    );
+                    let message = report.summary();
                     let bad = store
                         .check_snapshots()
                         .await
@@ -394,6 +498,20 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                         }),
                     };
                     let r = c.audit()?.verify(request).await?.into_inner();
+                    if let Some(vkey) = &vkey {
+                        let mine = proofs::vkey(vkey)?;
+                        let theirs = c
+                            .audit()?
+                            .get_checkpoint(pb::GetCheckpointRequest {})
+                            .await?
+                            .into_inner()
+                            .verifier_key;
+                        if theirs != mine.as_str() {
+                            return Err(Failure::Refused(format!(
+                                "the server seals with {theirs}, not with the key you gave ({mine})"
+                            )));
+                        }
+                    }
                     let last = r
                         .digest
                         .map(|d| format!("{}:{}", d.position, d.hash))
@@ -466,20 +584,16 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
             Ok(())
         }
         AuditCommand::Export { out, after } => {
-            let mut writer: Box<dyn std::io::Write> = match &out {
-                Some(path) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(path)
+            let writer: Box<dyn std::io::Write> = match &out {
+                // The log holds personal data: only its owner may read the file.
+                Some(path) => Box::new(std::io::BufWriter::with_capacity(
+                    1 << 20,
+                    private_file(path)
                         .with_context(|| format!("cannot write {}", path.display()))?,
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            let mut written = 0u64;
-            let mut write = |e: &pb::Event| -> Result<(), Failure> {
-                writeln!(writer, "{}", line(e))
-                    .map_err(|e| Failure::Usage(format!("cannot write the export: {e}")))?;
-                written += 1;
-                Ok(())
-            };
+            let mut exporter = proofs::ExportWriter::new(writer);
             match &engine {
                 Some(engine) => {
                     let store = engine.store();
@@ -491,43 +605,19 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                     let bar = out
                         .as_ref()
                         .map(|_| progress(head.saturating_sub(after), "exporting"));
-                    let mut position = after;
-                    loop {
-                        let batch = store
-                            .read_all(position, 5_000)
-                            .await
-                            .map_err(|e| Failure::Refused(e.to_string()))?;
-                        let Some(last) = batch.last().map(|e| e.position) else {
-                            break;
-                        };
-                        for e in batch {
-                            write(&jejak_server::event_to_wire(e))?;
-                        }
+                    proofs::export_offline(store, after, &mut exporter, |last| {
                         if let Some(bar) = &bar {
                             bar.set_position(last - after);
                         }
-                        position = last;
-                    }
+                    })
+                    .await?;
                     if let Some(bar) = bar {
                         bar.finish_and_clear();
                     }
                 }
-                None => {
-                    let mut stream = c
-                        .audit()?
-                        .read_log(pb::ReadLogRequest {
-                            after_position: after,
-                        })
-                        .await?
-                        .into_inner();
-                    while let Some(e) = stream.next().await {
-                        write(&e?)?;
-                    }
-                }
+                None => proofs::export_online(c, after, &mut exporter).await?,
             }
-            writer
-                .flush()
-                .map_err(|e| Failure::Usage(format!("cannot write the export: {e}")))?;
+            let written = exporter.finish()?;
             if let Some(path) = out {
                 eprintln!("exported {written} events to {}", path.display());
             }
@@ -544,7 +634,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                 .copy_to(&out)
                 .await
                 .map_err(|e| Failure::Refused(e.to_string()))?;
-            let copy = offline(&format!("sqlite://{}", out.display())).await?;
+            let copy = offline(&format!("sqlite://{}", out.display()), None, None).await?;
             let digest = copy
                 .store()
                 .digest()

@@ -220,7 +220,13 @@ pub struct DemoArgs {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let url = args.data.database_url()?;
-    let store = EventStore::open(&url, StoreConfig::default())
+    // Every writer seals: the demo city is sealed with the data folder's key,
+    // as the server would seal it.
+    let config = StoreConfig {
+        seal_key: Some(args.data.seal_key()?),
+        ..StoreConfig::default()
+    };
+    let store = EventStore::open(&url, config)
         .await
         .with_context(|| format!("cannot open the log at {url}"))?;
     let engine = Engine::open(store)

@@ -8,3 +8,4 @@ mod files;
 mod init_db;
 pub mod innovation;
 pub mod people;
+pub mod proofs;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 /// The fields of an event that the chain covers.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct HashedFields<'a> {
+pub struct HashedFields<'a> {
     pub position: u64,
     pub event_id: Uuid,
     pub stream_id: &'a str,
@@ -32,7 +32,7 @@ fn field(hasher: &mut Sha256, bytes: &[u8]) {
 }
 
 /// The chained hash of one event.
-pub(crate) fn chain_hash(prev_hash: &[u8; 32], e: &HashedFields<'_>) -> [u8; 32] {
+pub fn chain_hash(prev_hash: &[u8; 32], e: &HashedFields<'_>) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"jejak-event-v1");
     h.update(prev_hash);
@@ -51,7 +51,7 @@ pub(crate) fn chain_hash(prev_hash: &[u8; 32], e: &HashedFields<'_>) -> [u8; 32]
 
 impl super::RecordedEvent {
     /// Recomputes this event's hash from its stored fields and `prev_hash`.
-    pub(crate) fn recompute_hash(&self, prev_hash: &[u8; 32]) -> [u8; 32] {
+    pub fn recompute_hash(&self, prev_hash: &[u8; 32]) -> [u8; 32] {
         chain_hash(
             prev_hash,
             &HashedFields {

@@ -30,12 +30,15 @@
 //! # Ok(()) }
 //! ```
 
+mod checkpoint;
 mod copy;
 mod error;
 mod hash;
+pub mod merkle;
 mod plan;
 mod postgres;
 mod roles;
+pub mod seal;
 mod snapshot;
 mod sqlite;
 mod sqlite_reads;
@@ -44,6 +47,7 @@ mod types;
 mod verified;
 mod verify;
 mod verify_order;
+mod verify_sealed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,8 +56,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument as _;
 
+pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use error::StoreError;
+pub use hash::{HashedFields, chain_hash};
 pub use roles::{InitDb, MUTABLE_TABLES, migrate_postgres, postgres_migrator};
+pub use seal::{Seal, SealKey, VerifierKey};
 pub use snapshot::{BadSnapshot, SnapshotFault};
 pub use subscription::Subscription;
 pub use types::{
@@ -63,6 +70,7 @@ pub use types::{
 pub use verify::{Break, BreakKind, VerifyReport};
 
 use plan::{Head, Known, Plan, PreparedAppend, PreparedEvent};
+use seal::Ledger;
 use types::check_name;
 
 /// The most events one read returns.
@@ -87,6 +95,12 @@ pub struct StoreConfig {
     /// Open for reading only: no migrations, no writer; appends are refused.
     /// For auditors handed a copy of the database or a read-only login.
     pub read_only: bool,
+    /// The deployment's key: seals every committed batch and signs
+    /// checkpoints. Without one, appends are not sealed (tests, tools).
+    pub seal_key: Option<SealKey>,
+    /// The key `verify` checks seals with; default: the seal key's own.
+    /// Without either, seals are not checked.
+    pub verifier_key: Option<VerifierKey>,
 }
 
 impl Default for StoreConfig {
@@ -99,6 +113,8 @@ impl Default for StoreConfig {
             pool_size: 8,
             poll_interval: Duration::from_millis(250),
             read_only: false,
+            seal_key: None,
+            verifier_key: None,
         }
     }
 }
@@ -284,11 +300,16 @@ impl Backend {
         &self,
         batch: &'a [PreparedAppend],
         known: &mut Known,
+        ledger: &mut Ledger,
     ) -> Result<Plan<'a>, StoreError> {
-        if let Some(guess) = known.guess(batch) {
-            match dispatch!(self, b => b.write_guess(&guess).await) {
+        if let Some(guess) = known.guess(batch)
+            && let Some(base) = ledger.frontier_at(known.position().unwrap_or(0))
+        {
+            let (beside, frontier) = ledger.beside(base, &guess.plan.rows);
+            match dispatch!(self, b => b.write_guess(&guess, &beside).await) {
                 Ok(true) => {
                     known.learn(&guess.plan);
+                    ledger.frontier = Some(frontier);
                     return Ok(guess.plan);
                 }
                 Ok(false) => {
@@ -296,17 +317,20 @@ impl Backend {
                 }
                 Err(err) => {
                     known.forget();
+                    ledger.frontier = None;
                     return Err(err);
                 }
             }
         }
-        match dispatch!(self, b => b.commit_batch(batch).await) {
-            Ok(plan) => {
+        match dispatch!(self, b => b.commit_batch(batch, ledger).await) {
+            Ok((plan, frontier)) => {
                 known.learn(&plan);
+                ledger.frontier = Some(frontier);
                 Ok(plan)
             }
             Err(err) => {
                 known.forget();
+                ledger.frontier = None;
                 Err(err)
             }
         }
@@ -435,8 +459,12 @@ impl EventStore {
             hash: e.hash,
             recorded_at: Some(e.recorded_at),
         }));
+        if !config.read_only {
+            backend.complete_tree(head_position).await?;
+        }
         let (head_tx, _) = watch::channel(head_position);
         let head = Arc::new(head_tx);
+        let ledger = Ledger::new(config.seal_key.clone());
         let writer = (!config.read_only).then(|| {
             let (tx, rx) = mpsc::channel(config.max_batch_appends * 4);
             // On PostgreSQL other processes hear of each commit.
@@ -455,6 +483,7 @@ impl EventStore {
                     head.clone(),
                     announce,
                     known,
+                    ledger,
                     config.max_batch_appends,
                 )
                 .instrument(tracing::info_span!("log_writer")),
@@ -873,6 +902,7 @@ async fn run_writer(
     head: Arc<watch::Sender<u64>>,
     announce: Option<watch::Sender<u64>>,
     mut known: Known,
+    mut ledger: Ledger,
     max_batch: usize,
 ) {
     let mut pending = Vec::with_capacity(max_batch);
@@ -884,7 +914,10 @@ async fn run_writer(
         if known.position().is_some_and(|p| *head.borrow() > p) {
             known.forget();
         }
-        match backend.commit_batch(&appends, &mut known).await {
+        match backend
+            .commit_batch(&appends, &mut known, &mut ledger)
+            .await
+        {
             Ok(Plan {
                 outcomes,
                 head_position: new_head,

@@ -51,6 +51,8 @@ pub(crate) struct BatchContext {
     pub head_position: u64,
     pub head_hash: [u8; 32],
     pub head_recorded_at: Option<DateTime<Utc>>,
+    /// The head's seal, as read with it.
+    pub head_seal: super::seal::HeadSeal,
     /// stream id → (stream type, current version)
     pub streams: HashMap<String, (String, u64)>,
     pub requests: HashMap<String, StoredRequest>,
@@ -173,6 +175,7 @@ impl Known {
             head_position: head.position,
             head_hash: head.hash,
             head_recorded_at: head.recorded_at,
+            head_seal: super::seal::HeadSeal::default(),
             streams: stream
                 .iter()
                 .map(|s| (append.stream_id.as_str().to_owned(), s.clone()))

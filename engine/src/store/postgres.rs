@@ -5,6 +5,7 @@
 //! process announces its new head with NOTIFY after its commits, so that
 //! subscribers in other processes wake at once.
 
+use std::collections::HashMap;
 use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,9 @@ use sqlx::{Connection as _, PgPool, Row as _};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::merkle::{Frontier, TreeHash, frontier_indexes};
 use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, checked, plan};
+use super::seal::{Beside, HeadSeal, Ledger, Seal};
 use super::snapshot::CheckedSnapshot;
 use super::{Direction, RecordedEvent, StoreConfig, StoreError, StreamEvent, StreamId};
 
@@ -189,8 +192,69 @@ impl<'q, O> Bind<'q>
     }
 }
 
+/// Common table expressions that insert a batch's tree hashes and seal
+/// (parameters `$from..$from+4`: indexes, hashes, seal position, key id,
+/// signature), each row only `condition`.
+fn beside_ctes(from: usize, condition: &str) -> String {
+    format!(
+        "tree AS (INSERT INTO tree_hashes (idx, hash) \
+             SELECT * FROM UNNEST(${}::bigint[], ${}::bytea[]) {condition}), \
+         sealed AS (INSERT INTO seals (position, key_id, signature) \
+             SELECT ${}::bigint, ${}::bigint, ${}::bytea {condition} {} ${}::bigint IS NOT NULL)",
+        from,
+        from + 1,
+        from + 2,
+        from + 3,
+        from + 4,
+        if condition.is_empty() { "WHERE" } else { "AND" },
+        from + 2,
+    )
+}
+
+/// Binds what a batch keeps beside its events, for [`beside_ctes`].
+fn bind_beside<'q, Q: Bind<'q>>(q: Q, beside: &'q Beside) -> Q {
+    q.bind(
+        beside
+            .tree
+            .iter()
+            .map(|(i, _)| *i as i64)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        beside
+            .tree
+            .iter()
+            .map(|(_, h)| h.to_vec())
+            .collect::<Vec<_>>(),
+    )
+    .bind(beside.seal.map(|s| s.position as i64))
+    .bind(beside.seal.map(|s| i64::from(s.key_id)))
+    .bind(beside.seal.map(|s| s.signature.to_vec()))
+}
+
+/// The stored tree hashes at `indexes`, as many as exist.
+async fn read_tree_hashes(
+    conn: &mut sqlx::PgConnection,
+    indexes: &[u64],
+) -> Result<HashMap<u64, TreeHash>, sqlx::Error> {
+    let indexes: Vec<i64> = indexes.iter().map(|i| *i as i64).collect();
+    let rows = sqlx::query("SELECT idx, hash FROM tree_hashes WHERE idx = ANY($1)")
+        .bind(&indexes)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<i64, _>(0)? as u64,
+                hash32(row.try_get::<&[u8], _>(1)?),
+            ))
+        })
+        .collect()
+}
+
 /// The checked statement of a guessed lone append, built once: $1–$12 the
-/// rows, $13–$18 the request, $19–$22 lock and check.
+/// rows, $13–$18 the request, $19–$22 lock and check, $23–$27 the tree
+/// hashes and the seal.
 static GUESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($19)), \
@@ -203,12 +267,39 @@ static GUESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              written AS (INSERT INTO events ({COLUMNS}) \
                  SELECT e.* FROM still, {} AS e RETURNING 1), \
              requested AS (INSERT INTO requests ({REQUEST_COLUMNS}) \
-                 SELECT r.* FROM {} AS r WHERE EXISTS (SELECT 1 FROM written)) \
+                 SELECT r.* FROM {} AS r WHERE EXISTS (SELECT 1 FROM written)), \
+             {} \
              SELECT count(*) FROM written",
         unnest(&ROW_TYPES, 1),
         unnest(&REQUEST_TYPES, 13),
+        beside_ctes(23, "WHERE EXISTS (SELECT 1 FROM written)"),
     )
 });
+
+/// A batch's events, tree hashes and seal in one statement: $1–$12 the
+/// rows, $13–$17 the tree hashes and the seal.
+static BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH {} INSERT INTO events ({COLUMNS}) SELECT * FROM {}",
+        beside_ctes(13, ""),
+        unnest(&ROW_TYPES, 1)
+    )
+});
+
+/// A seal from a row's columns `at..at+3` (position, key id, signature).
+fn seal_at(row: &PgRow, at: usize) -> Result<Option<Seal>, sqlx::Error> {
+    let position: Option<i64> = row.try_get(at)?;
+    let key_id: Option<i64> = row.try_get(at + 1)?;
+    let signature: Option<Vec<u8>> = row.try_get(at + 2)?;
+    Ok(match (position, key_id, signature) {
+        (Some(p), Some(k), Some(s)) => Some(Seal {
+            position: p as u64,
+            key_id: k as u32,
+            signature: s.try_into().unwrap_or([0; 64]),
+        }),
+        _ => None,
+    })
+}
 
 /// A stream's events at versions `$2 <= v < $3`, in no order: versions
 /// have no holes, so the range stands in for `ORDER BY … LIMIT`, and the
@@ -368,7 +459,8 @@ impl Postgres {
     pub(crate) async fn commit_batch<'a>(
         &self,
         batch: &'a [PreparedAppend],
-    ) -> Result<Plan<'a>, StoreError> {
+        ledger: &Ledger,
+    ) -> Result<(Plan<'a>, Frontier), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(APPEND_LOCK)
@@ -376,7 +468,10 @@ impl Postgres {
             .await?;
         let mut ctx = BatchContext::default();
         if let Some(row) = sqlx::query(
-            "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1",
+            "SELECT e.position, e.hash, e.recorded_at, s.position, s.key_id, s.signature, \
+             EXISTS (SELECT 1 FROM seals) \
+             FROM events e LEFT JOIN seals s ON s.position = e.position \
+             ORDER BY e.position DESC LIMIT 1",
         )
         .fetch_optional(&mut *tx)
         .await?
@@ -384,6 +479,10 @@ impl Postgres {
             ctx.head_position = row.try_get::<i64, _>(0)? as u64;
             ctx.head_hash = hash32(&row.try_get::<Vec<u8>, _>(1)?);
             ctx.head_recorded_at = Some(row.try_get(2)?);
+            ctx.head_seal = HeadSeal {
+                seal: seal_at(&row, 3)?,
+                any: row.try_get(6)?,
+            };
         }
         let mut stream_ids: Vec<&str> = batch.iter().map(|a| a.stream_id.as_str()).collect();
         stream_ids.sort_unstable();
@@ -424,17 +523,25 @@ impl Postgres {
                     .insert(row.try_get(0)?, stored_request(&row, 1)?);
             }
         }
+        ledger.check_head(ctx.head_position, &ctx.head_hash, &ctx.head_seal)?;
+        let base = match ledger.frontier_at(ctx.head_position) {
+            Some(frontier) => frontier,
+            None => {
+                let indexes = frontier_indexes(ctx.head_position);
+                let mut found = read_tree_hashes(&mut tx, &indexes).await?;
+                let hashes = indexes
+                    .iter()
+                    .map(|i| found.remove(i).unwrap_or_default())
+                    .collect();
+                Frontier::from_stored(ctx.head_position, hashes)?
+            }
+        };
         let plan = plan(ctx, batch);
+        let (beside, frontier) = ledger.beside(base, &plan.rows);
         if !plan.rows.is_empty() {
-            bind_rows(
-                sqlx::query(&format!(
-                    "INSERT INTO events ({COLUMNS}) SELECT * FROM {}",
-                    unnest(&ROW_TYPES, 1)
-                )),
-                &plan.rows,
-            )
-            .execute(&mut *tx)
-            .await?;
+            bind_beside(bind_rows(sqlx::query(&BATCH_SQL), &plan.rows), &beside)
+                .execute(&mut *tx)
+                .await?;
         }
         if !plan.requests.is_empty() {
             bind_requests(
@@ -448,7 +555,66 @@ impl Postgres {
             .await?;
         }
         tx.commit().await?;
-        Ok(plan)
+        Ok((plan, frontier))
+    }
+
+    pub(crate) async fn read_seals(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Seal>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT position, key_id, signature FROM seals WHERE position > $1 \
+             ORDER BY position LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| seal_at(row, 0))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    pub(crate) async fn newest_seal(&self) -> Result<Option<Seal>, StoreError> {
+        let row = sqlx::query(
+            "SELECT position, key_id, signature FROM seals ORDER BY position DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .as_ref()
+            .map(|row| seal_at(row, 0))
+            .transpose()?
+            .flatten())
+    }
+
+    /// Tree hashes built from events already in the log (`complete_tree`).
+    pub(crate) async fn insert_tree_rows(
+        &self,
+        rows: &[(u64, TreeHash)],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tree_hashes (idx, hash) SELECT * FROM UNNEST($1::bigint[], $2::bytea[]) \
+             ON CONFLICT (idx) DO NOTHING",
+        )
+        .bind(rows.iter().map(|(i, _)| *i as i64).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, h)| h.to_vec()).collect::<Vec<_>>())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn tree_hashes(
+        &self,
+        indexes: &[u64],
+    ) -> Result<HashMap<u64, TreeHash>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(read_tree_hashes(&mut conn, indexes).await?)
     }
 
     /// Writes a guessed lone append if the log is still as guessed, in one
@@ -457,13 +623,18 @@ impl Postgres {
     /// request id's row. `false` when the check or a unique key (the log
     /// moved under a stale snapshot, or the request id was used) held it
     /// back, with nothing written.
-    pub(crate) async fn write_guess(&self, guess: &Guess<'_>) -> Result<bool, StoreError> {
+    pub(crate) async fn write_guess(
+        &self,
+        guess: &Guess<'_>,
+        beside: &Beside,
+    ) -> Result<bool, StoreError> {
         let query = bind_rows(sqlx::query_scalar(GUESS_SQL.as_str()), &guess.plan.rows);
-        let written = bind_requests(query, &guess.plan.requests)
+        let query = bind_requests(query, &guess.plan.requests)
             .bind(APPEND_LOCK)
             .bind(guess.head_position)
             .bind(guess.stream_id)
-            .bind(guess.stream.as_ref().map(|(t, v)| format!("{t}:{v}")))
+            .bind(guess.stream.as_ref().map(|(t, v)| format!("{t}:{v}")));
+        let written = bind_beside(query, beside)
             .fetch_one(&self.pool)
             .await
             .map(|n: i64| n as u64);

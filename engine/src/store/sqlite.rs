@@ -1,6 +1,7 @@
 //! The log on SQLite: one file in WAL mode, `synchronous=FULL`, appends in
 //! `BEGIN IMMEDIATE` transactions by this process's single writer task.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 use std::sync::Arc;
@@ -13,7 +14,9 @@ use sqlx::sqlite::{
 use sqlx::{Connection as _, QueryBuilder, Row as _, SqlitePool, TransactionManager as _};
 use uuid::Uuid;
 
+use super::merkle::{Frontier, TreeHash, frontier_indexes};
 use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, checked, plan};
+use super::seal::{Beside, HeadSeal, Ledger, Seal};
 use super::snapshot::CheckedSnapshot;
 use super::sqlite_reads::Readers;
 use super::{Direction, RecordedEvent, StoreConfig, StoreError, StreamEvent, StreamId};
@@ -130,6 +133,78 @@ fn taken_writes_nothing(written: Result<u64, sqlx::Error>) -> Result<u64, sqlx::
         Err(sqlx::Error::Database(e)) if e.message().contains("this request id is taken") => Ok(0),
         written => written,
     }
+}
+
+/// Writes what a batch keeps beside its events (tree hashes, seal) in one
+/// statement: every value is a number or a hash of our own, written as a
+/// literal, so that the rows of both tables go in one hop.
+async fn insert_beside(
+    conn: &mut sqlx::SqliteConnection,
+    beside: &Beside,
+) -> Result<(), sqlx::Error> {
+    use std::fmt::Write as _;
+    let mut sql = String::with_capacity(64 + beside.tree.len() * 80);
+    for chunk in beside.tree.chunks(STATEMENT_CHUNK * 4) {
+        sql.push_str("INSERT INTO tree_hashes (idx, hash) VALUES ");
+        for (n, (idx, hash)) in chunk.iter().enumerate() {
+            let comma = if n == 0 { "" } else { ", " };
+            let _ = write!(sql, "{comma}({idx}, X'{}')", hex::encode(hash));
+        }
+        sql.push(';');
+    }
+    if let Some(seal) = &beside.seal {
+        let _ = write!(
+            sql,
+            "INSERT INTO seals (position, key_id, signature) VALUES ({}, {}, X'{}');",
+            seal.position,
+            seal.key_id,
+            hex::encode(seal.signature)
+        );
+    }
+    if !sql.is_empty() {
+        sqlx::query(&sql).execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// The stored tree hashes at `indexes`, as many as exist.
+async fn read_tree_hashes(
+    conn: &mut sqlx::SqliteConnection,
+    indexes: &[u64],
+) -> Result<HashMap<u64, TreeHash>, sqlx::Error> {
+    if indexes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let list: Vec<String> = indexes.iter().map(u64::to_string).collect();
+    let rows = sqlx::query(&format!(
+        "SELECT idx, hash FROM tree_hashes WHERE idx IN ({})",
+        list.join(", ")
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<i64, _>(0)? as u64,
+                hash32(&row.try_get::<Vec<u8>, _>(1)?),
+            ))
+        })
+        .collect()
+}
+
+/// A seal from a row's columns `at..at+3` (position, key id, signature).
+pub(super) fn seal_at(row: &SqliteRow, at: usize) -> Result<Option<Seal>, sqlx::Error> {
+    let position: Option<i64> = row.try_get(at)?;
+    let key_id: Option<i64> = row.try_get(at + 1)?;
+    let signature: Option<Vec<u8>> = row.try_get(at + 2)?;
+    Ok(match (position, key_id, signature) {
+        (Some(p), Some(k), Some(s)) => Some(Seal {
+            position: p as u64,
+            key_id: k as u32,
+            signature: s.try_into().unwrap_or([0; 64]),
+        }),
+        _ => None,
+    })
 }
 
 #[derive(Clone, Debug)]
@@ -256,7 +331,11 @@ impl Sqlite {
     /// stream (in a transaction with the request id's row when there is
     /// one). `false` when the condition or the request id's uniqueness
     /// failed, with nothing written.
-    pub(crate) async fn write_guess(&self, guess: &Guess<'_>) -> Result<bool, StoreError> {
+    pub(crate) async fn write_guess(
+        &self,
+        guess: &Guess<'_>,
+        beside: &Beside,
+    ) -> Result<bool, StoreError> {
         let _write = self.write_lock.lock().await;
         let rows = &guess.plan.rows;
         let mut q = QueryBuilder::<sqlx::Sqlite>::new(format!(
@@ -272,35 +351,27 @@ impl Sqlite {
             .push(" ORDER BY stream_version DESC LIMIT 1) IS ")
             .push_bind(guess.stream.as_ref().map(|(t, v)| format!("{t}:{v}")));
         let requests = &guess.plan.requests;
-        let written = if requests.is_empty() {
-            checked(
-                q.build()
-                    .execute(&self.appender)
-                    .await
-                    .map(|r| r.rows_affected()),
-                rows.len(),
-            )?
-        } else {
-            let mut tx = self.appender.begin_with("BEGIN IMMEDIATE").await?;
-            let written = checked(
-                q.build().execute(&mut *tx).await.map(|r| r.rows_affected()),
-                rows.len(),
-            )? && checked(
+        let mut tx = self.appender.begin_with("BEGIN IMMEDIATE").await?;
+        let written = checked(
+            q.build().execute(&mut *tx).await.map(|r| r.rows_affected()),
+            rows.len(),
+        )? && (requests.is_empty()
+            || checked(
                 taken_writes_nothing(insert_requests(&mut tx, requests).await),
                 requests.len(),
-            )?;
-            if written {
-                tx.commit().await?;
-            }
-            written
-        };
+            )?);
+        if written {
+            insert_beside(&mut tx, beside).await?;
+            tx.commit().await?;
+        }
         Ok(written)
     }
 
     pub(crate) async fn commit_batch<'a>(
         &self,
         batch: &'a [PreparedAppend],
-    ) -> Result<Plan<'a>, StoreError> {
+        ledger: &Ledger,
+    ) -> Result<(Plan<'a>, Frontier), StoreError> {
         let _write = self.write_lock.lock().await;
         let mut tx = self.appender.begin_with("BEGIN IMMEDIATE").await?;
         let mut ctx = BatchContext::default();
@@ -317,8 +388,10 @@ impl Sqlite {
             let mut parts = 0;
             if n == 0 {
                 q.push(
-                    "SELECT * FROM (SELECT 'h', NULL, NULL, position, hash, recorded_at \
-                     FROM events ORDER BY position DESC LIMIT 1)",
+                    "SELECT * FROM (SELECT 'h', NULL, NULL, e.position, e.hash, e.recorded_at, \
+                     s.position, s.key_id, s.signature, EXISTS (SELECT 1 FROM seals) \
+                     FROM events e LEFT JOIN seals s ON s.position = e.position \
+                     ORDER BY e.position DESC LIMIT 1)",
                 );
                 parts += 1;
             }
@@ -328,8 +401,8 @@ impl Sqlite {
                 }
                 parts += 1;
                 q.push(
-                    "SELECT * FROM (SELECT 's', stream_id, stream_type, stream_version, NULL, NULL \
-                     FROM events WHERE stream_id = ",
+                    "SELECT * FROM (SELECT 's', stream_id, stream_type, stream_version, NULL, NULL, \
+                     NULL, NULL, NULL, NULL FROM events WHERE stream_id = ",
                 )
                 .push_bind(*id)
                 .push(" ORDER BY stream_version DESC LIMIT 1)");
@@ -339,6 +412,10 @@ impl Sqlite {
                     ctx.head_position = row.try_get::<i64, _>(3)? as u64;
                     ctx.head_hash = hash32(&row.try_get::<Vec<u8>, _>(4)?);
                     ctx.head_recorded_at = Some(parse_time(&row.try_get::<String, _>(5)?));
+                    ctx.head_seal = HeadSeal {
+                        seal: seal_at(&row, 6)?,
+                        any: row.try_get(9)?,
+                    };
                 } else {
                     ctx.streams.insert(
                         row.try_get(1)?,
@@ -366,7 +443,22 @@ impl Sqlite {
                     .insert(row.try_get(0)?, stored_request(&row, 1)?);
             }
         }
+        ledger.check_head(ctx.head_position, &ctx.head_hash, &ctx.head_seal)?;
+        let base = match ledger.frontier_at(ctx.head_position) {
+            Some(frontier) => frontier,
+            None => {
+                let indexes = frontier_indexes(ctx.head_position);
+                let mut found = read_tree_hashes(&mut tx, &indexes).await?;
+                let hashes = indexes
+                    .iter()
+                    .map(|i| found.remove(i).unwrap_or_default())
+                    .collect();
+                Frontier::from_stored(ctx.head_position, hashes)?
+            }
+        };
         let plan = plan(ctx, batch);
+        let (beside, frontier) = ledger.beside(base, &plan.rows);
+        insert_beside(&mut tx, &beside).await?;
         for chunk in plan.rows.chunks(STATEMENT_CHUNK) {
             let mut q =
                 QueryBuilder::<sqlx::Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
@@ -377,7 +469,74 @@ impl Sqlite {
             insert_requests(&mut tx, chunk).await?;
         }
         tx.commit().await?;
-        Ok(plan)
+        Ok((plan, frontier))
+    }
+
+    pub(crate) async fn read_seals(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Seal>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT position, key_id, signature FROM seals WHERE position > ? \
+             ORDER BY position LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| seal_at(row, 0))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    pub(crate) async fn newest_seal(&self) -> Result<Option<Seal>, StoreError> {
+        let row = sqlx::query(
+            "SELECT position, key_id, signature FROM seals ORDER BY position DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .as_ref()
+            .map(|row| seal_at(row, 0))
+            .transpose()?
+            .flatten())
+    }
+
+    /// Tree hashes built from events already in the log (`complete_tree`).
+    pub(crate) async fn insert_tree_rows(
+        &self,
+        rows: &[(u64, TreeHash)],
+    ) -> Result<(), StoreError> {
+        use std::fmt::Write as _;
+        let _write = self.write_lock.lock().await;
+        let mut tx = self.appender.begin_with("BEGIN IMMEDIATE").await?;
+        for chunk in rows.chunks(STATEMENT_CHUNK * 4) {
+            let mut sql = String::from("INSERT OR IGNORE INTO tree_hashes (idx, hash) VALUES ");
+            for (n, (idx, hash)) in chunk.iter().enumerate() {
+                let comma = if n == 0 { "" } else { ", " };
+                let _ = write!(sql, "{comma}({idx}, X'{}')", hex::encode(hash));
+            }
+            sqlx::query(&sql).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn tree_hashes(
+        &self,
+        indexes: &[u64],
+    ) -> Result<HashMap<u64, TreeHash>, StoreError> {
+        let mut found = HashMap::with_capacity(indexes.len());
+        let mut conn = self.pool.acquire().await?;
+        for chunk in indexes.chunks(STATEMENT_CHUNK * 4) {
+            found.extend(read_tree_hashes(&mut conn, chunk).await?);
+        }
+        Ok(found)
     }
 
     pub(crate) async fn read_stream(

@@ -31,6 +31,12 @@ pub enum BreakKind {
     /// A request record names this position, but it does not hold the
     /// event of the request's stream and version.
     RequestUnmatched,
+    /// No valid seal covers the event: it was written without the
+    /// deployment's key (a forged append), or the events up to the next seal
+    /// were rewritten.
+    Unsealed,
+    /// The stored Merkle tree does not match the events' chain hashes.
+    TreeMismatch,
 }
 
 /// The first place where the log breaks.
@@ -57,6 +63,10 @@ impl std::fmt::Display for Break {
             BreakKind::RequestUnmatched => {
                 "a request record names this position but it holds another event"
             }
+            BreakKind::Unsealed => {
+                "no valid seal covers the event: it was written without the deployment's key"
+            }
+            BreakKind::TreeMismatch => "the stored Merkle tree does not match the events",
         };
         write!(f, "position {}: {what}", self.position)
     }
@@ -75,6 +85,14 @@ pub struct VerifyReport {
     pub digest: Digest,
     /// The first break, if any.
     pub first_break: Option<Break>,
+    /// The seals: up to which position a valid seal covers the log (`None`
+    /// when no verifier key was given, so seals were not checked).
+    #[serde(default)]
+    pub sealed_to: Option<u64>,
+    /// The RFC 9162 root of the events checked, recomputed from their chain
+    /// hashes and matched against the stored tree (`None`: not checked).
+    #[serde(default, with = "super::verify_sealed::hex_opt")]
+    pub tree_root: Option<[u8; 32]>,
 }
 
 impl VerifyReport {
@@ -152,6 +170,8 @@ impl EventStore {
                             position: from - 1,
                             kind: BreakKind::Missing,
                         }),
+                        sealed_to: None,
+                        tree_root: None,
                     });
                 }
             }
@@ -165,7 +185,11 @@ impl EventStore {
                 hash: prev_hash,
             },
             first_break: None,
+            sealed_to: None,
+            tree_root: None,
         };
+        let mut extra = self.start_extra_checks(from, to).await?;
+        let to = extra.to(to);
         let broken = |mut report: VerifyReport, position, kind| {
             report.first_break = Some(Break { position, kind });
             Ok(report)
@@ -199,6 +223,7 @@ impl EventStore {
                 {
                     return broken(report, event.position, BreakKind::DigestMismatch);
                 }
+                extra.see(event.position, &event.hash);
                 prev_hash = event.hash;
                 prev_position = event.position;
                 report.checked += 1;
@@ -221,6 +246,7 @@ impl EventStore {
         {
             return broken(report, prev_position + 1, BreakKind::LogShorterThanDigest);
         }
+        self.finish_extra_checks(extra, &mut report).await?;
         Ok(report)
     }
 }

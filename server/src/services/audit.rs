@@ -297,14 +297,7 @@ impl pb::audit_server::Audit for App {
             .await
             .map_err(status)?;
         let (break_position, break_kind, mut message) = match report.first_break {
-            None => (
-                0,
-                pb::BreakKind::Unspecified,
-                format!(
-                    "intact: {} events checked up to position {}",
-                    report.checked, report.to
-                ),
-            ),
+            None => (0, pb::BreakKind::Unspecified, report.summary()),
             Some(b) => (
                 b.position,
                 match b.kind {
@@ -316,6 +309,8 @@ impl pb::audit_server::Audit for App {
                     BreakKind::TimeWentBack => pb::BreakKind::TimeWentBack,
                     BreakKind::VersionOutOfOrder => pb::BreakKind::VersionOutOfOrder,
                     BreakKind::RequestUnmatched => pb::BreakKind::RequestUnmatched,
+                    BreakKind::Unsealed => pb::BreakKind::Unsealed,
+                    BreakKind::TreeMismatch => pb::BreakKind::TreeMismatch,
                 },
                 b.to_string(),
             ),
@@ -344,6 +339,8 @@ impl pb::audit_server::Audit for App {
             break_position,
             break_kind: break_kind as i32,
             message,
+            sealed_to: report.sealed_to.unwrap_or(0),
+            tree_root: report.tree_root.map(hex::encode).unwrap_or_default(),
         }))
     }
 
@@ -395,5 +392,49 @@ impl pb::audit_server::Audit for App {
                 })
                 .collect(),
         }))
+    }
+
+    async fn get_checkpoint(
+        &self,
+        request: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::SignedCheckpoint>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, AUDITORS, "read the checkpoint")?;
+        Ok(Response::new(
+            super::proofs::checkpoint(self.engine().store()).await?,
+        ))
+    }
+
+    async fn prove_inclusion(
+        &self,
+        request: Request<pb::ProveInclusionRequest>,
+    ) -> Result<Response<pb::InclusionProof>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, AUDITORS, "ask for proofs")?;
+        Ok(Response::new(
+            super::proofs::inclusion(self.engine().store(), request.into_inner()).await?,
+        ))
+    }
+
+    async fn prove_consistency(
+        &self,
+        request: Request<pb::ProveConsistencyRequest>,
+    ) -> Result<Response<pb::ConsistencyProof>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, AUDITORS, "ask for proofs")?;
+        Ok(Response::new(
+            super::proofs::consistency(self.engine().store(), request.into_inner()).await?,
+        ))
+    }
+
+    async fn read_seals(
+        &self,
+        request: Request<pb::ReadSealsRequest>,
+    ) -> Result<Response<pb::ReadSealsResponse>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, AUDITORS, "read the seals")?;
+        Ok(Response::new(
+            super::proofs::seals(self.engine().store(), request.into_inner()).await?,
+        ))
     }
 }

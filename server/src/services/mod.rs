@@ -9,6 +9,7 @@ mod cohorts;
 mod innovations;
 mod mentoring;
 mod projects;
+mod proofs;
 mod requests;
 mod seminars;
 

@@ -3,8 +3,9 @@
 mod bad_input;
 mod fuzz;
 mod journey;
-mod oracle;
 mod limits;
+mod oracle;
+mod proofs;
 mod refusals;
 mod refused_log;
 mod requests;

@@ -6,6 +6,7 @@ mod durability;
 mod integrity;
 mod reads;
 mod roles;
+mod sealed;
 mod snapshots;
 mod under_the_chain;
 

@@ -15,7 +15,7 @@ use jejak_engine::domain::innovation::{Form, Innovation, InnovationCommand, Prof
 use jejak_engine::domain::values::{InnovationId, OpdCode};
 use jejak_engine::domain::{Actor, Role};
 use jejak_engine::engine::Context;
-use jejak_engine::store::{EventStore, StoreConfig};
+use jejak_engine::store::EventStore;
 use jejak_proto::v1 as pb;
 use jejak_proto::{Authed, Bearer};
 use jejak_server::{App, AppConfig, Keys};
@@ -255,7 +255,7 @@ pub async fn compare(
     let client: Authed =
         tonic::service::interceptor::InterceptedService::new(channel, Bearer::new(Some(&token))?);
 
-    let store = EventStore::open(direct_url, StoreConfig::default()).await?;
+    let store = EventStore::open(direct_url, super::sealed_config()?).await?;
     let app = App::start(store, AppConfig::new(keys)).await?;
     let actor = Actor::new("bench-brida", Role::BridaOfficer);
 

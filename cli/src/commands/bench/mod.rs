@@ -7,6 +7,7 @@
 
 mod city;
 mod grpc;
+mod proofs;
 mod watch;
 
 use std::time::{Duration, Instant};
@@ -493,6 +494,14 @@ fn peak_rss_kib(path: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// A store configuration with a seal key of the bench's own.
+pub(crate) fn sealed_config() -> anyhow::Result<StoreConfig> {
+    Ok(StoreConfig {
+        seal_key: Some(jejak_engine::store::SealKey::generate("jejak.bench/log")?),
+        ..StoreConfig::default()
+    })
+}
+
 /// Starts this process's peak memory afresh (Linux: clear_refs 5).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -564,7 +573,8 @@ async fn measure(
         return Ok(run.figures);
     }
     let url = &urls.main;
-    let store = EventStore::open(url, StoreConfig::default())
+    // Sealed as a server seals: every figure includes the seal and the tree.
+    let store = EventStore::open(url, sealed_config()?)
         .await
         .with_context(|| format!("cannot open {url}"))?;
     create_baseline_table(&store).await?;
@@ -690,6 +700,7 @@ async fn measure(
             format!("jejak: the raw database reads {raw:.0} rows/s")
         });
     }
+    proofs::measure(&mut run, &store, raw, total).await?;
     eprintln!("[{backend}] rebuilding every view from zero over {total} events …");
     let before = peak_rss_kib("/proc/self/status");
     reset_peak_rss();

@@ -1,0 +1,470 @@
+//! The log as an RFC 9162 Merkle tree, kept incrementally.
+//!
+//! Leaf `i` (0-based) is the event at position `i + 1`; its leaf hash is
+//! `SHA-256(0x00 ‖ the event's 32-byte chain hash)`, an interior node
+//! `SHA-256(0x01 ‖ left ‖ right)` (RFC 9162 §2.1). The store keeps the hash
+//! of every complete subtree in `tree_hashes`, at the index the Go checksum
+//! database's `tlog` gives it (Crosby and Wallach's order: about two hashes
+//! per event, written in the append's transaction), so that any root,
+//! inclusion proof or consistency proof reads O(log n) rows. The maths of
+//! indexes and proofs is cloudflare's `tlog_tiles`, a port of that `tlog`;
+//! the storage is ours.
+//!
+//! The writer keeps the tree's right edge ([`Frontier`]) in memory: the
+//! roots of the perfect subtrees a tree of `n` leaves splits into. A new
+//! leaf merges with them and yields the hashes to store.
+
+use std::collections::HashMap;
+
+use tlog_tiles::{Hash, HashReader};
+
+use super::{EventStore, StoreError};
+
+/// A 32-byte SHA-256 hash.
+pub type TreeHash = [u8; 32];
+
+/// The leaf hash of an event: `SHA-256(0x00 ‖ chain hash)`.
+pub fn leaf_hash(chain_hash: &[u8; 32]) -> TreeHash {
+    tlog_tiles::record_hash(chain_hash).0
+}
+
+/// An interior node: `SHA-256(0x01 ‖ left ‖ right)`.
+pub fn node_hash(left: &TreeHash, right: &TreeHash) -> TreeHash {
+    tlog_tiles::node_hash(Hash(*left), Hash(*right)).0
+}
+
+/// The root of the empty tree: SHA-256 of nothing.
+pub const EMPTY_ROOT: TreeHash = tlog_tiles::EMPTY_HASH.0;
+
+/// Where in `tree_hashes` the hash of the subtree at `level` (leaves
+/// `n·2^level .. (n+1)·2^level`) is kept.
+pub fn stored_index(level: u8, n: u64) -> u64 {
+    tlog_tiles::stored_hash_index(level, n)
+}
+
+/// The stored indexes of the right edge of a tree of `size` leaves, left
+/// to right: one per bit set in `size`.
+pub(crate) fn frontier_indexes(size: u64) -> Vec<u64> {
+    (0..64u8)
+        .rev()
+        .filter(|level| size >> level & 1 == 1)
+        .map(|level| stored_index(level, (size >> level) - 1))
+        .collect()
+}
+
+/// The right edge of a tree: the roots of the perfect subtrees of its
+/// leaves, left to right, with their levels. Everything a next leaf needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// (level, hash), levels strictly decreasing.
+    roots: Vec<(u8, TreeHash)>,
+}
+
+impl Frontier {
+    /// The frontier of a tree of `size` leaves from its stored right edge
+    /// (the hashes at [`frontier_indexes`], in that order).
+    pub(crate) fn from_stored(size: u64, hashes: Vec<TreeHash>) -> Result<Self, StoreError> {
+        let levels: Vec<u8> = (0..64u8)
+            .rev()
+            .filter(|level| size >> level & 1 == 1)
+            .collect();
+        if levels.len() != hashes.len() {
+            return Err(StoreError::Internal(format!(
+                "the Merkle tree's right edge at size {size} is incomplete"
+            )));
+        }
+        Ok(Self {
+            size,
+            roots: levels.into_iter().zip(hashes).collect(),
+        })
+    }
+
+    /// Leaves in the tree.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Adds the leaf of an event with `chain_hash`; returns the hashes to
+    /// store, from the index [`stored_index`]`(0, leaf)` on: the leaf hash,
+    /// then each subtree it completes.
+    pub fn push(&mut self, chain_hash: &[u8; 32]) -> Vec<TreeHash> {
+        self.push_leaf_hash(leaf_hash(chain_hash))
+    }
+
+    /// Adds a leaf by its leaf hash; returns the hashes to store, as
+    /// [`Frontier::push`] does.
+    pub fn push_leaf_hash(&mut self, leaf: TreeHash) -> Vec<TreeHash> {
+        let mut h = leaf;
+        let mut level = 0u8;
+        let mut stored = vec![h];
+        while let Some(&(top, left)) = self.roots.last() {
+            if top != level {
+                break;
+            }
+            self.roots.pop();
+            h = node_hash(&left, &h);
+            level += 1;
+            stored.push(h);
+        }
+        self.roots.push((level, h));
+        self.size += 1;
+        stored
+    }
+
+    /// Adds a leaf without keeping what to store (a verifier's walk).
+    pub fn push_leaf(&mut self, chain_hash: &[u8; 32]) {
+        let mut h = leaf_hash(chain_hash);
+        let mut level = 0u8;
+        while let Some(&(top, left)) = self.roots.last() {
+            if top != level {
+                break;
+            }
+            self.roots.pop();
+            h = node_hash(&left, &h);
+            level += 1;
+        }
+        self.roots.push((level, h));
+        self.size += 1;
+    }
+
+    /// The tree's root hash (RFC 9162 MTH).
+    pub fn root(&self) -> TreeHash {
+        let mut roots = self.roots.iter().rev();
+        let Some(&(_, mut h)) = roots.next() else {
+            return EMPTY_ROOT;
+        };
+        for (_, left) in roots {
+            h = node_hash(left, &h);
+        }
+        h
+    }
+
+    /// The rows to store for new leaves `chain_hashes`, and the frontier
+    /// after them.
+    pub(crate) fn extend<'h>(
+        mut self,
+        chain_hashes: impl IntoIterator<Item = &'h [u8; 32]>,
+    ) -> (Vec<(u64, TreeHash)>, Self) {
+        let mut rows = Vec::new();
+        for hash in chain_hashes {
+            let at = stored_index(0, self.size);
+            rows.extend((at..).zip(self.push(hash)));
+        }
+        (rows, self)
+    }
+}
+
+/// A [`HashReader`] asked twice: first it only notes which indexes the
+/// question needs (answering zeros), then it answers from those hashes,
+/// read in between.
+enum Reader<'a> {
+    Wants(&'a std::cell::RefCell<Vec<u64>>),
+    Have(HashMap<u64, TreeHash>),
+}
+
+impl HashReader for Reader<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        match self {
+            Self::Wants(wants) => {
+                wants.borrow_mut().extend_from_slice(indexes);
+                Ok(vec![Hash([0; 32]); indexes.len()])
+            }
+            Self::Have(have) => indexes
+                .iter()
+                .map(|i| {
+                    have.get(i)
+                        .map(|h| Hash(*h))
+                        .ok_or(tlog_tiles::Error::IndexesNotInTree)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Answers `ask` from hashes held in memory.
+fn in_memory<T>(
+    stored: &HashMap<u64, TreeHash>,
+    ask: impl Fn(&Reader<'_>) -> Result<T, tlog_tiles::Error>,
+) -> Result<T, StoreError> {
+    // The reader owns its map; proofs read O(log n) hashes, so copying
+    // just those is cheap.
+    let wants = std::cell::RefCell::default();
+    ask(&Reader::Wants(&wants)).map_err(tree_error)?;
+    let have = wants
+        .into_inner()
+        .into_iter()
+        .filter_map(|i| stored.get(&i).map(|h| (i, *h)))
+        .collect();
+    ask(&Reader::Have(have)).map_err(tree_error)
+}
+
+/// The root of the tree of `size` leaves from its stored hashes (as
+/// [`Frontier::push`] returns them, by [`stored_index`]), held in memory.
+///
+/// # Errors
+/// When a hash the answer needs is missing.
+pub fn root_from(stored: &HashMap<u64, TreeHash>, size: u64) -> Result<TreeHash, StoreError> {
+    if size == 0 {
+        return Ok(EMPTY_ROOT);
+    }
+    in_memory(stored, |r| tlog_tiles::tree_hash(size, r).map(|h| h.0))
+}
+
+/// The inclusion proof of leaf `index` in the tree of `size` leaves, from
+/// stored hashes held in memory: what [`EventStore::inclusion_proof`]
+/// answers from the database.
+///
+/// # Errors
+/// When a hash the answer needs is missing, or `index >= size`.
+pub fn inclusion_from(
+    stored: &HashMap<u64, TreeHash>,
+    index: u64,
+    size: u64,
+) -> Result<Vec<TreeHash>, StoreError> {
+    in_memory(stored, |r| {
+        tlog_tiles::prove_record(size, index, r).map(|p| p.into_iter().map(|h| h.0).collect())
+    })
+}
+
+/// The consistency proof from `old_size` to `new_size`, from stored hashes
+/// held in memory: what [`EventStore::consistency_proof`] answers from the
+/// database.
+///
+/// # Errors
+/// When a hash the answer needs is missing, or the sizes are out of order.
+pub fn consistency_from(
+    stored: &HashMap<u64, TreeHash>,
+    old_size: u64,
+    new_size: u64,
+) -> Result<Vec<TreeHash>, StoreError> {
+    if old_size == new_size {
+        return Ok(Vec::new());
+    }
+    in_memory(stored, |r| {
+        tlog_tiles::prove_tree(new_size, old_size, r).map(|p| p.into_iter().map(|h| h.0).collect())
+    })
+}
+
+fn tree_error(err: tlog_tiles::Error) -> StoreError {
+    StoreError::Internal(format!("the Merkle tree cannot answer: {err}"))
+}
+
+/// Checks an RFC 9162 inclusion proof: that `proof` shows the leaf with
+/// hash `leaf` at `index` in the tree of `size` leaves with root `root`.
+///
+/// # Errors
+/// A message saying why the proof does not hold.
+pub fn check_inclusion(
+    proof: &[TreeHash],
+    size: u64,
+    root: &TreeHash,
+    index: u64,
+    leaf: &TreeHash,
+) -> Result<(), String> {
+    let proof: Vec<Hash> = proof.iter().map(|h| Hash(*h)).collect();
+    tlog_tiles::check_record(&proof, size, Hash(*root), index, Hash(*leaf))
+        .map_err(|e| format!("the inclusion proof does not hold: {e}"))
+}
+
+/// Checks an RFC 9162 consistency proof: that the tree of `new_size`
+/// leaves with root `new_root` extends the tree of `old_size` with root
+/// `old_root`.
+///
+/// # Errors
+/// A message saying why the proof does not hold.
+pub fn check_consistency(
+    proof: &[TreeHash],
+    new_size: u64,
+    new_root: &TreeHash,
+    old_size: u64,
+    old_root: &TreeHash,
+) -> Result<(), String> {
+    if old_size == new_size {
+        return if old_root == new_root && proof.is_empty() {
+            Ok(())
+        } else {
+            Err("the two trees have the same size but different roots".into())
+        };
+    }
+    let proof: Vec<Hash> = proof.iter().map(|h| Hash(*h)).collect();
+    tlog_tiles::check_tree(&proof, new_size, Hash(*new_root), old_size, Hash(*old_root))
+        .map_err(|e| format!("the consistency proof does not hold: {e}"))
+}
+
+impl EventStore {
+    /// Reads the stored tree hashes at `indexes`.
+    async fn tree_hashes(&self, indexes: &[u64]) -> Result<HashMap<u64, TreeHash>, StoreError> {
+        let found = self.inner.backend.stored_tree_hashes(indexes).await?;
+        if found.len() != indexes.len() {
+            return Err(StoreError::Unavailable(
+                "the log's Merkle tree is not complete up to this size; open the log writable \
+                 once (e.g. `jejak serve`) to build it from the events"
+                    .into(),
+            ));
+        }
+        Ok(found)
+    }
+
+    /// Answers `ask` with a `tlog_tiles` reader, reading the hashes it
+    /// needs first: O(log n) rows.
+    async fn with_tree<T>(
+        &self,
+        ask: impl Fn(&Reader<'_>) -> Result<T, tlog_tiles::Error>,
+    ) -> Result<T, StoreError> {
+        let wants = std::cell::RefCell::default();
+        ask(&Reader::Wants(&wants)).map_err(tree_error)?;
+        let have = Reader::Have(self.tree_hashes(&wants.into_inner()).await?);
+        ask(&have).map_err(tree_error)
+    }
+
+    /// The number of leaves in the tree: the log's head position.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn tree_size(&self) -> Result<u64, StoreError> {
+        Ok(self.digest().await?.position)
+    }
+
+    fn check_size(&self, field: &'static str, size: u64, head: u64) -> Result<(), StoreError> {
+        if size > head {
+            return Err(StoreError::invalid(
+                field,
+                format!("{size} is past the log's size ({head})"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The root hash of the tree of the first `size` events.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for a size past the log; storage failures.
+    pub async fn tree_root(&self, size: u64) -> Result<TreeHash, StoreError> {
+        self.check_size("tree_size", size, self.tree_size().await?)?;
+        if size == 0 {
+            return Ok(EMPTY_ROOT);
+        }
+        self.with_tree(|r| tlog_tiles::tree_hash(size, r).map(|h| h.0))
+            .await
+    }
+
+    /// The RFC 9162 inclusion proof (audit path) of leaf `index` (the event
+    /// at position `index + 1`) in the tree of `size` leaves.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for an index not below the size or a
+    /// size past the log; storage failures.
+    pub async fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<TreeHash>, StoreError> {
+        self.check_size("tree_size", size, self.tree_size().await?)?;
+        if index >= size {
+            return Err(StoreError::invalid(
+                "position",
+                format!("position {} is not in a tree of {size} events", index + 1),
+            ));
+        }
+        self.with_tree(|r| {
+            tlog_tiles::prove_record(size, index, r).map(|p| p.into_iter().map(|h| h.0).collect())
+        })
+        .await
+    }
+
+    /// The RFC 9162 consistency proof that the tree of `new_size` leaves
+    /// extends the tree of `old_size`.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] unless `1 <= old_size <= new_size <=`
+    /// the log's size; storage failures.
+    pub async fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<TreeHash>, StoreError> {
+        self.check_size("new_size", new_size, self.tree_size().await?)?;
+        if old_size == 0 || old_size > new_size {
+            return Err(StoreError::invalid(
+                "old_size",
+                format!("must be from 1 to the new size ({new_size}); it is {old_size}"),
+            ));
+        }
+        if old_size == new_size {
+            return Ok(Vec::new());
+        }
+        self.with_tree(|r| {
+            tlog_tiles::prove_tree(new_size, old_size, r)
+                .map(|p| p.into_iter().map(|h| h.0).collect())
+        })
+        .await
+    }
+
+    /// The tree's right edge at `size` leaves, read from storage.
+    pub(crate) async fn stored_frontier(&self, size: u64) -> Result<Frontier, StoreError> {
+        let indexes = frontier_indexes(size);
+        let mut found = self.tree_hashes(&indexes).await?;
+        let hashes = indexes
+            .iter()
+            .map(|i| found.remove(i).unwrap_or_default())
+            .collect();
+        Frontier::from_stored(size, hashes)
+    }
+}
+
+impl super::Backend {
+    async fn stored_tree_hashes(
+        &self,
+        indexes: &[u64],
+    ) -> Result<HashMap<u64, TreeHash>, StoreError> {
+        match self {
+            Self::Sqlite(b) => b.tree_hashes(indexes).await,
+            Self::Postgres(b) => b.tree_hashes(indexes).await,
+        }
+    }
+
+    /// Builds the tree hashes a log written before the tree was kept lacks,
+    /// from its events, so that the tree covers the log up to `head`. Each
+    /// batch of appends writes its tree hashes whole, so the stored leaves
+    /// are always a prefix of the log.
+    pub(crate) async fn complete_tree(&self, head: u64) -> Result<(), StoreError> {
+        let edge = frontier_indexes(head);
+        if self.stored_tree_hashes(&edge).await?.len() == edge.len() {
+            return Ok(());
+        }
+        let (mut lo, mut hi) = (0, head);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            let leaf = stored_index(0, mid - 1);
+            if self.stored_tree_hashes(&[leaf]).await?.is_empty() {
+                hi = mid - 1;
+            } else {
+                lo = mid;
+            }
+        }
+        tracing::info!(from = lo, to = head, "building the log's Merkle tree");
+        let indexes = frontier_indexes(lo);
+        let mut found = self.stored_tree_hashes(&indexes).await?;
+        let hashes = indexes
+            .iter()
+            .map(|i| found.remove(i).unwrap_or_default())
+            .collect();
+        let mut frontier = Frontier::from_stored(lo, hashes)?;
+        while frontier.size() < head {
+            let events = self
+                .read_all(frontier.size() as i64, super::MAX_READ_LIMIT)
+                .await?;
+            if events.is_empty() {
+                break;
+            }
+            let (rows, next) = frontier.extend(events.iter().map(|e| &e.hash));
+            match self {
+                Self::Sqlite(b) => b.insert_tree_rows(&rows).await?,
+                Self::Postgres(b) => b.insert_tree_rows(&rows).await?,
+            }
+            frontier = next;
+        }
+        Ok(())
+    }
+}
