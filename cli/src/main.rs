@@ -45,7 +45,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serves gRPC on an embedded SQLite log (default) or PostgreSQL.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Tokens for the local server.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -121,7 +121,7 @@ fn main() -> ExitCode {
     };
     let result: Result<(), Failure> = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args)
+            Command::Serve(args) => serve::run(*args)
                 .await
                 .map_err(|e| Failure::Usage(format!("{e:#}"))),
             Command::Token(TokenCommand::Issue(args)) => {
