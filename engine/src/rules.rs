@@ -158,6 +158,8 @@ impl Engine {
             let step = Context {
                 request_id: format!("{}/{project}", ctx.request_id),
                 correlation_id: Some(ctx.request_id.clone()),
+                // The caller's expected version is the cohort's, not the project's.
+                expected_version: None,
                 ..ctx.clone()
             };
             last = self

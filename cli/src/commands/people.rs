@@ -394,6 +394,7 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                     cohort_id: cohort,
                     workflow,
                     version,
+                    expected_version: None,
                 })
                 .await?
                 .into_inner(),

@@ -9,9 +9,7 @@ use tonic::{Request, Response, Status};
 
 use super::{Written, require};
 use crate::App;
-use crate::convert::{
-    context, date, domain, level, level_out, min_position, page, paginate, written,
-};
+use crate::convert::{date, domain, level, level_out, min_position, page, paginate, written};
 use crate::error::{invalid, status};
 
 fn enrollment(r: &pb::EnrolParticipantRequest) -> Result<Enrollment, Status> {
@@ -92,8 +90,7 @@ impl pb::cohorts_server::Cohorts for App {
         &self,
         request: Request<pb::ChangeCohortWorkflowRequest>,
     ) -> Written {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let (ctx, r) = self.command(request)?;
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
         let workflow = r.workflow.trim();
         if workflow.is_empty() {
@@ -102,7 +99,6 @@ impl pb::cohorts_server::Cohorts for App {
                 "name the change-project workflow to move the cohort to",
             ));
         }
-        let ctx = context(&actor, &r.request_id)?;
         let outcome = self
             .engine()
             .change_cohort_workflow(

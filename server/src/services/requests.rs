@@ -60,6 +60,7 @@ write_requests!(
     pb::InnovationReplicationRequest,
     pb::AddEvidenceRequest,
     pb::RecordAwardRequest,
+    pb::ChangeCohortWorkflowRequest,
 );
 
 /// The fingerprint of `message` sent to `rpc`.

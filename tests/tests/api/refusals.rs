@@ -103,6 +103,7 @@ pub(crate) async fn call_on(
                 cohort_id: COHORT.into(),
                 workflow: "change-project-pka".into(),
                 version: 0,
+                expected_version: None,
             })
             .await
             .map(drop),

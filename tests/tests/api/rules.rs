@@ -312,6 +312,7 @@ async fn moving_a_cohort_is_its_organizers_recorded_command_until_a_project_move
         cohort_id: COHORT.into(),
         workflow: "change-project-pka".into(),
         version,
+        expected_version: None,
     };
     let stranger = app.organizer_token("organizer-a", "penyelenggara-a");
     for token in [&stranger, &p.mentor, &p.participant, &p.admin] {
