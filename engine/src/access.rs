@@ -81,6 +81,9 @@ impl Engine {
                     .request_id(ctx.request_id.clone()),
             )
             .await?;
+        if written.duplicate {
+            self.same_command(&written, ctx).await?;
+        }
         Ok(Outcome {
             stream_id: stream,
             stream_version: written.stream_version,

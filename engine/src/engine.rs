@@ -360,6 +360,9 @@ impl Engine {
                     .request_id(ctx.request_id.clone()),
             )
             .await?;
+        if written.duplicate {
+            self.same_command(&written, ctx).await?;
+        }
         Ok(Outcome {
             stream_id: stream,
             stream_version: written.stream_version,
@@ -422,6 +425,14 @@ impl Engine {
             .into());
         }
         let outcome = self.record_workflow(ctx, &workflow).await?;
+        if outcome.duplicate {
+            // The request id wrote an earlier registration of the same
+            // command: the log, not this call, says what it registered.
+            self.reload_workflows().await?;
+            if let Some(registered) = self.workflows.get(&workflow.name, workflow.version) {
+                return Ok((registered, outcome));
+            }
+        }
         let registered = self.workflows.insert(workflow)?;
         Ok((registered, outcome))
     }
@@ -764,7 +775,11 @@ impl Engine {
 
     /// Checks that the request that wrote `first` had `ctx`'s fingerprint
     /// (events written before fingerprints were kept pass).
-    async fn same_command(&self, first: &AppendResult, ctx: &Context) -> Result<(), CommandError> {
+    pub(crate) async fn same_command(
+        &self,
+        first: &AppendResult,
+        ctx: &Context,
+    ) -> Result<(), CommandError> {
         let Some(fingerprint) = &ctx.fingerprint else {
             return Ok(());
         };

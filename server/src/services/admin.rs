@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::require;
 use crate::App;
-use crate::convert::{context, written};
+use crate::convert::written;
 use crate::error::{invalid, status};
 
 fn status_out(s: ViewStatus) -> pb::ProjectionStatus {
@@ -145,9 +145,7 @@ impl pb::admin_server::Admin for App {
         &self,
         request: Request<pb::RegisterWorkflowRequest>,
     ) -> Result<Response<pb::RegisterWorkflowResponse>, Status> {
-        let actor = self.actor(&request)?;
-        let r = request.into_inner();
-        let ctx = context(&actor, &r.request_id)?;
+        let (ctx, r) = self.command(request)?;
         let file = if r.file_name.trim().is_empty() {
             "workflow.toml"
         } else {
@@ -206,10 +204,8 @@ impl pb::admin_server::Admin for App {
         &self,
         request: Request<pb::RevokeTokensRequest>,
     ) -> Result<Response<pb::WriteResult>, Status> {
-        let actor = self.actor(&request)?;
-        require(&actor, &[Role::Admin], "revoke tokens")?;
-        let r = request.into_inner();
-        let ctx = context(&actor, &r.request_id)?;
+        let (ctx, r) = self.command(request)?;
+        require(&ctx.actor, &[Role::Admin], "revoke tokens")?;
         let reason = if r.reason.trim().is_empty() {
             "revoked by an operator".to_owned()
         } else {

@@ -22,7 +22,9 @@ pub(crate) trait WriteRequest: prost::Message + Sized {
     /// The caller's request id (empty: one is made up).
     fn request_id(&self) -> &str;
     /// The stream version the caller expects, if any.
-    fn expected_version(&self) -> Option<u64>;
+    fn expected_version(&self) -> Option<u64> {
+        None
+    }
 }
 
 macro_rules! write_requests {
@@ -62,6 +64,21 @@ write_requests!(
     pb::RecordAwardRequest,
     pb::ChangeCohortWorkflowRequest,
 );
+
+// Writes with no stream version for the caller to expect: a revocation is
+// appended whatever came before it, and a workflow definition carries its
+// own version (registering one that exists with other content is refused).
+impl WriteRequest for pb::RevokeTokensRequest {
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
+impl WriteRequest for pb::RegisterWorkflowRequest {
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
 
 /// The fingerprint of `message` sent to `rpc`.
 fn fingerprint(rpc: &str, message: &impl prost::Message) -> String {

@@ -11,6 +11,7 @@ use super::*;
 
 on_both_backends!(
     a_request_id_names_one_command,
+    a_request_id_names_one_rule_change_and_one_revocation,
     copies_of_one_request_at_once_write_once,
     a_stale_expected_version_is_aborted_with_the_current_one,
     a_hundred_comments_at_once_all_go_through
@@ -110,6 +111,96 @@ async fn a_request_id_names_one_command(db: &TestDb) {
         .expect("another caller's id")
         .into_inner();
     assert!(!mentor.duplicate);
+    app.stop().await;
+}
+
+/// Registering a workflow and revoking tokens keep their request ids as
+/// every other write does: the same command again is a repeat, another
+/// command under a used id is refused and registers or revokes nothing.
+async fn a_request_id_names_one_rule_change_and_one_revocation(db: &TestDb) {
+    const PKA: &str = include_str!("../../../workflows/change-project-pka.toml");
+    let app = spawn_app(db).await;
+    let p = People::of(&app);
+    let register = |request_id: &str, version: u32| pb::RegisterWorkflowRequest {
+        request_id: request_id.into(),
+        file_name: "pka.toml".into(),
+        source: PKA.replacen("version = 1", &format!("version = {version}"), 1),
+    };
+    let first = app
+        .admin(&p.admin)
+        .register_workflow(register("w-1", 2))
+        .await
+        .expect("registered")
+        .into_inner();
+    assert!(!first.result.unwrap().duplicate);
+    let again = app
+        .admin(&p.admin)
+        .register_workflow(register("w-1", 2))
+        .await
+        .expect("a repeat")
+        .into_inner();
+    assert!(again.result.unwrap().duplicate);
+    assert_eq!(again.workflow.unwrap().version, 2);
+    let before = app.app.engine().store().digest().await.unwrap();
+    let other = app
+        .admin(&p.admin)
+        .register_workflow(register("w-1", 3))
+        .await
+        .expect_err("another definition under a used id");
+    assert_eq!(other.code(), Code::InvalidArgument, "{other:?}");
+    assert!(
+        other.message().contains("already used for another command"),
+        "{}",
+        other.message()
+    );
+    let listed = app
+        .admin(&p.admin)
+        .list_workflows(pb::ListWorkflowsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !listed
+            .workflows
+            .iter()
+            .any(|w| w.name == "change-project-pka" && w.version == 3),
+        "version 3 was not registered"
+    );
+
+    let revoke = |request_id: &str, token_id: &str| pb::RevokeTokensRequest {
+        request_id: request_id.into(),
+        token_id: token_id.into(),
+        reason: "token left on a shared computer".into(),
+        ..Default::default()
+    };
+    let revoked = app
+        .admin(&p.admin)
+        .revoke_tokens(revoke("r-1", "token-a"))
+        .await
+        .expect("revoked")
+        .into_inner();
+    assert!(!revoked.duplicate);
+    let repeat = app
+        .admin(&p.admin)
+        .revoke_tokens(revoke("r-1", "token-a"))
+        .await
+        .expect("a repeat")
+        .into_inner();
+    assert!(repeat.duplicate);
+    assert_eq!(repeat.position, revoked.position);
+    let before_revocations = app.app.engine().store().digest().await.unwrap();
+    assert_eq!(before_revocations.position, before.position + 1);
+    let other = app
+        .admin(&p.admin)
+        .revoke_tokens(revoke("r-1", "token-b"))
+        .await
+        .expect_err("another token under a used id");
+    assert_eq!(other.code(), Code::InvalidArgument, "{other:?}");
+    assert_eq!(
+        app.app.engine().store().digest().await.unwrap(),
+        before_revocations,
+        "nothing was written"
+    );
     app.stop().await;
 }
 
