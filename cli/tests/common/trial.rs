@@ -62,7 +62,9 @@ pub async fn check(server: &Server, acked: &[(String, u64)]) {
         .unwrap()
         .into_inner();
     let mut streams = BTreeSet::new();
+    let mut head = 0;
     while let Some(event) = log.message().await.unwrap() {
+        head = head.max(event.position);
         streams.insert(event.stream_id);
     }
     for (id, _) in acked {
@@ -72,7 +74,10 @@ pub async fn check(server: &Server, acked: &[(String, u64)]) {
         );
     }
 
-    let newest = acked.iter().map(|(_, p)| *p).max().unwrap_or(0);
+    // The views must have applied every event read above: writes that
+    // committed after the newest acknowledged one (their answers lost to
+    // the kill) included.
+    let newest = acked.iter().map(|(_, p)| *p).max().unwrap_or(0).max(head);
     let mut innovations =
         pb::innovations_client::InnovationsClient::new(channel(&server.url, &brida));
     let list = |innovations: &mut pb::innovations_client::InnovationsClient<Authed>| {
