@@ -65,7 +65,7 @@ impl Default for Limits {
         Self {
             max_streams_per_connection: 100,
             max_watches_per_subject: 8,
-            stream_buffer_bytes: 64 * 1024,
+            stream_buffer_bytes: 32 * 1024,
             stream_stall_timeout: Duration::from_secs(10),
             keepalive_interval: Duration::from_secs(60),
             keepalive_timeout: Duration::from_secs(20),

@@ -28,7 +28,7 @@ pub struct LimitArgs {
     /// Inbox watches and log follows one user may keep open at once. Default: 8
     #[arg(long, env = "JEJAK_MAX_WATCHES_PER_SUBJECT", value_parser = at_least_one)]
     max_watches_per_subject: Option<usize>,
-    /// Bytes a stream may hold unread by its client in the server. Default: 65536
+    /// Bytes a stream may hold unread by its client in the server. Default: 32768
     #[arg(long, env = "JEJAK_STREAM_BUFFER_BYTES", value_parser = at_least_one)]
     stream_buffer_bytes: Option<usize>,
     /// How long a stream whose buffer is full waits for its client before it is closed, e.g. 10s. Default: 10s

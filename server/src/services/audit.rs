@@ -47,6 +47,11 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>
 /// Events a log stream reads at a time.
 const LOG_BATCH: usize = 128;
 
+/// Events a follow reads at a time: a follow may wait on a client that
+/// does not read, and holds one batch while it waits (hundreds of them
+/// would otherwise hold a hundred kilobytes each beside their buffers).
+const FOLLOW_BATCH: usize = 16;
+
 const AUDITORS: &[Role] = &[Role::Auditor];
 
 impl App {
@@ -127,12 +132,13 @@ impl App {
             };
             // Read in small batches: a stream waiting for its client holds
             // one batch, not a thousand events.
+            let batch_size = if follow { FOLLOW_BATCH } else { LOG_BATCH };
             let mut subscription = store.subscribe(after);
             let mut head = store.watch_head();
             while subscription.position() < end {
                 head.borrow_and_update();
                 let batch = tokio::select! {
-                    batch = subscription.next_batch(LOG_BATCH) => batch,
+                    batch = subscription.next_batch(batch_size) => batch,
                     () = out.closed() => return,
                     () = app.closing() => return,
                 };
