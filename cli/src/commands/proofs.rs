@@ -589,11 +589,12 @@ pub async fn export_offline<W: std::io::Write>(
     writer: &mut ExportWriter<W>,
     mut progress: impl FnMut(u64),
 ) -> Result<(), Failure> {
-    let mut position = after;
     let mut seals_after = after;
     let mut seals_done = false;
+    // The next batches are read while this one is written.
+    let mut batches = store.read_all_ahead(after, 5_000).map_err(refused)?;
     loop {
-        let batch = store.read_all(position, 5_000).await.map_err(refused)?;
+        let batch = batches.next().await.map_err(refused)?;
         let Some(last) = batch.last().map(|e| e.position) else {
             break;
         };
@@ -612,7 +613,6 @@ pub async fn export_offline<W: std::io::Write>(
             writer.event(&ExportEvent::of(e))?;
         }
         progress(last);
-        position = last;
     }
     Ok(())
 }

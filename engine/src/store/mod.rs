@@ -42,6 +42,7 @@ pub mod seal;
 mod snapshot;
 mod sqlite;
 mod sqlite_reads;
+mod sqlite_writer;
 mod subscription;
 mod types;
 mod verified;
@@ -281,6 +282,22 @@ pub struct StoredSnapshot {
     pub stream_version: u64,
     /// The state as JSON.
     pub state: String,
+}
+
+/// Batches of the log read ahead ([`EventStore::read_all_ahead`]).
+#[derive(Debug)]
+pub struct ReadAhead {
+    rx: mpsc::Receiver<Result<Vec<RecordedEvent>, StoreError>>,
+}
+
+impl ReadAhead {
+    /// The next batch, oldest first; empty once the log has ended.
+    ///
+    /// # Errors
+    /// Storage failures of the read.
+    pub async fn next(&mut self) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.rx.recv().await.unwrap_or_else(|| Ok(Vec::new()))
+    }
 }
 
 macro_rules! dispatch {
@@ -670,6 +687,39 @@ impl EventStore {
         check_limit(limit)?;
         let after = check_i64("after_position", after)?;
         self.inner.backend.read_all(after, limit).await
+    }
+
+    /// The whole log after `after`, in batches of `limit`, read by a task of
+    /// its own that stays up to two batches ahead of the caller, so that
+    /// reading the log and what the caller does with each batch (verify,
+    /// export) run side by side. The task stops when the log ends, on the
+    /// first error, or when the [`ReadAhead`] is dropped.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for a position or limit out of range.
+    pub fn read_all_ahead(&self, after: u64, limit: usize) -> Result<ReadAhead, StoreError> {
+        check_limit(limit)?;
+        check_i64("after_position", after)?;
+        let (tx, rx) = mpsc::channel(2);
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut after = after;
+            loop {
+                let batch = store.read_all(after, limit).await;
+                let next = match &batch {
+                    Ok(events) if events.len() == limit => events.last().map(|e| e.position),
+                    _ => None,
+                };
+                if tx.send(batch).await.is_err() {
+                    return;
+                }
+                match next {
+                    Some(last) => after = last,
+                    None => return,
+                }
+            }
+        });
+        Ok(ReadAhead { rx })
     }
 
     /// Reads up to `limit` events that `actor` caused (the `actor_id` of

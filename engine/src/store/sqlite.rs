@@ -11,14 +11,15 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Connection as _, QueryBuilder, Row as _, SqlitePool, TransactionManager as _};
+use sqlx::{Connection as _, Row as _, SqlitePool, TransactionManager as _};
 use uuid::Uuid;
 
-use super::merkle::{Frontier, TreeHash, frontier_indexes};
-use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, checked, plan};
-use super::seal::{Beside, HeadSeal, Ledger, Seal};
+use super::merkle::{Frontier, TreeHash};
+use super::plan::{Guess, Plan, PreparedAppend, StoredRequest};
+use super::seal::{Beside, Ledger, Seal};
 use super::snapshot::CheckedSnapshot;
 use super::sqlite_reads::Readers;
+use super::sqlite_writer;
 use super::{Direction, RecordedEvent, StoreConfig, StoreError, StreamEvent, StreamId};
 
 pub(super) const COLUMNS: &str = "position, event_id, stream_id, stream_type, stream_version, event_type, \
@@ -87,86 +88,6 @@ fn stored_request(row: &SqliteRow, from: usize) -> Result<StoredRequest, sqlx::E
 /// SELECTs.
 const STATEMENT_CHUNK: usize = 200;
 
-/// `VALUES (…), (…)` of the events table's columns for `rows`.
-fn push_rows<'q>(q: &mut QueryBuilder<'q, sqlx::Sqlite>, rows: &'q [Row<'q>]) {
-    q.push_values(rows, |mut b, row| {
-        b.push_bind(row.position as i64)
-            .push_bind(row.event_id.to_string())
-            .push_bind(row.stream_id)
-            .push_bind(row.stream_type)
-            .push_bind(row.stream_version as i64)
-            .push_bind(row.event_type)
-            .push_bind(i64::from(row.event_version))
-            .push_bind(row.payload)
-            .push_bind(row.metadata)
-            .push_bind(format_time(row.recorded_at))
-            .push_bind(&row.prev_hash[..])
-            .push_bind(&row.hash[..]);
-    });
-}
-
-/// Inserts the rows of `requests` in one statement; how many were written.
-async fn insert_requests(
-    conn: &mut sqlx::SqliteConnection,
-    requests: &[(&str, StoredRequest)],
-) -> Result<u64, sqlx::Error> {
-    let mut q = QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO requests (request_id, stream_id, first_version, last_version, \
-         first_position, last_position) ",
-    );
-    q.push_values(requests, |mut b, (request_id, r)| {
-        b.push_bind(*request_id)
-            .push_bind(&r.stream_id)
-            .push_bind(r.first_version as i64)
-            .push_bind(r.last_version as i64)
-            .push_bind(r.first_position as i64)
-            .push_bind(r.last_position as i64);
-    });
-    Ok(q.build().execute(conn).await?.rows_affected())
-}
-
-/// A request id that is taken is refused by the trigger `requests_insert_new`
-/// (migration 0007) before the primary key sees it; as with the key's
-/// refusal, nothing was written, which the caller learns as 0 rows.
-fn taken_writes_nothing(written: Result<u64, sqlx::Error>) -> Result<u64, sqlx::Error> {
-    match written {
-        Err(sqlx::Error::Database(e)) if e.message().contains("this request id is taken") => Ok(0),
-        written => written,
-    }
-}
-
-/// Writes what a batch keeps beside its events (tree hashes, seal) in one
-/// statement: every value is a number or a hash of our own, written as a
-/// literal, so that the rows of both tables go in one hop.
-async fn insert_beside(
-    conn: &mut sqlx::SqliteConnection,
-    beside: &Beside,
-) -> Result<(), sqlx::Error> {
-    use std::fmt::Write as _;
-    let mut sql = String::with_capacity(64 + beside.tree.len() * 80);
-    for chunk in beside.tree.chunks(STATEMENT_CHUNK * 4) {
-        sql.push_str("INSERT INTO tree_hashes (idx, hash) VALUES ");
-        for (n, (idx, hash)) in chunk.iter().enumerate() {
-            let comma = if n == 0 { "" } else { ", " };
-            let _ = write!(sql, "{comma}({idx}, X'{}')", hex::encode(hash));
-        }
-        sql.push(';');
-    }
-    if let Some(seal) = &beside.seal {
-        let _ = write!(
-            sql,
-            "INSERT INTO seals (position, key_id, signature) VALUES ({}, {}, X'{}');",
-            seal.position,
-            seal.key_id,
-            hex::encode(seal.signature)
-        );
-    }
-    if !sql.is_empty() {
-        sqlx::query(&sql).execute(conn).await?;
-    }
-    Ok(())
-}
-
 /// The stored tree hashes at `indexes`, as many as exist.
 async fn read_tree_hashes(
     conn: &mut sqlx::SqliteConnection,
@@ -214,11 +135,17 @@ pub(crate) struct Sqlite {
     /// read models'), so that they queue here instead of meeting SQLite's
     /// busy handler, which sleeps.
     pub(crate) write_lock: Arc<tokio::sync::Mutex<()>>,
-    /// The log's appends, always on the same connection: its page cache
-    /// stays warm from one batch to the next, where a connection of the
-    /// pool would find the pages it held changed by the last batch and
-    /// read them again.
-    appender: SqlitePool,
+    /// The log's appends, always on the same rusqlite connection (opened
+    /// on the first write, and again after a failure): its page cache stays
+    /// warm from one batch to the next, where a connection of the pool
+    /// would find the pages it held changed by the last batch and read them
+    /// again; and a batch is one call, not a hop to sqlx's thread per
+    /// statement (ADR 0019).
+    appender: Arc<std::sync::Mutex<Option<rusqlite::Connection>>>,
+    /// The log file, for the appender.
+    path: Arc<PathBuf>,
+    /// Opened read-only: the appender is too, so that writes are refused.
+    read_only: bool,
     /// Batch reads.
     readers: Arc<Readers>,
 }
@@ -319,17 +246,43 @@ impl Sqlite {
             migrator.run(&pool).await?;
         }
         Ok(Self {
-            appender: connect(options, 1).await?,
+            appender: Arc::default(),
             pool,
             write_lock: Arc::default(),
-            readers: Arc::new(Readers::new(path, immutable)),
+            readers: Arc::new(Readers::new(path.clone(), immutable)),
+            path: Arc::new(path),
+            read_only: config.read_only,
         })
     }
 
-    /// Writes a guessed lone append if the log is still as guessed: one
-    /// `INSERT … SELECT … WHERE` whose condition reads the head and the
-    /// stream (in a transaction with the request id's row when there is
-    /// one). `false` when the condition or the request id's uniqueness
+    /// Runs `write` on the appender, on this thread (see
+    /// [`sqlite_writer::blocking`]). A connection that failed is closed, and
+    /// the next write opens another.
+    fn on_appender<R>(
+        &self,
+        write: impl FnOnce(&mut rusqlite::Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        sqlite_writer::blocking(|| {
+            let mut slot = self
+                .appender
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let conn = match &mut *slot {
+                Some(conn) => conn,
+                None => slot.insert(sqlite_writer::open(&self.path, self.read_only)?),
+            };
+            let written = write(conn);
+            if written.is_err() {
+                *slot = None;
+            }
+            written
+        })
+    }
+
+    /// Writes a guessed lone append if the log is still as guessed: a
+    /// checked `INSERT … SELECT … WHERE` whose condition reads the head and
+    /// the stream, in one transaction with its request row, tree hashes and
+    /// seal. `false` when the condition or the request id's uniqueness
     /// failed, with nothing written.
     pub(crate) async fn write_guess(
         &self,
@@ -337,34 +290,7 @@ impl Sqlite {
         beside: &Beside,
     ) -> Result<bool, StoreError> {
         let _write = self.write_lock.lock().await;
-        let rows = &guess.plan.rows;
-        let mut q = QueryBuilder::<sqlx::Sqlite>::new(format!(
-            "INSERT INTO events ({COLUMNS}) SELECT * FROM ("
-        ));
-        push_rows(&mut q, rows);
-        q.push(") WHERE (SELECT position FROM events ORDER BY position DESC LIMIT 1) IS ")
-            .push_bind(guess.head_position)
-            .push(
-                " AND (SELECT stream_type || ':' || stream_version FROM events WHERE stream_id = ",
-            )
-            .push_bind(guess.stream_id)
-            .push(" ORDER BY stream_version DESC LIMIT 1) IS ")
-            .push_bind(guess.stream.as_ref().map(|(t, v)| format!("{t}:{v}")));
-        let requests = &guess.plan.requests;
-        let mut tx = self.appender.begin_with("BEGIN IMMEDIATE").await?;
-        let written = checked(
-            q.build().execute(&mut *tx).await.map(|r| r.rows_affected()),
-            rows.len(),
-        )? && (requests.is_empty()
-            || checked(
-                taken_writes_nothing(insert_requests(&mut tx, requests).await),
-                requests.len(),
-            )?);
-        if written {
-            insert_beside(&mut tx, beside).await?;
-            tx.commit().await?;
-        }
-        Ok(written)
+        self.on_appender(|conn| sqlite_writer::write_guess(conn, guess, beside))
     }
 
     pub(crate) async fn commit_batch<'a>(
@@ -373,103 +299,7 @@ impl Sqlite {
         ledger: &Ledger,
     ) -> Result<(Plan<'a>, Frontier), StoreError> {
         let _write = self.write_lock.lock().await;
-        let mut tx = self.appender.begin_with("BEGIN IMMEDIATE").await?;
-        let mut ctx = BatchContext::default();
-        // Each statement is a hop to sqlx's SQLite thread: the head, the
-        // batch's streams, its request ids and its rows go a chunk per
-        // statement. The first statement reads the head (kind 'h': position,
-        // hash, time) together with the first streams (kind 's': id, type,
-        // version), each by one index step.
-        let mut stream_ids: Vec<&str> = batch.iter().map(|a| a.stream_id.as_str()).collect();
-        stream_ids.sort_unstable();
-        stream_ids.dedup();
-        for (n, chunk) in stream_ids.chunks(STATEMENT_CHUNK).enumerate() {
-            let mut q = QueryBuilder::<sqlx::Sqlite>::new("");
-            let mut parts = 0;
-            if n == 0 {
-                q.push(
-                    "SELECT * FROM (SELECT 'h', NULL, NULL, e.position, e.hash, e.recorded_at, \
-                     s.position, s.key_id, s.signature, EXISTS (SELECT 1 FROM seals) \
-                     FROM events e LEFT JOIN seals s ON s.position = e.position \
-                     ORDER BY e.position DESC LIMIT 1)",
-                );
-                parts += 1;
-            }
-            for id in chunk {
-                if parts > 0 {
-                    q.push(" UNION ALL ");
-                }
-                parts += 1;
-                q.push(
-                    "SELECT * FROM (SELECT 's', stream_id, stream_type, stream_version, NULL, NULL, \
-                     NULL, NULL, NULL, NULL FROM events WHERE stream_id = ",
-                )
-                .push_bind(*id)
-                .push(" ORDER BY stream_version DESC LIMIT 1)");
-            }
-            for row in q.build().fetch_all(&mut *tx).await? {
-                if row.try_get::<String, _>(0)? == "h" {
-                    ctx.head_position = row.try_get::<i64, _>(3)? as u64;
-                    ctx.head_hash = hash32(&row.try_get::<Vec<u8>, _>(4)?);
-                    ctx.head_recorded_at = Some(parse_time(&row.try_get::<String, _>(5)?));
-                    ctx.head_seal = HeadSeal {
-                        seal: seal_at(&row, 6)?,
-                        any: row.try_get(9)?,
-                    };
-                } else {
-                    ctx.streams.insert(
-                        row.try_get(1)?,
-                        (row.try_get(2)?, row.try_get::<i64, _>(3)? as u64),
-                    );
-                }
-            }
-        }
-        let request_ids: Vec<&str> = batch
-            .iter()
-            .filter_map(|a| a.request_id.as_deref())
-            .collect();
-        for chunk in request_ids.chunks(STATEMENT_CHUNK) {
-            let mut q = QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT request_id, stream_id, first_version, last_version, first_position, \
-                 last_position FROM requests WHERE request_id IN (",
-            );
-            let mut ids = q.separated(", ");
-            for id in chunk {
-                ids.push_bind(*id);
-            }
-            ids.push_unseparated(")");
-            for row in q.build().fetch_all(&mut *tx).await? {
-                ctx.requests
-                    .insert(row.try_get(0)?, stored_request(&row, 1)?);
-            }
-        }
-        ledger.check_head(ctx.head_position, &ctx.head_hash, &ctx.head_seal)?;
-        let base = match ledger.frontier_at(ctx.head_position) {
-            Some(frontier) => frontier,
-            None => {
-                let indexes = frontier_indexes(ctx.head_position);
-                let mut found = read_tree_hashes(&mut tx, &indexes).await?;
-                let hashes = indexes
-                    .iter()
-                    .map(|i| found.remove(i).unwrap_or_default())
-                    .collect();
-                Frontier::from_stored(ctx.head_position, hashes)?
-            }
-        };
-        let plan = plan(ctx, batch);
-        let (beside, frontier) = ledger.beside(base, &plan.rows);
-        insert_beside(&mut tx, &beside).await?;
-        for chunk in plan.rows.chunks(STATEMENT_CHUNK) {
-            let mut q =
-                QueryBuilder::<sqlx::Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
-            push_rows(&mut q, chunk);
-            q.build().execute(&mut *tx).await?;
-        }
-        for chunk in plan.requests.chunks(STATEMENT_CHUNK) {
-            insert_requests(&mut tx, chunk).await?;
-        }
-        tx.commit().await?;
-        Ok((plan, frontier))
+        self.on_appender(|conn| sqlite_writer::commit_batch(conn, batch, ledger))
     }
 
     pub(crate) async fn read_seals(
@@ -512,19 +342,8 @@ impl Sqlite {
         &self,
         rows: &[(u64, TreeHash)],
     ) -> Result<(), StoreError> {
-        use std::fmt::Write as _;
         let _write = self.write_lock.lock().await;
-        let mut tx = self.appender.begin_with("BEGIN IMMEDIATE").await?;
-        for chunk in rows.chunks(STATEMENT_CHUNK * 4) {
-            let mut sql = String::from("INSERT OR IGNORE INTO tree_hashes (idx, hash) VALUES ");
-            for (n, (idx, hash)) in chunk.iter().enumerate() {
-                let comma = if n == 0 { "" } else { ", " };
-                let _ = write!(sql, "{comma}({idx}, X'{}')", hex::encode(hash));
-            }
-            sqlx::query(&sql).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.on_appender(|conn| sqlite_writer::insert_tree_rows(conn, rows))
     }
 
     pub(crate) async fn tree_hashes(

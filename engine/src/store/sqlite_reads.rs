@@ -329,6 +329,13 @@ impl From<rusqlite::Error> for StoreError {
                 C::DatabaseBusy | C::DatabaseLocked => {
                     Self::Unavailable("the database is busy; retry".into())
                 }
+                C::DiskFull => {
+                    tracing::error!(error = %err, "database error");
+                    Self::Unavailable("the database disk is full; free space and retry".into())
+                }
+                C::ReadOnly => Self::Unavailable(
+                    "the database is read-only; it can be read but takes no writes".into(),
+                ),
                 C::CannotOpen | C::SystemIoFailure | C::PermissionDenied => {
                     tracing::warn!(error = %err, "cannot read the log file");
                     Self::Unavailable(
@@ -337,7 +344,12 @@ impl From<rusqlite::Error> for StoreError {
                 }
                 _ => {
                     tracing::error!(error = %err, "database error");
-                    Self::Internal("a database statement failed".into())
+                    match &err {
+                        rusqlite::Error::SqliteFailure(_, Some(m)) if m.contains("append-only") => {
+                            Self::Internal("the event log is append-only".into())
+                        }
+                        _ => Self::Internal("a database statement failed".into()),
+                    }
                 }
             },
             _ => {

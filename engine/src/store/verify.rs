@@ -194,9 +194,13 @@ impl EventStore {
             report.first_break = Some(Break { position, kind });
             Ok(report)
         };
+        // The next batches are read while this one is checked.
+        let mut batches = self.read_all_ahead(prev_position, BATCH)?;
         'walk: loop {
-            let batch = self.read_all(prev_position, BATCH).await?;
-            let done = batch.len() < BATCH;
+            let batch = batches.next().await?;
+            if batch.is_empty() {
+                break;
+            }
             for event in batch {
                 if to.is_some_and(|to| event.position > to) {
                     break 'walk;
@@ -234,9 +238,6 @@ impl EventStore {
                 };
             }
             progress(prev_position);
-            if done {
-                break;
-            }
         }
         if let Some(position) = unmatched {
             return broken(report, position, BreakKind::RequestUnmatched);
