@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use jejak_engine::domain::Role;
 use jejak_engine::domain::values::OpdCode;
+use jejak_engine::privacy::{MASTER_KEY_FILE, MasterKey};
 use jejak_engine::store::seal::SEAL_KEY_FILE;
 use jejak_engine::store::{EventStore, SealKey, StoreConfig};
 use jejak_server::auth::{ClaimNames, Grant, JwksSource, OidcConfig, OidcIssuer};
@@ -37,6 +38,7 @@ struct ConfigFile {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     seal_key: Option<PathBuf>,
+    master_key_file: Option<PathBuf>,
     origin: Option<String>,
     checkpoint_dir: Option<PathBuf>,
     checkpoint_every_events: Option<u64>,
@@ -103,6 +105,11 @@ pub struct DataArgs {
     /// Servers sharing one PostgreSQL log share this file.
     #[arg(long, env = "JEJAK_SEAL_KEY")]
     pub seal_key: Option<PathBuf>,
+    /// The master key (32 bytes, 64 hex digits) that every person's data key is
+    /// wrapped under. Default: DATA_DIR/master-key, generated (mode 0600) on first
+    /// start. Keep a copy apart from the database: without it no personal data opens.
+    #[arg(long, env = "JEJAK_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
     /// The log's name in checkpoints (the key's name, given when the key is generated;
     /// no spaces or '+'). Default: jejak.local/log
     #[arg(long, env = "JEJAK_ORIGIN")]
@@ -157,6 +164,20 @@ impl DataArgs {
             );
         }
         Ok(key)
+    }
+
+    /// The master key: from its file, or generated into it on first start.
+    pub fn master_key(&self) -> anyhow::Result<MasterKey> {
+        let path = match self
+            .master_key_file
+            .clone()
+            .or(self.file()?.master_key_file)
+        {
+            Some(path) => path,
+            None => self.data_dir()?.join(MASTER_KEY_FILE),
+        };
+        MasterKey::load_or_create(&path)
+            .with_context(|| format!("cannot set up the master key {}", path.display()))
     }
 
     /// The token keys: from --token-secret (with a warning), then
@@ -445,6 +466,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let mut config = AppConfig::new(keys);
+    config.engine.master_key = Some(args.data.master_key()?);
     config.engine.region = args
         .region
         .or(file.region)

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{Clock, SystemClock};
 use crate::codec::{DecodeError, decode, encode};
 use crate::domain::{Actor, Aggregate, Command, DomainError};
+use crate::privacy::{MasterKey, Privacy};
 use crate::store::{
     AppendRequest, AppendResult, Direction, EventStore, ExpectedVersion, Metadata, StoreError,
     StoredSnapshot, StreamId,
@@ -168,6 +169,10 @@ pub struct EngineConfig {
     /// The region this deployment serves, for innovations registered from
     /// adopted change projects (e.g. "Kota Cilegon").
     pub region: String,
+    /// The key every person's data key is wrapped under. `None`: a random
+    /// one for this process only (tests, tools): what it sealed cannot be
+    /// opened after a restart.
+    pub master_key: Option<MasterKey>,
 }
 
 impl Default for EngineConfig {
@@ -176,6 +181,7 @@ impl Default for EngineConfig {
             max_attempts: 16,
             snapshot_every: 100,
             region: "Kota Cilegon".into(),
+            master_key: None,
         }
     }
 }
@@ -230,6 +236,24 @@ fn repeat(first: AppendResult) -> Outcome {
     }
 }
 
+impl Outcome {
+    /// What an append of one event of type `event` wrote (nothing, when
+    /// its request id had been handled before).
+    pub(crate) fn of_one(written: AppendResult, event: &str) -> Self {
+        Self {
+            stream_id: written.stream_id,
+            stream_version: written.stream_version,
+            position: written.position,
+            events: if written.duplicate {
+                vec![]
+            } else {
+                vec![event.to_owned()]
+            },
+            duplicate: written.duplicate,
+        }
+    }
+}
+
 /// Runs commands against the log. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -238,6 +262,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     turns: Arc<Turns>,
+    privacy: Privacy,
 }
 
 impl Engine {
@@ -261,7 +286,16 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Result<Self, CommandError> {
+        let master = config.master_key.clone().unwrap_or_else(|| {
+            if !store.config().read_only {
+                tracing::warn!(
+                    "no master key configured: personal data is sealed under a key of this process only"
+                );
+            }
+            MasterKey::generate()
+        });
         let engine = Self {
+            privacy: Privacy::new(store.clone(), master),
             store,
             workflows: Arc::new(WorkflowRegistry::new()),
             clock,
@@ -305,6 +339,11 @@ impl Engine {
     /// The log.
     pub fn store(&self) -> &EventStore {
         &self.store
+    }
+
+    /// Personal data: sealing, opening, the keys.
+    pub fn privacy(&self) -> &Privacy {
+        &self.privacy
     }
 
     /// The workflow registry.

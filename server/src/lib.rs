@@ -178,9 +178,18 @@ impl App {
                     let _ = stopped.wait_for(|s| *s).await;
                 };
                 tokio::pin!(stop);
+                // Erasures by any server sharing the log close this one's
+                // cache of the person's key (ADR 0021).
+                let mut erasures = 0;
                 loop {
                     tokio::select! {
-                        _ = tick.tick() => refresh_revocations(&engine, &keys).await,
+                        _ = tick.tick() => {
+                            refresh_revocations(&engine, &keys).await;
+                            match engine.follow_erasures(erasures).await {
+                                Ok(version) => erasures = version,
+                                Err(err) => tracing::warn!(error = %err, "cannot read new erasures; trying again"),
+                            }
+                        }
                         () = &mut stop => break,
                     }
                 }

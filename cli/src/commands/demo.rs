@@ -229,9 +229,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let store = EventStore::open(&url, config)
         .await
         .with_context(|| format!("cannot open the log at {url}"))?;
-    let engine = Engine::open(store)
-        .await
-        .context("cannot start the engine")?;
+    let engine = Engine::open_with(
+        store,
+        std::sync::Arc::new(jejak_engine::clock::SystemClock),
+        jejak_engine::engine::EngineConfig {
+            master_key: Some(args.data.master_key()?),
+            ..jejak_engine::engine::EngineConfig::default()
+        },
+    )
+    .await
+    .context("cannot start the engine")?;
     let bar = indicatif::ProgressBar::new(1_400);
     bar.set_style(
         indicatif::ProgressStyle::with_template("loading the demo city [{bar:40}] {pos} commands")

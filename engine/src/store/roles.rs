@@ -31,6 +31,13 @@ pub const MUTABLE_TABLES: &[&str] = &[
     "view_active",
 ];
 
+/// Tables a person's erasure deletes from (ADR 0021): the data keys, and
+/// the people index (NIP to person id) where the schema has it. The server
+/// role may DELETE from them; their owner rewrites them (`VACUUM FULL`) so
+/// that no old row version stays behind. A table missing from the schema
+/// is skipped.
+pub const ERASABLE_TABLES: &[&str] = &["person_keys", "people"];
+
 /// The log's PostgreSQL migrations.
 pub fn postgres_migrator() -> Migrator {
     let mut migrator = sqlx::migrate!("./migrations/postgres");
@@ -186,6 +193,12 @@ impl InitDb {
             format!(
                 "DO $$ BEGIN IF to_regclass('public.{table}') IS NOT NULL THEN \
                  GRANT UPDATE, DELETE ON {table} TO {server}; END IF; END $$"
+            )
+        }));
+        sql.extend(ERASABLE_TABLES.iter().map(|table| {
+            format!(
+                "DO $$ BEGIN IF to_regclass('public.{table}') IS NOT NULL THEN \
+                 GRANT DELETE ON {table} TO {server}; END IF; END $$"
             )
         }));
         sql
