@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use jejak_engine::domain::Role;
-use jejak_engine::domain::values::OpdCode;
+use jejak_engine::domain::values::{Nip, OpdCode, PersonId};
 use jejak_engine::privacy::{MASTER_KEY_FILE, MasterKey};
 use jejak_engine::store::seal::SEAL_KEY_FILE;
 use jejak_engine::store::{EventStore, SealKey, StoreConfig};
@@ -515,9 +515,16 @@ pub struct IssueArgs {
     /// The role: participant, mentor, coach, examiner, organizer, innovation_officer, brida_officer, auditor, admin.
     #[arg(long)]
     role: String,
-    /// The subject: a user id, or a participant's NIP.
+    /// The subject: a staff user id, or a participant's person id
+    /// (`jejak cohort find --nip` prints it).
+    #[arg(long, required_unless_present = "nip")]
+    subject: Option<String>,
+    /// A participant's NIP, instead of (or beside) their person id: the
+    /// token carries it in the claim `nip` and the server maps it to the
+    /// person id enrolling them recorded (tokens are issued offline, with
+    /// the secret, where that mapping is not known).
     #[arg(long)]
-    subject: String,
+    nip: Option<String>,
     /// The OPD an innovation officer acts for.
     #[arg(long)]
     opd: Option<String>,
@@ -572,9 +579,26 @@ pub fn issue(args: IssueArgs) -> anyhow::Result<()> {
     if args.provider.is_some() && role != Role::Organizer {
         anyhow::bail!("--provider is for organizers: the provider they act for");
     }
+    let nip = args
+        .nip
+        .as_deref()
+        .map(Nip::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if nip.is_some() && role != Role::Participant {
+        anyhow::bail!("--nip is for participants; staff tokens name their user id with --subject");
+    }
+    let subject = args.subject.as_deref().map(str::trim).unwrap_or_default();
+    if role == Role::Participant && !subject.is_empty() && PersonId::parse(subject).is_err() {
+        anyhow::bail!(
+            "a participant's --subject is their person id (a UUID; `jejak cohort find --nip` \
+             prints it); to name them by NIP use --nip"
+        );
+    }
     let keys = args.data.keys()?;
     let issued = keys.issue_token(&Grant {
-        subject: args.subject.trim(),
+        subject,
+        nip: nip.as_ref().map(Nip::as_str),
         role,
         opd: opd.as_ref(),
         provider: args.provider.as_deref().map(str::trim),

@@ -599,6 +599,69 @@ impl Engine {
         Ok((loaded.version > 0).then_some(loaded))
     }
 
+    /// The change project `given` names: a project id as it is, or a short
+    /// code (`pka-2026-9/017`, ADR 0020) looked up in its cohort, so a code
+    /// works as soon as the enrolment is written.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] for a malformed id or code;
+    /// [`DomainError::NotFound`] naming the code for a code nobody has;
+    /// storage failures.
+    pub async fn project_id(
+        &self,
+        given: &str,
+    ) -> Result<crate::domain::values::ProjectId, CommandError> {
+        use crate::domain::cohort::Cohort;
+        use crate::domain::values::{ProjectCode, ProjectId};
+        if !ProjectCode::looks_like(given) {
+            return Ok(ProjectId::parse(given)?);
+        }
+        let code = ProjectCode::parse(given)?;
+        let (cohort_id, ordinal) = code.parts();
+        let cohort = self.get::<Cohort>(cohort_id).await?;
+        cohort
+            .and_then(|cohort| {
+                let facts = cohort.state.facts.as_ref()?;
+                let enrollment = cohort
+                    .state
+                    .enrollments
+                    .values()
+                    .find(|e| e.ordinal == ordinal)?;
+                Some(ProjectId::for_participant(
+                    &facts.cohort_id,
+                    &enrollment.participant.person,
+                ))
+            })
+            .ok_or_else(|| {
+                DomainError::NotFound {
+                    what: crate::domain::change_project::ChangeProject::LABEL,
+                    id: code.to_string(),
+                }
+                .into()
+            })
+    }
+
+    /// The stream `given` names: a stream id as it is, or a change
+    /// project's code, bare or as `change_project-CODE`, resolved by
+    /// [`Engine::project_id`].
+    ///
+    /// # Errors
+    /// As [`Engine::project_id`]; a malformed stream id.
+    pub async fn stream_named(&self, given: &str) -> Result<StreamId, CommandError> {
+        use crate::domain::change_project::ChangeProject;
+        use crate::domain::values::ProjectCode;
+        let given = given.trim();
+        let code = given
+            .strip_prefix(ChangeProject::KIND)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .unwrap_or(given);
+        if ProjectCode::looks_like(code) {
+            let id = self.project_id(code).await?;
+            return Ok(stream_of::<ChangeProject>(id.as_str())?);
+        }
+        Ok(StreamId::parse(given.to_owned())?)
+    }
+
     /// The events of a stream up to and including `version`, folded.
     ///
     /// # Errors

@@ -48,8 +48,9 @@ fn basis(text: &str) -> Result<String, DomainError> {
 
 impl Engine {
     /// Erases `person`: records `PersonErased` (who, when, `basis`) in the
-    /// stream `privacy`, then destroys their data key and scrubs its bytes
-    /// from the database files. Every event keeps its bytes, so the chain
+    /// stream `privacy`, then deletes them from the people index (NIP to
+    /// person id), destroys their data key, and scrubs both from the
+    /// database files. Every event keeps its bytes, so the chain
     /// verifies as before; views rebuilt afterwards show [`super::ERASED`].
     /// Only operators (`admin`) erase. Repeating the request id finishes
     /// an erasure that was recorded but not completed.
@@ -58,7 +59,7 @@ impl Engine {
     /// [`DomainError::Forbidden`] for other roles; [`DomainError::Invalid`]
     /// for a malformed person id or basis, and for a person erased before
     /// under another request id; [`DomainError::NotFound`] for a person of
-    /// whom nothing is held; [`CommandError::RequestIdReused`] for a request
+    /// whom nothing is held (no key, not in the people index); [`CommandError::RequestIdReused`] for a request
     /// id that named another command; store failures.
     pub async fn erase_person(
         &self,
@@ -69,7 +70,7 @@ impl Engine {
         if ctx.actor.role != Role::Admin {
             return Err(DomainError::forbidden("only an operator (admin) erases a person").into());
         }
-        super::check_person(person)?;
+        let id = super::check_person(person)?;
         let basis = basis(basis_text)?;
         let event = PrivacyEvent::PersonErased {
             person: person.to_owned(),
@@ -101,7 +102,7 @@ impl Engine {
             }
         }
         match (&row, &first) {
-            (KeyRow::Missing, None) => {
+            (KeyRow::Missing, None) if !keys::indexed(self.store(), person).await? => {
                 return Err(DomainError::NotFound {
                     what: "person",
                     id: person.to_owned(),
@@ -120,6 +121,8 @@ impl Engine {
         // The record first: a key is never destroyed without it. A failure
         // after it is finished by the same request again.
         let written = self.store().append(append).await?;
+        // Their NIP no longer finds them.
+        self.store().forget_person(&id).await?;
         let scrubbed = keys::destroy(self.store(), person, self.clock().now()).await?;
         self.privacy().mark_erased(person);
         tracing::info!(

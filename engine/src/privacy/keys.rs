@@ -78,6 +78,24 @@ pub(crate) async fn read(store: &EventStore, person: &str) -> Result<KeyRow, Sto
     Ok(row.unwrap_or(KeyRow::Missing))
 }
 
+/// Whether the people index (NIP to person id) holds `person`.
+pub(crate) async fn indexed(store: &EventStore, person: &str) -> Result<bool, StoreError> {
+    let found: Option<i32> = if let Some(pool) = store.sqlite_pool() {
+        sqlx::query_scalar("SELECT 1 FROM people WHERE person_id = ?")
+            .bind(person)
+            .fetch_optional(pool)
+            .await?
+    } else if let Some(pool) = store.postgres_pool() {
+        sqlx::query_scalar("SELECT 1 FROM people WHERE person_id = $1")
+            .bind(person)
+            .fetch_optional(pool)
+            .await?
+    } else {
+        None
+    };
+    Ok(found.is_some())
+}
+
 /// Stores `wrapped` as the key of `person` unless the person has a row
 /// already (another server made the key first, or the person was erased).
 pub(crate) async fn insert(

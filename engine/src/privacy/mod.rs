@@ -27,6 +27,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use crate::domain::DomainError;
+use crate::domain::values::PersonId;
 use crate::engine::CommandError;
 use crate::store::{EventStore, StoreError};
 
@@ -63,20 +64,8 @@ impl std::fmt::Debug for Privacy {
     }
 }
 
-fn check_person(person: &str) -> Result<(), DomainError> {
-    let ok = !person.is_empty()
-        && person.len() <= 64
-        && person
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(
-            "person",
-            "a person id is 1 to 64 letters, digits, '-' or '_' (e.g. a UUID)",
-        ))
-    }
+fn check_person(person: &str) -> Result<PersonId, DomainError> {
+    PersonId::parse_field("person", person)
 }
 
 impl Privacy {

@@ -35,6 +35,7 @@ mod copy;
 mod error;
 mod hash;
 pub mod merkle;
+mod people;
 mod plan;
 mod postgres;
 mod roles;

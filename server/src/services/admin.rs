@@ -216,7 +216,20 @@ impl pb::admin_server::Admin for App {
         } else {
             r.reason
         };
-        let event = match (r.token_id.trim(), r.subject.trim()) {
+        // A participant named by NIP is revoked by their person id: the
+        // log never records a NIP.
+        let subject = match jejak_engine::domain::values::Nip::parse(r.subject.trim()) {
+            Ok(nip) => self
+                .engine()
+                .store()
+                .find_person(&nip)
+                .await
+                .map_err(status)?
+                .map(|person| person.to_string())
+                .ok_or_else(|| super::not_found("participant", "with that NIP"))?,
+            Err(_) => r.subject.trim().to_owned(),
+        };
+        let event = match (r.token_id.trim(), subject.as_str()) {
             (id, "") if !id.is_empty() => AccessEvent::TokenRevoked {
                 token_id: id.to_owned(),
                 reason,

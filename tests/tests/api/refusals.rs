@@ -768,6 +768,7 @@ async fn every_rpc_needs_a_valid_token(db: &TestDb) {
         .as_secs();
     let claims = jejak_server::auth::Claims {
         sub: "insp-1".into(),
+        nip: None,
         role: "auditor".into(),
         opd: None,
         provider: None,

@@ -271,6 +271,11 @@ async fn only_an_operator_erases_and_only_once(db: &TestDb) {
 /// write-ahead log, or the table's files under PostgreSQL's data folder
 /// (`pg_relation_filepath`, read as the superuser the tests log in as).
 async fn table_files(db: &TestDb) -> Option<Vec<std::path::PathBuf>> {
+    tables_files(db, &["person_keys"]).await
+}
+
+/// The files that hold `tables` (on SQLite: the whole database).
+async fn tables_files(db: &TestDb, tables: &[&str]) -> Option<Vec<std::path::PathBuf>> {
     if let Some(path) = db.sqlite_path() {
         let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
         return Some(vec![path, wal]);
@@ -281,26 +286,31 @@ async fn table_files(db: &TestDb) -> Option<Vec<std::path::PathBuf>> {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    let relative: String = sqlx::query_scalar("SELECT pg_relation_filepath('person_keys')")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    let file = std::path::Path::new(&dir).join(relative);
-    // Make sure what was written is in the file, not only in shared buffers.
+    // Make sure what was written is in the files, not only in shared buffers.
     sqlx::raw_sql("CHECKPOINT")
         .execute(&mut conn)
         .await
         .unwrap();
-    if std::fs::File::open(&file).is_err() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the test must read PostgreSQL's files under CI ({})",
-            file.display()
-        );
-        eprintln!("SKIPPED the file check: cannot read {}", file.display());
-        return None;
+    let mut files = Vec::new();
+    for table in tables {
+        let relative: String = sqlx::query_scalar("SELECT pg_relation_filepath($1::regclass)")
+            .bind(*table)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        let file = std::path::Path::new(&dir).join(relative);
+        if std::fs::File::open(&file).is_err() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "the test must read PostgreSQL's files under CI ({})",
+                file.display()
+            );
+            eprintln!("SKIPPED the file check: cannot read {}", file.display());
+            return None;
+        }
+        files.push(file);
     }
-    Some(vec![file])
+    Some(files)
 }
 
 fn holds(files: &[std::path::PathBuf], needle: &[u8]) -> bool {
@@ -332,7 +342,15 @@ async fn wrapped_key(db: &TestDb, person: &str) -> Vec<u8> {
 
 async fn an_erased_key_is_in_no_database_file(db: &TestDb) {
     let engine = engine(db).await;
-    let (gone, kept) = (person(), person());
+    // The person is found by NIP through the people index.
+    let nip = jejak_engine::domain::values::Nip::parse(NIP).unwrap();
+    let gone = engine
+        .store()
+        .person_for_nip(&nip)
+        .await
+        .unwrap()
+        .to_string();
+    let kept = person();
     record(&engine, &kept).await;
     record(&engine, &gone).await;
     let (gone_key, kept_key) = (wrapped_key(db, &gone).await, wrapped_key(db, &kept).await);
@@ -358,4 +376,16 @@ async fn an_erased_key_is_in_no_database_file(db: &TestDb) {
         "the erased key's bytes are left in {files:?}"
     );
     assert!(holds(&files, &kept_key), "the other person's key is kept");
+    // Their NIP and name are nowhere in the files: not in the index, the
+    // keys or the log (whose payloads hold them sealed).
+    assert_eq!(engine.store().find_person(&nip).await.unwrap(), None);
+    let files = tables_files(db, &["people", "person_keys", "events"])
+        .await
+        .unwrap();
+    for secret in [NIP, NAME] {
+        assert!(
+            !holds(&files, secret.as_bytes()),
+            "{secret} is in {files:?}"
+        );
+    }
 }

@@ -97,9 +97,10 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
     // The server role erases a person: it may delete the key but not
     // rewrite the table, and says so; the owner then vacuums it.
     let engine = app.engine();
+    let person = "0192f5e4-7c1a-7b3e-9d2a-5f0c8e1b2a3d";
     engine
         .privacy()
-        .seal("p-1", "participant", &serde_json::json!({"name": "A"}))
+        .seal(person, "participant", &serde_json::json!({"name": "A"}))
         .await
         .unwrap();
     let operator = jejak_engine::engine::Context::new(
@@ -107,7 +108,7 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
         "erase-p-1",
     );
     let erasure = engine
-        .erase_person(&operator, "p-1", "UU 27/2022 Pasal 8")
+        .erase_person(&operator, person, "UU 27/2022 Pasal 8")
         .await
         .unwrap();
     assert_eq!(erasure.scrubbed, Scrubbed::VacuumPending);

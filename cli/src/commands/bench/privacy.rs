@@ -31,7 +31,7 @@ fn fields(i: usize) -> serde_json::Value {
 }
 
 fn person(i: usize) -> String {
-    format!("bench-person-{i}")
+    uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0000 + i as u128).to_string()
 }
 
 /// Appends from [`WRITERS`] tasks for `seconds`, each event holding one
