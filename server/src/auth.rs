@@ -4,7 +4,8 @@
 //! name their NIP instead (claim `nip`; tokens are issued offline, where the
 //! person id is not known): the server maps it to their person id through
 //! the people index before anything else ([`PersonOfNip`]); a token naming
-//! both must name the same person. Two kinds are accepted:
+//! both must name the same person; a NIP nobody was enrolled with names a
+//! person of nothing (a fresh person id). Two kinds are accepted:
 //! - jejak's own, HS256-signed with a local secret (configured, read from a
 //!   file, or generated on first start and kept 0600 in the data folder);
 //! - those of external OpenID Connect issuers, checked against the issuer's
@@ -414,18 +415,25 @@ impl Keys {
                 .extensions()
                 .get::<PersonOfNip>()
                 .filter(|found| &found.nip == nip)
-                .and_then(|found| found.person.clone())
                 .ok_or_else(|| {
-                    Status::unauthenticated(
-                        "nobody is enrolled with the NIP the token names; ask the organizer to enrol them",
-                    )
+                    Status::unavailable("the token's NIP was not looked up; try again")
                 })?;
-            if !verified.actor.id.is_empty() && verified.actor.id != found.as_str() {
-                return Err(Status::unauthenticated(
-                    "the token's subject and its NIP name different people; issue a new token",
-                ));
-            }
-            verified.actor.id = found.to_string();
+            let person = match (&found.person, verified.actor.id.as_str()) {
+                (Some(person), sub) if !sub.is_empty() && sub != person.as_str() => {
+                    return Err(Status::unauthenticated(
+                        "the token's subject and its NIP name different people; issue a new token",
+                    ));
+                }
+                (Some(person), _) => person.clone(),
+                // A NIP nobody was enrolled with is a participant of
+                // nothing: a person id of nobody, so that they are answered
+                // as any participant not enrolled where they ask.
+                (None, "") => PersonId::generate(),
+                (None, sub) => PersonId::parse(sub).map_err(|_| {
+                    Status::unauthenticated("the token's subject is not a person id")
+                })?,
+            };
+            verified.actor.id = person.to_string();
         }
         self.revoked.check(&verified)?;
         Ok(verified.actor)

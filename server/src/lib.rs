@@ -330,17 +330,17 @@ where
                 .and_then(|v| v.to_str().ok());
             keys.prepare(authorization).await;
             // A token naming a NIP: its person id, from the people index.
+            // (Not found when the index cannot be read: the call is then
+            // answered UNAVAILABLE.)
             if let Some(nip) = keys.nip_of(authorization) {
-                let person = match store.find_person(&nip).await {
-                    Ok(person) => person,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "cannot read the people index");
-                        None
+                match store.find_person(&nip).await {
+                    Ok(person) => {
+                        request
+                            .extensions_mut()
+                            .insert(auth::PersonOfNip { nip, person });
                     }
-                };
-                request
-                    .extensions_mut()
-                    .insert(auth::PersonOfNip { nip, person });
+                    Err(err) => tracing::warn!(error = %err, "cannot read the people index"),
+                }
             }
             inner.call(request).await
         })

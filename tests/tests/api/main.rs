@@ -5,6 +5,7 @@ mod fuzz;
 mod journey;
 mod limits;
 mod oracle;
+mod people;
 mod privacy;
 mod proofs;
 mod refusals;

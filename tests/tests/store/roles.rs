@@ -78,6 +78,10 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
         .unwrap();
     store.save_checkpoint("reader", 2).await.unwrap();
     store.save_checkpoint("reader", 3).await.unwrap();
+    // The people index: enrolling inserts, erasing deletes.
+    let nip = jejak_engine::domain::values::Nip::parse("198703152010011003").unwrap();
+    let person = store.person_for_nip(&nip).await.unwrap();
+    assert!(store.forget_person(&person).await.unwrap());
     let keys = Keys::new(b"jejak-test-secret-of-at-least-32-bytes!").unwrap();
     let app = App::start(store.clone(), AppConfig::new(keys))
         .await

@@ -28,6 +28,9 @@ on_both_backends!(
     a_copy_holds_every_committed_event_and_the_wal_is_emptied_on_request,
 );
 
+/// The schema version of change projects' snapshots.
+const CHANGE_PROJECT_SNAPSHOTS: u32 =
+    <ChangeProject as jejak_engine::domain::Aggregate>::SNAPSHOT_VERSION;
 const NIP: &str = "198703152010011003";
 /// The participant's person id.
 const PERSON: &str = "0192f5e4-7c1a-7b3e-9d2a-5f0c8e1b2a3d";
@@ -195,7 +198,7 @@ async fn a_forged_snapshot_is_ignored_and_the_next_decision_comes_from_the_event
     let project = project_of("pka-2026-1");
     let s = stream_of::<ChangeProject>(&project).unwrap();
     let (snapshot, _) = store
-        .read_from_snapshot::<serde_json::Value>(&s, 1)
+        .read_from_snapshot::<serde_json::Value>(&s, CHANGE_PROJECT_SNAPSHOTS)
         .await
         .unwrap();
     let (version, mut state) = snapshot.expect("a snapshot was taken");
@@ -231,7 +234,7 @@ async fn a_forged_snapshot_is_ignored_and_the_next_decision_comes_from_the_event
     );
     assert_eq!(store.bad_snapshots_ignored(), 1, "counted");
     let (loaded, events) = store
-        .read_from_snapshot::<serde_json::Value>(&s, 1)
+        .read_from_snapshot::<serde_json::Value>(&s, CHANGE_PROJECT_SNAPSHOTS)
         .await
         .unwrap();
     assert!(loaded.is_none(), "not used");

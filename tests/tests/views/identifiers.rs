@@ -63,7 +63,8 @@ async fn no_id_or_key_holds_a_participants_nip_or_name(db: &TestDb) {
         .run_once()
         .await
         .unwrap();
-    let events = store.read_all(0, 100_000).await.unwrap();
+    let events = store.read_all(0, 10_000).await.unwrap();
+    assert!(events.len() < 10_000, "the whole log was read");
     assert!(
         events
             .iter()
