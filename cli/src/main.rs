@@ -31,7 +31,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use client::{Connection, Failure};
-use commands::{admin, audit, bench, demo, innovation, people};
+use commands::{admin, audit, bench, demo, innovation, people, privacy};
 
 /// jejak — an event-sourced workflow engine for leadership-training change
 /// projects and the regional innovations they become.
@@ -102,6 +102,13 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Operators: personal data (erasure; PostgreSQL's vacuum of erased keys).
+    Privacy {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: privacy::PrivacyCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +165,10 @@ fn main() -> ExitCode {
                 connection,
                 command,
             } => admin::run(&connection, command).await,
+            Command::Privacy {
+                connection,
+                command,
+            } => privacy::run(&connection, command).await,
         }
     });
     match result {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use jejak_engine::domain::Role;
-use jejak_engine::domain::values::OpdCode;
+use jejak_engine::domain::values::{Nip, OpdCode, PersonId};
+use jejak_engine::privacy::{MASTER_KEY_FILE, MasterKey};
 use jejak_engine::store::seal::SEAL_KEY_FILE;
 use jejak_engine::store::{EventStore, SealKey, StoreConfig};
 use jejak_server::auth::{ClaimNames, Grant, JwksSource, OidcConfig, OidcIssuer};
@@ -37,6 +38,7 @@ struct ConfigFile {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     seal_key: Option<PathBuf>,
+    master_key_file: Option<PathBuf>,
     origin: Option<String>,
     checkpoint_dir: Option<PathBuf>,
     checkpoint_every_events: Option<u64>,
@@ -103,6 +105,11 @@ pub struct DataArgs {
     /// Servers sharing one PostgreSQL log share this file.
     #[arg(long, env = "JEJAK_SEAL_KEY")]
     pub seal_key: Option<PathBuf>,
+    /// The master key (32 bytes, 64 hex digits) that every person's data key is
+    /// wrapped under. Default: DATA_DIR/master-key, generated (mode 0600) on first
+    /// start. Keep a copy apart from the database: without it no personal data opens.
+    #[arg(long, env = "JEJAK_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
     /// The log's name in checkpoints (the key's name, given when the key is generated;
     /// no spaces or '+'). Default: jejak.local/log
     #[arg(long, env = "JEJAK_ORIGIN")]
@@ -157,6 +164,20 @@ impl DataArgs {
             );
         }
         Ok(key)
+    }
+
+    /// The master key: from its file, or generated into it on first start.
+    pub fn master_key(&self) -> anyhow::Result<MasterKey> {
+        let path = match self
+            .master_key_file
+            .clone()
+            .or(self.file()?.master_key_file)
+        {
+            Some(path) => path,
+            None => self.data_dir()?.join(MASTER_KEY_FILE),
+        };
+        MasterKey::load_or_create(&path)
+            .with_context(|| format!("cannot set up the master key {}", path.display()))
     }
 
     /// The token keys: from --token-secret (with a warning), then
@@ -445,6 +466,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let mut config = AppConfig::new(keys);
+    config.engine.master_key = Some(args.data.master_key()?);
     config.engine.region = args
         .region
         .or(file.region)
@@ -493,9 +515,16 @@ pub struct IssueArgs {
     /// The role: participant, mentor, coach, examiner, organizer, innovation_officer, brida_officer, auditor, admin.
     #[arg(long)]
     role: String,
-    /// The subject: a user id, or a participant's NIP.
+    /// The subject: a staff user id, or a participant's person id
+    /// (`jejak cohort find --nip` prints it).
+    #[arg(long, required_unless_present = "nip")]
+    subject: Option<String>,
+    /// A participant's NIP, instead of (or beside) their person id: the
+    /// token carries it in the claim `nip` and the server maps it to the
+    /// person id enrolling them recorded (tokens are issued offline, with
+    /// the secret, where that mapping is not known).
     #[arg(long)]
-    subject: String,
+    nip: Option<String>,
     /// The OPD an innovation officer acts for.
     #[arg(long)]
     opd: Option<String>,
@@ -550,9 +579,26 @@ pub fn issue(args: IssueArgs) -> anyhow::Result<()> {
     if args.provider.is_some() && role != Role::Organizer {
         anyhow::bail!("--provider is for organizers: the provider they act for");
     }
+    let nip = args
+        .nip
+        .as_deref()
+        .map(Nip::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if nip.is_some() && role != Role::Participant {
+        anyhow::bail!("--nip is for participants; staff tokens name their user id with --subject");
+    }
+    let subject = args.subject.as_deref().map(str::trim).unwrap_or_default();
+    if role == Role::Participant && !subject.is_empty() && PersonId::parse(subject).is_err() {
+        anyhow::bail!(
+            "a participant's --subject is their person id (a UUID; `jejak cohort find --nip` \
+             prints it); to name them by NIP use --nip"
+        );
+    }
     let keys = args.data.keys()?;
     let issued = keys.issue_token(&Grant {
-        subject: args.subject.trim(),
+        subject,
+        nip: nip.as_ref().map(Nip::as_str),
         role,
         opd: opd.as_ref(),
         provider: args.provider.as_deref().map(str::trim),

@@ -102,18 +102,17 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["project_id"] == "pka-2026-9.198703152010011003")
+        .find(|p| p["code"] == "pka-2026-9/001")
         .expect("the tour's project");
+    let project_id = ours["project_id"].as_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&project_id).is_ok(), "{ours}");
     assert_eq!(ours["state"], "proposed");
     assert_eq!(ours["milestones"][0]["status"], "planned");
 
     // Exit codes: 1 refused, 2 usage, 2 unreachable; one sentence each.
     let participant = server.token("participant", "198703152010011003");
     let refused = server
-        .jejak(
-            Some(&participant),
-            &["mentor", "agree", "pka-2026-9.198703152010011003"],
-        )
+        .jejak(Some(&participant), &["mentor", "agree", "pka-2026-9/001"])
         .assert()
         .code(1);
     assert!(String::from_utf8_lossy(&refused.get_output().stderr).contains("only mentor may"));
@@ -160,25 +159,46 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
     // A moment with fractions of a second reaches the server whole: the
     // state at the very microsecond version 2 was recorded is version 2.
     let live = format!("sqlite://{}", server.path().join("data/jejak.db").display());
-    let recorded: String = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let mut conn = sqlx::SqliteConnection::connect(&live).await.unwrap();
-        let at = sqlx::query_scalar(
-            "SELECT recorded_at FROM events \
-             WHERE stream_id = 'change_project-pka-2026-9.198703152010011003' AND stream_version = 2",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-        conn.close().await.unwrap();
-        at
-    });
+    let (recorded, ids): (String, Vec<String>) =
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let mut conn = sqlx::SqliteConnection::connect(&live).await.unwrap();
+            let at = sqlx::query_scalar(
+                "SELECT recorded_at FROM events WHERE stream_id = ? AND stream_version = 2",
+            )
+            .bind(format!("change_project-{project_id}"))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            // Every id of the demo city and the tour: streams, events,
+            // metadata (actor, request, correlation, causation), request records.
+            let ids = sqlx::query_scalar(
+                "SELECT stream_id || ' ' || event_id || ' ' || metadata FROM events \
+                 UNION ALL SELECT request_id || ' ' || stream_id FROM requests",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            conn.close().await.unwrap();
+            (at, ids)
+        });
+    // No id holds a NIP (nor anything shaped like one): not the tour's
+    // participant's, not one of the demo city's.
+    assert!(ids.len() > 1_000);
+    for id in &ids {
+        assert!(
+            !id.as_bytes()
+                .split(|b| !b.is_ascii_digit())
+                .any(|run| run.len() >= 18),
+            "an id holds a NIP: {id}"
+        );
+    }
     let out = server
         .jejak(
             Some(&auditor),
             &[
                 "audit",
                 "state-at",
-                "pka-2026-9.198703152010011003",
+                "pka-2026-9/001",
                 "--at",
                 &recorded,
                 "--json",
@@ -236,35 +256,19 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
     };
     let ok = offline(&["verify", "--digest", &digest]).assert().success();
     assert!(String::from_utf8_lossy(&ok.get_output().stdout).contains("intact"));
-    let state = offline(&[
-        "state-at",
-        "pka-2026-9.198703152010011003",
-        "--version",
-        "2",
-        "--json",
-    ])
-    .output()
-    .unwrap();
+    let state = offline(&["state-at", "pka-2026-9/001", "--version", "2", "--json"])
+        .output()
+        .unwrap();
     let state: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
     assert_eq!(state["state"]["lifecycle"], "proposed");
     // Offline answers as the server does: no such project, no such version.
-    let unknown = offline(&[
-        "state-at",
-        "pka-2026-9.198703152010011099",
-        "--version",
-        "1",
-    ])
-    .assert()
-    .code(1);
+    let unknown = offline(&["state-at", "pka-2026-9/099", "--version", "1"])
+        .assert()
+        .code(1);
     assert!(String::from_utf8_lossy(&unknown.get_output().stderr).contains("does not exist"));
-    let past = offline(&[
-        "state-at",
-        "pka-2026-9.198703152010011003",
-        "--version",
-        "9999",
-    ])
-    .assert()
-    .code(2);
+    let past = offline(&["state-at", &project_id, "--version", "9999"])
+        .assert()
+        .code(2);
     assert!(
         String::from_utf8_lossy(&past.get_output().stderr).contains("past the stream's version")
     );

@@ -76,7 +76,7 @@ impl Engine {
         let written = self
             .store()
             .append(
-                AppendRequest::new(stream.clone(), "access", ExpectedVersion::Any)
+                AppendRequest::new(stream, "access", ExpectedVersion::Any)
                     .event(encode(&event, ctx.metadata()))
                     .request_id(ctx.request_id.clone()),
             )
@@ -84,23 +84,13 @@ impl Engine {
         if written.duplicate {
             self.same_command(&written, ctx).await?;
         }
-        Ok(Outcome {
-            stream_id: stream,
-            stream_version: written.stream_version,
-            position: written.position,
-            events: if written.duplicate {
-                vec![]
-            } else {
-                vec![
-                    match event {
-                        AccessEvent::TokenRevoked { .. } => "TokenRevoked",
-                        AccessEvent::SubjectTokensRevoked { .. } => "SubjectTokensRevoked",
-                    }
-                    .to_owned(),
-                ]
+        Ok(Outcome::of_one(
+            written,
+            match event {
+                AccessEvent::TokenRevoked { .. } => "TokenRevoked",
+                AccessEvent::SubjectTokensRevoked { .. } => "SubjectTokensRevoked",
             },
-            duplicate: written.duplicate,
-        })
+        ))
     }
 
     /// The revocations recorded after stream version `after`, with their

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{Clock, SystemClock};
 use crate::codec::{DecodeError, decode, encode};
 use crate::domain::{Actor, Aggregate, Command, DomainError};
+use crate::privacy::{MasterKey, Privacy};
 use crate::store::{
     AppendRequest, AppendResult, Direction, EventStore, ExpectedVersion, Metadata, StoreError,
     StoredSnapshot, StreamId,
@@ -168,6 +169,10 @@ pub struct EngineConfig {
     /// The region this deployment serves, for innovations registered from
     /// adopted change projects (e.g. "Kota Cilegon").
     pub region: String,
+    /// The key every person's data key is wrapped under. `None`: a random
+    /// one for this process only (tests, tools): what it sealed cannot be
+    /// opened after a restart.
+    pub master_key: Option<MasterKey>,
 }
 
 impl Default for EngineConfig {
@@ -176,6 +181,7 @@ impl Default for EngineConfig {
             max_attempts: 16,
             snapshot_every: 100,
             region: "Kota Cilegon".into(),
+            master_key: None,
         }
     }
 }
@@ -230,6 +236,24 @@ fn repeat(first: AppendResult) -> Outcome {
     }
 }
 
+impl Outcome {
+    /// What an append of one event of type `event` wrote (nothing, when
+    /// its request id had been handled before).
+    pub(crate) fn of_one(written: AppendResult, event: &str) -> Self {
+        Self {
+            stream_id: written.stream_id,
+            stream_version: written.stream_version,
+            position: written.position,
+            events: if written.duplicate {
+                vec![]
+            } else {
+                vec![event.to_owned()]
+            },
+            duplicate: written.duplicate,
+        }
+    }
+}
+
 /// Runs commands against the log. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -238,6 +262,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     turns: Arc<Turns>,
+    privacy: Privacy,
 }
 
 impl Engine {
@@ -261,7 +286,16 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Result<Self, CommandError> {
+        let master = config.master_key.clone().unwrap_or_else(|| {
+            if !store.config().read_only {
+                tracing::warn!(
+                    "no master key configured: personal data is sealed under a key of this process only"
+                );
+            }
+            MasterKey::generate()
+        });
         let engine = Self {
+            privacy: Privacy::new(store.clone(), master),
             store,
             workflows: Arc::new(WorkflowRegistry::new()),
             clock,
@@ -305,6 +339,11 @@ impl Engine {
     /// The log.
     pub fn store(&self) -> &EventStore {
         &self.store
+    }
+
+    /// Personal data: sealing, opening, the keys.
+    pub fn privacy(&self) -> &Privacy {
+        &self.privacy
     }
 
     /// The workflow registry.
@@ -569,6 +608,69 @@ impl Engine {
     ) -> Result<Option<Loaded<A::State>>, CommandError> {
         let loaded = self.load::<A>(&stream_of::<A>(id)?).await?;
         Ok((loaded.version > 0).then_some(loaded))
+    }
+
+    /// The change project `given` names: a project id as it is, or a short
+    /// code (`pka-2026-9/017`, ADR 0020) looked up in its cohort, so a code
+    /// works as soon as the enrolment is written.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] for a malformed id or code;
+    /// [`DomainError::NotFound`] naming the code for a code nobody has;
+    /// storage failures.
+    pub async fn project_id(
+        &self,
+        given: &str,
+    ) -> Result<crate::domain::values::ProjectId, CommandError> {
+        use crate::domain::cohort::Cohort;
+        use crate::domain::values::{ProjectCode, ProjectId};
+        if !ProjectCode::looks_like(given) {
+            return Ok(ProjectId::parse(given)?);
+        }
+        let code = ProjectCode::parse(given)?;
+        let (cohort_id, ordinal) = code.parts();
+        let cohort = self.get::<Cohort>(cohort_id).await?;
+        cohort
+            .and_then(|cohort| {
+                let facts = cohort.state.facts.as_ref()?;
+                let enrollment = cohort
+                    .state
+                    .enrollments
+                    .values()
+                    .find(|e| e.ordinal == ordinal)?;
+                Some(ProjectId::for_participant(
+                    &facts.cohort_id,
+                    &enrollment.participant.person,
+                ))
+            })
+            .ok_or_else(|| {
+                DomainError::NotFound {
+                    what: crate::domain::change_project::ChangeProject::LABEL,
+                    id: code.to_string(),
+                }
+                .into()
+            })
+    }
+
+    /// The stream `given` names: a stream id as it is, or a change
+    /// project's code, bare or as `change_project-CODE`, resolved by
+    /// [`Engine::project_id`].
+    ///
+    /// # Errors
+    /// As [`Engine::project_id`]; a malformed stream id.
+    pub async fn stream_named(&self, given: &str) -> Result<StreamId, CommandError> {
+        use crate::domain::change_project::ChangeProject;
+        use crate::domain::values::ProjectCode;
+        let given = given.trim();
+        let code = given
+            .strip_prefix(ChangeProject::KIND)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .unwrap_or(given);
+        if ProjectCode::looks_like(code) {
+            let id = self.project_id(code).await?;
+            return Ok(stream_of::<ChangeProject>(id.as_str())?);
+        }
+        Ok(StreamId::parse(given.to_owned())?)
     }
 
     /// The events of a stream up to and including `version`, folded.

@@ -114,8 +114,8 @@ impl Engine {
             })?;
         let mut projects = std::collections::BTreeMap::new();
         if let Some(facts) = &cohort.state.facts {
-            for nip in cohort.state.enrollments.keys() {
-                let id = ProjectId::for_participant(&facts.cohort_id, nip);
+            for person in cohort.state.enrollments.keys() {
+                let id = ProjectId::for_participant(&facts.cohort_id, person);
                 if let Some(project) = self.get::<ChangeProject>(id.as_str()).await? {
                     projects.insert(
                         id.to_string(),

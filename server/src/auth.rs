@@ -1,6 +1,11 @@
-//! Bearer tokens: JWTs carrying the subject (user id or NIP), the role, for
-//! innovation officers the OPD, for organizers the training provider they
-//! act for. Two kinds are accepted:
+//! Bearer tokens: JWTs carrying the subject (a staff user id, or a
+//! participant's person id), the role, for innovation officers the OPD, for
+//! organizers the training provider they act for. A participant's token may
+//! name their NIP instead (claim `nip`; tokens are issued offline, where the
+//! person id is not known): the server maps it to their person id through
+//! the people index before anything else ([`PersonOfNip`]); a token naming
+//! both must name the same person; a NIP nobody was enrolled with names a
+//! person of nothing (a fresh person id). Two kinds are accepted:
 //! - jejak's own, HS256-signed with a local secret (configured, read from a
 //!   file, or generated on first start and kept 0600 in the data folder);
 //! - those of external OpenID Connect issuers, checked against the issuer's
@@ -21,7 +26,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jejak_engine::domain::values::OpdCode;
+use jejak_engine::domain::values::{Nip, OpdCode, PersonId};
 use jejak_engine::domain::{Actor, Role};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -45,8 +50,12 @@ pub const INTERNAL_ROLES: &[Role] = &[Role::System];
 /// What one of jejak's own tokens says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
-    /// User id or NIP.
+    /// Staff user id or person id; may be empty when `nip` names the person.
+    #[serde(default)]
     pub sub: String,
+    /// A participant's NIP, mapped to their person id by the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nip: Option<String>,
     /// Role name.
     pub role: String,
     /// OPD code, for innovation officers.
@@ -90,8 +99,10 @@ pub enum KeyError {
 /// What a token is to be issued for.
 #[derive(Clone, Debug)]
 pub struct Grant<'a> {
-    /// User id or NIP.
+    /// Staff user id or person id (empty when `nip` is given).
     pub subject: &'a str,
+    /// A participant's NIP, for the server to map to their person id.
+    pub nip: Option<&'a str>,
     /// The role.
     pub role: Role,
     /// The OPD of an innovation officer.
@@ -116,8 +127,11 @@ pub struct Issued {
 /// A token that checked out.
 #[derive(Clone, Debug)]
 pub struct Verified {
-    /// Who it names.
+    /// Who it names. When the token names a NIP, the actor's id is the
+    /// subject it names (possibly empty) until [`Keys::actor`] maps the NIP.
     pub actor: Actor,
+    /// The NIP the token names (claim `nip`), for a participant.
+    pub nip: Option<Nip>,
     /// Its id, when it has one.
     pub token_id: Option<String>,
     /// When it was issued (seconds since the epoch), when it says.
@@ -345,6 +359,7 @@ impl Keys {
     pub fn issue(&self, subject: &str, role: Role, opd: Option<&OpdCode>, ttl: Duration) -> String {
         self.issue_token(&Grant {
             subject,
+            nip: None,
             role,
             opd,
             provider: None,
@@ -362,6 +377,7 @@ impl Keys {
         let id = uuid::Uuid::now_v7().to_string();
         let claims = Claims {
             sub: grant.subject.to_owned(),
+            nip: grant.nip.map(ToOwned::to_owned),
             role: grant.role.as_str().to_owned(),
             opd: grant.opd.map(ToString::to_string),
             provider: grant.provider.map(ToOwned::to_owned),
@@ -393,9 +409,41 @@ impl Keys {
     /// revoked, or naming an unknown or internal role.
     pub fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Status> {
         let token = bearer(request.metadata().get("authorization").map(|v| v.to_str()))?;
-        let verified = self.verify(token)?;
+        let mut verified = self.verify(token)?;
+        if let Some(nip) = &verified.nip {
+            let found = request
+                .extensions()
+                .get::<PersonOfNip>()
+                .filter(|found| &found.nip == nip)
+                .ok_or_else(|| {
+                    Status::unavailable("the token's NIP was not looked up; try again")
+                })?;
+            let person = match (&found.person, verified.actor.id.as_str()) {
+                (Some(person), sub) if !sub.is_empty() && sub != person.as_str() => {
+                    return Err(Status::unauthenticated(
+                        "the token's subject and its NIP name different people; issue a new token",
+                    ));
+                }
+                (Some(person), _) => person.clone(),
+                // A NIP nobody was enrolled with is a participant of
+                // nothing: a person id of nobody, so that they are answered
+                // as any participant not enrolled where they ask.
+                (None, "") => PersonId::generate(),
+                (None, sub) => PersonId::parse(sub).map_err(|_| {
+                    Status::unauthenticated("the token's subject is not a person id")
+                })?,
+            };
+            verified.actor.id = person.to_string();
+        }
         self.revoked.check(&verified)?;
         Ok(verified.actor)
+    }
+
+    /// The NIP a request's token names, if it is one of this server's own
+    /// tokens and checks out (for [`PersonOfNip`] to be looked up).
+    pub fn nip_of(&self, authorization: Option<&str>) -> Option<Nip> {
+        let token = bearer::<std::convert::Infallible>(authorization.map(Ok)).ok()?;
+        self.verify(token).ok()?.nip
     }
 
     /// Checks a token (not its revocation).
@@ -411,21 +459,51 @@ impl Keys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<Claims>(token, &self.local.decoding, &validation)
             .map_err(|e| refused(&e))?;
         let claims = data.claims;
         check_iat(Some(claims.iat))?;
-        let actor = actor_from(
-            &claims.sub,
+        let nip = claims
+            .nip
+            .as_deref()
+            .map(|nip| {
+                Nip::parse(nip).map_err(|_| {
+                    Status::unauthenticated("the token's NIP (claim 'nip') is not a valid NIP")
+                })
+            })
+            .transpose()?;
+        let sub = claims.sub.trim();
+        // A token naming a NIP is checked as if it named a subject; the
+        // subject is set when the NIP is mapped.
+        let mut actor = actor_from(
+            if sub.is_empty() && nip.is_some() {
+                "-"
+            } else {
+                sub
+            },
             &claims.role,
             claims.opd.as_deref(),
             claims.provider.as_deref(),
         )?;
+        if nip.is_some() {
+            if actor.role != Role::Participant {
+                return Err(Status::unauthenticated(
+                    "only a participant's token may name a NIP (claim 'nip'); staff tokens name their user id",
+                ));
+            }
+            if !sub.is_empty() && PersonId::parse(sub).is_err() {
+                return Err(Status::unauthenticated(
+                    "the token names a NIP and a subject that is not a person id",
+                ));
+            }
+            sub.clone_into(&mut actor.id);
+        }
         Ok(Verified {
             actor,
+            nip,
             token_id: claims.jti,
             issued_at: Some(claims.iat),
         })
@@ -444,6 +522,18 @@ impl Keys {
         };
         oidc::prepare(&self.oidc, token).await;
     }
+}
+
+/// The person id the people index holds for the NIP a request's token
+/// names (`person` is `None` when it holds none): looked up before the
+/// request is served, since the lookup reads the database, and put in the
+/// request's extensions for [`Keys::actor`].
+#[derive(Clone, Debug)]
+pub struct PersonOfNip {
+    /// The NIP the token names.
+    pub nip: Nip,
+    /// Their person id, when the index holds one.
+    pub person: Option<PersonId>,
 }
 
 /// The token of an `authorization` header value.

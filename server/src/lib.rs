@@ -178,9 +178,18 @@ impl App {
                     let _ = stopped.wait_for(|s| *s).await;
                 };
                 tokio::pin!(stop);
+                // Erasures by any server sharing the log close this one's
+                // cache of the person's key (ADR 0021).
+                let mut erasures = 0;
                 loop {
                     tokio::select! {
-                        _ = tick.tick() => refresh_revocations(&engine, &keys).await,
+                        _ = tick.tick() => {
+                            refresh_revocations(&engine, &keys).await;
+                            match engine.follow_erasures(erasures).await {
+                                Ok(version) => erasures = version,
+                                Err(err) => tracing::warn!(error = %err, "cannot read new erasures; trying again"),
+                            }
+                        }
                         () = &mut stop => break,
                     }
                 }
@@ -267,16 +276,18 @@ async fn refresh_revocations(engine: &Engine, keys: &Keys) {
     }
 }
 
-/// Lets the keys of external issuers be fetched (asynchronously) before a
-/// request's token is checked.
+/// Lets the keys of external issuers be fetched, and the person id of a
+/// token's NIP be looked up (asynchronously), before a request's token is
+/// checked.
 #[derive(Clone, Debug)]
-struct PrepareTokens(Keys);
+struct PrepareTokens(Keys, jejak_engine::store::EventStore);
 
 impl<S> tower::Layer<S> for PrepareTokens {
     type Service = Prepared<S>;
     fn layer(&self, inner: S) -> Prepared<S> {
         Prepared {
             keys: self.0.clone(),
+            store: self.1.clone(),
             inner,
         }
     }
@@ -285,6 +296,7 @@ impl<S> tower::Layer<S> for PrepareTokens {
 #[derive(Clone, Debug)]
 struct Prepared<S> {
     keys: Keys,
+    store: jejak_engine::store::EventStore,
     inner: S,
 }
 
@@ -309,12 +321,27 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let keys = self.keys.clone();
+        let store = self.store.clone();
         Box::pin(async move {
+            let mut request = request;
             let authorization = request
                 .headers()
                 .get("authorization")
                 .and_then(|v| v.to_str().ok());
             keys.prepare(authorization).await;
+            // A token naming a NIP: its person id, from the people index.
+            // (Not found when the index cannot be read: the call is then
+            // answered UNAVAILABLE.)
+            if let Some(nip) = keys.nip_of(authorization) {
+                match store.find_person(&nip).await {
+                    Ok(person) => {
+                        request
+                            .extensions_mut()
+                            .insert(auth::PersonOfNip { nip, person });
+                    }
+                    Err(err) => tracing::warn!(error = %err, "cannot read the people index"),
+                }
+            }
             inner.call(request).await
         })
     }
@@ -383,7 +410,10 @@ pub async fn run(
             )
             .map_err(|e| ServeError::Tls(e.to_string()))?;
     }
-    let builder = builder.layer(PrepareTokens(app.keys().clone()));
+    let builder = builder.layer(PrepareTokens(
+        app.keys().clone(),
+        app.engine().store().clone(),
+    ));
     let connections = limits::Connections::default();
     let builder = builder.layer(limits::CountCalls {
         connections: connections.clone(),

@@ -123,12 +123,31 @@ pub fn test_seal_key() -> jejak_engine::store::SealKey {
 }
 
 impl TestApp {
-    /// A token for `subject` in `role`, valid for an hour.
+    /// A token for `subject` in `role`, valid for an hour. A participant
+    /// named by NIP gets a token naming the NIP (claim `nip`), which the
+    /// server maps to their person id, as `jejak token issue --nip` makes.
     pub fn token(&self, role: Role, subject: &str) -> String {
+        if role == Role::Participant && jejak_engine::domain::values::Nip::parse(subject).is_ok() {
+            return self.nip_token(subject);
+        }
         let opd =
             (role == Role::InnovationOfficer).then(|| OpdCode::parse("dinkes").expect("an OPD"));
         self.keys
             .issue(subject, role, opd.as_ref(), Duration::from_secs(3600))
+    }
+
+    /// A participant's token naming their NIP and no subject.
+    pub fn nip_token(&self, nip: &str) -> String {
+        self.keys
+            .issue_token(&jejak_server::auth::Grant {
+                subject: "",
+                nip: Some(nip),
+                role: Role::Participant,
+                opd: None,
+                provider: None,
+                ttl: Duration::from_secs(3600),
+            })
+            .token
     }
 
     /// A token for an innovation officer of `opd`.
@@ -146,6 +165,7 @@ impl TestApp {
         self.keys
             .issue_token(&jejak_server::auth::Grant {
                 subject,
+                nip: None,
                 role: Role::Organizer,
                 opd: None,
                 provider: Some(provider),

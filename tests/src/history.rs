@@ -14,7 +14,8 @@ use jejak_engine::domain::change_project::{
 use jejak_engine::domain::cohort::{Cohort, CohortCommand, Enrollment, Participant};
 use jejak_engine::domain::innovation::{Form, Innovation, InnovationCommand as I, Profile, Source};
 use jejak_engine::domain::values::{
-    Attachment, CohortId, Horizon, InnovationId, MilestoneId, OpdCode, Rating, TrainingLevel,
+    Attachment, CohortId, Horizon, InnovationId, MilestoneId, Nip, OpdCode, PersonId, ProjectId,
+    Rating, TrainingLevel,
 };
 use jejak_engine::domain::{Actor, Role};
 use jejak_engine::engine::{CommandError, Context, Engine};
@@ -102,8 +103,11 @@ pub async fn setup(engine: &Engine) -> Result<(), CommandError> {
         )
         .await?;
     for i in 0..4u8 {
+        let number = Nip::parse(&nip(i))?;
+        let person = engine.store().person_for_nip(&number).await?;
         let participant = Participant::new(
-            &nip(i),
+            person,
+            &number,
             &format!("Peserta {i}"),
             "Kepala Seksi",
             OPDS[usize::from(i % 3)],
@@ -122,12 +126,38 @@ pub async fn setup(engine: &Engine) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// The id of the history's project `project` (its participant's, in the
+/// history's cohort), once [`setup`] enrolled them.
+///
+/// # Panics
+/// Before [`setup`].
+pub async fn project_id(engine: &Engine, project: u8) -> String {
+    let cohort = engine
+        .get::<Cohort>("pka-2026-1")
+        .await
+        .expect("the cohort reads")
+        .expect("set up")
+        .state;
+    let person = person_of(project, &cohort).expect("enrolled");
+    ProjectId::for_participant(&CohortId::parse("pka-2026-1").expect("an id"), &person).to_string()
+}
+
+/// The person id of the history's participant `project`.
+fn person_of(project: u8, cohort: &jejak_engine::domain::cohort::CohortState) -> Option<PersonId> {
+    cohort
+        .enrollments
+        .values()
+        .find(|e| e.participant.nip.as_str() == nip(project))
+        .map(|e| e.participant.person.clone())
+}
+
 fn project_move(
     project: u8,
     op: u8,
     engine_cohort: &jejak_engine::domain::cohort::CohortState,
 ) -> Option<(Actor, P)> {
-    let participant = Actor::new(nip(project), Role::Participant);
+    let person = person_of(project, engine_cohort)?;
+    let participant = Actor::new(person.as_str(), Role::Participant);
     let mentor = Actor::new(format!("mentor-{}", project % 2), Role::Mentor);
     let examiner = Actor::new("examiner-1", Role::Examiner);
     let organizer = Actor::new("organizer-1", Role::Organizer);
@@ -376,7 +406,11 @@ pub async fn play(engine: &Engine, steps: &[Step], tag: &str) -> Result<usize, C
                 let Some((actor, body)) = project_move(project, op, &cohort) else {
                     continue;
                 };
-                let id = format!("pka-2026-1.{}", nip(project));
+                let Some(person) = person_of(project, &cohort) else {
+                    continue;
+                };
+                let id = ProjectId::for_participant(&CohortId::parse("pka-2026-1")?, &person)
+                    .to_string();
                 engine
                     .execute::<ChangeProject>(&id, &Context::new(actor, request), body)
                     .await

@@ -32,7 +32,8 @@ pub enum AdminCommand {
         /// The token's id (jti).
         #[arg(long, conflicts_with = "subject", required_unless_present = "subject")]
         token_id: Option<String>,
-        /// A subject (user id or NIP) whose tokens are refused.
+        /// A subject (staff user id, or a participant's person id or NIP,
+        /// which the server records as their person id) whose tokens are refused.
         #[arg(long)]
         subject: Option<String>,
         /// With --subject: refuse its tokens issued before this RFC 3339

@@ -34,7 +34,8 @@ pub struct AuditArgs {
 pub enum AuditCommand {
     /// Every event of one stream: who did what and when.
     History {
-        /// The stream, e.g. change_project-pka-2026-1.198703152010011003.
+        /// The stream, e.g. cohort-pka-2026-1 or change_project-0193…; a
+        /// change project also by its code, e.g. pka-2026-1/001.
         stream: String,
     },
     /// A project's, innovation's or cohort's state at a version or a moment.
@@ -42,7 +43,7 @@ pub enum AuditCommand {
         /// change_project, innovation or cohort.
         #[arg(long, default_value = "change_project")]
         kind: String,
-        /// Its id.
+        /// Its id (a change project's also by its code, e.g. pka-2026-1/001).
         id: String,
         /// The stream version.
         #[arg(long, conflicts_with = "at")]
@@ -237,6 +238,16 @@ async fn state_offline<A: Aggregate>(
     version: Option<u64>,
     at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(StreamId, u64, serde_json::Value), Failure> {
+    let resolved;
+    let id = if A::KIND == ChangeProject::KIND {
+        resolved = engine
+            .project_id(id)
+            .await
+            .map_err(|e| Failure::Refused(e.to_string()))?;
+        resolved.as_str()
+    } else {
+        id
+    };
     let stream = stream_of::<A>(id).map_err(|e| Failure::Usage(e.to_string()))?;
     // Answers as the server does: an unknown stream or a version past its
     // head is refused, not shown as an empty state.
@@ -297,8 +308,10 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
         AuditCommand::History { stream } => {
             let events = match &engine {
                 Some(engine) => {
-                    let stream = StreamId::parse(stream.clone())
-                        .map_err(|e| Failure::Usage(e.to_string()))?;
+                    let stream = engine
+                        .stream_named(&stream)
+                        .await
+                        .map_err(|e| Failure::Refused(e.to_string()))?;
                     engine
                         .store()
                         .read_stream_to_end(&stream)
@@ -333,7 +346,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
             };
             if events.is_empty() {
                 return Err(Failure::Refused(format!(
-                    "stream {stream} has no events; check the id (e.g. change_project-COHORT.NIP)"
+                    "stream {stream} has no events; check the id (e.g. a project's code COHORT/NNN, or change_project-ID)"
                 )));
             }
             history_out(c, &events);

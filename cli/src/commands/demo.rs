@@ -13,8 +13,8 @@ use jejak_engine::domain::change_project::{
 use jejak_engine::domain::cohort::{Cohort, CohortCommand, Enrollment, Participant};
 use jejak_engine::domain::innovation::{Form, Innovation, InnovationCommand as I, Profile, Source};
 use jejak_engine::domain::values::{
-    Attachment, CohortId, Horizon, InnovationId, Level3, MilestoneId, OpdCode, Rating,
-    TrainingLevel,
+    Attachment, CohortId, Horizon, InnovationId, Level3, MilestoneId, Nip, OpdCode, ProjectId,
+    Rating, TrainingLevel,
 };
 use jejak_engine::domain::{Actor, Role};
 use jejak_engine::engine::{CommandError, Context, Engine};
@@ -229,9 +229,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let store = EventStore::open(&url, config)
         .await
         .with_context(|| format!("cannot open the log at {url}"))?;
-    let engine = Engine::open(store)
-        .await
-        .context("cannot start the engine")?;
+    let engine = Engine::open_with(
+        store,
+        std::sync::Arc::new(jejak_engine::clock::SystemClock),
+        jejak_engine::engine::EngineConfig {
+            master_key: Some(args.data.master_key()?),
+            ..jejak_engine::engine::EngineConfig::default()
+        },
+    )
+    .await
+    .context("cannot start the engine")?;
     let bar = indicatif::ProgressBar::new(1_400);
     bar.set_style(
         indicatif::ProgressStyle::with_template("loading the demo city [{bar:40}] {pos} commands")
@@ -312,7 +319,9 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
                 FIRST[i % FIRST.len()],
                 LAST[(i / FIRST.len() + i) % LAST.len()]
             );
-            let participant = Participant::new(&nip(i), &name, "Kepala Bidang", opd)?;
+            let number = Nip::parse(&nip(i))?;
+            let person = engine.store().person_for_nip(&number).await?;
+            let participant = Participant::new(person, &number, &name, "Kepala Bidang", opd)?;
             let enrollment = Enrollment::new(
                 participant,
                 &format!("kepala-{opd}"),
@@ -592,8 +601,9 @@ async fn project(
     starts: NaiveDate,
     ends: NaiveDate,
 ) -> anyhow::Result<()> {
-    let id = format!("{}.{}", cohort.cohort_id, enrollment.participant.nip);
-    let participant = Actor::new(enrollment.participant.nip.as_str(), Role::Participant);
+    let id =
+        ProjectId::for_participant(&cohort.cohort_id, &enrollment.participant.person).to_string();
+    let participant = Actor::new(enrollment.participant.person.as_str(), Role::Participant);
     let mentor = Actor::new(enrollment.mentor.clone(), Role::Mentor);
     let coach = Actor::new(enrollment.coach.clone(), Role::Coach);
     let examiner = Actor::new(enrollment.examiners[0].clone(), Role::Examiner);

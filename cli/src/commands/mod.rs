@@ -8,4 +8,5 @@ mod files;
 mod init_db;
 pub mod innovation;
 pub mod people;
+pub mod privacy;
 pub mod proofs;

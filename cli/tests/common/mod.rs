@@ -104,12 +104,16 @@ impl Server {
         cmd
     }
 
+    /// A token for `subject` in `role`; a participant's `subject` is their
+    /// NIP (the token names it, the server maps it to their person id).
     pub fn token(&self, role: &str, subject: &str) -> String {
+        let by = if role == "participant" {
+            "--nip"
+        } else {
+            "--subject"
+        };
         let out = self
-            .jejak(
-                None,
-                &["token", "issue", "--role", role, "--subject", subject],
-            )
+            .jejak(None, &["token", "issue", "--role", role, by, subject])
             .output()
             .unwrap();
         assert!(

@@ -597,7 +597,7 @@ pub struct ProjectState {
 }
 
 impl ProjectState {
-    /// The participant's NIP as text.
+    /// The participant.
     pub fn participant(&self) -> Option<&Participant> {
         self.enrollment.as_ref().map(|e| &e.participant)
     }
@@ -625,7 +625,7 @@ impl ProjectState {
 /// Whether `actor` is the person the project assigns to their role.
 fn assigned(actor: &Actor, enrollment: &Enrollment, organizer: &str) -> Result<(), DomainError> {
     let ok = match actor.role {
-        Role::Participant => actor.id == enrollment.participant.nip.as_str(),
+        Role::Participant => actor.id == enrollment.participant.person.as_str(),
         Role::Mentor => actor.id == enrollment.mentor,
         Role::Coach => actor.id == enrollment.coach,
         Role::Examiner => enrollment.examiners.contains(&actor.id),
@@ -685,7 +685,7 @@ impl ChangeProject {
                 vec![E::ProjectProposed {
                     project_id: ProjectId::for_participant(
                         &cohort.cohort_id,
-                        &enrollment.participant.nip,
+                        &enrollment.participant.person,
                     ),
                     cohort: cohort.clone(),
                     enrollment: enrollment.clone(),
@@ -921,7 +921,7 @@ impl ChangeProject {
 impl Aggregate for ChangeProject {
     const KIND: &'static str = "change_project";
     const LABEL: &'static str = "change project";
-    const SNAPSHOT_VERSION: u32 = 1;
+    const SNAPSHOT_VERSION: u32 = 2;
     type State = ProjectState;
     type Command = ProjectCommand;
     type Event = ProjectEvent;
@@ -979,7 +979,7 @@ impl Aggregate for ChangeProject {
         match (&command.body, &state.enrollment, &state.cohort) {
             (ProjectCommand::Propose { enrollment, .. }, _, _) => {
                 if command.actor.role == Role::Participant
-                    && command.actor.id != enrollment.participant.nip.as_str()
+                    && command.actor.id != enrollment.participant.person.as_str()
                 {
                     return Err(DomainError::forbidden(
                         "a participant may propose only their own change project",

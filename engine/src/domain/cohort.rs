@@ -6,14 +6,18 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::values::{CohortId, Nip, OpdCode, TrainingLevel, short};
+use super::values::{CohortId, Nip, OpdCode, PersonId, ProjectCode, TrainingLevel, short};
 use super::{Aggregate, Command, DomainError, Role};
 use crate::workflow::{WorkflowKind, WorkflowPin, WorkflowRef};
 
 /// A participant as enrolled: who they are and where they work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ParticipantRecord")]
 pub struct Participant {
-    /// Civil-servant number; also their user id.
+    /// Who they are to jejak: their subject and actor id (opaque).
+    pub person: PersonId,
+    /// Civil-servant number (personal data: found through the people
+    /// index, never part of an id).
     pub nip: Nip,
     /// Full name.
     pub name: String,
@@ -23,14 +27,46 @@ pub struct Participant {
     pub opd: OpdCode,
 }
 
+/// A participant as stored: written before person ids existed, one has
+/// none and is read with [`PersonId::legacy`].
+#[derive(Deserialize)]
+struct ParticipantRecord {
+    #[serde(default)]
+    person: Option<PersonId>,
+    nip: Nip,
+    name: String,
+    position: String,
+    opd: OpdCode,
+}
+
+impl From<ParticipantRecord> for Participant {
+    fn from(r: ParticipantRecord) -> Self {
+        Self {
+            person: r.person.unwrap_or_else(|| PersonId::legacy(&r.nip)),
+            nip: r.nip,
+            name: r.name,
+            position: r.position,
+            opd: r.opd,
+        }
+    }
+}
+
 impl Participant {
-    /// Validates a participant.
+    /// Validates a participant; `person` is the id the people index holds
+    /// for their NIP.
     ///
     /// # Errors
     /// [`DomainError::Invalid`] naming `participant.<field>`.
-    pub fn new(nip: &str, name: &str, position: &str, opd: &str) -> Result<Self, DomainError> {
+    pub fn new(
+        person: PersonId,
+        nip: &Nip,
+        name: &str,
+        position: &str,
+        opd: &str,
+    ) -> Result<Self, DomainError> {
         Ok(Self {
-            nip: Nip::parse_field("participant.nip", nip)?,
+            person,
+            nip: nip.clone(),
             name: short("participant.name", name)?,
             position: short("participant.position", position)?,
             opd: OpdCode::parse(opd).map_err(|e| rename(e, "participant.opd"))?,
@@ -56,6 +92,10 @@ pub struct Enrollment {
     pub coach: String,
     /// Their examiners' user ids.
     pub examiners: Vec<String>,
+    /// Their place in the order of enrolment in the cohort, from 1 (set by
+    /// the cohort when it enrols them; 0 in enrolments written before).
+    #[serde(default)]
+    pub ordinal: u32,
 }
 
 impl Enrollment {
@@ -92,8 +132,8 @@ impl Enrollment {
                 "an examiner is named twice",
             ));
         }
-        let me = participant.nip.as_str();
-        if mentor == me || coach == me || examiners.iter().any(|e| e == me) {
+        let me = |id: &str| id == participant.nip.as_str() || id == participant.person.as_str();
+        if me(&mentor) || me(&coach) || examiners.iter().any(|e| me(e)) {
             return Err(DomainError::invalid(
                 "mentor",
                 "a participant cannot be their own mentor, coach or examiner",
@@ -104,7 +144,14 @@ impl Enrollment {
             mentor,
             coach,
             examiners,
+            ordinal: 0,
         })
+    }
+
+    /// The short code of the participant's project in `cohort`, e.g.
+    /// `pka-2026-9/017`; `None` for an enrolment written before codes.
+    pub fn code(&self, cohort: &CohortId) -> Option<ProjectCode> {
+        (self.ordinal > 0).then(|| ProjectCode::new(cohort, self.ordinal))
     }
 }
 
@@ -232,8 +279,8 @@ pub struct CohortState {
     pub year: i32,
     /// Number.
     pub number: u32,
-    /// Enrolled participants by NIP.
-    pub enrollments: BTreeMap<Nip, Enrollment>,
+    /// Enrolled participants by person.
+    pub enrollments: BTreeMap<PersonId, Enrollment>,
 }
 
 /// Whether `actor` may run a cohort under `workflow`: a change-project
@@ -266,7 +313,7 @@ pub struct Cohort;
 impl Aggregate for Cohort {
     const KIND: &'static str = "cohort";
     const LABEL: &'static str = "cohort";
-    const SNAPSHOT_VERSION: u32 = 1;
+    const SNAPSHOT_VERSION: u32 = 2;
     type State = CohortState;
     type Command = CohortCommand;
     type Event = CohortEvent;
@@ -383,27 +430,54 @@ impl Aggregate for Cohort {
                         facts.cohort_id
                     )));
                 }
-                let nip = &enrollment.participant.nip;
+                let participant = &enrollment.participant;
                 if matches!(command.body, CohortCommand::Enrol(_)) {
-                    nip.check_dates("participant.nip", command.at.date_naive())?;
+                    participant
+                        .nip
+                        .check_dates("participant.nip", command.at.date_naive())?;
                 }
-                let enrolled = state.enrollments.get(nip);
+                let enrolled = state.enrollments.get(&participant.person);
+                // Who the participant is to others: their code, never their NIP.
+                let who = |e: &Enrollment| {
+                    e.code(&facts.cohort_id)
+                        .map_or_else(|| "the participant".to_owned(), |c| c.to_string())
+                };
                 match (&command.body, enrolled) {
-                    (CohortCommand::Enrol(_), Some(_)) => Err(DomainError::AlreadyExists {
+                    (CohortCommand::Enrol(_), Some(current)) => Err(DomainError::AlreadyExists {
                         what: "enrollment of",
-                        id: nip.to_string(),
+                        id: who(current),
                     }),
-                    (CohortCommand::Enrol(_), None) => Ok(vec![CohortEvent::ParticipantEnrolled {
-                        enrollment: enrollment.clone(),
-                    }]),
+                    (CohortCommand::Enrol(_), None) => {
+                        if let Some(other) = state
+                            .enrollments
+                            .values()
+                            .find(|e| e.participant.nip == participant.nip)
+                        {
+                            return Err(DomainError::AlreadyExists {
+                                what: "enrollment of",
+                                id: who(other),
+                            });
+                        }
+                        let mut enrollment = enrollment.clone();
+                        enrollment.ordinal =
+                            u32::try_from(state.enrollments.len() + 1).map_err(|_| {
+                                DomainError::invalid("participant", "the cohort is full")
+                            })?;
+                        Ok(vec![CohortEvent::ParticipantEnrolled { enrollment }])
+                    }
                     (_, None) => Err(DomainError::NotFound {
                         what: "enrollment of",
-                        id: nip.to_string(),
+                        id: "this participant".to_owned(),
                     }),
-                    (_, Some(current)) if current == enrollment => Ok(vec![]),
-                    (_, Some(_)) => Ok(vec![CohortEvent::StaffReassigned {
-                        enrollment: enrollment.clone(),
-                    }]),
+                    (_, Some(current)) => {
+                        let mut enrollment = enrollment.clone();
+                        enrollment.ordinal = current.ordinal;
+                        if *current == enrollment {
+                            Ok(vec![])
+                        } else {
+                            Ok(vec![CohortEvent::StaffReassigned { enrollment }])
+                        }
+                    }
                 }
             }
         }
@@ -450,7 +524,7 @@ impl Aggregate for Cohort {
             | CohortEvent::StaffReassigned { enrollment } => {
                 state
                     .enrollments
-                    .insert(enrollment.participant.nip.clone(), enrollment.clone());
+                    .insert(enrollment.participant.person.clone(), enrollment.clone());
             }
         }
         state

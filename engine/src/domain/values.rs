@@ -311,33 +311,196 @@ id_type!(
     OpdCode, "opd"
 );
 
+/// A person jejak keeps data about (a participant): an opaque UUIDv7 with
+/// nothing personal in it. It is their subject id in tokens, the actor id
+/// of what they do, and the key of everything kept per person. A NIP is
+/// mapped to it by the people index of the store (`store::people`), which
+/// is erased with the person.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct PersonId(String);
+
+impl PersonId {
+    /// A new person id (UUIDv7).
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+
+    /// Validates a person id: a UUID in its hyphenated lower-case form.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `person_id`.
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        Self::parse_field("person_id", value)
+    }
+
+    /// As [`PersonId::parse`], naming `field` in errors.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `field`.
+    pub fn parse_field(field: &str, value: &str) -> Result<Self, DomainError> {
+        let value = value.trim();
+        match uuid::Uuid::try_parse(value) {
+            Ok(id) if !id.is_nil() => Ok(Self(id.hyphenated().to_string())),
+            _ => Err(DomainError::invalid(
+                field,
+                format!(
+                    "{} is not a person id; a person id is a UUID such as \
+                     0192f5e4-7c1a-7b3e-9d2a-5f0c8e1b2a3d (`jejak cohort find --nip` finds one)",
+                    quoted(value)
+                ),
+            )),
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PersonId {
+    /// The person id a participant written before person ids existed is
+    /// read with: derived from their NIP, the same on every read.
+    pub fn legacy(nip: &Nip) -> Self {
+        Self(name_based_id("jejak/legacy-person", &[nip.as_str()]))
+    }
+}
+
+impl fmt::Display for PersonId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PersonId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A name-based UUID of `parts` (RFC 9562 UUIDv8 from SHA-256, the
+/// name-based form the RFC gives for SHA-256, section B.2): the same
+/// inputs always give the same id, and the id reveals nothing of them.
+pub fn name_based_id(namespace: &str, parts: &[&str]) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(namespace.as_bytes());
+    for part in parts {
+        // Length-prefixed, so no two lists of parts hash alike.
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    let digest = hash.finalize();
+    let mut bytes = [0_u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
 impl ProjectId {
-    /// The one project of a participant in a cohort.
-    pub fn for_participant(cohort: &CohortId, nip: &Nip) -> Self {
-        Self(format!("{cohort}.{nip}"))
+    /// The one project of a participant in a cohort: a name-based UUID of
+    /// the cohort and the person, so it is the same however often it is
+    /// worked out, and carries nothing personal.
+    pub fn for_participant(cohort: &CohortId, person: &PersonId) -> Self {
+        Self(name_based_id(
+            "jejak/change-project",
+            &[cohort.as_str(), person.as_str()],
+        ))
     }
 }
 
 impl InnovationId {
     /// The innovation registered when a change project is adopted.
     pub fn from_project(project: &ProjectId) -> Self {
-        Self(format!("cp.{project}"))
+        Self(name_based_id(
+            "jejak/innovation-of-project",
+            &[project.as_str()],
+        ))
     }
 
-    /// The adopter's own innovation when `original` is replicated by `opd`.
+    /// The adopter's own innovation when `original` is replicated by `opd`
+    /// in `region`.
     pub fn replica(original: &InnovationId, adopter: &OpdCode, region: &str) -> Self {
+        // One region however it is written: `Kota Serang`, `kota-serang`.
         let region: String = region
+            .trim()
             .chars()
             .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
+                if c.is_alphanumeric() {
+                    c.to_lowercase().next().unwrap_or(c)
                 } else {
                     '-'
                 }
             })
             .collect();
-        let id = format!("{original}.r.{adopter}.{region}");
-        Self(id.chars().take(100).collect())
+        Self(name_based_id(
+            "jejak/innovation-replica",
+            &[original.as_str(), adopter.as_str(), &region],
+        ))
+    }
+}
+
+/// A change project's short human code: its cohort and the participant's
+/// enrolment ordinal in it, e.g. `pka-2026-9/017`. Nothing personal.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProjectCode(String);
+
+impl ProjectCode {
+    /// The code of the participant enrolled `ordinal`-th in `cohort`.
+    pub fn new(cohort: &CohortId, ordinal: u32) -> Self {
+        Self(format!("{cohort}/{ordinal:03}"))
+    }
+
+    /// Parses a code, `COHORT/NNN`.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `project_code`.
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        let value = value.trim();
+        let bad = || {
+            DomainError::invalid(
+                "project_code",
+                format!(
+                    "{} is not a project code; a code is the cohort and an enrolment number, \
+                     e.g. pka-2026-9/017",
+                    quoted(value)
+                ),
+            )
+        };
+        let (cohort, ordinal) = value.split_once('/').ok_or_else(bad)?;
+        let cohort = CohortId::parse(cohort).map_err(|_| bad())?;
+        let ordinal: u32 = ordinal.parse().map_err(|_| bad())?;
+        if ordinal == 0 {
+            return Err(bad());
+        }
+        Ok(Self::new(&cohort, ordinal))
+    }
+
+    /// Its cohort and enrolment number.
+    pub fn parts(&self) -> (&str, u32) {
+        let (cohort, ordinal) = self.0.rsplit_once('/').unwrap_or((&self.0, "0"));
+        (cohort, ordinal.parse().unwrap_or(0))
+    }
+
+    /// Whether `value` is written as a code (has a `/`), not an id.
+    pub fn looks_like(value: &str) -> bool {
+        value.contains('/')
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProjectCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -584,9 +747,44 @@ mod tests {
         assert!(TrainingLevel::parse("pkz").is_err());
         let original = InnovationId::parse("inv-1").unwrap();
         let opd = OpdCode::parse("dinkes").unwrap();
+        let replica = InnovationId::replica(&original, &opd, "Kota Serang");
         assert_eq!(
-            InnovationId::replica(&original, &opd, "Kota Serang").as_str(),
-            "inv-1.r.dinkes.kota-serang"
+            replica,
+            InnovationId::replica(&original, &opd, "Kota Serang")
         );
+        assert_ne!(
+            replica,
+            InnovationId::replica(&original, &opd, "Kota Cilegon")
+        );
+        assert_eq!(
+            replica,
+            InnovationId::replica(&original, &opd, " kota-serang")
+        );
+        assert!(InnovationId::parse(replica.as_str()).is_ok());
+    }
+
+    #[test]
+    fn ids_of_people_and_projects_carry_nothing_personal() {
+        let cohort = CohortId::parse("pka-2026-9").unwrap();
+        let person = PersonId::generate();
+        assert_eq!(PersonId::parse(person.as_str()).unwrap(), person);
+        assert!(PersonId::parse("198703152010011003").is_err());
+        let project = ProjectId::for_participant(&cohort, &person);
+        assert_eq!(project, ProjectId::for_participant(&cohort, &person));
+        assert_ne!(
+            project,
+            ProjectId::for_participant(&cohort, &PersonId::generate())
+        );
+        assert!(!project.as_str().contains(person.as_str()));
+        assert!(ProjectId::parse(project.as_str()).is_ok());
+        let innovation = InnovationId::from_project(&project);
+        assert!(!innovation.as_str().contains(project.as_str()));
+        assert_eq!(ProjectCode::new(&cohort, 17).as_str(), "pka-2026-9/017");
+        assert_eq!(
+            ProjectCode::parse(" pka-2026-9/17 ").unwrap(),
+            ProjectCode::new(&cohort, 17)
+        );
+        assert!(ProjectCode::parse("pka-2026-9/0").is_err());
+        assert!(ProjectCode::parse("pka-2026-9").is_err());
     }
 }

@@ -6,7 +6,8 @@
 //! and a **server** role that logs in to serve and may only read and append
 //! (SELECT and INSERT on every table; no DDL, no TRUNCATE, no trigger
 //! changes, which need ownership), plus UPDATE and DELETE on the tables that
-//! are caches or cursors rebuilt from the log ([`MUTABLE_TABLES`]).
+//! are caches or cursors rebuilt from the log and on the people index,
+//! erased with the person ([`MUTABLE_TABLES`]).
 //!
 //! [`InitDb`] writes the SQL that sets this up; `jejak admin init-db` runs
 //! it (or prints it). A store opened by the server role finds the schema
@@ -21,8 +22,10 @@ use super::StoreError;
 
 /// Tables the server role may also UPDATE and DELETE: caches and cursors,
 /// each rebuilt from the log (snapshots, reader checkpoints, the record of
-/// the chain verified on start, the views' documents and checkpoints).
+/// the chain verified on start, the views' documents and checkpoints), and
+/// the people index, whose rows are deleted when a person is erased.
 pub const MUTABLE_TABLES: &[&str] = &[
+    "people",
     "snapshots",
     "checkpoints",
     "log_verified",
@@ -30,6 +33,13 @@ pub const MUTABLE_TABLES: &[&str] = &[
     "view_checkpoints",
     "view_active",
 ];
+
+/// Tables a person's erasure deletes from (ADR 0021): the data keys, and
+/// the people index (NIP to person id) where the schema has it. The server
+/// role may DELETE from them; their owner rewrites them (`VACUUM FULL`) so
+/// that no old row version stays behind. A table missing from the schema
+/// is skipped.
+pub const ERASABLE_TABLES: &[&str] = &["person_keys", "people"];
 
 /// The log's PostgreSQL migrations.
 pub fn postgres_migrator() -> Migrator {
@@ -186,6 +196,12 @@ impl InitDb {
             format!(
                 "DO $$ BEGIN IF to_regclass('public.{table}') IS NOT NULL THEN \
                  GRANT UPDATE, DELETE ON {table} TO {server}; END IF; END $$"
+            )
+        }));
+        sql.extend(ERASABLE_TABLES.iter().map(|table| {
+            format!(
+                "DO $$ BEGIN IF to_regclass('public.{table}') IS NOT NULL THEN \
+                 GRANT DELETE ON {table} TO {server}; END IF; END $$"
             )
         }));
         sql

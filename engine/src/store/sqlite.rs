@@ -214,6 +214,12 @@ impl Sqlite {
             // it changes in a statement journal, to undo just itself; in a
             // temporary file that was an eighth of a batch's commit time.
             .pragma("temp_store", "memory")
+            // Deleted content is overwritten with zeros, not left in free
+            // pages: an erased person's key (ADR 0021) and the view rows
+            // that named them leave the file. Every writing connection on
+            // the file (the log's, the appender, the views' relaxed pool)
+            // is made from these options.
+            .pragma("secure_delete", "on")
             .foreign_keys(true);
         let mut immutable = false;
         let options = if config.read_only {

@@ -2,7 +2,9 @@ use jejak_engine::domain::change_project::{
     Agreement, ChangeProject, Grade, ProjectCommand as C, ProjectEvent as E, Replication,
     TargetRating,
 };
-use jejak_engine::domain::values::{Horizon, OpdCode, Rating, TrainingLevel};
+use jejak_engine::domain::values::{
+    CohortId, Horizon, OpdCode, PersonId, ProjectId, Rating, TrainingLevel,
+};
 use jejak_engine::domain::{Actor, DomainError, Role};
 
 use crate::fixtures::*;
@@ -137,7 +139,7 @@ fn a_participant_proposes_their_project_under_the_cohort_workflow() {
     let events = p.ok(participant(), propose(TrainingLevel::Pka));
     assert!(
         matches!(&events[0], E::ProjectProposed { workflow, project_id, .. }
-        if workflow.name == "change-project-pka" && workflow.version == 1 && project_id.as_str() == format!("pka-2026-1.{NIP}"))
+        if workflow.name == "change-project-pka" && workflow.version == 1 && *project_id == ProjectId::for_participant(&CohortId::parse("pka-2026-1").unwrap(), &PersonId::parse(PERSON).unwrap()))
     );
     assert_eq!(
         state_change(&events),
@@ -153,7 +155,7 @@ fn only_the_participant_themself_may_propose() {
         &forbidden(p.refused(mentor(), propose(TrainingLevel::Pka))),
         "only participant may",
     );
-    let other = Actor::new(OTHER_NIP, Role::Participant);
+    let other = Actor::new(OTHER_PERSON, Role::Participant);
     says(
         &forbidden(p.refused(other, propose(TrainingLevel::Pka))),
         "only their own",

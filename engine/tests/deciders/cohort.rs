@@ -1,7 +1,7 @@
 use jejak_engine::domain::cohort::{
     Cohort, CohortCommand as C, CohortEvent as E, Enrollment, Participant,
 };
-use jejak_engine::domain::values::{CohortId, TrainingLevel};
+use jejak_engine::domain::values::{CohortId, Nip, PersonId, TrainingLevel};
 use jejak_engine::domain::{Actor, DomainError, Role};
 
 use crate::fixtures::*;
@@ -86,7 +86,7 @@ fn the_cohorts_organizer_enrols_each_participant_once() {
         c.refused(organizer(), C::Enrol(enrollment())),
         DomainError::AlreadyExists { .. }
     ));
-    let p = Participant::new(NIP, "Siti Rahmawati", "Kepala Bidang Pelayanan", "dpmptsp").unwrap();
+    let p = someone(NIP, "Siti Rahmawati", "Kepala Bidang Pelayanan", "dpmptsp").unwrap();
     let moved = Enrollment::new(p, "mentor-2", "coach-1", &["examiner-1".into()]).unwrap();
     assert!(matches!(
         c.ok(organizer(), C::Reassign(moved.clone()))[..],
@@ -96,18 +96,53 @@ fn the_cohorts_organizer_enrols_each_participant_once() {
 }
 
 #[test]
+fn each_participant_gets_the_next_code_and_a_nip_is_enrolled_once() {
+    let mut c = Given::<Cohort>::new(Some(workflow("change-project-pka")));
+    c.ok(organizer(), open());
+    c.ok(organizer(), C::Enrol(enrollment()));
+    let other = |person: &str, nip: &str| {
+        let p = Participant::new(
+            PersonId::parse(person).unwrap(),
+            &Nip::parse(nip).unwrap(),
+            "Budi Santoso",
+            "Kepala Seksi",
+            "dinkes",
+        )
+        .unwrap();
+        Enrollment::new(p, "mentor-1", "coach-1", &["examiner-1".into()]).unwrap()
+    };
+    let events = c.ok(organizer(), C::Enrol(other(OTHER_PERSON, OTHER_NIP)));
+    let [E::ParticipantEnrolled { enrollment }] = &events[..] else {
+        panic!("one enrolment: {events:?}");
+    };
+    let cohort = CohortId::parse("pka-2026-1").unwrap();
+    assert_eq!(enrollment.code(&cohort).unwrap().as_str(), "pka-2026-1/002");
+    let first = &c.state.enrollments[&PersonId::parse(PERSON).unwrap()];
+    assert_eq!(first.code(&cohort).unwrap().as_str(), "pka-2026-1/001");
+    // Another person id with a NIP enrolled already is refused, and the
+    // refusal names the code, not the NIP.
+    let again = c.refused(
+        organizer(),
+        C::Enrol(other("0192f5e4-7c1a-7b3e-9d2a-5f0c8e1b2a3f", OTHER_NIP)),
+    );
+    assert!(matches!(again, DomainError::AlreadyExists { .. }));
+    assert!(again.to_string().contains("pka-2026-1/002"), "{again}");
+    assert!(!again.to_string().contains(OTHER_NIP), "{again}");
+}
+
+#[test]
 fn enrollments_validate_people() {
-    let p = || Participant::new(NIP, "Siti", "Kabid", "dpmptsp").unwrap();
+    let p = || someone(NIP, "Siti", "Kabid", "dpmptsp").unwrap();
     assert_eq!(
-        invalid(Participant::new("123", "Siti", "Kabid", "dpmptsp").unwrap_err()),
+        invalid(someone("123", "Siti", "Kabid", "dpmptsp").unwrap_err()),
         "participant.nip"
     );
     assert_eq!(
-        invalid(Participant::new(NIP, "", "Kabid", "dpmptsp").unwrap_err()),
+        invalid(someone(NIP, "", "Kabid", "dpmptsp").unwrap_err()),
         "participant.name"
     );
     assert_eq!(
-        invalid(Participant::new(NIP, "Siti", "Kabid", "dinas kesehatan").unwrap_err()),
+        invalid(someone(NIP, "Siti", "Kabid", "dinas kesehatan").unwrap_err()),
         "participant.opd"
     );
     assert_eq!(

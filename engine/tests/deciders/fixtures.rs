@@ -9,13 +9,29 @@ use jejak_engine::domain::change_project::{
 };
 use jejak_engine::domain::cohort::{CohortFacts, Enrollment, Participant};
 use jejak_engine::domain::values::{
-    Attachment, CohortId, Horizon, Level3, MilestoneId, OpdCode, TrainingLevel,
+    Attachment, CohortId, Horizon, Level3, MilestoneId, Nip, OpdCode, PersonId, TrainingLevel,
 };
 use jejak_engine::domain::{Actor, Aggregate, Command, DomainError, Role};
 use jejak_engine::workflow::{Workflow, WorkflowRegistry};
 
 pub const NIP: &str = "198703152010011003";
 pub const OTHER_NIP: &str = "199001012015032001";
+/// The person id the people index holds for [`NIP`].
+pub const PERSON: &str = "0192f5e4-7c1a-7b3e-9d2a-5f0c8e1b2a3d";
+/// Another participant's person id.
+pub const OTHER_PERSON: &str = "0192f5e4-7c1a-7b3e-9d2a-5f0c8e1b2a3e";
+
+/// A participant with NIP `nip`, named by [`PERSON`] (the NIP checked as
+/// the server checks it).
+pub fn someone(
+    nip: &str,
+    name: &str,
+    position: &str,
+    opd: &str,
+) -> Result<Participant, DomainError> {
+    let nip = Nip::parse_field("participant.nip", nip)?;
+    Participant::new(PersonId::parse(PERSON)?, &nip, name, position, opd)
+}
 
 pub fn workflow(name: &str) -> Arc<Workflow> {
     let all = WorkflowRegistry::defaults().expect("the shipped workflows load");
@@ -35,7 +51,7 @@ pub fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
 }
 
 pub fn participant() -> Actor {
-    Actor::new(NIP, Role::Participant)
+    Actor::new(PERSON, Role::Participant)
 }
 pub fn mentor() -> Actor {
     Actor::new("mentor-1", Role::Mentor)
@@ -66,7 +82,7 @@ pub fn cohort(level: TrainingLevel) -> CohortFacts {
 }
 
 pub fn enrollment() -> Enrollment {
-    let p = Participant::new(NIP, "Siti Rahmawati", "Kepala Bidang Pelayanan", "dpmptsp").unwrap();
+    let p = someone(NIP, "Siti Rahmawati", "Kepala Bidang Pelayanan", "dpmptsp").unwrap();
     Enrollment::new(p, "mentor-1", "coach-1", &["examiner-1".to_string()]).unwrap()
 }
 

@@ -263,7 +263,7 @@ fn replication_counts_distinct_adopters_and_names_the_adopters_innovation() {
     );
     let events = i.ok(officer("dinkes"), by("dinkes", "Kota Serang"));
     assert!(
-        matches!(&events[0], E::ReplicationRecorded { adopter_innovation_id, .. } if adopter_innovation_id.as_str() == "inv-1.r.dinkes.kota-serang")
+        matches!(&events[0], E::ReplicationRecorded { adopter_innovation_id, .. } if *adopter_innovation_id == InnovationId::replica(&InnovationId::parse("inv-1").unwrap(), &OpdCode::parse("dinkes").unwrap(), "Kota Serang"))
     );
     assert_eq!(lifecycle(&i), "replicated");
     assert!(matches!(

@@ -17,7 +17,7 @@ use crate::fixtures::*;
 fn actors() -> Vec<Actor> {
     vec![
         participant(),
-        Actor::new(OTHER_NIP, Role::Participant),
+        Actor::new(OTHER_PERSON, Role::Participant),
         mentor(),
         Actor::new("mentor-2", Role::Mentor),
         coach(),

@@ -11,7 +11,8 @@ use jejak_engine::domain::change_project::{
 use jejak_engine::domain::cohort::{Cohort, CohortCommand, Enrollment, Participant};
 use jejak_engine::domain::innovation::{Innovation, InnovationCommand as I, Origin, Source};
 use jejak_engine::domain::values::{
-    Attachment, CohortId, Horizon, InnovationId, MilestoneId, OpdCode, Rating, TrainingLevel,
+    Attachment, CohortId, Horizon, InnovationId, MilestoneId, Nip, OpdCode, PersonId, Rating,
+    TrainingLevel,
 };
 use jejak_engine::domain::{Actor, DomainError, Role};
 use jejak_engine::engine::{CommandError, Context, Engine, EngineConfig, stream_of};
@@ -19,6 +20,8 @@ use jejak_engine::process::ProcessManagers;
 use jejak_engine::store::{EventStore, StoreConfig};
 
 const NIP: &str = "198703152010011003";
+/// The participant's person id.
+const PERSON: &str = "0192f5e4-7c1a-7b3e-9d2a-5f0c8e1b2a3d";
 
 struct World {
     _dir: tempfile::TempDir,
@@ -71,7 +74,11 @@ fn file() -> Attachment {
 }
 
 fn project_id() -> String {
-    format!("pka-2026-1.{NIP}")
+    jejak_engine::domain::values::ProjectId::for_participant(
+        &CohortId::parse("pka-2026-1").unwrap(),
+        &PersonId::parse(PERSON).unwrap(),
+    )
+    .to_string()
 }
 
 impl World {
@@ -110,8 +117,14 @@ impl World {
             .execute::<Cohort>("pka-2026-1", &self.ctx(organizer()), open)
             .await
             .unwrap();
-        let participant =
-            Participant::new(NIP, "Siti Rahmawati", "Kepala Bidang", "dpmptsp").unwrap();
+        let participant = Participant::new(
+            PersonId::parse(PERSON).unwrap(),
+            &Nip::parse(NIP).unwrap(),
+            "Siti Rahmawati",
+            "Kepala Bidang",
+            "dpmptsp",
+        )
+        .unwrap();
         let enrollment =
             Enrollment::new(participant, "mentor-1", "coach-1", &["examiner-1".into()]).unwrap();
         self.engine
@@ -249,7 +262,7 @@ impl World {
 }
 
 fn participant() -> Actor {
-    Actor::new(NIP, Role::Participant)
+    Actor::new(PERSON, Role::Participant)
 }
 fn mentor() -> Actor {
     Actor::new("mentor-1", Role::Mentor)
@@ -354,7 +367,10 @@ async fn snapshots_and_time_travel_give_the_same_states_as_folding() {
     let snapshot = w
         .engine
         .store()
-        .read_from_snapshot::<serde_json::Value>(&stream, 1)
+        .read_from_snapshot::<serde_json::Value>(
+            &stream,
+            <ChangeProject as jejak_engine::domain::Aggregate>::SNAPSHOT_VERSION,
+        )
         .await
         .unwrap()
         .0;
@@ -624,7 +640,14 @@ async fn replication_registers_the_adopters_own_innovation() {
     managers.run_once().await.unwrap();
     let replica = w
         .engine
-        .get::<Innovation>(&format!("{original}.r.dpmptsp.kota-serang"))
+        .get::<Innovation>(
+            InnovationId::replica(
+                &original,
+                &OpdCode::parse("dpmptsp").unwrap(),
+                "Kota Serang",
+            )
+            .as_str(),
+        )
         .await
         .unwrap()
         .expect("the adopter's innovation");

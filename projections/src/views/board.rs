@@ -50,7 +50,11 @@ pub struct HorizonCounts {
 #[allow(missing_docs)]
 pub struct ProjectRow {
     pub project_id: String,
+    /// Its short code, `COHORT/NNN` (empty for projects enrolled before codes).
+    pub code: String,
     pub title: String,
+    /// The participant's person id.
+    pub participant: String,
     pub participant_nip: String,
     pub participant_name: String,
     pub position: String,
@@ -185,7 +189,12 @@ impl Projection for ProjectBoard {
         {
             let row = ProjectRow {
                 project_id: project_id.to_string(),
+                code: enrollment
+                    .code(&cohort.cohort_id)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
                 title: proposal.title.clone(),
+                participant: enrollment.participant.person.to_string(),
                 participant_nip: enrollment.participant.nip.to_string(),
                 participant_name: enrollment.participant.name.clone(),
                 position: enrollment.participant.position.clone(),

@@ -57,7 +57,7 @@ pub struct BoardFilter {
     pub mentor: Option<String>,
     /// Only projects in this state.
     pub state: Option<String>,
-    /// Only this participant's project.
+    /// Only this participant's (by person id) projects.
     pub participant: Option<String>,
 }
 
@@ -68,7 +68,7 @@ impl BoardFilter {
             && is(&self.opd, &row.opd)
             && is(&self.mentor, &row.mentor)
             && is(&self.state, &row.state)
-            && is(&self.participant, &row.participant_nip)
+            && is(&self.participant, &row.participant)
     }
 }
 

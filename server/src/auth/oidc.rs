@@ -246,6 +246,7 @@ impl OidcIssuer {
         )?;
         Ok(Verified {
             actor,
+            nip: None,
             token_id: text("jti"),
             issued_at: iat,
         })

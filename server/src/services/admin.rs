@@ -1,5 +1,6 @@
 use jejak_engine::access::AccessEvent;
 use jejak_engine::domain::Role;
+use jejak_engine::privacy::Scrubbed;
 use jejak_engine::workflow::Workflow;
 use jejak_projections::{DifferenceKind, RunState, Status as ViewStatus};
 use jejak_proto::v1 as pb;
@@ -211,7 +212,20 @@ impl pb::admin_server::Admin for App {
         } else {
             r.reason
         };
-        let event = match (r.token_id.trim(), r.subject.trim()) {
+        // A participant named by NIP is revoked by their person id: the
+        // log never records a NIP.
+        let subject = match jejak_engine::domain::values::Nip::parse(r.subject.trim()) {
+            Ok(nip) => self
+                .engine()
+                .store()
+                .find_person(&nip)
+                .await
+                .map_err(status)?
+                .map(|person| person.to_string())
+                .ok_or_else(|| super::not_found("participant", "with that NIP"))?,
+            Err(_) => r.subject.trim().to_owned(),
+        };
+        let event = match (r.token_id.trim(), subject.as_str()) {
             (id, "") if !id.is_empty() => AccessEvent::TokenRevoked {
                 token_id: id.to_owned(),
                 reason,
@@ -244,5 +258,52 @@ impl pb::admin_server::Admin for App {
         // This server refuses the token at once; the others within seconds.
         self.refresh_revocations().await;
         Ok(Response::new(written(outcome)))
+    }
+
+    async fn erase_person(
+        &self,
+        request: Request<pb::ErasePersonRequest>,
+    ) -> Result<Response<pb::ErasePersonResponse>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, &[Role::Admin], "erase a person")?;
+        let r = request.into_inner();
+        let ctx = context(&actor, &r.request_id)?;
+        let erasure = self
+            .engine()
+            .erase_person(&ctx, r.person_id.trim(), &r.basis)
+            .await
+            .map_err(status)?;
+        // The views that show people are built again from the log, in which
+        // the person's fields no longer open.
+        let runner = self.views().runner();
+        let views_rebuilding: Vec<String> = PEOPLE_VIEWS
+            .iter()
+            .filter(|view| runner.rebuild(view).is_ok())
+            .map(|view| (*view).to_owned())
+            .collect();
+        Ok(Response::new(pb::ErasePersonResponse {
+            result: Some(written(erasure.outcome)),
+            scrubbed: describe(erasure.scrubbed).to_owned(),
+            views_rebuilding,
+        }))
+    }
+}
+
+/// The views that hold people's personal fields.
+const PEOPLE_VIEWS: &[&str] = &["project_board", "cohorts"];
+
+/// What became of an erased key's bytes, in words.
+fn describe(scrubbed: Scrubbed) -> &'static str {
+    match scrubbed {
+        Scrubbed::Overwritten => "overwritten in the database file and its write-ahead log",
+        Scrubbed::Vacuumed => "gone: the key table was rewritten (VACUUM FULL)",
+        Scrubbed::VacuumPending => {
+            "deleted; its old row version stays in the key table's file until the \
+             schema's owner runs `jejak privacy vacuum --owner-url URL`"
+        }
+        Scrubbed::WalBusy => {
+            "overwritten in the database file; the write-ahead log was in use and \
+             keeps the old page until it is overwritten"
+        }
     }
 }

@@ -6,7 +6,7 @@ use jejak_engine::domain::cohort::Cohort;
 use jejak_engine::domain::innovation::Innovation;
 use jejak_engine::domain::{Aggregate, Role};
 use jejak_engine::engine::stream_of;
-use jejak_engine::store::{BreakKind, Digest, Direction, RecordedEvent, StreamId};
+use jejak_engine::store::{BreakKind, Digest, Direction, RecordedEvent};
 use jejak_proto::v1 as pb;
 use serde::Serialize;
 use tonic::{Request, Response, Status};
@@ -194,7 +194,11 @@ impl pb::audit_server::Audit for App {
         let actor = self.actor(&request)?;
         require(&actor, AUDITORS, "read streams")?;
         let r = request.into_inner();
-        let stream = StreamId::parse(r.stream_id).map_err(status)?;
+        let stream = self
+            .engine()
+            .stream_named(&r.stream_id)
+            .await
+            .map_err(status)?;
         let limit = match r.limit {
             0 => 500,
             n @ 1..=500 => n as usize,
@@ -254,7 +258,8 @@ impl pb::audit_server::Audit for App {
         let at = r.at.as_ref();
         let state = match pb::StreamKind::try_from(r.kind).unwrap_or(pb::StreamKind::Unspecified) {
             pb::StreamKind::ChangeProject => {
-                self.state_at::<ChangeProject>(&r.id, r.version, at, |s| s.lifecycle.clone())
+                let id = self.project_id(&r.id).await?;
+                self.state_at::<ChangeProject>(id.as_str(), r.version, at, |s| s.lifecycle.clone())
                     .await?
             }
             pb::StreamKind::Innovation => {
@@ -366,9 +371,21 @@ impl pb::audit_server::Audit for App {
         request: Request<pb::GetActivityRequest>,
     ) -> Result<Response<pb::GetActivityResponse>, Status> {
         let actor = self.actor(&request)?;
-        let r = request.into_inner();
+        let mut r = request.into_inner();
         if actor.id != r.actor_id {
             require(&actor, AUDITORS, "read another person's activity")?;
+        }
+        // A participant is an actor by their person id; an auditor may name
+        // them by NIP.
+        if let Ok(nip) = jejak_engine::domain::values::Nip::parse(&r.actor_id) {
+            r.actor_id = self
+                .engine()
+                .store()
+                .find_person(&nip)
+                .await
+                .map_err(status)?
+                .map(|person| person.to_string())
+                .unwrap_or_default();
         }
         let limit = match r.limit {
             0 => 100,

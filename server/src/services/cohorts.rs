@@ -1,24 +1,53 @@
-use jejak_engine::domain::Role;
 use jejak_engine::domain::change_project::ProjectCommand;
-use jejak_engine::domain::cohort::{CohortCommand, Enrollment, Participant};
-use jejak_engine::domain::values::CohortId;
+use jejak_engine::domain::cohort::{Cohort, CohortCommand, Enrollment, Participant};
+use jejak_engine::domain::values::{CohortId, Nip, PersonId, ProjectId};
+use jejak_engine::domain::{Actor, Role};
 use jejak_engine::workflow::WorkflowKind;
 use jejak_projections::views::CohortRow;
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use super::{Written, require};
+use super::{Written, not_found, require};
 use crate::App;
 use crate::convert::{date, domain, level, level_out, min_position, page, paginate, written};
 use crate::error::{invalid, status};
 
-fn enrollment(r: &pb::EnrolParticipantRequest) -> Result<Enrollment, Status> {
-    let p = r
-        .participant
-        .as_ref()
-        .ok_or_else(|| invalid("participant", "is required: nip, name, position and opd"))?;
-    let participant = Participant::new(&p.nip, &p.name, &p.position, &p.opd).map_err(domain)?;
-    Enrollment::new(participant, &r.mentor, &r.coach, &r.examiners).map_err(domain)
+impl App {
+    /// The enrolment a request asks for, its participant named by the
+    /// person id the people index holds for their NIP. Enrolling, an
+    /// organizer's request records a new person id for a NIP the index
+    /// does not hold; anyone else's, and a reassignment, only looks one up
+    /// and otherwise names a person id of nobody (the cohort then refuses,
+    /// as it would anyone's): whether a NIP is known is never told.
+    async fn enrollment(
+        &self,
+        actor: &Actor,
+        r: &pb::EnrolParticipantRequest,
+        enrolling: bool,
+    ) -> Result<Enrollment, Status> {
+        let p = r
+            .participant
+            .as_ref()
+            .ok_or_else(|| invalid("participant", "is required: nip, name, position and opd"))?;
+        let nip = Nip::parse_field("participant.nip", &p.nip).map_err(domain)?;
+        // Check the rest before the index is touched.
+        let unchecked = Participant::new(PersonId::generate(), &nip, &p.name, &p.position, &p.opd)
+            .map_err(domain)?;
+        Enrollment::new(unchecked, &r.mentor, &r.coach, &r.examiners).map_err(domain)?;
+        let store = self.engine().store();
+        let person = if enrolling && actor.role == Role::Organizer {
+            store.person_for_nip(&nip).await.map_err(status)?
+        } else {
+            store
+                .find_person(&nip)
+                .await
+                .map_err(status)?
+                .unwrap_or_else(PersonId::generate)
+        };
+        let participant =
+            Participant::new(person, &nip, &p.name, &p.position, &p.opd).map_err(domain)?;
+        Enrollment::new(participant, &r.mentor, &r.coach, &r.examiners).map_err(domain)
+    }
 }
 
 pub(super) fn cohort_out(row: CohortRow) -> pb::Cohort {
@@ -69,14 +98,14 @@ impl pb::cohorts_server::Cohorts for App {
     async fn enrol_participant(&self, request: Request<pb::EnrolParticipantRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
-        let body = CohortCommand::Enrol(enrollment(&r)?);
+        let body = CohortCommand::Enrol(self.enrollment(&ctx.actor, &r, true).await?);
         self.on_cohort(&ctx, cohort_id.as_str(), body).await
     }
 
     async fn reassign_staff(&self, request: Request<pb::EnrolParticipantRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
-        let body = CohortCommand::Reassign(enrollment(&r)?);
+        let body = CohortCommand::Reassign(self.enrollment(&ctx.actor, &r, false).await?);
         self.on_cohort(&ctx, cohort_id.as_str(), body).await
     }
 
@@ -136,6 +165,73 @@ impl pb::cohorts_server::Cohorts for App {
         Ok(Response::new(pb::ListCohortsResponse {
             cohorts: rows.into_iter().map(cohort_out).collect(),
             next_page_token,
+        }))
+    }
+
+    async fn find_participant(
+        &self,
+        request: Request<pb::FindParticipantRequest>,
+    ) -> Result<Response<pb::FindParticipantResponse>, Status> {
+        let actor = self.actor(&request)?;
+        require(
+            &actor,
+            &[Role::Organizer, Role::Auditor, Role::BridaOfficer],
+            "find participants",
+        )?;
+        let r = request.into_inner();
+        let nip = Nip::parse(&r.nip).map_err(domain)?;
+        let only = match r.cohort_id.trim() {
+            "" => None,
+            id => Some(CohortId::parse(id).map_err(domain)?),
+        };
+        // One answer for a NIP nobody has, and for one enrolled only where
+        // the caller may not look; it never quotes the NIP.
+        let nobody = || not_found("participant", "with that NIP");
+        let person = self
+            .engine()
+            .store()
+            .find_person(&nip)
+            .await
+            .map_err(status)?
+            .ok_or_else(nobody)?;
+        let cohorts = self.views().cohorts(None).await.map_err(status)?;
+        let mut enrolments = Vec::new();
+        for row in cohorts {
+            if actor.role == Role::Organizer && row.organizer != actor.id {
+                continue;
+            }
+            if only.as_ref().is_some_and(|c| c.as_str() != row.cohort_id) {
+                continue;
+            }
+            let Some(cohort) = self
+                .engine()
+                .get::<Cohort>(&row.cohort_id)
+                .await
+                .map_err(status)?
+            else {
+                continue;
+            };
+            let (Some(facts), Some(enrollment)) = (
+                cohort.state.facts.as_ref(),
+                cohort.state.enrollments.get(&person),
+            ) else {
+                continue;
+            };
+            enrolments.push(pb::ParticipantEnrolment {
+                cohort_id: facts.cohort_id.to_string(),
+                code: enrollment
+                    .code(&facts.cohort_id)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+                project_id: ProjectId::for_participant(&facts.cohort_id, &person).to_string(),
+            });
+        }
+        if enrolments.is_empty() {
+            return Err(nobody());
+        }
+        Ok(Response::new(pb::FindParticipantResponse {
+            person_id: person.to_string(),
+            enrolments,
         }))
     }
 

@@ -16,9 +16,9 @@ mod seminars;
 use jejak_engine::domain::change_project::{ChangeProject, ProjectCommand};
 use jejak_engine::domain::cohort::{Cohort, CohortCommand};
 use jejak_engine::domain::innovation::{Innovation, InnovationCommand};
-use jejak_engine::domain::values::{InnovationId, ProjectId};
-use jejak_engine::domain::{Actor, Role};
-use jejak_engine::engine::Context;
+use jejak_engine::domain::values::{InnovationId, ProjectCode, ProjectId};
+use jejak_engine::domain::{Actor, DomainError, Role};
+use jejak_engine::engine::{CommandError, Context};
 use jejak_projections::views::{InnovationRow, ProjectRow};
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -39,18 +39,34 @@ impl App {
         Ok(actor)
     }
 
+    /// The project `given` names: an id, or a code (`pka-2026-9/017`)
+    /// resolved in its cohort ([`jejak_engine::engine::Engine::project_id`]).
+    pub(crate) async fn project_id(&self, given: &str) -> Result<ProjectId, Status> {
+        self.engine().project_id(given).await.map_err(status)
+    }
+
     pub(crate) async fn on_project(
         &self,
         ctx: &Context,
         project_id: &str,
         body: ProjectCommand,
     ) -> Written {
-        let id = ProjectId::parse(project_id).map_err(domain)?;
+        let id = self.project_id(project_id).await?;
         let outcome = self
             .engine()
             .execute::<ChangeProject>(id.as_str(), ctx, body)
             .await
-            .map_err(status)?;
+            .map_err(|err| match err {
+                // Named by its code, a project that does not exist (or that
+                // the caller may not see) is answered by the code: the
+                // answer tells nothing of the id behind it.
+                CommandError::Domain(DomainError::NotFound { what, .. })
+                    if ProjectCode::looks_like(project_id) =>
+                {
+                    not_found(what, project_id.trim())
+                }
+                err => status(err),
+            })?;
         Ok(Response::new(written(outcome)))
     }
 
@@ -112,7 +128,7 @@ pub(crate) fn require(actor: &Actor, roles: &[Role], what: &str) -> Result<(), S
 /// projects.
 pub(crate) fn can_see_project(actor: &Actor, row: &ProjectRow) -> bool {
     match actor.role {
-        Role::Participant => row.participant_nip == actor.id,
+        Role::Participant => row.participant == actor.id,
         Role::Mentor => row.mentor == actor.id,
         Role::Coach => row.coach == actor.id,
         Role::Examiner => row.examiners.contains(&actor.id),

@@ -3,7 +3,7 @@ use jejak_engine::domain::change_project::{
     Goals, MilestonePlan, ProjectCommand as P, Proposal, Stakeholder, TeamMember,
 };
 use jejak_engine::domain::cohort::Cohort;
-use jejak_engine::domain::values::{CohortId, Horizon, MilestoneId, Nip};
+use jejak_engine::domain::values::{CohortId, Horizon, MilestoneId, PersonId, ProjectId};
 use jejak_engine::domain::{Aggregate as _, Role};
 use jejak_projections::views::{BoardFilter, ProjectRow};
 use jejak_proto::v1 as pb;
@@ -108,6 +108,8 @@ pub(super) fn project_out(row: ProjectRow) -> pb::Project {
             })
             .collect(),
         project_id: row.project_id,
+        code: row.code,
+        participant: row.participant,
         title: row.title,
         participant_nip: row.participant_nip,
         participant_name: row.participant_name,
@@ -141,8 +143,11 @@ impl pb::change_projects_server::ChangeProjects for App {
         }
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
         let proposal = proposal(r.proposal.as_ref())?;
-        let nip = Nip::parse(&actor.id)
-            .map_err(|_| Status::permission_denied("a participant's token must name their NIP"))?;
+        let person = PersonId::parse(&actor.id).map_err(|_| {
+            Status::permission_denied(
+                "a participant's token must name their person id (or their NIP in the claim 'nip')",
+            )
+        })?;
         let cohort = self
             .engine()
             .get::<Cohort>(cohort_id.as_str())
@@ -150,7 +155,7 @@ impl pb::change_projects_server::ChangeProjects for App {
             .map_err(status)?
             .ok_or_else(|| Status::not_found(format!("cohort {cohort_id} does not exist")))?
             .state;
-        let enrollment = cohort.enrollments.get(&nip).cloned().ok_or_else(|| {
+        let enrollment = cohort.enrollments.get(&person).cloned().ok_or_else(|| {
             Status::permission_denied(format!(
                 "you are not enrolled in cohort {cohort_id}; ask its organizer to enrol you"
             ))
@@ -158,7 +163,7 @@ impl pb::change_projects_server::ChangeProjects for App {
         let facts = cohort
             .facts
             .ok_or_else(|| Status::not_found(format!("cohort {cohort_id} does not exist")))?;
-        let project_id = jejak_engine::domain::values::ProjectId::for_participant(&cohort_id, &nip);
+        let project_id = ProjectId::for_participant(&cohort_id, &person);
         let body = P::Propose {
             cohort: facts,
             enrollment,
@@ -224,7 +229,7 @@ impl pb::change_projects_server::ChangeProjects for App {
     ) -> Result<Response<pb::Project>, Status> {
         let actor = self.actor(&request)?;
         let r = request.into_inner();
-        let id = jejak_engine::domain::values::ProjectId::parse(&r.project_id).map_err(domain)?;
+        let id = self.project_id(&r.project_id).await?;
         let row = self
             .views()
             .project(id.as_str(), min_position(r.min_position))
@@ -232,7 +237,7 @@ impl pb::change_projects_server::ChangeProjects for App {
             .map_err(status)?
             // A project the caller may not see is answered as one that does not exist.
             .filter(|row| can_see_project(&actor, row))
-            .ok_or_else(|| not_found(ChangeProject::LABEL, id.as_str()))?;
+            .ok_or_else(|| not_found(ChangeProject::LABEL, r.project_id.trim()))?;
         Ok(Response::new(project_out(row)))
     }
 

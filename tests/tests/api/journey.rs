@@ -65,10 +65,10 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
     let p = People::of(&app);
 
     let proposed = proposed(&app, &p).await;
-    assert_eq!(
-        proposed.stream_id,
-        format!("change_project-{}", project_id())
-    );
+    // The project's id is opaque: nothing of the participant in it.
+    let pid = id_of(&proposed);
+    assert!(uuid::Uuid::parse_str(&pid).is_ok(), "{pid}");
+    assert!(!proposed.stream_id.contains(NIP), "{}", proposed.stream_id);
     assert_eq!(proposed.events, ["ProjectProposed", "StateChanged"]);
     let project = app
         .projects(&p.participant)
@@ -83,6 +83,13 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
         (project.state.as_str(), project.short_term.unwrap().total),
         ("proposed", 3)
     );
+    // Named by its code, it is the same project; the participant is named
+    // by their person id.
+    assert_eq!(
+        (project.project_id.as_str(), project.code.as_str()),
+        (pid.as_str(), project_id().as_str())
+    );
+    assert!(uuid::Uuid::parse_str(&project.participant).is_ok());
 
     let mentor = || app.mentoring(&p.mentor);
     mentor().agree_change_area(action("agree")).await.unwrap();
@@ -203,7 +210,10 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
 
     // Its innovation appears in the register, source "change project".
     let registered = event_after(&app, &p.auditor, endorsed.position, "InnovationRegistered").await;
-    let innovation_id = format!("cp.{}", project_id());
+    let innovation_id = jejak_engine::domain::values::InnovationId::from_project(
+        &jejak_engine::domain::values::ProjectId::parse(&pid).unwrap(),
+    )
+    .to_string();
     let innovation = app
         .innovations(&p.brida)
         .get_innovation(pb::GetInnovationRequest {
@@ -219,7 +229,7 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
             innovation.opd.as_str(),
             innovation.origin_project.clone()
         ),
-        (pb::Source::ChangeProject as i32, "dpmptsp", project_id())
+        (pb::Source::ChangeProject as i32, "dpmptsp", pid.clone())
     );
     let listed = app
         .innovations(&p.officer)
@@ -420,7 +430,7 @@ async fn watch_inbox_delivers_a_submission_made_after_it_opened(db: &TestDb) {
     let first = inbox.next().await.unwrap().unwrap();
     assert_eq!(
         (first.kind, first.project_id.as_str()),
-        (pb::InboxKind::Proposal as i32, project_id().as_str())
+        (pb::InboxKind::Proposal as i32, id_of(&proposed).as_str())
     );
 
     app.mentoring(&p.mentor)

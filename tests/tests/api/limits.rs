@@ -200,7 +200,7 @@ async fn a_watch_reads_the_board_once_and_then_only_its_mentors_changes(db: &Tes
         .await
         .unwrap()
         .into_inner();
-    let theirs_id = format!("{COHORT}.{nip}");
+    let theirs_id = id_of(&theirs);
     app.projects(&p.participant)
         .get_project(pb::GetProjectRequest {
             project_id: project_id(),
@@ -220,7 +220,7 @@ async fn a_watch_reads_the_board_once_and_then_only_its_mentors_changes(db: &Tes
             .iter()
             .map(|i| i.project_id.as_str())
             .collect::<Vec<_>>(),
-        [project_id().as_str()]
+        [id_of(&written).as_str()]
     );
     // The other mentor's project changes many times, then one of ours.
     let coach = || app.projects(&p.coach);
@@ -265,7 +265,7 @@ async fn a_watch_reads_the_board_once_and_then_only_its_mentors_changes(db: &Tes
     assert_eq!(
         seen,
         [(
-            project_id().as_str(),
+            id_of(&written).as_str(),
             jejak_projections::views::InboxKind::Proposal
         )]
     );
@@ -406,7 +406,7 @@ async fn a_watch_on_a_standby_server_sees_what_another_server_wrote() {
         .watch_inbox("mentor-1", app.clock.clone())
         .unwrap();
     assert!(watch.next(None).await.unwrap().unwrap().is_empty());
-    proposed(&app, &p).await;
+    let written = proposed(&app, &p).await;
     let items = tokio::time::timeout(WAIT, watch.next(None))
         .await
         .expect("the proposal reaches the standby server's watch")
@@ -417,7 +417,7 @@ async fn a_watch_on_a_standby_server_sees_what_another_server_wrote() {
             .iter()
             .map(|i| i.project_id.as_str())
             .collect::<Vec<_>>(),
-        [project_id().as_str()]
+        [id_of(&written).as_str()]
     );
     standby.stop();
     app.stop().await;

@@ -5,6 +5,8 @@ mod fuzz;
 mod journey;
 mod limits;
 mod oracle;
+mod people;
+mod privacy;
 mod proofs;
 mod refusals;
 mod refused_log;
@@ -20,8 +22,20 @@ use jejak_tests::app::TestApp;
 pub const NIP: &str = "198703152010011003";
 pub const COHORT: &str = "pka-2026-1";
 
+/// The participant's project, named by its code: the cohort and their
+/// enrolment number (they are the cohort's first). Accepted wherever a
+/// project id is.
 pub fn project_id() -> String {
-    format!("{COHORT}.{NIP}")
+    format!("{COHORT}/001")
+}
+
+/// The project id a write names by its stream (an opaque UUID).
+pub fn id_of(written: &pb::WriteResult) -> String {
+    written
+        .stream_id
+        .strip_prefix("change_project-")
+        .expect("a change project's stream")
+        .to_owned()
 }
 
 /// The people of a cohort, with their tokens.

@@ -72,7 +72,9 @@ pub(crate) const PROJECT_STRANGERS: &[&str] = &[
 pub(crate) const INNOVATION_STRANGERS: &[&str] =
     &["officer", "participant", "mentor", "organizer", "admin"];
 
-const MISSING_PROJECT: &str = "pka-2026-1.199912312020121001";
+/// A code no participant of the cohort has: answered as a project the
+/// caller may not see.
+const MISSING_PROJECT: &str = "pka-2026-1/099";
 const MISSING_INNOVATION: &str = "inv-404";
 
 /// The answer with the id it names taken out.

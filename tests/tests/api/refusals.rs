@@ -377,6 +377,14 @@ pub(crate) async fn call_on(
             })
             .await
             .map(drop),
+        "Admin.ErasePerson" => admin
+            .erase_person(pb::ErasePersonRequest {
+                request_id: String::new(),
+                person_id: "0192f5e4-7c1a-7b3e-9d2a-5f0c8e1b2a3d".into(),
+                basis: "UU 27/2022 Pasal 8".into(),
+            })
+            .await
+            .map(drop),
         other => panic!("no such RPC in the table: {other}"),
     }
 }
@@ -579,6 +587,10 @@ const TABLE: &[(&str, &[&str])] = &[
         "Admin.RevokeTokens",
         &["organizer", "participant", "auditor", "brida"],
     ),
+    (
+        "Admin.ErasePerson",
+        &["organizer", "participant", "auditor", "mentor"],
+    ),
 ];
 
 /// Every RPC of the API, for the token checks.
@@ -640,6 +652,7 @@ const ALL: &[&str] = &[
     "Admin.GetWorkflow",
     "Admin.RegisterWorkflow",
     "Admin.RevokeTokens",
+    "Admin.ErasePerson",
 ];
 
 pub(crate) async fn fixture(
@@ -755,6 +768,7 @@ async fn every_rpc_needs_a_valid_token(db: &TestDb) {
         .as_secs();
     let claims = jejak_server::auth::Claims {
         sub: "insp-1".into(),
+        nip: None,
         role: "auditor".into(),
         opd: None,
         provider: None,

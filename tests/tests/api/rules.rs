@@ -302,7 +302,7 @@ async fn a_provider_keeps_rules_of_its_own(db: &TestDb) {
 async fn moving_a_cohort_is_its_organizers_recorded_command_until_a_project_moves_on(db: &TestDb) {
     let app = spawn_app(db).await;
     let p = People::of(&app);
-    proposed(&app, &p).await;
+    let moved_project_stream = proposed(&app, &p).await.stream_id;
     app.admin(&p.admin)
         .register_workflow(register(&PKA.replacen("version = 1", "version = 2", 1)))
         .await
@@ -353,7 +353,7 @@ async fn moving_a_cohort_is_its_organizers_recorded_command_until_a_project_move
     let stream = app
         .audit(&p.auditor)
         .read_stream(pb::ReadStreamRequest {
-            stream_id: format!("change_project-{}", project_id()),
+            stream_id: moved_project_stream.clone(),
             ..Default::default()
         })
         .await

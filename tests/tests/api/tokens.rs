@@ -121,6 +121,7 @@ async fn a_token_must_name_issuer_audience_and_expiry_and_not_come_from_the_futu
     // jejak token issue's tokens carry what the server requires.
     let issued = app.keys.issue_token(&jejak_server::auth::Grant {
         subject: "insp-1",
+        nip: None,
         role: jejak_engine::domain::Role::Auditor,
         opd: None,
         provider: None,
@@ -186,6 +187,7 @@ async fn a_revoked_token_is_refused_on_every_server_sharing_the_log(db: &TestDb)
     let p = People::of(&app);
     let grant = |ttl| jejak_server::auth::Grant {
         subject: "insp-1",
+        nip: None,
         role: jejak_engine::domain::Role::Auditor,
         opd: None,
         provider: None,

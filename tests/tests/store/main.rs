@@ -4,6 +4,8 @@ mod append;
 mod concurrency;
 mod durability;
 mod integrity;
+mod people;
+mod privacy;
 mod reads;
 mod roles;
 mod sealed;

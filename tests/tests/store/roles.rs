@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use jejak_engine::privacy::Scrubbed;
 use jejak_engine::store::{
     EventStore, ExpectedVersion, InitDb, StoreConfig, StoredSnapshot, postgres_migrator,
 };
@@ -77,6 +78,10 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
         .unwrap();
     store.save_checkpoint("reader", 2).await.unwrap();
     store.save_checkpoint("reader", 3).await.unwrap();
+    // The people index: enrolling inserts, erasing deletes.
+    let nip = jejak_engine::domain::values::Nip::parse("198703152010011003").unwrap();
+    let person = store.person_for_nip(&nip).await.unwrap();
+    assert!(store.forget_person(&person).await.unwrap());
     let keys = Keys::new(b"jejak-test-secret-of-at-least-32-bytes!").unwrap();
     let app = App::start(store.clone(), AppConfig::new(keys))
         .await
@@ -92,6 +97,37 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
             .unwrap();
     }
     runner.rebuild("cohorts").unwrap();
+
+    // The server role erases a person: it may delete the key but not
+    // rewrite the table, and says so; the owner then vacuums it.
+    let engine = app.engine();
+    let person = "0192f5e4-7c1a-7b3e-9d2a-5f0c8e1b2a3d";
+    engine
+        .privacy()
+        .seal(person, "participant", &serde_json::json!({"name": "A"}))
+        .await
+        .unwrap();
+    let operator = jejak_engine::engine::Context::new(
+        jejak_engine::domain::Actor::new("op-1", jejak_engine::domain::Role::Admin),
+        "erase-p-1",
+    );
+    let erasure = engine
+        .erase_person(&operator, person, "UU 27/2022 Pasal 8")
+        .await
+        .unwrap();
+    assert_eq!(erasure.scrubbed, Scrubbed::VacuumPending);
+    let owner_url = url.replace(&init.server, &init.owner);
+    assert_eq!(
+        jejak_engine::privacy::vacuum_erased(&url).await.unwrap(),
+        Scrubbed::VacuumPending,
+        "the server role may not vacuum"
+    );
+    assert_eq!(
+        jejak_engine::privacy::vacuum_erased(&owner_url)
+            .await
+            .unwrap(),
+        Scrubbed::Vacuumed
+    );
     app.stop();
 
     // Everything else is refused by the database itself, triggers or not.

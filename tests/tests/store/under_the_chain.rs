@@ -28,7 +28,20 @@ on_both_backends!(
     a_copy_holds_every_committed_event_and_the_wal_is_emptied_on_request,
 );
 
+/// The schema version of change projects' snapshots.
+const CHANGE_PROJECT_SNAPSHOTS: u32 =
+    <ChangeProject as jejak_engine::domain::Aggregate>::SNAPSHOT_VERSION;
 const NIP: &str = "198703152010011003";
+/// The participant's person id.
+const PERSON: &str = "0192f5e4-7c1a-7b3e-9d2a-5f0c8e1b2a3d";
+
+fn project_of(cohort_id: &str) -> String {
+    jejak_engine::domain::values::ProjectId::for_participant(
+        &CohortId::parse(cohort_id).unwrap(),
+        &jejak_engine::domain::values::PersonId::parse(PERSON).unwrap(),
+    )
+    .to_string()
+}
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -54,7 +67,7 @@ async fn project_in_workplace_phase(store: &EventStore) -> Engine {
         .await
         .unwrap();
     let organizer = Actor::new("organizer-1", Role::Organizer);
-    let participant = Actor::new(NIP, Role::Participant);
+    let participant = Actor::new(PERSON, Role::Participant);
     let mentor = Actor::new("mentor-1", Role::Mentor);
     let examiner = Actor::new("examiner-1", Role::Examiner);
     let mut n = 0;
@@ -77,7 +90,14 @@ async fn project_in_workplace_phase(store: &EventStore) -> Engine {
         )
         .await
         .unwrap();
-    let person = Participant::new(NIP, "Siti Rahmawati", "Kepala Bidang", "dpmptsp").unwrap();
+    let person = Participant::new(
+        jejak_engine::domain::values::PersonId::parse(PERSON).unwrap(),
+        &jejak_engine::domain::values::Nip::parse(NIP).unwrap(),
+        "Siti Rahmawati",
+        "Kepala Bidang",
+        "dpmptsp",
+    )
+    .unwrap();
     let enrollment =
         Enrollment::new(person, "mentor-1", "coach-1", &["examiner-1".into()]).unwrap();
     engine
@@ -101,7 +121,7 @@ async fn project_in_workplace_phase(store: &EventStore) -> Engine {
         due: date(2026, 5, 15),
         expected_output: "Notulen".into(),
     };
-    let project = format!("{cohort_id}.{NIP}");
+    let project = project_of(cohort_id);
     let steps = [
         (
             participant.clone(),
@@ -175,10 +195,10 @@ async fn project_in_workplace_phase(store: &EventStore) -> Engine {
 async fn a_forged_snapshot_is_ignored_and_the_next_decision_comes_from_the_events(db: &TestDb) {
     let store = db.open().await;
     let engine = project_in_workplace_phase(&store).await;
-    let project = format!("pka-2026-1.{NIP}");
+    let project = project_of("pka-2026-1");
     let s = stream_of::<ChangeProject>(&project).unwrap();
     let (snapshot, _) = store
-        .read_from_snapshot::<serde_json::Value>(&s, 1)
+        .read_from_snapshot::<serde_json::Value>(&s, CHANGE_PROJECT_SNAPSHOTS)
         .await
         .unwrap();
     let (version, mut state) = snapshot.expect("a snapshot was taken");
@@ -201,7 +221,7 @@ async fn a_forged_snapshot_is_ignored_and_the_next_decision_comes_from_the_event
     let refused = engine
         .execute::<ChangeProject>(
             &project,
-            &Context::new(Actor::new(NIP, Role::Participant), "report"),
+            &Context::new(Actor::new(PERSON, Role::Participant), "report"),
             P::SubmitFinalReport {
                 summary: "Selesai".into(),
                 attachments: vec![],
@@ -214,7 +234,7 @@ async fn a_forged_snapshot_is_ignored_and_the_next_decision_comes_from_the_event
     );
     assert_eq!(store.bad_snapshots_ignored(), 1, "counted");
     let (loaded, events) = store
-        .read_from_snapshot::<serde_json::Value>(&s, 1)
+        .read_from_snapshot::<serde_json::Value>(&s, CHANGE_PROJECT_SNAPSHOTS)
         .await
         .unwrap();
     assert!(loaded.is_none(), "not used");

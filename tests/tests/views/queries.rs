@@ -190,17 +190,17 @@ async fn a_caller_reads_its_own_write(db: &TestDb) {
     history::play(&engine, &[Step::Project { project: 0, op: 0 }], "w")
         .await
         .unwrap();
-    let id = "pka-2026-1.198703152010011001";
+    let id = history::project_id(&engine, 0).await;
     let outcome = engine
         .execute::<ChangeProject>(
-            id,
+            &id,
             &Context::new(Actor::new("mentor-0", Role::Mentor), "agree"),
             P::AgreeChangeArea,
         )
         .await
         .unwrap();
     let row = views
-        .project(id, Some(outcome.position))
+        .project(&id, Some(outcome.position))
         .await
         .unwrap()
         .expect("the project is on the board");
@@ -211,7 +211,7 @@ async fn a_caller_reads_its_own_write(db: &TestDb) {
     // Without a position, a read still waits (briefly) for what this server committed.
     let approved = engine
         .execute::<ChangeProject>(
-            id,
+            &id,
             &Context::new(Actor::new("mentor-0", Role::Mentor), "approve"),
             P::ApproveActionPlan {
                 note: String::new(),
@@ -221,7 +221,7 @@ async fn a_caller_reads_its_own_write(db: &TestDb) {
         .unwrap();
     assert!(approved.position > outcome.position);
     let fresh = views
-        .project(id, None)
+        .project(&id, None)
         .await
         .unwrap()
         .expect("the project is on the board");
@@ -230,7 +230,7 @@ async fn a_caller_reads_its_own_write(db: &TestDb) {
         "a read without a position sees the server's own writes"
     );
     let impatient = Views::new(runner.clone(), Duration::from_millis(50));
-    match impatient.project(id, Some(outcome.position + 1_000)).await {
+    match impatient.project(&id, Some(outcome.position + 1_000)).await {
         Err(ViewError::Wait(WaitError::Timeout {
             wanted, reached, ..
         })) => {
@@ -267,15 +267,15 @@ async fn the_mentor_inbox_lists_what_waits_oldest_first(db: &TestDb) {
         .iter()
         .map(|i| (i.kind, i.project_id.as_str(), i.milestone_id.as_deref()))
         .collect();
+    let (first, third) = (
+        history::project_id(&engine, 0).await,
+        history::project_id(&engine, 2).await,
+    );
     assert_eq!(
         items,
         [
-            (InboxKind::Proposal, "pka-2026-1.198703152010011003", None),
-            (
-                InboxKind::MilestoneEvidence,
-                "pka-2026-1.198703152010011001",
-                Some("m1")
-            ),
+            (InboxKind::Proposal, third.as_str(), None),
+            (InboxKind::MilestoneEvidence, first.as_str(), Some("m1")),
         ]
     );
     assert!(inbox.windows(2).all(|w| w[0].since <= w[1].since));

@@ -48,12 +48,7 @@ impl RenamedCity {
         let mut ids = HashMap::new();
         for event in events {
             if let Some(id) = entity(event.stream_id.as_str()) {
-                // A project's id is COHORT.NIP: rename its cohort part.
-                let renamed = match id.split_once('.') {
-                    Some((cohort, nip)) => format!("{cohort}-x{k}.{nip}"),
-                    None => format!("{id}-x{k}"),
-                };
-                ids.insert(id.to_owned(), renamed);
+                ids.insert(id.to_owned(), format!("{id}-x{k}"));
             }
         }
         Self { ids }

@@ -7,6 +7,7 @@
 
 mod city;
 mod grpc;
+mod privacy;
 mod proofs;
 mod watch;
 
@@ -42,7 +43,8 @@ pub struct BenchArgs {
     json_out: std::path::PathBuf,
     /// Measure only this part (a quick run): `log`, the appends, reads,
     /// verify, proofs and export of the log; `watchers`, the inbox watches
-    /// and streams that never read.
+    /// and streams that never read; `privacy`, sealed personal data and
+    /// erasures.
     #[arg(long, value_enum)]
     only: Option<Only>,
 }
@@ -56,6 +58,9 @@ enum Only {
     /// Inbox watches beside the same write load without them, and streams
     /// that never read.
     Watchers,
+    /// Appends with a participant's fields sealed beside plain, opening
+    /// them, and erasing a person.
+    Privacy,
 }
 
 #[derive(Debug, Serialize)]
@@ -482,6 +487,8 @@ struct Urls {
     /// The `jejak serve` process of the watch measurements, and its data folder.
     watched: String,
     watched_dir: std::path::PathBuf,
+    /// The personal-data measurements.
+    privacy: String,
 }
 
 /// Peak resident memory of the process whose `/proc/…/status` is at
@@ -574,6 +581,14 @@ async fn measure(
             figures: Vec::new(),
         };
         watchers(&mut run, urls, args).await?;
+        return Ok(run.figures);
+    }
+    if args.only == Some(Only::Privacy) {
+        let mut run = Run {
+            backend,
+            figures: Vec::new(),
+        };
+        privacy::measure(&mut run, &urls.main, args.seconds).await?;
         return Ok(run.figures);
     }
     let url = &urls.main;
@@ -885,6 +900,7 @@ async fn measure(
         server_peak < 150.0,
     );
     watchers(&mut run, urls, args).await?;
+    privacy::measure(&mut run, &urls.privacy, s).await?;
     Ok(run.figures)
 }
 
@@ -904,6 +920,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         served_dir: dir.join("served"),
         watched: sqlite("watched"),
         watched_dir: dir.join("watched"),
+        privacy: sqlite("privacy"),
     };
     let mut figures = measure("sqlite", &urls, &city, &args).await?;
     if let Some(admin) = &args.postgres {
@@ -915,7 +932,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let mut conn = sqlx::PgConnection::connect(admin)
             .await
             .with_context(|| format!("cannot connect to {admin}"))?;
-        let names: Vec<String> = ["main", "direct", "served", "watched"]
+        let names: Vec<String> = ["main", "direct", "served", "watched", "privacy"]
             .iter()
             .map(|n| format!("jejak_bench_{n}_{}", uuid::Uuid::now_v7().simple()))
             .collect();
@@ -931,6 +948,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             served_dir: dir.join("served-postgres"),
             watched: format!("{base}/{}", names[3]),
             watched_dir: dir.join("watched-postgres"),
+            privacy: format!("{base}/{}", names[4]),
         };
         let result = measure("postgres", &urls, &city, &args).await;
         for name in &names {

@@ -10,6 +10,7 @@
 //! the same load, and the server's resident memory is sampled beside what
 //! it was before they opened.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -71,10 +72,6 @@ fn cohort(i: usize) -> String {
     format!("pka-2026-b{}", i / COHORT_SIZE)
 }
 
-fn project(i: usize) -> String {
-    format!("{}.{}", cohort(i), nip(i))
-}
-
 fn proposal(i: usize) -> pb::Proposal {
     let milestone = |id: &str, due: &str| pb::MilestonePlan {
         id: id.into(),
@@ -120,9 +117,29 @@ impl Clients {
         let token = self
             .keys
             .issue(subject, role, None, Duration::from_secs(3_600));
+        self.bearing(channel, &token)
+    }
+
+    /// A participant's client, their token naming their NIP.
+    fn participant(&self, channel: usize, nip: &str) -> anyhow::Result<Authed> {
+        let token = self
+            .keys
+            .issue_token(&jejak_server::auth::Grant {
+                subject: "",
+                nip: Some(nip),
+                role: Role::Participant,
+                opd: None,
+                provider: None,
+                ttl: Duration::from_secs(3_600),
+            })
+            .token;
+        self.bearing(channel, &token)
+    }
+
+    fn bearing(&self, channel: usize, token: &str) -> anyhow::Result<Authed> {
         Ok(InterceptedService::new(
             self.channels[channel % self.channels.len()].clone(),
-            Bearer::new(Some(&token))?,
+            Bearer::new(Some(token))?,
         ))
     }
 }
@@ -152,7 +169,7 @@ where
 
 /// The board: cohorts, [`MENTORS`] × [`PROJECTS_PER_MENTOR`] participants
 /// enrolled and proposing.
-async fn seed(clients: &Clients) -> anyhow::Result<()> {
+async fn seed(clients: &Clients) -> anyhow::Result<Arc<Vec<String>>> {
     let participants = MENTORS * PROJECTS_PER_MENTOR;
     for c in 0..participants.div_ceil(COHORT_SIZE) {
         let mut cohorts = pb::cohorts_client::CohortsClient::new(clients.authed(
@@ -207,13 +224,17 @@ async fn seed(clients: &Clients) -> anyhow::Result<()> {
     })
     .await?;
     let proposers: Vec<Authed> = (0..participants)
-        .map(|i| clients.authed(i, &nip(i), Role::Participant))
+        .map(|i| clients.participant(i, &nip(i)))
         .collect::<anyhow::Result<_>>()?;
+    // Each participant's project id, as its proposal's answer names it.
+    let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); participants]));
+    let written = ids.clone();
     in_parallel(participants, move |i| {
         let mut projects =
             pb::change_projects_client::ChangeProjectsClient::new(proposers[i].clone());
+        let written = written.clone();
         async move {
-            projects
+            let stream = projects
                 .propose(pb::ProposeRequest {
                     request_id: format!("bench-propose-{i}"),
                     cohort_id: cohort(i),
@@ -221,11 +242,19 @@ async fn seed(clients: &Clients) -> anyhow::Result<()> {
                     expected_version: None,
                 })
                 .await
-                .context("proposing a project")?;
+                .context("proposing a project")?
+                .into_inner()
+                .stream_id;
+            let id = stream
+                .strip_prefix("change_project-")
+                .context("a proposal writes a change project's stream")?;
+            written.lock().expect("not poisoned")[i] = id.to_owned();
             Ok(())
         }
     })
-    .await
+    .await?;
+    let ids = std::mem::take(&mut *ids.lock().expect("not poisoned"));
+    Ok(Arc::new(ids))
 }
 
 /// Waits until the server's views have applied everything.
@@ -249,13 +278,19 @@ async fn settle(admin: &mut pb::admin_client::AdminClient<Authed>) -> anyhow::Re
 
 /// One turn of the load: [`CLIENTS`] coaches comment for `turn`, each on
 /// the next project of its own; returns the latencies.
-async fn comments(coach: &Authed, turn: Duration, tag: &str) -> anyhow::Result<Vec<Duration>> {
+async fn comments(
+    coach: &Authed,
+    projects_of: &Arc<Vec<String>>,
+    turn: Duration,
+    tag: &str,
+) -> anyhow::Result<Vec<Duration>> {
     let deadline = Instant::now() + turn;
     let projects = MENTORS * PROJECTS_PER_MENTOR;
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|c| {
             let mut client = pb::change_projects_client::ChangeProjectsClient::new(coach.clone());
             let tag = tag.to_owned();
+            let projects_of = projects_of.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut n = 0usize;
@@ -265,7 +300,7 @@ async fn comments(coach: &Authed, turn: Duration, tag: &str) -> anyhow::Result<V
                     client
                         .comment(pb::ProjectAction {
                             request_id: format!("bench-comment-{tag}-{c}-{n}"),
-                            project_id: project(i),
+                            project_id: projects_of[i].clone(),
                             note: "Perjelas indikator keberhasilan".into(),
                             expected_version: None,
                         })
@@ -350,7 +385,7 @@ pub async fn measure(url: &str, dir: &std::path::Path, seconds: u64) -> anyhow::
         "  seeding {} projects of {MENTORS} mentors …",
         MENTORS * PROJECTS_PER_MENTOR
     );
-    seed(&clients).await?;
+    let projects = seed(&clients).await?;
     let mut admin =
         pb::admin_client::AdminClient::new(clients.authed(0, "bench-admin", Role::Admin)?);
     let coach = clients.authed(0, COACH, Role::Coach)?;
@@ -361,13 +396,13 @@ pub async fn measure(url: &str, dir: &std::path::Path, seconds: u64) -> anyhow::
     let (mut without_time, mut with_time) = (Duration::ZERO, Duration::ZERO);
     for round in 0..seconds.max(1) {
         let t = Instant::now();
-        without.extend(comments(&coach, turn, &format!("a{round}")).await?);
+        without.extend(comments(&coach, &projects, turn, &format!("a{round}")).await?);
         without_time += t.elapsed();
         settle(&mut admin).await?;
         let watchers = open_watchers(&clients).await?;
         settle(&mut admin).await?;
         let t = Instant::now();
-        with.extend(comments(&coach, turn, &format!("b{round}")).await?);
+        with.extend(comments(&coach, &projects, turn, &format!("b{round}")).await?);
         with_time += t.elapsed();
         settle(&mut admin).await?;
         for watcher in watchers {
@@ -434,7 +469,7 @@ pub async fn measure(url: &str, dir: &std::path::Path, seconds: u64) -> anyhow::
     };
     // Long enough for every follow to fill and pass the stall timeout.
     for round in 0..seconds.max(4) {
-        comments(&coach, turn, &format!("c{round}")).await?;
+        comments(&coach, &projects, turn, &format!("c{round}")).await?;
     }
     settle(&mut admin).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;

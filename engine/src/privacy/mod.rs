@@ -1,0 +1,218 @@
+//! Personal data under UU PDP 27/2022 (ADR 0021): sealed per person,
+//! erasable with the chain intact.
+//!
+//! - [`MasterKey`] (`master.rs`): 32 bytes outside the database
+//!   (`--master-key-file`, or `DATA_DIR/master-key`, 0600), under which
+//!   every data key is wrapped.
+//! - The key table `person_keys` (`keys.rs`, migration 0012), outside the
+//!   hash chain: one random 32-byte data key per person, wrapped with
+//!   XChaCha20-Poly1305 under the master key; [`Privacy`] keeps unwrapped
+//!   keys in a bounded cache.
+//! - [`Sealed`] (`sealed.rs`): a person's fields inside a payload,
+//!   `{"person": ID, "sealed": BASE64}`; opening yields them, or
+//!   [`Opened::Erased`] once the key is gone, shown as [`ERASED`]. The
+//!   chain hashes the stored text, the ciphertext, so destroying a key
+//!   changes no hash.
+//! - Erasure (`erase.rs`, [`crate::engine::Engine::erase_person`]): the
+//!   event `PersonErased` in the stream `privacy` (who, when, why; never
+//!   the data), then the key destroyed and its bytes scrubbed from the
+//!   database files ([`Scrubbed`]).
+
+mod erase;
+mod keys;
+mod master;
+mod sealed;
+
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use crate::domain::DomainError;
+use crate::domain::values::PersonId;
+use crate::engine::CommandError;
+use crate::store::{EventStore, StoreError};
+
+pub use erase::{Erasure, PRIVACY_STREAM, PrivacyEvent};
+pub use keys::Scrubbed;
+pub use master::{MASTER_KEY_FILE, MasterKey};
+pub use sealed::{ERASED, Opened, Sealed};
+
+use keys::KeyRow;
+use sealed::DataKey;
+
+/// How many unwrapped data keys [`Privacy`] keeps (about 1 KiB each).
+pub const KEY_CACHE: usize = 4_096;
+
+#[derive(Clone, Debug)]
+enum Slot {
+    Key(Arc<DataKey>),
+    Erased,
+}
+
+/// Seals and opens personal fields with each person's data key.
+#[derive(Clone)]
+pub struct Privacy {
+    store: EventStore,
+    master: MasterKey,
+    cache: Arc<Mutex<lru::LruCache<String, Slot>>>,
+}
+
+impl std::fmt::Debug for Privacy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Privacy")
+            .field("master", &self.master)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_person(person: &str) -> Result<PersonId, DomainError> {
+    PersonId::parse_field("person", person)
+}
+
+impl Privacy {
+    /// Personal data of the log `store`, under `master`.
+    pub fn new(store: EventStore, master: MasterKey) -> Self {
+        Self {
+            store,
+            master,
+            cache: Arc::new(Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(KEY_CACHE).unwrap_or(NonZeroUsize::MIN),
+            ))),
+        }
+    }
+
+    /// The master key.
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
+    fn cached(&self, person: &str) -> Option<Slot> {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(person)
+            .cloned()
+    }
+
+    fn remember(&self, person: &str, slot: Slot) {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .put(person.to_owned(), slot);
+    }
+
+    /// Takes `person` as erased in this process from now on, whatever the
+    /// key table still holds: their erasure is recorded in the log (here
+    /// or by another server sharing it) and their key is being destroyed.
+    pub fn mark_erased(&self, person: &str) {
+        self.remember(person, Slot::Erased);
+    }
+
+    /// The person's key slot, making a key when `create` and none exists.
+    async fn slot(&self, person: &str, create: bool) -> Result<Option<Slot>, CommandError> {
+        if let Some(slot) = self.cached(person) {
+            return Ok(Some(slot));
+        }
+        let mut row = keys::read(&self.store, person).await?;
+        if row == KeyRow::Missing && create {
+            let fresh = zeroize::Zeroizing::new(rand::random::<[u8; 32]>());
+            let wrapped = self.master.wrap(person, &fresh);
+            keys::insert(&self.store, person, &wrapped, chrono::Utc::now()).await?;
+            // Another server may have made the person's key first: use
+            // whichever is stored.
+            row = keys::read(&self.store, person).await?;
+        }
+        let slot = match row {
+            KeyRow::Missing => return Ok(None),
+            KeyRow::Erased(_) => Slot::Erased,
+            KeyRow::Wrapped(wrapped) => {
+                let key = self.master.unwrap(person, &wrapped)?;
+                Slot::Key(Arc::new(DataKey::new(&key)))
+            }
+        };
+        self.remember(person, slot.clone());
+        Ok(Some(slot))
+    }
+
+    /// Seals `fields` of `person` for `purpose` (e.g. `"participant"`),
+    /// making the person's data key on first use.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] for a malformed person id or a person who
+    /// was erased (nothing is recorded of them again); store failures; a
+    /// key that does not open with this master key.
+    pub async fn seal(
+        &self,
+        person: &str,
+        purpose: &str,
+        fields: &serde_json::Value,
+    ) -> Result<Sealed, CommandError> {
+        check_person(person)?;
+        match self.slot(person, true).await? {
+            Some(Slot::Key(key)) => Ok(key.seal(person, purpose, fields)),
+            Some(Slot::Erased) | None => Err(DomainError::invalid(
+                "person",
+                format!("person {person} was erased; nothing personal is recorded of them again"),
+            )
+            .into()),
+        }
+    }
+
+    /// Opens `sealed` for `purpose`: the fields, or [`Opened::Erased`]
+    /// when the person's key was destroyed.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] for a value that does not open with the
+    /// person's key (damaged, moved to another person or purpose), or a
+    /// person without any key; store failures.
+    pub async fn open(&self, sealed: &Sealed, purpose: &str) -> Result<Opened, CommandError> {
+        let damaged = || {
+            CommandError::Store(StoreError::Internal(format!(
+                "a sealed value of person {} does not open as {purpose}: it was damaged or moved",
+                sealed.person
+            )))
+        };
+        match self.slot(&sealed.person, false).await? {
+            Some(Slot::Key(key)) => key
+                .open(sealed, purpose)
+                .map(Opened::Fields)
+                .ok_or_else(damaged),
+            Some(Slot::Erased) => Ok(Opened::Erased),
+            None => Err(damaged()),
+        }
+    }
+
+    /// Whether `person` was erased.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn is_erased(&self, person: &str) -> Result<bool, CommandError> {
+        Ok(matches!(
+            self.slot(person, false).await?,
+            Some(Slot::Erased)
+        ))
+    }
+}
+
+/// PostgreSQL, logged in as the tables' owner or a superuser (`url`):
+/// rewrites the tables that erasures delete from ([`crate::store::ERASABLE_TABLES`])
+/// with `VACUUM FULL`, so that no old version of an erased key stays in
+/// their files. The server role may delete a key but not vacuum (only
+/// the owner may before PostgreSQL 17), so an erasure it makes reports
+/// [`Scrubbed::VacuumPending`] until this runs (`jejak privacy vacuum`).
+///
+/// # Errors
+/// [`StoreError::InvalidInput`] for a URL that is not PostgreSQL's;
+/// storage failures.
+pub async fn vacuum_erased(url: &str) -> Result<Scrubbed, StoreError> {
+    use std::str::FromStr as _;
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::invalid("database_url", e.to_string()))?
+        .application_name("jejak-vacuum");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?;
+    let done = keys::vacuum_postgres(&pool, crate::store::ERASABLE_TABLES).await;
+    pool.close().await;
+    done
+}
