@@ -264,10 +264,8 @@ impl pb::admin_server::Admin for App {
         &self,
         request: Request<pb::ErasePersonRequest>,
     ) -> Result<Response<pb::ErasePersonResponse>, Status> {
-        let actor = self.actor(&request)?;
-        require(&actor, &[Role::Admin], "erase a person")?;
-        let r = request.into_inner();
-        let ctx = context(&actor, &r.request_id)?;
+        let (ctx, r) = self.command(request)?;
+        require(&ctx.actor, &[Role::Admin], "erase a person")?;
         let erasure = self
             .engine()
             .erase_person(&ctx, r.person_id.trim(), &r.basis)

@@ -65,10 +65,17 @@ write_requests!(
     pb::ChangeCohortWorkflowRequest,
 );
 
-// Writes with no stream version for the caller to expect: a revocation is
-// appended whatever came before it, and a workflow definition carries its
-// own version (registering one that exists with other content is refused).
+// Writes with no stream version for the caller to expect: a revocation and
+// an erasure apply whatever came before them, and a workflow definition
+// carries its own version (registering one that exists with other content
+// is refused).
 impl WriteRequest for pb::RevokeTokensRequest {
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
+impl WriteRequest for pb::ErasePersonRequest {
     fn request_id(&self) -> &str {
         &self.request_id
     }
