@@ -141,15 +141,19 @@ impl EventStore {
                 format!("{to} is before from ({from})"),
             ));
         }
-        let to = match (to, digest) {
-            (Some(to), Some(d)) => Some(to.max(d.position)),
-            (to, _) => to,
+        // The walk ends at the head as it is now, read before the seals
+        // are: events appended while it runs are not its business, and every
+        // event up to this head is covered by a seal committed with it.
+        let to = match to {
+            Some(to) => to,
+            None => self.digest().await?.position,
         };
+        let to = digest.map_or(to, |d| to.max(d.position));
         let mut order = Order::new(from);
         // Requests are checked by a query of their own; the walk reports
         // the first position that fails, whichever check it fails.
         let unmatched = self
-            .first_unmatched_request(from, to.unwrap_or(u64::MAX))
+            .first_unmatched_request(from, to)
             .await?;
         // The link into the range: the stored hash of the event before it.
         let (mut prev_hash, mut prev_position) = if from == 1 {
@@ -188,8 +192,8 @@ impl EventStore {
             sealed_to: None,
             tree_root: None,
         };
-        let mut extra = self.start_extra_checks(from, to).await?;
-        let to = extra.to(to);
+        let mut extra = self.start_extra_checks(from, Some(to)).await?;
+        let to = extra.to(Some(to));
         let broken = |mut report: VerifyReport, position, kind| {
             report.first_break = Some(Break { position, kind });
             Ok(report)

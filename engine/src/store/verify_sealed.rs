@@ -67,7 +67,12 @@ impl EventStore {
         let seal = match (&vkey, to) {
             (None, _) => None,
             (Some(_), None) => self.newest_seal().await?,
-            (Some(_), Some(to)) => self.read_seals(to.max(from) - 1, 1).await?.pop(),
+            // The seal at or after `to`; without one, the newest before it
+            // (the events after that one are not covered).
+            (Some(_), Some(to)) => match self.read_seals(to.max(from) - 1, 1).await?.pop() {
+                Some(seal) => Some(seal),
+                None => self.newest_seal().await?,
+            },
         };
         let tree = if from == 1 {
             Some(Frontier::default())

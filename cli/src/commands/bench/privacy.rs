@@ -143,7 +143,7 @@ pub(super) async fn measure(run: &mut Run, url: &str, seconds: u64) -> anyhow::R
     let plain_again = appends(&engine, false, seconds).await?;
     let plain = f64::midpoint(plain, plain_again);
     run.add(
-        "append, 16 writers, a participant's fields in plain text",
+        "personal data: append, 16 writers, a participant's fields in plain text",
         plain,
         "events/s",
         None,
@@ -152,7 +152,7 @@ pub(super) async fn measure(run: &mut Run, url: &str, seconds: u64) -> anyhow::R
         true,
     );
     run.add(
-        "append, 16 writers, the same fields sealed with the person's key",
+        "personal data: append, 16 writers, the same fields sealed with the person's key",
         sealed,
         "events/s",
         None,
