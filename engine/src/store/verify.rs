@@ -152,9 +152,7 @@ impl EventStore {
         let mut order = Order::new(from);
         // Requests are checked by a query of their own; the walk reports
         // the first position that fails, whichever check it fails.
-        let unmatched = self
-            .first_unmatched_request(from, to)
-            .await?;
+        let unmatched = self.first_unmatched_request(from, to).await?;
         // The link into the range: the stored hash of the event before it.
         let (mut prev_hash, mut prev_position) = if from == 1 {
             ([0u8; 32], 0)

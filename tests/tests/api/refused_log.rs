@@ -105,7 +105,17 @@ where
             .expect_err("not authenticated");
         assert_eq!(garbage_call.code(), Code::Unauthenticated);
 
+        // The server logs a refusal as its answer goes out, which may be
+        // just after the client has read it: wait for the three lines.
+        let refusals = |log: &str| log.lines().filter(|l| l.contains("call refused")).count();
+        let waited = tokio::time::timeout(Duration::from_secs(10), async {
+            while refusals(&captured.text()) < 3 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
         let log = captured.text();
+        assert!(waited.is_ok(), "three refusals are logged: {log}");
         let lines: Vec<&str> = log.lines().filter(|l| l.contains("call refused")).collect();
         assert_eq!(lines.len(), 3, "{log}");
         let open = lines
