@@ -190,8 +190,8 @@ impl EventStore {
             sealed_to: None,
             tree_root: None,
         };
-        let mut extra = self.start_extra_checks(from, Some(to)).await?;
-        let to = extra.to(Some(to));
+        let mut extra = self.start_extra_checks(from, to).await?;
+        let to = extra.to(to);
         let broken = |mut report: VerifyReport, position, kind| {
             report.first_break = Some(Break { position, kind });
             Ok(report)
@@ -204,7 +204,7 @@ impl EventStore {
                 break;
             }
             for event in batch {
-                if to.is_some_and(|to| event.position > to) {
+                if event.position > to {
                     break 'walk;
                 }
                 let expected = prev_position + 1;

@@ -28,11 +28,10 @@ pub(crate) struct ExtraChecks {
 
 impl ExtraChecks {
     /// The end of the walk: far enough to reach the seal checked.
-    pub fn to(&self, to: Option<u64>) -> Option<u64> {
-        match (to, &self.seal) {
-            (Some(to), Some((seal, _))) => Some(to.max(seal.position)),
-            (to, _) => to,
-        }
+    pub fn to(&self, to: u64) -> u64 {
+        self.seal
+            .as_ref()
+            .map_or(to, |(seal, _)| to.max(seal.position))
     }
 
     /// One intact event of the walk.
@@ -61,15 +60,14 @@ impl EventStore {
     pub(crate) async fn start_extra_checks(
         &self,
         from: u64,
-        to: Option<u64>,
+        to: u64,
     ) -> Result<ExtraChecks, StoreError> {
         let vkey = self.verifier_key();
-        let seal = match (&vkey, to) {
-            (None, _) => None,
-            (Some(_), None) => self.newest_seal().await?,
+        let seal = match &vkey {
+            None => None,
             // The seal at or after `to`; without one, the newest before it
             // (the events after that one are not covered).
-            (Some(_), Some(to)) => match self.read_seals(to.max(from) - 1, 1).await?.pop() {
+            Some(_) => match self.read_seals(to.max(from) - 1, 1).await?.pop() {
                 Some(seal) => Some(seal),
                 None => self.newest_seal().await?,
             },
