@@ -9,7 +9,6 @@ mod people;
 mod privacy;
 mod proofs;
 mod refusals;
-mod refused_log;
 mod requests;
 mod rules;
 mod tls;
