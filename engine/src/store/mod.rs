@@ -691,9 +691,9 @@ impl EventStore {
     }
 
     /// The whole log after `after`, in batches of `limit`, read by a task of
-    /// its own that stays up to two batches ahead of the caller, so that
-    /// reading the log and what the caller does with each batch (verify,
-    /// export) run side by side. The task stops when the log ends, on the
+    /// its own that stays up to two batches ahead of the caller and reads
+    /// two batches at once, so that reading the log and what the caller
+    /// does with each batch (verify, export) run side by side. The task stops when the log ends, on the
     /// first error, or when the [`ReadAhead`] is dropped.
     ///
     /// # Errors
@@ -703,21 +703,46 @@ impl EventStore {
         check_i64("after_position", after)?;
         let (tx, rx) = mpsc::channel(2);
         let store = self.clone();
+        let read = move |after: u64| {
+            let store = store.clone();
+            tokio::spawn(async move { store.read_all(after, limit).await })
+        };
+        let step = limit as u64;
         tokio::spawn(async move {
+            // Two batches are read at once: the next one from where it
+            // starts in a log without holes (positions are contiguous
+            // unless the log was tampered with). Where the batch before
+            // ends elsewhere, that read is dropped and the next batch read
+            // again from where it did end.
             let mut after = after;
+            let mut current = read(after);
+            let mut ahead = read(after.saturating_add(step));
             loop {
-                let batch = store.read_all(after, limit).await;
+                let batch = current.await.unwrap_or_else(|e| {
+                    Err(StoreError::Internal(format!(
+                        "reading the log ahead failed: {e}"
+                    )))
+                });
                 let next = match &batch {
                     Ok(events) if events.len() == limit => events.last().map(|e| e.position),
                     _ => None,
                 };
                 if tx.send(batch).await.is_err() {
+                    ahead.abort();
                     return;
                 }
-                match next {
-                    Some(last) => after = last,
-                    None => return,
+                let Some(last) = next else {
+                    ahead.abort();
+                    return;
+                };
+                if last == after.saturating_add(step) {
+                    current = ahead;
+                } else {
+                    ahead.abort();
+                    current = read(last);
                 }
+                after = last;
+                ahead = read(after.saturating_add(step));
             }
         });
         Ok(ReadAhead { rx })

@@ -2,8 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
 use super::verify_order::Order;
-use super::{Digest, EventStore, StoreError};
+use super::{Digest, EventStore, ReadAhead, RecordedEvent, StoreError};
 
 const BATCH: usize = 5_000;
 
@@ -196,14 +199,19 @@ impl EventStore {
             report.first_break = Some(Break { position, kind });
             Ok(report)
         };
-        // The next batches are read while this one is checked.
-        let mut batches = self.read_all_ahead(prev_position, BATCH)?;
+        // The next batches are read and hashed while this one is checked.
+        let mut batches = hash_ahead(self.read_all_ahead(prev_position, BATCH)?);
         'walk: loop {
-            let batch = batches.next().await?;
-            if batch.is_empty() {
+            let Hashed { events, hashes } = match batches.recv().await {
+                Some(job) => job
+                    .await
+                    .map_err(|e| StoreError::Internal(format!("hashing a batch failed: {e}")))??,
+                None => break,
+            };
+            if events.is_empty() {
                 break;
             }
-            for event in batch {
+            for (event, hash) in events.into_iter().zip(hashes) {
                 if event.position > to {
                     break 'walk;
                 }
@@ -214,7 +222,9 @@ impl EventStore {
                 if event.prev_hash != prev_hash {
                     return broken(report, event.position, BreakKind::LinkBroken);
                 }
-                if event.recompute_hash(&prev_hash) != event.hash {
+                // `hash` was recomputed over the event's stored link, which
+                // is `prev_hash`, checked just above.
+                if hash != event.hash {
                     return broken(report, event.position, BreakKind::ContentChanged);
                 }
                 if let Some(kind) = order.check(&event) {
@@ -252,4 +262,38 @@ impl EventStore {
         self.finish_extra_checks(extra, &mut report).await?;
         Ok(report)
     }
+}
+
+/// A batch of the walk with each event's hash recomputed from its stored
+/// bytes and its stored link to the event before.
+struct Hashed {
+    events: Vec<RecordedEvent>,
+    hashes: Vec<[u8; 32]>,
+}
+
+/// The batches of `batches`, each hashed on a blocking thread of its own
+/// while the walk checks the one before: reading, hashing and checking run
+/// side by side. Each batch's hashes need only its own stored links, so
+/// the order of the walk checks them against the chain.
+fn hash_ahead(mut batches: ReadAhead) -> mpsc::Receiver<JoinHandle<Result<Hashed, StoreError>>> {
+    let (tx, rx) = mpsc::channel(2);
+    tokio::spawn(async move {
+        loop {
+            let batch = batches.next().await;
+            let last = batch.as_ref().map_or(true, Vec::is_empty);
+            let job = tokio::task::spawn_blocking(move || {
+                batch.map(|events| Hashed {
+                    hashes: events
+                        .iter()
+                        .map(|e| e.recompute_hash(&e.prev_hash))
+                        .collect(),
+                    events,
+                })
+            });
+            if tx.send(job).await.is_err() || last {
+                return;
+            }
+        }
+    });
+    rx
 }

@@ -21,6 +21,7 @@ on_both_backends!(
     an_insert_that_would_replace_an_event_or_leave_a_hole_is_refused,
     a_hole_in_a_streams_versions_is_found_at_its_position,
     a_request_record_pointing_elsewhere_is_found_at_its_position,
+    the_log_read_ahead_gives_each_event_once_in_order_across_holes,
 );
 
 async fn filled(db: &TestDb) -> EventStore {
@@ -416,4 +417,35 @@ async fn a_request_record_pointing_elsewhere_is_found_at_its_position(db: &TestD
             kind: BreakKind::RequestUnmatched
         })
     );
+}
+
+/// Verify and export read two batches at once, the second from where it
+/// starts in a log without holes; a hole makes the batch before end
+/// elsewhere, and the next batch is read again from there.
+async fn the_log_read_ahead_gives_each_event_once_in_order_across_holes(db: &TestDb) {
+    let store = filled(db).await;
+    let read = |limit| {
+        let store = store.clone();
+        async move {
+            let mut batches = store.read_all_ahead(0, limit).unwrap();
+            let mut positions = Vec::new();
+            loop {
+                let batch = batches.next().await.unwrap();
+                if batch.is_empty() {
+                    return positions;
+                }
+                positions.extend(batch.iter().map(|e| e.position));
+            }
+        }
+    };
+    assert_eq!(read(3).await, (1..=12).collect::<Vec<_>>());
+    drop_triggers(db).await;
+    // Holes inside a batch (5) and at a batch's end (9, for batches of 3).
+    db.raw_sql("DELETE FROM events WHERE position IN (5, 9)")
+        .await
+        .unwrap();
+    let expected: Vec<u64> = (1..=12).filter(|p| ![5, 9].contains(p)).collect();
+    for limit in [1, 2, 3, 4, 100] {
+        assert_eq!(read(limit).await, expected, "batches of {limit}");
+    }
 }
