@@ -404,7 +404,10 @@ async fn a_watch_on_a_standby_server_sees_what_another_server_wrote() {
     .await
     .expect("the first server applies the board")
     .unwrap();
-    let standby = jejak_server::App::start(db.open().await, AppConfig::new(app.keys.clone()))
+    // Servers sharing a log share its master key (they open its sealed fields).
+    let mut config = AppConfig::new(app.keys.clone());
+    config.engine.master_key = Some(app.app.engine().privacy().master().clone());
+    let standby = jejak_server::App::start(db.open().await, config)
         .await
         .unwrap();
     let mut watch = standby
