@@ -420,6 +420,7 @@ pub async fn consistency(
 /// exactly as hashed (docs/hashes.md), or a seal.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // almost every line is an event; a box would cost each one
 pub enum ExportLine<'a> {
     /// An event.
     Event(#[serde(borrow)] ExportEvent<'a>),

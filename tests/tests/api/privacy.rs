@@ -162,7 +162,6 @@ async fn a_participants_fields_are_sealed_in_the_log_and_read_as_dihapus_after_e
         .mentoring(&people.mentor)
         .get_inbox(pb::GetInboxRequest {
             min_position: after,
-            ..Default::default()
         })
         .await
         .unwrap()
