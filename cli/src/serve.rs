@@ -45,6 +45,16 @@ struct ConfigFile {
     checkpoint_every_minutes: Option<u64>,
     /// Limits on streams and connections (a `[limits]` table).
     limits: Option<limits::LimitsFile>,
+    /// Retention of personal data per category (a `[retention]` table).
+    retention: Option<RetentionFile>,
+}
+
+/// Retention periods in days, in the config file's `[retention]` table.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionFile {
+    participant_days: Option<u32>,
+    reads_days: Option<u32>,
 }
 
 /// An external OpenID Connect issuer, in the config file's `[oidc]` table.
@@ -274,6 +284,13 @@ pub struct ServeArgs {
     checkpoint_every_minutes: Option<u64>,
     #[command(flatten)]
     limits: limits::LimitArgs,
+    /// Days a participant's personal fields are kept after their training
+    /// ends, before `jejak privacy retention` lists them. Default: 1826
+    #[arg(long, env = "JEJAK_RETENTION_PARTICIPANT_DAYS")]
+    retention_participant_days: Option<u32>,
+    /// Days a recorded read of personal data is kept. Default: 730
+    #[arg(long, env = "JEJAK_RETENTION_READS_DAYS")]
+    retention_reads_days: Option<u32>,
     /// Also accept the tokens of this OpenID Connect issuer (its exact `iss`).
     #[arg(long, env = "JEJAK_OIDC_ISSUER")]
     oidc_issuer: Option<String>,
@@ -477,6 +494,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.opds
     };
     config.limits = args.limits.resolve(file.limits)?;
+    let retention_file = file.retention.unwrap_or_default();
+    let defaults = jejak_engine::privacy::Retention::default();
+    config.retention = jejak_engine::privacy::Retention {
+        participant_days: args
+            .retention_participant_days
+            .or(retention_file.participant_days)
+            .unwrap_or(defaults.participant_days),
+        reads_days: args
+            .retention_reads_days
+            .or(retention_file.reads_days)
+            .unwrap_or(defaults.reads_days),
+    };
     let tls = match (
         args.tls_cert.or(file.tls_cert),
         args.tls_key.or(file.tls_key),

@@ -159,7 +159,7 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
     // A moment with fractions of a second reaches the server whole: the
     // state at the very microsecond version 2 was recorded is version 2.
     let live = format!("sqlite://{}", server.path().join("data/jejak.db").display());
-    let (recorded, ids): (String, Vec<String>) =
+    let (recorded, ids, personal): (String, Vec<String>, Vec<String>) =
         tokio::runtime::Runtime::new().unwrap().block_on(async {
             let mut conn = sqlx::SqliteConnection::connect(&live).await.unwrap();
             let at = sqlx::query_scalar(
@@ -178,9 +178,32 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
             .fetch_all(&mut conn)
             .await
             .unwrap();
+            // Every payload that names a participant, and every snapshot.
+            let personal = sqlx::query_scalar(
+                "SELECT payload FROM events WHERE event_type IN \
+                 ('ParticipantEnrolled', 'StaffReassigned', 'ProjectProposed') \
+                 UNION ALL SELECT state FROM snapshots",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
             conn.close().await.unwrap();
-            (at, ids)
+            (at, ids, personal)
         });
+    // Over the demo city's whole log, every participant is sealed: no
+    // payload or snapshot holds a NIP, name or position in plain text (ADR 0022).
+    assert!(personal.len() > 50, "the city's enrolments and proposals");
+    for text in &personal {
+        assert!(
+            !text.contains("\"nip\"") && !text.contains("\"position\""),
+            "a participant in plain text: {text}"
+        );
+    }
+    assert!(
+        personal
+            .iter()
+            .all(|t| !t.contains("\"enrollment\"") || t.contains("\"sealed\""))
+    );
     // No id holds a NIP (nor anything shaped like one): not the tour's
     // participant's, not one of the demo city's.
     assert!(ids.len() > 1_000);
@@ -333,7 +356,7 @@ fn bench_prints_every_figure_beside_its_baseline_and_writes_json() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let figures = report["figures"].as_array().unwrap();
-    assert_eq!(figures.len(), 33, "every measurement of the SQLite run");
+    assert_eq!(figures.len(), 37, "every measurement of the SQLite run");
     for name in [
         "rebuild every view from zero",
         "peak memory during the rebuild",

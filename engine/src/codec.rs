@@ -12,6 +12,7 @@ use serde::de::value::StrDeserializer;
 use serde::de::{DeserializeOwned, DeserializeSeed, EnumAccess, VariantAccess, Visitor};
 use serde_json::Value;
 
+use crate::privacy::fields::{self, Keyring, Unready};
 use crate::store::{Metadata, NewEvent, RecordedEvent, StreamEvent};
 
 /// The schema version every event is written at today.
@@ -29,6 +30,8 @@ pub struct DecodeError {
     pub event_version: u32,
     /// What failed.
     pub reason: String,
+    /// A sealed value that could not be opened, when that was the failure.
+    pub unready: Option<Unready>,
 }
 
 /// Turns a domain event into a log event.
@@ -46,6 +49,27 @@ pub fn encode<E: Serialize>(event: &E, metadata: Metadata) -> NewEvent {
     NewEvent::new(event_type, payload)
         .with_version(CURRENT_EVENT_VERSION)
         .with_metadata(metadata)
+}
+
+/// As [`encode`], sealing the personal fields of the event types that
+/// carry them ([`fields::PERSONAL_EVENTS`]) with `keys` (ADR 0022); every
+/// other event is encoded as by [`encode`], at no extra cost.
+///
+/// # Errors
+/// [`Unready`]: a person whose key `keys` lacks, or who was erased.
+///
+/// # Panics
+/// As [`encode`].
+pub fn encode_with<E: Serialize>(
+    event: &E,
+    metadata: Metadata,
+    keys: &dyn Keyring,
+) -> Result<NewEvent, Unready> {
+    let mut new = encode(event, metadata);
+    if fields::carries_personal(&new.event_type) {
+        fields::seal_tree(&mut new.payload, keys)?;
+    }
+    Ok(new)
 }
 
 /// What decoding reads of a stored event: its type, payload version and
@@ -69,18 +93,37 @@ macro_rules! stored {
 stored!(RecordedEvent, StreamEvent);
 
 /// Reads a domain event back from the log, upcasting old payload versions.
+/// Sealed personal fields read as withheld ([`fields::Withheld`]:
+/// [`crate::privacy::ERASED`] in each): for readers that need none of
+/// them; [`decode_with`] opens them.
 ///
 /// # Errors
 /// [`DecodeError`] when the payload does not fit any known version.
 pub fn decode<E: DeserializeOwned>(event: &impl Stored) -> Result<E, DecodeError> {
+    decode_with(event, &fields::Withheld)
+}
+
+/// As [`decode`], opening sealed personal fields with `keys` (ADR 0022):
+/// an erased person's read as [`crate::privacy::ERASED`]. A payload written
+/// before sealing, in plain, reads as it is.
+///
+/// # Errors
+/// [`DecodeError`] when the payload does not fit any known version, or a
+/// sealed value cannot be opened with `keys` (its reason names the
+/// [`Unready`]; [`unready`] gives it back).
+pub fn decode_with<E: DeserializeOwned>(
+    event: &impl Stored,
+    keys: &dyn Keyring,
+) -> Result<E, DecodeError> {
     let (position, event_type, event_version, payload) = event.parts();
     let fail = |reason: String| DecodeError {
         position,
         event_type: event_type.to_owned(),
         event_version,
         reason,
+        unready: None,
     };
-    if event_version == CURRENT_EVENT_VERSION {
+    if event_version == CURRENT_EVENT_VERSION && !fields::carries_personal(event_type) {
         // Nothing to upcast: the payload text is read once, as the fields
         // of the variant its type names, with no JSON tree in between.
         let mut payload = serde_json::Deserializer::from_str(payload);
@@ -92,7 +135,13 @@ pub fn decode<E: DeserializeOwned>(event: &impl Stored) -> Result<E, DecodeError
         .map_err(|e| fail(e.to_string()));
     }
     let payload: Value = serde_json::from_str(payload).map_err(|e| fail(e.to_string()))?;
-    let payload = upcast(event_type, event_version, payload);
+    let mut payload = upcast(event_type, event_version, payload);
+    if fields::carries_personal(event_type) {
+        fields::open_tree(&mut payload, keys).map_err(|e| DecodeError {
+            unready: Some(e.clone()),
+            ..fail(e.to_string())
+        })?;
+    }
     if !payload.is_object() {
         return Err(fail("the payload is not a JSON object".into()));
     }

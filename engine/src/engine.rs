@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, SystemClock};
-use crate::codec::{DecodeError, decode, encode};
+use crate::codec::{DecodeError, decode, decode_with, encode, encode_with};
 use crate::domain::{Actor, Aggregate, Command, DomainError};
+use crate::privacy::fields::{Keyring, Unready, open_tree, seal_tree};
 use crate::privacy::{MasterKey, Privacy};
 use crate::store::{
     AppendRequest, AppendResult, Direction, EventStore, ExpectedVersion, Metadata, StoreError,
@@ -57,6 +58,15 @@ pub enum CommandError {
         /// Attempts made.
         attempts: usize,
     },
+}
+
+impl From<Unready> for CommandError {
+    fn from(err: Unready) -> Self {
+        match err {
+            Unready::Erased(_) => DomainError::invalid("participant", err.to_string()).into(),
+            Unready::NoKey(_) | Unready::Damaged(_) => StoreError::Internal(err.to_string()).into(),
+        }
+    }
 }
 
 /// Who issues a command, under which request id, and why.
@@ -579,6 +589,9 @@ impl Engine {
         &self,
         stream: &StreamId,
     ) -> Result<Loaded<A::State>, CommandError> {
+        if A::PERSONAL {
+            return self.load_personal::<A>(stream).await;
+        }
         let (snapshot, events) = self
             .store
             .read_from_snapshot::<A::State>(stream, A::SNAPSHOT_VERSION)
@@ -596,6 +609,115 @@ impl Engine {
             loaded.position = recorded.position;
         }
         Ok(loaded)
+    }
+
+    /// [`Engine::load`] of a stream whose events carry personal fields
+    /// (ADR 0022): snapshot and events are opened with the persons' keys,
+    /// fetched into the cache first when it lacks them.
+    async fn load_personal<A: Aggregate>(
+        &self,
+        stream: &StreamId,
+    ) -> Result<Loaded<A::State>, CommandError> {
+        let (snapshot, events) = self
+            .store
+            .read_from_snapshot::<serde_json::Value>(stream, A::SNAPSHOT_VERSION)
+            .await?;
+        let opened = self
+            .privacy
+            .with_keys(false, |keys| {
+                let state = match &snapshot {
+                    None => None,
+                    Some((version, state)) => {
+                        let mut state = state.clone();
+                        open_tree(&mut state, keys)?;
+                        serde_json::from_value::<A::State>(state)
+                            .ok()
+                            .map(|s| (*version, s))
+                    }
+                };
+                let events = events
+                    .iter()
+                    .map(|e| decode_with::<A::Event>(e, keys).map(|d| (d, e)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, CommandError>((state, events))
+            })
+            .await??;
+        let (state, events) = opened;
+        let Some((version, state)) =
+            state.or_else(|| snapshot.is_none().then_some((0, A::State::default())))
+        else {
+            // A snapshot that does not open or decode is only a cache: fold every event.
+            tracing::warn!(%stream, "ignoring a snapshot that does not open; folding the events instead");
+            let (state, version, position) = self.fold_all::<A>(stream).await?;
+            return Ok(Loaded {
+                state,
+                version,
+                position,
+                snapshot_version: 0,
+            });
+        };
+        let mut loaded = Loaded {
+            state,
+            version,
+            position: 0,
+            snapshot_version: version,
+        };
+        for (event, recorded) in events {
+            loaded.state = A::evolve(loaded.state, &event);
+            loaded.version = recorded.stream_version;
+            loaded.position = recorded.position;
+        }
+        Ok(loaded)
+    }
+
+    /// Decodes `events` of aggregate `A`, opening personal fields when
+    /// `A` has any.
+    async fn decode_all<A: Aggregate>(
+        &self,
+        events: &[crate::store::RecordedEvent],
+    ) -> Result<Vec<A::Event>, CommandError> {
+        if !A::PERSONAL {
+            return Ok(events
+                .iter()
+                .map(decode::<A::Event>)
+                .collect::<Result<_, _>>()?);
+        }
+        Ok(self
+            .privacy
+            .with_keys(false, |keys| {
+                events
+                    .iter()
+                    .map(|e| decode_with::<A::Event>(e, keys))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await??)
+    }
+
+    /// Every event of `stream` folded, with the version and position of
+    /// the last.
+    async fn fold_all<A: Aggregate>(
+        &self,
+        stream: &StreamId,
+    ) -> Result<(A::State, u64, u64), CommandError> {
+        let mut state = A::State::default();
+        let (mut version, mut position) = (0, 0);
+        loop {
+            let batch = self
+                .store
+                .read_stream(
+                    stream,
+                    Direction::Forward,
+                    Some(version + 1),
+                    crate::store::MAX_READ_LIMIT,
+                )
+                .await?;
+            let Some(last) = batch.last() else { break };
+            (version, position) = (last.stream_version, last.position);
+            for event in self.decode_all::<A>(&batch).await? {
+                state = A::evolve(state, &event);
+            }
+        }
+        Ok((state, version, position))
     }
 
     /// Loads aggregate `A` with id `id`; `None` when it does not exist.
@@ -694,8 +816,8 @@ impl Engine {
                 .await?;
             let Some(last) = batch.last() else { break };
             next = last.stream_version + 1;
-            for recorded in &batch {
-                state = A::evolve(state, &decode::<A::Event>(recorded)?);
+            for event in self.decode_all::<A>(&batch).await? {
+                state = A::evolve(state, &event);
             }
         }
         Ok(state)
@@ -713,8 +835,8 @@ impl Engine {
         let events = self.store.read_stream_as_of(stream, at).await?;
         let version = events.last().map_or(0, |e| e.stream_version);
         let mut state = A::State::default();
-        for recorded in &events {
-            state = A::evolve(state, &decode::<A::Event>(recorded)?);
+        for event in self.decode_all::<A>(&events).await? {
+            state = A::evolve(state, &event);
         }
         Ok((state, version))
     }
@@ -816,7 +938,18 @@ impl Engine {
                 ExpectedVersion::Exact(loaded.version)
             };
             let metadata = ctx.metadata();
-            let encoded: Vec<_> = events.iter().map(|e| encode(e, metadata.clone())).collect();
+            let encoded: Vec<_> = if A::PERSONAL {
+                self.privacy
+                    .with_keys(true, |keys| {
+                        events
+                            .iter()
+                            .map(|e| encode_with(e, metadata.clone(), keys))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .await??
+            } else {
+                events.iter().map(|e| encode(e, metadata.clone())).collect()
+            };
             let names = encoded.iter().map(|e| e.event_type.clone()).collect();
             let append = AppendRequest::new(stream.clone(), A::KIND, expected)
                 .events(encoded)
@@ -898,6 +1031,30 @@ impl Engine {
         }
     }
 
+    /// Seals the personal fields of a state for its snapshot, with the keys
+    /// already cached.
+    fn seal_snapshot(&self, state: &mut serde_json::Value) -> Result<(), Unready> {
+        struct Cached<'a>(&'a Privacy);
+        impl Keyring for Cached<'_> {
+            fn seal(
+                &self,
+                person: &str,
+                purpose: &str,
+                fields: &serde_json::Value,
+            ) -> Result<crate::privacy::Sealed, Unready> {
+                self.0.seal_cached(person, purpose, fields)
+            }
+            fn open(
+                &self,
+                sealed: &crate::privacy::Sealed,
+                _: &str,
+            ) -> Result<crate::privacy::Opened, Unready> {
+                Err(Unready::NoKey(sealed.person.clone()))
+            }
+        }
+        seal_tree(state, &Cached(&self.privacy))
+    }
+
     async fn maybe_snapshot<A: Aggregate>(
         &self,
         stream: &StreamId,
@@ -910,7 +1067,23 @@ impl Engine {
             return;
         }
         let state = events.iter().fold(loaded.state, A::evolve);
-        match serde_json::to_string(&state) {
+        let state = if A::PERSONAL {
+            // Sealed as in the events, from the keys the fold just used; an
+            // erased person's fields ("[dihapus]") are not sealed again, and a
+            // snapshot is only a cache: without every key, none is taken.
+            match serde_json::to_value(&state) {
+                Ok(mut state) => {
+                    if self.seal_snapshot(&mut state).is_err() {
+                        return;
+                    }
+                    serde_json::to_string(&state)
+                }
+                Err(err) => Err(err),
+            }
+        } else {
+            serde_json::to_string(&state)
+        };
+        match state {
             Ok(state) => {
                 if let Err(err) = self
                     .store

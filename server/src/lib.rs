@@ -93,6 +93,8 @@ pub struct AppConfig {
     pub revocation_refresh: Duration,
     /// Streams and connections: caps and timeouts.
     pub limits: Limits,
+    /// How long personal data is kept, per category (ADR 0022).
+    pub retention: jejak_engine::privacy::Retention,
 }
 
 impl AppConfig {
@@ -109,6 +111,7 @@ impl AppConfig {
             opds: Vec::new(),
             revocation_refresh: Duration::from_secs(1),
             limits: Limits::default(),
+            retention: jejak_engine::privacy::Retention::default(),
         }
     }
 }
@@ -151,7 +154,8 @@ impl App {
             Engine::open_with(store.clone(), config.clock.clone(), config.engine.clone()).await?;
         let runner = Runner::new(store, config.runner.clone()).await?;
         views::spawn_all(&runner);
-        let views = Views::new(runner, config.read_your_writes);
+        let views =
+            Views::new(runner, config.read_your_writes).with_privacy(engine.privacy().clone());
         let (stop, mut stopped) = watch::channel(false);
         let managers = ProcessManagers::new(engine.clone());
         let tick = config.timer_tick;

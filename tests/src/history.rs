@@ -52,7 +52,8 @@ pub fn steps(max: usize) -> impl Strategy<Value = Vec<Step>> {
 /// The OPDs of the history's people and innovations.
 pub const OPDS: [&str; 4] = ["dpmptsp", "dinkes", "disdukcapil", "bappeda"];
 
-fn nip(i: u8) -> String {
+/// The NIP of the history's participant `i` (their name is `Peserta {i}`).
+pub fn nip(i: u8) -> String {
     format!("19870315201001100{}", i + 1)
 }
 
@@ -151,6 +152,35 @@ fn person_of(project: u8, cohort: &jejak_engine::domain::cohort::CohortState) ->
         .map(|e| e.participant.person.clone())
 }
 
+/// The proposal of the history's participant `project`.
+pub fn proposal(project: u8) -> Proposal {
+    let milestone = |id: &str, horizon, due| MilestonePlan {
+        id: mid(id),
+        horizon,
+        title: format!("Tahap {id}"),
+        due,
+        expected_output: "Notulen".into(),
+    };
+    Proposal {
+        title: format!("Perubahan {project}"),
+        change_area: "Pelayanan".into(),
+        problem: "Antrian".into(),
+        baseline: "3 jam".into(),
+        goals: Goals {
+            short_term: "Antrian daring".into(),
+            medium_term: String::new(),
+            long_term: String::new(),
+        },
+        stakeholders: vec![],
+        team: vec![],
+        milestones: vec![
+            milestone("m1", Horizon::Short, date(60)),
+            milestone("m2", Horizon::Short, date(120)),
+            milestone("m3", Horizon::Medium, date(400)),
+        ],
+    }
+}
+
 fn project_move(
     project: u8,
     op: u8,
@@ -176,31 +206,7 @@ fn project_move(
                 .values()
                 .find(|e| e.participant.nip.as_str() == nip(project))?
                 .clone();
-            let milestone = |id: &str, horizon, due| MilestonePlan {
-                id: mid(id),
-                horizon,
-                title: format!("Tahap {id}"),
-                due,
-                expected_output: "Notulen".into(),
-            };
-            let proposal = Proposal {
-                title: format!("Perubahan {project}"),
-                change_area: "Pelayanan".into(),
-                problem: "Antrian".into(),
-                baseline: "3 jam".into(),
-                goals: Goals {
-                    short_term: "Antrian daring".into(),
-                    medium_term: String::new(),
-                    long_term: String::new(),
-                },
-                stakeholders: vec![],
-                team: vec![],
-                milestones: vec![
-                    milestone("m1", Horizon::Short, date(60)),
-                    milestone("m2", Horizon::Short, date(120)),
-                    milestone("m3", Horizon::Medium, date(400)),
-                ],
-            };
+            let proposal = proposal(project);
             (
                 participant,
                 P::Propose {

@@ -112,7 +112,8 @@ pub enum AuditCommand {
     },
     /// The current digest, POSITION:HASH: keep it to prove later that nothing was rewritten.
     Digest,
-    /// Exports the log as JSON Lines.
+    /// Exports the log as JSON Lines: redacted (participants' personal
+    /// fields stay sealed, as stored), and it verifies.
     Export {
         /// Write to this file (default: standard output).
         #[arg(long)]
@@ -120,6 +121,11 @@ pub enum AuditCommand {
         /// Only events after this position.
         #[arg(long, default_value_t = 0)]
         after: u64,
+        /// A full export, for auditors, with the reason recorded in the log:
+        /// each event that seals personal fields also carries them opened
+        /// (`opened_json`). Over the server only.
+        #[arg(long, value_name = "REASON")]
+        full: Option<String>,
     },
     /// Writes a consistent copy of a SQLite log (with --db), safe beside a running server.
     Copy {
@@ -596,7 +602,14 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
             }
             Ok(())
         }
-        AuditCommand::Export { out, after } => {
+        AuditCommand::Export { out, after, full } => {
+            if full.is_some() && engine.is_some() {
+                return Err(Failure::Usage(
+                    "a full export is made by the server, which records who asked and why \
+                     in the log: drop --db and connect as an auditor"
+                        .into(),
+                ));
+            }
             let writer: Box<dyn std::io::Write> = match &out {
                 // The log holds personal data: only its owner may read the file.
                 Some(path) => Box::new(std::io::BufWriter::with_capacity(
@@ -628,7 +641,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                         bar.finish_and_clear();
                     }
                 }
-                None => proofs::export_online(c, after, &mut exporter).await?,
+                None => proofs::export_online(c, after, full.as_deref(), &mut exporter).await?,
             }
             let written = exporter.finish()?;
             if let Some(path) = out {
@@ -684,6 +697,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                         .audit()?
                         .follow_log(pb::ReadLogRequest {
                             after_position: after,
+                            ..Default::default()
                         })
                         .await?
                         .into_inner();

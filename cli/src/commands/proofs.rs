@@ -420,6 +420,7 @@ pub async fn consistency(
 /// exactly as hashed (docs/hashes.md), or a seal.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // almost every line is an event; a box would cost each one
 pub enum ExportLine<'a> {
     /// An event.
     Event(#[serde(borrow)] ExportEvent<'a>),
@@ -455,6 +456,11 @@ pub struct ExportEvent<'a> {
     pub metadata_json: std::borrow::Cow<'a, str>,
     pub prev_hash: String,
     pub hash: String,
+    /// A full export only: the payload with its participants' personal
+    /// fields opened, beside `payload_json` (which the hash covers), never
+    /// in its place; not part of any hash.
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub opened_json: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// A seal as exported.
@@ -486,6 +492,7 @@ impl<'a> ExportEvent<'a> {
             metadata_json: e.metadata.as_str().into(),
             prev_hash: hex::encode(e.prev_hash),
             hash: hex::encode(e.hash),
+            opened_json: None,
         }
     }
 
@@ -510,6 +517,7 @@ impl<'a> ExportEvent<'a> {
             metadata_json: e.metadata_json.as_str().into(),
             prev_hash: e.prev_hash.clone(),
             hash: e.hash.clone(),
+            opened_json: (!e.opened_json.is_empty()).then(|| e.opened_json.as_str().into()),
         })
     }
 }
@@ -618,9 +626,13 @@ pub async fn export_offline<W: std::io::Write>(
 }
 
 /// Exports the log after `after` over gRPC: events and seals.
+/// With `full_reason`, a full export (auditors): the server records the
+/// reason in the log, then sends each participant's fields opened beside
+/// the stored payload.
 pub async fn export_online<W: std::io::Write>(
     c: &Connection,
     after: u64,
+    full_reason: Option<&str>,
     writer: &mut ExportWriter<W>,
 ) -> Result<(), Failure> {
     use tokio_stream::StreamExt as _;
@@ -628,6 +640,7 @@ pub async fn export_online<W: std::io::Write>(
         .audit()?
         .read_log(pb::ReadLogRequest {
             after_position: after,
+            full_reason: full_reason.unwrap_or_default().to_owned(),
         })
         .await?
         .into_inner();

@@ -57,7 +57,10 @@ pub async fn check(server: &Server, acked: &[(String, u64)]) {
     assert!(verified.intact, "{}", verified.message);
 
     let mut log = audit
-        .read_log(pb::ReadLogRequest { after_position: 0 })
+        .read_log(pb::ReadLogRequest {
+            after_position: 0,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

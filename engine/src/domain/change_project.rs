@@ -922,6 +922,7 @@ impl Aggregate for ChangeProject {
     const KIND: &'static str = "change_project";
     const LABEL: &'static str = "change project";
     const SNAPSHOT_VERSION: u32 = 2;
+    const PERSONAL: bool = true;
     type State = ProjectState;
     type Command = ProjectCommand;
     type Event = ProjectEvent;

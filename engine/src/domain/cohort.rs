@@ -314,6 +314,7 @@ impl Aggregate for Cohort {
     const KIND: &'static str = "cohort";
     const LABEL: &'static str = "cohort";
     const SNAPSHOT_VERSION: u32 = 2;
+    const PERSONAL: bool = true;
     type State = CohortState;
     type Command = CohortCommand;
     type Event = CohortEvent;

@@ -269,6 +269,9 @@ pub trait Aggregate {
     const LABEL: &'static str;
     /// Schema version of the state for snapshots; bump when `State` changes shape.
     const SNAPSHOT_VERSION: u32;
+    /// Whether its events and state carry personal fields, sealed in the
+    /// log and in snapshots (ADR 0022).
+    const PERSONAL: bool = false;
     /// The state folded from events.
     type State: Default + Clone + fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static;
     /// What can be asked of it.

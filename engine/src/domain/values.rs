@@ -143,6 +143,18 @@ impl Nip {
         Self::parse_field("nip", value)
     }
 
+    /// The NIP of an erased person, as folds and views read it: its
+    /// text is [`crate::privacy::ERASED`] (`[dihapus]`). Only read back
+    /// from the log, never parsed from input, and equal to no real NIP.
+    pub fn erased() -> Self {
+        Self(crate::privacy::ERASED.to_owned())
+    }
+
+    /// Whether this is the NIP of an erased person ([`Nip::erased`]).
+    pub fn is_erased(&self) -> bool {
+        self.0 == crate::privacy::ERASED
+    }
+
     /// As [`Nip::parse`], naming `field` in errors.
     ///
     /// # Errors
@@ -201,6 +213,12 @@ impl Nip {
     /// # Errors
     /// [`DomainError::Invalid`] naming `field`.
     pub fn check_dates(&self, field: &str, today: NaiveDate) -> Result<(), DomainError> {
+        if self.is_erased() {
+            return Err(DomainError::invalid(
+                field,
+                "the person was erased; enrol them anew with their NIP",
+            ));
+        }
         let digits = |range: std::ops::Range<usize>| self.0[range].parse::<i32>().unwrap_or(0);
         let (born_year, born_month) = (digits(0..4), digits(4..6));
         let (appointed_year, appointed_month) = (digits(8..12), digits(12..14));
@@ -247,6 +265,9 @@ impl fmt::Display for Nip {
 impl<'de> Deserialize<'de> for Nip {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
+        if raw == crate::privacy::ERASED {
+            return Ok(Self::erased());
+        }
         Self::parse(&raw).map_err(serde::de::Error::custom)
     }
 }

@@ -22,6 +22,14 @@ pub enum PrivacyEvent {
         /// The legal basis, in words (e.g. "UU 27/2022 Pasal 8, request of 2026-11-02").
         basis: String,
     },
+    /// An auditor was given the log with personal fields opened (a full
+    /// export, ADR 0022). Who is the event's actor, when its time.
+    PersonalDataExported {
+        /// Why, in their words.
+        reason: String,
+        /// The export starts after this position.
+        after_position: u64,
+    },
 }
 
 /// What an erasure did.
@@ -31,6 +39,19 @@ pub struct Erasure {
     pub outcome: Outcome,
     /// How the key's bytes left the database files.
     pub scrubbed: Scrubbed,
+}
+
+/// A stated reason: 3–500 printable characters.
+pub(crate) fn reason(field: &str, text: &str, example: &str) -> Result<String, DomainError> {
+    let text = text.trim();
+    if text.chars().count() < 3 || text.chars().count() > 500 || text.chars().any(char::is_control)
+    {
+        return Err(DomainError::invalid(
+            field,
+            format!("state it in 3–500 printable characters, e.g. \"{example}\""),
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 fn basis(text: &str) -> Result<String, DomainError> {
@@ -135,6 +156,44 @@ impl Engine {
             outcome: Outcome::of_one(written, "PersonErased"),
             scrubbed,
         })
+    }
+
+    /// Records that `ctx`'s actor, an auditor, is given the log after
+    /// `after_position` with personal fields opened, for `reason`: the
+    /// event `PersonalDataExported` in the stream `privacy`, appended
+    /// before anything is opened.
+    ///
+    /// # Errors
+    /// [`DomainError::Forbidden`] for anyone but an auditor;
+    /// [`DomainError::Invalid`] for a reason that is not 3–500 printable
+    /// characters; store failures.
+    pub async fn record_full_export(
+        &self,
+        ctx: &Context,
+        reason_text: &str,
+        after_position: u64,
+    ) -> Result<Outcome, CommandError> {
+        if ctx.actor.role != Role::Auditor {
+            return Err(DomainError::forbidden(
+                "only an auditor receives personal fields opened; others export the log redacted",
+            )
+            .into());
+        }
+        let reason = reason(
+            "full_reason",
+            reason_text,
+            "pemeriksaan Inspektorat no. 700/12/2026",
+        )?;
+        let event = PrivacyEvent::PersonalDataExported {
+            reason,
+            after_position,
+        };
+        let stream = StreamId::parse(PRIVACY_STREAM)?;
+        let append = AppendRequest::new(stream, "privacy", ExpectedVersion::Any)
+            .event(encode(&event, ctx.metadata()))
+            .request_id(ctx.request_id.clone());
+        let written = self.store().append(append).await?;
+        Ok(Outcome::of_one(written, "PersonalDataExported"))
     }
 
     /// Marks in this process's key cache every person erased in the

@@ -19,8 +19,11 @@
 //!   database files ([`Scrubbed`]).
 
 mod erase;
+pub mod fields;
 mod keys;
 mod master;
+mod reads;
+pub mod retention;
 mod sealed;
 
 use std::num::NonZeroUsize;
@@ -32,8 +35,11 @@ use crate::engine::CommandError;
 use crate::store::{EventStore, StoreError};
 
 pub use erase::{Erasure, PRIVACY_STREAM, PrivacyEvent};
+pub use fields::{Keyring, Unready, Withheld};
 pub use keys::Scrubbed;
 pub use master::{MASTER_KEY_FILE, MasterKey};
+pub use reads::PersonalRead;
+pub use retention::Retention;
 pub use sealed::{ERASED, Opened, Sealed};
 
 use keys::KeyRow;
@@ -54,6 +60,7 @@ pub struct Privacy {
     store: EventStore,
     master: MasterKey,
     cache: Arc<Mutex<lru::LruCache<String, Slot>>>,
+    reads: reads::ReadLog,
 }
 
 impl std::fmt::Debug for Privacy {
@@ -77,6 +84,7 @@ impl Privacy {
             cache: Arc::new(Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(KEY_CACHE).unwrap_or(NonZeroUsize::MIN),
             ))),
+            reads: reads::ReadLog::default(),
         }
     }
 
@@ -190,6 +198,143 @@ impl Privacy {
             self.slot(person, false).await?,
             Some(Slot::Erased)
         ))
+    }
+}
+
+/// One synchronous pass over [`Privacy`]'s cache ([`Privacy::with_keys`]):
+/// a key not cached is noted and stands in as erased (or as a dummy seal)
+/// in the first pass, whose result is then thrown away.
+struct Pass<'a> {
+    privacy: &'a Privacy,
+    strict: bool,
+    missing: std::cell::RefCell<std::collections::BTreeSet<String>>,
+}
+
+impl Pass<'_> {
+    fn lack(&self, person: &str) -> Result<(), Unready> {
+        if self.strict {
+            return Err(Unready::NoKey(person.to_owned()));
+        }
+        self.missing.borrow_mut().insert(person.to_owned());
+        Ok(())
+    }
+}
+
+impl Keyring for Pass<'_> {
+    fn seal(
+        &self,
+        person: &str,
+        purpose: &str,
+        fields: &serde_json::Value,
+    ) -> Result<Sealed, Unready> {
+        match self.privacy.cached(person) {
+            Some(Slot::Key(key)) => Ok(key.seal(person, purpose, fields)),
+            Some(Slot::Erased) => Err(Unready::Erased(person.to_owned())),
+            None => self.lack(person).map(|()| Sealed {
+                person: person.to_owned(),
+                sealed: String::new(),
+            }),
+        }
+    }
+
+    fn open(&self, sealed: &Sealed, purpose: &str) -> Result<Opened, Unready> {
+        match self.privacy.cached(&sealed.person) {
+            Some(Slot::Key(key)) => key
+                .open(sealed, purpose)
+                .map(Opened::Fields)
+                .ok_or_else(|| Unready::Damaged(sealed.person.clone())),
+            Some(Slot::Erased) => Ok(Opened::Erased),
+            None => self.lack(&sealed.person).map(|()| Opened::Erased),
+        }
+    }
+}
+
+impl Privacy {
+    /// Runs `pass`, which seals or opens synchronously through the
+    /// [`Keyring`] it is handed, with the keys of this process's cache.
+    /// When it needed keys that were not cached, they are all fetched
+    /// (made, when `create`) and `pass` runs once more, strictly: its first
+    /// result is thrown away. So a pass over a stream costs one key lookup
+    /// per person not cached, not one run.
+    ///
+    /// # Errors
+    /// Store failures fetching keys; a key that does not open with the
+    /// master key. What `pass` returns is its own.
+    pub async fn with_keys<T>(
+        &self,
+        create: bool,
+        mut pass: impl FnMut(&dyn Keyring) -> T,
+    ) -> Result<T, CommandError> {
+        let first = Pass {
+            privacy: self,
+            strict: false,
+            missing: std::cell::RefCell::default(),
+        };
+        let result = pass(&first);
+        let missing = first.missing.into_inner();
+        if missing.is_empty() {
+            return Ok(result);
+        }
+        drop(result);
+        for person in &missing {
+            if check_person(person).is_ok() {
+                self.slot(person, create).await?;
+            }
+        }
+        Ok(pass(&Pass {
+            privacy: self,
+            strict: true,
+            missing: std::cell::RefCell::default(),
+        }))
+    }
+
+    /// Records that `read.reader` read `read.person`'s personal data
+    /// (`personal_reads`): handed to a task that writes in batches, so
+    /// this waits only when many reads wait to be written already.
+    /// Call it only for readers other than the person.
+    pub async fn record_read(&self, read: PersonalRead) {
+        self.reads.record(&self.store, read).await;
+    }
+
+    /// Waits until every read recorded before is written.
+    pub async fn flush_reads(&self) {
+        self.reads.flush(&self.store).await;
+    }
+
+    /// Every recorded read of `person`'s personal data, oldest first.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn reads_of(&self, person: &str) -> Result<Vec<PersonalRead>, StoreError> {
+        reads::reads_of(&self.store, person).await
+    }
+
+    /// Seals `fields` of `person` from the cache alone.
+    ///
+    /// # Errors
+    /// [`Unready::NoKey`] when the key is not cached, [`Unready::Erased`].
+    pub fn seal_cached(
+        &self,
+        person: &str,
+        purpose: &str,
+        fields: &serde_json::Value,
+    ) -> Result<Sealed, Unready> {
+        match self.cached(person) {
+            Some(Slot::Key(key)) => Ok(key.seal(person, purpose, fields)),
+            Some(Slot::Erased) => Err(Unready::Erased(person.to_owned())),
+            None => Err(Unready::NoKey(person.to_owned())),
+        }
+    }
+
+    /// Opens `sealed` from the cache or the key table: the fields as text
+    /// (each of [`fields::FIELDS`]), [`ERASED`] in each for an erased
+    /// person.
+    ///
+    /// # Errors
+    /// As [`Privacy::open`].
+    pub async fn open_participant(&self, sealed: &Sealed) -> Result<[String; 3], CommandError> {
+        let opened = self.open(sealed, fields::PURPOSE).await?;
+        Ok(fields::FIELDS.map(|f| opened.text(f).unwrap_or_else(|| ERASED.to_owned())))
     }
 }
 

@@ -374,7 +374,11 @@ async fn snapshots_and_time_travel_give_the_same_states_as_folding() {
         .await
         .unwrap()
         .0;
-    assert!(snapshot.is_some(), "a snapshot was taken after 10 events");
+    let (_, snapshot) = snapshot.expect("a snapshot was taken after 10 events");
+    // The participant's fields are sealed in it as in the log (ADR 0022).
+    let participant = &snapshot["enrollment"]["participant"];
+    assert!(participant["sealed"].is_string(), "{participant}");
+    assert!(participant.get("name").is_none(), "{participant}");
     let folded = w
         .engine
         .state_at_version::<ChangeProject>(&stream, loaded.version)

@@ -8,6 +8,8 @@ use jejak_engine::codec::decode;
 use jejak_engine::domain::Aggregate as _;
 use jejak_engine::domain::change_project::{ChangeProject, MilestoneStatus, ProjectEvent};
 use jejak_engine::domain::values::Horizon;
+use jejak_engine::privacy::Sealed;
+use jejak_engine::privacy::fields::sealed_in;
 use jejak_engine::store::RecordedEvent;
 use serde::{Deserialize, Serialize};
 
@@ -55,9 +57,15 @@ pub struct ProjectRow {
     pub title: String,
     /// The participant's person id.
     pub participant: String,
+    /// NIP, name and position: empty in the view when the event sealed
+    /// them (`personal`), filled when read through [`crate::views::Views`].
     pub participant_nip: String,
     pub participant_name: String,
     pub position: String,
+    /// The participant's personal fields as the log holds them, sealed
+    /// (ADR 0022); absent for projects proposed before sealing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<Sealed>,
     pub opd: String,
     pub cohort_id: String,
     pub level: String,
@@ -187,6 +195,18 @@ impl Projection for ProjectBoard {
             proposal,
         } = &decoded
         {
+            // The view keeps the sealed value, never the opened fields: a
+            // read opens it, so an erasure needs no rebuild to show "[dihapus]".
+            let personal = serde_json::from_str::<serde_json::Value>(&event.payload)
+                .ok()
+                .and_then(|payload| sealed_in(&payload).into_iter().next());
+            let shown = |text: &str| {
+                if personal.is_some() {
+                    String::new()
+                } else {
+                    text.to_owned()
+                }
+            };
             let row = ProjectRow {
                 project_id: project_id.to_string(),
                 code: enrollment
@@ -195,9 +215,10 @@ impl Projection for ProjectBoard {
                     .unwrap_or_default(),
                 title: proposal.title.clone(),
                 participant: enrollment.participant.person.to_string(),
-                participant_nip: enrollment.participant.nip.to_string(),
-                participant_name: enrollment.participant.name.clone(),
-                position: enrollment.participant.position.clone(),
+                participant_nip: shown(enrollment.participant.nip.as_str()),
+                participant_name: shown(&enrollment.participant.name),
+                position: shown(&enrollment.participant.position),
+                personal,
                 opd: enrollment.participant.opd.to_string(),
                 cohort_id: cohort.cohort_id.to_string(),
                 level: cohort.level.as_str().to_owned(),

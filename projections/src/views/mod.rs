@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jejak_engine::domain::change_project::MilestoneStatus;
+use jejak_engine::engine::CommandError;
+use jejak_engine::privacy::{ERASED, Privacy};
 use jejak_engine::store::StoreError;
 use serde::Serialize;
 
@@ -95,6 +97,8 @@ pub struct InboxItem {
     pub title: String,
     /// The participant's name.
     pub participant_name: String,
+    /// The participant's person id.
+    pub participant: String,
     /// The milestone, for evidence.
     pub milestone_id: Option<String>,
     /// Since when it waits.
@@ -116,6 +120,9 @@ pub struct CohortProgress {
     pub overdue_milestones: u32,
     /// Participants with at least one overdue milestone ("who is late").
     pub late_participants: Vec<String>,
+    /// Their person ids, in the same order.
+    #[serde(skip)]
+    pub late_people: Vec<String>,
     /// Proposal seminars: accepted / to revise / not held.
     pub proposal_accepted: u32,
     /// Proposal seminars that asked for a revision.
@@ -181,13 +188,55 @@ pub async fn check_all(runner: &Runner) -> Result<Vec<crate::ViewCheck>, StoreEr
 pub struct Views {
     runner: Arc<Runner>,
     wait: Duration,
+    privacy: Option<Privacy>,
 }
 
 impl Views {
     /// Queries over the views `runner` keeps; read-your-writes waits at
     /// most `wait`.
     pub fn new(runner: Arc<Runner>, wait: Duration) -> Self {
-        Self { runner, wait }
+        Self {
+            runner,
+            wait,
+            privacy: None,
+        }
+    }
+
+    /// Opens participants' sealed fields with `privacy` when rows are
+    /// read (without it they read as [`jejak_engine::privacy::ERASED`]).
+    #[must_use]
+    pub fn with_privacy(mut self, privacy: Privacy) -> Self {
+        self.privacy = Some(privacy);
+        self
+    }
+
+    /// Fills the participant's NIP, name and position of each row from its
+    /// sealed value: opened with the person's key, or `[dihapus]` for an
+    /// erased person.
+    ///
+    /// # Errors
+    /// [`ViewError::Store`] for a sealed value that does not open, or a
+    /// key table that cannot be read.
+    pub async fn open_rows(&self, rows: &mut [ProjectRow]) -> Result<(), ViewError> {
+        for row in rows.iter_mut() {
+            let Some(sealed) = &row.personal else {
+                continue;
+            };
+            let [nip, name, position] = match &self.privacy {
+                Some(privacy) => privacy
+                    .open_participant(sealed)
+                    .await
+                    .map_err(|e| match e {
+                        CommandError::Store(e) => ViewError::Store(e),
+                        other => ViewError::Store(StoreError::Internal(other.to_string())),
+                    })?,
+                None => [ERASED.to_owned(), ERASED.to_owned(), ERASED.to_owned()],
+            };
+            row.participant_nip = nip;
+            row.participant_name = name;
+            row.position = position;
+        }
+        Ok(())
     }
 
     /// The runner.
@@ -309,8 +358,11 @@ impl Views {
         filter: &BoardFilter,
         min_position: Option<u64>,
     ) -> Result<Vec<ProjectRow>, ViewError> {
-        self.all::<ProjectBoard>(min_position, |r| filter.matches(r))
-            .await
+        let mut rows = self
+            .all::<ProjectBoard>(min_position, |r| filter.matches(r))
+            .await?;
+        self.open_rows(&mut rows).await?;
+        Ok(rows)
     }
 
     /// One project.
@@ -322,7 +374,11 @@ impl Views {
         project_id: &str,
         min_position: Option<u64>,
     ) -> Result<Option<ProjectRow>, ViewError> {
-        self.one::<ProjectBoard>(project_id, min_position).await
+        let mut row = self.one::<ProjectBoard>(project_id, min_position).await?;
+        if let Some(row) = row.as_mut() {
+            self.open_rows(std::slice::from_mut(row)).await?;
+        }
+        Ok(row)
     }
 
     /// What waits for `mentor`, oldest first, with ages as of `now`.
@@ -509,6 +565,7 @@ pub fn inbox_of(rows: &[ProjectRow], now: DateTime<Utc>) -> Vec<InboxItem> {
             project_id: row.project_id.clone(),
             title: row.title.clone(),
             participant_name: row.participant_name.clone(),
+            participant: row.participant.clone(),
             milestone_id,
             since,
             age_seconds: (now - since).num_seconds().max(0),
@@ -556,6 +613,9 @@ pub fn progress_of(cohort: Option<CohortRow>, rows: &[ProjectRow]) -> CohortProg
             progress
                 .late_participants
                 .push(row.participant_name.clone());
+            if row.participant_name != ERASED {
+                progress.late_people.push(row.participant.clone());
+            }
         }
         match row.proposal_seminar {
             Some(true) => progress.proposal_accepted += 1,

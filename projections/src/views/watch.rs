@@ -167,13 +167,18 @@ impl InboxWatch {
                 change = self.feed.recv() => match change {
                     Ok(change) => match &*change {
                         Change::Docs { docs, .. } => {
-                            let rows: Vec<ProjectRow> = docs
+                            let mut rows: Vec<ProjectRow> = docs
                                 .iter()
                                 .filter_map(|(_, doc)| doc.as_ref())
                                 .filter(|row| row.mentor == self.mentor)
                                 .cloned()
                                 .collect();
                             if rows.is_empty() {
+                                continue;
+                            }
+                            if let Err(err) = self.views.open_rows(&mut rows).await {
+                                tracing::warn!(error = %err, "an inbox watch could not open a participant's fields; reading the view again");
+                                self.reread = true;
                                 continue;
                             }
                             let items = self.fresh(inbox_of(&rows, self.clock.now()));

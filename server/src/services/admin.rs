@@ -271,24 +271,34 @@ impl pb::admin_server::Admin for App {
             .erase_person(&ctx, r.person_id.trim(), &r.basis)
             .await
             .map_err(status)?;
-        // The views that show people are built again from the log, in which
-        // the person's fields no longer open.
-        let runner = self.views().runner();
-        let views_rebuilding: Vec<String> = PEOPLE_VIEWS
-            .iter()
-            .filter(|view| runner.rebuild(view).is_ok())
-            .map(|view| (*view).to_owned())
-            .collect();
         Ok(Response::new(pb::ErasePersonResponse {
             result: Some(written(erasure.outcome)),
             scrubbed: describe(erasure.scrubbed).to_owned(),
-            views_rebuilding,
+            // Views keep a participant's fields sealed and open them when
+            // read: they show "[dihapus]" at once, with no rebuild (ADR 0022).
+            views_rebuilding: Vec::new(),
         }))
     }
-}
 
-/// The views that hold people's personal fields.
-const PEOPLE_VIEWS: &[&str] = &["project_board", "cohorts"];
+    async fn get_privacy_report(
+        &self,
+        request: Request<pb::PrivacyReportRequest>,
+    ) -> Result<Response<pb::PrivacyReport>, Status> {
+        let actor = self.actor(&request)?;
+        let report = self
+            .privacy_report(&actor, &request.get_ref().person_id)
+            .await?;
+        Ok(Response::new(report))
+    }
+
+    async fn list_retention(
+        &self,
+        request: Request<pb::ListRetentionRequest>,
+    ) -> Result<Response<pb::ListRetentionResponse>, Status> {
+        let actor = self.actor(&request)?;
+        Ok(Response::new(self.retention(&actor).await?))
+    }
+}
 
 /// What became of an erased key's bytes, in words.
 fn describe(scrubbed: Scrubbed) -> &'static str {

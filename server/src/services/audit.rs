@@ -4,7 +4,7 @@ use futures::Stream;
 use jejak_engine::domain::change_project::ChangeProject;
 use jejak_engine::domain::cohort::Cohort;
 use jejak_engine::domain::innovation::Innovation;
-use jejak_engine::domain::{Aggregate, Role};
+use jejak_engine::domain::{Actor, Aggregate, Role};
 use jejak_engine::engine::stream_of;
 use jejak_engine::store::{BreakKind, Digest, Direction, RecordedEvent};
 use jejak_proto::v1 as pb;
@@ -32,6 +32,7 @@ pub fn event_out(e: RecordedEvent) -> pb::Event {
         recorded_at: Some(timestamp(e.recorded_at)),
         prev_hash: hex::encode(e.prev_hash),
         hash: hex::encode(e.hash),
+        opened_json: String::new(),
     }
 }
 
@@ -114,10 +115,47 @@ impl App {
         })
     }
 
+    /// A full export's `opened_json` of `event`: its payload with each
+    /// sealed participant opened, when it seals any; each read recorded.
+    async fn open_for_export(&self, auditor: &Actor, event: &mut pb::Event) -> Result<(), Status> {
+        use jejak_engine::privacy::fields;
+        if !fields::carries_personal(&event.event_type) {
+            return Ok(());
+        }
+        let Ok(mut payload) = serde_json::from_str::<serde_json::Value>(&event.payload_json) else {
+            return Ok(());
+        };
+        let sealed = fields::sealed_in(&payload);
+        if sealed.is_empty() {
+            return Ok(());
+        }
+        let opened = self
+            .engine()
+            .privacy()
+            .with_keys(false, |keys| {
+                let mut payload = payload.clone();
+                fields::open_tree(&mut payload, keys).map(|()| payload)
+            })
+            .await
+            .map_err(status)?
+            .map_err(|e| status(jejak_engine::engine::CommandError::from(e)))?;
+        payload = opened;
+        event.opened_json = payload.to_string();
+        let people = fields::opened_in(&payload);
+        self.record_reads(
+            auditor,
+            people,
+            super::PARTICIPANT_FIELDS,
+            "Audit.ReadLog (full export)",
+        )
+        .await;
+        Ok(())
+    }
+
     /// The log after `after` as a stream; a follow (`slot`) goes on with
     /// what is appended. The client's pace sets the producer's, within the
     /// server's limits (`crate::limits::outbox`).
-    fn stream_log(&self, after: u64, slot: Option<Slot>) -> EventStream {
+    fn stream_log(&self, after: u64, slot: Option<Slot>, full: Option<Actor>) -> EventStream {
         let store = self.engine().store().clone();
         let app = self.clone();
         let follow = slot.is_some();
@@ -168,8 +206,15 @@ impl App {
                     if event.position > end {
                         return;
                     }
+                    let mut wire = event_out(event);
+                    if let Some(auditor) = &full
+                        && let Err(err) = app.open_for_export(auditor, &mut wire).await
+                    {
+                        let _ = out.send(Err(err)).await;
+                        return;
+                    }
                     let sent = tokio::select! {
-                        sent = out.send(Ok(event_out(event))) => sent,
+                        sent = out.send(Ok(wire)) => sent,
                         () = app.closing() => return,
                     };
                     if sent.is_err() {
@@ -231,9 +276,22 @@ impl pb::audit_server::Audit for App {
     ) -> Result<Response<Self::ReadLogStream>, Status> {
         let actor = self.actor(&request)?;
         require(&actor, AUDITORS, "read the log")?;
-        Ok(Response::new(
-            self.stream_log(request.get_ref().after_position, None),
-        ))
+        let r = request.into_inner();
+        let full = if r.full_reason.trim().is_empty() {
+            None
+        } else {
+            // Recorded before anything is opened: who, when, why.
+            let ctx = jejak_engine::engine::Context::new(
+                actor.clone(),
+                format!("full-export-{}", uuid::Uuid::now_v7()),
+            );
+            self.engine()
+                .record_full_export(&ctx, &r.full_reason, r.after_position)
+                .await
+                .map_err(status)?;
+            Some(actor)
+        };
+        Ok(Response::new(self.stream_log(r.after_position, None, full)))
     }
 
     async fn follow_log(
@@ -243,9 +301,17 @@ impl pb::audit_server::Audit for App {
         let actor = self.actor(&request)?;
         require(&actor, AUDITORS, "follow the log")?;
         let slot = self.watches().open(&actor.id)?;
-        Ok(Response::new(
-            self.stream_log(request.get_ref().after_position, Some(slot)),
-        ))
+        if !request.get_ref().full_reason.trim().is_empty() {
+            return Err(invalid(
+                "full_reason",
+                "a full export is read with ReadLog, not followed",
+            ));
+        }
+        Ok(Response::new(self.stream_log(
+            request.get_ref().after_position,
+            Some(slot),
+            None,
+        )))
     }
 
     async fn get_state_at(
@@ -277,6 +343,16 @@ impl pb::audit_server::Audit for App {
                 ));
             }
         };
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&state.state_json) {
+            let people = jejak_engine::privacy::fields::opened_in(&value);
+            self.record_reads(
+                &actor,
+                people,
+                super::PARTICIPANT_FIELDS,
+                "Audit.GetStateAt",
+            )
+            .await;
+        }
         Ok(Response::new(state))
     }
 

@@ -261,6 +261,13 @@ impl pb::cohorts_server::Cohorts for App {
                 "cohort {cohort_id} does not exist"
             )));
         };
+        self.record_reads(
+            &actor,
+            progress.late_people.clone(),
+            "name",
+            "Cohorts.GetCohortProgress",
+        )
+        .await;
         Ok(Response::new(pb::CohortProgress {
             cohort: Some(cohort_out(cohort)),
             projects: progress.projects,

@@ -48,6 +48,13 @@ impl pb::mentoring_server::Mentoring for App {
             .inbox(&actor.id, now, min_position(request.get_ref().min_position))
             .await
             .map_err(status)?;
+        let people: Vec<String> = items
+            .iter()
+            .filter(|i| i.participant_name != jejak_engine::privacy::ERASED)
+            .map(|i| i.participant.clone())
+            .collect();
+        self.record_reads(&actor, people, "name", "Mentoring.GetInbox")
+            .await;
         Ok(Response::new(pb::Inbox {
             items: items.into_iter().map(item_out).collect(),
         }))
@@ -72,6 +79,13 @@ impl pb::mentoring_server::Mentoring for App {
         tokio::spawn(async move {
             let mut items = initial;
             while let Some(batch) = items {
+                let people: Vec<String> = batch
+                    .iter()
+                    .filter(|i| i.participant_name != jejak_engine::privacy::ERASED)
+                    .map(|i| i.participant.clone())
+                    .collect();
+                app.record_reads(&actor, people, "name", "Mentoring.WatchInbox")
+                    .await;
                 for item in batch {
                     let sent = tokio::select! {
                         sent = out.send(Ok(item_out(item))) => sent,

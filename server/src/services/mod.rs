@@ -8,6 +8,7 @@ pub(crate) mod audit;
 mod cohorts;
 mod innovations;
 mod mentoring;
+mod privacy;
 mod projects;
 mod proofs;
 mod requests;
@@ -102,6 +103,51 @@ impl App {
 
 /// NOT_FOUND for `what` `id`: the answer for one that does not exist and
 /// for one the caller may not see alike, word for word the engine's.
+/// What a reader of a participant's fields reads (ADR 0022).
+pub(crate) const PARTICIPANT_FIELDS: &str = "nip,name,position";
+
+impl App {
+    /// Records that `actor` read the personal data (`what`) of each of
+    /// `people` (person ids) in answer to `why` (`Service.Method`), except
+    /// their own (`personal_reads`, off the request path).
+    pub(crate) async fn record_reads(
+        &self,
+        actor: &Actor,
+        people: Vec<String>,
+        what: &str,
+        why: &str,
+    ) {
+        let privacy = self.engine().privacy();
+        let at = self.engine().clock().now();
+        for person in people {
+            if person.is_empty() || person == actor.id {
+                continue;
+            }
+            privacy
+                .record_read(jejak_engine::privacy::PersonalRead {
+                    at,
+                    reader: actor.id.clone(),
+                    person,
+                    what: what.to_owned(),
+                    why: format!("{why} as {}", actor.role),
+                })
+                .await;
+        }
+    }
+
+    /// [`App::record_reads`] of the participants of `rows` whose fields
+    /// were opened (not erased).
+    pub(crate) async fn record_row_reads(&self, actor: &Actor, rows: &[ProjectRow], why: &str) {
+        let people = rows
+            .iter()
+            .filter(|r| r.participant_name != jejak_engine::privacy::ERASED)
+            .map(|r| r.participant.clone())
+            .collect();
+        self.record_reads(actor, people, PARTICIPANT_FIELDS, why)
+            .await;
+    }
+}
+
 pub(crate) fn not_found(what: &'static str, id: &str) -> Status {
     domain(jejak_engine::domain::DomainError::NotFound {
         what,

@@ -238,6 +238,8 @@ impl pb::change_projects_server::ChangeProjects for App {
             // A project the caller may not see is answered as one that does not exist.
             .filter(|row| can_see_project(&actor, row))
             .ok_or_else(|| not_found(ChangeProject::LABEL, r.project_id.trim()))?;
+        self.record_row_reads(&actor, std::slice::from_ref(&row), "Projects.GetProject")
+            .await;
         Ok(Response::new(project_out(row)))
     }
 
@@ -263,6 +265,8 @@ impl pb::change_projects_server::ChangeProjects for App {
             .map_err(status)?;
         rows.retain(|row| can_see_project(&actor, row));
         let (rows, next_page_token) = paginate(rows, page);
+        self.record_row_reads(&actor, &rows, "Projects.ListProjects")
+            .await;
         Ok(Response::new(pb::ListProjectsResponse {
             projects: rows.into_iter().map(project_out).collect(),
             next_page_token,

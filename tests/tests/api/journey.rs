@@ -42,6 +42,7 @@ async fn event_after(
         .audit(auditor)
         .follow_log(pb::ReadLogRequest {
             after_position: after,
+            ..Default::default()
         })
         .await
         .unwrap()

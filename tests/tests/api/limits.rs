@@ -69,7 +69,10 @@ async fn a_subject_past_its_cap_of_watches_is_refused_and_a_freed_slot_serves_ag
     let auditor = app.token(Role::Auditor, "mentor-1");
     let follow = app
         .audit(&auditor)
-        .follow_log(pb::ReadLogRequest { after_position: 0 })
+        .follow_log(pb::ReadLogRequest {
+            after_position: 0,
+            ..Default::default()
+        })
         .await
         .expect_err("the same subject, as auditor, is past the cap too");
     assert_eq!(follow.code(), Code::ResourceExhausted);
@@ -119,7 +122,10 @@ async fn a_follow_whose_client_does_not_read_is_closed(db: &TestDb) {
             jejak_tests::app::Bearer::new(Some(&auditor)).unwrap(),
         ));
     let mut log = audit
-        .follow_log(pb::ReadLogRequest { after_position: 0 })
+        .follow_log(pb::ReadLogRequest {
+            after_position: 0,
+            ..Default::default()
+        })
         .await
         .expect("the follow opens")
         .into_inner();
@@ -398,7 +404,10 @@ async fn a_watch_on_a_standby_server_sees_what_another_server_wrote() {
     .await
     .expect("the first server applies the board")
     .unwrap();
-    let standby = jejak_server::App::start(db.open().await, AppConfig::new(app.keys.clone()))
+    // Servers sharing a log share its master key (they open its sealed fields).
+    let mut config = AppConfig::new(app.keys.clone());
+    config.engine.master_key = Some(app.app.engine().privacy().master().clone());
+    let standby = jejak_server::App::start(db.open().await, config)
         .await
         .unwrap();
     let mut watch = standby

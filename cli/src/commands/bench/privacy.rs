@@ -1,12 +1,18 @@
-//! Personal data (ADR 0021): appends whose payload holds a participant's
-//! fields sealed with their key beside the same fields in plain text, the
-//! open of a sealed value beside parsing the plain one, and erasures.
+//! Personal data (ADR 0021, 0022): appends whose payload holds a
+//! participant's fields sealed with their key beside the same fields in
+//! plain text, the open of a sealed value beside parsing the plain one;
+//! the domain's own `ProjectProposed` appended, projects loaded and the
+//! project board applied with the participant sealed, each beside the
+//! same events in plain text in the same run; and erasures.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use jejak_engine::clock::SystemClock;
+use jejak_engine::codec::{encode, encode_with};
+use jejak_engine::domain::Aggregate as _;
+use jejak_engine::domain::change_project::{ChangeProject, ProjectEvent};
 use jejak_engine::domain::{Actor, Role};
 use jejak_engine::engine::{Context, Engine, EngineConfig};
 use jejak_engine::privacy::MasterKey;
@@ -181,6 +187,7 @@ pub(super) async fn measure(run: &mut Run, url: &str, seconds: u64) -> anyhow::R
         "reference (a view rebuild opens one per event)".into(),
         true,
     );
+    domain_figures(run, &engine, seconds).await?;
     let mut times = Vec::new();
     for i in 0..ERASURES {
         let ctx = Context::new(
@@ -203,6 +210,266 @@ pub(super) async fn measure(run: &mut Run, url: &str, seconds: u64) -> anyhow::R
         None,
         "< 1000 ms".into(),
         p99 < 1_000.0,
+    );
+    Ok(())
+}
+
+/// Change projects of each kind (sealed, plain) for the load and rebuild
+/// figures.
+const PROJECTS: usize = 40;
+/// Events per project stream: the proposal and comments.
+const STREAM_EVENTS: usize = 100;
+
+/// A participant's `ProjectProposed`, as the engine writes it.
+fn proposed(i: usize) -> anyhow::Result<ProjectEvent> {
+    use jejak_engine::domain::change_project::{Goals, MilestonePlan, Proposal};
+    use jejak_engine::domain::cohort::{CohortFacts, Enrollment, Participant};
+    use jejak_engine::domain::values::{
+        CohortId, Horizon, MilestoneId, Nip, PersonId, ProjectId, TrainingLevel,
+    };
+    use jejak_engine::workflow::WorkflowRef;
+    let cohort = CohortId::parse("pka-2026-1")?;
+    let person = PersonId::parse(&person(i))?;
+    let date = |m: u32| chrono::NaiveDate::from_ymd_opt(2026, m, 15).unwrap_or_default();
+    let participant = Participant::new(
+        person.clone(),
+        &Nip::parse(&format!("19870101201001{:04}", 1 + i % 9_000))?,
+        &format!("Peserta Pelatihan Nomor {i}"),
+        "Kepala Seksi Pelayanan Umum",
+        "dpmptsp",
+    )?;
+    let mut enrollment =
+        Enrollment::new(participant, "mentor-1", "coach-1", &["examiner-1".into()])?;
+    enrollment.ordinal = u32::try_from(i + 1)?;
+    Ok(ProjectEvent::ProjectProposed {
+        project_id: ProjectId::for_participant(&cohort, &person),
+        cohort: CohortFacts {
+            cohort_id: cohort,
+            level: TrainingLevel::Pka,
+            organizer: "organizer-1".into(),
+            starts_on: date(1),
+            ends_on: date(6),
+            workflow: "change-project-pka".into(),
+            workflow_version: Some(1),
+        },
+        enrollment,
+        workflow: WorkflowRef {
+            name: "change-project-pka".into(),
+            version: 1,
+            hash: "00".repeat(32),
+        },
+        proposal: Proposal {
+            title: "Antrian daring perizinan".into(),
+            change_area: "Pelayanan".into(),
+            problem: "Antrian panjang di loket".into(),
+            baseline: "Rata-rata 3 jam menunggu".into(),
+            goals: Goals {
+                short_term: "Antrian daring di satu loket".into(),
+                medium_term: "Semua loket".into(),
+                long_term: String::new(),
+            },
+            stakeholders: vec![],
+            team: vec![],
+            milestones: vec![MilestonePlan {
+                id: MilestoneId::parse("m1")?,
+                horizon: Horizon::Short,
+                title: "Tahap 1".into(),
+                due: date(4),
+                expected_output: "SK tim efektif".into(),
+            }],
+        },
+    })
+}
+
+fn comment(n: usize) -> ProjectEvent {
+    ProjectEvent::CommentAdded {
+        by: "coach-1".into(),
+        role: Role::Coach,
+        text: format!("Catatan coach nomor {n}: lengkapi notulen dan daftar hadir."),
+    }
+}
+
+/// `event` as the engine appends it: sealed with the participant's key,
+/// or (`sealed` false) in plain, as before ADR 0022.
+async fn encoded(engine: &Engine, event: &ProjectEvent, sealed: bool) -> anyhow::Result<NewEvent> {
+    let metadata = jejak_engine::store::Metadata::default();
+    if !sealed {
+        return Ok(encode(event, metadata));
+    }
+    Ok(engine
+        .privacy()
+        .with_keys(true, |keys| encode_with(event, metadata.clone(), keys))
+        .await??)
+}
+
+/// Appends `ProjectProposed` events from [`WRITERS`] tasks for `seconds`,
+/// sealed or plain: events per second and each append's latency.
+async fn proposals(
+    engine: &Engine,
+    sealed: bool,
+    seconds: u64,
+) -> anyhow::Result<(f64, Vec<Duration>)> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                let tag = if sealed { "sealed" } else { "plain" };
+                let stream = StreamId::parse(format!("bench-pp-{tag}-{w}"))?;
+                let mut latencies = Vec::new();
+                let mut n = 0_usize;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let event =
+                        encoded(&engine, &proposed((w * 7_919 + n) % PEOPLE)?, sealed).await?;
+                    engine
+                        .store()
+                        .append(
+                            AppendRequest::new(stream.clone(), "bench", ExpectedVersion::Any)
+                                .event(event),
+                        )
+                        .await?;
+                    latencies.push(t.elapsed());
+                    n += 1;
+                }
+                Ok::<_, anyhow::Error>(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    let rate = all.len() as f64 / started.elapsed().as_secs_f64();
+    all.sort();
+    Ok((rate, all))
+}
+
+/// Writes [`PROJECTS`] change-project streams of [`STREAM_EVENTS`]
+/// events, their proposals sealed or plain; their ids.
+async fn projects(engine: &Engine, sealed: bool) -> anyhow::Result<Vec<StreamId>> {
+    let tag = if sealed { "sealed" } else { "plain" };
+    let mut streams = Vec::new();
+    for p in 0..PROJECTS {
+        let stream = StreamId::parse(format!("change_project-bench-{tag}-{p}"))?;
+        let mut events = vec![encoded(engine, &proposed(PEOPLE - 1 - p)?, sealed).await?];
+        events.extend((1..STREAM_EVENTS).map(|n| encode(&comment(n), Default::default())));
+        engine
+            .store()
+            .append(
+                AppendRequest::new(
+                    stream.clone(),
+                    ChangeProject::KIND,
+                    ExpectedVersion::NoStream,
+                )
+                .events(events),
+            )
+            .await?;
+        streams.push(stream);
+    }
+    Ok(streams)
+}
+
+/// Loads every stream of `streams` once; the time of each.
+async fn load_all(engine: &Engine, streams: &[StreamId]) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    for stream in streams {
+        let loaded = engine.load::<ChangeProject>(stream).await?;
+        anyhow::ensure!(
+            loaded.version == STREAM_EVENTS as u64,
+            "the stream is there"
+        );
+        std::hint::black_box(loaded);
+    }
+    Ok(t.elapsed())
+}
+
+/// Applies the project board to the events of `streams`, in memory, as a
+/// rebuild does; events per second.
+async fn rebuild(engine: &Engine, streams: &[StreamId]) -> anyhow::Result<Duration> {
+    use jejak_projections::{Docs, Projection as _};
+    let mut events = Vec::new();
+    for stream in streams {
+        events.extend(engine.store().read_stream_to_end(stream).await?);
+    }
+    let board = jejak_projections::views::ProjectBoard;
+    let t = Instant::now();
+    for _ in 0..5 {
+        let mut docs = Docs::default();
+        for event in &events {
+            board
+                .apply(event, &mut docs)
+                .map_err(|e| anyhow::anyhow!("the board: {}", e.0))?;
+        }
+        std::hint::black_box(docs);
+    }
+    Ok(t.elapsed() / 5)
+}
+
+/// Append, load and rebuild of the domain's own events with a
+/// participant's fields sealed, each beside the same with them plain.
+async fn domain_figures(run: &mut Run, engine: &Engine, seconds: u64) -> anyhow::Result<()> {
+    let (plain, _) = proposals(engine, false, seconds).await?;
+    let (sealed, sealed_lat) = proposals(engine, true, seconds).await?;
+    let (plain_again, plain_lat) = proposals(engine, false, seconds).await?;
+    let plain = f64::midpoint(plain, plain_again);
+    run.add(
+        "append ProjectProposed, 16 writers, participant sealed",
+        sealed,
+        "events/s",
+        Some(&sealed_lat),
+        Some(plain),
+        "≥ 0.9 × plain (the same events in plain text)".into(),
+        sealed >= 0.9 * plain,
+    );
+    run.limited_by("jejak: encoding to a JSON tree, one seal per event and a cached key".into());
+    run.add(
+        "baseline: append ProjectProposed, 16 writers, participant in plain text",
+        plain,
+        "events/s",
+        Some(&plain_lat),
+        None,
+        "reference".into(),
+        true,
+    );
+    let sealed_streams = projects(engine, true).await?;
+    let plain_streams = projects(engine, false).await?;
+    let (load_sealed, load_plain) = super::medians_in_turn(
+        15,
+        async || load_all(engine, &sealed_streams).await,
+        async || load_all(engine, &plain_streams).await,
+    )
+    .await?;
+    let per = |ms: f64| ms / PROJECTS as f64;
+    run.add(
+        "personal data: load a project of 100 events, proposal sealed",
+        per(load_sealed),
+        "ms",
+        None,
+        Some(per(load_plain)),
+        "≤ 1.1 × plain".into(),
+        load_sealed <= 1.1 * load_plain,
+    );
+    run.limited_by("jejak: the proposal read as a JSON tree and opened, one key lookup".into());
+    let (rebuild_sealed, rebuild_plain) = super::medians_in_turn(
+        7,
+        async || rebuild(engine, &sealed_streams).await,
+        async || rebuild(engine, &plain_streams).await,
+    )
+    .await?;
+    let rate = |ms: f64| (PROJECTS * STREAM_EVENTS) as f64 / (ms / 1_000.0);
+    run.add(
+        "personal data: apply the project board (rebuild), proposals sealed",
+        rate(rebuild_sealed),
+        "events/s",
+        None,
+        Some(rate(rebuild_plain)),
+        "≥ 0.9 × plain".into(),
+        rebuild_sealed * 0.9 <= rebuild_plain,
+    );
+    run.limited_by(
+        "jejak: the sealed value kept, not opened; the proposal read as a JSON tree".into(),
     );
     Ok(())
 }

@@ -443,7 +443,10 @@ pub async fn measure(url: &str, dir: &std::path::Path, seconds: u64) -> anyhow::
                 )?);
                 follows.push(
                     audit
-                        .follow_log(pb::ReadLogRequest { after_position: 0 })
+                        .follow_log(pb::ReadLogRequest {
+                            after_position: 0,
+                            ..Default::default()
+                        })
                         .await
                         .context("opening a log follow that never reads")?
                         .into_inner(),
