@@ -282,6 +282,10 @@ pub struct ServeArgs {
     /// Publish at least this often, in minutes, when anything was appended. Default: 60
     #[arg(long, env = "JEJAK_CHECKPOINT_EVERY_MINUTES")]
     checkpoint_every_minutes: Option<u64>,
+    /// How many recently used streams' states the server keeps in memory, so that a
+    /// command on one decides without reading it again (0: none). Default: 10000
+    #[arg(long, env = "JEJAK_CACHED_STATES")]
+    cached_states: Option<usize>,
     #[command(flatten)]
     limits: limits::LimitArgs,
     /// Days a participant's personal fields are kept after their training
@@ -484,6 +488,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let mut config = AppConfig::new(keys);
     config.engine.master_key = Some(args.data.master_key()?);
+    if let Some(states) = args.cached_states {
+        config.engine.cached_states = states;
+    }
     config.engine.region = args
         .region
         .or(file.region)

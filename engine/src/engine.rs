@@ -14,6 +14,7 @@ use crate::codec::{DecodeError, decode, decode_with, encode, encode_with};
 use crate::domain::{Actor, Aggregate, Command, DomainError};
 use crate::privacy::fields::{Keyring, Unready, open_tree, seal_tree};
 use crate::privacy::{MasterKey, Privacy};
+use crate::states::States;
 use crate::store::{
     AppendRequest, AppendResult, Direction, EventStore, ExpectedVersion, Metadata, StoreError,
     StoredSnapshot, StreamId,
@@ -141,6 +142,16 @@ impl Context {
     }
 }
 
+/// How one attempt at a command ended.
+enum Attempt<S> {
+    /// Written (or answered as a repeat by the append).
+    Written(Outcome),
+    /// The stream moved since the state decided on.
+    Conflict,
+    /// Nothing to write: a refusal or nothing to do, decided on this state.
+    Unwritten(Result<Outcome, CommandError>, Loaded<S>),
+}
+
 /// What a command wrote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
@@ -183,6 +194,10 @@ pub struct EngineConfig {
     /// one for this process only (tests, tools): what it sealed cannot be
     /// opened after a restart.
     pub master_key: Option<MasterKey>,
+    /// How many recently used streams' states are kept in memory, so that
+    /// a command on one decides without reading it (ADR 0023); 0 keeps
+    /// none. A change project's state is a few KiB.
+    pub cached_states: usize,
 }
 
 impl Default for EngineConfig {
@@ -192,9 +207,13 @@ impl Default for EngineConfig {
             snapshot_every: 100,
             region: "Kota Cilegon".into(),
             master_key: None,
+            cached_states: DEFAULT_CACHED_STATES,
         }
     }
 }
+
+/// States kept in memory by default ([`EngineConfig::cached_states`]).
+pub const DEFAULT_CACHED_STATES: usize = 10_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum RegistryEvent {
@@ -272,6 +291,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     turns: Arc<Turns>,
+    states: Arc<States>,
     privacy: Privacy,
 }
 
@@ -309,6 +329,7 @@ impl Engine {
             store,
             workflows: Arc::new(WorkflowRegistry::new()),
             clock,
+            states: Arc::new(States::new(config.cached_states)),
             config,
             turns: Arc::default(),
         };
@@ -369,6 +390,17 @@ impl Engine {
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// Drops every stream state kept in memory (after an erasure: no
+    /// state decided on keeps what the erased key opened).
+    pub(crate) fn forget_states(&self) {
+        self.states.clear();
+    }
+
+    /// How many streams' states are kept in memory now.
+    pub fn cached_states(&self) -> usize {
+        self.states.len()
     }
 
     async fn reload_workflows(&self) -> Result<(), CommandError> {
@@ -843,6 +875,12 @@ impl Engine {
 
     /// Runs a command on aggregate `A` with id `id`.
     ///
+    /// The command waits for its stream's turn in this process, decides on
+    /// the stream's state (kept in memory from the last command on it, or
+    /// read from the log) and appends with that version expected; the
+    /// append is its one durable write, and answers a request id sent
+    /// before with the first result (ADR 0023).
+    ///
     /// # Errors
     /// [`CommandError::Domain`] when the domain refuses (with the id filled
     /// in); store, workflow and decode failures; contention.
@@ -851,136 +889,165 @@ impl Engine {
         id: &str,
         ctx: &Context,
         body: A::Command,
-    ) -> Result<Outcome, CommandError>
-    where
-        A::Command: Clone,
-    {
+    ) -> Result<Outcome, CommandError> {
         let stream = stream_of::<A>(id)?;
-        if let Some(outcome) = self.replayed(&stream, ctx).await? {
-            return Ok(outcome);
-        }
         // Commands on one stream take turns in this process (see `turns`).
         let turn = self.turns.take(stream.as_str()).await;
-        if turn.waited
-            && let Some(outcome) = self.replayed(&stream, ctx).await?
-        {
-            // The same request, sent again at once, was written meanwhile.
-            return Ok(outcome);
+        if turn.waited {
+            tracing::trace!(%stream, "waited for the turn of another command on the stream");
         }
+        let mut cached = self.states.take::<A::State>(stream.as_str());
+        let mut command = Command {
+            actor: ctx.actor.clone(),
+            at: self.clock.now(),
+            request_id: ctx.request_id.clone(),
+            workflow: None,
+            body,
+        };
         for _ in 0..self.config.max_attempts {
-            let loaded = self.load::<A>(&stream).await?;
-            if loaded.version > 0 && !A::concerns(&loaded.state, &ctx.actor) {
-                // Exactly what the decider answers for a stream that does not exist.
-                return Err(DomainError::NotFound {
-                    what: A::LABEL,
-                    id: id.to_owned(),
-                }
-                .into());
-            }
-            if let Some(expected) = ctx.expected_version
-                && expected != loaded.version
+            let from_cache = cached.is_some();
+            let loaded = match cached.take() {
+                Some(loaded) => loaded,
+                None => self.load::<A>(&stream).await?,
+            };
+            command.at = self.clock.now();
+            let unwritten = match self
+                .attempt::<A>(id, &stream, ctx, &mut command, loaded)
+                .await?
             {
-                if let Some(outcome) = self.replayed(&stream, ctx).await? {
-                    return Ok(outcome);
-                }
-                return Err(StoreError::WrongExpectedVersion {
-                    stream_id: stream,
-                    expected: ExpectedVersion::Exact(expected),
-                    actual: (loaded.version > 0).then_some(loaded.version),
-                }
-                .into());
-            }
-            let workflow = match A::workflow_of(&loaded.state) {
-                Some(reference) => Some(self.resolve(reference).await?),
-                None => match A::workflow_for_new(&body) {
-                    Some(pin) => Some(self.pinned(&pin.name, pin.version).await?),
-                    None => None,
-                },
-            };
-            let command = Command {
-                actor: ctx.actor.clone(),
-                at: self.clock.now(),
-                request_id: ctx.request_id.clone(),
-                workflow,
-                body: body.clone(),
-            };
-            let events = match A::decide(&loaded.state, &command) {
-                Ok(events) => events,
-                Err(err) => {
-                    // Another server may have written this very request
-                    // since it was looked up: then it is a repeat, not a refusal.
-                    if let Some(outcome) = self.replayed(&stream, ctx).await? {
-                        return Ok(outcome);
-                    }
-                    return Err(with_id(err, id).into());
-                }
-            };
-            if events.is_empty() {
-                if let Some(outcome) = self.replayed(&stream, ctx).await? {
-                    return Ok(outcome);
-                }
-                let position = if loaded.position > 0 {
-                    loaded.position
-                } else {
-                    self.store.known_head()
-                };
-                return Ok(Outcome {
-                    stream_id: stream,
-                    stream_version: loaded.version,
-                    position,
-                    events: vec![],
-                    duplicate: false,
-                });
-            }
-            let expected = if loaded.version == 0 {
-                ExpectedVersion::NoStream
-            } else {
-                ExpectedVersion::Exact(loaded.version)
-            };
-            let metadata = ctx.metadata();
-            let encoded: Vec<_> = if A::PERSONAL {
-                self.privacy
-                    .with_keys(true, |keys| {
-                        events
-                            .iter()
-                            .map(|e| encode_with(e, metadata.clone(), keys))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .await??
-            } else {
-                events.iter().map(|e| encode(e, metadata.clone())).collect()
-            };
-            let names = encoded.iter().map(|e| e.event_type.clone()).collect();
-            let append = AppendRequest::new(stream.clone(), A::KIND, expected)
-                .events(encoded)
-                .request_id(ctx.request_id.clone());
-            match self.store.append(append).await {
-                Ok(written) if written.duplicate => {
-                    self.same_command(&written, ctx).await?;
-                    return Ok(repeat(written));
-                }
-                Ok(written) => {
-                    self.maybe_snapshot::<A>(&stream, loaded, &events, written.stream_version)
-                        .await;
-                    return Ok(Outcome {
-                        stream_id: stream,
-                        stream_version: written.stream_version,
-                        position: written.position,
-                        events: names,
-                        duplicate: false,
-                    });
-                }
-                Err(StoreError::WrongExpectedVersion { .. }) => {
+                Attempt::Written(outcome) => return Ok(outcome),
+                Attempt::Conflict => {
                     tracing::debug!(%stream, "version conflict; deciding again");
+                    continue;
                 }
-                Err(err) => return Err(err.into()),
+                Attempt::Unwritten(answer, loaded) => {
+                    if from_cache {
+                        // Only the log as read may refuse or pass a command.
+                        continue;
+                    }
+                    self.states.put(stream.as_str(), loaded);
+                    answer
+                }
+            };
+            // Another request with this id may have written: then this is
+            // a repeat (or the id's reuse for another command), not an answer.
+            if let Some(outcome) = self.replayed(&stream, ctx).await? {
+                return Ok(outcome);
             }
+            return unwritten;
         }
         drop(turn);
         Err(CommandError::Contention {
             stream,
             attempts: self.config.max_attempts,
         })
+    }
+
+    /// Decides `command` on `loaded` and appends what it decided.
+    async fn attempt<A: Aggregate>(
+        &self,
+        id: &str,
+        stream: &StreamId,
+        ctx: &Context,
+        command: &mut Command<A::Command>,
+        loaded: Loaded<A::State>,
+    ) -> Result<Attempt<A::State>, CommandError> {
+        if loaded.version > 0 && !A::concerns(&loaded.state, &ctx.actor) {
+            // Exactly what the decider answers for a stream that does not exist.
+            let refusal = DomainError::NotFound {
+                what: A::LABEL,
+                id: id.to_owned(),
+            };
+            return Ok(Attempt::Unwritten(Err(refusal.into()), loaded));
+        }
+        if let Some(expected) = ctx.expected_version
+            && expected != loaded.version
+        {
+            let refusal = StoreError::WrongExpectedVersion {
+                stream_id: stream.clone(),
+                expected: ExpectedVersion::Exact(expected),
+                actual: (loaded.version > 0).then_some(loaded.version),
+            };
+            return Ok(Attempt::Unwritten(Err(refusal.into()), loaded));
+        }
+        command.workflow = match A::workflow_of(&loaded.state) {
+            Some(reference) => Some(self.resolve(reference).await?),
+            None => match A::workflow_for_new(&command.body) {
+                Some(pin) => Some(self.pinned(&pin.name, pin.version).await?),
+                None => None,
+            },
+        };
+        let events = match A::decide(&loaded.state, command) {
+            Ok(events) if events.is_empty() => {
+                let position = if loaded.position > 0 {
+                    loaded.position
+                } else {
+                    self.store.known_head()
+                };
+                let nothing = Outcome {
+                    stream_id: stream.clone(),
+                    stream_version: loaded.version,
+                    position,
+                    events: vec![],
+                    duplicate: false,
+                };
+                return Ok(Attempt::Unwritten(Ok(nothing), loaded));
+            }
+            Ok(events) => events,
+            Err(err) => return Ok(Attempt::Unwritten(Err(with_id(err, id).into()), loaded)),
+        };
+        let expected = if loaded.version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(loaded.version)
+        };
+        let metadata = ctx.metadata();
+        let encoded: Vec<_> = if A::PERSONAL {
+            self.privacy
+                .with_keys(true, |keys| {
+                    events
+                        .iter()
+                        .map(|e| encode_with(e, metadata.clone(), keys))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .await??
+        } else {
+            events.iter().map(|e| encode(e, metadata.clone())).collect()
+        };
+        let names = encoded.iter().map(|e| e.event_type.clone()).collect();
+        let append = AppendRequest::new(stream.clone(), A::KIND, expected)
+            .events(encoded)
+            .request_id(ctx.request_id.clone());
+        match self.store.append(append).await {
+            Ok(written) if written.duplicate => {
+                // The request id wrote before; what the stream is now is
+                // not known here, so its state is not kept.
+                self.same_command(&written, ctx).await?;
+                Ok(Attempt::Written(repeat(written)))
+            }
+            Ok(written) => {
+                let snapshot_version = loaded.snapshot_version;
+                let mut now = Loaded {
+                    state: events.iter().fold(loaded.state, A::evolve),
+                    version: written.stream_version,
+                    position: written.position,
+                    snapshot_version,
+                };
+                if self.maybe_snapshot::<A>(stream, &now).await {
+                    now.snapshot_version = now.version;
+                }
+                self.states.put(stream.as_str(), now);
+                Ok(Attempt::Written(Outcome {
+                    stream_id: stream.clone(),
+                    stream_version: written.stream_version,
+                    position: written.position,
+                    events: names,
+                    duplicate: false,
+                }))
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) => Ok(Attempt::Conflict),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// The first result of `ctx`'s request id, when it was used before on
@@ -1055,54 +1122,53 @@ impl Engine {
         seal_tree(state, &Cached(&self.privacy))
     }
 
+    /// Saves a snapshot of `loaded` when its stream grew
+    /// [`EngineConfig::snapshot_every`] past the last one; true when it did.
     async fn maybe_snapshot<A: Aggregate>(
         &self,
         stream: &StreamId,
-        loaded: Loaded<A::State>,
-        events: &[A::Event],
-        version: u64,
-    ) {
-        // The fold started from the newest usable snapshot: no need to read it again.
-        if version - loaded.snapshot_version < self.config.snapshot_every {
-            return;
+        loaded: &Loaded<A::State>,
+    ) -> bool {
+        if loaded.version - loaded.snapshot_version < self.config.snapshot_every {
+            return false;
         }
-        let state = events.iter().fold(loaded.state, A::evolve);
         let state = if A::PERSONAL {
             // Sealed as in the events, from the keys the fold just used; an
             // erased person's fields ("[dihapus]") are not sealed again, and a
             // snapshot is only a cache: without every key, none is taken.
-            match serde_json::to_value(&state) {
+            match serde_json::to_value(&loaded.state) {
                 Ok(mut state) => {
                     if self.seal_snapshot(&mut state).is_err() {
-                        return;
+                        return false;
                     }
                     serde_json::to_string(&state)
                 }
                 Err(err) => Err(err),
             }
         } else {
-            serde_json::to_string(&state)
+            serde_json::to_string(&loaded.state)
         };
-        match state {
-            Ok(state) => {
-                if let Err(err) = self
-                    .store
-                    .save_snapshot(
-                        stream,
-                        A::SNAPSHOT_VERSION,
-                        &StoredSnapshot {
-                            stream_version: version,
-                            state,
-                        },
-                    )
-                    .await
-                {
-                    tracing::warn!(%stream, error = %err, "saving a snapshot failed; it is only a cache");
-                }
-            }
+        let state = match state {
+            Ok(state) => state,
             Err(err) => {
-                tracing::warn!(%stream, error = %err, "a state did not serialize for its snapshot")
+                tracing::warn!(%stream, error = %err, "a state did not serialize for its snapshot");
+                return false;
             }
+        };
+        let saved = self
+            .store
+            .save_snapshot(
+                stream,
+                A::SNAPSHOT_VERSION,
+                &StoredSnapshot {
+                    stream_version: loaded.version,
+                    state,
+                },
+            )
+            .await;
+        if let Err(err) = &saved {
+            tracing::warn!(%stream, error = %err, "saving a snapshot failed; it is only a cache");
         }
+        saved.is_ok()
     }
 }

@@ -120,8 +120,11 @@ impl Db {
         let (upserts, deletes): (Vec<&Write>, Vec<&Write>) =
             writes.iter().partition(|w| w.doc.is_some());
         macro_rules! commit {
-            ($db:ty, $pool:expr, $checkpoint:literal) => {{
+            ($db:ty, $pool:expr, $prelude:expr, $checkpoint:literal) => {{
                 let mut tx = $pool.begin().await?;
+                if let Some(prelude) = $prelude {
+                    sqlx::query(prelude).execute(&mut *tx).await?;
+                }
                 let moved = sqlx::query($checkpoint)
                     .bind(view)
                     .bind(generation)
@@ -167,11 +170,19 @@ impl Db {
             Self::Sqlite(pool, _) => commit!(
                 sqlx::Sqlite,
                 pool,
+                None::<&str>,
                 "INSERT INTO view_checkpoints (view, generation, position) VALUES (?, ?, ?) ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position WHERE view_checkpoints.position = ?"
             ),
+            // A view is rebuilt from the log: its commit need not wait for
+            // the disk (ADR 0023). Documents and checkpoint still commit
+            // together, and a crash that loses the newest of these commits
+            // leaves the view at an older checkpoint, from which it applies
+            // the log again. On SQLite the views' pool already commits
+            // without waiting (`synchronous=NORMAL`).
             Self::Postgres(pool) => commit!(
                 sqlx::Postgres,
                 pool,
+                Some("SET LOCAL synchronous_commit = off"),
                 "INSERT INTO view_checkpoints (view, generation, position) VALUES ($1, $2, $3) ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position WHERE view_checkpoints.position = $4"
             ),
         }

@@ -146,6 +146,7 @@ impl Engine {
         self.store().forget_person(&id).await?;
         let scrubbed = keys::destroy(self.store(), person, self.clock().now()).await?;
         self.privacy().mark_erased(person);
+        self.forget_states();
         tracing::info!(
             person,
             position = written.position,
@@ -210,6 +211,7 @@ impl Engine {
         for recorded in &events {
             if let Ok(PrivacyEvent::PersonErased { person, .. }) = decode(recorded) {
                 self.privacy().mark_erased(&person);
+                self.forget_states();
             }
         }
         Ok(events.last().map_or(after, |e| e.stream_version))

@@ -359,6 +359,64 @@ async fn concurrent_commands_on_one_stream_are_decided_again_on_the_fresh_state(
 }
 
 #[tokio::test]
+async fn a_state_kept_in_memory_is_decided_on_only_while_the_log_agrees() {
+    let w = world().await;
+    w.open_cohort().await;
+    w.propose().await;
+    let comment = || P::Comment {
+        text: "Perjelas indikatornya".into(),
+    };
+    let first = w.project(mentor(), comment()).await.unwrap();
+    assert!(w.engine.cached_states() > 0, "the project's state is kept");
+    // Another process writes the stream: what this one keeps is stale.
+    let other = open(&w.url, w.clock.clone()).await;
+    let moved = other
+        .execute::<ChangeProject>(
+            &project_id(),
+            &Context::new(mentor(), "elsewhere-1"),
+            P::AgreeChangeArea,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.stream_version, first.stream_version + 1);
+    // The append's expected version finds it stale: decided again on the log.
+    let next = w.project(mentor(), comment()).await.unwrap();
+    assert_eq!(next.stream_version, moved.stream_version + 1);
+    // A caller who saw the other process's write is not refused on the
+    // stale state either: the log, read again, agrees with them.
+    let moved = other
+        .execute::<ChangeProject>(
+            &project_id(),
+            &Context::new(mentor(), "elsewhere-2"),
+            comment(),
+        )
+        .await
+        .unwrap();
+    let ctx = w.ctx(mentor()).expecting(Some(moved.stream_version));
+    let expected = w
+        .engine
+        .execute::<ChangeProject>(&project_id(), &ctx, comment())
+        .await
+        .unwrap();
+    assert_eq!(expected.stream_version, moved.stream_version + 1);
+    // Nothing to do, decided on a state the log confirms; and a repeat is
+    // answered by the first result, the stream since moved on or not.
+    let agreed = w.project(mentor(), P::AgreeChangeArea).await.unwrap();
+    assert!(agreed.events.is_empty() && !agreed.duplicate);
+    let again = w
+        .engine
+        .execute::<ChangeProject>(&project_id(), &ctx, comment())
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.stream_version, expected.stream_version);
+    // Every state loaded from the log equals the kept one folded on.
+    let stream = stream_of::<ChangeProject>(&project_id()).unwrap();
+    let loaded = w.engine.load::<ChangeProject>(&stream).await.unwrap();
+    assert_eq!(loaded.version, expected.stream_version);
+}
+
+#[tokio::test]
 async fn snapshots_and_time_travel_give_the_same_states_as_folding() {
     let w = world().await;
     w.to_adoption().await;

@@ -1,9 +1,13 @@
-//! gRPC end to end beside the engine direct: the same command (register an
-//! innovation) from 1, 16 and 64 concurrent clients, through a real
-//! `jejak serve` process and through an engine in this process with the
-//! same read models running, in turns of one second each, every turn
-//! starting when both processes' views have caught up. The ratio is the
-//! cost of the gRPC layer (transport, tokens, conversion, a second process).
+//! Whole commands, through the engine direct and through gRPC end to end,
+//! beside the log's own cost in the same run: the command mix of `mix.rs`
+//! from 1 and 64 concurrent clients, through an engine in this process with
+//! the read models and process managers running (as a server runs them) and
+//! through a real `jejak serve` process, in turns of one second each, every
+//! turn starting when both processes' views have caught up. One client is
+//! judged beside a single-row INSERT commit on the same database, measured
+//! in turn with it; 64 clients beside the log's own append from 64 writers,
+//! in turn with them; gRPC beside the engine direct. Each turn's ratio is
+//! kept, so the figures state their spread.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader};
@@ -11,10 +15,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use jejak_engine::domain::innovation::{Form, Innovation, InnovationCommand, Profile, Source};
-use jejak_engine::domain::values::{InnovationId, OpdCode};
-use jejak_engine::domain::{Actor, Role};
-use jejak_engine::engine::Context;
+use jejak_engine::domain::Role;
+use jejak_engine::domain::innovation::{Form, Profile, Source};
+use jejak_engine::domain::values::OpdCode;
+use jejak_engine::engine::{Engine, EngineConfig};
+use jejak_engine::privacy::MasterKey;
 use jejak_engine::store::EventStore;
 use jejak_proto::v1 as pb;
 use jejak_proto::{Authed, Bearer};
@@ -27,15 +32,9 @@ pub struct Served {
 }
 
 impl Served {
-    pub fn start(
-        database_url: &str,
-        data_dir: &std::path::Path,
-        secret: &str,
-    ) -> anyhow::Result<Self> {
-        Self::start_with(database_url, data_dir, secret, &[])
-    }
-
-    /// [`Served::start`] with more environment variables (`JEJAK_*` settings).
+    /// Starts `jejak serve` on `database_url` with its data folder
+    /// `data_dir`, its token secret `secret` and more environment variables
+    /// (`JEJAK_*` settings).
     pub fn start_with(
         database_url: &str,
         data_dir: &std::path::Path,
@@ -91,7 +90,7 @@ impl Drop for Served {
     }
 }
 
-fn profile(n: u64) -> Profile {
+pub fn profile(n: u64) -> Profile {
     Profile {
         name: format!("Layanan antar jemput dokumen {n}"),
         opd: OpdCode::parse("disdukcapil").expect("an OPD code"),
@@ -109,7 +108,7 @@ fn profile(n: u64) -> Profile {
     }
 }
 
-fn request(id: &str, n: u64) -> pb::RegisterInnovationRequest {
+pub fn request(id: &str, n: u64) -> pb::RegisterInnovationRequest {
     pb::RegisterInnovationRequest {
         expected_version: None,
         request_id: id.to_owned(),
@@ -185,13 +184,6 @@ where
     Ok(())
 }
 
-/// What one comparison measured.
-pub struct Compared {
-    pub clients: usize,
-    pub direct: (f64, Vec<Duration>),
-    pub grpc: (f64, Vec<Duration>),
-}
-
 /// Waits until the views of the engine direct and of the served process
 /// have applied every command so far, so that neither measurement pays for
 /// the other's backlog (both processes share the machine's cores).
@@ -225,87 +217,200 @@ async fn settle(
     }
 }
 
-/// Runs the comparison, `seconds` turns of one second each way per number
-/// of clients: `direct_url` and `served_url` are two empty databases; the
-/// server keeps its data folder in `served_dir`.
-pub async fn compare(
+/// A rate and its sorted latencies, with the rate of each turn.
+#[derive(Default)]
+pub struct Rate {
+    pub per_second: f64,
+    pub latencies: Vec<Duration>,
+    pub turns: Vec<f64>,
+}
+
+/// One turn's rate, added to a [`Rate`] built over turns.
+#[derive(Default)]
+struct Turns {
+    driven: Driven,
+    turns: Vec<f64>,
+}
+
+impl Turns {
+    fn rate(self) -> Rate {
+        let (per_second, latencies) = self.driven.rate();
+        Rate {
+            per_second,
+            latencies,
+            turns: self.turns,
+        }
+    }
+}
+
+/// Drives one more turn of `call` into `turns`.
+async fn turn<F, Fut>(turns: &mut Turns, clients: usize, call: F) -> anyhow::Result<()>
+where
+    F: Fn(usize, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let mut one = Driven::default();
+    drive(&mut one, clients, Duration::from_secs(1), call).await?;
+    turns
+        .turns
+        .push(one.latencies.len() as f64 / one.elapsed.as_secs_f64());
+    turns.driven.elapsed += one.elapsed;
+    turns.driven.latencies.extend(one.latencies);
+    Ok(())
+}
+
+/// What the command measurement found.
+pub struct Commands {
+    /// The command mix, in words.
+    pub mix: String,
+    /// Single-row INSERT commits per second, before, between and after the one-client turns.
+    pub single: Vec<f64>,
+    pub direct_one: Rate,
+    pub grpc_one: Rate,
+    /// The log's own appends from 64 writers (events per second).
+    pub append_many: Rate,
+    pub direct_many: Rate,
+    pub grpc_many: Rate,
+    /// The served process's peak memory, MiB.
+    pub server_peak: f64,
+}
+
+/// The served process's data folder with its keys, as `jejak serve` finds them.
+fn keys_of(dir: &std::path::Path) -> anyhow::Result<(jejak_engine::store::SealKey, MasterKey)> {
+    std::fs::create_dir_all(dir)?;
+    let seal = jejak_engine::store::SealKey::load_or_create(
+        &dir.join(jejak_engine::store::seal::SEAL_KEY_FILE),
+        crate::serve::DEFAULT_ORIGIN,
+    )?;
+    let master = MasterKey::load_or_create(&dir.join(jejak_engine::privacy::MASTER_KEY_FILE))?;
+    Ok((seal, master))
+}
+
+/// Measures the command mix, `seconds` turns of one second each way:
+/// `direct_url` and `served_url` are two empty databases; the server
+/// keeps its data folder in `served_dir`.
+pub async fn commands(
     direct_url: &str,
     served_url: &str,
     served_dir: &std::path::Path,
     seconds: u64,
-) -> anyhow::Result<(Vec<Compared>, f64)> {
+    cached_states: Option<usize>,
+    innovations: usize,
+) -> anyhow::Result<Commands> {
+    // The served database is seeded before its server starts, sealed with its key.
+    let served_targets = {
+        let (seal, master) = keys_of(served_dir)?;
+        let store = EventStore::open(
+            served_url,
+            jejak_engine::store::StoreConfig {
+                seal_key: Some(seal),
+                ..jejak_engine::store::StoreConfig::default()
+            },
+        )
+        .await?;
+        let engine = Engine::open_with(
+            store,
+            std::sync::Arc::new(jejak_engine::clock::SystemClock),
+            EngineConfig {
+                master_key: Some(master),
+                ..EngineConfig::default()
+            },
+        )
+        .await?;
+        super::mix::seed(&engine, innovations).await?
+    };
     let secret = uuid::Uuid::now_v7().simple().to_string();
     let keys = Keys::new(secret.as_bytes())?;
-    let served = Served::start(served_url, served_dir, &secret)?;
-    let token = keys.issue(
-        "bench-brida",
-        Role::BridaOfficer,
-        None,
-        Duration::from_secs(3600),
-    );
+    let states = cached_states.map(|n| n.to_string());
+    let env: Vec<(&str, &str)> = states
+        .iter()
+        .map(|n| ("JEJAK_CACHED_STATES", n.as_str()))
+        .collect();
+    let served = Served::start_with(served_url, served_dir, &secret, &env)?;
     let channel = tonic::transport::Endpoint::from_shared(served.url.clone())?
         .connect()
         .await?;
-    let admin_token = keys.issue("bench-admin", Role::Admin, None, Duration::from_secs(3600));
-    let mut admin =
-        pb::admin_client::AdminClient::new(tonic::service::interceptor::InterceptedService::new(
+    let bearing = |subject: &str, role: Role| -> anyhow::Result<Authed> {
+        let token = keys.issue(subject, role, None, Duration::from_secs(3600));
+        Ok(tonic::service::interceptor::InterceptedService::new(
             channel.clone(),
-            Bearer::new(Some(&admin_token))?,
-        ));
-    let client: Authed =
-        tonic::service::interceptor::InterceptedService::new(channel, Bearer::new(Some(&token))?);
+            Bearer::new(Some(&token))?,
+        ))
+    };
+    let mut admin = pb::admin_client::AdminClient::new(bearing("bench-admin", Role::Admin)?);
+    let callers = super::mix::Callers {
+        organizer: bearing(super::mix::ORGANIZER, Role::Organizer)?,
+        brida: bearing(super::mix::BRIDA, Role::BridaOfficer)?,
+    };
 
     let store = EventStore::open(direct_url, super::sealed_config()?).await?;
-    let app = App::start(store, AppConfig::new(keys)).await?;
-    let actor = Actor::new("bench-brida", Role::BridaOfficer);
+    let mut config = AppConfig::new(keys.clone());
+    if let Some(states) = cached_states {
+        config.engine.cached_states = states;
+    }
+    let app = App::start(store.clone(), config).await?;
+    let direct_targets = super::mix::seed(app.engine(), innovations).await?;
+    super::create_baseline_table(&store).await?;
+    settle(&app, &mut admin).await?;
 
-    let turn = Duration::from_secs(1);
-    let mut results = Vec::new();
-    for clients in [1usize, 16, 64] {
-        let (mut direct, mut grpc) = (Driven::default(), Driven::default());
-        for round in 0..seconds.max(1) {
-            let engine = app.engine().clone();
-            let actor = actor.clone();
-            drive(&mut direct, clients, turn, move |c, n| {
-                let engine = engine.clone();
-                let actor = actor.clone();
-                async move {
-                    let id = format!("d{clients}-{round}-{c}-{n}");
-                    engine
-                        .execute::<Innovation>(
-                            &id,
-                            &Context::new(actor, id.clone()),
-                            InnovationCommand::Register {
-                                innovation_id: InnovationId::parse(&id)?,
-                                profile: profile(n),
-                                origin: None,
-                            },
-                        )
-                        .await?;
-                    Ok(())
-                }
-            })
-            .await?;
-            settle(&app, &mut admin).await?;
-            let client = client.clone();
-            drive(&mut grpc, clients, turn, move |c, n| {
-                let mut innovations =
-                    pb::innovations_client::InnovationsClient::new(client.clone());
-                async move {
-                    let id = format!("g{clients}-{round}-{c}-{n}");
-                    innovations.register_innovation(request(&id, n)).await?;
-                    Ok(())
-                }
-            })
-            .await?;
-            settle(&app, &mut admin).await?;
+    let rounds = seconds.max(1);
+    let direct_call = |clients: usize, round: u64| {
+        let engine = app.engine().clone();
+        let targets = direct_targets.clone();
+        move |c: usize, n: u64| {
+            let engine = engine.clone();
+            let targets = targets.clone();
+            async move {
+                let id = format!("d{clients}-{round}-{c}-{n}");
+                super::mix::direct(&engine, &targets, c, n, &id).await
+            }
         }
-        results.push(Compared {
-            clients,
-            direct: direct.rate(),
-            grpc: grpc.rate(),
-        });
+    };
+    let grpc_call = |clients: usize, round: u64| {
+        let callers = callers.clone();
+        let targets = served_targets.clone();
+        move |c: usize, n: u64| {
+            let callers = callers.clone();
+            let targets = targets.clone();
+            async move {
+                let id = format!("g{clients}-{round}-{c}-{n}");
+                super::mix::grpc(&callers, &targets, c, n, &id).await
+            }
+        }
+    };
+
+    let mut single = vec![super::baseline(&store, 1, 1).await?];
+    let (mut direct_one, mut grpc_one) = (Turns::default(), Turns::default());
+    for round in 0..rounds {
+        turn(&mut direct_one, 1, direct_call(1, round)).await?;
+        settle(&app, &mut admin).await?;
+        turn(&mut grpc_one, 1, grpc_call(1, round)).await?;
+        settle(&app, &mut admin).await?;
+        single.push(super::baseline(&store, 1, 1).await?);
+    }
+    let (mut append_many, mut direct_many, mut grpc_many) =
+        (Turns::default(), Turns::default(), Turns::default());
+    for round in 0..rounds {
+        let t = Instant::now();
+        let (rate, latencies) = super::appends(&store, 64, 1, &format!("commands-{round}")).await?;
+        append_many.turns.push(rate);
+        append_many.driven.elapsed += t.elapsed();
+        append_many.driven.latencies.extend(latencies);
+        settle(&app, &mut admin).await?;
+        turn(&mut direct_many, 64, direct_call(64, round)).await?;
+        settle(&app, &mut admin).await?;
+        turn(&mut grpc_many, 64, grpc_call(64, round)).await?;
+        settle(&app, &mut admin).await?;
     }
     app.stop();
-    Ok((results, served.peak_mib()))
+    Ok(Commands {
+        mix: direct_targets.describe(),
+        single,
+        direct_one: direct_one.rate(),
+        grpc_one: grpc_one.rate(),
+        append_many: append_many.rate(),
+        direct_many: direct_many.rate(),
+        grpc_many: grpc_many.rate(),
+        server_peak: served.peak_mib(),
+    })
 }

@@ -7,6 +7,7 @@
 
 mod city;
 mod grpc;
+mod mix;
 mod privacy;
 mod proofs;
 mod watch;
@@ -44,9 +45,15 @@ pub struct BenchArgs {
     /// Measure only this part (a quick run): `log`, the appends, reads,
     /// verify, proofs and export of the log; `watchers`, the inbox watches
     /// and streams that never read; `privacy`, sealed personal data and
-    /// erasures.
+    /// erasures; `commands`, whole commands (a realistic mix) through the
+    /// engine and through gRPC beside the log's own cost.
     #[arg(long, value_enum)]
     only: Option<Only>,
+    /// Streams' states kept in memory by the engine direct and the served
+    /// process of the command figures (0: none, every command reads its
+    /// stream). Default: the server's default.
+    #[arg(long)]
+    cached_states: Option<usize>,
 }
 
 /// A part of the bench run alone.
@@ -61,6 +68,10 @@ enum Only {
     /// Appends with a participant's fields sealed beside plain, opening
     /// them, and erasing a person.
     Privacy,
+    /// Whole commands of a realistic mix, engine direct and gRPC, from 1
+    /// and 64 clients, beside the single-row commit and the log's own
+    /// append from 64 writers.
+    Commands,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +89,11 @@ struct Figure {
     /// For a missed target: whether the machine (shown by a baseline) or
     /// jejak itself is what limits the figure.
     limit: Option<String>,
+    /// The ratio to the baseline in each turn, where the figure was
+    /// measured in turns: fewest, most.
+    spread: Option<(f64, f64)>,
+    /// What was measured, where the name does not say it all.
+    note: Option<String>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -464,7 +480,28 @@ impl Run {
             target,
             pass,
             limit: None,
+            spread: None,
+            note: None,
         });
+    }
+
+    /// States the spread of the per-turn ratios of the figure just added.
+    fn spread(&mut self, ratios: impl IntoIterator<Item = f64>) {
+        let ratios: Vec<f64> = ratios.into_iter().collect();
+        let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if let Some(last) = self.figures.last_mut()
+            && lo.is_finite()
+        {
+            last.spread = Some((lo, hi));
+        }
+    }
+
+    /// A note on the figure just added.
+    fn note(&mut self, note: String) {
+        if let Some(last) = self.figures.last_mut() {
+            last.note = Some(note);
+        }
     }
 
     /// Says what limits the figure just added, when it missed its target.
@@ -516,6 +553,122 @@ pub(crate) fn sealed_config() -> anyhow::Result<StoreConfig> {
 /// Starts this process's peak memory afresh (Linux: clear_refs 5).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+/// Whole commands of the mix (`mix.rs`) beside the log's own cost;
+/// returns the served process's peak memory in MiB.
+async fn commands(
+    run: &mut Run,
+    urls: &Urls,
+    seconds: u64,
+    cached_states: Option<usize>,
+    innovations: usize,
+) -> anyhow::Result<f64> {
+    let backend = run.backend;
+    eprintln!(
+        "[{backend}] commands of a realistic mix, engine direct and gRPC, 1 and 64 clients, beside the 1-row commit and the log's 64-writer append …"
+    );
+    let c = grpc::commands(
+        &urls.direct,
+        &urls.served,
+        &urls.served_dir,
+        seconds,
+        cached_states,
+        innovations,
+    )
+    .await?;
+    let single = mean(&c.single);
+    // Each one-client turn beside the baselines just before and after it.
+    let beside: Vec<f64> = c.single.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
+    run.add(
+        "baseline: 1-row INSERT commits, in turn with the commands",
+        single,
+        "commits/s",
+        None,
+        None,
+        "reference".into(),
+        true,
+    );
+    run.add(
+        "engine direct, 1 client",
+        c.direct_one.per_second,
+        "commands/s",
+        Some(&c.direct_one.latencies),
+        Some(single),
+        "≥ 0.7 × the 1-row commit".into(),
+        c.direct_one.per_second >= 0.7 * single,
+    );
+    run.spread(c.direct_one.turns.iter().zip(&beside).map(|(v, b)| v / b));
+    run.note(c.mix.clone());
+    run.limited_by(format!(
+        "jejak: a command beyond its one write (the database commits {single:.0} single rows/s)"
+    ));
+    run.add(
+        "gRPC end to end, 1 client",
+        c.grpc_one.per_second,
+        "commands/s",
+        Some(&c.grpc_one.latencies),
+        Some(single),
+        "≥ 0.6 × the 1-row commit".into(),
+        c.grpc_one.per_second >= 0.6 * single,
+    );
+    run.spread(c.grpc_one.turns.iter().zip(&beside).map(|(v, b)| v / b));
+    run.limited_by(format!(
+        "jejak: the gRPC layer and a command beyond its one write (the database commits {single:.0} single rows/s)"
+    ));
+    run.add(
+        "the log's own append from 64 writers, in turn with the commands",
+        c.append_many.per_second,
+        "events/s",
+        Some(&c.append_many.latencies),
+        None,
+        "reference".into(),
+        true,
+    );
+    run.add(
+        "engine direct, 64 clients",
+        c.direct_many.per_second,
+        "commands/s",
+        Some(&c.direct_many.latencies),
+        Some(c.append_many.per_second),
+        "≥ 0.5 × the log's 64-writer append".into(),
+        c.direct_many.per_second >= 0.5 * c.append_many.per_second,
+    );
+    run.spread(
+        c.direct_many
+            .turns
+            .iter()
+            .zip(&c.append_many.turns)
+            .map(|(v, b)| v / b),
+    );
+    run.limited_by(
+        "jejak: deciding, encoding and the read models beside the log's own append".into(),
+    );
+    let p99 = percentile(&c.grpc_many.latencies, 0.99);
+    run.add(
+        "gRPC end to end, 64 clients",
+        c.grpc_many.per_second,
+        "commands/s",
+        Some(&c.grpc_many.latencies),
+        Some(c.direct_many.per_second),
+        "≥ 0.8 × engine direct, p99 ≤ 20 ms".into(),
+        c.grpc_many.per_second >= 0.8 * c.direct_many.per_second && p99 <= 20.0,
+    );
+    run.spread(
+        c.grpc_many
+            .turns
+            .iter()
+            .zip(&c.direct_many.turns)
+            .map(|(v, b)| v / b),
+    );
+    run.limited_by(
+        "jejak: the gRPC layer (transport, tokens, conversion) and a second process on the same two cores".into(),
+    );
+    Ok(c.server_peak)
 }
 
 /// Inbox watches beside the same load without them, and streams that never read.
@@ -589,6 +742,21 @@ async fn measure(
             figures: Vec::new(),
         };
         privacy::measure(&mut run, &urls.main, args.seconds).await?;
+        return Ok(run.figures);
+    }
+    if args.only == Some(Only::Commands) {
+        let mut run = Run {
+            backend,
+            figures: Vec::new(),
+        };
+        commands(
+            &mut run,
+            urls,
+            args.seconds,
+            args.cached_states,
+            mix::SEEDED,
+        )
+        .await?;
         return Ok(run.figures);
     }
     let url = &urls.main;
@@ -862,34 +1030,11 @@ async fn measure(
         ten_thousand <= hundred * 1.5,
     );
 
-    eprintln!("[{backend}] gRPC end to end beside the engine direct, 1, 16 and 64 clients …");
-    let (compared, server_peak) =
-        grpc::compare(&urls.direct, &urls.served, &urls.served_dir, s).await?;
-    for c in &compared {
-        run.add(
-            &format!("engine direct, {} clients", c.clients),
-            c.direct.0,
-            "commands/s",
-            Some(&c.direct.1),
-            None,
-            "reference".into(),
-            true,
-        );
-        let ratio_target = c.clients == 64;
-        run.add(
-            &format!("gRPC end to end, {} clients", c.clients),
-            c.grpc.0,
-            "commands/s",
-            Some(&c.grpc.1),
-            Some(c.direct.0),
-            if ratio_target {
-                "≥ 0.75 × engine direct".into()
-            } else {
-                "reference".into()
-            },
-            !ratio_target || c.grpc.0 >= 0.75 * c.direct.0,
-        );
-    }
+    // A quick run (a small log) seeds fewer innovations for the commands.
+    let innovations = usize::try_from(args.events / 3_000)
+        .unwrap_or(mix::SEEDED)
+        .clamp(20, mix::SEEDED);
+    let server_peak = commands(&mut run, urls, s, args.cached_states, innovations).await?;
     run.add(
         "server peak memory",
         server_peak,
@@ -979,7 +1124,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             format!("{:.1} {}", f.value, f.unit),
             f.p50_ms.map(|v| format!("{v:.2}")).unwrap_or_default(),
             f.p99_ms.map(|v| format!("{v:.2}")).unwrap_or_default(),
-            f.ratio.map(|v| format!("{v:.2}")).unwrap_or_default(),
+            match (f.ratio, f.spread) {
+                (Some(v), Some((lo, hi))) => format!("{v:.2} ({lo:.2}–{hi:.2})"),
+                (Some(v), None) => format!("{v:.2}"),
+                _ => String::new(),
+            },
             f.target.clone(),
             if f.target.starts_with("reference") {
                 String::new()
@@ -991,6 +1140,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         ]);
     }
     say!("{table}");
+    for f in figures.iter().filter(|f| f.note.is_some()) {
+        say!(
+            "{} {}: {}",
+            f.backend,
+            f.name,
+            f.note.as_deref().unwrap_or_default()
+        );
+    }
     for f in &figures {
         if !f.pass {
             let limit = f.limit.clone().unwrap_or_else(|| {
