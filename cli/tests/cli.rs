@@ -282,7 +282,8 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
     let state = offline(&["state-at", "pka-2026-9/001", "--version", "2", "--json"])
         .output()
         .unwrap();
-    let state: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&state.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&state.stderr)));
     assert_eq!(state["state"]["lifecycle"], "proposed");
     // Offline answers as the server does: no such project, no such version.
     let unknown = offline(&["state-at", "pka-2026-9/099", "--version", "1"])

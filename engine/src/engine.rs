@@ -316,16 +316,20 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Result<Self, CommandError> {
-        let master = config.master_key.clone().unwrap_or_else(|| {
-            if !store.config().read_only {
+        // Read-only without the master key (an auditor's copy): personal
+        // fields read as withheld.
+        let privacy = match config.master_key.clone() {
+            Some(master) => Privacy::new(store.clone(), master),
+            None if store.config().read_only => Privacy::withheld(store.clone()),
+            None => {
                 tracing::warn!(
                     "no master key configured: personal data is sealed under a key of this process only"
                 );
+                Privacy::new(store.clone(), MasterKey::generate())
             }
-            MasterKey::generate()
-        });
+        };
         let engine = Self {
-            privacy: Privacy::new(store.clone(), master),
+            privacy,
             store,
             workflows: Arc::new(WorkflowRegistry::new()),
             clock,

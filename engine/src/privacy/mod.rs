@@ -61,6 +61,9 @@ pub struct Privacy {
     master: MasterKey,
     cache: Arc<Mutex<lru::LruCache<String, Slot>>>,
     reads: reads::ReadLog,
+    /// Without the deployment's master key (an auditor's offline copy):
+    /// every sealed value reads as withheld, nothing is sealed.
+    withheld: bool,
 }
 
 impl std::fmt::Debug for Privacy {
@@ -85,6 +88,18 @@ impl Privacy {
                 NonZeroUsize::new(KEY_CACHE).unwrap_or(NonZeroUsize::MIN),
             ))),
             reads: reads::ReadLog::default(),
+            withheld: false,
+        }
+    }
+
+    /// Personal data of the log `store` read without its master key (an
+    /// auditor's copy, offline): every person's fields read as [`ERASED`],
+    /// as if erased, and nothing can be sealed. The events, their hashes
+    /// and everything not personal read as they are.
+    pub fn withheld(store: EventStore) -> Self {
+        Self {
+            withheld: true,
+            ..Self::new(store, MasterKey::generate())
         }
     }
 
@@ -94,6 +109,9 @@ impl Privacy {
     }
 
     fn cached(&self, person: &str) -> Option<Slot> {
+        if self.withheld {
+            return Some(Slot::Erased);
+        }
         self.cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

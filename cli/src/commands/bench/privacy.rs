@@ -30,10 +30,22 @@ const ERASURES: usize = 20;
 
 fn fields(i: usize) -> serde_json::Value {
     json!({
-        "nip": format!("19870101201001{:04}", i % 10_000),
+        "nip": nip(i),
         "name": format!("Peserta Pelatihan Nomor {i}"),
         "position": "Kepala Seksi Pelayanan Umum",
     })
+}
+
+/// The `i`-th participant's NIP: born 1 January 1987, appointed in a month
+/// of 2010, either sex, a serial from 001; 23,976 distinct NIPs.
+fn nip(i: usize) -> String {
+    format!(
+        "19870101{}{:02}{}{:03}",
+        2010,
+        1 + (i / 1_998) % 12,
+        1 + (i / 999) % 2,
+        1 + i % 999
+    )
 }
 
 fn person(i: usize) -> String {
@@ -233,7 +245,7 @@ fn proposed(i: usize) -> anyhow::Result<ProjectEvent> {
     let date = |m: u32| chrono::NaiveDate::from_ymd_opt(2026, m, 15).unwrap_or_default();
     let participant = Participant::new(
         person.clone(),
-        &Nip::parse(&format!("19870101201001{:04}", 1 + i % 9_000))?,
+        &Nip::parse(&nip(i))?,
         &format!("Peserta Pelatihan Nomor {i}"),
         "Kepala Seksi Pelayanan Umum",
         "dpmptsp",
