@@ -51,8 +51,11 @@ async fn world() -> World {
 
 async fn open(url: &str, clock: Arc<ManualClock>) -> Engine {
     let store = EventStore::open(url, StoreConfig::default()).await.unwrap();
+    // Every engine of a test's log shares its master key, as the servers
+    // of one deployment do.
     let config = EngineConfig {
         snapshot_every: 10,
+        master_key: Some(jejak_engine::privacy::MasterKey::from_bytes(&[7; 32])),
         ..EngineConfig::default()
     };
     Engine::open_with(store, clock, config).await.unwrap()
