@@ -235,3 +235,53 @@ mod tests {
         assert_eq!(replace_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }
+
+/// The files that hold `tables`: on SQLite the database and its
+/// write-ahead log; on PostgreSQL each table's file under the data folder
+/// (`pg_relation_filepath`, read as the superuser the tests log in as,
+/// after a `CHECKPOINT`). `None` (said loudly; a failure under CI) when
+/// the files cannot be read.
+pub async fn files_of(db: &TestDb, tables: &[&str]) -> Option<Vec<std::path::PathBuf>> {
+    if let Some(path) = db.sqlite_path() {
+        let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+        return Some(vec![path, wal]);
+    }
+    let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
+    let dir: String = sqlx::query_scalar("SELECT current_setting('data_directory')")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql("CHECKPOINT")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut files = Vec::new();
+    for table in tables {
+        let relative: String = sqlx::query_scalar("SELECT pg_relation_filepath($1::regclass)")
+            .bind(*table)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        let file = std::path::Path::new(&dir).join(relative);
+        if std::fs::File::open(&file).is_err() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "the test must read PostgreSQL's files under CI ({})",
+                file.display()
+            );
+            eprintln!("SKIPPED the file check: cannot read {}", file.display());
+            return None;
+        }
+        files.push(file);
+    }
+    Some(files)
+}
+
+/// Whether any of `files` holds `needle`.
+pub fn holds(files: &[std::path::PathBuf], needle: &[u8]) -> bool {
+    files.iter().any(|f| {
+        std::fs::read(f)
+            .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+            .unwrap_or(false)
+    })
+}

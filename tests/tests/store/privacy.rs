@@ -271,54 +271,7 @@ async fn only_an_operator_erases_and_only_once(db: &TestDb) {
 /// write-ahead log, or the table's files under PostgreSQL's data folder
 /// (`pg_relation_filepath`, read as the superuser the tests log in as).
 async fn table_files(db: &TestDb) -> Option<Vec<std::path::PathBuf>> {
-    tables_files(db, &["person_keys"]).await
-}
-
-/// The files that hold `tables` (on SQLite: the whole database).
-async fn tables_files(db: &TestDb, tables: &[&str]) -> Option<Vec<std::path::PathBuf>> {
-    if let Some(path) = db.sqlite_path() {
-        let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
-        return Some(vec![path, wal]);
-    }
-    use sqlx::Connection as _;
-    let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
-    let dir: String = sqlx::query_scalar("SELECT current_setting('data_directory')")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    // Make sure what was written is in the files, not only in shared buffers.
-    sqlx::raw_sql("CHECKPOINT")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let mut files = Vec::new();
-    for table in tables {
-        let relative: String = sqlx::query_scalar("SELECT pg_relation_filepath($1::regclass)")
-            .bind(*table)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-        let file = std::path::Path::new(&dir).join(relative);
-        if std::fs::File::open(&file).is_err() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "the test must read PostgreSQL's files under CI ({})",
-                file.display()
-            );
-            eprintln!("SKIPPED the file check: cannot read {}", file.display());
-            return None;
-        }
-        files.push(file);
-    }
-    Some(files)
-}
-
-fn holds(files: &[std::path::PathBuf], needle: &[u8]) -> bool {
-    files.iter().any(|f| {
-        std::fs::read(f)
-            .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
-            .unwrap_or(false)
-    })
+    jejak_tests::files_of(db, &["person_keys"]).await
 }
 
 async fn wrapped_key(db: &TestDb, person: &str) -> Vec<u8> {
@@ -357,7 +310,10 @@ async fn an_erased_key_is_in_no_database_file(db: &TestDb) {
     let Some(files) = table_files(db).await else {
         return;
     };
-    assert!(holds(&files, &gone_key), "the key is in the files before");
+    assert!(
+        jejak_tests::holds(&files, &gone_key),
+        "the key is in the files before"
+    );
     let erasure = engine
         .erase_person(&operator("erase-1"), &gone, "UU 27/2022")
         .await
@@ -372,19 +328,22 @@ async fn an_erased_key_is_in_no_database_file(db: &TestDb) {
     );
     let files = table_files(db).await.unwrap();
     assert!(
-        !holds(&files, &gone_key),
+        !jejak_tests::holds(&files, &gone_key),
         "the erased key's bytes are left in {files:?}"
     );
-    assert!(holds(&files, &kept_key), "the other person's key is kept");
+    assert!(
+        jejak_tests::holds(&files, &kept_key),
+        "the other person's key is kept"
+    );
     // Their NIP and name are nowhere in the files: not in the index, the
     // keys or the log (whose payloads hold them sealed).
     assert_eq!(engine.store().find_person(&nip).await.unwrap(), None);
-    let files = tables_files(db, &["people", "person_keys", "events"])
+    let files = jejak_tests::files_of(db, &["people", "person_keys", "events"])
         .await
         .unwrap();
     for secret in [NIP, NAME] {
         assert!(
-            !holds(&files, secret.as_bytes()),
+            !jejak_tests::holds(&files, secret.as_bytes()),
             "{secret} is in {files:?}"
         );
     }

@@ -234,7 +234,7 @@ async fn a_participant_is_sealed_everywhere_and_reads_as_dihapus_after_erasure(d
     assert!(report.is_intact(), "{report:?}");
 
     // Their NIP and name are in no file: log, snapshots, views, index, keys.
-    let Some(files) = super::files_of(
+    let Some(files) = jejak_tests::files_of(
         db,
         &["events", "snapshots", "view_docs", "people", "person_keys"],
     )
@@ -245,7 +245,7 @@ async fn a_participant_is_sealed_everywhere_and_reads_as_dihapus_after_erasure(d
     for i in [0u8, 1] {
         for secret in [nip(i), name(i)] {
             assert!(
-                !super::holds(&files, secret.as_bytes()),
+                !jejak_tests::holds(&files, secret.as_bytes()),
                 "{secret} is in {files:?}"
             );
         }
