@@ -114,7 +114,13 @@ impl Frontier {
 
     /// Adds a leaf without keeping what to store (a verifier's walk).
     pub fn push_leaf(&mut self, chain_hash: &[u8; 32]) {
-        let mut h = leaf_hash(chain_hash);
+        self.fold_leaf(leaf_hash(chain_hash));
+    }
+
+    /// Adds a leaf by its leaf hash without keeping what to store (a walk
+    /// that hashed its leaves where it read them).
+    pub fn fold_leaf(&mut self, leaf: TreeHash) {
+        let mut h = leaf;
         let mut level = 0u8;
         while let Some(&(top, left)) = self.roots.last() {
             if top != level {

@@ -287,18 +287,85 @@ pub struct StoredSnapshot {
 
 /// Batches of the log read ahead ([`EventStore::read_all_ahead`]).
 #[derive(Debug)]
-pub struct ReadAhead {
-    rx: mpsc::Receiver<Result<Vec<RecordedEvent>, StoreError>>,
+pub struct ReadAhead<T = RecordedEvent> {
+    rx: mpsc::Receiver<Result<Vec<T>, StoreError>>,
 }
 
-impl ReadAhead {
+impl<T> ReadAhead<T> {
     /// The next batch, oldest first; empty once the log has ended.
     ///
     /// # Errors
     /// Storage failures of the read.
-    pub async fn next(&mut self) -> Result<Vec<RecordedEvent>, StoreError> {
+    pub async fn next(&mut self) -> Result<Vec<T>, StoreError> {
         self.rx.recv().await.unwrap_or_else(|| Ok(Vec::new()))
     }
+}
+
+/// Something read from the log in position order.
+trait AtPosition {
+    fn position(&self) -> u64;
+}
+
+impl AtPosition for RecordedEvent {
+    fn position(&self) -> u64 {
+        self.position
+    }
+}
+
+impl AtPosition for verify::Link {
+    fn position(&self) -> u64 {
+        self.position
+    }
+}
+
+/// Batches of up to `limit` items after `after`, each from `read(after)`,
+/// by a task that stays up to two batches ahead of the caller and reads two
+/// at once: the next one from where it starts in a log without holes
+/// (positions are contiguous unless the log was tampered with). Where the
+/// batch before ends elsewhere, that read is dropped and the next batch read
+/// again from where it did end.
+fn read_ahead<T, F, R>(after: u64, limit: usize, read: R) -> ReadAhead<T>
+where
+    T: AtPosition + Send + 'static,
+    F: Future<Output = Result<Vec<T>, StoreError>> + Send + 'static,
+    R: Fn(u64) -> F + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(2);
+    let step = limit as u64;
+    tokio::spawn(async move {
+        let read = move |after: u64| tokio::spawn(read(after));
+        let mut after = after;
+        let mut current = read(after);
+        let mut ahead = read(after.saturating_add(step));
+        loop {
+            let batch = current.await.unwrap_or_else(|e| {
+                Err(StoreError::Internal(format!(
+                    "reading the log ahead failed: {e}"
+                )))
+            });
+            let next = match &batch {
+                Ok(items) if items.len() == limit => items.last().map(AtPosition::position),
+                _ => None,
+            };
+            if tx.send(batch).await.is_err() {
+                ahead.abort();
+                return;
+            }
+            let Some(last) = next else {
+                ahead.abort();
+                return;
+            };
+            if last == after.saturating_add(step) {
+                current = ahead;
+            } else {
+                ahead.abort();
+                current = read(last);
+            }
+            after = last;
+            ahead = read(after.saturating_add(step));
+        }
+    });
+    ReadAhead { rx }
 }
 
 macro_rules! dispatch {
@@ -693,59 +760,51 @@ impl EventStore {
     /// The whole log after `after`, in batches of `limit`, read by a task of
     /// its own that stays up to two batches ahead of the caller and reads
     /// two batches at once, so that reading the log and what the caller
-    /// does with each batch (verify, export) run side by side. The task stops when the log ends, on the
-    /// first error, or when the [`ReadAhead`] is dropped.
+    /// does with each batch (export) run side by side. The task stops when
+    /// the log ends, on the first error, or when the [`ReadAhead`] is
+    /// dropped.
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] for a position or limit out of range.
     pub fn read_all_ahead(&self, after: u64, limit: usize) -> Result<ReadAhead, StoreError> {
         check_limit(limit)?;
         check_i64("after_position", after)?;
-        let (tx, rx) = mpsc::channel(2);
         let store = self.clone();
-        let read = move |after: u64| {
+        Ok(read_ahead(after, limit, move |after| {
             let store = store.clone();
-            tokio::spawn(async move { store.read_all(after, limit).await })
-        };
-        let step = limit as u64;
-        tokio::spawn(async move {
-            // Two batches are read at once: the next one from where it
-            // starts in a log without holes (positions are contiguous
-            // unless the log was tampered with). Where the batch before
-            // ends elsewhere, that read is dropped and the next batch read
-            // again from where it did end.
-            let mut after = after;
-            let mut current = read(after);
-            let mut ahead = read(after.saturating_add(step));
-            loop {
-                let batch = current.await.unwrap_or_else(|e| {
-                    Err(StoreError::Internal(format!(
-                        "reading the log ahead failed: {e}"
-                    )))
-                });
-                let next = match &batch {
-                    Ok(events) if events.len() == limit => events.last().map(|e| e.position),
-                    _ => None,
-                };
-                if tx.send(batch).await.is_err() {
-                    ahead.abort();
-                    return;
+            async move { store.read_all(after, limit).await }
+        }))
+    }
+
+    /// [`EventStore::read_all_ahead`] for verify: each event as the walk
+    /// needs it, hashed by the reading task (on SQLite, straight from the
+    /// row as it is read; the two batches read at once are hashed side by
+    /// side).
+    pub(crate) fn read_links_ahead(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<ReadAhead<verify::Link>, StoreError> {
+        check_limit(limit)?;
+        check_i64("after_position", after)?;
+        let store = self.clone();
+        Ok(read_ahead(after, limit, move |after| {
+            let store = store.clone();
+            async move {
+                let after = i64::try_from(after).unwrap_or(i64::MAX);
+                match &store.inner.backend {
+                    Backend::Sqlite(b) => b.read_links(after, limit).await,
+                    Backend::Postgres(b) => {
+                        let events = b.read_all(after, limit).await?;
+                        tokio::task::spawn_blocking(move || {
+                            events.into_iter().map(verify::Link::of).collect()
+                        })
+                        .await
+                        .map_err(|e| StoreError::Internal(format!("hashing a batch failed: {e}")))
+                    }
                 }
-                let Some(last) = next else {
-                    ahead.abort();
-                    return;
-                };
-                if last == after.saturating_add(step) {
-                    current = ahead;
-                } else {
-                    ahead.abort();
-                    current = read(last);
-                }
-                after = last;
-                ahead = read(after.saturating_add(step));
             }
-        });
-        Ok(ReadAhead { rx })
+        }))
     }
 
     /// Reads up to `limit` events that `actor` caused (the `actor_id` of

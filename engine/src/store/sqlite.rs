@@ -384,6 +384,15 @@ impl Sqlite {
         self.readers.read_all(after, limit).await
     }
 
+    /// [`Self::read_all`] as verify walks it, hashed as each row is read.
+    pub(crate) async fn read_links(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<super::verify::Link>, StoreError> {
+        self.readers.read_links(after, limit).await
+    }
+
     pub(crate) async fn read_by_actor(
         &self,
         actor: &str,

@@ -13,8 +13,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 use uuid::Uuid;
 
+use super::hash::{StoredBytes, chain_hash_of_bytes};
+use super::merkle::leaf_hash;
 use super::snapshot::CheckedSnapshot;
 use super::sqlite::COLUMNS;
+use super::verify::Link;
 use super::{RecordedEvent, StoreError, StreamEvent, StreamId};
 
 /// Idle connections kept for the next read.
@@ -112,12 +115,23 @@ impl Readers {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.events(
-            format!(
-                "SELECT {COLUMNS} FROM events WHERE position > ?1 ORDER BY position ASC LIMIT ?2"
-            ),
+            READ_ALL.clone(),
             (after, i64::try_from(limit).unwrap_or(i64::MAX)),
         )
         .await
+    }
+
+    /// Up to `limit` events after log position `after` as verify walks
+    /// them: each hashed from the bytes of its row where it is read, the
+    /// bytes never copied out (ADR 0019).
+    pub(crate) async fn read_links(
+        self: &Arc<Self>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Link>, StoreError> {
+        let bind = (after, i64::try_from(limit).unwrap_or(i64::MAX));
+        self.on_connection(move |conn| rows(conn, &READ_ALL, bind, link))
+            .await
     }
 
     /// Up to `limit` events `actor` caused after log position `after`
@@ -258,6 +272,11 @@ fn checked_snapshot(
 
 /// A stream's events at versions `?2 <= v < ?2 + ?3`, oldest first: a
 /// range, as on PostgreSQL (see `STREAM_RANGE` there).
+/// The log after a position, in position order ([`Readers::read_all`]).
+static READ_ALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("SELECT {COLUMNS} FROM events WHERE position > ?1 ORDER BY position ASC LIMIT ?2")
+});
+
 static FORWARD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 \
@@ -318,6 +337,42 @@ fn decode(row: &rusqlite::Row<'_>) -> Result<RecordedEvent, rusqlite::Error> {
         recorded_at: super::sqlite::parse_time(text(9)?),
         prev_hash: hash(10)?,
         hash: hash(11)?,
+    })
+}
+
+/// A row of [`READ_ALL`] as verify walks it ([`Link`]).
+fn link(row: &rusqlite::Row<'_>) -> Result<Link, rusqlite::Error> {
+    let bytes = |i: usize| -> Result<&[u8], rusqlite::Error> {
+        row.get_ref(i)?.as_bytes().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    let hash = |i: usize| -> Result<[u8; 32], rusqlite::Error> {
+        Ok(bytes(i)?.try_into().unwrap_or([0; 32]))
+    };
+    let recorded_at = super::sqlite::parse_time(std::str::from_utf8(bytes(9)?).unwrap_or_default());
+    let stored = StoredBytes {
+        position: row.get::<_, i64>(0)? as u64,
+        event_id: Uuid::try_parse_ascii(bytes(1)?).unwrap_or_default(),
+        stream_id: bytes(2)?,
+        stream_type: bytes(3)?,
+        stream_version: row.get::<_, i64>(4)? as u64,
+        event_type: bytes(5)?,
+        event_version: row.get::<_, i64>(6)? as u32,
+        recorded_at_micros: recorded_at.timestamp_micros(),
+        payload: bytes(7)?,
+        metadata: bytes(8)?,
+    };
+    let (prev_hash, hash) = (hash(10)?, hash(11)?);
+    Ok(Link {
+        position: stored.position,
+        stream_id: String::from_utf8_lossy(stored.stream_id).into_owned(),
+        stream_version: stored.stream_version,
+        recorded_at,
+        recomputed: chain_hash_of_bytes(&prev_hash, &stored),
+        leaf: leaf_hash(&hash),
+        prev_hash,
+        hash,
     })
 }
 

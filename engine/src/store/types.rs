@@ -42,6 +42,11 @@ impl StreamId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Display for StreamId {

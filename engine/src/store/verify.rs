@@ -1,12 +1,11 @@
 //! Walking the hash chain to prove that the log was not rewritten.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-
+use super::merkle::{TreeHash, leaf_hash};
 use super::verify_order::Order;
-use super::{Digest, EventStore, ReadAhead, RecordedEvent, StoreError};
+use super::{Digest, EventStore, RecordedEvent, StoreError};
 
 const BATCH: usize = 5_000;
 
@@ -199,19 +198,15 @@ impl EventStore {
             report.first_break = Some(Break { position, kind });
             Ok(report)
         };
-        // The next batches are read and hashed while this one is checked.
-        let mut batches = hash_ahead(self.read_all_ahead(prev_position, BATCH)?);
+        // The next batches are read and hashed (SQLite: where their rows
+        // are read) while this one is checked.
+        let mut batches = self.read_links_ahead(prev_position, BATCH)?;
         'walk: loop {
-            let Hashed { events, hashes } = match batches.recv().await {
-                Some(job) => job
-                    .await
-                    .map_err(|e| StoreError::Internal(format!("hashing a batch failed: {e}")))??,
-                None => break,
-            };
-            if events.is_empty() {
+            let links = batches.next().await?;
+            if links.is_empty() {
                 break;
             }
-            for (event, hash) in events.into_iter().zip(hashes) {
+            for event in links {
                 if event.position > to {
                     break 'walk;
                 }
@@ -222,9 +217,9 @@ impl EventStore {
                 if event.prev_hash != prev_hash {
                     return broken(report, event.position, BreakKind::LinkBroken);
                 }
-                // `hash` was recomputed over the event's stored link, which
-                // is `prev_hash`, checked just above.
-                if hash != event.hash {
+                // `recomputed` was hashed over the event's stored link,
+                // which is `prev_hash`, checked just above.
+                if event.recomputed != event.hash {
                     return broken(report, event.position, BreakKind::ContentChanged);
                 }
                 if let Some(kind) = order.check(&event) {
@@ -239,7 +234,7 @@ impl EventStore {
                 {
                     return broken(report, event.position, BreakKind::DigestMismatch);
                 }
-                extra.see(event.position, &event.hash);
+                extra.see(event.position, &event.hash, &event.leaf);
                 prev_hash = event.hash;
                 prev_position = event.position;
                 report.checked += 1;
@@ -264,36 +259,36 @@ impl EventStore {
     }
 }
 
-/// A batch of the walk with each event's hash recomputed from its stored
-/// bytes and its stored link to the event before.
-struct Hashed {
-    events: Vec<RecordedEvent>,
-    hashes: Vec<[u8; 32]>,
+/// What the walk needs of one event: its place in the log and in its
+/// stream, its stored links, the hash recomputed from its stored bytes and
+/// its leaf in the log's tree. The bytes themselves are dropped where they
+/// were read.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub position: u64,
+    pub stream_id: String,
+    pub stream_version: u64,
+    pub recorded_at: DateTime<Utc>,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+    /// The hash over the stored bytes and the stored `prev_hash`.
+    pub recomputed: [u8; 32],
+    /// The tree's leaf of the stored `hash`.
+    pub leaf: TreeHash,
 }
 
-/// The batches of `batches`, each hashed on a blocking thread of its own
-/// while the walk checks the one before: reading, hashing and checking run
-/// side by side. Each batch's hashes need only its own stored links, so
-/// the order of the walk checks them against the chain.
-fn hash_ahead(mut batches: ReadAhead) -> mpsc::Receiver<JoinHandle<Result<Hashed, StoreError>>> {
-    let (tx, rx) = mpsc::channel(2);
-    tokio::spawn(async move {
-        loop {
-            let batch = batches.next().await;
-            let last = batch.as_ref().map_or(true, Vec::is_empty);
-            let job = tokio::task::spawn_blocking(move || {
-                batch.map(|events| Hashed {
-                    hashes: events
-                        .iter()
-                        .map(|e| e.recompute_hash(&e.prev_hash))
-                        .collect(),
-                    events,
-                })
-            });
-            if tx.send(job).await.is_err() || last {
-                return;
-            }
+impl Link {
+    /// The link of a decoded event.
+    pub(crate) fn of(event: RecordedEvent) -> Self {
+        Self {
+            recomputed: event.recompute_hash(&event.prev_hash),
+            leaf: leaf_hash(&event.hash),
+            position: event.position,
+            stream_version: event.stream_version,
+            recorded_at: event.recorded_at,
+            prev_hash: event.prev_hash,
+            hash: event.hash,
+            stream_id: event.stream_id.into_string(),
         }
-    });
-    rx
+    }
 }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use super::verify::Link;
 use super::{Backend, BreakKind, EventStore, RecordedEvent, StoreError};
 
 /// The order of the events walked so far.
@@ -42,7 +43,7 @@ impl Order {
     }
 
     /// How `event`, the next in the walk, breaks the order, if it does.
-    pub(crate) fn check(&mut self, event: &RecordedEvent) -> Option<BreakKind> {
+    pub(crate) fn check(&mut self, event: &Link) -> Option<BreakKind> {
         if self.last_time.is_some_and(|t| event.recorded_at < t) {
             return Some(BreakKind::TimeWentBack);
         }

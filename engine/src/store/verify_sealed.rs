@@ -35,9 +35,9 @@ impl ExtraChecks {
     }
 
     /// One intact event of the walk.
-    pub fn see(&mut self, position: u64, hash: &[u8; 32]) {
+    pub fn see(&mut self, position: u64, hash: &[u8; 32], leaf: &TreeHash) {
         if let Some(tree) = &mut self.tree {
-            tree.push_leaf(hash);
+            tree.fold_leaf(*leaf);
         }
         if let Some((seal, at)) = &mut self.seal
             && seal.position == position
