@@ -7,6 +7,11 @@
 //! - A milestone past its due date without approval gets one
 //!   `MilestoneOverdue`, as of the injected clock.
 //!
+//! The timer keeps an index of the open milestones, folded from the log; it
+//! saves the index with its position (`TIMER_CHECKPOINT`) every
+//! `SAVE_TIMER_EVERY` events and when it stops, so that a start reads only
+//! the log after it.
+//!
 //! Each reaction is a command with a request id derived from the event that
 //! caused it, so handling an event again (after a crash between reading it
 //! and writing the reaction, or before the checkpoint was saved) writes
@@ -17,6 +22,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::codec::decode;
@@ -27,26 +33,68 @@ use crate::domain::innovation::{
 use crate::domain::values::{InnovationId, MilestoneId, ProjectId};
 use crate::domain::{Actor, Aggregate, DomainError};
 use crate::engine::{CommandError, Context, Engine};
-use crate::store::RecordedEvent;
+use crate::store::{RecordedEvent, StoreError};
 
 /// The checkpoint name of the reactions.
 pub const CHECKPOINT: &str = "process_managers";
 
+/// The checkpoint name of the overdue timer's index.
+pub const TIMER_CHECKPOINT: &str = "overdue_timer";
+
 const BATCH: usize = 1_000;
+/// The timer saves its index after reading this many events since it last
+/// did: a start after a crash reads at most that much of the log again.
+const SAVE_TIMER_EVERY: u64 = 100_000;
 /// How long the managers let appends gather after a pass that found
 /// events, before they read the log again: under load a pass then reads a
 /// batch and saves its checkpoint once, instead of once per commit, and
 /// leaves the cores and the disk to the commands (ADR 0023).
 const PACE: Duration = Duration::from_millis(50);
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct OverdueIndex {
-    /// How far the index has read the log.
+    /// How far the index has read the log (kept beside it, in its checkpoint).
+    #[serde(skip)]
     position: u64,
+    /// The position of the index last saved or loaded.
+    #[serde(skip)]
+    saved: u64,
+    /// Whether the saved index was looked for.
+    #[serde(skip)]
+    loaded: bool,
     /// (project, milestone) → due date, for milestones not approved and not flagged.
+    #[serde(with = "open_milestones")]
     open: BTreeMap<(String, MilestoneId), NaiveDate>,
     /// Projects that left the training.
     closed: BTreeSet<String>,
+}
+
+/// The open milestones as a list: JSON keys are strings, not pairs.
+mod open_milestones {
+    use std::collections::BTreeMap;
+
+    use chrono::NaiveDate;
+    use serde::{Deserialize as _, Deserializer, Serialize as _, Serializer};
+
+    use crate::domain::values::MilestoneId;
+
+    type Open = BTreeMap<(String, MilestoneId), NaiveDate>;
+
+    pub fn serialize<S: Serializer>(open: &Open, s: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<(&str, &MilestoneId, &NaiveDate)> = open
+            .iter()
+            .map(|((project, milestone), due)| (project.as_str(), milestone, due))
+            .collect();
+        list.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Open, D::Error> {
+        let list = Vec::<(String, MilestoneId, NaiveDate)>::deserialize(d)?;
+        Ok(list
+            .into_iter()
+            .map(|(project, milestone, due)| ((project, milestone), due))
+            .collect())
+    }
 }
 
 impl OverdueIndex {
@@ -258,6 +306,9 @@ impl ProcessManagers {
     pub async fn tick_timers(&self) -> Result<usize, CommandError> {
         let store = self.engine.store();
         let mut index = self.overdue.lock().await;
+        if !index.loaded {
+            *index = Self::saved_index(store).await?;
+        }
         loop {
             let batch = store.read_all(index.position, BATCH).await?;
             let Some(last) = batch.last().map(|e| e.position) else {
@@ -272,6 +323,9 @@ impl ProcessManagers {
                 }
             }
             index.position = last;
+        }
+        if index.position >= index.saved + SAVE_TIMER_EVERY {
+            Self::save_index(store, &mut index).await?;
         }
         let today = self.engine.clock().now().date_naive();
         let due: Vec<(String, MilestoneId, NaiveDate)> = index
@@ -308,9 +362,70 @@ impl ProcessManagers {
         Ok(flagged)
     }
 
+    /// The timer's index as last saved, or an empty one that reads the log
+    /// from its beginning (none saved, or one that no longer reads).
+    async fn saved_index(store: &crate::store::EventStore) -> Result<OverdueIndex, CommandError> {
+        let mut index = OverdueIndex {
+            loaded: true,
+            ..OverdueIndex::default()
+        };
+        if let Some((position, state)) = store.checkpoint_state(TIMER_CHECKPOINT).await? {
+            match serde_json::from_str::<OverdueIndex>(&state) {
+                Ok(saved) => {
+                    index = OverdueIndex {
+                        position,
+                        saved: position,
+                        ..saved
+                    };
+                    index.loaded = true;
+                }
+                Err(err) => tracing::warn!(
+                    error = %err,
+                    "the overdue timer's saved index does not read; folding the log again"
+                ),
+            }
+        }
+        Ok(index)
+    }
+
+    async fn save_index(
+        store: &crate::store::EventStore,
+        index: &mut OverdueIndex,
+    ) -> Result<(), CommandError> {
+        let state = serde_json::to_string(&*index)
+            .map_err(|e| StoreError::Internal(format!("saving the overdue index: {e}")))?;
+        store
+            .save_checkpoint_state(TIMER_CHECKPOINT, index.position, &state)
+            .await?;
+        index.saved = index.position;
+        Ok(())
+    }
+
+    /// Saves the timer's index where it has read to, if it read anything
+    /// since it was last saved (on stopping), so that the next start
+    /// resumes from it.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn save_timers(&self) -> Result<(), CommandError> {
+        let mut index = self.overdue.lock().await;
+        if index.loaded && index.position > index.saved {
+            Self::save_index(self.engine.store(), &mut index).await?;
+        }
+        Ok(())
+    }
+
     /// Follows the log until `shutdown`: reacts to new events as they are
-    /// appended and runs the timers every `tick`.
+    /// appended and runs the timers every `tick`; on `shutdown`, saves the
+    /// timer's index.
     pub async fn run(&self, tick: Duration, shutdown: impl Future<Output = ()>) {
+        self.follow(tick, shutdown).await;
+        if let Err(err) = self.save_timers().await {
+            tracing::warn!(error = %err, "the overdue timer's index was not saved; the next start folds the log from its last save");
+        }
+    }
+
+    async fn follow(&self, tick: Duration, shutdown: impl Future<Output = ()>) {
         let mut head = self.engine.store().watch_head();
         let mut timer = tokio::time::interval(tick);
         tokio::pin!(shutdown);

@@ -122,6 +122,8 @@ struct Inner {
     config: AppConfig,
     /// Stops the read models and process managers.
     stop: watch::Sender<bool>,
+    /// The process managers' task, which saves the timer's index as it ends.
+    managers: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Ends the streaming calls (inbox watches, log follows) when shutdown begins.
     closing: watch::Sender<bool>,
     /// The open inbox watches and log follows, per subject.
@@ -159,7 +161,7 @@ impl App {
         let (stop, mut stopped) = watch::channel(false);
         let managers = ProcessManagers::new(engine.clone());
         let tick = config.timer_tick;
-        tokio::spawn(async move {
+        let managers = tokio::spawn(async move {
             managers
                 .run(tick, async move {
                     let _ = stopped.wait_for(|s| *s).await;
@@ -207,6 +209,7 @@ impl App {
                 views,
                 config,
                 stop,
+                managers: std::sync::Mutex::new(Some(managers)),
                 closing,
                 watches,
             }),
@@ -269,6 +272,26 @@ impl App {
     pub fn stop(&self) {
         let _ = self.inner.stop.send(true);
         self.inner.views.runner().shutdown();
+    }
+
+    /// [`App::stop`], then waits (up to five seconds) for the process
+    /// managers to end, saving the timer's index on the way, so that the
+    /// next start reads only the log after it.
+    pub async fn stop_and_wait(&self) {
+        self.stop();
+        let managers = self
+            .inner
+            .managers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(managers) = managers
+            && tokio::time::timeout(std::time::Duration::from_secs(5), managers)
+                .await
+                .is_err()
+        {
+            tracing::warn!("the process managers did not stop within 5 s");
+        }
     }
 }
 
@@ -471,7 +494,7 @@ pub async fn run(
             },
         )
         .await;
-    app.stop();
+    app.stop_and_wait().await;
     tracing::info!("server stopped");
     Ok(result?)
 }

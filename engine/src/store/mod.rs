@@ -458,6 +458,17 @@ impl Backend {
     async fn save_checkpoint(&self, name: &str, position: i64) -> Result<(), StoreError> {
         dispatch!(self, b => b.save_checkpoint(name, position).await)
     }
+    async fn checkpoint_state(&self, name: &str) -> Result<Option<(u64, String)>, StoreError> {
+        dispatch!(self, b => b.checkpoint_state(name).await)
+    }
+    async fn save_checkpoint_state(
+        &self,
+        name: &str,
+        position: i64,
+        state: &str,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, b => b.save_checkpoint_state(name, position, state).await)
+    }
     async fn save_snapshot(&self, snapshot: &snapshot::CheckedSnapshot) -> Result<(), StoreError> {
         dispatch!(self, b => b.save_snapshot(snapshot).await)
     }
@@ -888,13 +899,42 @@ impl EventStore {
         self.inner.backend.checkpoint(name).await
     }
 
-    /// Records the position a named reader has handled.
+    /// Records the position a named reader has handled. A checkpoint never
+    /// moves back: saving a position before the one recorded (a slower
+    /// server's reader, on a log shared by several) leaves it where it is.
     ///
     /// # Errors
     /// Storage failures; a position out of range.
     pub async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), StoreError> {
         let position = check_i64("position", position)?;
         self.inner.backend.save_checkpoint(name, position).await
+    }
+
+    /// A named reader's checkpoint with the state it saved there (what it
+    /// folded of the log up to that position), if it saved one.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn checkpoint_state(&self, name: &str) -> Result<Option<(u64, String)>, StoreError> {
+        self.inner.backend.checkpoint_state(name).await
+    }
+
+    /// Records a named reader's position with the state it folded up to
+    /// it; like the position alone, it never replaces a later one.
+    ///
+    /// # Errors
+    /// Storage failures; a position out of range.
+    pub async fn save_checkpoint_state(
+        &self,
+        name: &str,
+        position: u64,
+        state: &str,
+    ) -> Result<(), StoreError> {
+        let position = check_i64("position", position)?;
+        self.inner
+            .backend
+            .save_checkpoint_state(name, position, state)
+            .await
     }
 
     /// Saves a snapshot of a stream's state. Snapshots are a cache: saving

@@ -453,10 +453,41 @@ impl Sqlite {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO checkpoints (name, position) VALUES (?, ?) \
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+             ON CONFLICT (name) DO UPDATE SET position = max(position, excluded.position)",
         )
         .bind(name)
         .bind(position)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn checkpoint_state(
+        &self,
+        name: &str,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        let row: Option<(i64, Option<String>)> =
+            sqlx::query_as("SELECT position, state FROM checkpoints WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|(position, state)| Some((position as u64, state?))))
+    }
+
+    pub(crate) async fn save_checkpoint_state(
+        &self,
+        name: &str,
+        position: i64,
+        state: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO checkpoints (name, position, state) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position, \
+             state = excluded.state WHERE excluded.position >= checkpoints.position",
+        )
+        .bind(name)
+        .bind(position)
+        .bind(state)
         .execute(&self.pool)
         .await?;
         Ok(())

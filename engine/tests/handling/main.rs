@@ -565,9 +565,9 @@ async fn adoption_registers_the_innovation_exactly_once_linked_both_ways() {
     let head = w.engine.store().digest().await.unwrap();
 
     // A process that stopped before saving its checkpoint reads the adoption again.
-    w.engine
-        .store()
-        .save_checkpoint(jejak_engine::process::CHECKPOINT, 0)
+    sqlx::query("DELETE FROM checkpoints WHERE name = ?")
+        .bind(jejak_engine::process::CHECKPOINT)
+        .execute(w.engine.store().sqlite_pool().unwrap())
         .await
         .unwrap();
     ProcessManagers::new(w.engine.clone())
@@ -723,25 +723,7 @@ async fn replication_registers_the_adopters_own_innovation() {
 #[tokio::test]
 async fn a_milestone_past_due_is_flagged_once_as_the_clock_moves() {
     let w = world().await;
-    w.open_cohort().await;
-    w.propose().await;
-    w.ok(mentor(), P::AgreeChangeArea).await;
-    w.ok(
-        mentor(),
-        P::ApproveActionPlan {
-            note: String::new(),
-        },
-    )
-    .await;
-    w.ok(
-        examiner(),
-        P::RecordProposalSeminar {
-            accepted: true,
-            notes: String::new(),
-        },
-    )
-    .await;
-    w.ok(organizer(), P::StartWorkplacePhase).await;
+    in_workplace_phase(&w).await;
     let managers = ProcessManagers::new(w.engine.clone());
     assert_eq!(
         managers.tick_timers().await.unwrap(),
@@ -778,4 +760,71 @@ async fn a_milestone_past_due_is_flagged_once_as_the_clock_moves() {
         overdue[0].decoded_metadata().actor_role.as_deref(),
         Some("system")
     );
+}
+
+/// Up to the workplace phase, where milestones come due.
+async fn in_workplace_phase(w: &World) {
+    w.open_cohort().await;
+    w.propose().await;
+    w.ok(mentor(), P::AgreeChangeArea).await;
+    w.ok(
+        mentor(),
+        P::ApproveActionPlan {
+            note: String::new(),
+        },
+    )
+    .await;
+    w.ok(
+        examiner(),
+        P::RecordProposalSeminar {
+            accepted: true,
+            notes: String::new(),
+        },
+    )
+    .await;
+    w.ok(organizer(), P::StartWorkplacePhase).await;
+}
+
+#[tokio::test]
+async fn the_overdue_timer_resumes_from_its_saved_index_not_from_the_first_event() {
+    use jejak_engine::process::TIMER_CHECKPOINT;
+    let w = world().await;
+    in_workplace_phase(&w).await;
+    let store = w.engine.store();
+    let head = store.digest().await.unwrap().position;
+    let managers = ProcessManagers::new(w.engine.clone());
+    assert_eq!(managers.tick_timers().await.unwrap(), 0);
+    // Stopping saves the index where it has read to.
+    managers.save_timers().await.unwrap();
+    let (position, state) = store
+        .checkpoint_state(TIMER_CHECKPOINT)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(position, head);
+    assert!(state.contains("m1"), "the open milestones: {state}");
+
+    // A start reads the saved index, not the log before it: an index saved
+    // at the head with no open milestones flags nothing, though the log
+    // holds one past due.
+    store
+        .save_checkpoint_state(TIMER_CHECKPOINT, head, r#"{"open":[],"closed":[]}"#)
+        .await
+        .unwrap();
+    w.clock
+        .set(Utc.with_ymd_and_hms(2026, 4, 20, 9, 0, 0).unwrap());
+    let restarted = ProcessManagers::new(w.engine.clone());
+    assert_eq!(
+        restarted.tick_timers().await.unwrap(),
+        0,
+        "the index as saved"
+    );
+
+    // An index that no longer reads is folded again from the log.
+    store
+        .save_checkpoint_state(TIMER_CHECKPOINT, head, "not an index")
+        .await
+        .unwrap();
+    let refolded = ProcessManagers::new(w.engine.clone());
+    assert_eq!(refolded.tick_timers().await.unwrap(), 1, "m1 from the log");
 }

@@ -8,6 +8,7 @@ on_both_backends!(
     the_whole_log_reads_in_batches_from_any_position,
     a_subscription_catches_up_then_follows_without_gaps,
     a_stream_reads_as_it_was_at_a_moment,
+    a_reader_checkpoint_never_moves_back_and_keeps_its_state,
 );
 
 async fn streams_read_forwards_and_backwards_with_limits(db: &TestDb) {
@@ -182,4 +183,46 @@ async fn a_stream_reads_as_it_was_at_a_moment(db: &TestDb) {
         store.read_stream_to_end(&stream("s")).await.unwrap().len(),
         5
     );
+}
+
+/// Several servers share a log's reader checkpoints: a slower one saving
+/// an older position leaves the newer one, and a state saved with a
+/// position is replaced only by one at or after it.
+async fn a_reader_checkpoint_never_moves_back_and_keeps_its_state(db: &TestDb) {
+    let store = db.open().await;
+    assert_eq!(store.checkpoint("reader").await.unwrap(), 0);
+    store.save_checkpoint("reader", 7).await.unwrap();
+    store.save_checkpoint("reader", 5).await.unwrap();
+    assert_eq!(store.checkpoint("reader").await.unwrap(), 7, "never back");
+    store.save_checkpoint("reader", 9).await.unwrap();
+    assert_eq!(store.checkpoint("reader").await.unwrap(), 9);
+    assert_eq!(
+        store.checkpoint_state("reader").await.unwrap(),
+        None,
+        "a position alone keeps no state"
+    );
+
+    assert_eq!(store.checkpoint_state("timer").await.unwrap(), None);
+    store
+        .save_checkpoint_state("timer", 10, "at 10")
+        .await
+        .unwrap();
+    store
+        .save_checkpoint_state("timer", 4, "at 4")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.checkpoint_state("timer").await.unwrap(),
+        Some((10, "at 10".to_owned())),
+        "an older state does not replace a newer one"
+    );
+    store
+        .save_checkpoint_state("timer", 12, "at 12")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.checkpoint_state("timer").await.unwrap(),
+        Some((12, "at 12".to_owned()))
+    );
+    assert_eq!(store.checkpoint("timer").await.unwrap(), 12);
 }

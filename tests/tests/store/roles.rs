@@ -78,6 +78,7 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
         .unwrap();
     store.save_checkpoint("reader", 2).await.unwrap();
     store.save_checkpoint("reader", 3).await.unwrap();
+    store.save_checkpoint_state("timer", 3, "{}").await.unwrap();
     // The people index: enrolling inserts, erasing deletes.
     let nip = jejak_engine::domain::values::Nip::parse("198703152010011003").unwrap();
     let person = store.person_for_nip(&nip).await.unwrap();
