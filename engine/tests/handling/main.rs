@@ -184,7 +184,8 @@ impl World {
         .await;
     }
 
-    async fn to_adoption(&self) {
+    /// Up to the workplace phase, where milestones come due.
+    async fn to_workplace_phase(&self) {
         self.open_cohort().await;
         self.propose().await;
         self.ok(mentor(), P::AgreeChangeArea).await;
@@ -204,6 +205,10 @@ impl World {
         )
         .await;
         self.ok(organizer(), P::StartWorkplacePhase).await;
+    }
+
+    async fn to_adoption(&self) {
+        self.to_workplace_phase().await;
         for m in ["m1", "m2"] {
             let milestone_id = MilestoneId::parse(m).unwrap();
             self.ok(
@@ -723,7 +728,7 @@ async fn replication_registers_the_adopters_own_innovation() {
 #[tokio::test]
 async fn a_milestone_past_due_is_flagged_once_as_the_clock_moves() {
     let w = world().await;
-    in_workplace_phase(&w).await;
+    w.to_workplace_phase().await;
     let managers = ProcessManagers::new(w.engine.clone());
     assert_eq!(
         managers.tick_timers().await.unwrap(),
@@ -762,34 +767,11 @@ async fn a_milestone_past_due_is_flagged_once_as_the_clock_moves() {
     );
 }
 
-/// Up to the workplace phase, where milestones come due.
-async fn in_workplace_phase(w: &World) {
-    w.open_cohort().await;
-    w.propose().await;
-    w.ok(mentor(), P::AgreeChangeArea).await;
-    w.ok(
-        mentor(),
-        P::ApproveActionPlan {
-            note: String::new(),
-        },
-    )
-    .await;
-    w.ok(
-        examiner(),
-        P::RecordProposalSeminar {
-            accepted: true,
-            notes: String::new(),
-        },
-    )
-    .await;
-    w.ok(organizer(), P::StartWorkplacePhase).await;
-}
-
 #[tokio::test]
 async fn the_overdue_timer_resumes_from_its_saved_index_not_from_the_first_event() {
     use jejak_engine::process::TIMER_CHECKPOINT;
     let w = world().await;
-    in_workplace_phase(&w).await;
+    w.to_workplace_phase().await;
     let store = w.engine.store();
     let head = store.digest().await.unwrap().position;
     let managers = ProcessManagers::new(w.engine.clone());
