@@ -5,13 +5,16 @@
 //! key id the set does not hold (at most every [`REFRESH_EVERY`]). Claims
 //! are mapped to jejak's subject, role, OPD and provider by configured
 //! claim names (dotted paths such as `realm_access.roles`) and an optional
-//! table of role values.
+//! table of role values; a participant's NIP claim is mapped to the person
+//! id their enrolment recorded, as for jejak's own tokens.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use jejak_engine::domain::Role;
+use jejak_engine::domain::values::Nip;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::Deserialize;
@@ -71,6 +74,10 @@ pub struct ClaimNames {
     pub opd: String,
     /// The training provider of an organizer. Default `provider`.
     pub provider: String,
+    /// A participant's NIP, mapped to the person id their enrolment
+    /// recorded (the issuer's subject is its own id, not jejak's). Staff
+    /// act by their subject, whatever NIP their token carries. Default `nip`.
+    pub nip: String,
 }
 
 impl Default for ClaimNames {
@@ -80,6 +87,7 @@ impl Default for ClaimNames {
             role: "role".into(),
             opd: "opd".into(),
             provider: "provider".into(),
+            nip: "nip".into(),
         }
     }
 }
@@ -238,15 +246,29 @@ impl OidcIssuer {
                 names.role
             ))
         })?;
-        let actor = actor_from(
+        let mut actor = actor_from(
             &subject,
             &role,
             text(&names.opd).as_deref(),
             text(&names.provider).as_deref(),
         )?;
+        let nip = match text(&names.nip) {
+            Some(nip) if actor.role == Role::Participant => {
+                let nip = Nip::parse(&nip).map_err(|_| {
+                    Status::unauthenticated(format!(
+                        "the token's NIP (claim '{}') is not a valid NIP",
+                        names.nip
+                    ))
+                })?;
+                // The person their enrolment recorded, looked up by NIP.
+                actor.id.clear();
+                Some(nip)
+            }
+            _ => None,
+        };
         Ok(Verified {
             actor,
-            nip: None,
+            nip,
             token_id: text("jti"),
             issued_at: iat,
         })

@@ -27,6 +27,7 @@ on_both_backends!(
     a_revoked_token_is_refused_on_every_server_sharing_the_log,
     tokens_of_an_oidc_issuer_are_checked_against_its_key_set_file,
     an_oidc_key_set_at_a_url_is_fetched_again_for_an_unknown_key_id,
+    an_oidc_participant_acts_as_the_person_their_nip_was_enrolled_as,
 );
 
 fn now() -> u64 {
@@ -370,10 +371,12 @@ fn oidc_config(jwks: JwksSource) -> OidcConfig {
             role: "realm_access.roles".into(),
             opd: "unit_kerja".into(),
             provider: "penyelenggara".into(),
+            nip: "nip_asn".into(),
         },
         roles: BTreeMap::from([
             ("jejak-auditor".to_owned(), "auditor".to_owned()),
             ("jejak-penyelenggara".to_owned(), "organizer".to_owned()),
+            ("jejak-peserta".to_owned(), "participant".to_owned()),
         ]),
     }
 }
@@ -501,6 +504,94 @@ async fn tokens_of_an_oidc_issuer_are_checked_against_its_key_set_file(db: &Test
         .0,
         Code::Ok
     );
+    app.stop().await;
+}
+
+/// The city's identity service names a participant by its own subject and
+/// their NIP: the NIP decides who acts, the person id their enrolment
+/// recorded; a staff token's NIP is not theirs to act by.
+async fn an_oidc_participant_acts_as_the_person_their_nip_was_enrolled_as(db: &TestDb) {
+    let rsa = rsa_key("rsa-1");
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("jwks.json");
+    std::fs::write(&file, jwks(&[&rsa])).unwrap();
+    let issuer = OidcIssuer::new(oidc_config(JwksSource::File(file)))
+        .await
+        .expect("the key set loads");
+    let app = spawn_app_with_keys(db, Keys::new(TEST_SECRET).unwrap().with_oidc(issuer)).await;
+    let p = People::of(&app);
+    app.cohorts(&p.organizer)
+        .open_cohort(open_cohort())
+        .await
+        .unwrap();
+    app.cohorts(&p.organizer)
+        .enrol_participant(enrol())
+        .await
+        .unwrap();
+    let peserta = json!({ "roles": ["offline_access", "jejak-peserta"] });
+    let participant = external(
+        &rsa,
+        &[
+            ("preferred_username", json!("asn-77")),
+            ("realm_access", peserta.clone()),
+            ("nip_asn", json!(NIP)),
+        ],
+    );
+    let written = app
+        .projects(&participant)
+        .propose(propose())
+        .await
+        .expect("the enrolled participant proposes")
+        .into_inner();
+    let person = app
+        .cohorts(&p.organizer)
+        .find_participant(pb::FindParticipantRequest {
+            nip: NIP.into(),
+            cohort_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .person_id;
+    let project = app
+        .projects(&participant)
+        .get_project(pb::GetProjectRequest {
+            project_id: project_id(),
+            min_position: written.position,
+        })
+        .await
+        .expect("their own project")
+        .into_inner();
+    assert_eq!(project.participant, person, "the person id, not 'asn-77'");
+
+    // A NIP nobody was enrolled with is a participant of nothing.
+    let stranger = external(
+        &rsa,
+        &[
+            ("realm_access", peserta.clone()),
+            ("nip_asn", json!("199001012015031001")),
+        ],
+    );
+    let refused = app
+        .projects(&stranger)
+        .get_project(pb::GetProjectRequest {
+            project_id: project_id(),
+            min_position: 0,
+        })
+        .await
+        .expect_err("not theirs");
+    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    // A NIP that is not one is refused, saying which claim.
+    let malformed = external(
+        &rsa,
+        &[("realm_access", peserta), ("nip_asn", json!("1987"))],
+    );
+    let (code, message) = answer(&app, &malformed).await;
+    assert_eq!(code, Code::Unauthenticated);
+    assert!(message.contains("nip_asn"), "{message}");
+    // Staff carry NIPs too; they act by their subject.
+    let auditor = external(&rsa, &[("nip_asn", json!(NIP))]);
+    assert_eq!(answer(&app, &auditor).await.0, Code::Ok);
     app.stop().await;
 }
 
