@@ -226,6 +226,12 @@ struct Gen<D> {
     position: u64,
     /// The last position applied to `docs` (at least `position`).
     applied: u64,
+    /// How far the database's documents are the view: `position`, or past
+    /// it where nothing applied after it changed a document. On SQLite,
+    /// where this process alone applies the view, a batch that changes no
+    /// document is not written: the checkpoint alone would move, and a
+    /// restart applies those events again to the same documents.
+    current: u64,
     last_recorded_at: Option<DateTime<Utc>>,
     /// The documents applied since `position` and those used lately.
     /// Valid while this process alone applies the view: a failed write of
@@ -272,6 +278,7 @@ impl<D: Clone> Gen<D> {
             generation,
             position,
             applied: position,
+            current: position,
             last_recorded_at: None,
             docs: Docs::default(),
             written: (position == 0).then(HashSet::new),
@@ -285,6 +292,7 @@ impl<D: Clone> Gen<D> {
         self.docs.clear();
         self.written = None;
         self.applied = self.position;
+        self.current = self.position;
     }
 }
 
@@ -743,6 +751,13 @@ impl Runner {
         if view.applied == view.position {
             return Ok(());
         }
+        if matches!(self.db, Db::Sqlite(..))
+            && view.docs.dirty() == 0
+            && view.applied - view.position < self.config.write_every as u64
+        {
+            view.current = view.applied;
+            return Ok(());
+        }
         let follow = view.feed.as_ref().is_some_and(|f| f.receiver_count() > 0);
         let (writes, docs) = view.docs.take_writes(follow);
         let keys = match view.written {
@@ -790,6 +805,7 @@ impl Runner {
         match written {
             Ok(true) => {
                 view.position = pending.to;
+                view.current = view.current.max(pending.to);
                 if let (Some(feed), Some(docs)) = (&view.feed, pending.docs) {
                     let _ = feed.send(Arc::new(Change::Docs {
                         position: pending.to,
@@ -817,6 +833,7 @@ impl Runner {
                 }
                 view.position = self.db.checkpoint(view.name, view.generation).await?;
                 view.applied = view.position;
+                view.current = view.position;
                 Ok(())
             }
             Err(err) => {
@@ -836,8 +853,8 @@ impl Runner {
         building: Option<&Gen<D>>,
         state: RunState,
     ) {
-        let head = self.store.known_head().max(live.position);
-        let lag_events = head - live.position;
+        let head = self.store.known_head().max(live.current);
+        let lag_events = head - live.current;
         let lag_seconds = match (lag_events, live.last_recorded_at) {
             (0, _) | (_, None) => 0.0,
             (_, Some(at)) => (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0,
@@ -845,12 +862,12 @@ impl Runner {
         status.send_replace(Status {
             name: name.to_owned(),
             generation: live.generation,
-            position: live.position,
+            position: live.current,
             head,
             lag_events,
             lag_seconds,
             state,
-            rebuild_position: building.map(|b| b.position),
+            rebuild_position: building.map(|b| b.current),
         });
     }
 
@@ -934,7 +951,7 @@ impl Runner {
                     match self.step(&projection, b).await {
                         Ok(n) => {
                             worked += n;
-                            if n == 0 && b.position >= live.position {
+                            if n == 0 && b.current >= live.current {
                                 match self.db.activate(P::NAME, b.generation).await {
                                     Ok(()) => {
                                         tracing::info!(
@@ -966,7 +983,7 @@ impl Runner {
                     Ok(()) => {
                         let state = if building.is_some() {
                             RunState::Rebuilding
-                        } else if self.store.known_head().saturating_sub(live.position)
+                        } else if self.store.known_head().saturating_sub(live.current)
                             > self.config.batch as u64
                         {
                             RunState::CatchingUp

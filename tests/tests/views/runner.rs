@@ -15,6 +15,7 @@ on_both_backends!(
     views_applied_live_equal_views_rebuilt_from_zero,
     a_failure_mid_catch_up_then_a_restart_ends_in_the_same_views,
     a_view_rebuilt_slowly_does_not_hold_back_the_views_following_the_head,
+    a_batch_that_changes_none_of_a_views_documents_costs_no_write_on_sqlite,
 );
 
 /// A fixed, long history: every move of every project and innovation, a few rounds.
@@ -305,4 +306,68 @@ async fn two_runners_on_one_postgres_database_take_turns() {
     standby.shutdown();
     drop((a, b, store_a, store_b));
     db.cleanup().await;
+}
+
+/// The position a view's checkpoint holds in the database.
+async fn stored_checkpoint(
+    db: &TestDb,
+    store: &jejak_engine::store::EventStore,
+    view: &str,
+) -> i64 {
+    let sql = "SELECT MAX(position) FROM view_checkpoints WHERE view = $1";
+    match (store.sqlite_pool(), store.postgres_pool()) {
+        (Some(pool), _) => sqlx::query_scalar(&sql.replace('$', "?"))
+            .bind(view)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        (_, Some(pool)) => sqlx::query_scalar(sql)
+            .bind(view)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        _ => unreachable!("{db:?} has a pool"),
+    }
+}
+
+/// Events that change none of a view's documents are applied, and the
+/// view answers for them (read-your-writes), without a transaction that
+/// would only move its checkpoint. On SQLite, where one process applies
+/// the views, nothing is written for them; a restart applies them again
+/// from the stored checkpoint, to the same documents. On PostgreSQL a
+/// standby reads the checkpoint from the database, so it moves.
+async fn a_batch_that_changes_none_of_a_views_documents_costs_no_write_on_sqlite(db: &TestDb) {
+    let store = db.open().await;
+    let engine = engine(store.clone()).await;
+    history::setup(&engine).await.unwrap();
+    let first = runner(store.clone(), 13).await;
+    first.spawn(Cohorts);
+    caught_up(&first, Cohorts::NAME).await;
+    let stored = stored_checkpoint(db, &store, Cohorts::NAME).await;
+    let documents = first.documents(Cohorts::NAME).await.unwrap();
+
+    // Innovations are none of the cohorts view's business.
+    let steps: Vec<Step> = (0..11)
+        .map(|op| Step::Innovation { innovation: 0, op })
+        .collect();
+    history::play(&engine, &steps, "i").await.unwrap();
+    let head = store.digest().await.unwrap().position;
+    assert!(head > stored as u64);
+    let status = caught_up(&first, Cohorts::NAME).await;
+    assert!(status.position >= head, "{status:?}");
+    let now = stored_checkpoint(db, &store, Cohorts::NAME).await;
+    if store.sqlite_pool().is_some() {
+        assert_eq!(now, stored, "no write for batches that change nothing");
+    } else {
+        assert_eq!(now as u64, head, "a standby reads the checkpoint");
+    }
+    first.shutdown();
+
+    let second = runner(store.clone(), 13).await;
+    second.spawn(Cohorts);
+    caught_up(&second, Cohorts::NAME).await;
+    assert_eq!(second.documents(Cohorts::NAME).await.unwrap(), documents);
+    rebuild_all(&second).await;
+    assert_eq!(second.documents(Cohorts::NAME).await.unwrap(), documents);
+    second.shutdown();
 }
