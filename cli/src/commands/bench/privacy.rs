@@ -310,7 +310,9 @@ async fn encoded(engine: &Engine, event: &ProjectEvent, sealed: bool) -> anyhow:
     }
     Ok(engine
         .privacy()
-        .with_keys(true, |keys| encode_with(event, metadata.clone(), keys))
+        .with_keys(true, |keys| {
+            encode_with(event, metadata.clone(), keys, None)
+        })
         .await??)
 }
 
