@@ -229,6 +229,15 @@ impl pb::cohorts_server::Cohorts for App {
         if enrolments.is_empty() {
             return Err(nobody());
         }
+        // Whose NIP this is, and where they are enrolled: their personal
+        // data, read by someone else (ADR 0022).
+        self.record_reads(
+            &actor,
+            vec![person.to_string()],
+            super::FOUND_BY_NIP,
+            "Cohorts.FindParticipant",
+        )
+        .await;
         Ok(Response::new(pb::FindParticipantResponse {
             person_id: person.to_string(),
             enrolments,

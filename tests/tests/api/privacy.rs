@@ -416,12 +416,14 @@ async fn reads_by_others_are_recorded_and_reported_to_the_person(db: &TestDb) {
     assert_eq!(
         reads,
         [
+            ("organizer-1", "Cohorts.FindParticipant as organizer"),
             ("mentor-1", "Projects.GetProject as mentor"),
             ("mentor-1", "Mentoring.GetInbox as mentor"),
         ],
         "{own:?}"
     );
-    assert_eq!(own.reads[0].what, "nip,name,position");
+    assert_eq!(own.reads[0].what, "nip,enrolments");
+    assert_eq!(own.reads[1].what, "nip,name,position");
     // Someone else may not ask; an auditor may, and is recorded.
     let refused = report(&app, &people.mentor, &person).await.unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
