@@ -206,6 +206,27 @@ async fn a_participant_is_sealed_everywhere_and_reads_as_dihapus_after_erasure(d
         (name(0).as_str(), nip(0).as_str())
     );
     assert_eq!(row.position, "Kepala Seksi");
+    // On a cold cache, a fold over many people and a list of many rows
+    // each fetch their keys in one query, not one per person.
+    let cold = engine_with(db.open().await, &master).await;
+    assert_eq!(cold.privacy().key_lookups(), 0);
+    for i in 0..4 {
+        assert_eq!(enrolled(&cohort(&cold).await, i).name, name(i));
+    }
+    assert_eq!(
+        cold.privacy().key_lookups(),
+        1,
+        "the cohort's 4 participants"
+    );
+    let cold = engine_with(db.open().await, &master).await;
+    let rows = Views::new(runner.clone(), Duration::from_secs(30))
+        .with_privacy(cold.privacy().clone())
+        .board(&BoardFilter::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.participant_name != ERASED));
+    assert_eq!(cold.privacy().key_lookups(), 1, "the board's 2 rows");
 
     let head = store.digest().await.unwrap();
     let operator = |request: &str| Context::new(Actor::new("op-1", Role::Admin), request);
