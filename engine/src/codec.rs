@@ -53,10 +53,14 @@ pub fn encode<E: Serialize>(event: &E, metadata: Metadata) -> NewEvent {
 
 /// As [`encode`], sealing the personal fields of the event types that
 /// carry them ([`fields::PERSONAL_EVENTS`]) with `keys` (ADR 0022); every
-/// other event is encoded as by [`encode`], at no extra cost.
+/// other event is encoded as by [`encode`], at no extra cost. A proposal's
+/// team and stakeholder names are sealed with the key of the participant
+/// the event names, or of `owner` (the stream's participant) when it names
+/// none (ADR 0024).
 ///
 /// # Errors
-/// [`Unready`]: a person whose key `keys` lacks, or who was erased.
+/// [`Unready`]: a person whose key `keys` lacks, or who was erased; a
+/// proposal naming people with no participant to seal them for.
 ///
 /// # Panics
 /// As [`encode`].
@@ -64,10 +68,11 @@ pub fn encode_with<E: Serialize>(
     event: &E,
     metadata: Metadata,
     keys: &dyn Keyring,
+    owner: Option<&str>,
 ) -> Result<NewEvent, Unready> {
     let mut new = encode(event, metadata);
     if fields::carries_personal(&new.event_type) {
-        fields::seal_tree(&mut new.payload, keys)?;
+        fields::seal_tree(&mut new.payload, keys, owner)?;
     }
     Ok(new)
 }

@@ -65,7 +65,9 @@ impl From<Unready> for CommandError {
     fn from(err: Unready) -> Self {
         match err {
             Unready::Erased(_) => DomainError::invalid("participant", err.to_string()).into(),
-            Unready::NoKey(_) | Unready::Damaged(_) => StoreError::Internal(err.to_string()).into(),
+            Unready::NoKey(_) | Unready::Damaged(_) | Unready::NoOwner => {
+                StoreError::Internal(err.to_string()).into()
+            }
         }
     }
 }
@@ -1007,11 +1009,12 @@ impl Engine {
         };
         let metadata = ctx.metadata();
         let encoded: Vec<_> = if A::PERSONAL {
+            let owner = A::personal_owner(&loaded.state);
             self.privacy
                 .with_keys(true, |keys| {
                     events
                         .iter()
-                        .map(|e| encode_with(e, metadata.clone(), keys))
+                        .map(|e| encode_with(e, metadata.clone(), keys, owner))
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .await??
@@ -1123,7 +1126,7 @@ impl Engine {
                 Err(Unready::NoKey(sealed.person.clone()))
             }
         }
-        seal_tree(state, &Cached(&self.privacy))
+        seal_tree(state, &Cached(&self.privacy), None)
     }
 
     /// Saves a snapshot of `loaded` when its stream grew

@@ -9,13 +9,13 @@ use std::collections::BTreeSet;
 use chrono::{Days, NaiveDate};
 use jejak_engine::domain::change_project::{
     Agreement, ChangeProject, Goals, Grade, MilestonePlan, ProjectCommand as P, Proposal,
-    Replication, TargetRating,
+    Replication, Stakeholder, TargetRating, TeamMember,
 };
 use jejak_engine::domain::cohort::{Cohort, CohortCommand, Enrollment, Participant};
 use jejak_engine::domain::innovation::{Form, Innovation, InnovationCommand as I, Profile, Source};
 use jejak_engine::domain::values::{
-    Attachment, CohortId, Horizon, InnovationId, MilestoneId, Nip, OpdCode, PersonId, ProjectId,
-    Rating, TrainingLevel,
+    Attachment, CohortId, Horizon, InnovationId, Level3, MilestoneId, Nip, OpdCode, PersonId,
+    ProjectId, Rating, TrainingLevel,
 };
 use jejak_engine::domain::{Actor, Role};
 use jejak_engine::engine::{CommandError, Context, Engine};
@@ -152,7 +152,18 @@ fn person_of(project: u8, cohort: &jejak_engine::domain::cohort::CohortState) ->
         .map(|e| e.participant.person.clone())
 }
 
-/// The proposal of the history's participant `project`.
+/// The name of the stakeholder that participant `project`'s proposal names.
+pub fn stakeholder(project: u8) -> String {
+    format!("Pemangku Kepentingan {project}")
+}
+
+/// The name of the team member that participant `project`'s proposal names.
+pub fn team_member(project: u8) -> String {
+    format!("Anggota Tim {project}")
+}
+
+/// The proposal of the history's participant `project`: it names a
+/// stakeholder and a team member, other people whose names are personal.
 pub fn proposal(project: u8) -> Proposal {
     let milestone = |id: &str, horizon, due| MilestonePlan {
         id: mid(id),
@@ -171,8 +182,16 @@ pub fn proposal(project: u8) -> Proposal {
             medium_term: String::new(),
             long_term: String::new(),
         },
-        stakeholders: vec![],
-        team: vec![],
+        stakeholders: vec![Stakeholder {
+            name: stakeholder(project),
+            internal: true,
+            influence: Level3::High,
+            interest: Level3::Medium,
+        }],
+        team: vec![TeamMember {
+            name: team_member(project),
+            role: "Ketua".into(),
+        }],
         milestones: vec![
             milestone("m1", Horizon::Short, date(60)),
             milestone("m2", Horizon::Short, date(120)),

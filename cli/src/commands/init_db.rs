@@ -5,7 +5,8 @@ use jejak_engine::store::{InitDb, postgres_migrator};
 use crate::client::{Connection, Failure, Outcome, print_json};
 
 /// Sets up a PostgreSQL database for jejak with two roles: an owner that
-/// migrates the schema, and a server role that may only read and append.
+/// migrates the schema, and a server role that may only read and append;
+/// optionally a third, a read-only login for auditors.
 #[derive(Debug, clap::Args)]
 pub struct InitDbArgs {
     /// An administrator's URL (a superuser), e.g. postgres://postgres@127.0.0.1:5432/postgres.
@@ -20,14 +21,23 @@ pub struct InitDbArgs {
     /// The role `jejak serve` logs in as: it may read and append, not change the schema.
     #[arg(long, default_value = "jejak_server")]
     server_role: String,
+    /// Also a login for auditors (`jejak audit --db …`): it may read the log
+    /// and the views, not the people index or the data keys.
+    #[arg(long)]
+    auditor_role: Option<String>,
     /// Print the SQL for a database administrator instead of running it.
     #[arg(long)]
     print: bool,
 }
 
 pub async fn run(c: &Connection, args: InitDbArgs) -> Outcome {
-    let init = InitDb::new(&args.database, &args.owner, &args.server_role)
+    let mut init = InitDb::new(&args.database, &args.owner, &args.server_role)
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    if let Some(auditor) = &args.auditor_role {
+        init = init
+            .with_auditor(auditor)
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+    }
     if args.print {
         print_sql(&init);
         return Ok(());
@@ -47,7 +57,7 @@ pub async fn run(c: &Connection, args: InitDbArgs) -> Outcome {
     if c.json {
         print_json(&serde_json::json!({
             "database": init.database, "owner": init.owner, "server_role": init.server,
-            "serve_url": serve_url,
+            "auditor_role": init.auditor, "serve_url": serve_url,
         }));
     } else {
         say!(
@@ -58,6 +68,13 @@ pub async fn run(c: &Connection, args: InitDbArgs) -> Outcome {
             init.server
         );
         say!("serve it with: jejak serve --database-url {serve_url}");
+        if let Some(auditor) = &init.auditor {
+            say!(
+                "auditors log in as {auditor}: they read the log and the views, not the people \
+                 index or the data keys (jejak audit --db {})",
+                serve_url.replace(&format!("//{}@", init.server), &format!("//{auditor}@"))
+            );
+        }
         say!(
             "(give both roles passwords, ALTER ROLE … PASSWORD, or let pg_hba.conf admit them; \
              after an upgrade, run this again to migrate)"

@@ -930,6 +930,12 @@ impl Aggregate for ChangeProject {
     /// A project is the business of the people its enrollment names, its
     /// cohort's organizer, BRIDA (which records replications), auditors
     /// and jejak itself.
+    /// The participant: their key seals the names of their proposal's
+    /// team and stakeholders, in every event that carries it.
+    fn personal_owner(state: &ProjectState) -> Option<&str> {
+        state.participant().map(|p| p.person.as_str())
+    }
+
     fn concerns(state: &ProjectState, actor: &Actor) -> bool {
         match (&state.enrollment, &state.cohort) {
             _ if actor.role == Role::Auditor => true,

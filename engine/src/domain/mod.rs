@@ -314,6 +314,13 @@ pub trait Aggregate {
         true
     }
 
+    /// The person whose data key seals what the stream's events say of
+    /// other people without naming a participant themselves (a revised
+    /// proposal's team and stakeholders: ADR 0024). `None` by default.
+    fn personal_owner(_state: &Self::State) -> Option<&str> {
+        None
+    }
+
     /// Folds events into a state.
     fn fold<'a>(events: impl IntoIterator<Item = &'a Self::Event>) -> Self::State
     where

@@ -78,6 +78,63 @@ pub(crate) async fn read(store: &EventStore, person: &str) -> Result<KeyRow, Sto
     Ok(row.unwrap_or(KeyRow::Missing))
 }
 
+/// How many persons one query of [`read_many`] asks for, at most.
+const READ_BATCH: usize = 500;
+
+/// The key rows of `persons`, in one query per [`READ_BATCH`] of them; a
+/// person without a row is not in the answer.
+pub(crate) async fn read_many(
+    store: &EventStore,
+    persons: &[&str],
+) -> Result<std::collections::HashMap<String, KeyRow>, StoreError> {
+    let mut found = std::collections::HashMap::with_capacity(persons.len());
+    for chunk in persons.chunks(READ_BATCH) {
+        if let Some(pool) = store.sqlite_pool() {
+            let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT person_id, wrapped, erased_at FROM person_keys WHERE person_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for person in chunk {
+                list.push_bind(*person);
+            }
+            query.push(")");
+            for row in query.build().fetch_all(pool).await? {
+                let person: String = row.try_get(0)?;
+                let wrapped: Option<Vec<u8>> = row.try_get(1)?;
+                let erased: Option<String> = row.try_get(2)?;
+                let key = match wrapped {
+                    Some(w) => KeyRow::Wrapped(w),
+                    None => KeyRow::Erased(parse_sqlite_time(&erased.unwrap_or_default())),
+                };
+                found.insert(person, key);
+            }
+        } else if let Some(pool) = store.postgres_pool() {
+            let rows = sqlx::query(
+                "SELECT person_id, wrapped, erased_at FROM person_keys WHERE person_id = ANY($1)",
+            )
+            .bind(
+                chunk
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect::<Vec<String>>(),
+            )
+            .fetch_all(pool)
+            .await?;
+            for row in rows {
+                let person: String = row.try_get(0)?;
+                let wrapped: Option<Vec<u8>> = row.try_get(1)?;
+                let erased: Option<DateTime<Utc>> = row.try_get(2)?;
+                let key = match wrapped {
+                    Some(w) => KeyRow::Wrapped(w),
+                    None => KeyRow::Erased(erased.unwrap_or_default()),
+                };
+                found.insert(person, key);
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// Whether the people index (NIP to person id) holds `person`.
 pub(crate) async fn indexed(store: &EventStore, person: &str) -> Result<bool, StoreError> {
     let found: Option<i32> = if let Some(pool) = store.sqlite_pool() {

@@ -61,6 +61,8 @@ pub struct Privacy {
     master: MasterKey,
     cache: Arc<Mutex<lru::LruCache<String, Slot>>>,
     reads: reads::ReadLog,
+    /// Queries of the key table made to fill the cache.
+    lookups: Arc<std::sync::atomic::AtomicU64>,
     /// Without the deployment's master key (an auditor's offline copy):
     /// every sealed value reads as withheld, nothing is sealed.
     withheld: bool,
@@ -88,6 +90,7 @@ impl Privacy {
                 NonZeroUsize::new(KEY_CACHE).unwrap_or(NonZeroUsize::MIN),
             ))),
             reads: reads::ReadLog::default(),
+            lookups: Arc::default(),
             withheld: false,
         }
     }
@@ -133,20 +136,22 @@ impl Privacy {
         self.remember(person, Slot::Erased);
     }
 
-    /// The person's key slot, making a key when `create` and none exists.
-    async fn slot(&self, person: &str, create: bool) -> Result<Option<Slot>, CommandError> {
-        if let Some(slot) = self.cached(person) {
-            return Ok(Some(slot));
-        }
-        let mut row = keys::read(&self.store, person).await?;
-        if row == KeyRow::Missing && create {
-            let fresh = zeroize::Zeroizing::new(rand::random::<[u8; 32]>());
-            let wrapped = self.master.wrap(person, &fresh);
-            keys::insert(&self.store, person, &wrapped, chrono::Utc::now()).await?;
-            // Another server may have made the person's key first: use
-            // whichever is stored.
-            row = keys::read(&self.store, person).await?;
-        }
+    /// How many queries of the key table this process made to fetch keys
+    /// it had not cached (one per person, or one per batch of them).
+    pub fn key_lookups(&self) -> u64 {
+        self.lookups.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn looked_up(&self) {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Caches the key of `person` as `row` holds it.
+    ///
+    /// # Errors
+    /// A key that does not open with this master key.
+    fn remember_row(&self, person: &str, row: KeyRow) -> Result<Option<Slot>, CommandError> {
         let slot = match row {
             KeyRow::Missing => return Ok(None),
             KeyRow::Erased(_) => Slot::Erased,
@@ -157,6 +162,64 @@ impl Privacy {
         };
         self.remember(person, slot.clone());
         Ok(Some(slot))
+    }
+
+    /// Fetches the keys of `persons` that are not cached into the cache,
+    /// all in one query (per 500), not one each: a view's list or a fold
+    /// over many people costs one round trip on a cold cache. With
+    /// `create`, a person without a key gets one. Malformed person ids are
+    /// skipped (opening their values fails as damaged).
+    ///
+    /// # Errors
+    /// Store failures; a key that does not open with this master key.
+    pub async fn fetch_keys<'a>(
+        &self,
+        persons: impl IntoIterator<Item = &'a str>,
+        create: bool,
+    ) -> Result<(), CommandError> {
+        if self.withheld {
+            return Ok(());
+        }
+        let wanted: std::collections::BTreeSet<&str> = persons
+            .into_iter()
+            .filter(|p| self.cached(p).is_none() && check_person(p).is_ok())
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let wanted: Vec<&str> = wanted.into_iter().collect();
+        self.looked_up();
+        let mut rows = keys::read_many(&self.store, &wanted).await?;
+        for person in wanted {
+            match rows.remove(person) {
+                Some(row) => {
+                    self.remember_row(person, row)?;
+                }
+                None if create => {
+                    self.slot(person, true).await?;
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The person's key slot, making a key when `create` and none exists.
+    async fn slot(&self, person: &str, create: bool) -> Result<Option<Slot>, CommandError> {
+        if let Some(slot) = self.cached(person) {
+            return Ok(Some(slot));
+        }
+        self.looked_up();
+        let mut row = keys::read(&self.store, person).await?;
+        if row == KeyRow::Missing && create {
+            let fresh = zeroize::Zeroizing::new(rand::random::<[u8; 32]>());
+            let wrapped = self.master.wrap(person, &fresh);
+            keys::insert(&self.store, person, &wrapped, chrono::Utc::now()).await?;
+            // Another server may have made the person's key first: use
+            // whichever is stored.
+            row = keys::read(&self.store, person).await?;
+        }
+        self.remember_row(person, row)
     }
 
     /// Seals `fields` of `person` for `purpose` (e.g. `"participant"`),
@@ -270,10 +333,10 @@ impl Keyring for Pass<'_> {
 impl Privacy {
     /// Runs `pass`, which seals or opens synchronously through the
     /// [`Keyring`] it is handed, with the keys of this process's cache.
-    /// When it needed keys that were not cached, they are all fetched
-    /// (made, when `create`) and `pass` runs once more, strictly: its first
-    /// result is thrown away. So a pass over a stream costs one key lookup
-    /// per person not cached, not one run.
+    /// When it needed keys that were not cached, they are all fetched in
+    /// one query ([`Privacy::fetch_keys`]; made, when `create`) and `pass`
+    /// runs once more, strictly: its first result is thrown away. So a pass
+    /// over a stream costs one key lookup for all the persons not cached.
     ///
     /// # Errors
     /// Store failures fetching keys; a key that does not open with the
@@ -294,11 +357,8 @@ impl Privacy {
             return Ok(result);
         }
         drop(result);
-        for person in &missing {
-            if check_person(person).is_ok() {
-                self.slot(person, create).await?;
-            }
-        }
+        self.fetch_keys(missing.iter().map(String::as_str), create)
+            .await?;
         Ok(pass(&Pass {
             privacy: self,
             strict: true,

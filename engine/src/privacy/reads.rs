@@ -2,9 +2,10 @@
 //! 0012; ADR 0022): who read whose personal data, what, when and why.
 //!
 //! A read is handed to a bounded channel and returns at once; one task
-//! per process writes what waits in one statement per batch (up to
-//! [`BATCH`] rows), so recording costs a read one channel send, not a
-//! database round trip. When the channel is full the reader waits for
+//! per process lets reads gather for [`GATHER`] and writes them in one
+//! statement (up to [`BATCH`] rows), so recording costs a read one channel
+//! send, not a database round trip, and steady reading one commit per
+//! gathering, not one per read. When the channel is full the reader waits for
 //! room: a read is never served unrecorded, and never dropped.
 
 use std::sync::{Arc, OnceLock};
@@ -19,6 +20,10 @@ use crate::store::{EventStore, StoreError};
 pub const CHANNEL: usize = 16_384;
 /// Reads written in one statement, at most.
 pub const BATCH: usize = 512;
+/// How long the writer lets reads gather after the first of a batch
+/// before it writes them (a flush writes at once): under steady reading
+/// one statement a gathering, not one per read.
+pub const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// One read of a person's personal data by someone else.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +95,15 @@ async fn write_reads(store: EventStore, mut rx: mpsc::Receiver<Message>) {
     loop {
         if rx.recv_many(&mut messages, BATCH).await == 0 {
             return;
+        }
+        let deadline = tokio::time::Instant::now() + GATHER;
+        while messages.len() < BATCH && !messages.iter().any(|m| matches!(m, Message::Flush(_))) {
+            let room = BATCH - messages.len();
+            let more = rx.recv_many(&mut messages, room);
+            match tokio::time::timeout_at(deadline, more).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
         }
         let mut reads = Vec::new();
         let mut flushes = Vec::new();

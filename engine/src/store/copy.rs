@@ -5,10 +5,39 @@
 //! lacks them. [`EventStore::copy_to`] writes one consistent copy (SQLite's
 //! `VACUUM INTO`, in one read transaction, of the file and its WAL), and
 //! [`EventStore::checkpoint_wal`] empties the WAL when a server stops.
+//!
+//! A copy is an auditor's: it carries the log, the views and the record of
+//! reads, not the tables that tie the log to people
+//! ([`super::PERSONAL_TABLES`]: the people index and the data keys), which
+//! are emptied in it with `secure_delete` on. It is not a backup.
 
 use std::path::Path;
 
 use super::{Backend, EventStore, StoreError};
+
+/// Empties [`super::PERSONAL_TABLES`] in the fresh copy at `path`,
+/// overwriting what they held (`secure_delete`).
+async fn strip_personal(path: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .pragma("secure_delete", "ON");
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+    for table in super::PERSONAL_TABLES {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+                .bind(table)
+                .fetch_optional(&mut conn)
+                .await?;
+        if exists.is_some() {
+            // The table names are jejak's own constants, never input.
+            sqlx::raw_sql(&format!("DELETE FROM {table}"))
+                .execute(&mut conn)
+                .await?;
+        }
+    }
+    conn.close().await
+}
 
 /// Puts the SQLite file at `path` in WAL mode.
 async fn wal_mode(path: &str) -> Result<(), sqlx::Error> {
@@ -24,8 +53,9 @@ async fn wal_mode(path: &str) -> Result<(), sqlx::Error> {
 
 impl EventStore {
     /// Writes a consistent copy of this SQLite log, as it is at one moment,
-    /// into the new file `out` (made readable by its owner only). Works on a
-    /// log opened read-only, and beside a running server.
+    /// into the new file `out` (made readable by its owner only), without
+    /// the people index and the data keys ([`super::PERSONAL_TABLES`]).
+    /// Works on a log opened read-only, and beside a running server.
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] on PostgreSQL (use `pg_dump`) or when
@@ -64,7 +94,10 @@ impl EventStore {
         // The copy keeps the log's journal mode (VACUUM INTO writes it in
         // rollback mode), so that it opens read-only like the log itself.
         let copied = match copied {
-            Ok(_) => wal_mode(target).await,
+            Ok(_) => match strip_personal(target).await {
+                Ok(()) => wal_mode(target).await,
+                Err(err) => Err(err),
+            },
             Err(err) => Err(err),
         };
         if let Err(err) = copied {

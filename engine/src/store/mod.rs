@@ -61,7 +61,9 @@ use tracing::Instrument as _;
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use error::StoreError;
 pub use hash::{HashedFields, chain_hash};
-pub use roles::{ERASABLE_TABLES, InitDb, MUTABLE_TABLES, migrate_postgres, postgres_migrator};
+pub use roles::{
+    ERASABLE_TABLES, InitDb, MUTABLE_TABLES, PERSONAL_TABLES, migrate_postgres, postgres_migrator,
+};
 pub use seal::{Seal, SealKey, VerifierKey};
 pub use snapshot::{BadSnapshot, SnapshotFault};
 pub use subscription::Subscription;

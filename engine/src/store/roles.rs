@@ -1,4 +1,5 @@
-//! PostgreSQL least privilege: who may change the schema, who serves.
+//! PostgreSQL least privilege: who may change the schema, who serves, who
+//! audits.
 //!
 //! The tables' owner may alter them, and with that disable their triggers;
 //! a server that logs in as the owner could rewrite history despite them.
@@ -7,7 +8,9 @@
 //! (SELECT and INSERT on every table; no DDL, no TRUNCATE, no trigger
 //! changes, which need ownership), plus UPDATE and DELETE on the tables that
 //! are caches or cursors rebuilt from the log and on the people index,
-//! erased with the person ([`MUTABLE_TABLES`]).
+//! erased with the person ([`MUTABLE_TABLES`]). Optionally a third, an
+//! **auditor** login, that may only read, and not the tables that tie the
+//! log to people ([`PERSONAL_TABLES`]: the people index and the data keys).
 //!
 //! [`InitDb`] writes the SQL that sets this up; `jejak admin init-db` runs
 //! it (or prints it). A store opened by the server role finds the schema
@@ -40,6 +43,11 @@ pub const MUTABLE_TABLES: &[&str] = &[
 /// that no old row version stays behind. A table missing from the schema
 /// is skipped.
 pub const ERASABLE_TABLES: &[&str] = &["person_keys", "people"];
+
+/// Tables an auditor's login may not read, and an audit copy does not
+/// carry (ADR 0024): the people index (NIP to person id) and the data keys.
+/// The log itself holds personal fields sealed only.
+pub const PERSONAL_TABLES: &[&str] = &["people", "person_keys"];
 
 /// The log's PostgreSQL migrations.
 pub fn postgres_migrator() -> Migrator {
@@ -95,6 +103,9 @@ pub struct InitDb {
     pub owner: String,
     /// The role the server logs in as.
     pub server: String,
+    /// A login for auditors, if any: it reads every table but
+    /// [`PERSONAL_TABLES`], and writes none.
+    pub auditor: Option<String>,
 }
 
 fn identifier(field: &'static str, name: &str) -> Result<(), StoreError> {
@@ -136,15 +147,35 @@ impl InitDb {
             database: database.into(),
             owner: owner.into(),
             server: server.into(),
+            auditor: None,
         })
+    }
+
+    /// With a read-only login for auditors, `auditor`, which may not read
+    /// [`PERSONAL_TABLES`].
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for a name that is not a plain
+    /// identifier, or one of the other two roles.
+    pub fn with_auditor(mut self, auditor: &str) -> Result<Self, StoreError> {
+        identifier("auditor_role", auditor)?;
+        if auditor == self.owner || auditor == self.server {
+            return Err(StoreError::invalid(
+                "auditor_role",
+                "must differ from the owner and the server role: an auditor only reads",
+            ));
+        }
+        self.auditor = Some(auditor.into());
+        Ok(self)
     }
 
     /// The roles, as the administrator, on any database of the cluster.
     /// Idempotent. The roles log in without a password of jejak's making:
     /// give them one (`ALTER ROLE … PASSWORD`) or let `pg_hba.conf` decide.
     pub fn roles_sql(&self) -> Vec<String> {
-        [&self.owner, &self.server]
+        [Some(&self.owner), Some(&self.server), self.auditor.as_ref()]
             .into_iter()
+            .flatten()
             .map(|role| {
                 format!(
                     "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') \
@@ -165,7 +196,7 @@ impl InitDb {
     /// (default privileges), nothing more.
     pub fn schema_sql(&self) -> Vec<String> {
         let (db, owner, server) = (&self.database, &self.owner, &self.server);
-        vec![
+        let mut sql = vec![
             format!("REVOKE ALL ON DATABASE {db} FROM PUBLIC"),
             format!("GRANT CONNECT ON DATABASE {db} TO {owner}, {server}"),
             format!("REVOKE CREATE ON SCHEMA public FROM PUBLIC"),
@@ -179,7 +210,18 @@ impl InitDb {
                 "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public \
                  GRANT USAGE, SELECT ON SEQUENCES TO {server}"
             ),
-        ]
+        ];
+        if let Some(auditor) = &self.auditor {
+            sql.extend([
+                format!("GRANT CONNECT ON DATABASE {db} TO {auditor}"),
+                format!("GRANT USAGE ON SCHEMA public TO {auditor}"),
+                format!(
+                    "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public \
+                     GRANT SELECT ON TABLES TO {auditor}"
+                ),
+            ]);
+        }
+        sql
     }
 
     /// What the server may do on the migrated tables, as their owner:
@@ -204,6 +246,17 @@ impl InitDb {
                  GRANT DELETE ON {table} TO {server}; END IF; END $$"
             )
         }));
+        if let Some(auditor) = &self.auditor {
+            sql.push(format!(
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {auditor}"
+            ));
+            sql.extend(PERSONAL_TABLES.iter().map(|table| {
+                format!(
+                    "DO $$ BEGIN IF to_regclass('public.{table}') IS NOT NULL THEN \
+                     REVOKE ALL ON {table} FROM {auditor}; END IF; END $$"
+                )
+            }));
+        }
         sql
     }
 

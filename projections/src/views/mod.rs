@@ -218,6 +218,22 @@ impl Views {
     /// [`ViewError::Store`] for a sealed value that does not open, or a
     /// key table that cannot be read.
     pub async fn open_rows(&self, rows: &mut [ProjectRow]) -> Result<(), ViewError> {
+        let store_error = |e: CommandError| match e {
+            CommandError::Store(e) => ViewError::Store(e),
+            other => ViewError::Store(StoreError::Internal(other.to_string())),
+        };
+        if let Some(privacy) = &self.privacy {
+            // The keys of every row's person not cached, in one query.
+            privacy
+                .fetch_keys(
+                    rows.iter()
+                        .filter_map(|r| r.personal.as_ref())
+                        .map(|s| s.person.as_str()),
+                    false,
+                )
+                .await
+                .map_err(store_error)?;
+        }
         for row in rows.iter_mut() {
             let Some(sealed) = &row.personal else {
                 continue;
@@ -226,10 +242,7 @@ impl Views {
                 Some(privacy) => privacy
                     .open_participant(sealed)
                     .await
-                    .map_err(|e| match e {
-                        CommandError::Store(e) => ViewError::Store(e),
-                        other => ViewError::Store(StoreError::Internal(other.to_string())),
-                    })?,
+                    .map_err(store_error)?,
                 None => [ERASED.to_owned(), ERASED.to_owned(), ERASED.to_owned()],
             };
             row.participant_nip = nip;

@@ -116,7 +116,8 @@ impl App {
     }
 
     /// A full export's `opened_json` of `event`: its payload with each
-    /// sealed participant opened, when it seals any; each read recorded.
+    /// sealed participant and each proposal's sealed names opened, when it
+    /// seals any; each read recorded.
     async fn open_for_export(&self, auditor: &Actor, event: &mut pb::Event) -> Result<(), Status> {
         use jejak_engine::privacy::fields;
         if !fields::carries_personal(&event.event_type) {
@@ -125,13 +126,12 @@ impl App {
         let Ok(mut payload) = serde_json::from_str::<serde_json::Value>(&event.payload_json) else {
             return Ok(());
         };
-        let sealed = fields::sealed_in(&payload);
-        if sealed.is_empty() {
+        let names = fields::sealed_names_in(&payload);
+        if fields::sealed_in(&payload).is_empty() && names.is_empty() {
             return Ok(());
         }
-        let opened = self
-            .engine()
-            .privacy()
+        let privacy = self.engine().privacy();
+        let opened = privacy
             .with_keys(false, |keys| {
                 let mut payload = payload.clone();
                 fields::open_tree(&mut payload, keys).map(|()| payload)
@@ -146,6 +146,19 @@ impl App {
             auditor,
             people,
             super::PARTICIPANT_FIELDS,
+            "Audit.ReadLog (full export)",
+        )
+        .await;
+        let mut owners = Vec::new();
+        for sealed in names {
+            if !privacy.is_erased(&sealed.person).await.map_err(status)? {
+                owners.push(sealed.person);
+            }
+        }
+        self.record_reads(
+            auditor,
+            owners,
+            super::PROPOSAL_NAMES,
             "Audit.ReadLog (full export)",
         )
         .await;
@@ -345,13 +358,15 @@ impl pb::audit_server::Audit for App {
         };
         if let Ok(value) = serde_json::from_str::<serde_json::Value>(&state.state_json) {
             let people = jejak_engine::privacy::fields::opened_in(&value);
-            self.record_reads(
-                &actor,
-                people,
-                super::PARTICIPANT_FIELDS,
-                "Audit.GetStateAt",
-            )
-            .await;
+            // A project's state holds its proposal, whose team and
+            // stakeholder names are sealed with the participant's key.
+            let what = if r.kind == pb::StreamKind::ChangeProject as i32 {
+                super::PROJECT_FIELDS
+            } else {
+                super::PARTICIPANT_FIELDS
+            };
+            self.record_reads(&actor, people, what, "Audit.GetStateAt")
+                .await;
         }
         Ok(Response::new(state))
     }

@@ -2,6 +2,8 @@ use jejak_engine::domain::change_project::ProjectCommand;
 use jejak_engine::domain::cohort::{Cohort, CohortCommand, Enrollment, Participant};
 use jejak_engine::domain::values::{CohortId, Nip, PersonId, ProjectId};
 use jejak_engine::domain::{Actor, Role};
+use jejak_engine::engine::{CommandError, Context};
+use jejak_engine::store::StoreError;
 use jejak_engine::workflow::WorkflowKind;
 use jejak_projections::views::CohortRow;
 use jejak_proto::v1 as pb;
@@ -19,12 +21,15 @@ impl App {
     /// does not hold; anyone else's, and a reassignment, only looks one up
     /// and otherwise names a person id of nobody (the cohort then refuses,
     /// as it would anyone's): whether a NIP is known is never told.
+    ///
+    /// Also says whether this call made the person's row in the index (it
+    /// stands only for an enrolment the log holds: [`App::enrol`]).
     async fn enrollment(
         &self,
         actor: &Actor,
         r: &pb::EnrolParticipantRequest,
         enrolling: bool,
-    ) -> Result<Enrollment, Status> {
+    ) -> Result<(Enrollment, bool), Status> {
         let p = r
             .participant
             .as_ref()
@@ -35,18 +40,54 @@ impl App {
             .map_err(domain)?;
         Enrollment::new(unchecked, &r.mentor, &r.coach, &r.examiners).map_err(domain)?;
         let store = self.engine().store();
-        let person = if enrolling && actor.role == Role::Organizer {
-            store.person_for_nip(&nip).await.map_err(status)?
+        let (person, indexed) = if enrolling && actor.role == Role::Organizer {
+            store.index_person(&nip).await.map_err(status)?
         } else {
-            store
-                .find_person(&nip)
-                .await
-                .map_err(status)?
-                .unwrap_or_else(PersonId::generate)
+            let known = store.find_person(&nip).await.map_err(status)?;
+            (known.unwrap_or_else(PersonId::generate), false)
         };
         let participant =
             Participant::new(person, &nip, &p.name, &p.position, &p.opd).map_err(domain)?;
-        Enrollment::new(participant, &r.mentor, &r.coach, &r.examiners).map_err(domain)
+        let enrollment =
+            Enrollment::new(participant, &r.mentor, &r.coach, &r.examiners).map_err(domain)?;
+        Ok((enrollment, indexed))
+    }
+
+    /// Enrols as `r` asks. The people index holds the NIP only when the
+    /// enrolment is in the log: a row this request made is taken back when
+    /// the command appends nothing (refused, or already recorded), and put
+    /// back after an append if a refused enrolment of the same NIP took it
+    /// meanwhile. A store failure, which may hide a commit, keeps it.
+    async fn enrol(&self, ctx: &Context, r: &pb::EnrolParticipantRequest) -> Written {
+        let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
+        let (enrollment, indexed) = self.enrollment(&ctx.actor, r, true).await?;
+        let (person, nip) = (
+            enrollment.participant.person.clone(),
+            enrollment.participant.nip.clone(),
+        );
+        let outcome = self
+            .engine()
+            .execute::<Cohort>(cohort_id.as_str(), ctx, CohortCommand::Enrol(enrollment))
+            .await;
+        let store = self.engine().store();
+        let appended = matches!(&outcome, Ok(o) if !o.events.is_empty() && !o.duplicate);
+        let unknown = matches!(
+            &outcome,
+            Err(CommandError::Store(
+                StoreError::Unavailable(_) | StoreError::Internal(_) | StoreError::Closed
+            ))
+        );
+        if appended {
+            if !store.reindex_person(&person, &nip).await.map_err(status)? {
+                tracing::warn!(
+                    person = person.as_str(),
+                    "the people index maps the enrolled NIP to another person id"
+                );
+            }
+        } else if indexed && !unknown {
+            store.unindex_person(&person, &nip).await.map_err(status)?;
+        }
+        Ok(Response::new(written(outcome.map_err(status)?)))
     }
 }
 
@@ -97,15 +138,13 @@ impl pb::cohorts_server::Cohorts for App {
 
     async fn enrol_participant(&self, request: Request<pb::EnrolParticipantRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
-        let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
-        let body = CohortCommand::Enrol(self.enrollment(&ctx.actor, &r, true).await?);
-        self.on_cohort(&ctx, cohort_id.as_str(), body).await
+        self.enrol(&ctx, &r).await
     }
 
     async fn reassign_staff(&self, request: Request<pb::EnrolParticipantRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
-        let body = CohortCommand::Reassign(self.enrollment(&ctx.actor, &r, false).await?);
+        let body = CohortCommand::Reassign(self.enrollment(&ctx.actor, &r, false).await?.0);
         self.on_cohort(&ctx, cohort_id.as_str(), body).await
     }
 
@@ -229,6 +268,15 @@ impl pb::cohorts_server::Cohorts for App {
         if enrolments.is_empty() {
             return Err(nobody());
         }
+        // Whose NIP this is, and where they are enrolled: their personal
+        // data, read by someone else (ADR 0022).
+        self.record_reads(
+            &actor,
+            vec![person.to_string()],
+            super::FOUND_BY_NIP,
+            "Cohorts.FindParticipant",
+        )
+        .await;
         Ok(Response::new(pb::FindParticipantResponse {
             person_id: person.to_string(),
             enrolments,

@@ -105,6 +105,14 @@ impl App {
 /// for one the caller may not see alike, word for word the engine's.
 /// What a reader of a participant's fields reads (ADR 0022).
 pub(crate) const PARTICIPANT_FIELDS: &str = "nip,name,position";
+/// What a reader learns who finds a participant by NIP: whose NIP it is
+/// and where they are enrolled.
+pub(crate) const FOUND_BY_NIP: &str = "nip,enrolments";
+/// What a reader of a proposal's sealed names reads (ADR 0024).
+pub(crate) const PROPOSAL_NAMES: &str = "team,stakeholders";
+/// What a reader of a project's state reads: its participant and its
+/// proposal's names.
+pub(crate) const PROJECT_FIELDS: &str = "nip,name,position,team,stakeholders";
 
 impl App {
     /// Records that `actor` read the personal data (`what`) of each of

@@ -17,6 +17,7 @@ use super::*;
 on_both_backends!(
     a_token_naming_a_nip_acts_as_the_person_enrolled_with_it,
     an_organizer_finds_a_participant_by_nip_and_strangers_find_nobody,
+    a_refused_enrolment_leaves_no_nip_in_the_people_index,
 );
 
 fn signed(claims: &serde_json::Value) -> String {
@@ -178,5 +179,81 @@ async fn an_organizer_finds_a_participant_by_nip_and_strangers_find_nobody(db: &
         let refused = find(&app, token, NIP).await.expect_err("refused");
         assert_eq!(refused.code(), Code::PermissionDenied);
     }
+    app.stop().await;
+}
+
+/// The rows of the people index.
+async fn indexed(app: &jejak_tests::app::TestApp) -> i64 {
+    let store = app.app.engine().store();
+    let sql = "SELECT COUNT(*) FROM people";
+    match (store.sqlite_pool(), store.postgres_pool()) {
+        (Some(pool), _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        (_, Some(pool)) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        _ => unreachable!("a store is on one backend"),
+    }
+}
+
+async fn a_refused_enrolment_leaves_no_nip_in_the_people_index(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let p = People::of(&app);
+    let nip = jejak_engine::domain::values::Nip::parse(NIP).unwrap();
+    let store = app.app.engine().store().clone();
+    // Into a cohort that was never opened: refused, and the NIP is not held.
+    let refused = app
+        .cohorts(&p.organizer)
+        .enrol_participant(enrol())
+        .await
+        .expect_err("no such cohort");
+    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    assert_eq!(store.find_person(&nip).await.unwrap(), None);
+    assert_eq!(indexed(&app).await, 0);
+    // Enrolled, it is.
+    app.cohorts(&p.organizer)
+        .open_cohort(open_cohort())
+        .await
+        .unwrap();
+    app.cohorts(&p.organizer)
+        .enrol_participant(enrol())
+        .await
+        .unwrap();
+    let person = store.find_person(&nip).await.unwrap().expect("indexed");
+    // A refused enrolment of a NIP the log holds leaves its row alone: the
+    // same enrolment again, or one into a cohort that does not exist.
+    let again = app
+        .cohorts(&p.organizer)
+        .enrol_participant(enrol())
+        .await
+        .expect_err("enrolled already");
+    assert_eq!(again.code(), Code::AlreadyExists, "{again:?}");
+    let elsewhere = app
+        .cohorts(&p.organizer)
+        .enrol_participant(pb::EnrolParticipantRequest {
+            cohort_id: "pka-2026-9".into(),
+            ..enrol()
+        })
+        .await
+        .expect_err("no such cohort");
+    assert_eq!(elsewhere.code(), Code::NotFound, "{elsewhere:?}");
+    assert_eq!(store.find_person(&nip).await.unwrap(), Some(person));
+    assert_eq!(indexed(&app).await, 1);
+    // A refused enrolment of another NIP leaves nothing either.
+    let mut other = enrol();
+    if let Some(participant) = other.participant.as_mut() {
+        participant.nip = "199001012015032001".into();
+    }
+    other.mentor = String::new();
+    let bad = app
+        .cohorts(&p.organizer)
+        .enrol_participant(other.clone())
+        .await
+        .expect_err("no mentor");
+    assert_eq!(bad.code(), Code::InvalidArgument, "{bad:?}");
+    other.mentor = "mentor-1".into();
+    other.cohort_id = "pka-2026-9".into();
+    app.cohorts(&p.organizer)
+        .enrol_participant(other)
+        .await
+        .expect_err("no such cohort");
+    assert_eq!(indexed(&app).await, 1);
     app.stop().await;
 }

@@ -86,6 +86,10 @@ async fn an_operator_erases_a_person_and_the_log_still_verifies(db: &TestDb) {
 
 const NAME: &str = "Siti Rahmawati";
 
+/// The names the proposal gives its stakeholder and team member (as JSON
+/// strings: a name alone might happen to be in a ciphertext's base64).
+const PROPOSAL_NAMES: [&str; 2] = ["\"Kepala DPMPTSP\"", "\"Budi\""];
+
 async fn a_participants_fields_are_sealed_in_the_log_and_read_as_dihapus_after_erasure(
     db: &TestDb,
 ) {
@@ -129,8 +133,34 @@ async fn a_participants_fields_are_sealed_in_the_log_and_read_as_dihapus_after_e
         }
     }
     assert!(payloads.contains("\"sealed\""), "{payloads}");
-    for secret in [NIP, NAME, "Kepala Bidang Pelayanan Perizinan"] {
+    assert!(payloads.contains("\"names\""), "{payloads}");
+    for secret in [NIP, NAME, "Kepala Bidang Pelayanan Perizinan"]
+        .into_iter()
+        .chain(PROPOSAL_NAMES)
+    {
         assert!(!payloads.contains(secret), "{secret} in {payloads}");
+    }
+    // A past state of the project shows its proposal's names, opened.
+    let project_state = || {
+        let app = &app;
+        let auditor = people.auditor.clone();
+        async move {
+            app.audit(&auditor)
+                .get_state_at(pb::GetStateAtRequest {
+                    kind: pb::StreamKind::ChangeProject as i32,
+                    id: project_id(),
+                    version: 1,
+                    at: None,
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .state_json
+        }
+    };
+    let state = project_state().await;
+    for secret in PROPOSAL_NAMES {
+        assert!(state.contains(secret), "{secret} not in {state}");
     }
     let person = app
         .cohorts(&people.organizer)
@@ -188,6 +218,15 @@ async fn a_participants_fields_are_sealed_in_the_log_and_read_as_dihapus_after_e
         .state_json;
     assert!(state.contains("[dihapus]"), "{state}");
     assert!(!state.contains(NAME) && !state.contains(NIP), "{state}");
+    // So do the names their proposal gave its team and stakeholders.
+    let state = project_state().await;
+    for secret in PROPOSAL_NAMES {
+        assert!(!state.contains(secret), "{secret} in {state}");
+    }
+    assert!(
+        state.contains("\"name\":\"[dihapus]\",\"role\":\"Koordinator\""),
+        "{state}"
+    );
     // Nobody finds them by NIP any more.
     let gone = app
         .cohorts(&people.organizer)
@@ -377,12 +416,14 @@ async fn reads_by_others_are_recorded_and_reported_to_the_person(db: &TestDb) {
     assert_eq!(
         reads,
         [
+            ("organizer-1", "Cohorts.FindParticipant as organizer"),
             ("mentor-1", "Projects.GetProject as mentor"),
             ("mentor-1", "Mentoring.GetInbox as mentor"),
         ],
         "{own:?}"
     );
-    assert_eq!(own.reads[0].what, "nip,name,position");
+    assert_eq!(own.reads[0].what, "nip,enrolments");
+    assert_eq!(own.reads[1].what, "nip,name,position");
     // Someone else may not ask; an auditor may, and is recorded.
     let refused = report(&app, &people.mentor, &person).await.unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");

@@ -31,7 +31,10 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
         &format!("jejak_owner_{suffix}"),
         &format!("jejak_server_{suffix}"),
     )
+    .unwrap()
+    .with_auditor(&format!("jejak_auditor_{suffix}"))
     .unwrap();
+    let auditor = init.auditor.clone().unwrap();
     let views = jejak_projections::postgres_migrator();
     let url = init
         .apply(&admin_url, &[&postgres_migrator(), &views])
@@ -159,12 +162,51 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
         );
     }
     conn.close().await.unwrap();
+
+    // The auditor's login reads the log, not who is behind it: neither the
+    // people index nor the data keys; and it writes nothing.
+    store.person_for_nip(&nip).await.unwrap();
+    let auditor_url = url.replace(&init.server, &auditor);
+    let copy = EventStore::open(
+        &auditor_url,
+        StoreConfig {
+            read_only: true,
+            ..StoreConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(copy.verify(1, None, None).await.unwrap().is_intact());
+    assert_eq!(copy.digest().await.unwrap(), store.digest().await.unwrap());
+    assert!(copy.find_person(&nip).await.is_err(), "the people index");
+    let mut conn = sqlx::PgConnection::connect(&auditor_url).await.unwrap();
+    sqlx::raw_sql("SELECT * FROM events, view_docs LIMIT 1")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    for sql in [
+        "SELECT * FROM people",
+        "SELECT * FROM person_keys",
+        "INSERT INTO people (person_id, nip) VALUES ('p', '1')",
+        "INSERT INTO events (stream_id) VALUES ('x')",
+        "DELETE FROM snapshots",
+    ] {
+        let refused = sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .expect_err(sql)
+            .to_string();
+        assert!(refused.contains("permission denied"), "{sql}: {refused}");
+    }
+    conn.close().await.unwrap();
+    drop(copy);
     drop(store);
 
     let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
     for sql in [
         format!("DROP DATABASE {} WITH (FORCE)", init.database),
         format!("DROP ROLE {}", init.server),
+        format!("DROP ROLE {auditor}"),
         format!("DROP ROLE {}", init.owner),
     ] {
         sqlx::raw_sql(&sql).execute(&mut admin).await.unwrap();

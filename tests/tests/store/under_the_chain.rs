@@ -415,6 +415,16 @@ async fn a_copy_holds_every_committed_event_and_the_wal_is_emptied_on_request(db
         store.checkpoint_wal().await.unwrap();
         return;
     };
+    // The people index and a data key: an audit copy carries neither.
+    let nip = jejak_engine::domain::values::Nip::parse("198703152010011003").unwrap();
+    let person = store.person_for_nip(&nip).await.unwrap();
+    db.raw_sql(&format!(
+        "INSERT INTO person_keys (person_id, wrapped, created_at) \
+         VALUES ('{}', X'6b65792d6f662d7468652d706572736f6e', '2026-01-01T00:00:00Z')",
+        person.as_str()
+    ))
+    .await
+    .unwrap();
     // The server is running: its newest commits are in the WAL.
     let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
     assert!(std::fs::metadata(&wal).unwrap().len() > 0);
@@ -436,6 +446,22 @@ async fn a_copy_holds_every_committed_event_and_the_wal_is_emptied_on_request(db
     .unwrap();
     assert_eq!(copy.digest().await.unwrap(), store.digest().await.unwrap());
     assert!(copy.verify(1, None, None).await.unwrap().is_intact());
+    assert_eq!(copy.find_person(&nip).await.unwrap(), None);
+    let pool = copy.sqlite_pool().unwrap();
+    for table in jejak_engine::store::PERSONAL_TABLES {
+        let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 0, "{table} in the copy");
+    }
+    for secret in [nip.as_str(), person.as_str(), "key-of-the-person"] {
+        assert!(
+            !jejak_tests::holds(std::slice::from_ref(&out), secret.as_bytes()),
+            "{secret} in the copy"
+        );
+    }
+    assert_eq!(store.find_person(&nip).await.unwrap(), Some(person));
     let again = store.copy_to(&out).await;
     assert!(
         matches!(again, Err(StoreError::InvalidInput { .. })),

@@ -1,13 +1,17 @@
-//! A participant's fields are sealed wherever jejak keeps them — event
-//! payloads, snapshots, view documents — and opened only when read; after
-//! their erasure every read shows "[dihapus]", the chain verifies, and
-//! their NIP and name are in no database file (ADR 0022).
+//! A participant's fields, and the names of their proposal's team and
+//! stakeholders, are sealed wherever jejak keeps them — event payloads,
+//! snapshots, view documents — and opened only when read; after their
+//! erasure every read shows "[dihapus]", the chain verifies, and their NIP
+//! and name and the names their proposal gave are in no database file
+//! (ADR 0022, 0024).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jejak_engine::clock::SystemClock;
-use jejak_engine::domain::change_project::ChangeProject;
+use jejak_engine::domain::change_project::{
+    ChangeProject, ProjectCommand, ProjectState, TeamMember,
+};
 use jejak_engine::domain::cohort::{Cohort, CohortState};
 use jejak_engine::domain::{Actor, Role};
 use jejak_engine::engine::{CommandError, Context, Engine, EngineConfig};
@@ -23,6 +27,20 @@ on_both_backends!(a_participant_is_sealed_everywhere_and_reads_as_dihapus_after_
 
 fn name(i: u8) -> String {
     format!("Peserta {i}")
+}
+
+/// The team member participant 0's revised proposal adds.
+const REVISED_MEMBER: &str = "Anggota Revisi Tim";
+
+/// The names a project's proposal gives its team and stakeholders.
+fn proposal_names(state: &ProjectState) -> Vec<String> {
+    let proposal = state.proposal.as_ref().unwrap();
+    proposal
+        .team
+        .iter()
+        .map(|m| m.name.clone())
+        .chain(proposal.stakeholders.iter().map(|s| s.name.clone()))
+        .collect()
 }
 
 async fn engine_with(store: EventStore, master: &MasterKey) -> Engine {
@@ -77,13 +95,64 @@ async fn a_participant_is_sealed_everywhere_and_reads_as_dihapus_after_erasure(d
     let views =
         Views::new(runner.clone(), Duration::from_secs(30)).with_privacy(engine.privacy().clone());
     history::setup(&engine).await.unwrap();
-    // Participants 0 and 2 propose and go on; 1 and 3 only enrol.
-    let steps: Vec<Step> = [0u8, 2]
-        .into_iter()
-        .flat_map(|project| (0..6u8).map(move |op| Step::Project { project, op }))
-        .collect();
-    history::play(&engine, &steps, "sealed").await.unwrap();
+    // Participants 0 and 2 propose and go on, 0 revising the proposal
+    // first with one more team member; 1 and 3 only enrol.
+    let steps = |ops: std::ops::Range<u8>| -> Vec<Step> {
+        [0u8, 2]
+            .into_iter()
+            .flat_map(|project| ops.clone().map(move |op| Step::Project { project, op }))
+            .collect()
+    };
+    history::play(&engine, &steps(0..1), "sealed")
+        .await
+        .unwrap();
     let project = history::project_id(&engine, 0).await;
+    let mut revised = history::proposal(0);
+    revised.team.push(TeamMember {
+        name: REVISED_MEMBER.into(),
+        role: "Anggota".into(),
+    });
+    let participant_0 = enrolled(&cohort(&engine).await, 0).person;
+    let written = engine
+        .execute::<ChangeProject>(
+            &project,
+            &Context::new(
+                Actor::new(participant_0.as_str(), Role::Participant),
+                "revise-0",
+            ),
+            ProjectCommand::ReviseProposal { proposal: revised },
+        )
+        .await
+        .unwrap();
+    assert_eq!(written.events, ["ProposalRevised"]);
+    history::play(&engine, &steps(1..6), "sealed-on")
+        .await
+        .unwrap();
+    let project_2 = history::project_id(&engine, 2).await;
+    let project_state = |engine: &Engine, id: &str| {
+        let (engine, id) = (engine.clone(), id.to_owned());
+        async move {
+            engine
+                .get::<ChangeProject>(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .state
+        }
+    };
+    // The proposal's names, and every secret of participant `i`.
+    let secrets = |i: u8| {
+        let mut all = vec![
+            nip(i),
+            name(i),
+            history::team_member(i),
+            history::stakeholder(i),
+        ];
+        if i == 0 {
+            all.push(REVISED_MEMBER.to_owned());
+        }
+        all
+    };
 
     // Folds open the fields.
     let before = cohort(&engine).await;
@@ -91,12 +160,24 @@ async fn a_participant_is_sealed_everywhere_and_reads_as_dihapus_after_erasure(d
         assert_eq!(enrolled(&before, i).name, name(i));
         assert_eq!(enrolled(&before, i).nip.as_str(), nip(i));
     }
+    assert_eq!(
+        proposal_names(&project_state(&engine, &project).await),
+        [
+            history::team_member(0),
+            REVISED_MEMBER.to_owned(),
+            history::stakeholder(0)
+        ]
+    );
     // No payload, snapshot or view document holds them.
     let events = store.read_all(0, 10_000).await.unwrap();
     let snapshots = texts(&store, "SELECT state FROM snapshots").await;
     assert!(
         snapshots.iter().any(|s| s.contains("\"sealed\"")),
         "the cohort and projects were snapshotted, sealed: {snapshots:?}"
+    );
+    assert!(
+        snapshots.iter().any(|s| s.contains("\"names\"")),
+        "the projects' proposals were snapshotted with their names sealed: {snapshots:?}"
     );
     caught_up(&runner, "project_board").await;
     let documents: Vec<String> = dump(&runner)
@@ -112,8 +193,9 @@ async fn a_participant_is_sealed_everywhere_and_reads_as_dihapus_after_erasure(d
         .chain(documents);
     for text in stored {
         for i in 0..4 {
-            assert!(!text.contains(&nip(i)), "{text}");
-            assert!(!text.contains(&name(i)), "{text}");
+            for secret in secrets(i) {
+                assert!(!text.contains(&secret), "{secret} in {text}");
+            }
             assert!(!text.contains("Kepala Seksi"), "{text}");
         }
     }
@@ -124,6 +206,27 @@ async fn a_participant_is_sealed_everywhere_and_reads_as_dihapus_after_erasure(d
         (name(0).as_str(), nip(0).as_str())
     );
     assert_eq!(row.position, "Kepala Seksi");
+    // On a cold cache, a fold over many people and a list of many rows
+    // each fetch their keys in one query, not one per person.
+    let cold = engine_with(db.open().await, &master).await;
+    assert_eq!(cold.privacy().key_lookups(), 0);
+    for i in 0..4 {
+        assert_eq!(enrolled(&cohort(&cold).await, i).name, name(i));
+    }
+    assert_eq!(
+        cold.privacy().key_lookups(),
+        1,
+        "the cohort's 4 participants"
+    );
+    let cold = engine_with(db.open().await, &master).await;
+    let rows = Views::new(runner.clone(), Duration::from_secs(30))
+        .with_privacy(cold.privacy().clone())
+        .board(&BoardFilter::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.participant_name != ERASED));
+    assert_eq!(cold.privacy().key_lookups(), 1, "the board's 2 rows");
 
     let head = store.digest().await.unwrap();
     let operator = |request: &str| Context::new(Actor::new("op-1", Role::Admin), request);
@@ -152,13 +255,13 @@ async fn a_participant_is_sealed_everywhere_and_reads_as_dihapus_after_erasure(d
         for i in [2u8, 3] {
             assert_eq!(enrolled(&after, i).name, name(i));
         }
-        let state = engine
-            .get::<ChangeProject>(&project)
-            .await
-            .unwrap()
-            .unwrap()
-            .state;
+        let state = project_state(engine, &project).await;
         assert_eq!(state.participant().unwrap().name, ERASED);
+        assert_eq!(proposal_names(&state), [ERASED; 3]);
+        assert_eq!(
+            proposal_names(&project_state(engine, &project_2).await),
+            [history::team_member(2), history::stakeholder(2)]
+        );
     }
     // Views read "[dihapus]" at once, and after a rebuild.
     for rebuilt in [false, true] {
@@ -243,7 +346,7 @@ async fn a_participant_is_sealed_everywhere_and_reads_as_dihapus_after_erasure(d
         return;
     };
     for i in [0u8, 1] {
-        for secret in [nip(i), name(i)] {
+        for secret in secrets(i) {
             assert!(
                 !jejak_tests::holds(&files, secret.as_bytes()),
                 "{secret} is in {files:?}"

@@ -3,7 +3,8 @@
 //! plain text, the open of a sealed value beside parsing the plain one;
 //! the domain's own `ProjectProposed` appended, projects loaded and the
 //! project board applied with the participant sealed, each beside the
-//! same events in plain text in the same run; and erasures.
+//! same events in plain text in the same run; a project read with the read
+//! recorded beside the same read unrecorded; and erasures.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -310,7 +311,9 @@ async fn encoded(engine: &Engine, event: &ProjectEvent, sealed: bool) -> anyhow:
     }
     Ok(engine
         .privacy()
-        .with_keys(true, |keys| encode_with(event, metadata.clone(), keys))
+        .with_keys(true, |keys| {
+            encode_with(event, metadata.clone(), keys, None)
+        })
         .await??)
 }
 
@@ -397,6 +400,48 @@ async fn load_all(engine: &Engine, streams: &[StreamId]) -> anyhow::Result<Durat
     Ok(t.elapsed())
 }
 
+/// Times a project read is repeated over [`PROJECTS`] streams in one
+/// timing: 400 reads.
+const READ_PASSES: usize = 10;
+
+/// Reads every project of `streams` [`READ_PASSES`] times as a mentor
+/// would (the stream loaded, its participant opened), recording each read
+/// of their personal data when `record`, as the server does for anyone
+/// but the person. The record's writer runs beside the reads, as in a
+/// server, and what it has not written when the time stops is flushed
+/// after it: the time is what the reads cost, the writer's work included
+/// only as far as it slows them.
+async fn reads(engine: &Engine, streams: &[StreamId], record: bool) -> anyhow::Result<Duration> {
+    use jejak_engine::privacy::PersonalRead;
+    let t = Instant::now();
+    for stream in std::iter::repeat_n(streams, READ_PASSES).flatten() {
+        let loaded = engine.load::<ChangeProject>(stream).await?;
+        let person = loaded
+            .state
+            .participant()
+            .map(|p| p.person.to_string())
+            .unwrap_or_default();
+        if record {
+            engine
+                .privacy()
+                .record_read(PersonalRead {
+                    at: chrono::Utc::now(),
+                    reader: "bench-mentor".into(),
+                    person,
+                    what: "nip,name,position".into(),
+                    why: "Projects.GetProject as mentor".into(),
+                })
+                .await;
+        }
+        std::hint::black_box(loaded);
+    }
+    let elapsed = t.elapsed();
+    if record {
+        engine.privacy().flush_reads().await;
+    }
+    Ok(elapsed)
+}
+
 /// Applies the project board to the events of `streams`, in memory, as a
 /// rebuild does; events per second.
 async fn rebuild(engine: &Engine, streams: &[StreamId]) -> anyhow::Result<Duration> {
@@ -464,6 +509,27 @@ async fn domain_figures(run: &mut Run, engine: &Engine, seconds: u64) -> anyhow:
         load_sealed <= 1.1 * load_plain,
     );
     run.limited_by("jejak: the proposal read as a JSON tree and opened, one key lookup".into());
+    let (recorded, unrecorded) = super::medians_in_turn(
+        15,
+        async || reads(engine, &sealed_streams, true).await,
+        async || reads(engine, &sealed_streams, false).await,
+    )
+    .await?;
+    let per_read = |ms: f64| ms / (PROJECTS * READ_PASSES) as f64;
+    run.add(
+        "personal data: read a project by someone else, the read recorded",
+        per_read(recorded),
+        "ms",
+        None,
+        Some(per_read(unrecorded)),
+        "≤ 1.1 × unrecorded (the same reads)".into(),
+        recorded <= 1.1 * unrecorded,
+    );
+    run.limited_by(
+        "jejak: one channel send per read; the rows written beside the reads, gathered \
+         for 50 ms into one statement"
+            .into(),
+    );
     let (rebuild_sealed, rebuild_plain) = super::medians_in_turn(
         7,
         async || rebuild(engine, &sealed_streams).await,
