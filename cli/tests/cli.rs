@@ -357,7 +357,7 @@ fn bench_prints_every_figure_beside_its_baseline_and_writes_json() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let figures = report["figures"].as_array().unwrap();
-    assert_eq!(figures.len(), 38, "every measurement of the SQLite run");
+    assert_eq!(figures.len(), 39, "every measurement of the SQLite run");
     for name in [
         "rebuild every view from zero",
         "peak memory during the rebuild",

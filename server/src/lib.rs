@@ -161,7 +161,14 @@ impl App {
         let (stop, mut stopped) = watch::channel(false);
         let managers = ProcessManagers::new(engine.clone());
         let tick = config.timer_tick;
+        // On a read-only log the reactions and timers could write nothing:
+        // they wait for a start on a writable one.
+        let read_only = engine.store().config().read_only;
         let managers = tokio::spawn(async move {
+            if read_only {
+                tracing::info!("the log is read-only: process managers and timers do not run");
+                return;
+            }
             managers
                 .run(tick, async move {
                     let _ = stopped.wait_for(|s| *s).await;
