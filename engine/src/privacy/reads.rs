@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::store::{EventStore, StoreError};
 
@@ -50,6 +50,8 @@ enum Message {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ReadLog {
     sender: Arc<OnceLock<mpsc::Sender<Message>>>,
+    /// Wakes the writer gathering reads when a flush is asked for.
+    flushing: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Message {
@@ -62,7 +64,7 @@ impl ReadLog {
     fn sender(&self, store: &EventStore) -> &mpsc::Sender<Message> {
         self.sender.get_or_init(|| {
             let (tx, rx) = mpsc::channel(CHANNEL);
-            tokio::spawn(write_reads(store.clone(), rx));
+            tokio::spawn(write_reads(store.clone(), rx, self.flushing.clone()));
             tx
         })
     }
@@ -85,24 +87,31 @@ impl ReadLog {
     pub(crate) async fn flush(&self, store: &EventStore) {
         let (done, written) = oneshot::channel();
         if self.sender(store).send(Message::Flush(done)).await.is_ok() {
+            self.flushing.notify_one();
             let _ = written.await;
         }
     }
 }
 
-async fn write_reads(store: EventStore, mut rx: mpsc::Receiver<Message>) {
+async fn write_reads(store: EventStore, mut rx: mpsc::Receiver<Message>, flushing: Arc<Notify>) {
     let mut messages = Vec::with_capacity(BATCH);
     loop {
         if rx.recv_many(&mut messages, BATCH).await == 0 {
             return;
         }
-        let deadline = tokio::time::Instant::now() + GATHER;
-        while messages.len() < BATCH && !messages.iter().any(|m| matches!(m, Message::Flush(_))) {
-            let room = BATCH - messages.len();
-            let more = rx.recv_many(&mut messages, room);
-            match tokio::time::timeout_at(deadline, more).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
+        // Reads gather for GATHER without the channel waking this task at
+        // each one (a wake-up per read cost the reads a fifth of their
+        // time); a flush ends the wait at once.
+        if !messages.iter().any(|m| matches!(m, Message::Flush(_))) {
+            tokio::select! {
+                () = tokio::time::sleep(GATHER) => {}
+                () = flushing.notified() => {}
+            }
+            while messages.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(message) => messages.push(message),
+                    Err(_) => break,
+                }
             }
         }
         let mut reads = Vec::new();
