@@ -76,6 +76,21 @@ pub fn file(name: &str) -> pb::Attachment {
     }
 }
 
+/// `Cohorts.FindParticipant` by NIP, as `token`.
+pub async fn find(
+    app: &TestApp,
+    token: &str,
+    nip: &str,
+) -> Result<pb::FindParticipantResponse, tonic::Status> {
+    app.cohorts(token)
+        .find_participant(pb::FindParticipantRequest {
+            nip: nip.into(),
+            cohort_id: String::new(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
 pub fn open_cohort() -> pb::OpenCohortRequest {
     pb::OpenCohortRequest {
         expected_version: None,

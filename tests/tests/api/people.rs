@@ -39,20 +39,6 @@ fn signed(claims: &serde_json::Value) -> String {
     .unwrap()
 }
 
-async fn find(
-    app: &jejak_tests::app::TestApp,
-    token: &str,
-    nip: &str,
-) -> Result<pb::FindParticipantResponse, tonic::Status> {
-    app.cohorts(token)
-        .find_participant(pb::FindParticipantRequest {
-            nip: nip.into(),
-            cohort_id: String::new(),
-        })
-        .await
-        .map(tonic::Response::into_inner)
-}
-
 async fn a_token_naming_a_nip_acts_as_the_person_enrolled_with_it(db: &TestDb) {
     let app = spawn_app(db).await;
     let p = People::of(&app);

@@ -543,16 +543,7 @@ async fn an_oidc_participant_acts_as_the_person_their_nip_was_enrolled_as(db: &T
         .await
         .expect("the enrolled participant proposes")
         .into_inner();
-    let person = app
-        .cohorts(&p.organizer)
-        .find_participant(pb::FindParticipantRequest {
-            nip: NIP.into(),
-            cohort_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .person_id;
+    let person = find(&app, &p.organizer, NIP).await.unwrap().person_id;
     let project = app
         .projects(&participant)
         .get_project(pb::GetProjectRequest {
