@@ -375,9 +375,9 @@ impl ProcessManagers {
                     index = OverdueIndex {
                         position,
                         saved: position,
+                        loaded: true,
                         ..saved
                     };
-                    index.loaded = true;
                 }
                 Err(err) => tracing::warn!(
                     error = %err,

@@ -307,28 +307,47 @@ pub fn open_tree(value: &mut Value, keys: &dyn Keyring) -> Result<(), Unready> {
     }
 }
 
-/// The persons of the participants `value` holds opened (not erased): whose
-/// personal data a reader of `value` reads.
-pub fn opened_in(value: &Value) -> Vec<String> {
-    fn walk(value: &Value, out: &mut Vec<String>) {
+/// What [`gather`] asks of each object: `None` to walk its insides,
+/// `Some` to take it as a whole, with what it holds, if anything.
+type Visit<'a, T> = &'a dyn Fn(&Map<String, Value>) -> Option<Option<T>>;
+
+/// What `visit` finds in the objects of `value`, depth first.
+fn gather<T>(value: &Value, visit: Visit<'_, T>) -> Vec<T> {
+    fn walk<T>(value: &Value, visit: Visit<'_, T>, out: &mut Vec<T>) {
         match value {
-            Value::Object(object) => {
-                if plain_participant(object) {
-                    if object.get("name").and_then(Value::as_str) != Some(ERASED)
-                        && let Some(person) = object.get("person").and_then(Value::as_str)
-                    {
-                        out.push(person.to_owned());
-                    }
-                    return;
-                }
-                object.values().for_each(|v| walk(v, out));
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            Value::Object(object) => match visit(object) {
+                Some(found) => out.extend(found),
+                None => object.values().for_each(|v| walk(v, visit, out)),
+            },
+            Value::Array(items) => items.iter().for_each(|v| walk(v, visit, out)),
             _ => {}
         }
     }
     let mut out = Vec::new();
-    walk(value, &mut out);
+    walk(value, visit, &mut out);
+    out
+}
+
+/// The text of `object`'s `key`, or nothing.
+fn text(object: &Map<String, Value>, key: &str) -> String {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The persons of the participants `value` holds opened (not erased): whose
+/// personal data a reader of `value` reads.
+pub fn opened_in(value: &Value) -> Vec<String> {
+    let mut out = gather(value, &|object| {
+        plain_participant(object).then(|| {
+            (object.get("name").and_then(Value::as_str) != Some(ERASED))
+                .then(|| object.get("person").and_then(Value::as_str))
+                .flatten()
+                .map(str::to_owned)
+        })
+    });
     out.sort();
     out.dedup();
     out
@@ -337,57 +356,24 @@ pub fn opened_in(value: &Value) -> Vec<String> {
 /// The sealed names of the proposals in `value`, as stored: each the
 /// proposing participant's.
 pub fn sealed_names_in(value: &Value) -> Vec<Sealed> {
-    fn walk(value: &Value, out: &mut Vec<Sealed>) {
-        match value {
-            Value::Object(object) => {
-                if proposal(object) {
-                    out.extend(sealed_names(object));
-                    return;
-                }
-                object.values().for_each(|v| walk(v, out));
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(value, &mut out);
-    out
+    gather(value, &|object| {
+        proposal(object).then(|| sealed_names(object))
+    })
 }
 
 /// The sealed participants in `value`, as stored (not a proposal's names:
 /// [`sealed_names_in`]).
 pub fn sealed_in(value: &Value) -> Vec<Sealed> {
-    fn walk(value: &Value, out: &mut Vec<Sealed>) {
-        match value {
-            Value::Object(object) => {
-                if sealed_participant(object) {
-                    out.push(Sealed {
-                        person: object
-                            .get("person")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned(),
-                        sealed: object
-                            .get("sealed")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned(),
-                    });
-                    return;
-                }
-                if proposal(object) {
-                    return;
-                }
-                object.values().for_each(|v| walk(v, out));
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            _ => {}
+    gather(value, &|object| {
+        if sealed_participant(object) {
+            Some(Some(Sealed {
+                person: text(object, "person"),
+                sealed: text(object, "sealed"),
+            }))
+        } else {
+            proposal(object).then_some(None)
         }
-    }
-    let mut out = Vec::new();
-    walk(value, &mut out);
-    out
+    })
 }
 
 #[cfg(test)]
