@@ -16,6 +16,10 @@
 //! caused it, so handling an event again (after a crash between reading it
 //! and writing the reaction, or before the checkpoint was saved) writes
 //! nothing new: the effects happen exactly once.
+//!
+//! On a log shared by several servers, one of them runs the managers: the
+//! holder of the lease [`LEASE`], whose checkpoint writes are fenced by it
+//! (ADR 0029); the others stand by and take over once it lapses.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -33,10 +37,16 @@ use crate::domain::innovation::{
 use crate::domain::values::{InnovationId, MilestoneId, ProjectId};
 use crate::domain::{Actor, Aggregate, DomainError};
 use crate::engine::{CommandError, Context, Engine};
-use crate::store::{RecordedEvent, StoreError};
+use crate::store::{Lease, RecordedEvent, StoreError};
 
 /// The checkpoint name of the reactions.
 pub const CHECKPOINT: &str = "process_managers";
+
+/// The lease under which one server of a deployment runs the managers.
+pub const LEASE: &str = "process-managers";
+
+/// How long the managers' lease lasts without renewal.
+const LEASE_TTL: Duration = Duration::from_secs(5);
 
 /// The checkpoint name of the overdue timer's index.
 pub const TIMER_CHECKPOINT: &str = "overdue_timer";
@@ -158,6 +168,12 @@ impl ProcessManagers {
     /// # Errors
     /// Storage failures (the events are handled again next time).
     pub async fn run_once(&self) -> Result<usize, CommandError> {
+        self.pass(None).await
+    }
+
+    /// [`ProcessManagers::run_once`], saving the checkpoint only while
+    /// `lease` holds.
+    async fn pass(&self, lease: Option<&Lease>) -> Result<usize, CommandError> {
         let store = self.engine.store();
         let mut after = store.checkpoint(CHECKPOINT).await?;
         let mut read = 0;
@@ -171,7 +187,14 @@ impl ProcessManagers {
             }
             read += batch.len();
             after = last;
-            store.save_checkpoint(CHECKPOINT, after).await?;
+            match lease {
+                Some(lease) => {
+                    store
+                        .save_checkpoint_under(CHECKPOINT, after, lease)
+                        .await?
+                }
+                None => store.save_checkpoint(CHECKPOINT, after).await?,
+            }
         }
         Ok(read)
     }
@@ -426,22 +449,68 @@ impl ProcessManagers {
     }
 
     async fn follow(&self, tick: Duration, shutdown: impl Future<Output = ()>) {
-        let mut head = self.engine.store().watch_head();
-        let mut timer = tokio::time::interval(tick);
+        let store = self.engine.store();
+        let holder = uuid::Uuid::now_v7();
         tokio::pin!(shutdown);
         loop {
-            match self.run_once().await {
+            // Stand by until this server holds the managers' lease.
+            let mut lease = loop {
+                match store.acquire_lease(LEASE, holder, LEASE_TTL).await {
+                    Ok(Some(lease)) => break lease,
+                    Ok(None) => {}
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot reach the database for the process managers' lease")
+                    }
+                }
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::time::sleep(LEASE_TTL / 5) => {}
+                }
+            };
+            let stopped = self.lead(&mut lease, tick, &mut shutdown).await;
+            if stopped {
+                if let Err(err) = store.release_lease(&lease).await {
+                    tracing::warn!(error = %err, "could not give the process managers' lease up; it lapses by itself");
+                }
+                return;
+            }
+            tracing::warn!("the process managers' lease lapsed; another server may run them now");
+        }
+    }
+
+    /// Runs the managers while `lease` holds. True when `shutdown` came,
+    /// false when the lease was lost.
+    async fn lead(
+        &self,
+        lease: &mut Lease,
+        tick: Duration,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> bool {
+        let store = self.engine.store();
+        let mut head = store.watch_head();
+        let mut timer = tokio::time::interval(tick);
+        loop {
+            if lease.due()
+                && let Err(err) = store.renew_lease(lease).await
+            {
+                tracing::warn!(error = %err, "cannot renew the process managers' lease");
+            }
+            if !lease.live() {
+                return false;
+            }
+            match self.pass(Some(lease)).await {
                 Ok(0) => {}
                 Ok(_) => {
                     tokio::select! {
-                        () = &mut shutdown => return,
+                        () = &mut *shutdown => return true,
                         () = tokio::time::sleep(PACE) => {}
                     }
                 }
                 Err(err) => tracing::error!(error = %err, "process managers failed; retrying"),
             }
             tokio::select! {
-                () = &mut shutdown => return,
+                () = &mut *shutdown => return true,
+                () = tokio::time::sleep(LEASE_TTL / 5) => {}
                 _ = head.changed() => {}
                 _ = timer.tick() => {
                     if let Err(err) = self.tick_timers().await {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use jejak_engine::store::{EventStore, StoreError};
+use jejak_engine::store::{EventStore, Lease, StoreError, fence};
 use sqlx::{PgPool, Row as _, SqlitePool};
 
 /// One document write: `None` deletes.
@@ -113,6 +113,7 @@ impl Db {
         writes: &[Write],
         from: i64,
         to: i64,
+        lease: Option<&Lease>,
     ) -> Result<bool, StoreError> {
         let _write = self.write_lock().await;
         // One statement per chunk of documents, not one per document: each
@@ -120,11 +121,15 @@ impl Db {
         let (upserts, deletes): (Vec<&Write>, Vec<&Write>) =
             writes.iter().partition(|w| w.doc.is_some());
         macro_rules! commit {
-            ($db:ty, $pool:expr, $prelude:expr, $checkpoint:literal) => {{
+            ($db:ty, $pool:expr, $prelude:expr, $checkpoint:literal $(, $tx:ident => $fence:block)?) => {{
                 let mut tx = $pool.begin().await?;
                 if let Some(prelude) = $prelude {
                     sqlx::query(prelude).execute(&mut *tx).await?;
                 }
+                $({
+                    let $tx = &mut *tx;
+                    $fence
+                })?
                 let moved = sqlx::query($checkpoint)
                     .bind(view)
                     .bind(generation)
@@ -183,7 +188,13 @@ impl Db {
                 sqlx::Postgres,
                 pool,
                 Some("SET LOCAL synchronous_commit = off"),
-                "INSERT INTO view_checkpoints (view, generation, position) VALUES ($1, $2, $3) ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position WHERE view_checkpoints.position = $4"
+                "INSERT INTO view_checkpoints (view, generation, position) VALUES ($1, $2, $3) ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position WHERE view_checkpoints.position = $4",
+                // Only under the view's lease (ADR 0029).
+                tx => {
+                    if let Some(lease) = lease {
+                        fence(tx, lease).await?;
+                    }
+                }
             ),
         }
         Ok(true)
@@ -305,11 +316,20 @@ impl Db {
     }
 
     /// Serves `generation` from now on and drops the documents of every other one.
-    pub(crate) async fn activate(&self, view: &str, generation: i64) -> Result<(), StoreError> {
+    pub(crate) async fn activate(
+        &self,
+        view: &str,
+        generation: i64,
+        lease: Option<&Lease>,
+    ) -> Result<(), StoreError> {
         let _write = self.write_lock().await;
         macro_rules! activate {
-            ($pool:expr, $set:literal, $drop_docs:literal, $drop_checkpoints:literal) => {{
+            ($pool:expr, $set:literal, $drop_docs:literal, $drop_checkpoints:literal $(, $tx:ident => $fence:block)?) => {{
                 let mut tx = $pool.begin().await?;
+                $({
+                    let $tx = &mut *tx;
+                    $fence
+                })?
                 sqlx::query($set)
                     .bind(view)
                     .bind(generation)
@@ -339,7 +359,12 @@ impl Db {
                 pool,
                 "INSERT INTO view_active (view, generation) VALUES ($1, $2) ON CONFLICT (view) DO UPDATE SET generation = excluded.generation",
                 "DELETE FROM view_docs WHERE view = $1 AND generation <> $2",
-                "DELETE FROM view_checkpoints WHERE view = $1 AND generation <> $2"
+                "DELETE FROM view_checkpoints WHERE view = $1 AND generation <> $2",
+                tx => {
+                    if let Some(lease) = lease {
+                        fence(tx, lease).await?;
+                    }
+                }
             ),
         }
         Ok(())

@@ -3,10 +3,11 @@
 //! then follows; rebuilds beside the serving generation; reports status.
 //!
 //! On PostgreSQL with several servers, each view is applied by the one
-//! process that holds its advisory lock; the others stand by and take over
-//! from the checkpoint when it goes. The checkpoint also moves only from
-//! the position a batch started at, so even two appliers could never apply
-//! an event twice.
+//! process that holds its lease (ADR 0029); the others stand by and take
+//! over from the checkpoint once it lapses. Every write checks the lease's
+//! token in its transaction, and the checkpoint also moves only from the
+//! position a batch started at, so even two appliers could never apply an
+//! event twice.
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -17,10 +18,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use futures::FutureExt as _;
 use futures::future::{BoxFuture, Shared};
-use jejak_engine::store::{EventStore, RecordedEvent, StoreError};
+use jejak_engine::store::{EventStore, Lease, RecordedEvent, StoreError};
 use serde::Serialize;
-use sqlx::Connection as _;
 use tokio::sync::{Notify, broadcast, watch};
+use uuid::Uuid;
 
 use crate::db::Db;
 use crate::projection::{Docs, Projection, ProjectionError};
@@ -122,6 +123,10 @@ pub struct RunnerConfig {
     pub poll: Duration,
     /// Pause before retrying after a database error.
     pub retry: Duration,
+    /// How long a view's lease lasts without renewal (ADR 0029): a server
+    /// that hangs stops applying after this, and another takes over
+    /// within it and a fifth of it more (a standby tries that often).
+    pub lease: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -132,6 +137,7 @@ impl Default for RunnerConfig {
             cached_docs: 1_000,
             poll: Duration::from_millis(250),
             retry: Duration::from_secs(1),
+            lease: Duration::from_secs(5),
         }
     }
 }
@@ -183,6 +189,8 @@ pub struct Runner {
     cursors: Mutex<HashMap<Reader, (u64, Instant)>>,
     /// Told whenever a cursor moves.
     moved: Notify,
+    /// This process, as the holder of leases.
+    holder: Uuid,
 }
 
 /// One generation of a view reading the log: its name and generation.
@@ -247,6 +255,8 @@ struct Gen<D> {
     /// Where the view's committed writes are told, for the generation
     /// served (none for one being rebuilt).
     feed: Option<broadcast::Sender<Arc<Change<D>>>>,
+    /// The lease this generation's writes are made under (ADR 0029).
+    lease: Option<Lease>,
 }
 
 /// A view's write committing in the background: the checkpoint moves to
@@ -284,6 +294,7 @@ impl<D: Clone> Gen<D> {
             written: (position == 0).then(HashSet::new),
             pending: None,
             feed: None,
+            lease: None,
         }
     }
 
@@ -307,19 +318,9 @@ impl From<StoreError> for StepError {
     }
 }
 
-/// The advisory lock key of a view: FNV-1a of its name.
-fn lock_key(name: &str) -> i64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in b"jejak.view.".iter().chain(name.as_bytes()) {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash as i64
-}
-
-enum Lead {
-    Alone,
-    Lock(sqlx::PgConnection),
+/// The name of a view's lease.
+fn lease_name(view: &str) -> String {
+    format!("view:{view}")
 }
 
 impl Runner {
@@ -339,6 +340,7 @@ impl Runner {
             recent: Mutex::new(VecDeque::new()),
             cursors: Mutex::new(HashMap::new()),
             moved: Notify::new(),
+            holder: Uuid::now_v7(),
         }))
     }
 
@@ -651,19 +653,34 @@ impl Runner {
         }
     }
 
-    async fn lead(&self, name: &str) -> Result<Option<Lead>, StoreError> {
-        let Db::Postgres(pool) = &self.db else {
-            return Ok(Some(Lead::Alone));
-        };
-        let mut conn = sqlx::PgConnection::connect_with(&pool.connect_options())
+    /// Takes the view's lease, if no other process holds it.
+    async fn lead(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        self.store
+            .acquire_lease(&lease_name(name), self.holder, self.config.lease)
             .await
-            .map_err(StoreError::from)?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(lock_key(name))
-            .fetch_one(&mut conn)
-            .await
-            .map_err(StoreError::from)?;
-        Ok(locked.then_some(Lead::Lock(conn)))
+    }
+
+    /// Asks the server that applies view `name` to rebuild it, when this
+    /// one stands by (ADR 0029). False when nobody holds its lease now.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn request_rebuild(&self, name: &str) -> Result<bool, StoreError> {
+        self.store.request_rebuild(&lease_name(name)).await
+    }
+
+    /// Every view's lease, as the database holds them (none on SQLite).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn leases(&self) -> Result<Vec<jejak_engine::store::LeaseRow>, StoreError> {
+        self.store.leases().await
+    }
+
+    /// This process, as the holder of leases (ADR 0029).
+    #[must_use]
+    pub fn holder(&self) -> Uuid {
+        self.holder
     }
 
     /// Applies the next batch to `view`, and writes it when the view is at
@@ -766,6 +783,7 @@ impl Runner {
         };
         let (db, name, generation) = (self.db.clone(), view.name, view.generation);
         let (from, to) = (view.position, view.applied);
+        let lease = view.lease.clone();
         let commit = tokio::spawn(async move {
             db.commit(
                 name,
@@ -773,6 +791,7 @@ impl Runner {
                 &writes,
                 i64::try_from(from).unwrap_or(i64::MAX),
                 i64::try_from(to).unwrap_or(i64::MAX),
+                lease.as_ref(),
             )
             .await
         });
@@ -900,11 +919,11 @@ impl Runner {
                     let _ = feed.send(Arc::new(Change::Reset));
                 }
                 tokio::select! {
-                    () = tokio::time::sleep(self.config.poll) => {}
+                    () = tokio::time::sleep(self.standby_poll()) => {}
                     _ = shutdown.changed() => return,
                 }
             };
-            let mut lead = lead;
+            let mut lease = lead;
             let (generation, position) = match async {
                 let generation = self.db.active(P::NAME).await?;
                 Ok::<_, StoreError>((generation, self.db.checkpoint(P::NAME, generation).await?))
@@ -919,16 +938,40 @@ impl Runner {
                 }
             };
             let mut live = Gen::at(P::NAME, generation, position);
+            live.lease = Some(lease.clone());
             // Whatever another process (or an earlier lead) did is not in
             // the feed: its followers read the view again.
             live.feed = Some(feed.clone());
             let _ = feed.send(Arc::new(Change::Reset));
             let mut building: Option<Gen<P::Doc>> = None;
             let mut head = self.store.watch_head();
-            let mut last_ping = Instant::now();
-            loop {
+            'follow: loop {
                 if *shutdown.borrow() {
-                    return;
+                    break 'follow;
+                }
+                // Renew the lease in time; stop at once when it is lost or
+                // has run out (ADR 0029).
+                if lease.due() {
+                    match self.store.renew_lease(&mut lease).await {
+                        Ok(_) => {
+                            if lease.take_request() {
+                                // A standby was asked to rebuild it.
+                                rebuild.0.store(true, Ordering::SeqCst);
+                            }
+                        }
+                        Err(err) => {
+                            tracing::warn!(view = P::NAME, error = %err, "cannot renew this view's lease");
+                        }
+                    }
+                }
+                if !lease.live() {
+                    tracing::warn!(
+                        view = P::NAME,
+                        "this view's lease lapsed; another server may apply it now"
+                    );
+                    self.forget(&mut live).await;
+                    self.stop_reading(P::NAME);
+                    continue 'lead;
                 }
                 head.borrow_and_update();
                 if rebuild.0.swap(false, Ordering::SeqCst) {
@@ -942,7 +985,9 @@ impl Runner {
                         tracing::warn!(view = P::NAME, error = %err, "dropping an unfinished generation failed");
                     }
                     tracing::info!(view = P::NAME, generation = next, "rebuilding from zero");
-                    building = Some(Gen::at(P::NAME, next, 0));
+                    let mut rebuilt = Gen::at(P::NAME, next, 0);
+                    rebuilt.lease = Some(lease.clone());
+                    building = Some(rebuilt);
                 }
                 let mut worked = 0;
                 let mut outcome = Ok(());
@@ -952,7 +997,7 @@ impl Runner {
                         Ok(n) => {
                             worked += n;
                             if n == 0 && b.current >= live.current {
-                                match self.db.activate(P::NAME, b.generation).await {
+                                match self.db.activate(P::NAME, b.generation, Some(&lease)).await {
                                     Ok(()) => {
                                         tracing::info!(
                                             view = P::NAME,
@@ -1008,7 +1053,7 @@ impl Runner {
                         // Wait for a rebuild request (or shutdown), then start over.
                         tokio::select! {
                             () = rebuild.1.notified() => {}
-                            _ = shutdown.changed() => return,
+                            _ = shutdown.changed() => break 'follow,
                         }
                         rebuild.0.store(true, Ordering::SeqCst);
                         building = None;
@@ -1019,7 +1064,7 @@ impl Runner {
                         self.stop_reading(P::NAME);
                         tokio::select! {
                             () = tokio::time::sleep(self.config.retry) => {}
-                            _ = shutdown.changed() => return,
+                            _ = shutdown.changed() => break 'follow,
                         }
                         continue 'lead;
                     }
@@ -1027,26 +1072,30 @@ impl Runner {
                 if worked > 0 {
                     continue;
                 }
-                // Caught up: keep the lock alive, then wait for news.
-                if let Lead::Lock(conn) = &mut lead
-                    && last_ping.elapsed() > Duration::from_secs(5)
-                {
-                    last_ping = Instant::now();
-                    if conn.ping().await.is_err() {
-                        tracing::warn!(
-                            view = P::NAME,
-                            "lost the connection holding this view's lock"
-                        );
-                        continue 'lead;
-                    }
-                }
+                // Caught up: wait for news.
                 tokio::select! {
                     _ = head.changed() => {}
                     () = tokio::time::sleep(self.config.poll) => {}
                     () = rebuild.1.notified() => { rebuild.0.store(true, Ordering::SeqCst); }
-                    _ = shutdown.changed() => return,
+                    _ = shutdown.changed() => break 'follow,
                 }
             }
+            // Stopping: let the last write land, then give the lease up so
+            // that another server takes over at once.
+            let _ = self.settle(&mut live).await;
+            if let Err(err) = self.store.release_lease(&lease).await {
+                tracing::warn!(view = P::NAME, error = %err, "could not give this view's lease up; it lapses by itself");
+            }
+            return;
+        }
+    }
+
+    /// How often a standby tries to take a view's lease: a fifth of its
+    /// length on a shared log; on SQLite this process takes it at once.
+    fn standby_poll(&self) -> Duration {
+        match self.db {
+            Db::Postgres(_) => self.config.lease / 5,
+            Db::Sqlite(..) => self.config.poll,
         }
     }
 }

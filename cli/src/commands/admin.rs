@@ -95,6 +95,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                     "views": list.projections.iter().map(|p| serde_json::json!({
                         "name": p.name, "state": state_name(p.state), "position": p.position, "head": p.head,
                         "lag_events": p.lag_events, "lag_seconds": p.lag_seconds, "generation": p.generation, "error": p.error,
+                        "leader": p.leader, "led_here": p.led_here,
                     })).collect::<Vec<_>>(),
                     "verified_position": list.verified_position,
                     "bad_snapshots_ignored": list.bad_snapshots_ignored,
@@ -107,6 +108,11 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                         p.position.to_string(),
                         p.lag_events.to_string(),
                         format!("{:.1}", p.lag_seconds),
+                        match (p.led_here, p.leader.is_empty()) {
+                            (true, _) => "this server".to_owned(),
+                            (false, true) => String::new(),
+                            (false, false) => p.leader.clone(),
+                        },
                         p.error.clone(),
                     ]
                 });
@@ -119,6 +125,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                             "position",
                             "lag (events)",
                             "lag (s)",
+                            "applied by",
                             "error"
                         ],
                         rows
@@ -144,6 +151,15 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                 .rebuild_projection(pb::RebuildProjectionRequest { name: name.clone() })
                 .await?
                 .into_inner();
+            if started.state == pb::ProjectionState::Standby as i32 {
+                // Another server applies it; it was asked to rebuild.
+                say!(
+                    "view {name} is applied by server {}, which was asked to rebuild it and starts within seconds; \
+                     `jejak admin status` on any server shows its progress",
+                    started.leader
+                );
+                return Ok(());
+            }
             let bar = indicatif::ProgressBar::new(started.head.max(1));
             bar.set_style(
                 indicatif::ProgressStyle::with_template("rebuilding {msg} [{bar:40}] {pos}/{len}")

@@ -34,6 +34,7 @@ mod checkpoint;
 mod copy;
 mod error;
 mod hash;
+mod lease;
 pub mod merkle;
 mod people;
 mod plan;
@@ -61,6 +62,7 @@ use tracing::Instrument as _;
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use error::StoreError;
 pub use hash::{HashedFields, chain_hash};
+pub use lease::{Lease, LeaseRow, fence};
 pub use roles::{
     ERASABLE_TABLES, InitDb, MUTABLE_TABLES, PERSONAL_TABLES, migrate_postgres, postgres_migrator,
 };

@@ -24,13 +24,15 @@ use sqlx::postgres::PgConnection;
 use super::StoreError;
 
 /// Tables the server role may also UPDATE and DELETE: caches and cursors,
-/// each rebuilt from the log (snapshots, reader checkpoints, the record of
+/// each rebuilt from the log (snapshots, reader checkpoints, the leases of
+/// who applies what (ADR 0029), the record of
 /// the chain verified on start, the views' documents and checkpoints), and
 /// the people index, whose rows are deleted when a person is erased.
 pub const MUTABLE_TABLES: &[&str] = &[
     "people",
     "snapshots",
     "checkpoints",
+    "leases",
     "log_verified",
     "view_docs",
     "view_checkpoints",

@@ -1,17 +1,23 @@
 use jejak_engine::access::AccessEvent;
 use jejak_engine::domain::Role;
 use jejak_engine::privacy::Scrubbed;
+use jejak_engine::store::LeaseRow;
 use jejak_engine::workflow::Workflow;
 use jejak_projections::{DifferenceKind, RunState, Status as ViewStatus};
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use super::require;
 use crate::App;
 use crate::convert::written;
 use crate::error::{invalid, status};
 
-fn status_out(s: ViewStatus) -> pb::ProjectionStatus {
+fn status_out(s: ViewStatus, leases: &[LeaseRow], here: Uuid) -> pb::ProjectionStatus {
+    let leader = leases
+        .iter()
+        .find(|l| l.held && l.name == format!("view:{}", s.name))
+        .map(|l| l.holder);
     let (state, error, error_position) = match s.state {
         RunState::Starting => (pb::ProjectionState::Starting, String::new(), 0),
         RunState::Standby => (pb::ProjectionState::Standby, String::new(), 0),
@@ -31,6 +37,11 @@ fn status_out(s: ViewStatus) -> pb::ProjectionStatus {
         rebuild_position: s.rebuild_position.unwrap_or(0),
         error,
         error_position,
+        leader: leader.map(|l| l.to_string()).unwrap_or_default(),
+        // On SQLite (no leases) the one server applies every view it does
+        // not stand by for.
+        led_here: leader == Some(here)
+            || (leases.is_empty() && state != pb::ProjectionState::Standby),
     }
 }
 
@@ -58,12 +69,12 @@ impl pb::admin_server::Admin for App {
             &[Role::Admin, Role::Auditor],
             "read projection status",
         )?;
-        let projections = self
-            .views()
-            .runner()
+        let runner = self.views().runner();
+        let leases = runner.leases().await.map_err(status)?;
+        let projections = runner
             .statuses()
             .into_iter()
-            .map(status_out)
+            .map(|s| status_out(s, &leases, runner.holder()))
             .collect();
         let store = self.engine().store();
         let verified_position = store
@@ -86,6 +97,29 @@ impl pb::admin_server::Admin for App {
         require(&actor, &[Role::Admin], "rebuild projections")?;
         let name = request.into_inner().name;
         let runner = self.views().runner();
+        let standing_by = runner
+            .statuses()
+            .into_iter()
+            .find(|s| s.name == name)
+            .is_some_and(|s| s.state == RunState::Standby);
+        if standing_by {
+            // Another server applies it: ask it, through the view's lease
+            // (ADR 0029), and answer at once with this server's status,
+            // which names the leader.
+            if !runner.request_rebuild(&name).await.map_err(status)? {
+                return Err(Status::unavailable(format!(
+                    "no server applies view '{name}' at this moment (one is taking it over); \
+                     send the rebuild again in a few seconds"
+                )));
+            }
+            let leases = runner.leases().await.map_err(status)?;
+            let current = runner
+                .statuses()
+                .into_iter()
+                .find(|s| s.name == name)
+                .ok_or_else(|| Status::not_found(name))?;
+            return Ok(Response::new(status_out(current, &leases, runner.holder())));
+        }
         runner.rebuild(&name).map_err(|_| {
             invalid(
                 "name",
@@ -100,7 +134,8 @@ impl pb::admin_server::Admin for App {
             .into_iter()
             .find(|s| s.name == name)
             .ok_or_else(|| Status::not_found(name))?;
-        Ok(Response::new(status_out(current)))
+        let leases = runner.leases().await.map_err(status)?;
+        Ok(Response::new(status_out(current, &leases, runner.holder())))
     }
 
     async fn list_workflows(

@@ -4,6 +4,7 @@ mod append;
 mod concurrency;
 mod durability;
 mod integrity;
+mod leases;
 mod people;
 mod privacy;
 mod reads;

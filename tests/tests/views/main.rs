@@ -31,6 +31,7 @@ pub async fn runner(store: EventStore, batch: usize) -> Arc<Runner> {
         cached_docs: 16,
         poll: Duration::from_millis(50),
         retry: Duration::from_millis(100),
+        lease: Duration::from_secs(2),
     };
     Runner::new(store, config).await.expect("the runner starts")
 }

@@ -288,11 +288,24 @@ async fn two_runners_on_one_postgres_database_take_turns() {
         .await
         .expect("a standby reads the leader's progress");
 
+    // A rebuild asked of the standby is made by the leader, once.
+    let served = leader.statuses()[0].generation;
+    assert!(standby.request_rebuild(ProjectBoard::NAME).await.unwrap());
+    let rebuilt = until(&leader, ProjectBoard::NAME, "rebuilt when asked", |s| {
+        s.generation > served && s.state == RunState::Following
+    })
+    .await
+    .generation;
+
     leader.shutdown();
-    until(&standby, ProjectBoard::NAME, "taken over", |s| {
-        s.state != RunState::Standby
+    let taken_over = until(&standby, ProjectBoard::NAME, "taken over", |s| {
+        s.state != RunState::Standby && s.state != RunState::Starting
     })
     .await;
+    assert_eq!(
+        taken_over.generation, rebuilt,
+        "the standby serves the rebuilt generation and does not rebuild again"
+    );
     history::play(&engine, &long_history()[200..], "second")
         .await
         .unwrap();
@@ -305,6 +318,110 @@ async fn two_runners_on_one_postgres_database_take_turns() {
     );
     standby.shutdown();
     drop((a, b, store_a, store_b));
+    db.cleanup().await;
+}
+
+/// A server that hangs while it applies a view (its whole runtime blocked,
+/// as a stopped process or a frozen machine would be; its connections stay
+/// open) does not freeze the view for the others: its lease lapses, the
+/// standby takes over within the bound, and when the hung server wakes it
+/// writes nothing under the lease it lost (ADR 0029).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_leader_is_replaced_and_writes_nothing_when_it_wakes() {
+    let Some(db) =
+        TestDb::postgres("a_hung_leader_is_replaced_and_writes_nothing_when_it_wakes").await
+    else {
+        return;
+    };
+    // Server A on a runtime of its own, one thread: blocking that thread
+    // hangs every task of the server at once.
+    let url = db.url().to_owned();
+    let (a_tx, a_rx) = tokio::sync::oneshot::channel();
+    let (hang_tx, mut hang_rx) = tokio::sync::mpsc::unbounded_channel::<std::time::Duration>();
+    let server_a = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let store = jejak_engine::store::EventStore::open(&url, Default::default())
+                .await
+                .unwrap();
+            let a = runner(store, 50).await;
+            a.spawn(ProjectBoard);
+            a_tx.send(a.clone()).ok();
+            while let Some(hang) = hang_rx.recv().await {
+                // Hangs: nothing of this server runs meanwhile.
+                std::thread::sleep(hang);
+            }
+            a.shutdown();
+        });
+    });
+    let a = a_rx.await.unwrap();
+    until(&a, ProjectBoard::NAME, "leading", |s| {
+        s.state == RunState::Following
+    })
+    .await;
+    let store_b = db.open().await;
+    let b = runner(store_b.clone(), 50).await;
+    b.spawn(ProjectBoard);
+    until(&b, ProjectBoard::NAME, "standing by", |s| {
+        s.state == RunState::Standby
+    })
+    .await;
+    let engine = engine(store_b.clone()).await;
+    history::setup(&engine).await.unwrap();
+    history::play(&engine, &long_history()[..100], "first")
+        .await
+        .unwrap();
+    let head = store_b.digest().await.unwrap().position;
+    until(&a, ProjectBoard::NAME, "caught up", |s| {
+        s.position >= head && s.state == RunState::Following
+    })
+    .await;
+
+    // A hangs for longer than its lease; the log goes on meanwhile.
+    let lease = std::time::Duration::from_secs(2);
+    hang_tx.send(lease * 3).unwrap();
+    let hung = std::time::Instant::now();
+    history::play(&engine, &long_history()[100..200], "second")
+        .await
+        .unwrap();
+    let head = store_b.digest().await.unwrap().position;
+    b.wait_for(ProjectBoard::NAME, head, std::time::Duration::from_secs(10))
+        .await
+        .expect("the standby takes the view over and answers at the head");
+    let taken_over = hung.elapsed();
+    assert!(
+        taken_over < std::time::Duration::from_secs(10),
+        "taken over after {taken_over:?}"
+    );
+    assert_ne!(b.statuses()[0].state, RunState::Standby, "B leads now");
+    let holder = |leases: Vec<jejak_engine::store::LeaseRow>| {
+        leases
+            .into_iter()
+            .find(|l| l.name == "view:project_board")
+            .map(|l| l.holder)
+    };
+    assert_eq!(holder(store_b.leases().await.unwrap()), Some(b.holder()));
+
+    // A wakes up, finds its lease lost, and stands by; B goes on applying.
+    until(&a, ProjectBoard::NAME, "standing by after waking", |s| {
+        s.state == RunState::Standby
+    })
+    .await;
+    history::play(&engine, &long_history()[200..260], "third")
+        .await
+        .unwrap();
+    caught_up(&b, ProjectBoard::NAME).await;
+    assert_eq!(holder(store_b.leases().await.unwrap()), Some(b.holder()));
+    let check = b.check(&ProjectBoard).await.unwrap();
+    assert!(check.matches(), "the view is what the log makes: {check:?}");
+
+    drop(hang_tx);
+    server_a.join().unwrap();
+    b.shutdown();
+    drop((a, b, store_b, engine));
     db.cleanup().await;
 }
 
