@@ -255,10 +255,17 @@ async fn read_tree_hashes(
 /// The checked statement of a guessed lone append, built once: $1–$12 the
 /// rows, $13–$18 the request, $19–$22 lock and check, $23–$27 the tree
 /// hashes and the seal.
+///
+/// The append lock is only *tried*: a statement reads the log as it was
+/// when the statement began, so one that waited for the lock while another
+/// server appended would check a head that is no longer the head, and
+/// fail on a unique key. When the lock is held (another server, or another
+/// process, appends now), the guess writes nothing and the batch path
+/// takes the lock in a statement of its own and reads the head under it.
 static GUESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($19)), \
-             still AS MATERIALIZED (SELECT 1 FROM locked WHERE \
+        "WITH locked AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($19) AS got), \
+             still AS MATERIALIZED (SELECT 1 FROM locked WHERE got AND \
                  (SELECT position FROM events ORDER BY position DESC LIMIT 1) \
                      IS NOT DISTINCT FROM $20 \
                  AND (SELECT stream_type || ':' || stream_version FROM events \
