@@ -321,24 +321,30 @@ async fn two_runners_on_one_postgres_database_take_turns() {
     db.cleanup().await;
 }
 
-/// A server that hangs while it applies a view (its whole runtime blocked,
-/// as a stopped process or a frozen machine would be; its connections stay
-/// open) does not freeze the view for the others: its lease lapses, the
-/// standby takes over within the bound, and when the hung server wakes it
-/// writes nothing under the lease it lost (ADR 0029).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hung_leader_is_replaced_and_writes_nothing_when_it_wakes() {
-    let Some(db) =
-        TestDb::postgres("a_hung_leader_is_replaced_and_writes_nothing_when_it_wakes").await
-    else {
-        return;
-    };
-    // Server A on a runtime of its own, one thread: blocking that thread
-    // hangs every task of the server at once.
+/// What befalls server A of the fault tests.
+enum Fault {
+    /// Its process stops for a while (SIGSTOP, a frozen machine): every
+    /// task at once, its connections left open.
+    Hang(std::time::Duration),
+    /// Its process dies: its tasks end and its connections close, without
+    /// giving its leases up.
+    Kill,
+}
+
+/// Server A, applying the board on a runtime of its own with one thread,
+/// so that blocking that thread hangs the whole server, and dropping the
+/// runtime kills it.
+async fn server_on_its_own_runtime(
+    db: &TestDb,
+) -> (
+    std::sync::Arc<jejak_projections::Runner>,
+    tokio::sync::mpsc::UnboundedSender<Fault>,
+    std::thread::JoinHandle<()>,
+) {
     let url = db.url().to_owned();
     let (a_tx, a_rx) = tokio::sync::oneshot::channel();
-    let (hang_tx, mut hang_rx) = tokio::sync::mpsc::unbounded_channel::<std::time::Duration>();
-    let server_a = std::thread::spawn(move || {
+    let (faults, mut fault) = tokio::sync::mpsc::unbounded_channel::<Fault>();
+    let server = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -350,18 +356,31 @@ async fn a_hung_leader_is_replaced_and_writes_nothing_when_it_wakes() {
             let a = runner(store, 50).await;
             a.spawn(ProjectBoard);
             a_tx.send(a.clone()).ok();
-            while let Some(hang) = hang_rx.recv().await {
-                // Hangs: nothing of this server runs meanwhile.
-                std::thread::sleep(hang);
+            while let Some(next) = fault.recv().await {
+                match next {
+                    Fault::Hang(how_long) => std::thread::sleep(how_long),
+                    Fault::Kill => return,
+                }
             }
             a.shutdown();
         });
+        // Dropping the runtime ends every task of the server.
     });
     let a = a_rx.await.unwrap();
     until(&a, ProjectBoard::NAME, "leading", |s| {
         s.state == RunState::Following
     })
     .await;
+    (a, faults, server)
+}
+
+/// Server A leads with the history's first part applied, server B stands
+/// by; then `fault` befalls A while the log goes on. B takes the view over
+/// within the bound, answers at the head, holds the lease, and its view is
+/// what the log makes: no event applied twice, none lost. Returns A and
+/// B's parts for more checks.
+async fn a_fault_of_the_leader_is_taken_over(db: &TestDb, fault: Fault) -> FaultTest {
+    let (a, faults, server) = server_on_its_own_runtime(db).await;
     let store_b = db.open().await;
     let b = runner(store_b.clone(), 50).await;
     b.spawn(ProjectBoard);
@@ -380,10 +399,8 @@ async fn a_hung_leader_is_replaced_and_writes_nothing_when_it_wakes() {
     })
     .await;
 
-    // A hangs for longer than its lease; the log goes on meanwhile.
-    let lease = std::time::Duration::from_secs(2);
-    hang_tx.send(lease * 3).unwrap();
-    let hung = std::time::Instant::now();
+    let struck = std::time::Instant::now();
+    faults.send(fault).unwrap();
     history::play(&engine, &long_history()[100..200], "second")
         .await
         .unwrap();
@@ -391,38 +408,95 @@ async fn a_hung_leader_is_replaced_and_writes_nothing_when_it_wakes() {
     b.wait_for(ProjectBoard::NAME, head, std::time::Duration::from_secs(10))
         .await
         .expect("the standby takes the view over and answers at the head");
-    let taken_over = hung.elapsed();
+    let taken_over = struck.elapsed();
     assert!(
         taken_over < std::time::Duration::from_secs(10),
         "taken over after {taken_over:?}"
     );
     assert_ne!(b.statuses()[0].state, RunState::Standby, "B leads now");
-    let holder = |leases: Vec<jejak_engine::store::LeaseRow>| {
-        leases
-            .into_iter()
-            .find(|l| l.name == "view:project_board")
-            .map(|l| l.holder)
-    };
-    assert_eq!(holder(store_b.leases().await.unwrap()), Some(b.holder()));
+    assert_eq!(board_leader(&store_b).await, Some(b.holder()));
+    FaultTest {
+        a,
+        faults,
+        server,
+        b,
+        store_b,
+        engine,
+    }
+}
 
-    // A wakes up, finds its lease lost, and stands by; B goes on applying.
-    until(&a, ProjectBoard::NAME, "standing by after waking", |s| {
-        s.state == RunState::Standby
-    })
-    .await;
-    history::play(&engine, &long_history()[200..260], "third")
+struct FaultTest {
+    a: std::sync::Arc<jejak_projections::Runner>,
+    faults: tokio::sync::mpsc::UnboundedSender<Fault>,
+    server: std::thread::JoinHandle<()>,
+    b: std::sync::Arc<jejak_projections::Runner>,
+    store_b: jejak_engine::store::EventStore,
+    engine: jejak_engine::engine::Engine,
+}
+
+impl FaultTest {
+    /// More of the log, applied by B alone; its view is what the log makes.
+    async fn b_goes_on_alone(self, db: TestDb) {
+        history::play(&self.engine, &long_history()[200..260], "third")
+            .await
+            .unwrap();
+        caught_up(&self.b, ProjectBoard::NAME).await;
+        assert_eq!(board_leader(&self.store_b).await, Some(self.b.holder()));
+        let check = self.b.check(&ProjectBoard).await.unwrap();
+        assert!(check.matches(), "the view is what the log makes: {check:?}");
+        drop(self.faults);
+        self.server.join().unwrap();
+        self.b.shutdown();
+        drop((self.a, self.b, self.store_b, self.engine));
+        db.cleanup().await;
+    }
+}
+
+/// The server holding the board's lease now.
+async fn board_leader(store: &jejak_engine::store::EventStore) -> Option<uuid::Uuid> {
+    store
+        .leases()
         .await
-        .unwrap();
-    caught_up(&b, ProjectBoard::NAME).await;
-    assert_eq!(holder(store_b.leases().await.unwrap()), Some(b.holder()));
-    let check = b.check(&ProjectBoard).await.unwrap();
-    assert!(check.matches(), "the view is what the log makes: {check:?}");
+        .unwrap()
+        .into_iter()
+        .find(|l| l.name == format!("view:{}", ProjectBoard::NAME) && l.held)
+        .map(|l| l.holder)
+}
 
-    drop(hang_tx);
-    server_a.join().unwrap();
-    b.shutdown();
-    drop((a, b, store_b, engine));
-    db.cleanup().await;
+/// A server that hangs while it applies a view does not freeze the view
+/// for the others: its lease lapses, the standby takes over within the
+/// bound, and when the hung server wakes it writes nothing under the lease
+/// it lost and stands by (ADR 0029).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_leader_is_replaced_and_writes_nothing_when_it_wakes() {
+    let Some(db) =
+        TestDb::postgres("a_hung_leader_is_replaced_and_writes_nothing_when_it_wakes").await
+    else {
+        return;
+    };
+    // Hung for longer than its lease (2 s in these tests).
+    let test =
+        a_fault_of_the_leader_is_taken_over(&db, Fault::Hang(std::time::Duration::from_secs(6)))
+            .await;
+    until(
+        &test.a,
+        ProjectBoard::NAME,
+        "standing by after waking",
+        |s| s.state == RunState::Standby,
+    )
+    .await;
+    test.b_goes_on_alone(db).await;
+}
+
+/// A server killed while it applies a view (its lease not given up) is
+/// replaced once its lease lapses, within the bound (ADR 0029).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_leader_is_replaced_within_its_lease() {
+    let Some(db) = TestDb::postgres("a_killed_leader_is_replaced_within_its_lease").await else {
+        return;
+    };
+    let test = a_fault_of_the_leader_is_taken_over(&db, Fault::Kill).await;
+    test.b_goes_on_alone(db).await;
 }
 
 /// The position a view's checkpoint holds in the database.
