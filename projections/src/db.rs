@@ -24,6 +24,18 @@ pub(crate) enum Db {
 
 const CHUNK: usize = 500;
 
+/// The checkpoint's move on PostgreSQL, announced on
+/// [`jejak_engine::store::VIEWS_CHANNEL`] as `VIEW:POSITION` when it moved.
+static ANNOUNCED_CHECKPOINT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH moved AS (INSERT INTO view_checkpoints (view, generation, position) VALUES ($1, $2, $3) \
+         ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position \
+         WHERE view_checkpoints.position = $4 RETURNING view, position) \
+         SELECT pg_notify('{}', view || ':' || position) FROM moved",
+        jejak_engine::store::VIEWS_CHANNEL
+    )
+});
+
 impl Db {
     pub(crate) async fn open(store: &EventStore) -> Result<Self, StoreError> {
         let db = match (store.sqlite_pool(), store.postgres_pool()) {
@@ -114,6 +126,7 @@ impl Db {
         from: i64,
         to: i64,
         lease: Option<&Lease>,
+        announce: bool,
     ) -> Result<bool, StoreError> {
         let _write = self.write_lock().await;
         // One statement per chunk of documents, not one per document: each
@@ -121,7 +134,7 @@ impl Db {
         let (upserts, deletes): (Vec<&Write>, Vec<&Write>) =
             writes.iter().partition(|w| w.doc.is_some());
         macro_rules! commit {
-            ($db:ty, $pool:expr, $prelude:expr, $checkpoint:literal $(, $tx:ident => $fence:block)?) => {{
+            ($db:ty, $pool:expr, $prelude:expr, $checkpoint:expr $(, $tx:ident => $fence:block)?) => {{
                 let mut tx = $pool.begin().await?;
                 if let Some(prelude) = $prelude {
                     sqlx::query(prelude).execute(&mut *tx).await?;
@@ -184,11 +197,18 @@ impl Db {
             // leaves the view at an older checkpoint, from which it applies
             // the log again. On SQLite the views' pool already commits
             // without waiting (`synchronous=NORMAL`).
+            // The served generation's writes are announced to standbys
+            // (ADR 0029), in the statement that moves the checkpoint; the
+            // notice goes out when the transaction commits.
             Self::Postgres(pool) => commit!(
                 sqlx::Postgres,
                 pool,
                 Some("SET LOCAL synchronous_commit = off"),
-                "INSERT INTO view_checkpoints (view, generation, position) VALUES ($1, $2, $3) ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position WHERE view_checkpoints.position = $4",
+                if announce {
+                    ANNOUNCED_CHECKPOINT.as_str()
+                } else {
+                    "INSERT INTO view_checkpoints (view, generation, position) VALUES ($1, $2, $3) ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position WHERE view_checkpoints.position = $4"
+                },
                 // Only under the view's lease (ADR 0029).
                 tx => {
                     if let Some(lease) = lease {

@@ -191,6 +191,10 @@ pub struct Runner {
     moved: Notify,
     /// This process, as the holder of leases.
     holder: Uuid,
+    /// On PostgreSQL: how far each view is, as announced by the server
+    /// applying it (ADR 0029), and told whenever an announcement arrives.
+    announced: Mutex<HashMap<String, u64>>,
+    heard: Notify,
 }
 
 /// One generation of a view reading the log: its name and generation.
@@ -331,7 +335,7 @@ impl Runner {
     pub async fn new(store: EventStore, config: RunnerConfig) -> Result<Arc<Self>, StoreError> {
         let db = Db::open(&store).await?;
         let (shutdown, _) = watch::channel(false);
-        Ok(Arc::new(Self {
+        let runner = Arc::new(Self {
             store,
             db,
             config,
@@ -341,7 +345,54 @@ impl Runner {
             cursors: Mutex::new(HashMap::new()),
             moved: Notify::new(),
             holder: Uuid::now_v7(),
-        }))
+            announced: Mutex::new(HashMap::new()),
+            heard: Notify::new(),
+        });
+        if matches!(runner.db, Db::Postgres(_)) {
+            let mut notices = runner.store.view_notices();
+            let runner = Arc::downgrade(&runner);
+            tokio::spawn(async move {
+                loop {
+                    match notices.recv().await {
+                        Ok(notice) => {
+                            let Some(runner) = runner.upgrade() else {
+                                return;
+                            };
+                            if let Some((view, position)) = notice.rsplit_once(':')
+                                && let Ok(position) = position.parse::<u64>()
+                            {
+                                runner.hear(view, position);
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            });
+        }
+        Ok(runner)
+    }
+
+    /// Another server announced that it wrote view `view` up to `position`.
+    fn hear(&self, view: &str, position: u64) {
+        let mut announced = self
+            .announced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let known = announced.entry(view.to_owned()).or_default();
+        *known = (*known).max(position);
+        drop(announced);
+        self.heard.notify_waiters();
+    }
+
+    /// How far view `view` is, as last announced by the server applying it.
+    fn announced(&self, view: &str) -> u64 {
+        self.announced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(view)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub(crate) fn db(&self) -> &Db {
@@ -494,7 +545,14 @@ impl Runner {
         };
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + timeout;
+        // Standing by: what the leader announces wakes this (ADR 0029); the
+        // database is asked first, and again now and then in case an
+        // announcement was lost (a listener reconnecting).
+        let mut ask = true;
         loop {
+            let heard = self.heard.notified();
+            tokio::pin!(heard);
+            heard.as_mut().enable();
             let current = status.borrow_and_update().clone();
             let reached = match current.state {
                 RunState::Failed {
@@ -507,19 +565,26 @@ impl Runner {
                         error,
                     });
                 }
-                // Another process applies it: ask the database.
+                // Another process applies it.
                 RunState::Standby | RunState::Starting => {
-                    let generation = self.db.active(name).await?;
-                    self.db.checkpoint(name, generation).await?
+                    let announced = self.announced(name);
+                    if announced < position && std::mem::take(&mut ask) {
+                        let generation = self.db.active(name).await?;
+                        self.db.checkpoint(name, generation).await?.max(announced)
+                    } else {
+                        announced
+                    }
                 }
                 _ => current.position,
             };
             if reached >= position {
                 return Ok(());
             }
+            let standby = matches!(current.state, RunState::Standby | RunState::Starting);
             tokio::select! {
                 _ = status.changed() => {}
-                () = tokio::time::sleep(Duration::from_millis(20)), if matches!(current.state, RunState::Standby | RunState::Starting) => {}
+                () = &mut heard, if standby => {}
+                () = tokio::time::sleep(self.config.poll), if standby => { ask = true; }
                 () = tokio::time::sleep_until(deadline) => {
                     return Err(WaitError::Timeout {
                         view: name.to_owned(),
@@ -784,6 +849,7 @@ impl Runner {
         let (db, name, generation) = (self.db.clone(), view.name, view.generation);
         let (from, to) = (view.position, view.applied);
         let lease = view.lease.clone();
+        let announce = view.feed.is_some();
         let commit = tokio::spawn(async move {
             db.commit(
                 name,
@@ -792,6 +858,7 @@ impl Runner {
                 i64::try_from(from).unwrap_or(i64::MAX),
                 i64::try_from(to).unwrap_or(i64::MAX),
                 lease.as_ref(),
+                announce,
             )
             .await
         });
@@ -913,6 +980,11 @@ impl Runner {
                 }
                 let mut current = status.borrow().clone();
                 let was = std::mem::replace(&mut current.state, RunState::Standby);
+                // How far the leader is, as it announced, against the head
+                // this server knows (ADR 0029).
+                current.position = current.position.max(self.announced(P::NAME));
+                current.head = self.store.known_head().max(current.position);
+                current.lag_events = current.head - current.position;
                 status.send_replace(current);
                 if was != RunState::Standby {
                     // Followers of the feed learn of changes from the log's head now.

@@ -56,13 +56,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::Instrument as _;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use error::StoreError;
 pub use hash::{HashedFields, chain_hash};
 pub use lease::{Lease, LeaseRow, fence};
+pub use postgres::VIEWS_CHANNEL;
+
+/// View notices kept for a slow reader before it misses some.
+const NOTICES: usize = 256;
 pub use roles::{
     ERASABLE_TABLES, InitDb, MUTABLE_TABLES, PERSONAL_TABLES, migrate_postgres, postgres_migrator,
 };
@@ -506,6 +510,8 @@ struct Inner {
     config: StoreConfig,
     writer: Option<mpsc::Sender<Pending>>,
     head: Arc<watch::Sender<u64>>,
+    /// What the servers applying views announce (ADR 0029).
+    notices: broadcast::Sender<Arc<str>>,
     listener: Option<tokio::task::AbortHandle>,
     /// Snapshots found unusable and ignored while loading.
     bad_snapshots: std::sync::atomic::AtomicU64,
@@ -590,8 +596,9 @@ impl EventStore {
             );
             tx
         });
+        let (notices, _) = broadcast::channel(NOTICES);
         let listener = match &backend {
-            Backend::Postgres(pg) => Some(pg.spawn_listener(head.clone())),
+            Backend::Postgres(pg) => Some(pg.spawn_listener(head.clone(), notices.clone())),
             Backend::Sqlite(_) => None,
         };
         Ok(Self {
@@ -600,6 +607,7 @@ impl EventStore {
                 config,
                 writer,
                 head,
+                notices,
                 listener,
                 bad_snapshots: std::sync::atomic::AtomicU64::new(0),
             }),
@@ -868,6 +876,15 @@ impl EventStore {
     /// announced by another process on PostgreSQL). Cheap; no I/O.
     pub fn known_head(&self) -> u64 {
         *self.inner.head.borrow()
+    }
+
+    /// What the servers applying views on this PostgreSQL database
+    /// announce after each write of a served view, `VIEW:POSITION` (sent
+    /// on [`VIEWS_CHANNEL`], ADR 0029): how a standby learns how far a
+    /// view is without asking. Nothing on SQLite, where one process
+    /// applies every view.
+    pub fn view_notices(&self) -> broadcast::Receiver<Arc<str>> {
+        self.inner.notices.subscribe()
     }
 
     /// A receiver that changes whenever the known head moves.

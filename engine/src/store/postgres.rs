@@ -28,6 +28,10 @@ pub(crate) const APPEND_LOCK: i64 = 0x6a65_6a61_6b6c_6f67;
 /// Channel on which the log announces its new head position.
 pub(crate) const CHANNEL: &str = "jejak_log";
 
+/// Where the server applying a view announces each write of it (ADR 0029),
+/// `VIEW:POSITION`: standbys learn how far it is without asking.
+pub const VIEWS_CHANNEL: &str = "jejak_views";
+
 const COLUMNS: &str = "position, event_id, stream_id, stream_type, stream_version, event_type, \
      event_version, payload, metadata, recorded_at, prev_hash, hash";
 
@@ -453,15 +457,21 @@ impl Postgres {
 
     /// Follows NOTIFY from every process writing to this database and moves
     /// `head` forward. Reconnects after a lost connection.
-    pub(crate) fn spawn_listener(&self, head: Arc<watch::Sender<u64>>) -> tokio::task::AbortHandle {
+    pub(crate) fn spawn_listener(
+        &self,
+        head: Arc<watch::Sender<u64>>,
+        notices: tokio::sync::broadcast::Sender<Arc<str>>,
+    ) -> tokio::task::AbortHandle {
         let pool = self.pool.clone();
         tokio::spawn(async move {
             loop {
                 match PgListener::connect_with(&pool).await {
                     Ok(mut listener) => {
-                        if listener.listen(CHANNEL).await.is_ok() {
+                        if listener.listen_all([CHANNEL, VIEWS_CHANNEL]).await.is_ok() {
                             while let Ok(n) = listener.recv().await {
-                                if let Ok(position) = n.payload().parse::<u64>() {
+                                if n.channel() == VIEWS_CHANNEL {
+                                    let _ = notices.send(Arc::from(n.payload()));
+                                } else if let Ok(position) = n.payload().parse::<u64>() {
                                     head.send_if_modified(|known| {
                                         let moved = position > *known;
                                         if moved {

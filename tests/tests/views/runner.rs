@@ -413,7 +413,10 @@ async fn a_fault_of_the_leader_is_taken_over(db: &TestDb, fault: Fault) -> Fault
         taken_over < std::time::Duration::from_secs(10),
         "taken over after {taken_over:?}"
     );
-    assert_ne!(b.statuses()[0].state, RunState::Standby, "B leads now");
+    until(&b, ProjectBoard::NAME, "leading", |s| {
+        s.state != RunState::Standby
+    })
+    .await;
     assert_eq!(board_leader(&store_b).await, Some(b.holder()));
     FaultTest {
         a,
@@ -497,6 +500,67 @@ async fn a_killed_leader_is_replaced_within_its_lease() {
     };
     let test = a_fault_of_the_leader_is_taken_over(&db, Fault::Kill).await;
     test.b_goes_on_alone(db).await;
+}
+
+/// A standby answers read-your-writes when the leader announces its write
+/// (ADR 0029), not by polling the database: here it would poll once a
+/// minute, and the leader, briefly hung, applies the append only after the
+/// standby has asked the database once and found it behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_is_woken_by_the_leaders_announcement() {
+    let Some(db) = TestDb::postgres("a_standby_is_woken_by_the_leaders_announcement").await else {
+        return;
+    };
+    let (a, faults, server) = server_on_its_own_runtime(&db).await;
+    let store_b = db.open().await;
+    let b = jejak_projections::Runner::new(
+        store_b.clone(),
+        jejak_projections::RunnerConfig {
+            batch: 50,
+            poll: std::time::Duration::from_secs(60),
+            lease: std::time::Duration::from_secs(2),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    b.spawn(ProjectBoard);
+    until(&b, ProjectBoard::NAME, "standing by", |s| {
+        s.state == RunState::Standby
+    })
+    .await;
+    let engine = engine(store_b.clone()).await;
+    history::setup(&engine).await.unwrap();
+    for round in 0..3 {
+        faults
+            .send(Fault::Hang(std::time::Duration::from_millis(500)))
+            .unwrap();
+        history::play(
+            &engine,
+            &long_history()[round * 10..round * 10 + 10],
+            &format!("round{round}"),
+        )
+        .await
+        .unwrap();
+        let head = store_b.digest().await.unwrap().position;
+        b.wait_for(ProjectBoard::NAME, head, std::time::Duration::from_secs(10))
+            .await
+            .expect("the standby hears the leader's write");
+        let standby = until(
+            &b,
+            ProjectBoard::NAME,
+            "reporting the leader's position",
+            |s| s.position >= head,
+        )
+        .await;
+        assert_eq!(standby.state, RunState::Standby, "A still leads");
+        assert_eq!(standby.lag_events, standby.head - standby.position);
+    }
+    drop(faults);
+    server.join().unwrap();
+    b.shutdown();
+    drop((a, b, store_b, engine));
+    db.cleanup().await;
 }
 
 /// The position a view's checkpoint holds in the database.
