@@ -24,6 +24,15 @@ pub(crate) enum Db {
 
 const CHUNK: usize = 500;
 
+/// How a view's write is made on a shared log (ADR 0029).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Under<'a> {
+    /// The lease it is made under, checked in its transaction.
+    pub lease: Option<&'a Lease>,
+    /// Whether it is announced to standbys (the served generation's).
+    pub announce: bool,
+}
+
 /// The checkpoint's move on PostgreSQL, announced on
 /// [`jejak_engine::store::VIEWS_CHANNEL`] as `VIEW:POSITION` when it moved.
 static ANNOUNCED_CHECKPOINT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -125,9 +134,9 @@ impl Db {
         writes: &[Write],
         from: i64,
         to: i64,
-        lease: Option<&Lease>,
-        announce: bool,
+        under: Under<'_>,
     ) -> Result<bool, StoreError> {
+        let Under { lease, announce } = under;
         let _write = self.write_lock().await;
         // One statement per chunk of documents, not one per document: each
         // statement is a round trip to the database.

@@ -23,7 +23,7 @@ use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
 use uuid::Uuid;
 
-use crate::db::Db;
+use crate::db::{Db, Under};
 use crate::projection::{Docs, Projection, ProjectionError};
 
 /// Where a view stands.
@@ -857,8 +857,10 @@ impl Runner {
                 &writes,
                 i64::try_from(from).unwrap_or(i64::MAX),
                 i64::try_from(to).unwrap_or(i64::MAX),
-                lease.as_ref(),
-                announce,
+                Under {
+                    lease: lease.as_ref(),
+                    announce,
+                },
             )
             .await
         });
