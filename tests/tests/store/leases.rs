@@ -96,3 +96,79 @@ async fn on_sqlite_the_one_process_always_holds_its_leases() {
     drop(store);
     db.cleanup().await;
 }
+
+/// Two servers' process managers on one PostgreSQL log: one runs them,
+/// under the lease; when it stops it gives the lease up and the other
+/// takes over at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_server_runs_the_process_managers_and_hands_them_over_when_it_stops() {
+    let Some(db) =
+        TestDb::postgres("one_server_runs_the_process_managers_and_hands_them_over_when_it_stops")
+            .await
+    else {
+        return;
+    };
+    let (store_a, store_b) = (db.open().await, db.open().await);
+    let engine_a = jejak_engine::engine::Engine::open(store_a.clone())
+        .await
+        .unwrap();
+    let engine_b = jejak_engine::engine::Engine::open(store_b.clone())
+        .await
+        .unwrap();
+    let managers_a = std::sync::Arc::new(jejak_engine::process::ProcessManagers::new(engine_a));
+    let (stop_a, stopped_a) = tokio::sync::oneshot::channel::<()>();
+    let a = tokio::spawn({
+        let managers = managers_a.clone();
+        async move {
+            managers
+                .run(Duration::from_secs(60), async {
+                    let _ = stopped_a.await;
+                })
+                .await;
+        }
+    });
+    let holder = || async {
+        store_b
+            .leases()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.name == jejak_engine::process::LEASE && l.held)
+            .map(|l| l.holder)
+    };
+    let first = wait_until(|| holder()).await;
+    let managers_b = jejak_engine::process::ProcessManagers::new(engine_b);
+    let (stop_b, stopped_b) = tokio::sync::oneshot::channel::<()>();
+    let b = tokio::spawn(async move {
+        managers_b
+            .run(Duration::from_secs(60), async {
+                let _ = stopped_b.await;
+            })
+            .await;
+    });
+    assert_eq!(holder().await, Some(first), "the other stands by");
+    stop_a.send(()).unwrap();
+    a.await.unwrap();
+    let second = wait_until(|| async { holder().await.filter(|h| *h != first) }).await;
+    assert_ne!(second, first, "the other server took over");
+    stop_b.send(()).unwrap();
+    b.await.unwrap();
+    drop((store_a, store_b));
+    db.cleanup().await;
+}
+
+/// Waits (bounded) until `check` finds something, re-checking as often as
+/// a standby tries a lease.
+async fn wait_until<T, F: std::future::Future<Output = Option<T>>>(check: impl Fn() -> F) -> T {
+    let found = async {
+        loop {
+            if let Some(found) = check().await {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), found)
+        .await
+        .expect("within 30 s")
+}
