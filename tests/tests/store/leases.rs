@@ -136,7 +136,7 @@ async fn one_server_runs_the_process_managers_and_hands_them_over_when_it_stops(
             .find(|l| l.name == jejak_engine::process::LEASE && l.held)
             .map(|l| l.holder)
     };
-    let first = wait_until(|| holder()).await;
+    let first = wait_until(&holder).await;
     let managers_b = jejak_engine::process::ProcessManagers::new(engine_b);
     let (stop_b, stopped_b) = tokio::sync::oneshot::channel::<()>();
     let b = tokio::spawn(async move {
