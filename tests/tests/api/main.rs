@@ -73,6 +73,7 @@ pub fn file(name: &str) -> pb::Attachment {
         uri: format!("https://arsip.cilegon.example/{name}"),
         name: name.into(),
         media_type: "application/pdf".into(),
+        ..pb::Attachment::default()
     }
 }
 
