@@ -1,6 +1,7 @@
 //! jejak over real gRPC on 127.0.0.1:0, against SQLite and PostgreSQL.
 
 mod bad_input;
+mod evidence;
 mod fuzz;
 mod journey;
 mod limits;
