@@ -165,11 +165,12 @@ impl pb::innovations_server::Innovations for App {
         request: Request<pb::InnovationReplicationRequest>,
     ) -> Written {
         let (ctx, r) = self.command(request)?;
+        let adopter_opd = opd("adopter_opd", &r.adopter_opd)?;
         let mut agreement = agreement(r.agreement.as_ref())?;
         self.stored_files("agreement.document", agreement.document.as_mut_slice())
             .await?;
         let body = I::RecordReplication {
-            adopter_opd: opd("adopter_opd", &r.adopter_opd)?,
+            adopter_opd,
             adopter_region: r.adopter_region,
             agreement,
         };

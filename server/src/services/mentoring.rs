@@ -174,12 +174,13 @@ impl pb::mentoring_server::Mentoring for App {
 
     async fn record_replication(&self, request: Request<pb::ProjectReplicationRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
+        let adopter_opd =
+            OpdCode::parse(&r.adopter_opd).map_err(|e| crate::error::invalid("adopter_opd", e))?;
         let mut agreement = agreement(r.agreement.as_ref())?;
         self.stored_files("agreement.document", agreement.document.as_mut_slice())
             .await?;
         let replication = Replication {
-            adopter_opd: OpdCode::parse(&r.adopter_opd)
-                .map_err(|e| crate::error::invalid("adopter_opd", e))?,
+            adopter_opd,
             adopter_region: r.adopter_region,
             agreement,
         };

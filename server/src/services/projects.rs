@@ -181,10 +181,11 @@ impl pb::change_projects_server::ChangeProjects for App {
 
     async fn submit_evidence(&self, request: Request<pb::SubmitEvidenceRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
+        let milestone_id = MilestoneId::parse(&r.milestone_id).map_err(domain)?;
         let mut files = attachments("attachments", &r.attachments)?;
         self.stored_files("attachments", &mut files).await?;
         let body = P::SubmitEvidence {
-            milestone_id: MilestoneId::parse(&r.milestone_id).map_err(domain)?,
+            milestone_id,
             attachments: files,
             note: r.note,
         };
