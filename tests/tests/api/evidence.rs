@@ -16,7 +16,8 @@ use super::{People, action, file, project_id, proposed};
 
 jejak_tests::on_both_backends!(
     stored_files_are_uploaded_fetched_by_who_may_read_and_shown_in_the_inbox,
-    an_auditor_finds_an_altered_and_a_missing_file
+    an_auditor_finds_an_altered_and_a_missing_file,
+    an_innovations_officer_uploads_evidence_that_its_readers_fetch
 );
 
 const LIMIT: u64 = 256 * 1024;
@@ -414,4 +415,80 @@ async fn an_auditor_finds_an_altered_and_a_missing_file(db: &TestDb) {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+}
+
+async fn an_innovations_officer_uploads_evidence_that_its_readers_fetch(db: &TestDb) {
+    let (app, _dir) = app_with_folder(db).await;
+    let p = People::of(&app);
+    app.innovations(&p.brida)
+        .register_innovation(super::refusals::register("inv-1"))
+        .await
+        .unwrap();
+    let health = app.officer_token("officer-dinkes", "dinkes");
+    let parts = |innovation: &str| {
+        vec![
+            pb::UploadRequest {
+                part: Some(pb::upload_request::Part::Metadata(pb::UploadMetadata {
+                    project_id: String::new(),
+                    innovation_id: innovation.into(),
+                    name: "perwal.pdf".into(),
+                    media_type: "application/pdf".into(),
+                })),
+            },
+            pb::UploadRequest {
+                part: Some(pb::upload_request::Part::Chunk(b"%PDF-1.4 perwal".to_vec())),
+            },
+        ]
+    };
+    let attachment = app
+        .evidence(&health)
+        .upload(tokio_stream::iter(parts("inv-1")))
+        .await
+        .unwrap()
+        .into_inner()
+        .attachment
+        .unwrap();
+    // Another OPD's officer is told it does not exist.
+    let refused = app
+        .evidence(&p.officer)
+        .upload(tokio_stream::iter(parts("inv-1")))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    app.innovations(&health)
+        .add_evidence(pb::AddEvidenceRequest {
+            expected_version: None,
+            request_id: "ev".into(),
+            innovation_id: "inv-1".into(),
+            indicator: "regulasi".into(),
+            attachment: Some(attachment.clone()),
+        })
+        .await
+        .unwrap();
+    let fetch = |token: &str| {
+        let mut client = app.evidence(token);
+        let uri = attachment.uri.clone();
+        async move {
+            let mut stream = client
+                .download(pb::DownloadRequest {
+                    file: uri,
+                    project_id: String::new(),
+                    innovation_id: "inv-1".into(),
+                })
+                .await?
+                .into_inner();
+            let mut bytes = Vec::new();
+            while let Some(message) = stream.message().await? {
+                bytes.extend(message.chunk);
+            }
+            Ok::<_, tonic::Status>(bytes)
+        }
+    };
+    for token in [&health, &p.brida, &p.auditor] {
+        assert_eq!(fetch(token).await.unwrap(), b"%PDF-1.4 perwal");
+    }
+    for token in [&p.officer, &p.participant] {
+        let refused = fetch(token).await.unwrap_err();
+        assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    }
 }
