@@ -128,6 +128,9 @@ impl Connection {
     pub fn audit(&self) -> Result<pb::audit_client::AuditClient<Authed>, Failure> {
         Ok(pb::audit_client::AuditClient::new(self.channel()?))
     }
+    pub fn evidence(&self) -> Result<pb::evidence_client::EvidenceClient<Authed>, Failure> {
+        Ok(pb::evidence_client::EvidenceClient::new(self.channel()?))
+    }
     pub fn admin(&self) -> Result<pb::admin_client::AdminClient<Authed>, Failure> {
         Ok(pb::admin_client::AdminClient::new(self.channel()?))
     }

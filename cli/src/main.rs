@@ -31,7 +31,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use client::{Connection, Failure};
-use commands::{admin, audit, bench, demo, innovation, people, privacy};
+use commands::{admin, audit, bench, demo, evidence, innovation, people, privacy};
 
 /// jejak — an event-sourced workflow engine for leadership-training change
 /// projects and the regional innovations they become.
@@ -94,6 +94,13 @@ enum Command {
         connection: Connection,
         #[command(flatten)]
         args: audit::AuditArgs,
+    },
+    /// Everyone who may read a project or innovation: its stored evidence files.
+    Evidence {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: evidence::EvidenceCommand,
     },
     /// Operators: read models and workflow definitions.
     Admin {
@@ -161,6 +168,10 @@ fn main() -> ExitCode {
                 command,
             } => innovation::run(&connection, command).await,
             Command::Audit { connection, args } => audit::run(&connection, args).await,
+            Command::Evidence {
+                connection,
+                command,
+            } => evidence::run(&connection, command).await,
             Command::Admin {
                 connection,
                 command,

@@ -14,6 +14,7 @@ use jejak_engine::privacy::{MASTER_KEY_FILE, MasterKey};
 use jejak_engine::store::seal::SEAL_KEY_FILE;
 use jejak_engine::store::{EventStore, SealKey, StoreConfig};
 use jejak_server::auth::{ClaimNames, Grant, JwksSource, OidcConfig, OidcIssuer};
+use jejak_server::evidence::{EvidenceConfig, EvidenceStore};
 use jejak_server::{App, AppConfig, Keys, Tls};
 use tracing_subscriber::EnvFilter;
 
@@ -47,6 +48,17 @@ struct ConfigFile {
     limits: Option<limits::LimitsFile>,
     /// Retention of personal data per category (a `[retention]` table).
     retention: Option<RetentionFile>,
+    /// Evidence files (an `[evidence]` table).
+    evidence: Option<EvidenceFile>,
+}
+
+/// Where evidence files live, in the config file's `[evidence]` table.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceFile {
+    store: Option<String>,
+    max_bytes: Option<u64>,
+    media_types: Option<Vec<String>>,
 }
 
 /// Retention periods in days, in the config file's `[retention]` table.
@@ -295,6 +307,17 @@ pub struct ServeArgs {
     /// Days a recorded read of personal data is kept. Default: 730
     #[arg(long, env = "JEJAK_RETENTION_READS_DAYS")]
     retention_reads_days: Option<u32>,
+    /// Where uploaded evidence files live: a folder, or s3://BUCKET/PREFIX
+    /// (configured by the AWS_* variables) for several servers. Default: DATA_DIR/evidence
+    #[arg(long, env = "JEJAK_EVIDENCE_STORE")]
+    evidence_store: Option<String>,
+    /// The largest evidence file accepted, in bytes. Default: 52428800 (50 MiB)
+    #[arg(long, env = "JEJAK_EVIDENCE_MAX_BYTES")]
+    evidence_max_bytes: Option<u64>,
+    /// The media types of evidence files accepted, comma-separated. Default: PDF,
+    /// PNG, JPEG, WebP, plain text, CSV, ZIP, Office and OpenDocument files
+    #[arg(long, env = "JEJAK_EVIDENCE_MEDIA_TYPES", value_delimiter = ',')]
+    evidence_media_types: Vec<String>,
     /// Also accept the tokens of this OpenID Connect issuer (its exact `iss`).
     #[arg(long, env = "JEJAK_OIDC_ISSUER")]
     oidc_issuer: Option<String>,
@@ -512,6 +535,38 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .retention_reads_days
             .or(retention_file.reads_days)
             .unwrap_or(defaults.reads_days),
+    };
+    let evidence_file = file.evidence.unwrap_or_default();
+    let evidence_store = match args.evidence_store.or(evidence_file.store) {
+        Some(url) if url.contains("://") => EvidenceStore::url(&url),
+        Some(folder) => EvidenceStore::folder(Path::new(&folder)),
+        None => EvidenceStore::folder(&data_dir.join("evidence")),
+    }
+    .context("cannot open the evidence store")?;
+    tracing::info!(
+        store = evidence_store.describe(),
+        "evidence files are kept here"
+    );
+    let media_types = if args.evidence_media_types.is_empty() {
+        evidence_file.media_types.unwrap_or_default()
+    } else {
+        args.evidence_media_types
+    };
+    config.evidence = EvidenceConfig {
+        store: evidence_store,
+        max_bytes: args
+            .evidence_max_bytes
+            .or(evidence_file.max_bytes)
+            .unwrap_or(jejak_server::evidence::DEFAULT_MAX_BYTES),
+        media_types: if media_types.is_empty() {
+            EvidenceConfig::default().media_types
+        } else {
+            media_types
+                .iter()
+                .map(|t| t.trim().to_ascii_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect()
+        },
     };
     let tls = match (
         args.tls_cert.or(file.tls_cert),

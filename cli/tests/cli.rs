@@ -412,3 +412,216 @@ fn bench_prints_every_figure_beside_its_baseline_and_writes_json() {
         assert!(f["p99_ms"].is_number());
     }
 }
+
+/// Evidence by the command (ADR 0026): `project evidence --attach` uploads
+/// and submits, `--link --sha256` records a file kept elsewhere, the
+/// mentor's inbox shows both, `evidence get` fetches the stored one, and
+/// `audit evidence` finds it altered (exit 1).
+#[test]
+fn evidence_is_attached_linked_fetched_and_audited_by_the_command() {
+    let server = Server::start();
+    copy_examples(server.path());
+    let run = |token: &str, args: &[&str]| {
+        let out = server.jejak(Some(token), args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "jejak {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let nip = "198703152010011003";
+    let organizer = server.token("organizer", "bkpsdm-admin");
+    let participant = server.token("participant", nip);
+    let mentor = server.token("mentor", "kepala-dpmptsp");
+    let examiner = server.token("examiner", "penguji-1");
+    let auditor = server.token("auditor", "inspektorat-1");
+    let project = "pka-2026-9/001";
+    run(
+        &organizer,
+        &[
+            "cohort",
+            "open",
+            "pka-2026-9",
+            "--level",
+            "pka",
+            "--provider",
+            "BPSDM Provinsi Banten",
+            "--year",
+            "2026",
+            "--number",
+            "9",
+            "--starts",
+            "2026-12-01",
+            "--ends",
+            "2027-03-31",
+        ],
+    );
+    run(
+        &organizer,
+        &[
+            "cohort",
+            "enrol",
+            "pka-2026-9",
+            "--nip",
+            nip,
+            "--name",
+            "Siti Rahmawati",
+            "--position",
+            "Kepala Bidang",
+            "--opd",
+            "dpmptsp",
+            "--mentor",
+            "kepala-dpmptsp",
+            "--coach",
+            "wi-1",
+            "--examiner",
+            "penguji-1",
+        ],
+    );
+    run(
+        &participant,
+        &[
+            "project",
+            "propose",
+            "--cohort",
+            "pka-2026-9",
+            "--file",
+            "docs/examples/proposal.toml",
+        ],
+    );
+    run(&mentor, &["mentor", "agree", project]);
+    run(&mentor, &["mentor", "approve-plan", project]);
+    run(&examiner, &["seminar", "proposal", project, "--accepted"]);
+    run(&organizer, &["cohort", "start-phase", project]);
+
+    let notulen = server.path().join("notulen.pdf");
+    std::fs::write(&notulen, b"%PDF-1.4 notulen rapat tim efektif").unwrap();
+    let hash = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(b"%PDF-1.4 notulen rapat tim efektif"))
+    };
+    let link_hash = "ab".repeat(32);
+    let out = run(
+        &participant,
+        &[
+            "project",
+            "evidence",
+            project,
+            "--milestone",
+            "m1",
+            "--attach",
+            "notulen.pdf",
+            "--link",
+            "https://arsip.example/daftar-hadir.pdf",
+            "--sha256",
+            &link_hash,
+            "--json",
+        ],
+    );
+    let written: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let request_id = written["request_id"].as_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&request_id).is_ok(), "{written}");
+    assert_eq!(written["events"][0], "EvidenceSubmitted", "{written}");
+    // The same request again is answered by its first result.
+    let again = run(
+        &participant,
+        &[
+            "project",
+            "evidence",
+            project,
+            "--milestone",
+            "m1",
+            "--attach",
+            "notulen.pdf",
+            "--link",
+            "https://arsip.example/daftar-hadir.pdf",
+            "--sha256",
+            &link_hash,
+            "--json",
+            "--request-id",
+            &request_id,
+        ],
+    );
+    let again: serde_json::Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(again["duplicate"], true, "{again}");
+
+    // A type the server does not take is refused (exit 1), naming it.
+    std::fs::write(server.path().join("alat.exe"), b"MZ").unwrap();
+    let refused = server
+        .jejak(
+            Some(&participant),
+            &[
+                "project",
+                "evidence",
+                project,
+                "--milestone",
+                "m2",
+                "--attach",
+                "alat.exe",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("application/octet-stream"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let inbox: serde_json::Value =
+        serde_json::from_str(&run(&mentor, &["mentor", "inbox", "--json"])).unwrap();
+    let item = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["milestone_id"] == "m1")
+        .expect("m1 waits");
+    let uri = format!("jejak:sha256/{hash}");
+    assert_eq!(item["evidence"][0]["uri"], uri.as_str(), "{item}");
+    assert_eq!(item["evidence"][0]["asserted"], false, "{item}");
+    assert_eq!(item["evidence"][0]["size"], 34, "{item}");
+    assert_eq!(item["evidence"][1]["asserted"], true, "{item}");
+    let table = run(&mentor, &["mentor", "inbox"]);
+    assert!(
+        table.contains(&format!("jejak evidence get {uri}")),
+        "{table}"
+    );
+
+    run(
+        &mentor,
+        &[
+            "evidence",
+            "get",
+            &uri,
+            "--project",
+            project,
+            "--out",
+            "fetched.pdf",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(server.path().join("fetched.pdf")).unwrap(),
+        b"%PDF-1.4 notulen rapat tim efektif"
+    );
+
+    let audit = run(&auditor, &["audit", "evidence"]);
+    assert!(audit.contains("1 intact"), "{audit}");
+    let stored = server
+        .path()
+        .join("data/evidence/sha256")
+        .join(&hash[..2])
+        .join(&hash);
+    std::fs::write(&stored, b"%PDF-1.4 notulen yang diubah").unwrap();
+    let out = server
+        .jejak(Some(&auditor), &["audit", "evidence", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "altered: exit 1");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["findings"][0]["problem"], "altered", "{report}");
+    assert_eq!(report["findings"][0]["sha256"], hash.as_str(), "{report}");
+    server.stop();
+}

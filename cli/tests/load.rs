@@ -57,6 +57,7 @@ async fn client(url: String, token: String, c: usize, stop: Arc<AtomicBool>) -> 
                             uri: format!("https://arsip.cilegon.go.id/{c}/{n}.pdf"),
                             name: "SK Walikota.pdf".into(),
                             media_type: "application/pdf".into(),
+                            ..pb::Attachment::default()
                         }),
                     })
                     .await

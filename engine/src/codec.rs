@@ -15,8 +15,27 @@ use serde_json::Value;
 use crate::privacy::fields::{self, Keyring, Unready};
 use crate::store::{Metadata, NewEvent, RecordedEvent, StreamEvent};
 
-/// The schema version every event is written at today.
+/// The schema version of every event type not named in [`VERSIONS`].
 pub const CURRENT_EVENT_VERSION: u32 = 1;
+
+/// The event types whose payload is at a version past 1, with that
+/// version. Version 2 of the types carrying attachments gives each
+/// attachment its `size` and `asserted` (ADR 0026); a version 1 payload is
+/// upcast (size unknown, asserted).
+pub const VERSIONS: &[(&str, u32)] = &[
+    ("EvidenceSubmitted", 2),
+    ("FinalReportSubmitted", 2),
+    ("ReplicationRecorded", 2),
+    ("EvidenceAdded", 2),
+];
+
+/// The payload version events of `event_type` are written at today.
+pub fn current_version(event_type: &str) -> u32 {
+    VERSIONS
+        .iter()
+        .find(|(name, _)| *name == event_type)
+        .map_or(CURRENT_EVENT_VERSION, |(_, version)| *version)
+}
 
 /// Why a stored event could not be read back.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +65,9 @@ pub fn encode<E: Serialize>(event: &E, metadata: Metadata) -> NewEvent {
         Value::String(event_type) => (event_type, Value::Object(Default::default())),
         _ => panic!("domain events are enums of serde's default form"),
     };
+    let version = current_version(&event_type);
     NewEvent::new(event_type, payload)
-        .with_version(CURRENT_EVENT_VERSION)
+        .with_version(version)
         .with_metadata(metadata)
 }
 
@@ -103,7 +123,8 @@ stored!(RecordedEvent, StreamEvent);
 /// them; [`decode_with`] opens them.
 ///
 /// # Errors
-/// [`DecodeError`] when the payload does not fit any known version.
+/// [`DecodeError`] when the payload does not fit any known version, or
+/// its version is newer than this code knows (never read as an older one).
 pub fn decode<E: DeserializeOwned>(event: &impl Stored) -> Result<E, DecodeError> {
     decode_with(event, &fields::Withheld)
 }
@@ -128,7 +149,14 @@ pub fn decode_with<E: DeserializeOwned>(
         reason,
         unready: None,
     };
-    if event_version == CURRENT_EVENT_VERSION && !fields::carries_personal(event_type) {
+    let current = current_version(event_type);
+    if event_version > current {
+        return Err(fail(format!(
+            "payload version {event_version} is not one this jejak knows (it reads {event_type} \
+             up to version {current}); upgrade jejak to read this log"
+        )));
+    }
+    if event_version == current && !fields::carries_personal(event_type) {
         // Nothing to upcast: the payload text is read once, as the fields
         // of the variant its type names, with no JSON tree in between.
         let mut payload = serde_json::Deserializer::from_str(payload);
@@ -154,11 +182,36 @@ pub fn decode_with<E: DeserializeOwned>(
     serde_json::from_value(tagged).map_err(|e| fail(e.to_string()))
 }
 
-/// Brings a payload of an older schema version to the current one. Every
-/// event is at version 1 today; a later version adds its step here, keyed
-/// by event type and version, and the log itself is never rewritten.
-fn upcast(_event_type: &str, _version: u32, payload: Value) -> Value {
+/// Brings a payload of an older schema version to the current one, step
+/// by step, keyed by event type and version; the log itself is never
+/// rewritten.
+fn upcast(event_type: &str, version: u32, mut payload: Value) -> Value {
+    if version < 2 && current_version(event_type) >= 2 {
+        // 1 → 2: every attachment gains its size (unknown) and `asserted`
+        // (true: before jejak stored files, every hash was the participant's).
+        attachments_v2(&mut payload);
+    }
     payload
+}
+
+/// Gives every attachment in `value` (an object with `sha256`, `uri`,
+/// `name` and `media_type`) the fields of version 2 it lacks.
+fn attachments_v2(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let is_attachment = ["sha256", "uri", "name", "media_type"]
+                .iter()
+                .all(|k| map.contains_key(*k));
+            if is_attachment {
+                map.entry("size").or_insert(Value::Null);
+                map.entry("asserted").or_insert(Value::Bool(true));
+            } else {
+                map.values_mut().for_each(attachments_v2);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(attachments_v2),
+        _ => {}
+    }
 }
 
 /// A payload read as the variant its event type names.

@@ -29,6 +29,18 @@ fn recorded(event_type: String, payload: String, metadata: String) -> RecordedEv
     }
 }
 
+/// An attachment as payload version 2 writes it.
+fn attachment_v2() -> serde_json::Value {
+    serde_json::json!({
+        "sha256": "ab".repeat(32),
+        "uri": format!("jejak:sha256/{}", "ab".repeat(32)),
+        "name": "notulen.pdf",
+        "media_type": "application/pdf",
+        "size": 2048,
+        "asserted": false,
+    })
+}
+
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
@@ -56,6 +68,10 @@ fn payload() -> impl Strategy<Value = String> {
         Just("x"),
         Just("command"),
         Just("by"),
+        Just("attachments"),
+        Just("attachment"),
+        Just("indicator"),
+        Just("summary"),
     ];
     let value = prop_oneof![
         Just(serde_json::json!("pka-2025-1.198001012006041001")),
@@ -64,6 +80,8 @@ fn payload() -> impl Strategy<Value = String> {
         Just(serde_json::json!(7)),
         Just(serde_json::json!(null)),
         Just(serde_json::json!({ "nested": [1, 2] })),
+        Just(attachment_v2()),
+        Just(serde_json::json!([attachment_v2()])),
         any::<String>().prop_map(serde_json::Value::from),
     ];
     // Whole payloads of real events, with an extra field or a field too many.
@@ -95,11 +113,12 @@ proptest! {
     }
 
     #[test]
-    fn a_payload_decodes_alike_read_directly_and_through_the_upcasting_path(event_type in prop_oneof![Just("ProjectProposed".to_string()), Just("MilestoneApproved".to_string()), Just("StateChanged".to_string()), Just("InnovationRegistered".to_string()), any::<String>()], payload in payload()) {
-        // Version 1 is read straight from the text; any other version goes
-        // through a JSON tree to be upcast (no step changes it today).
-        let direct = recorded(event_type, payload, "{}".into());
-        let upcast = RecordedEvent { event_version: 2, ..direct.clone() };
+    fn a_payload_decodes_alike_read_directly_and_through_the_upcasting_path(event_type in prop_oneof![Just("EvidenceSubmitted".to_string()), Just("FinalReportSubmitted".to_string()), Just("EvidenceAdded".to_string()), Just("ReplicationRecorded".to_string())], payload in payload()) {
+        // The current version (2) is read straight from the text; version 1
+        // goes through a JSON tree to be upcast, which only gives an
+        // attachment the fields it lacks (these have them all).
+        let direct = RecordedEvent { event_version: 2, ..recorded(event_type, payload, "{}".into()) };
+        let upcast = RecordedEvent { event_version: 1, ..direct.clone() };
         macro_rules! alike {
             ($t:ty) => {{
                 let (a, b) = (decode::<$t>(&direct), decode::<$t>(&upcast));
@@ -110,6 +129,19 @@ proptest! {
         alike!(ProjectEvent);
         alike!(InnovationEvent);
         alike!(CohortEvent);
+    }
+
+    #[test]
+    fn a_payload_version_newer_than_the_code_knows_is_refused(event_type in prop_oneof![Just("EvidenceSubmitted".to_string()), Just("MilestoneApproved".to_string()), Just("StateChanged".to_string()), any::<String>()], ahead in 1u32..1000, payload in payload()) {
+        let current = jejak_engine::codec::current_version(&event_type);
+        let event = RecordedEvent { event_version: current + ahead, ..recorded(event_type, payload, "{}".into()) };
+        for err in [
+            decode::<ProjectEvent>(&event).map(drop).unwrap_err(),
+            decode::<InnovationEvent>(&event).map(drop).unwrap_err(),
+            decode::<CohortEvent>(&event).map(drop).unwrap_err(),
+        ] {
+            prop_assert!(err.to_string().contains("upgrade jejak"), "{}", err);
+        }
     }
 
     #[test]
@@ -131,40 +163,81 @@ proptest! {
 
 #[test]
 fn a_real_payload_decodes_on_both_paths_as_the_variant_its_event_type_names() {
-    let mut event = recorded(
-        "MilestoneApproved".into(),
-        r#"{"milestone_id":"m1","by":"mentor-1","note":"good"}"#.into(),
-        "{}".into(),
-    );
-    let direct = decode::<ProjectEvent>(&event).unwrap();
+    // EvidenceAdded is at version 2: read straight from the text at 2, and
+    // through the upcasting path at 1.
+    let v2 = serde_json::json!({"indicator": "regulasi", "attachment": attachment_v2()});
+    let mut event = recorded("EvidenceAdded".into(), v2.to_string(), "{}".into());
     event.event_version = 2;
-    assert_eq!(decode::<ProjectEvent>(&event).unwrap(), direct);
-    assert!(matches!(direct, ProjectEvent::MilestoneApproved { ref by, .. } if by == "mentor-1"));
+    let direct = decode::<InnovationEvent>(&event).unwrap();
+    event.event_version = 1;
+    assert_eq!(decode::<InnovationEvent>(&event).unwrap(), direct);
+    assert!(
+        matches!(direct, InnovationEvent::EvidenceAdded { ref attachment, .. } if attachment.size == Some(2048) && !attachment.asserted)
+    );
     // The event type column alone names the variant: a `type` field in the
     // payload is a field the variant does not have, and is passed over.
-    event.payload = r#"{"milestone_id":"m1","by":"mentor-1","note":"good","type":"X"}"#.into();
+    let mut typed = v2.clone();
+    typed["type"] = "X".into();
+    event.payload = typed.to_string();
     for version in [1, 2] {
         event.event_version = version;
-        assert_eq!(decode::<ProjectEvent>(&event).unwrap(), direct);
+        assert_eq!(decode::<InnovationEvent>(&event).unwrap(), direct);
     }
     // A payload without the variant's fields, or of another shape, is refused
     // on both paths.
-    for payload in [r#"{"by":"mentor-1"}"#, r#"["m1","mentor-1","good"]"#, "7"] {
+    for payload in [r#"{"indicator":"x"}"#, r#"["x",{}]"#, "7"] {
         event.payload = payload.into();
         for version in [1, 2] {
             event.event_version = version;
             assert!(
-                decode::<ProjectEvent>(&event).is_err(),
+                decode::<InnovationEvent>(&event).is_err(),
                 "{payload} v{version}"
             );
         }
     }
+    // An event type at version 1 is read straight from the text.
+    let event = recorded(
+        "MilestoneApproved".into(),
+        r#"{"milestone_id":"m1","by":"mentor-1","note":"good"}"#.into(),
+        "{}".into(),
+    );
+    assert!(matches!(
+        decode::<ProjectEvent>(&event).unwrap(),
+        ProjectEvent::MilestoneApproved { ref by, .. } if by == "mentor-1"
+    ));
     // An event type that names no variant is refused, and says so.
+    let mut event = event;
     event.event_type = "NoSuchEvent".into();
-    event.payload = r#"{"milestone_id":"m1","by":"mentor-1","note":"good"}"#.into();
-    for version in [1, 2] {
-        event.event_version = version;
-        let err = decode::<ProjectEvent>(&event).unwrap_err().to_string();
-        assert!(err.contains("unknown variant `NoSuchEvent`"), "{err}");
-    }
+    let err = decode::<ProjectEvent>(&event).unwrap_err().to_string();
+    assert!(err.contains("unknown variant `NoSuchEvent`"), "{err}");
+}
+
+/// Version 1 of an attachment (before sizes were kept) reads as of
+/// unknown size, its hash asserted.
+#[test]
+fn an_attachment_of_version_1_is_upcast_as_asserted_of_unknown_size() {
+    let v1 = serde_json::json!({
+        "milestone_id": "m1",
+        "note": "",
+        "attachments": [{
+            "sha256": "cd".repeat(32),
+            "uri": "file:///home/siti/notulen.pdf",
+            "name": "notulen.pdf",
+            "media_type": "application/pdf",
+        }],
+    });
+    let event = recorded("EvidenceSubmitted".into(), v1.to_string(), "{}".into());
+    let ProjectEvent::EvidenceSubmitted { attachments, .. } =
+        decode::<ProjectEvent>(&event).unwrap()
+    else {
+        panic!("EvidenceSubmitted");
+    };
+    assert_eq!((attachments[0].size, attachments[0].asserted), (None, true));
+    // Read as version 2, the same payload lacks the fields: it is not
+    // guessed at.
+    let event = RecordedEvent {
+        event_version: 2,
+        ..event
+    };
+    assert!(decode::<ProjectEvent>(&event).is_err());
 }

@@ -46,7 +46,9 @@ pub fn from_timestamp(field: &str, at: &prost_types::Timestamp) -> Result<DateTi
 
 /// An attachment.
 pub fn attachment(field: &str, a: &pb::Attachment) -> Result<Attachment, Status> {
-    Attachment::new(field, &a.sha256, &a.uri, &a.name, &a.media_type).map_err(domain)
+    Attachment::new(field, &a.sha256, &a.uri, &a.name, &a.media_type)
+        .map(|kept| kept.with_size(a.size))
+        .map_err(domain)
 }
 
 /// A list of attachments.

@@ -16,6 +16,7 @@ pub mod auth;
 mod convert;
 mod edge;
 pub mod error;
+pub mod evidence;
 pub mod files;
 pub mod limits;
 pub mod publish;
@@ -95,6 +96,8 @@ pub struct AppConfig {
     pub limits: Limits,
     /// How long personal data is kept, per category (ADR 0022).
     pub retention: jejak_engine::privacy::Retention,
+    /// Where evidence files live, how large and of which types (ADR 0026).
+    pub evidence: evidence::EvidenceConfig,
 }
 
 impl AppConfig {
@@ -112,6 +115,7 @@ impl AppConfig {
             revocation_refresh: Duration::from_secs(1),
             limits: Limits::default(),
             retention: jejak_engine::privacy::Retention::default(),
+            evidence: evidence::EvidenceConfig::default(),
         }
     }
 }
@@ -241,6 +245,11 @@ impl App {
     /// Reads the revocations recorded since the last look.
     pub async fn refresh_revocations(&self) {
         refresh_revocations(&self.inner.engine, &self.inner.config.keys).await;
+    }
+
+    /// How it keeps evidence files.
+    pub fn evidence(&self) -> &evidence::EvidenceConfig {
+        &self.inner.config.evidence
     }
 
     /// The limits it serves under.
@@ -424,6 +433,7 @@ pub async fn run(
         "jejak.v1.Innovations",
         "jejak.v1.Audit",
         "jejak.v1.Admin",
+        "jejak.v1.Evidence",
     ] {
         health
             .set_service_status(service, tonic_health::ServingStatus::Serving)
@@ -481,6 +491,9 @@ pub async fn run(
         )
         .add_service(
             pb::admin_server::AdminServer::new(app.clone()).max_decoding_message_size(limit),
+        )
+        .add_service(
+            pb::evidence_server::EvidenceServer::new(app.clone()).max_decoding_message_size(limit),
         )
         // A listener of our own gets no socket options from the builder:
         // without TCP_NODELAY a reply's last frame can wait for the

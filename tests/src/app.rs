@@ -209,6 +209,10 @@ impl TestApp {
     pub fn audit(&self, token: &str) -> pb::audit_client::AuditClient<Authed> {
         pb::audit_client::AuditClient::new(self.authed(Some(token)))
     }
+    /// The Evidence client.
+    pub fn evidence(&self, token: &str) -> pb::evidence_client::EvidenceClient<Authed> {
+        pb::evidence_client::EvidenceClient::new(self.authed(Some(token)))
+    }
     /// The Admin client.
     pub fn admin(&self, token: &str) -> pb::admin_client::AdminClient<Authed> {
         pb::admin_client::AdminClient::new(self.authed(Some(token)))

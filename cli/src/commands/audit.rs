@@ -127,6 +127,9 @@ pub enum AuditCommand {
         #[arg(long, value_name = "REASON")]
         full: Option<String>,
     },
+    /// Re-hashes every evidence file the server stored against the log and
+    /// lists the missing and altered ones (exit 1 when any); over gRPC.
+    Evidence,
     /// Writes a consistent copy of a SQLite log (with --db), safe beside a running server.
     Copy {
         /// The new file to write (it must not exist).
@@ -648,6 +651,14 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                 eprintln!("exported {written} events to {}", path.display());
             }
             Ok(())
+        }
+        AuditCommand::Evidence => {
+            if engine.is_some() {
+                return Err(Failure::Usage(
+                    "the stored files are with the server: run audit evidence without --db".into(),
+                ));
+            }
+            super::evidence::audit(c).await
         }
         AuditCommand::Copy { out } => {
             let Some(engine) = &engine else {

@@ -1,12 +1,11 @@
-//! What people hand the command as files: proposals (TOML) and evidence
-//! (any file: jejak keeps its hash, location, name and media type).
+//! What people hand the command as files: proposals (TOML), and the media
+//! type of an evidence file (uploaded by `evidence.rs`).
 
 use std::path::Path;
 
 use anyhow::Context as _;
 use jejak_proto::v1 as pb;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,7 +123,7 @@ pub fn proposal(path: &Path) -> anyhow::Result<pb::Proposal> {
     })
 }
 
-fn media_type(path: &Path) -> &'static str {
+pub fn media_type(path: &Path) -> &'static str {
     match path
         .extension()
         .and_then(|e| e.to_str())
@@ -134,6 +133,14 @@ fn media_type(path: &Path) -> &'static str {
         Some("pdf") => "application/pdf",
         Some("jpg" | "jpeg") => "image/jpeg",
         Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        Some("zip") => "application/zip",
+        Some("xls") => "application/vnd.ms-excel",
+        Some("ppt") => "application/vnd.ms-powerpoint",
+        Some("pptx") => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        Some("odt") => "application/vnd.oasis.opendocument.text",
+        Some("ods") => "application/vnd.oasis.opendocument.spreadsheet",
+        Some("odp") => "application/vnd.oasis.opendocument.presentation",
         Some("mp4") => "video/mp4",
         Some("csv") => "text/csv",
         Some("txt") => "text/plain",
@@ -142,26 +149,4 @@ fn media_type(path: &Path) -> &'static str {
         Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         _ => "application/octet-stream",
     }
-}
-
-/// Evidence from a local file: its SHA-256, its location, name and type.
-pub fn attachment(path: &Path) -> anyhow::Result<pb::Attachment> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read the evidence file {}", path.display()))?;
-    let absolute =
-        std::fs::canonicalize(path).with_context(|| format!("cannot locate {}", path.display()))?;
-    Ok(pb::Attachment {
-        sha256: hex::encode(Sha256::digest(&bytes)),
-        uri: format!("file://{}", absolute.display()),
-        name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        media_type: media_type(path).to_owned(),
-    })
-}
-
-/// Evidence from several files.
-pub fn attachments(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<pb::Attachment>> {
-    paths.iter().map(|p| attachment(p)).collect()
 }

@@ -148,6 +148,37 @@ pub enum InnovationCommand {
         #[arg(long)]
         signed: String,
     },
+    /// Records evidence for an index indicator: a file uploaded (--attach),
+    /// or kept elsewhere (--link URL --sha256 HASH, the hash your word).
+    Evidence {
+        /// The innovation.
+        id: String,
+        /// The indicator, e.g. regulasi.
+        #[arg(long)]
+        indicator: String,
+        #[command(flatten)]
+        evidence: super::evidence::EvidenceArgs,
+        /// Makes the write idempotent (generated, and printed with --json, when absent).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Records an award.
+    Award {
+        /// The innovation.
+        id: String,
+        /// The award's title.
+        #[arg(long)]
+        title: String,
+        /// Its year.
+        #[arg(long)]
+        year: i32,
+        /// Who gave it.
+        #[arg(long = "by")]
+        awarded_by: String,
+        /// Makes the write idempotent (generated, and printed with --json, when absent).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
     /// The register.
     List {
         /// Only this OPD.
@@ -301,6 +332,65 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
             c.written(
                 "replication recorded",
                 &client.record_replication(r).await?.into_inner(),
+            )
+        }
+        InnovationCommand::Evidence {
+            id,
+            indicator,
+            evidence,
+            request_id,
+        } => {
+            let request_id = super::evidence::request_id(request_id);
+            let attachments = evidence
+                .attachments(c, super::evidence::For::Innovation(&id))
+                .await?;
+            let mut outcome = None;
+            // One attachment per AddEvidence; each its own request id
+            // (derived, so that the whole command can be sent again).
+            let many = attachments.len() > 1;
+            for (i, attachment) in attachments.into_iter().enumerate() {
+                let id_of = if many {
+                    format!("{request_id}/{i}")
+                } else {
+                    request_id.clone()
+                };
+                let r = pb::AddEvidenceRequest {
+                    expected_version: None,
+                    request_id: id_of,
+                    innovation_id: id.clone(),
+                    indicator: indicator.clone(),
+                    attachment: Some(attachment),
+                };
+                outcome = Some(client.add_evidence(r).await?.into_inner());
+            }
+            super::evidence::written(
+                c,
+                "evidence added",
+                &request_id,
+                &outcome.unwrap_or_default(),
+            )
+        }
+        InnovationCommand::Award {
+            id,
+            title,
+            year,
+            awarded_by,
+            request_id,
+        } => {
+            let request_id = super::evidence::request_id(request_id);
+            let r = pb::RecordAwardRequest {
+                expected_version: None,
+                request_id: request_id.clone(),
+                innovation_id: id,
+                title,
+                year,
+                awarded_by,
+            };
+            super::evidence::written(
+                c,
+                "award recorded",
+                &request_id,
+                &client.record_award(r).await?.into_inner(),
             )
         }
         InnovationCommand::List {

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod bench;
 pub mod demo;
+pub mod evidence;
 mod files;
 mod init_db;
 pub mod innovation;

@@ -166,19 +166,23 @@ pub enum ProjectCommand {
         #[arg(long, default_value = "")]
         state: String,
     },
-    /// Submits evidence (files) for a milestone.
+    /// Submits evidence for a milestone: files uploaded (--attach), or kept
+    /// elsewhere (--link URL --sha256 HASH, the hash your word).
     Evidence {
         /// The project.
         project: String,
         /// The milestone.
         #[arg(long)]
         milestone: String,
-        /// Evidence files (their hash, location, name and type are kept).
-        #[arg(long = "attach", required = true)]
-        files: Vec<PathBuf>,
+        #[command(flatten)]
+        evidence: super::evidence::EvidenceArgs,
         /// A note.
         #[arg(long, default_value = "")]
         note: String,
+        /// Makes the write idempotent: the same id again answers its first
+        /// result (generated, and printed with --json, when absent).
+        #[arg(long)]
+        request_id: Option<String>,
     },
     /// Submits the final report.
     Report {
@@ -187,9 +191,13 @@ pub enum ProjectCommand {
         /// Summary.
         #[arg(long)]
         summary: String,
-        /// The report and its annexes.
-        #[arg(long = "attach", required = true)]
-        files: Vec<PathBuf>,
+        /// The report and its annexes: uploaded (--attach) or kept elsewhere
+        /// (--link URL --sha256 HASH).
+        #[command(flatten)]
+        evidence: super::evidence::EvidenceArgs,
+        /// Makes the write idempotent (generated, and printed with --json, when absent).
+        #[arg(long)]
+        request_id: Option<String>,
     },
     /// Withdraws from the training.
     Withdraw {
@@ -724,36 +732,50 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
         ProjectCommand::Evidence {
             project,
             milestone,
-            files: paths,
+            evidence,
             note,
+            request_id,
         } => {
+            let request_id = super::evidence::request_id(request_id);
+            let attachments = evidence
+                .attachments(c, super::evidence::For::Project(&project))
+                .await?;
             let r = pb::SubmitEvidenceRequest {
                 expected_version: None,
-                request_id: String::new(),
+                request_id: request_id.clone(),
                 project_id: project,
                 milestone_id: milestone,
-                attachments: files::attachments(&paths)?,
+                attachments,
                 note,
             };
-            c.written(
+            super::evidence::written(
+                c,
                 "evidence submitted",
+                &request_id,
                 &c.projects()?.submit_evidence(r).await?.into_inner(),
             )
         }
         ProjectCommand::Report {
             project,
             summary,
-            files: paths,
+            evidence,
+            request_id,
         } => {
+            let request_id = super::evidence::request_id(request_id);
+            let attachments = evidence
+                .attachments(c, super::evidence::For::Project(&project))
+                .await?;
             let r = pb::SubmitFinalReportRequest {
                 expected_version: None,
-                request_id: String::new(),
+                request_id: request_id.clone(),
                 project_id: project,
                 summary,
-                attachments: files::attachments(&paths)?,
+                attachments,
             };
-            c.written(
+            super::evidence::written(
+                c,
                 "final report submitted",
+                &request_id,
                 &c.projects()?.submit_final_report(r).await?.into_inner(),
             )
         }
@@ -826,7 +848,52 @@ fn inbox_line(i: &pb::InboxItem) -> Vec<String> {
 
 fn inbox_json(i: &pb::InboxItem) -> serde_json::Value {
     let line = inbox_line(i);
-    serde_json::json!({ "kind": line[0], "project_id": i.project_id, "title": i.title, "participant_name": i.participant_name, "milestone_id": i.milestone_id, "since": line[4], "age_seconds": i.age_seconds })
+    let evidence: Vec<_> = i
+        .evidence
+        .iter()
+        .map(|a| serde_json::json!({ "name": a.name, "media_type": a.media_type, "size": a.size, "sha256": a.sha256, "uri": a.uri, "asserted": a.asserted }))
+        .collect();
+    serde_json::json!({ "kind": line[0], "project_id": i.project_id, "title": i.title, "change_area": i.change_area, "participant_name": i.participant_name, "milestone_id": i.milestone_id, "milestone_title": i.milestone_title, "expected_output": i.expected_output, "evidence": evidence, "since": line[4], "age_seconds": i.age_seconds })
+}
+
+/// What an inbox item asks the mentor to approve, one line each, under
+/// the table: the proposal's change area, or the milestone's expected
+/// output and its evidence with the way to fetch each file.
+fn inbox_details(i: &pb::InboxItem) -> Vec<String> {
+    let mut lines = Vec::new();
+    match pb::InboxKind::try_from(i.kind) {
+        Ok(pb::InboxKind::Proposal) => {
+            lines.push(format!(
+                "{} — {}: change area: {}",
+                i.project_id, i.title, i.change_area
+            ));
+        }
+        Ok(pb::InboxKind::MilestoneEvidence) => {
+            lines.push(format!(
+                "{} {} {}: expected output: {}",
+                i.project_id, i.milestone_id, i.milestone_title, i.expected_output
+            ));
+            for a in &i.evidence {
+                let size = a
+                    .size
+                    .map_or_else(|| "size unknown".to_owned(), |s| format!("{s} bytes"));
+                let fetch = if a.asserted {
+                    format!("kept at {} (hash asserted by the participant)", a.uri)
+                } else {
+                    format!(
+                        "jejak evidence get {} --project {} --out FILE",
+                        a.uri, i.project_id
+                    )
+                };
+                lines.push(format!(
+                    "  {} ({}, {size}, sha256 {}): {fetch}",
+                    a.name, a.media_type, a.sha256
+                ));
+            }
+        }
+        _ => {}
+    }
+    lines
 }
 
 pub async fn mentor(c: &Connection, command: MentorCommand) -> Outcome {
@@ -865,6 +932,9 @@ pub async fn mentor(c: &Connection, command: MentorCommand) -> Outcome {
                         inbox.items.iter().map(inbox_line)
                     )
                 );
+                for line in inbox.items.iter().flat_map(inbox_details) {
+                    say!("{line}");
+                }
             }
             Ok(())
         }
@@ -880,6 +950,9 @@ pub async fn mentor(c: &Connection, command: MentorCommand) -> Outcome {
                     say!("{}", inbox_json(&item));
                 } else {
                     say!("{}", inbox_line(&item).join("  "));
+                    for line in inbox_details(&item) {
+                        say!("{line}");
+                    }
                 }
             }
             Ok(())

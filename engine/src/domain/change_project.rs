@@ -586,6 +586,8 @@ pub struct ProjectState {
     pub proposal_seminar: Option<bool>,
     pub workplace_started_on: Option<NaiveDate>,
     pub final_report: Option<String>,
+    /// The final report's attachments, as last submitted.
+    pub final_report_attachments: Vec<Attachment>,
     pub report_ready: bool,
     pub final_score: Option<u8>,
     pub final_passed: bool,
@@ -921,7 +923,7 @@ impl ChangeProject {
 impl Aggregate for ChangeProject {
     const KIND: &'static str = "change_project";
     const LABEL: &'static str = "change project";
-    const SNAPSHOT_VERSION: u32 = 2;
+    const SNAPSHOT_VERSION: u32 = 3;
     const PERSONAL: bool = true;
     type State = ProjectState;
     type Command = ProjectCommand;
@@ -1112,7 +1114,13 @@ impl Aggregate for ChangeProject {
                     m.overdue = true;
                 }
             }
-            E::FinalReportSubmitted { summary, .. } => s.final_report = Some(summary.clone()),
+            E::FinalReportSubmitted {
+                summary,
+                attachments,
+            } => {
+                s.final_report = Some(summary.clone());
+                s.final_report_attachments.clone_from(attachments);
+            }
             E::ReportMarkedReady { .. } => s.report_ready = true,
             E::FinalSeminarHeld { score, passed, .. } => {
                 s.final_score = Some(*score);

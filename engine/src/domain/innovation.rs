@@ -388,7 +388,7 @@ pub struct Innovation;
 impl Aggregate for Innovation {
     const KIND: &'static str = "innovation";
     const LABEL: &'static str = "innovation";
-    const SNAPSHOT_VERSION: u32 = 1;
+    const SNAPSHOT_VERSION: u32 = 2;
     type State = InnovationState;
     type Command = InnovationCommand;
     type Event = InnovationEvent;

@@ -525,22 +525,38 @@ impl fmt::Display for ProjectCode {
     }
 }
 
-/// An attachment as evidence: never a blob, always its content hash, where
-/// it lives, its name and media type, so an auditor can prove what was approved.
+/// An attachment as evidence: never a blob in the log, always its content
+/// hash, where it lives, its name and media type, so an auditor can prove
+/// what was approved. A file uploaded to jejak lives at a [`STORED_SCHEME`]
+/// URI (`jejak:sha256/<hex>`), its hash and size computed by the server
+/// (`asserted` false); evidence kept elsewhere carries the hash the
+/// participant states (`asserted` true, ADR 0026).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     /// Lower-case hex SHA-256 of the content.
     pub sha256: String,
-    /// Where the content lives (`https://…`, `s3://…`, `file:…`).
+    /// Where the content lives (`jejak:sha256/…`, `https://…`, `s3://…`, `file:…`).
     pub uri: String,
     /// File name shown to people.
     pub name: String,
     /// Media type, e.g. `application/pdf`.
     pub media_type: String,
+    /// Size in bytes: the stored file's; for evidence kept elsewhere what
+    /// the participant states, or unknown (`None`, and for every
+    /// attachment recorded before payload version 2).
+    pub size: Option<u64>,
+    /// True when the hash is the participant's word (evidence kept
+    /// elsewhere, and every attachment recorded before payload version 2);
+    /// false when jejak stored the file and computed the hash itself.
+    pub asserted: bool,
 }
 
+/// The URI scheme of files stored by jejak: `jejak:sha256/<64 hex digits>`.
+pub const STORED_SCHEME: &str = "jejak:sha256/";
+
 impl Attachment {
-    /// Validates an attachment.
+    /// Validates an attachment kept elsewhere, whose hash the participant
+    /// asserts (`asserted` true, size unknown).
     ///
     /// # Errors
     /// [`DomainError::Invalid`] naming the field of `field` that is wrong.
@@ -565,6 +581,20 @@ impl Attachment {
                 "must be a URI with a scheme, e.g. https://… or file:…",
             ));
         }
+        if uri.starts_with("jejak:") && Self::stored_hash(&uri).is_none() {
+            return Err(DomainError::invalid(
+                &format!("{field}.uri"),
+                "a file stored by jejak is named jejak:sha256/ and its 64 hex digits",
+            ));
+        }
+        if let Some(stored) = Self::stored_hash(&uri)
+            && stored != sha256
+        {
+            return Err(DomainError::invalid(
+                &format!("{field}.sha256"),
+                "must be the hash the jejak:sha256/ URI names",
+            ));
+        }
         let name = short(&format!("{field}.name"), name)?;
         let media_type = short(&format!("{field}.media_type"), media_type)?;
         if !media_type.contains('/') {
@@ -578,7 +608,44 @@ impl Attachment {
             uri,
             name,
             media_type,
+            size: None,
+            asserted: true,
         })
+    }
+
+    /// A file jejak stored, its hash and size computed by the server
+    /// (`asserted` false), at `jejak:sha256/<hex>`.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming the field of `field` that is wrong.
+    pub fn stored(
+        field: &str,
+        sha256: &str,
+        size: u64,
+        name: &str,
+        media_type: &str,
+    ) -> Result<Self, DomainError> {
+        let sha256 = sha256.trim().to_ascii_lowercase();
+        let uri = format!("{STORED_SCHEME}{sha256}");
+        Ok(Self {
+            size: Some(size),
+            asserted: false,
+            ..Self::new(field, &sha256, &uri, name, media_type)?
+        })
+    }
+
+    /// With the size the participant states for a file kept elsewhere.
+    #[must_use]
+    pub fn with_size(mut self, size: Option<u64>) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// The hash a `jejak:sha256/<hex>` URI names (lower case), or `None`
+    /// for any other URI.
+    pub fn stored_hash(uri: &str) -> Option<String> {
+        let hex = uri.trim().strip_prefix(STORED_SCHEME)?.to_ascii_lowercase();
+        (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
     }
 }
 

@@ -810,3 +810,144 @@ async fn the_overdue_timer_resumes_from_its_saved_index_not_from_the_first_event
     let refolded = ProcessManagers::new(w.engine.clone());
     assert_eq!(refolded.tick_timers().await.unwrap(), 1, "m1 from the log");
 }
+
+/// A log holding evidence of payload version 1 (before sizes were kept)
+/// and of version 2: both fold, the old one upcast (size unknown, hash
+/// asserted); a payload version newer than this code knows is refused,
+/// never read as an older one.
+#[tokio::test]
+async fn evidence_of_payload_versions_1_and_2_folds_and_a_newer_version_is_refused() {
+    use jejak_engine::store::{AppendRequest, ExpectedVersion, NewEvent};
+    let w = world().await;
+    let officer = Actor::officer("officer-1", OpdCode::parse("dinkes").unwrap());
+    let id = InnovationId::parse("inv-upcast").unwrap();
+    let profile = jejak_engine::domain::innovation::Profile {
+        name: "Posyandu digital".into(),
+        opd: OpdCode::parse("dinkes").unwrap(),
+        unit: None,
+        region: "Kota Cilegon".into(),
+        source: Source::OpdInitiative,
+        initiator_type: "ASN".into(),
+        form: jejak_engine::domain::innovation::Form::PublicService,
+        digital: true,
+        sector: "kesehatan".into(),
+        sdgs: Default::default(),
+        goal: "x".into(),
+        benefit: "y".into(),
+        budget: None,
+    };
+    let run = |n: &str, body: I| {
+        let ctx = Context::new(officer.clone(), format!("upcast-{n}"));
+        let engine = w.engine.clone();
+        let id = id.clone();
+        async move { engine.execute::<Innovation>(id.as_str(), &ctx, body).await }
+    };
+    run(
+        "register",
+        I::Register {
+            innovation_id: id.clone(),
+            profile,
+            origin: None,
+        },
+    )
+    .await
+    .unwrap();
+    let stream = stream_of::<Innovation>(id.as_str()).unwrap();
+    // As a jejak before version 2 wrote it.
+    let v1 = serde_json::json!({
+        "indicator": "regulasi",
+        "attachment": {
+            "sha256": "ab".repeat(32),
+            "uri": "https://arsip.example/perwal.pdf",
+            "name": "perwal.pdf",
+            "media_type": "application/pdf",
+        },
+    });
+    let append = |version: u32, payload: serde_json::Value, at: u64| {
+        let store = w.engine.store().clone();
+        let stream = stream.clone();
+        async move {
+            store
+                .append(
+                    AppendRequest::new(stream, "innovation", ExpectedVersion::Exact(at))
+                        .event(NewEvent::new("EvidenceAdded", payload).with_version(version)),
+                )
+                .await
+        }
+    };
+    let version = w
+        .engine
+        .store()
+        .stream_version(&stream)
+        .await
+        .unwrap()
+        .unwrap();
+    append(1, v1, version).await.unwrap();
+    let stored = Attachment::stored(
+        "attachment",
+        &"cd".repeat(32),
+        2048,
+        "sk-tim.pdf",
+        "application/pdf",
+    )
+    .unwrap();
+    let written = run(
+        "evidence",
+        I::AddEvidence {
+            indicator: "sk".into(),
+            attachment: stored.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    let events = w.engine.store().read_stream_to_end(&stream).await.unwrap();
+    let versions: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "EvidenceAdded")
+        .map(|e| e.event_version)
+        .collect();
+    assert_eq!(versions, [1, 2], "the log holds both versions");
+    assert!(written.position > 0);
+
+    let state = w
+        .engine
+        .get::<Innovation>(id.as_str())
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    let old = &state.evidence[0].1;
+    assert_eq!((old.size, old.asserted), (None, true), "version 1 upcast");
+    assert_eq!(old.name, "perwal.pdf");
+    assert_eq!(state.evidence[1].1, stored);
+    assert_eq!((stored.size, stored.asserted), (Some(2048), false));
+    assert_eq!(stored.uri, format!("jejak:sha256/{}", "cd".repeat(32)));
+
+    // A version this code does not know: an error naming it, not a guess.
+    let version = w
+        .engine
+        .store()
+        .stream_version(&stream)
+        .await
+        .unwrap()
+        .unwrap();
+    append(
+        3,
+        serde_json::to_value(&stored)
+            .map(|a| serde_json::json!({"indicator": "x", "attachment": a}))
+            .unwrap(),
+        version,
+    )
+    .await
+    .unwrap();
+    let err = w
+        .engine
+        .get::<Innovation>(id.as_str())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("payload version 3") && err.contains("upgrade jejak"),
+        "{err}"
+    );
+}

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use jejak_engine::codec::decode;
 use jejak_engine::domain::Aggregate as _;
 use jejak_engine::domain::change_project::{ChangeProject, MilestoneStatus, ProjectEvent};
-use jejak_engine::domain::values::Horizon;
+use jejak_engine::domain::values::{Attachment, Horizon};
 use jejak_engine::privacy::Sealed;
 use jejak_engine::privacy::fields::sealed_in;
 use jejak_engine::store::RecordedEvent;
@@ -34,6 +34,12 @@ pub struct MilestoneRow {
     pub submitted_at: Option<DateTime<Utc>>,
     /// The mentor's reason when returned.
     pub returned_reason: Option<String>,
+    /// What it is to produce (from the plan).
+    #[serde(default)]
+    pub expected_output: String,
+    /// The attachments of its latest submission: what the mentor approves.
+    #[serde(default)]
+    pub last_submission: Vec<Attachment>,
 }
 
 /// Counts of one horizon.
@@ -55,6 +61,9 @@ pub struct ProjectRow {
     /// Its short code, `COHORT/NNN` (empty for projects enrolled before codes).
     pub code: String,
     pub title: String,
+    /// The proposal's change area.
+    #[serde(default)]
+    pub change_area: String,
     /// The participant's person id.
     pub participant: String,
     /// NIP, name and position: empty in the view when the event sealed
@@ -214,6 +223,7 @@ impl Projection for ProjectBoard {
                     .map(|c| c.to_string())
                     .unwrap_or_default(),
                 title: proposal.title.clone(),
+                change_area: proposal.change_area.clone(),
                 participant: enrollment.participant.person.to_string(),
                 participant_nip: shown(enrollment.participant.nip.as_str()),
                 participant_name: shown(&enrollment.participant.name),
@@ -268,6 +278,10 @@ impl Projection for ProjectBoard {
                         overdue: kept.is_some_and(|k| k.overdue && k.due == m.due),
                         submitted_at: kept.and_then(|k| k.submitted_at),
                         returned_reason: kept.and_then(|k| k.returned_reason.clone()),
+                        expected_output: m.expected_output.clone(),
+                        last_submission: kept
+                            .map(|k| k.last_submission.clone())
+                            .unwrap_or_default(),
                     },
                 );
             }
@@ -277,6 +291,7 @@ impl Projection for ProjectBoard {
             ProjectEvent::ProposalRevised { proposal } => {
                 plan(row, proposal);
                 row.title.clone_from(&proposal.title);
+                row.change_area.clone_from(&proposal.change_area);
                 row.action_plan_approved = false;
                 if row.proposal_seminar == Some(false) {
                     row.proposal_seminar = None;
@@ -288,10 +303,15 @@ impl Projection for ProjectBoard {
             ProjectEvent::ProposalSeminarHeld { accepted, .. } => {
                 row.proposal_seminar = Some(*accepted)
             }
-            ProjectEvent::EvidenceSubmitted { milestone_id, .. } => {
+            ProjectEvent::EvidenceSubmitted {
+                milestone_id,
+                attachments,
+                ..
+            } => {
                 if let Some(m) = row.milestones.get_mut(milestone_id.as_str()) {
                     m.status = MilestoneStatus::Submitted;
                     m.submitted_at = Some(at);
+                    m.last_submission.clone_from(attachments);
                 }
             }
             ProjectEvent::MilestoneApproved { milestone_id, .. } => {

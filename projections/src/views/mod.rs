@@ -101,6 +101,14 @@ pub struct InboxItem {
     pub participant: String,
     /// The milestone, for evidence.
     pub milestone_id: Option<String>,
+    /// The proposal's change area.
+    pub change_area: String,
+    /// The milestone's title, for evidence.
+    pub milestone_title: String,
+    /// What the milestone is to produce, for evidence.
+    pub expected_output: String,
+    /// The evidence to approve: the milestone's latest submission.
+    pub evidence: Vec<jejak_engine::domain::values::Attachment>,
     /// Since when it waits.
     pub since: DateTime<Utc>,
     /// How long it has waited, in seconds, as of the query.
@@ -573,13 +581,21 @@ impl Views {
 pub fn inbox_of(rows: &[ProjectRow], now: DateTime<Utc>) -> Vec<InboxItem> {
     let mut items = Vec::new();
     for row in rows {
-        let item = |kind, milestone_id: Option<String>, since: DateTime<Utc>| InboxItem {
+        let item = |kind, milestone: Option<&MilestoneRow>, since: DateTime<Utc>| InboxItem {
             kind,
             project_id: row.project_id.clone(),
             title: row.title.clone(),
             participant_name: row.participant_name.clone(),
             participant: row.participant.clone(),
-            milestone_id,
+            milestone_id: milestone.map(|m| m.id.clone()),
+            change_area: row.change_area.clone(),
+            milestone_title: milestone.map(|m| m.title.clone()).unwrap_or_default(),
+            expected_output: milestone
+                .map(|m| m.expected_output.clone())
+                .unwrap_or_default(),
+            evidence: milestone
+                .map(|m| m.last_submission.clone())
+                .unwrap_or_default(),
             since,
             age_seconds: (now - since).num_seconds().max(0),
         };
@@ -593,11 +609,7 @@ pub fn inbox_of(rows: &[ProjectRow], now: DateTime<Utc>) -> Vec<InboxItem> {
                 .filter(|m| m.status == MilestoneStatus::Submitted)
             {
                 if let Some(since) = m.submitted_at {
-                    items.push(item(
-                        InboxKind::MilestoneEvidence,
-                        Some(m.id.clone()),
-                        since,
-                    ));
+                    items.push(item(InboxKind::MilestoneEvidence, Some(m), since));
                 }
             }
         }

@@ -165,10 +165,14 @@ impl pb::innovations_server::Innovations for App {
         request: Request<pb::InnovationReplicationRequest>,
     ) -> Written {
         let (ctx, r) = self.command(request)?;
+        let adopter_opd = opd("adopter_opd", &r.adopter_opd)?;
+        let mut agreement = agreement(r.agreement.as_ref())?;
+        self.stored_files("agreement.document", agreement.document.as_mut_slice())
+            .await?;
         let body = I::RecordReplication {
-            adopter_opd: opd("adopter_opd", &r.adopter_opd)?,
+            adopter_opd,
             adopter_region: r.adopter_region,
-            agreement: agreement(r.agreement.as_ref())?,
+            agreement,
         };
         self.on_innovation(&ctx, &r.innovation_id, body).await
     }
@@ -179,9 +183,12 @@ impl pb::innovations_server::Innovations for App {
             .attachment
             .as_ref()
             .ok_or_else(|| invalid("attachment", "is required"))?;
+        let mut files = [attachment("attachment", evidence)?];
+        self.stored_files("attachment", &mut files).await?;
+        let [attachment] = files;
         let body = I::AddEvidence {
             indicator: r.indicator,
-            attachment: attachment("attachment", evidence)?,
+            attachment,
         };
         self.on_innovation(&ctx, &r.innovation_id, body).await
     }

@@ -27,6 +27,14 @@ fn item_out(item: InboxItem) -> pb::InboxItem {
         milestone_id: item.milestone_id.unwrap_or_default(),
         since: Some(timestamp(item.since)),
         age_seconds: item.age_seconds,
+        change_area: item.change_area,
+        milestone_title: item.milestone_title,
+        expected_output: item.expected_output,
+        evidence: item
+            .evidence
+            .iter()
+            .map(super::evidence::attachment_out)
+            .collect(),
     }
 }
 
@@ -166,11 +174,15 @@ impl pb::mentoring_server::Mentoring for App {
 
     async fn record_replication(&self, request: Request<pb::ProjectReplicationRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
+        let adopter_opd =
+            OpdCode::parse(&r.adopter_opd).map_err(|e| crate::error::invalid("adopter_opd", e))?;
+        let mut agreement = agreement(r.agreement.as_ref())?;
+        self.stored_files("agreement.document", agreement.document.as_mut_slice())
+            .await?;
         let replication = Replication {
-            adopter_opd: OpdCode::parse(&r.adopter_opd)
-                .map_err(|e| crate::error::invalid("adopter_opd", e))?,
+            adopter_opd,
             adopter_region: r.adopter_region,
-            agreement: agreement(r.agreement.as_ref())?,
+            agreement,
         };
         self.on_project(&ctx, &r.project_id, P::RecordReplication(replication))
             .await

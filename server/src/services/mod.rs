@@ -6,6 +6,7 @@
 mod admin;
 pub(crate) mod audit;
 mod cohorts;
+mod evidence;
 mod innovations;
 mod mentoring;
 mod privacy;

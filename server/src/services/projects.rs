@@ -181,9 +181,12 @@ impl pb::change_projects_server::ChangeProjects for App {
 
     async fn submit_evidence(&self, request: Request<pb::SubmitEvidenceRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
+        let milestone_id = MilestoneId::parse(&r.milestone_id).map_err(domain)?;
+        let mut files = attachments("attachments", &r.attachments)?;
+        self.stored_files("attachments", &mut files).await?;
         let body = P::SubmitEvidence {
-            milestone_id: MilestoneId::parse(&r.milestone_id).map_err(domain)?,
-            attachments: attachments("attachments", &r.attachments)?,
+            milestone_id,
+            attachments: files,
             note: r.note,
         };
         self.on_project(&ctx, &r.project_id, body).await
@@ -191,9 +194,11 @@ impl pb::change_projects_server::ChangeProjects for App {
 
     async fn submit_final_report(&self, request: Request<pb::SubmitFinalReportRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
+        let mut files = attachments("attachments", &r.attachments)?;
+        self.stored_files("attachments", &mut files).await?;
         let body = P::SubmitFinalReport {
             summary: r.summary,
-            attachments: attachments("attachments", &r.attachments)?,
+            attachments: files,
         };
         self.on_project(&ctx, &r.project_id, body).await
     }

@@ -77,6 +77,7 @@ fn random_requests_to_the_write_rpcs_get_answers_and_leave_the_log_valid() {
                 uri: w.b.clone(),
                 name: w.c.clone(),
                 media_type: w.d.clone(),
+                ..pb::Attachment::default()
             };
             let calls: Vec<Result<(), tonic::Status>> = vec![
                 app.cohorts(&p.organizer)

@@ -1,6 +1,7 @@
 //! jejak over real gRPC on 127.0.0.1:0, against SQLite and PostgreSQL.
 
 mod bad_input;
+mod evidence;
 mod fuzz;
 mod journey;
 mod limits;
@@ -73,6 +74,7 @@ pub fn file(name: &str) -> pb::Attachment {
         uri: format!("https://arsip.cilegon.example/{name}"),
         name: name.into(),
         media_type: "application/pdf".into(),
+        ..pb::Attachment::default()
     }
 }
 

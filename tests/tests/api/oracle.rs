@@ -38,6 +38,8 @@ pub(crate) const ON_A_PROJECT: &[&str] = &[
     "Seminars.SetGrade",
     "Seminars.DeferGraduation",
     "Seminars.ResumeParticipant",
+    "Evidence.Upload",
+    "Evidence.Download",
 ];
 
 /// Every RPC that names one innovation.

@@ -75,6 +75,7 @@ pub(crate) async fn call_on(
     let mut innovations = pb::innovations_client::InnovationsClient::new(ch.clone());
     let mut audit = pb::audit_client::AuditClient::new(ch.clone());
     let mut admin = pb::admin_client::AdminClient::new(ch.clone());
+    let mut evidence = pb::evidence_client::EvidenceClient::new(ch.clone());
     match rpc {
         "Cohorts.OpenCohort" => cohorts
             .open_cohort(pb::OpenCohortRequest {
@@ -385,6 +386,34 @@ pub(crate) async fn call_on(
             })
             .await
             .map(drop),
+        "Evidence.Upload" => {
+            let parts = [
+                pb::UploadRequest {
+                    part: Some(pb::upload_request::Part::Metadata(pb::UploadMetadata {
+                        project_id: pid.clone(),
+                        innovation_id: String::new(),
+                        name: "notulen.pdf".into(),
+                        media_type: "application/pdf".into(),
+                    })),
+                },
+                pb::UploadRequest {
+                    part: Some(pb::upload_request::Part::Chunk(b"%PDF-1.4".to_vec())),
+                },
+            ];
+            evidence.upload(tokio_stream::iter(parts)).await.map(drop)
+        }
+        "Evidence.Download" => evidence
+            .download(pb::DownloadRequest {
+                file: format!("jejak:sha256/{}", "ab".repeat(32)),
+                project_id: pid.clone(),
+                innovation_id: String::new(),
+            })
+            .await
+            .map(drop),
+        "Evidence.AuditFiles" => evidence
+            .audit_files(pb::AuditFilesRequest {})
+            .await
+            .map(drop),
         other => panic!("no such RPC in the table: {other}"),
     }
 }
@@ -591,6 +620,15 @@ const TABLE: &[(&str, &[&str])] = &[
         "Admin.ErasePerson",
         &["organizer", "participant", "auditor", "mentor"],
     ),
+    (
+        "Evidence.Upload",
+        &["coach", "examiner", "organizer", "auditor", "other-mentor"],
+    ),
+    (
+        "Evidence.Download",
+        &["other-participant", "officer", "admin"],
+    ),
+    ("Evidence.AuditFiles", &["participant", "mentor", "admin"]),
 ];
 
 /// Every RPC of the API, for the token checks.
@@ -653,6 +691,9 @@ const ALL: &[&str] = &[
     "Admin.RegisterWorkflow",
     "Admin.RevokeTokens",
     "Admin.ErasePerson",
+    "Evidence.Upload",
+    "Evidence.Download",
+    "Evidence.AuditFiles",
 ];
 
 pub(crate) async fn fixture(

@@ -99,6 +99,7 @@ pub fn pb_attachment(n: u64) -> pb::Attachment {
         uri: format!("https://arsip.cilegon.example/bukti/{n}.pdf"),
         name: "bukti.pdf".into(),
         media_type: "application/pdf".into(),
+        ..pb::Attachment::default()
     }
 }
 
