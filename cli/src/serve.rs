@@ -510,6 +510,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let mut config = AppConfig::new(keys);
+    config.runner.holder = server_id(&data_dir)?;
     config.engine.master_key = Some(args.data.master_key()?);
     if let Some(states) = args.cached_states {
         config.engine.cached_states = states;
@@ -700,4 +701,27 @@ pub fn issue(args: IssueArgs) -> anyhow::Result<()> {
     eprintln!("token id (jti): {}", issued.id);
     say!("{}", issued.token);
     Ok(())
+}
+
+/// This server's id (ADR 0029), kept in `DATA_DIR/server-id` (0600) and
+/// made on the first start: the holder of its leases on a shared log, so
+/// that a restart takes them back at once instead of waiting for them to
+/// lapse. Not personal; names no one.
+fn server_id(data_dir: &Path) -> anyhow::Result<uuid::Uuid> {
+    let path = data_dir.join("server-id");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => uuid::Uuid::parse_str(text.trim()).with_context(|| {
+            format!(
+                "{} does not hold a server id; delete it and start again to make a new one",
+                path.display()
+            )
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let id = uuid::Uuid::now_v7();
+            jejak_server::files::write_private(&path, id.to_string().as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(id)
+        }
+        Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+    }
 }

@@ -136,6 +136,8 @@ impl OverdueIndex {
 pub struct ProcessManagers {
     engine: Engine,
     overdue: Mutex<OverdueIndex>,
+    /// This server, as the holder of the managers' lease.
+    holder: uuid::Uuid,
 }
 
 fn id_of<A: Aggregate>(event: &RecordedEvent) -> Option<&str> {
@@ -157,9 +159,18 @@ impl ProcessManagers {
     /// Process managers over `engine`.
     pub fn new(engine: Engine) -> Self {
         Self {
+            holder: uuid::Uuid::now_v7(),
             engine,
             overdue: Mutex::new(OverdueIndex::default()),
         }
+    }
+
+    /// Holds the managers' lease as `holder` (the server's id): a server
+    /// restarted with its id takes the lease back at once.
+    #[must_use]
+    pub fn with_holder(mut self, holder: uuid::Uuid) -> Self {
+        self.holder = holder;
+        self
     }
 
     /// Handles every event after the checkpoint that is in the log now,
@@ -450,7 +461,7 @@ impl ProcessManagers {
 
     async fn follow(&self, tick: Duration, shutdown: impl Future<Output = ()>) {
         let store = self.engine.store();
-        let holder = uuid::Uuid::now_v7();
+        let holder = self.holder;
         tokio::pin!(shutdown);
         loop {
             // Stand by until this server holds the managers' lease.

@@ -127,6 +127,10 @@ pub struct RunnerConfig {
     /// that hangs stops applying after this, and another takes over
     /// within it and a fifth of it more (a standby tries that often).
     pub lease: Duration,
+    /// This server, as the holder of leases. A server that restarts with
+    /// the id it had takes its leases back at once instead of waiting for
+    /// them to lapse (`jejak serve` keeps it in `DATA_DIR/server-id`).
+    pub holder: Uuid,
 }
 
 impl Default for RunnerConfig {
@@ -138,6 +142,7 @@ impl Default for RunnerConfig {
             poll: Duration::from_millis(250),
             retry: Duration::from_secs(1),
             lease: Duration::from_secs(5),
+            holder: Uuid::now_v7(),
         }
     }
 }
@@ -189,8 +194,6 @@ pub struct Runner {
     cursors: Mutex<HashMap<Reader, (u64, Instant)>>,
     /// Told whenever a cursor moves.
     moved: Notify,
-    /// This process, as the holder of leases.
-    holder: Uuid,
     /// On PostgreSQL: how far each view is, as announced by the server
     /// applying it (ADR 0029), and told whenever an announcement arrives.
     announced: Mutex<HashMap<String, u64>>,
@@ -344,7 +347,6 @@ impl Runner {
             recent: Mutex::new(VecDeque::new()),
             cursors: Mutex::new(HashMap::new()),
             moved: Notify::new(),
-            holder: Uuid::now_v7(),
             announced: Mutex::new(HashMap::new()),
             heard: Notify::new(),
         });
@@ -721,7 +723,7 @@ impl Runner {
     /// Takes the view's lease, if no other process holds it.
     async fn lead(&self, name: &str) -> Result<Option<Lease>, StoreError> {
         self.store
-            .acquire_lease(&lease_name(name), self.holder, self.config.lease)
+            .acquire_lease(&lease_name(name), self.config.holder, self.config.lease)
             .await
     }
 
@@ -745,7 +747,7 @@ impl Runner {
     /// This process, as the holder of leases (ADR 0029).
     #[must_use]
     pub fn holder(&self) -> Uuid {
-        self.holder
+        self.config.holder
     }
 
     /// Applies the next batch to `view`, and writes it when the view is at

@@ -163,7 +163,7 @@ impl App {
         let views =
             Views::new(runner, config.read_your_writes).with_privacy(engine.privacy().clone());
         let (stop, mut stopped) = watch::channel(false);
-        let managers = ProcessManagers::new(engine.clone());
+        let managers = ProcessManagers::new(engine.clone()).with_holder(config.runner.holder);
         let tick = config.timer_tick;
         // On a read-only log the reactions and timers could write nothing:
         // they wait for a start on a writable one.

@@ -44,6 +44,17 @@ async fn a_lapsed_lease_fences_its_old_holder_out() {
     store.save_checkpoint_under("c", 10, &old).await.unwrap();
     assert!(store.renew_lease(&mut old).await.unwrap());
 
+    // The same server restarted (its id kept in its data folder) takes its
+    // lease back at once, and what it held before is fenced out.
+    let restarted = store
+        .acquire_lease("process-managers", x, TTL)
+        .await
+        .unwrap()
+        .expect("a server's own lease is taken back at once");
+    assert!(restarted.token() > old.token());
+    assert!(store.save_checkpoint_under("c", 11, &old).await.is_err());
+    let mut old = restarted;
+
     lapse(&db).await;
     let new = store
         .acquire_lease("process-managers", y, TTL)

@@ -32,6 +32,7 @@ pub async fn runner(store: EventStore, batch: usize) -> Arc<Runner> {
         poll: Duration::from_millis(50),
         retry: Duration::from_millis(100),
         lease: Duration::from_secs(2),
+        ..RunnerConfig::default()
     };
     Runner::new(store, config).await.expect("the runner starts")
 }
