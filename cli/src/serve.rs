@@ -44,6 +44,8 @@ struct ConfigFile {
     checkpoint_dir: Option<PathBuf>,
     checkpoint_every_events: Option<u64>,
     checkpoint_every_minutes: Option<u64>,
+    db_connections: Option<u32>,
+    cached_states: Option<usize>,
     /// Limits on streams and connections (a `[limits]` table).
     limits: Option<limits::LimitsFile>,
     /// Retention of personal data per category (a `[retention]` table).
@@ -298,6 +300,11 @@ pub struct ServeArgs {
     /// command on one decides without reading it again (0: none). Default: 10000
     #[arg(long, env = "JEJAK_CACHED_STATES")]
     cached_states: Option<usize>,
+    /// Connections this server opens to the database for its pool (reads,
+    /// appends, views, leases); on PostgreSQL one more follows the log's
+    /// notifications. Default: 8
+    #[arg(long, env = "JEJAK_DB_CONNECTIONS")]
+    db_connections: Option<u32>,
     #[command(flatten)]
     limits: limits::LimitArgs,
     /// Days a participant's personal fields are kept after their training
@@ -478,6 +485,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         StoreConfig {
             read_only: read_only.is_some(),
             seal_key: Some(seal_key),
+            pool_size: args
+                .db_connections
+                .or(file.db_connections)
+                .unwrap_or(StoreConfig::default().pool_size)
+                .max(2),
             ..StoreConfig::default()
         },
     )
@@ -512,7 +524,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = AppConfig::new(keys);
     config.runner.holder = server_id(&data_dir)?;
     config.engine.master_key = Some(args.data.master_key()?);
-    if let Some(states) = args.cached_states {
+    if let Some(states) = args.cached_states.or(file.cached_states) {
         config.engine.cached_states = states;
     }
     config.engine.region = args
