@@ -432,3 +432,47 @@ async fn a_watch_on_a_standby_server_sees_what_another_server_wrote() {
     app.stop().await;
     db.cleanup().await;
 }
+
+/// A server opens no more database connections than its pool and the one
+/// that follows the log's notifications, however many calls it serves at
+/// once (`--db-connections`; the README's count of servers per
+/// `max_connections` rests on it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_opens_at_most_its_pool_and_one_listener_of_database_connections() {
+    let Some(db) = TestDb::postgres(
+        "a_server_opens_at_most_its_pool_and_one_listener_of_database_connections",
+    )
+    .await
+    else {
+        return;
+    };
+    let app = spawn_app_with(&db, |_| {}).await;
+    let token = app.token(Role::Admin, "operator");
+    let calls = (0..64).map(|_| {
+        let mut admin = app.admin(&token);
+        async move {
+            admin
+                .get_projection_status(pb::GetProjectionStatusRequest {})
+                .await
+                .map(|_| ())
+        }
+    });
+    for answered in futures::future::join_all(calls).await {
+        answered.expect("every call is answered");
+    }
+    let pool = app.app.engine().store().postgres_pool().unwrap().clone();
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = 'jejak'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let bound = i64::from(jejak_engine::store::StoreConfig::default().pool_size) + 1;
+    assert!(
+        (2..=bound).contains(&open),
+        "{open} connections, more than the pool and the listener ({bound})"
+    );
+    app.stop().await;
+    db.cleanup().await;
+}
