@@ -369,6 +369,7 @@ fn innovation_move(innovation: u8, op: u8, day: u64) -> (Actor, I) {
                 goal: "Layanan lebih cepat".into(),
                 benefit: "Warga terlayani".into(),
                 budget: None,
+                legal_basis: None,
             },
             origin: None,
         },

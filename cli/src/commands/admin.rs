@@ -192,7 +192,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
             "revocation",
             &c.admin()?
                 .revoke_tokens(pb::RevokeTokensRequest {
-                    request_id: String::new(),
+                    request_id: c.request_id(),
                     token_id: token_id.unwrap_or_default(),
                     subject: subject.unwrap_or_default(),
                     issued_before: issued_before.unwrap_or_default(),
@@ -248,7 +248,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
             let source = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let request = pb::RegisterWorkflowRequest {
-                request_id: String::new(),
+                request_id: c.request_id(),
                 file_name: file.display().to_string(),
                 source,
             };

@@ -500,6 +500,7 @@ async fn innovation(
         goal: format!("{name}: layanan lebih cepat dan dekat"),
         benefit: "Warga terlayani tanpa antre".into(),
         budget: Some(15_000_000 + (n as u64 % 7) * 5_000_000),
+        legal_basis: None,
     };
     let register = I::Register {
         innovation_id: InnovationId::parse(id)?,

@@ -148,6 +148,9 @@ pub enum InnovationCommand {
         #[arg(long)]
         signed: String,
     },
+    /// Amends the profile (a correction, kept in the history): name, unit,
+    /// form, digital, sector, SDGs, goal, benefit, budget, legal basis.
+    Amend(super::changes::AmendArgs),
     /// The register.
     List {
         /// Only this OPD.
@@ -172,12 +175,13 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
     let mut client = c.innovations()?;
     let dated = |id: String, on: String, text: String| pb::DatedRequest {
         expected_version: None,
-        request_id: String::new(),
+        request_id: c.request_id(),
         innovation_id: id,
         on,
         text,
     };
     match command {
+        InnovationCommand::Amend(args) => super::changes::amend(c, args).await,
         InnovationCommand::Register {
             id,
             name,
@@ -206,7 +210,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
             } as i32;
             let r = pb::RegisterInnovationRequest {
                 expected_version: None,
-                request_id: format!("register-{id}"),
+                request_id: c.request_id_or(format!("register-{id}")),
                 innovation_id: id,
                 name,
                 opd,
@@ -221,6 +225,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                 goal,
                 benefit,
                 budget,
+                legal_basis: String::new(),
             };
             c.written(
                 "registered",
@@ -239,7 +244,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     client
                         .judge_feasibility(pb::JudgeFeasibilityRequest {
                             expected_version: None,
-                            request_id: String::new(),
+                            request_id: c.request_id(),
                             innovation_id: id,
                             feasible: matches!(to, Stage::Feasible),
                             notes: text,
@@ -250,7 +255,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     client
                         .designate(pb::DesignateRequest {
                             expected_version: None,
-                            request_id: String::new(),
+                            request_id: c.request_id(),
                             innovation_id: id,
                             decree_number: decree,
                             decree_date: on,
@@ -287,7 +292,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
         } => {
             let r = pb::InnovationReplicationRequest {
                 expected_version: None,
-                request_id: String::new(),
+                request_id: c.request_id(),
                 innovation_id: id,
                 adopter_opd: opd,
                 adopter_region: region,

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod bench;
+pub mod changes;
 pub mod demo;
 mod files;
 mod init_db;

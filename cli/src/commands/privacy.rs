@@ -48,7 +48,7 @@ pub async fn run(c: &Connection, command: PrivacyCommand) -> Outcome {
             let answer = c
                 .admin()?
                 .erase_person(pb::ErasePersonRequest {
-                    request_id: String::new(),
+                    request_id: c.request_id(),
                     person_id: subject,
                     basis,
                 })

@@ -622,6 +622,7 @@ async fn a_process_stopped_between_registering_and_linking_finishes_the_link() {
         goal: "x".into(),
         benefit: "y".into(),
         budget: None,
+        legal_basis: None,
     };
     w.engine
         .execute::<Innovation>(

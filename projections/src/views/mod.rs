@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jejak_engine::domain::change_project::MilestoneStatus;
+use jejak_engine::domain::change_project::{Grade, MilestoneStatus};
 use jejak_engine::engine::CommandError;
 use jejak_engine::privacy::{ERASED, Privacy};
 use jejak_engine::store::StoreError;
@@ -641,7 +641,7 @@ pub fn progress_of(cohort: Option<CohortRow>, rows: &[ProjectRow]) -> CohortProg
             None => {}
         }
         if let Some(grade) = &row.grade {
-            *progress.grades.entry(grade.clone()).or_default() += 1;
+            *progress.grades.entry(Grade::as_written(grade)).or_default() += 1;
         }
     }
     progress

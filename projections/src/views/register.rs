@@ -155,6 +155,15 @@ impl Projection for InnovationRegister {
             InnovationEvent::EvidenceAdded { .. } => row.evidence += 1,
             InnovationEvent::AwardRecorded { .. } => row.awards += 1,
             InnovationEvent::StateChanged { to, .. } => row.stage = to,
+            // A correction by its officer: the register shows the profile in force.
+            InnovationEvent::ProfileAmended { profile, .. } => {
+                row.name = profile.name;
+                row.unit = profile.unit;
+                row.form = profile.form;
+                row.digital = profile.digital;
+                row.sector = profile.sector;
+            }
+            InnovationEvent::ProjectStageCarried { on, .. } => row.implemented_on = Some(on),
         }
         row.updated_at = at;
         Ok(())

@@ -420,6 +420,7 @@ pub(crate) fn register(id: &str) -> pb::RegisterInnovationRequest {
         goal: "Tujuan".into(),
         benefit: "Manfaat".into(),
         budget: 0,
+        legal_basis: String::new(),
     }
 }
 
