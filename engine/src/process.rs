@@ -267,6 +267,15 @@ impl ProcessManagers {
             Ok(_) | Err(CommandError::Domain(DomainError::AlreadyExists { .. })) => {}
             Err(err) => return Err(err),
         }
+        self.engine
+            .execute::<ChangeProject>(
+                project_id.as_str(),
+                &caused_by(event, "link"),
+                ProjectCommand::LinkInnovation {
+                    innovation_id: innovation_id.clone(),
+                },
+            )
+            .await?;
         // An adopted change project is implemented (penerapan), not an
         // initiative: the innovation starts where the project is.
         self.engine
@@ -277,13 +286,6 @@ impl ProcessManagers {
                     stage: ADOPTED.to_owned(),
                     on: event.recorded_at.date_naive(),
                 },
-            )
-            .await?;
-        self.engine
-            .execute::<ChangeProject>(
-                project_id.as_str(),
-                &caused_by(event, "link"),
-                ProjectCommand::LinkInnovation { innovation_id },
             )
             .await?;
         Ok(())
