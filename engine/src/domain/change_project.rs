@@ -1404,34 +1404,18 @@ impl Aggregate for ChangeProject {
             }
             return Self::decide_body(state, command);
         }
-        // The request itself first (it is pure): bad input is named as such.
-        let mut events = Self::decide_body(state, command)?;
-        // Whose it is comes before what state it is in: a stranger learns nothing.
-        match (&command.body, &state.enrollment, &state.cohort) {
-            (ProjectCommand::Propose { enrollment, .. }, _, _) => {
-                if command.actor.role == Role::Participant
-                    && command.actor.id != enrollment.participant.person.as_str()
-                {
-                    return Err(DomainError::forbidden(
-                        "a participant may propose only their own change project",
-                    ));
-                }
-                if workflow.kind != crate::workflow::WorkflowKind::ChangeProject {
-                    return Err(DomainError::invalid(
-                        "workflow",
-                        "is not a change-project workflow",
-                    ));
-                }
-            }
-            (_, Some(enrollment), Some(cohort)) => {
-                assigned(&command.actor, enrollment, &cohort.organizer)?
-            }
-            _ => {
+        if Self::plan_change_role(&command.body).is_some()
+            || Self::corrects(&command.body).is_some()
+        {
+            // Not steps of the lifecycle: whose it is, who may, in which
+            // state, then the request.
+            let (Some(enrollment), Some(cohort)) = (&state.enrollment, &state.cohort) else {
                 return Err(DomainError::NotFound {
-                    what: "change project",
+                    what: Self::LABEL,
                     id: String::new(),
                 });
-            }
+            };
+            assigned(&command.actor, enrollment, &cohort.organizer)?;
         }
         if let Some(role) = Self::plan_change_role(&command.body) {
             // The plan changes after acceptance, while the project is in
@@ -1455,7 +1439,7 @@ impl Aggregate for ChangeProject {
                     ),
                 });
             }
-            return Ok(events);
+            return Self::decide_body(state, command);
         }
         if let Some(recording) = Self::corrects(&command.body) {
             // A correction is allowed to whoever records the result, in
@@ -1490,7 +1474,36 @@ impl Aggregate for ChangeProject {
                     },
                 });
             }
-            return Ok(events);
+            return Self::decide_body(state, command);
+        }
+        // The request itself first (it is pure): bad input is named as such.
+        let mut events = Self::decide_body(state, command)?;
+        // Whose it is comes before what state it is in: a stranger learns nothing.
+        match (&command.body, &state.enrollment, &state.cohort) {
+            (ProjectCommand::Propose { enrollment, .. }, _, _) => {
+                if command.actor.role == Role::Participant
+                    && command.actor.id != enrollment.participant.person.as_str()
+                {
+                    return Err(DomainError::forbidden(
+                        "a participant may propose only their own change project",
+                    ));
+                }
+                if workflow.kind != crate::workflow::WorkflowKind::ChangeProject {
+                    return Err(DomainError::invalid(
+                        "workflow",
+                        "is not a change-project workflow",
+                    ));
+                }
+            }
+            (_, Some(enrollment), Some(cohort)) => {
+                assigned(&command.actor, enrollment, &cohort.organizer)?
+            }
+            _ => {
+                return Err(DomainError::NotFound {
+                    what: "change project",
+                    id: String::new(),
+                });
+            }
         }
         let transition = workflow.transition::<Self>(state, command)?;
         let to = workflow.preconditions::<Self>(transition, state, command)?;

@@ -3,6 +3,7 @@
 mod bad_input;
 mod fuzz;
 mod journey;
+mod lifecycle;
 mod limits;
 mod oracle;
 mod people;

@@ -38,6 +38,12 @@ pub(crate) const ON_A_PROJECT: &[&str] = &[
     "Seminars.SetGrade",
     "Seminars.DeferGraduation",
     "Seminars.ResumeParticipant",
+    "ChangeProjects.RequestPlanChange",
+    "Mentoring.ApprovePlanChange",
+    "Mentoring.ReturnPlanChange",
+    "Seminars.CorrectProposalSeminar",
+    "Seminars.CorrectFinalSeminar",
+    "Seminars.CorrectGrade",
 ];
 
 /// Every RPC that names one innovation.
@@ -52,6 +58,7 @@ pub(crate) const ON_AN_INNOVATION: &[&str] = &[
     "Innovations.RecordReplication",
     "Innovations.AddEvidence",
     "Innovations.RecordAward",
+    "Innovations.AmendProfile",
     "Innovations.GetInnovation",
 ];
 
