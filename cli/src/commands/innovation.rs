@@ -394,6 +394,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     "by_source": s.by_source.iter().map(|x| serde_json::json!({"source": source_name(x.source), "count": x.count, "percent": x.percent})).collect::<Vec<_>>(),
                     "opds_without": s.opds_without, "coverage": s.coverage, "gini": s.gini, "dormant": s.dormant,
                     "most_replicated": s.most_replicated.iter().map(|r| serde_json::json!({"innovation_id": r.innovation_id, "adopters": r.adopters})).collect::<Vec<_>>(),
+                    "by_adopters": s.by_adopters,
                 }));
             } else {
                 say!(
@@ -437,6 +438,13 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     }
                 );
                 say!("dormant: {}", s.dormant.len());
+                let by = |k: &str| s.by_adopters.get(k).copied().unwrap_or(0);
+                say!(
+                    "replicated by 1 / 2 / 3+ adopters: {} / {} / {}",
+                    by("1"),
+                    by("2"),
+                    by("3+")
+                );
                 if !s.most_replicated.is_empty() {
                     say!(
                         "{}",

@@ -149,8 +149,13 @@ impl Projection for InnovationRegister {
                 adopter_innovation_id,
                 ..
             } => {
-                row.replicas.push(adopter_innovation_id.to_string());
-                row.adopters += 1;
+                // Each adopter (OPD and region) has one innovation of its
+                // own: counted once however often it is told.
+                let replica = adopter_innovation_id.to_string();
+                if !row.replicas.contains(&replica) {
+                    row.replicas.push(replica);
+                    row.adopters += 1;
+                }
             }
             InnovationEvent::EvidenceAdded { .. } => row.evidence += 1,
             InnovationEvent::AwardRecorded { .. } => row.awards += 1,

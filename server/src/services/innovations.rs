@@ -349,6 +349,7 @@ impl pb::innovations_server::Innovations for App {
             coverage: stats.coverage,
             gini: stats.gini,
             dormant,
+            by_adopters: stats.by_adopters.into_iter().collect(),
             most_replicated: most_replicated
                 .into_iter()
                 .map(|(innovation_id, adopters)| pb::Replicated {

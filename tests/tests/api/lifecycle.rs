@@ -600,5 +600,22 @@ async fn a_projects_replication_meets_its_innovation_once(db: &TestDb) {
         .unwrap()
         .into_inner();
     assert_eq!(original.replication_count, 2);
+    // The register counts distinct adopters as the index does.
+    let stats = app
+        .innovations(&p.brida)
+        .get_statistics(pb::GetStatisticsRequest {
+            min_position: registered,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        stats.by_adopters.get("2"),
+        Some(&1),
+        "{:?}",
+        stats.by_adopters
+    );
+    assert_eq!(stats.by_adopters.get("1"), None);
     app.stop().await;
 }
