@@ -373,13 +373,23 @@ impl ProcessManagers {
                 adopter_region: adopter_region.clone(),
                 agreement: agreement.clone(),
             };
-            self.engine
+            match self
+                .engine
                 .execute::<ChangeProject>(
                     project_id.as_str(),
                     &caused_by(event, "project-replica"),
                     ProjectCommand::FollowInnovationReplication(replication),
                 )
-                .await?;
+                .await
+            {
+                // A project that cannot follow (withdrawn, say) does not
+                // hold the adopter's innovation back.
+                Ok(_) => {}
+                Err(CommandError::Domain(err)) => {
+                    tracing::warn!(position = event.position, error = %err, "the project did not follow its innovation's replication");
+                }
+                Err(err) => return Err(err),
+            }
         }
         profile.opd = adopter_opd;
         profile.region = adopter_region;
