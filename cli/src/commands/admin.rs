@@ -256,7 +256,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
             let w = r.workflow.unwrap_or_default();
             if c.json {
                 print_json(
-                    &serde_json::json!({ "name": w.name, "version": w.version, "hash": w.hash }),
+                    &serde_json::json!({ "request_id": c.request_id(), "name": w.name, "version": w.version, "hash": w.hash }),
                 );
             } else {
                 say!("registered {} v{}", w.name, w.version);

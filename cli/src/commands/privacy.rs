@@ -57,6 +57,7 @@ pub async fn run(c: &Connection, command: PrivacyCommand) -> Outcome {
             let written = answer.result.unwrap_or_default();
             if c.json {
                 print_json(&serde_json::json!({
+                    "request_id": c.request_id(),
                     "position": written.position,
                     "events": written.events,
                     "duplicate": written.duplicate,

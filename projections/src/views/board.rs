@@ -94,6 +94,9 @@ pub struct ProjectRow {
     pub proposed_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
+    /// When the participant's plan change started waiting for the mentor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_change_waiting_since: Option<DateTime<Utc>>,
 }
 
 impl ProjectRow {
@@ -244,6 +247,7 @@ impl Projection for ProjectBoard {
                 proposed_at: at,
                 updated_at: at,
                 version: event.stream_version,
+                plan_change_waiting_since: None,
             };
             docs.put(key.clone(), row);
         }
@@ -334,7 +338,12 @@ impl Projection for ProjectBoard {
             ProjectEvent::ReplicationRecorded { .. } => row.replications += 1,
             ProjectEvent::StateChanged { to, .. } => row.state.clone_from(to),
             ProjectEvent::WorkflowChanged { workflow, .. } => row.workflow = workflow.to_string(),
-            ProjectEvent::PlanChangeApproved { milestones, .. } => plan(row, milestones),
+            ProjectEvent::PlanChangeRequested { .. } => row.plan_change_waiting_since = Some(at),
+            ProjectEvent::PlanChangeApproved { milestones, .. } => {
+                plan(row, milestones);
+                row.plan_change_waiting_since = None;
+            }
+            ProjectEvent::PlanChangeReturned { .. } => row.plan_change_waiting_since = None,
             // The project follows its cohort's reassignment: what waits for
             // a mentor moves with the project to the new one (ADR 0027).
             ProjectEvent::StaffAssigned { staff, .. } => {
@@ -348,9 +357,7 @@ impl Projection for ProjectBoard {
             | ProjectEvent::ReportMarkedReady { .. }
             | ProjectEvent::GraduationDeferred { .. }
             | ProjectEvent::GraduationResumed { .. }
-            | ProjectEvent::Withdrawn { .. }
-            | ProjectEvent::PlanChangeRequested { .. }
-            | ProjectEvent::PlanChangeReturned { .. } => {}
+            | ProjectEvent::Withdrawn { .. } => {}
         }
         row.updated_at = at;
         row.version = event.stream_version;

@@ -84,6 +84,8 @@ pub enum InboxKind {
     MilestoneEvidence,
     /// An adoption to endorse.
     AdoptionEndorsement,
+    /// A change of the accepted milestone plan to approve or return.
+    PlanChange,
 }
 
 /// One item in a mentor's inbox.
@@ -603,6 +605,9 @@ pub fn inbox_of(rows: &[ProjectRow], now: DateTime<Utc>) -> Vec<InboxItem> {
         }
         if let Some(since) = row.adoption_waiting_since {
             items.push(item(InboxKind::AdoptionEndorsement, None, since));
+        }
+        if let Some(since) = row.plan_change_waiting_since {
+            items.push(item(InboxKind::PlanChange, None, since));
         }
     }
     items.sort_by(|a, b| {

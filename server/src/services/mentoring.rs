@@ -20,6 +20,7 @@ fn item_out(item: InboxItem) -> pb::InboxItem {
             InboxKind::Proposal => pb::InboxKind::Proposal,
             InboxKind::MilestoneEvidence => pb::InboxKind::MilestoneEvidence,
             InboxKind::AdoptionEndorsement => pb::InboxKind::AdoptionEndorsement,
+            InboxKind::PlanChange => pb::InboxKind::PlanChange,
         }) as i32,
         project_id: item.project_id,
         title: item.title,

@@ -406,6 +406,14 @@ async fn the_plan_changes_after_acceptance_through_the_mentor(db: &TestDb) {
         .unwrap()
         .into_inner();
     assert_eq!(requested.events, ["PlanChangeRequested"]);
+    // It waits in the mentor's inbox.
+    let waiting = inbox(&app, &p.mentor, requested.position).await;
+    assert!(
+        waiting
+            .iter()
+            .any(|i| i.kind == pb::InboxKind::PlanChange as i32),
+        "{waiting:?}"
+    );
     let refused = app
         .mentoring(&p.mentor)
         .return_plan_change(reason("return", ""))
@@ -421,6 +429,12 @@ async fn the_plan_changes_after_acceptance_through_the_mentor(db: &TestDb) {
     let project = get(&app, &p.participant, approved.position).await;
     let m3 = project.milestones.iter().find(|m| m.id == "m3").unwrap();
     assert_eq!(m3.due, "2026-06-25");
+    assert!(
+        inbox(&app, &p.mentor, approved.position)
+            .await
+            .iter()
+            .all(|i| i.kind != pb::InboxKind::PlanChange as i32)
+    );
     // Nothing waits any more.
     let none = app
         .mentoring(&p.mentor)
