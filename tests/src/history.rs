@@ -43,7 +43,7 @@ pub enum Step {
 /// Histories of up to `max` steps.
 pub fn steps(max: usize) -> impl Strategy<Value = Vec<Step>> {
     let step = prop_oneof![
-        (0u8..4, 0u8..19).prop_map(|(project, op)| Step::Project { project, op }),
+        (0u8..4, 0u8..23).prop_map(|(project, op)| Step::Project { project, op }),
         (0u8..5, 0u8..11).prop_map(|(innovation, op)| Step::Innovation { innovation, op }),
     ];
     prop::collection::vec(step, 1..max)
@@ -334,6 +334,40 @@ fn project_move(
                 adopter_region: "Kota Serang".into(),
                 agreement: Agreement::new("PKS", "1/PKS", date(300), None).ok()?,
             }),
+        ),
+        // Corrections and plan changes (ADR 0027).
+        18 => (
+            examiner,
+            P::CorrectFinalSeminar {
+                ratings: ratings(),
+                score: 95 - project * 10,
+                notes: String::new(),
+                reason: "Nilai tertukar".into(),
+            },
+        ),
+        19 => (
+            organizer,
+            P::CorrectGrade {
+                grade: Grade::SangatMemuaskan,
+                reason: "Rekap keliru".into(),
+            },
+        ),
+        20 => {
+            let mut milestones = proposal(project).milestones;
+            milestones[1].due = date(150);
+            (
+                participant,
+                P::RequestPlanChange {
+                    milestones,
+                    reason: "Jadwal rapat bergeser".into(),
+                },
+            )
+        }
+        21 => (
+            mentor,
+            P::ApprovePlanChange {
+                note: String::new(),
+            },
         ),
         _ => (
             Actor::new("coach-1", Role::Coach),

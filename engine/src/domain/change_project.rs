@@ -965,7 +965,7 @@ impl ChangeProject {
                     return Err(recorded_once(
                         "record the proposal seminar",
                         "its result",
-                        "correct-proposal-seminar",
+                        "correct-proposal",
                     ));
                 }
                 if !accepted && notes.is_empty() {
@@ -1060,7 +1060,7 @@ impl ChangeProject {
                     return Err(recorded_once(
                         "record the final seminar",
                         "its result",
-                        "correct-final-seminar",
+                        "correct-final",
                     ));
                 }
                 check_ratings(state, ratings, *score)?;
