@@ -75,9 +75,34 @@ pub struct Connection {
     /// Print JSON (stable field names) instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The request id of a write: sending the same write again with it
+    /// changes nothing. Generated when absent (printed with --json), so a
+    /// script can retry safely.
+    #[arg(long = "request-id", global = true)]
+    pub request_id: Option<String>,
+    /// The request id generated for this command, once.
+    #[arg(skip)]
+    generated: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 impl Connection {
+    /// The request id of this command's write: `--request-id`, or one
+    /// generated once (a random UUID, which carries nothing personal).
+    pub fn request_id(&self) -> String {
+        self.request_id.clone().unwrap_or_else(|| {
+            self.generated
+                .get_or_init(|| uuid::Uuid::now_v7().to_string())
+                .clone()
+        })
+    }
+
+    /// `--request-id`, or `default` (a write whose id is derived from what
+    /// it writes, as opening a cohort).
+    pub fn request_id_or(&self, default: String) -> String {
+        let id = self.request_id.clone().unwrap_or(default);
+        self.generated.get_or_init(|| id.clone()).clone()
+    }
+
     pub fn channel(&self) -> Result<Authed, Failure> {
         let server = if self.server.contains("://") {
             self.server.clone()
@@ -139,6 +164,7 @@ impl Connection {
     pub fn written(&self, what: &str, w: &pb::WriteResult) -> Outcome {
         if self.json {
             print_json(&serde_json::json!({
+                "request_id": self.generated.get().or(self.request_id.as_ref()),
                 "stream_id": w.stream_id,
                 "stream_version": w.stream_version,
                 "position": w.position,

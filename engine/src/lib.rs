@@ -15,6 +15,7 @@ pub mod engine;
 pub mod privacy;
 pub mod process;
 pub mod rules;
+pub mod staff;
 mod states;
 pub mod store;
 mod turns;

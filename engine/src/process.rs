@@ -1,9 +1,15 @@
 //! Process managers: reactions to the log that issue commands of their own.
 //!
 //! - Adopting a change project registers its innovation (source: change
-//!   project) and links the project to it.
+//!   project) and links the project to it; the innovation carries the
+//!   project's data and starts at *penerapan*.
 //! - Replicating an innovation registers the adopter's own innovation,
-//!   linked to the original.
+//!   linked to the original; an innovation that came from a change
+//!   project marks the project replicated, and a change project's
+//!   replication is recorded on its innovation (each once, ADR 0027).
+//! - Reassigning a participant's mentor, coach or examiners on the cohort
+//!   makes their project follow (`StaffAssigned`; the command handler
+//!   writes it first, this repeats it after a crash, ADR 0027).
 //! - A milestone past its due date without approval gets one
 //!   `MilestoneOverdue`, as of the injected clock.
 //!
@@ -30,14 +36,21 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::codec::decode;
-use crate::domain::change_project::{ChangeProject, ProjectCommand, ProjectEvent};
+use crate::domain::change_project::{
+    ChangeProject, ProjectCommand, ProjectEvent, Replication, Staff,
+};
+use crate::domain::cohort::{Cohort, CohortEvent};
 use crate::domain::innovation::{
     Form, Innovation, InnovationCommand, InnovationEvent, Origin, Profile, Source,
 };
-use crate::domain::values::{InnovationId, MilestoneId, ProjectId};
+use crate::domain::values::{CohortId, InnovationId, MilestoneId, ProjectId};
 use crate::domain::{Actor, Aggregate, DomainError};
 use crate::engine::{CommandError, Context, Engine};
 use crate::store::{Lease, RecordedEvent, StoreError};
+
+/// The innovation stage (penerapan) a change project's adoption starts
+/// its innovation at.
+const ADOPTED: &str = "adopted";
 
 /// The checkpoint name of the reactions.
 pub const CHECKPOINT: &str = "process_managers";
@@ -109,15 +122,19 @@ mod open_milestones {
 
 impl OverdueIndex {
     fn apply(&mut self, project: &str, event: &ProjectEvent) {
-        let plan = |index: &mut Self, proposal: &crate::domain::change_project::Proposal| {
-            index.open.retain(|(p, _), _| p != project);
-            for m in &proposal.milestones {
-                index.open.insert((project.to_owned(), m.id.clone()), m.due);
-            }
-        };
+        let plan =
+            |index: &mut Self, milestones: &[crate::domain::change_project::MilestonePlan]| {
+                index.open.retain(|(p, _), _| p != project);
+                for m in milestones {
+                    index.open.insert((project.to_owned(), m.id.clone()), m.due);
+                }
+            };
         match event {
             ProjectEvent::ProjectProposed { proposal, .. }
-            | ProjectEvent::ProposalRevised { proposal } => plan(self, proposal),
+            | ProjectEvent::ProposalRevised { proposal } => plan(self, &proposal.milestones),
+            // Approved or flagged milestones come back into the index; the
+            // project's decider flags nothing twice and no approved one.
+            ProjectEvent::PlanChangeApproved { milestones, .. } => plan(self, milestones),
             ProjectEvent::MilestoneApproved { milestone_id, .. }
             | ProjectEvent::MilestoneOverdue { milestone_id, .. } => {
                 self.open
@@ -219,6 +236,8 @@ impl ProcessManagers {
                 _ => Ok(()),
             },
             (Innovation::KIND, "ReplicationRecorded") => self.on_replicated(event).await,
+            (ChangeProject::KIND, "ReplicationRecorded") => self.on_project_replicated(event).await,
+            (Cohort::KIND, "StaffReassigned") => self.on_reassigned(event).await,
             _ => Ok(()),
         };
         match result {
@@ -263,6 +282,7 @@ impl ProcessManagers {
             goal: proposal.goals.short_term.clone(),
             benefit: benefit.clone(),
             budget: None,
+            legal_basis: None,
         };
         let register = InnovationCommand::Register {
             innovation_id: innovation_id.clone(),
@@ -285,7 +305,77 @@ impl ProcessManagers {
             .execute::<ChangeProject>(
                 project_id.as_str(),
                 &caused_by(event, "link"),
-                ProjectCommand::LinkInnovation { innovation_id },
+                ProjectCommand::LinkInnovation {
+                    innovation_id: innovation_id.clone(),
+                },
+            )
+            .await?;
+        // An adopted change project is implemented (penerapan), not an
+        // initiative: the innovation starts where the project is.
+        self.engine
+            .execute::<Innovation>(
+                innovation_id.as_str(),
+                &caused_by(event, "stage"),
+                InnovationCommand::CarryProjectStage {
+                    stage: ADOPTED.to_owned(),
+                    on: event.recorded_at.date_naive(),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A change project's replication is the replication of the innovation
+    /// it became: recorded there too, which registers the adopter's own
+    /// innovation (ADR 0027).
+    async fn on_project_replicated(&self, event: &RecordedEvent) -> Result<(), CommandError> {
+        let Some(project_id) = id_of::<ChangeProject>(event) else {
+            return Ok(());
+        };
+        let ProjectEvent::ReplicationRecorded { replication, .. } = decode::<ProjectEvent>(event)?
+        else {
+            return Ok(());
+        };
+        let Some(project) = self.engine.get::<ChangeProject>(project_id).await? else {
+            return Ok(());
+        };
+        let Some(innovation_id) = project.state.innovation_id else {
+            return Ok(());
+        };
+        self.engine
+            .execute::<Innovation>(
+                innovation_id.as_str(),
+                &caused_by(event, "innovation-replica"),
+                InnovationCommand::FollowProjectReplication {
+                    adopter_opd: replication.adopter_opd,
+                    adopter_region: replication.adopter_region,
+                    agreement: replication.agreement,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The project follows its cohort's reassignment (ADR 0027): repeats
+    /// what [`Engine::reassign_staff`] did right after the cohort's event,
+    /// in case it was not done.
+    async fn on_reassigned(&self, event: &RecordedEvent) -> Result<(), CommandError> {
+        let Some(cohort_id) = id_of::<Cohort>(event) else {
+            return Ok(());
+        };
+        let CohortEvent::StaffReassigned { enrollment } = decode::<CohortEvent>(event)? else {
+            return Ok(());
+        };
+        let project = ProjectId::for_participant(
+            &CohortId::parse(cohort_id)?,
+            &enrollment.participant.person,
+        );
+        self.engine
+            .follow_staff(
+                &caused_by(event, "staff"),
+                &project,
+                Staff::of(&enrollment),
+                event.stream_version,
             )
             .await?;
         Ok(())
@@ -299,7 +389,7 @@ impl ProcessManagers {
             adopter_innovation_id,
             adopter_opd,
             adopter_region,
-            ..
+            agreement,
         } = decode::<InnovationEvent>(event)?
         else {
             return Ok(());
@@ -310,6 +400,31 @@ impl ProcessManagers {
         let Some(mut profile) = original.state.profile else {
             return Ok(());
         };
+        if let Some(Origin::ChangeProject(project_id)) = &original.state.origin {
+            // The change project it came from is replicated too (ADR 0027).
+            let replication = Replication {
+                adopter_opd: adopter_opd.clone(),
+                adopter_region: adopter_region.clone(),
+                agreement: agreement.clone(),
+            };
+            match self
+                .engine
+                .execute::<ChangeProject>(
+                    project_id.as_str(),
+                    &caused_by(event, "project-replica"),
+                    ProjectCommand::FollowInnovationReplication(replication),
+                )
+                .await
+            {
+                // A project that cannot follow (withdrawn, say) does not
+                // hold the adopter's innovation back.
+                Ok(_) => {}
+                Err(CommandError::Domain(err)) => {
+                    tracing::warn!(position = event.position, error = %err, "the project did not follow its innovation's replication");
+                }
+                Err(err) => return Err(err),
+            }
+        }
         profile.opd = adopter_opd;
         profile.region = adopter_region;
         profile.unit = None;

@@ -43,7 +43,7 @@ pub enum Step {
 /// Histories of up to `max` steps.
 pub fn steps(max: usize) -> impl Strategy<Value = Vec<Step>> {
     let step = prop_oneof![
-        (0u8..4, 0u8..19).prop_map(|(project, op)| Step::Project { project, op }),
+        (0u8..4, 0u8..23).prop_map(|(project, op)| Step::Project { project, op }),
         (0u8..5, 0u8..11).prop_map(|(innovation, op)| Step::Innovation { innovation, op }),
     ];
     prop::collection::vec(step, 1..max)
@@ -335,6 +335,40 @@ fn project_move(
                 agreement: Agreement::new("PKS", "1/PKS", date(300), None).ok()?,
             }),
         ),
+        // Corrections and plan changes (ADR 0027).
+        18 => (
+            examiner,
+            P::CorrectFinalSeminar {
+                ratings: ratings(),
+                score: 95 - project * 10,
+                notes: String::new(),
+                reason: "Nilai tertukar".into(),
+            },
+        ),
+        19 => (
+            organizer,
+            P::CorrectGrade {
+                grade: Grade::SangatMemuaskan,
+                reason: "Rekap keliru".into(),
+            },
+        ),
+        20 => {
+            let mut milestones = proposal(project).milestones;
+            milestones[1].due = date(150);
+            (
+                participant,
+                P::RequestPlanChange {
+                    milestones,
+                    reason: "Jadwal rapat bergeser".into(),
+                },
+            )
+        }
+        21 => (
+            mentor,
+            P::ApprovePlanChange {
+                note: String::new(),
+            },
+        ),
         _ => (
             Actor::new("coach-1", Role::Coach),
             P::Comment {
@@ -369,6 +403,7 @@ fn innovation_move(innovation: u8, op: u8, day: u64) -> (Actor, I) {
                 goal: "Layanan lebih cepat".into(),
                 benefit: "Warga terlayani".into(),
                 budget: None,
+                legal_basis: None,
             },
             origin: None,
         },

@@ -208,7 +208,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
             "revocation",
             &c.admin()?
                 .revoke_tokens(pb::RevokeTokensRequest {
-                    request_id: String::new(),
+                    request_id: c.request_id(),
                     token_id: token_id.unwrap_or_default(),
                     subject: subject.unwrap_or_default(),
                     issued_before: issued_before.unwrap_or_default(),
@@ -264,7 +264,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
             let source = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let request = pb::RegisterWorkflowRequest {
-                request_id: String::new(),
+                request_id: c.request_id(),
                 file_name: file.display().to_string(),
                 source,
             };
@@ -272,7 +272,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
             let w = r.workflow.unwrap_or_default();
             if c.json {
                 print_json(
-                    &serde_json::json!({ "name": w.name, "version": w.version, "hash": w.hash }),
+                    &serde_json::json!({ "request_id": c.request_id(), "name": w.name, "version": w.version, "hash": w.hash }),
                 );
             } else {
                 say!("registered {} v{}", w.name, w.version);

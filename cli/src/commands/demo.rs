@@ -393,7 +393,9 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
 
     // The puskesmas (after the health-worker competition) and the OPDs' own.
     let mut count = 0usize;
-    for k in 0..53 {
+    // 50 of them: with the three the kecamatan adopt from change projects
+    // (each adopter has an innovation of its own), the city counts 86.
+    for k in 0..50 {
         let unit = PUSKESMAS[k % PUSKESMAS.len()];
         let name = format!(
             "{} {}",
@@ -500,6 +502,7 @@ async fn innovation(
         goal: format!("{name}: layanan lebih cepat dan dekat"),
         benefit: "Warga terlayani tanpa antre".into(),
         budget: Some(15_000_000 + (n as u64 % 7) * 5_000_000),
+        legal_basis: None,
     };
     let register = I::Register {
         innovation_id: InnovationId::parse(id)?,
@@ -557,6 +560,20 @@ async fn advance(l: &mut Loader, brida: &Actor, id: &str, n: usize) -> anyhow::R
         3 | 4 => 3,
         _ => 5,
     };
+    // An adopted change project's innovation starts implemented
+    // (penerapan): it has no steps before that to take, and only what
+    // follows implementation from the day it was adopted.
+    let adopted = l
+        .engine
+        .get::<Innovation>(id)
+        .await?
+        .is_some_and(|i| i.state.implemented_on.is_some());
+    if adopted {
+        if matches!(stage, 7 | 8) {
+            replicate(l, brida, id, n, day(500)).await?;
+        }
+        return Ok(());
+    }
     for (name, body) in steps.into_iter().take(reach) {
         l.run::<Innovation>(id, brida, format!("{name}-{id}"), body)
             .await?;
@@ -574,20 +591,32 @@ async fn advance(l: &mut Loader, brida: &Actor, id: &str, n: usize) -> anyhow::R
         .await?;
     }
     if reach == 5 && matches!(stage, 7 | 8) {
-        for (k, region) in ["Kota Serang", "Kabupaten Serang", "Kabupaten Pandeglang"]
-            .iter()
-            .enumerate()
-            .take(1 + n % 3)
-        {
-            let opd = OpdCode::parse("dinkes").expect("an OPD");
-            let body = I::RecordReplication {
-                adopter_opd: opd,
-                adopter_region: (*region).to_owned(),
-                agreement: Agreement::new("PKS", &format!("{k}/PKS/{n}"), day(500), None)?,
-            };
-            l.run::<Innovation>(id, brida, format!("replicate-{id}-{k}"), body)
-                .await?;
-        }
+        replicate(l, brida, id, n, day(500)).await?;
+    }
+    Ok(())
+}
+
+/// One to three other regions take innovation `id` over.
+async fn replicate(
+    l: &mut Loader,
+    brida: &Actor,
+    id: &str,
+    n: usize,
+    signed: NaiveDate,
+) -> anyhow::Result<()> {
+    for (k, region) in ["Kota Serang", "Kabupaten Serang", "Kabupaten Pandeglang"]
+        .iter()
+        .enumerate()
+        .take(1 + n % 3)
+    {
+        let opd = OpdCode::parse("dinkes").expect("an OPD");
+        let body = I::RecordReplication {
+            adopter_opd: opd,
+            adopter_region: (*region).to_owned(),
+            agreement: Agreement::new("PKS", &format!("{k}/PKS/{n}"), signed, None)?,
+        };
+        l.run::<Innovation>(id, brida, format!("replicate-{id}-{k}"), body)
+            .await?;
     }
     Ok(())
 }

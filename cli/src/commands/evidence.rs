@@ -319,28 +319,3 @@ pub async fn audit(c: &Connection) -> Outcome {
         )))
     }
 }
-
-/// The request id a write sends: the one given, or a new one (printed
-/// with `--json`, so that a script can send the same write again).
-pub fn request_id(given: Option<String>) -> String {
-    given
-        .filter(|id| !id.trim().is_empty())
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
-}
-
-/// Prints what a write did, with its request id under `--json`.
-pub fn written(c: &Connection, what: &str, request_id: &str, w: &pb::WriteResult) -> Outcome {
-    if c.json {
-        print_json(&serde_json::json!({
-            "request_id": request_id,
-            "stream_id": w.stream_id,
-            "stream_version": w.stream_version,
-            "position": w.position,
-            "events": w.events,
-            "duplicate": w.duplicate,
-        }));
-        Ok(())
-    } else {
-        c.written(what, w)
-    }
-}

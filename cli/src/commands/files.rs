@@ -150,3 +150,32 @@ pub fn media_type(path: &Path) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+/// A milestone plan as it is to stand: the `[[milestones]]` of a plan file,
+/// or of a whole proposal file (its other fields are not read).
+#[derive(Deserialize)]
+struct PlanFile {
+    milestones: Vec<MilestoneFile>,
+}
+
+/// The milestones of a plan or proposal file.
+pub fn plan(path: &Path) -> anyhow::Result<Vec<pb::MilestonePlan>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the plan {}", path.display()))?;
+    let p: PlanFile = toml::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a plan file ([[milestones]] with id, horizon, title, due, expected_output)",
+            path.display()
+        )
+    })?;
+    Ok(p.milestones
+        .into_iter()
+        .map(|m| pb::MilestonePlan {
+            horizon: horizon(&m.horizon),
+            id: m.id,
+            title: m.title,
+            due: m.due,
+            expected_output: m.expected_output,
+        })
+        .collect())
+}

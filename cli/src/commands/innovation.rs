@@ -158,9 +158,6 @@ pub enum InnovationCommand {
         indicator: String,
         #[command(flatten)]
         evidence: super::evidence::EvidenceArgs,
-        /// Makes the write idempotent (generated, and printed with --json, when absent).
-        #[arg(long)]
-        request_id: Option<String>,
     },
     /// Records an award.
     Award {
@@ -175,10 +172,10 @@ pub enum InnovationCommand {
         /// Who gave it.
         #[arg(long = "by")]
         awarded_by: String,
-        /// Makes the write idempotent (generated, and printed with --json, when absent).
-        #[arg(long)]
-        request_id: Option<String>,
     },
+    /// Amends the profile (a correction, kept in the history): name, unit,
+    /// form, digital, sector, SDGs, goal, benefit, budget, legal basis.
+    Amend(super::changes::AmendArgs),
     /// The register.
     List {
         /// Only this OPD.
@@ -203,12 +200,13 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
     let mut client = c.innovations()?;
     let dated = |id: String, on: String, text: String| pb::DatedRequest {
         expected_version: None,
-        request_id: String::new(),
+        request_id: c.request_id(),
         innovation_id: id,
         on,
         text,
     };
     match command {
+        InnovationCommand::Amend(args) => super::changes::amend(c, args).await,
         InnovationCommand::Register {
             id,
             name,
@@ -237,7 +235,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
             } as i32;
             let r = pb::RegisterInnovationRequest {
                 expected_version: None,
-                request_id: format!("register-{id}"),
+                request_id: c.request_id_or(format!("register-{id}")),
                 innovation_id: id,
                 name,
                 opd,
@@ -252,6 +250,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                 goal,
                 benefit,
                 budget,
+                legal_basis: String::new(),
             };
             c.written(
                 "registered",
@@ -270,7 +269,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     client
                         .judge_feasibility(pb::JudgeFeasibilityRequest {
                             expected_version: None,
-                            request_id: String::new(),
+                            request_id: c.request_id(),
                             innovation_id: id,
                             feasible: matches!(to, Stage::Feasible),
                             notes: text,
@@ -281,7 +280,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     client
                         .designate(pb::DesignateRequest {
                             expected_version: None,
-                            request_id: String::new(),
+                            request_id: c.request_id(),
                             innovation_id: id,
                             decree_number: decree,
                             decree_date: on,
@@ -318,7 +317,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
         } => {
             let r = pb::InnovationReplicationRequest {
                 expected_version: None,
-                request_id: String::new(),
+                request_id: c.request_id(),
                 innovation_id: id,
                 adopter_opd: opd,
                 adopter_region: region,
@@ -338,9 +337,8 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
             id,
             indicator,
             evidence,
-            request_id,
         } => {
-            let request_id = super::evidence::request_id(request_id);
+            let request_id = c.request_id();
             let attachments = evidence
                 .attachments(c, super::evidence::For::Innovation(&id))
                 .await?;
@@ -363,21 +361,15 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                 };
                 outcome = Some(client.add_evidence(r).await?.into_inner());
             }
-            super::evidence::written(
-                c,
-                "evidence added",
-                &request_id,
-                &outcome.unwrap_or_default(),
-            )
+            c.written("evidence added", &outcome.unwrap_or_default())
         }
         InnovationCommand::Award {
             id,
             title,
             year,
             awarded_by,
-            request_id,
         } => {
-            let request_id = super::evidence::request_id(request_id);
+            let request_id = c.request_id();
             let r = pb::RecordAwardRequest {
                 expected_version: None,
                 request_id: request_id.clone(),
@@ -386,10 +378,8 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                 year,
                 awarded_by,
             };
-            super::evidence::written(
-                c,
+            c.written(
                 "award recorded",
-                &request_id,
                 &client.record_award(r).await?.into_inner(),
             )
         }
@@ -479,6 +469,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     "by_source": s.by_source.iter().map(|x| serde_json::json!({"source": source_name(x.source), "count": x.count, "percent": x.percent})).collect::<Vec<_>>(),
                     "opds_without": s.opds_without, "coverage": s.coverage, "gini": s.gini, "dormant": s.dormant,
                     "most_replicated": s.most_replicated.iter().map(|r| serde_json::json!({"innovation_id": r.innovation_id, "adopters": r.adopters})).collect::<Vec<_>>(),
+                    "by_adopters": s.by_adopters,
                 }));
             } else {
                 say!(
@@ -522,6 +513,13 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     }
                 );
                 say!("dormant: {}", s.dormant.len());
+                let by = |k: &str| s.by_adopters.get(k).copied().unwrap_or(0);
+                say!(
+                    "replicated by 1 / 2 / 3+ adopters: {} / {} / {}",
+                    by("1"),
+                    by("2"),
+                    by("3+")
+                );
                 if !s.most_replicated.is_empty() {
                     say!(
                         "{}",

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod bench;
+pub mod changes;
 pub mod demo;
 pub mod evidence;
 mod files;

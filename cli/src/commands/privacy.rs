@@ -48,7 +48,7 @@ pub async fn run(c: &Connection, command: PrivacyCommand) -> Outcome {
             let answer = c
                 .admin()?
                 .erase_person(pb::ErasePersonRequest {
-                    request_id: String::new(),
+                    request_id: c.request_id(),
                     person_id: subject,
                     basis,
                 })
@@ -57,6 +57,7 @@ pub async fn run(c: &Connection, command: PrivacyCommand) -> Outcome {
             let written = answer.result.unwrap_or_default();
             if c.json {
                 print_json(&serde_json::json!({
+                    "request_id": c.request_id(),
                     "position": written.position,
                     "events": written.events,
                     "duplicate": written.duplicate,

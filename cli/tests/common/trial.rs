@@ -40,6 +40,7 @@ pub fn innovation(id: &str) -> pb::RegisterInnovationRequest {
         goal: "Tujuan".into(),
         benefit: "Manfaat".into(),
         budget: 0,
+        legal_basis: String::new(),
     }
 }
 

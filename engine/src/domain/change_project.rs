@@ -211,6 +211,23 @@ pub enum Grade {
 }
 
 impl Grade {
+    /// The predikat as written: `sangat memuaskan`, `memuaskan`, `cukup
+    /// memuaskan` or `kurang memuaskan`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::SangatMemuaskan => "sangat memuaskan",
+            Self::Memuaskan => "memuaskan",
+            Self::CukupMemuaskan => "cukup memuaskan",
+            Self::KurangMemuaskan => "kurang memuaskan",
+        }
+    }
+
+    /// A stored grade as written: views built before the predikat was kept
+    /// as written hold `sangat_memuaskan`; anything else is kept as it is.
+    pub fn as_written(stored: &str) -> String {
+        Self::parse(stored).map_or_else(|_| stored.to_owned(), |g| g.label().to_owned())
+    }
+
     /// Parses `sangat memuaskan`, `memuaskan`, `cukup memuaskan` or `kurang memuaskan`.
     ///
     /// # Errors
@@ -234,6 +251,12 @@ impl Grade {
                 ),
             )),
         }
+    }
+}
+
+impl std::fmt::Display for Grade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
     }
 }
 
@@ -409,6 +432,9 @@ pub enum ProjectCommand {
     },
     /// Another unit or region took the change over.
     RecordReplication(Replication),
+    /// jejak: the innovation this project became was replicated (the
+    /// replication recorded on the innovation's side, ADR 0027).
+    FollowInnovationReplication(Replication),
     /// The participant leaves the training (or the organizer records it).
     Withdraw {
         /// Why.
@@ -421,6 +447,82 @@ pub enum ProjectCommand {
         /// The definition the cohort now pins.
         workflow: WorkflowRef,
     },
+    /// The project follows its cohort's current assignment of mentor,
+    /// coach and examiners (after the organizer reassigned them).
+    /// After acceptance, the participant asks to change the milestone plan.
+    RequestPlanChange {
+        /// The whole plan as it is to stand.
+        milestones: Vec<MilestonePlan>,
+        /// Why.
+        reason: String,
+    },
+    /// The mentor approves the requested plan change.
+    ApprovePlanChange {
+        /// Optional note.
+        note: String,
+    },
+    /// The mentor returns the requested plan change.
+    ReturnPlanChange {
+        /// Why.
+        reason: String,
+    },
+    /// The examiner corrects a mistaken proposal-seminar result, saying why
+    /// (both stay in the history).
+    CorrectProposalSeminar {
+        /// Accepted, or to be revised.
+        accepted: bool,
+        /// Notes.
+        notes: String,
+        /// Why the recorded result was wrong.
+        reason: String,
+    },
+    /// The examiner corrects a mistaken final-seminar result, saying why.
+    CorrectFinalSeminar {
+        /// A rating per short-term milestone.
+        ratings: Vec<TargetRating>,
+        /// Score 0–100.
+        score: u8,
+        /// Notes.
+        notes: String,
+        /// Why the recorded result was wrong.
+        reason: String,
+    },
+    /// The organizer corrects a mistaken grade, saying why.
+    CorrectGrade {
+        /// The right predikat.
+        grade: Grade,
+        /// Why the recorded grade was wrong.
+        reason: String,
+    },
+    AssignStaff {
+        /// The people the cohort assigns.
+        staff: Staff,
+        /// The cohort's stream version at the reassignment: a project
+        /// follows only a newer one than it last followed.
+        cohort_version: u64,
+    },
+}
+
+/// The people assigned to a participant: mentor, coach, examiners.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Staff {
+    /// The mentor's user id.
+    pub mentor: String,
+    /// The coach's user id.
+    pub coach: String,
+    /// The examiners' user ids.
+    pub examiners: Vec<String>,
+}
+
+impl Staff {
+    /// The staff an enrollment names.
+    pub fn of(enrollment: &Enrollment) -> Self {
+        Self {
+            mentor: enrollment.mentor.clone(),
+            coach: enrollment.coach.clone(),
+            examiners: enrollment.examiners.clone(),
+        }
+    }
 }
 
 /// What happened to a change project.
@@ -530,6 +632,55 @@ pub enum ProjectEvent {
         workflow: WorkflowRef,
         by: String,
     },
+    /// The participant asked to change the accepted milestone plan.
+    PlanChangeRequested {
+        milestones: Vec<MilestonePlan>,
+        reason: String,
+        by: String,
+    },
+    /// The mentor approved the change: from here on the plan is
+    /// `milestones` (carried whole, so the event reads alone).
+    PlanChangeApproved {
+        milestones: Vec<MilestonePlan>,
+        note: String,
+        by: String,
+    },
+    /// The mentor returned the requested change; the plan stays.
+    PlanChangeReturned {
+        reason: String,
+        by: String,
+    },
+    /// A recorded proposal-seminar result was corrected (the earlier
+    /// `ProposalSeminarHeld` stays in the history).
+    ProposalSeminarCorrected {
+        by: String,
+        accepted: bool,
+        notes: String,
+        reason: String,
+    },
+    /// A recorded final-seminar result was corrected.
+    FinalSeminarCorrected {
+        by: String,
+        ratings: Vec<TargetRating>,
+        score: u8,
+        passed: bool,
+        notes: String,
+        reason: String,
+    },
+    /// A recorded grade was corrected.
+    GradeCorrected {
+        by: String,
+        grade: Grade,
+        reason: String,
+    },
+    /// The project follows the cohort's reassignment: from here on these
+    /// people are its mentor, coach and examiners (`by`: the organizer, or
+    /// jejak repeating the cohort's event).
+    StaffAssigned {
+        staff: Staff,
+        cohort_version: u64,
+        by: String,
+    },
     /// The lifecycle moved, as the workflow says.
     StateChanged {
         from: String,
@@ -596,6 +747,15 @@ pub struct ProjectState {
     pub innovation_id: Option<InnovationId>,
     pub replications: Vec<Replication>,
     pub closing_reason: Option<String>,
+    /// A plan change the participant asked for, waiting for the mentor.
+    #[serde(default)]
+    pub pending_plan: Option<Vec<MilestonePlan>>,
+    /// The notes of the proposal seminar's result in force.
+    #[serde(default)]
+    pub proposal_seminar_notes: String,
+    /// The cohort version of the last reassignment the project followed.
+    #[serde(default)]
+    pub staff_cohort_version: u64,
 }
 
 impl ProjectState {
@@ -649,6 +809,69 @@ fn assigned(actor: &Actor, enrollment: &Enrollment, organizer: &str) -> Result<(
             role => format!("you are not this project's {role}; only its own {role} may do this"),
         }))
     }
+}
+
+/// A seminar result or grade is recorded once: a second is refused, and a
+/// mistaken one is corrected by its own command, with a reason.
+fn recorded_once(command: &str, what: &str, correction: &str) -> DomainError {
+    DomainError::Precondition {
+        command: command.into(),
+        missing: format!(
+            "{what} is recorded already; a mistaken one is corrected with a reason (`jejak seminar {correction}`)"
+        ),
+    }
+}
+
+fn no_plan_change() -> DomainError {
+    DomainError::Precondition {
+        command: "answer a plan change".into(),
+        missing: "a plan change requested by the participant".into(),
+    }
+}
+
+fn nothing_to_correct(what: &str, how: &str) -> DomainError {
+    DomainError::Precondition {
+        command: format!("correct {what}"),
+        missing: format!("{what} is not recorded yet; {how} first"),
+    }
+}
+
+/// A final-seminar result: a score up to 100 and a rating for every
+/// short-term milestone, of milestones the project has.
+fn check_ratings(
+    state: &ProjectState,
+    ratings: &[TargetRating],
+    score: u8,
+) -> Result<(), DomainError> {
+    if score > 100 {
+        return Err(DomainError::invalid(
+            "score",
+            format!("{score} is above 100"),
+        ));
+    }
+    for (i, r) in ratings.iter().enumerate() {
+        if !state.milestones.contains_key(&r.milestone_id) {
+            return Err(DomainError::invalid(
+                &format!("ratings[{i}].milestone_id"),
+                format!("the project has no milestone '{}'", r.milestone_id),
+            ));
+        }
+    }
+    if let Some(unrated) = state
+        .milestones
+        .values()
+        .filter(|m| m.plan.horizon == Horizon::Short)
+        .find(|m| !ratings.iter().any(|r| r.milestone_id == m.plan.id))
+    {
+        return Err(DomainError::invalid(
+            "ratings",
+            format!(
+                "rate every short-term target; '{}' has no rating",
+                unrated.plan.id
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn attachments(field: &str, list: &[Attachment]) -> Result<(), DomainError> {
@@ -740,6 +963,13 @@ impl ChangeProject {
             }
             C::RecordProposalSeminar { accepted, notes } => {
                 let notes = optional_long("notes", notes)?.unwrap_or_default();
+                if state.proposal_seminar.is_some() {
+                    return Err(recorded_once(
+                        "record the proposal seminar",
+                        "its result",
+                        "correct-proposal",
+                    ));
+                }
                 if !accepted && notes.is_empty() {
                     return Err(DomainError::invalid(
                         "notes",
@@ -828,34 +1058,14 @@ impl ChangeProject {
                 score,
                 notes,
             } => {
-                if *score > 100 {
-                    return Err(DomainError::invalid(
-                        "score",
-                        format!("{score} is above 100"),
+                if state.final_score.is_some() {
+                    return Err(recorded_once(
+                        "record the final seminar",
+                        "its result",
+                        "correct-final",
                     ));
                 }
-                for (i, r) in ratings.iter().enumerate() {
-                    if !state.milestones.contains_key(&r.milestone_id) {
-                        return Err(DomainError::invalid(
-                            &format!("ratings[{i}].milestone_id"),
-                            format!("the project has no milestone '{}'", r.milestone_id),
-                        ));
-                    }
-                }
-                if let Some(unrated) = state
-                    .milestones
-                    .values()
-                    .filter(|m| m.plan.horizon == Horizon::Short)
-                    .find(|m| !ratings.iter().any(|r| r.milestone_id == m.plan.id))
-                {
-                    return Err(DomainError::invalid(
-                        "ratings",
-                        format!(
-                            "rate every short-term target; '{}' has no rating",
-                            unrated.plan.id
-                        ),
-                    ));
-                }
+                check_ratings(state, ratings, *score)?;
                 vec![E::FinalSeminarHeld {
                     by,
                     ratings: ratings.clone(),
@@ -864,7 +1074,138 @@ impl ChangeProject {
                     notes: optional_long("notes", notes)?.unwrap_or_default(),
                 }]
             }
-            C::SetGrade { grade } => vec![E::Graded { by, grade: *grade }],
+            C::RequestPlanChange { milestones, reason } => {
+                let reason = long("reason", reason)?;
+                let (cohort, proposal) = state
+                    .cohort
+                    .as_ref()
+                    .zip(state.proposal.as_ref())
+                    .ok_or_else(|| DomainError::invalid("proposal", "missing"))?;
+                let changed = Proposal {
+                    milestones: milestones.clone(),
+                    ..proposal.clone()
+                };
+                changed.validate(cohort.starts_on, cohort.ends_on)?;
+                if !milestones.iter().any(|m| m.horizon == Horizon::Short) {
+                    return Err(DomainError::invalid(
+                        "milestones",
+                        "keep at least one short-term milestone",
+                    ));
+                }
+                // What the mentor approved stays as approved.
+                for kept in state
+                    .milestones
+                    .values()
+                    .filter(|m| m.status == MilestoneStatus::Approved)
+                {
+                    if !milestones.contains(&kept.plan) {
+                        return Err(DomainError::invalid(
+                            "milestones",
+                            format!(
+                                "milestone '{}' is approved; it stays in the plan as it is",
+                                kept.plan.id
+                            ),
+                        ));
+                    }
+                }
+                if proposal.milestones == *milestones {
+                    return Ok(vec![]);
+                }
+                if state.pending_plan.is_some() {
+                    return Err(DomainError::Precondition {
+                        command: "request a plan change".into(),
+                        missing: "the mentor's answer to the change already requested".into(),
+                    });
+                }
+                vec![E::PlanChangeRequested {
+                    milestones: milestones.clone(),
+                    reason,
+                    by,
+                }]
+            }
+            C::ApprovePlanChange { note } => {
+                let Some(milestones) = &state.pending_plan else {
+                    return Err(no_plan_change());
+                };
+                vec![E::PlanChangeApproved {
+                    milestones: milestones.clone(),
+                    note: optional_long("note", note)?.unwrap_or_default(),
+                    by,
+                }]
+            }
+            C::ReturnPlanChange { reason } => {
+                let reason = long("reason", reason)?;
+                if state.pending_plan.is_none() {
+                    return Err(no_plan_change());
+                }
+                vec![E::PlanChangeReturned { reason, by }]
+            }
+            C::CorrectProposalSeminar {
+                accepted,
+                notes,
+                reason,
+            } => {
+                let notes = optional_long("notes", notes)?.unwrap_or_default();
+                let reason = long("reason", reason)?;
+                if !accepted && notes.is_empty() {
+                    return Err(DomainError::invalid(
+                        "notes",
+                        "say what the participant must revise",
+                    ));
+                }
+                let Some(recorded) = state.proposal_seminar else {
+                    return Err(nothing_to_correct("the proposal seminar", "record it"));
+                };
+                if recorded == *accepted && state.proposal_seminar_notes == notes {
+                    return Ok(vec![]);
+                }
+                vec![E::ProposalSeminarCorrected {
+                    by,
+                    accepted: *accepted,
+                    notes,
+                    reason,
+                }]
+            }
+            C::CorrectFinalSeminar {
+                ratings,
+                score,
+                notes,
+                reason,
+            } => {
+                check_ratings(state, ratings, *score)?;
+                let notes = optional_long("notes", notes)?.unwrap_or_default();
+                let reason = long("reason", reason)?;
+                if state.final_score.is_none() {
+                    return Err(nothing_to_correct("the final seminar", "record it"));
+                }
+                vec![E::FinalSeminarCorrected {
+                    by,
+                    ratings: ratings.clone(),
+                    score: *score,
+                    passed: *score >= PASSING_SCORE,
+                    notes,
+                    reason,
+                }]
+            }
+            C::CorrectGrade { grade, reason } => {
+                let reason = long("reason", reason)?;
+                match state.grade {
+                    None => return Err(nothing_to_correct("the grade", "set it")),
+                    Some(current) if current == *grade => return Ok(vec![]),
+                    Some(_) => {}
+                }
+                vec![E::GradeCorrected {
+                    by,
+                    grade: *grade,
+                    reason,
+                }]
+            }
+            C::SetGrade { grade } => {
+                if state.grade.is_some() {
+                    return Err(recorded_once("set the grade", "the grade", "correct-grade"));
+                }
+                vec![E::Graded { by, grade: *grade }]
+            }
             C::DeferGraduation { reason } => vec![E::GraduationDeferred {
                 by,
                 reason: long("reason", reason)?,
@@ -884,12 +1225,16 @@ impl ChangeProject {
                     innovation_id: innovation_id.clone(),
                 }]
             }
-            C::RecordReplication(replication) => {
+            C::RecordReplication(replication) | C::FollowInnovationReplication(replication) => {
                 short("adopter_region", &replication.adopter_region)?;
                 if state.replications.iter().any(|r| {
                     r.adopter_opd == replication.adopter_opd
                         && r.adopter_region == replication.adopter_region
                 }) {
+                    if matches!(command.body, C::FollowInnovationReplication(_)) {
+                        // Recorded here already (or here first): once.
+                        return Ok(vec![]);
+                    }
                     return Err(DomainError::AlreadyExists {
                         what: "replication by",
                         id: format!(
@@ -916,7 +1261,46 @@ impl ChangeProject {
                     by,
                 }]
             }
+            C::AssignStaff {
+                staff,
+                cohort_version,
+            } => {
+                // The cohort's reassignments arrive here twice (the command
+                // handler, then the process manager) and possibly out of
+                // order: only a newer one than last followed counts.
+                if *cohort_version <= state.staff_cohort_version {
+                    return Ok(vec![]);
+                }
+                vec![E::StaffAssigned {
+                    staff: staff.clone(),
+                    cohort_version: *cohort_version,
+                    by,
+                }]
+            }
         })
+    }
+}
+
+impl ChangeProject {
+    /// Who asks or answers a plan change.
+    fn plan_change_role(command: &ProjectCommand) -> Option<Role> {
+        match command {
+            ProjectCommand::RequestPlanChange { .. } => Some(Role::Participant),
+            ProjectCommand::ApprovePlanChange { .. } | ProjectCommand::ReturnPlanChange { .. } => {
+                Some(Role::Mentor)
+            }
+            _ => None,
+        }
+    }
+
+    /// The recording command a correction corrects.
+    fn corrects(command: &ProjectCommand) -> Option<&'static str> {
+        match command {
+            ProjectCommand::CorrectProposalSeminar { .. } => Some("record_proposal_seminar"),
+            ProjectCommand::CorrectFinalSeminar { .. } => Some("record_final_seminar"),
+            ProjectCommand::CorrectGrade { .. } => Some("set_grade"),
+            _ => None,
+        }
     }
 }
 
@@ -978,6 +1362,118 @@ impl Aggregate for ChangeProject {
                         "only a project still in '{}' follows its cohort to another workflow",
                         workflow.initial
                     ),
+                });
+            }
+            return Self::decide_body(state, command);
+        }
+        if let ProjectCommand::FollowInnovationReplication(_) = &command.body {
+            if command.actor.role != Role::System {
+                return Err(DomainError::forbidden(
+                    "jejak alone carries an innovation's replication to its change project",
+                ));
+            }
+            let current = state.lifecycle.clone().unwrap_or_default();
+            let Some(step) = workflow.step("record_replication", &current) else {
+                return Err(DomainError::WrongState {
+                    command: "record replication".into(),
+                    kind: Self::LABEL,
+                    state: current,
+                    hint: "a change project is replicated once it is adopted".into(),
+                });
+            };
+            let to = step.to.clone();
+            let mut events = Self::decide_body(state, command)?;
+            if let Some(to) = to.filter(|to| !events.is_empty() && *to != current) {
+                events.push(ProjectEvent::StateChanged {
+                    from: current,
+                    to,
+                    command: "record_replication".to_owned(),
+                });
+            }
+            return Ok(events);
+        }
+        if let ProjectCommand::AssignStaff { .. } = &command.body {
+            // Not a step of the lifecycle either: the project follows the
+            // assignment its cohort's organizer made.
+            let organizer = state.cohort.as_ref().map(|c| c.organizer.as_str());
+            let allowed = command.actor.role == Role::System
+                || (command.actor.role == Role::Organizer
+                    && Some(command.actor.id.as_str()) == organizer);
+            if !allowed {
+                return Err(DomainError::forbidden(
+                    "only the organizer of the project's cohort reassigns its people (Cohorts.ReassignStaff)",
+                ));
+            }
+            return Self::decide_body(state, command);
+        }
+        if Self::plan_change_role(&command.body).is_some()
+            || Self::corrects(&command.body).is_some()
+        {
+            // Not steps of the lifecycle: whose it is, who may, in which
+            // state, then the request.
+            let (Some(enrollment), Some(cohort)) = (&state.enrollment, &state.cohort) else {
+                return Err(DomainError::NotFound {
+                    what: Self::LABEL,
+                    id: String::new(),
+                });
+            };
+            assigned(&command.actor, enrollment, &cohort.organizer)?;
+        }
+        if let Some(role) = Self::plan_change_role(&command.body) {
+            // The plan changes after acceptance, while the project is in
+            // the training or after it (before, the proposal is revised).
+            let name = Self::command_name(&command.body).replace('_', " ");
+            if command.actor.role != role {
+                return Err(DomainError::forbidden(format!(
+                    "a {} may not {name}; the project's {role} does",
+                    command.actor.role
+                )));
+            }
+            let current = state.lifecycle.clone().unwrap_or_default();
+            if current == workflow.initial || workflow.is_final(&current) {
+                return Err(DomainError::WrongState {
+                    command: name,
+                    kind: Self::LABEL,
+                    state: current,
+                    hint: format!(
+                        "the plan changes once the proposal is accepted (in '{}' the participant revises the proposal)",
+                        workflow.initial
+                    ),
+                });
+            }
+            return Self::decide_body(state, command);
+        }
+        if let Some(recording) = Self::corrects(&command.body) {
+            // A correction is allowed to whoever records the result, in
+            // the states where it is recorded.
+            let name = Self::command_name(&command.body).replace('_', " ");
+            let steps: Vec<_> = workflow
+                .transitions
+                .iter()
+                .filter(|t| t.command == recording)
+                .collect();
+            let current = state.lifecycle.clone().unwrap_or_default();
+            if !steps.is_empty() && !steps.iter().any(|t| t.roles.contains(&command.actor.role)) {
+                return Err(DomainError::forbidden(format!(
+                    "a {} may not {name}; whoever may {} may",
+                    command.actor.role,
+                    recording.replace('_', " ")
+                )));
+            }
+            if !steps.iter().any(|t| t.from.contains(&current)) {
+                let allowed: Vec<&str> = steps
+                    .iter()
+                    .flat_map(|t| t.from.iter().map(String::as_str))
+                    .collect();
+                return Err(DomainError::WrongState {
+                    command: name,
+                    kind: Self::LABEL,
+                    state: current,
+                    hint: if allowed.is_empty() {
+                        format!("workflow {} has no such step", workflow.name)
+                    } else {
+                        format!("it is allowed only while {}", allowed.join(" or "))
+                    },
                 });
             }
             return Self::decide_body(state, command);
@@ -1081,7 +1577,15 @@ impl Aggregate for ChangeProject {
             }
             E::CommentAdded { .. } => {}
             E::ProposalMarkedReady { .. } => s.proposal_ready = true,
-            E::ProposalSeminarHeld { accepted, .. } => s.proposal_seminar = Some(*accepted),
+            E::ProposalSeminarHeld {
+                accepted, notes, ..
+            }
+            | E::ProposalSeminarCorrected {
+                accepted, notes, ..
+            } => {
+                s.proposal_seminar = Some(*accepted);
+                s.proposal_seminar_notes.clone_from(notes);
+            }
             E::WorkplacePhaseStarted { on, .. } => s.workplace_started_on = Some(*on),
             E::EvidenceSubmitted {
                 milestone_id,
@@ -1122,11 +1626,12 @@ impl Aggregate for ChangeProject {
                 s.final_report_attachments.clone_from(attachments);
             }
             E::ReportMarkedReady { .. } => s.report_ready = true,
-            E::FinalSeminarHeld { score, passed, .. } => {
+            E::FinalSeminarHeld { score, passed, .. }
+            | E::FinalSeminarCorrected { score, passed, .. } => {
                 s.final_score = Some(*score);
                 s.final_passed = *passed;
             }
-            E::Graded { grade, .. } => s.grade = Some(*grade),
+            E::Graded { grade, .. } | E::GradeCorrected { grade, .. } => s.grade = Some(*grade),
             E::GraduationDeferred { reason, .. } => s.closing_reason = Some(reason.clone()),
             E::GraduationResumed { .. } => s.closing_reason = None,
             E::AdoptionEndorsed { .. } => s.adoption_endorsed = true,
@@ -1139,6 +1644,30 @@ impl Aggregate for ChangeProject {
                     cohort.workflow_version = Some(workflow.version);
                 }
                 s.workflow = Some(workflow.clone());
+            }
+            E::PlanChangeRequested { milestones, .. } => {
+                s.pending_plan = Some(milestones.clone());
+            }
+            E::PlanChangeReturned { .. } => s.pending_plan = None,
+            E::PlanChangeApproved { milestones, .. } => {
+                s.pending_plan = None;
+                if let Some(mut proposal) = s.proposal.take() {
+                    proposal.milestones.clone_from(milestones);
+                    plan_milestones(&mut s, &proposal);
+                    s.proposal = Some(proposal);
+                }
+            }
+            E::StaffAssigned {
+                staff,
+                cohort_version,
+                ..
+            } => {
+                s.staff_cohort_version = *cohort_version;
+                if let Some(enrollment) = s.enrollment.as_mut() {
+                    enrollment.mentor.clone_from(&staff.mentor);
+                    enrollment.coach.clone_from(&staff.coach);
+                    enrollment.examiners.clone_from(&staff.examiners);
+                }
             }
             E::StateChanged { to, .. } => s.lifecycle = Some(to.clone()),
         }
@@ -1170,8 +1699,16 @@ impl Aggregate for ChangeProject {
             C::EndorseAdoption { .. } => "endorse_adoption",
             C::LinkInnovation { .. } => "link_innovation",
             C::RecordReplication(_) => "record_replication",
+            C::FollowInnovationReplication(_) => "follow_innovation_replication",
             C::Withdraw { .. } => "withdraw",
             C::FollowCohortWorkflow { .. } => "follow_cohort_workflow",
+            C::AssignStaff { .. } => "assign_staff",
+            C::RequestPlanChange { .. } => "request_plan_change",
+            C::ApprovePlanChange { .. } => "approve_plan_change",
+            C::ReturnPlanChange { .. } => "return_plan_change",
+            C::CorrectProposalSeminar { .. } => "correct_proposal_seminar",
+            C::CorrectFinalSeminar { .. } => "correct_final_seminar",
+            C::CorrectGrade { .. } => "correct_grade",
         }
     }
 

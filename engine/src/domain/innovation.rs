@@ -139,6 +139,9 @@ pub struct Profile {
     pub benefit: String,
     /// Budget in rupiah, if any.
     pub budget: Option<u64>,
+    /// Legal basis (the regulation or decree it rests on), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<String>,
 }
 
 impl Profile {
@@ -150,6 +153,9 @@ impl Profile {
         short("name", &self.name)?;
         if let Some(unit) = &self.unit {
             short("unit", unit)?;
+        }
+        if let Some(basis) = &self.legal_basis {
+            short("legal_basis", basis)?;
         }
         short("region", &self.region)?;
         short("initiator_type", &self.initiator_type)?;
@@ -174,6 +180,42 @@ pub enum Origin {
     ChangeProject(ProjectId),
     /// The adopter's own copy of this innovation.
     ReplicaOf(InnovationId),
+}
+
+/// What an officer may amend of an innovation's profile: everything but
+/// its OPD, region, source and initiator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct Amendment {
+    pub name: String,
+    pub unit: Option<String>,
+    pub form: Form,
+    pub digital: bool,
+    pub sector: String,
+    pub sdgs: BTreeSet<u8>,
+    pub goal: String,
+    pub benefit: String,
+    pub budget: Option<u64>,
+    pub legal_basis: Option<String>,
+}
+
+impl Amendment {
+    /// `profile` amended.
+    pub fn apply(&self, profile: &Profile) -> Profile {
+        Profile {
+            name: self.name.clone(),
+            unit: self.unit.clone(),
+            form: self.form,
+            digital: self.digital,
+            sector: self.sector.clone(),
+            sdgs: self.sdgs.clone(),
+            goal: self.goal.clone(),
+            benefit: self.benefit.clone(),
+            budget: self.budget,
+            legal_basis: self.legal_basis.clone(),
+            ..profile.clone()
+        }
+    }
 }
 
 /// Commands on an innovation.
@@ -224,6 +266,20 @@ pub enum InnovationCommand {
         title: String,
         year: i32,
         awarded_by: String,
+    },
+    /// The officer amends the profile (a correction, recorded as such).
+    AmendProfile(Amendment),
+    /// jejak: an innovation registered by a change project's adoption
+    /// starts at the stage the project reached.
+    CarryProjectStage {
+        stage: String,
+        on: NaiveDate,
+    },
+    /// jejak: the change project this innovation came from was replicated.
+    FollowProjectReplication {
+        adopter_opd: OpdCode,
+        adopter_region: String,
+        agreement: Agreement,
     },
 }
 
@@ -284,6 +340,19 @@ pub enum InnovationEvent {
         from: String,
         to: String,
         command: String,
+    },
+    /// The profile was amended by its officer: the whole profile as it now
+    /// stands (the earlier one stays in the history).
+    ProfileAmended {
+        profile: Profile,
+        by: String,
+    },
+    /// Registered by a change project's adoption, the innovation starts at
+    /// the stage the project reached (`StateChanged` follows).
+    ProjectStageCarried {
+        project_id: ProjectId,
+        stage: String,
+        on: NaiveDate,
     },
 }
 
@@ -492,7 +561,46 @@ impl Aggregate for Innovation {
                 in_order("on", *on, state, command.at.date_naive())?;
                 vec![E::Resumed { on: *on }]
             }
+            C::AmendProfile(amendment) => {
+                let current = state.profile.as_ref().ok_or(DomainError::NotFound {
+                    what: "innovation",
+                    id: String::new(),
+                })?;
+                let profile = amendment.apply(current);
+                profile.validate()?;
+                if profile == *current {
+                    return Ok(vec![]);
+                }
+                vec![E::ProfileAmended {
+                    profile,
+                    by: command.actor.id.clone(),
+                }]
+            }
+            C::CarryProjectStage { stage, on } => {
+                let Some(Origin::ChangeProject(project_id)) = &state.origin else {
+                    return Err(DomainError::invalid(
+                        "stage",
+                        "only an innovation registered by a change project's adoption carries its stage",
+                    ));
+                };
+                if !workflow.states.iter().any(|s| s.name == *stage) {
+                    return Err(DomainError::invalid(
+                        "stage",
+                        format!("workflow {} has no state '{stage}'", workflow.name),
+                    ));
+                }
+                vec![E::ProjectStageCarried {
+                    project_id: project_id.clone(),
+                    stage: stage.clone(),
+                    on: *on,
+                }]
+            }
             C::RecordReplication {
+                adopter_opd,
+                adopter_region,
+                agreement,
+            }
+            | C::FollowProjectReplication {
                 adopter_opd,
                 adopter_region,
                 agreement,
@@ -513,6 +621,10 @@ impl Aggregate for Innovation {
                     .iter()
                     .any(|a| a.opd == *adopter_opd && a.region == region)
                 {
+                    if matches!(command.body, C::FollowProjectReplication { .. }) {
+                        // Recorded here already (or here first): once.
+                        return Ok(vec![]);
+                    }
                     return Err(DomainError::AlreadyExists {
                         what: "replication by",
                         id: format!("{adopter_opd} ({region})"),
@@ -558,6 +670,60 @@ impl Aggregate for Innovation {
         };
         // The request itself was checked first; now whose it is, then its state.
         may_act(&command.actor, opd)?;
+        let current = state.lifecycle.clone().unwrap_or_default();
+        match &command.body {
+            // A correction, in any state: not a step of the lifecycle.
+            C::AmendProfile(_) => {
+                if !matches!(
+                    command.actor.role,
+                    Role::InnovationOfficer | Role::BridaOfficer
+                ) {
+                    return Err(DomainError::forbidden(
+                        "only an innovation officer of its OPD or BRIDA amends an innovation's profile",
+                    ));
+                }
+                return Ok(events);
+            }
+            // Steps jejak takes to follow a change project (ADR 0027).
+            C::CarryProjectStage { .. } | C::FollowProjectReplication { .. } => {
+                if command.actor.role != Role::System {
+                    return Err(DomainError::forbidden(
+                        "jejak alone carries a change project's stage or replication to its innovation",
+                    ));
+                }
+                let to = match &command.body {
+                    C::CarryProjectStage { stage, .. } => {
+                        if current != workflow.initial {
+                            return Ok(vec![]);
+                        }
+                        Some(stage.clone())
+                    }
+                    _ => match workflow.step("record_replication", &current) {
+                        Some(step) => step.to.clone(),
+                        None => {
+                            return Err(DomainError::WrongState {
+                                command: "record replication".into(),
+                                kind: Self::LABEL,
+                                state: current,
+                                hint: "an innovation is replicated once it is implemented".into(),
+                            });
+                        }
+                    },
+                };
+                if events.is_empty() {
+                    return Ok(events);
+                }
+                if let Some(to) = to.filter(|to| *to != current) {
+                    events.push(E::StateChanged {
+                        from: current,
+                        to,
+                        command: Self::command_name(&command.body).to_owned(),
+                    });
+                }
+                return Ok(events);
+            }
+            _ => {}
+        }
         let transition = workflow.transition::<Self>(state, command)?;
         let to = workflow.preconditions::<Self>(transition, state, command)?;
         if events.is_empty() {
@@ -617,6 +783,8 @@ impl Aggregate for Innovation {
             } => s.evidence.push((indicator.clone(), attachment.clone())),
             E::AwardRecorded { title, year, .. } => s.awards.push((title.clone(), *year)),
             E::StateChanged { to, .. } => s.lifecycle = Some(to.clone()),
+            E::ProfileAmended { profile, .. } => s.profile = Some(profile.clone()),
+            E::ProjectStageCarried { on, .. } => s.implemented_on = Some(*on),
         }
         s
     }
@@ -635,6 +803,9 @@ impl Aggregate for Innovation {
             C::RecordReplication { .. } => "record_replication",
             C::AddEvidence { .. } => "add_evidence",
             C::RecordAward { .. } => "record_award",
+            C::AmendProfile(_) => "amend_profile",
+            C::CarryProjectStage { .. } => "carry_project_stage",
+            C::FollowProjectReplication { .. } => "follow_project_replication",
         }
     }
 

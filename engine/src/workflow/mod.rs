@@ -677,6 +677,15 @@ impl Workflow {
             .filter(|to| Some(to.as_str()) != A::lifecycle(state)))
     }
 
+    /// The transition of `command` that fires in `state`, whoever asks:
+    /// for the steps jejak takes on a stream to follow another one
+    /// (a replication recorded on the other side, ADR 0027).
+    pub fn step(&self, command: &str, state: &str) -> Option<&Transition> {
+        self.transitions
+            .iter()
+            .find(|t| t.command == command && t.from.iter().any(|f| f == state))
+    }
+
     /// Whether `state` is final.
     pub fn is_final(&self, state: &str) -> bool {
         self.states.iter().any(|s| s.name == state && s.is_final)

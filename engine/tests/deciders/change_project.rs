@@ -653,13 +653,71 @@ fn the_final_seminar_rates_every_short_term_target_and_scores() {
         )),
         "pass the project",
     );
-    p.ok(
+    // A result is recorded once; a mistaken one is corrected, with a reason.
+    says(
+        &precondition(p.refused(
+            examiner(),
+            C::RecordFinalSeminar {
+                ratings: ratings(),
+                score: 75,
+                notes: String::new(),
+            },
+        )),
+        "recorded already",
+    );
+    assert_eq!(
+        invalid(p.refused(
+            examiner(),
+            C::CorrectFinalSeminar {
+                ratings: ratings(),
+                score: 75,
+                notes: String::new(),
+                reason: String::new(),
+            },
+        )),
+        "reason"
+    );
+    let events = p.ok(
         examiner(),
-        C::RecordFinalSeminar {
+        C::CorrectFinalSeminar {
             ratings: ratings(),
             score: 75,
             notes: String::new(),
+            reason: "Nilai 55 salah ketik; berita acara menulis 75".into(),
         },
+    );
+    assert!(matches!(
+        &events[..],
+        [E::FinalSeminarCorrected {
+            score: 75,
+            passed: true,
+            ..
+        }]
+    ));
+    // Both results stay in the history.
+    assert!(
+        p.events
+            .iter()
+            .any(|e| matches!(e, E::FinalSeminarHeld { score: 55, .. }))
+    );
+    forbidden(p.refused(
+        organizer(),
+        C::CorrectFinalSeminar {
+            ratings: ratings(),
+            score: 90,
+            notes: String::new(),
+            reason: "salah".into(),
+        },
+    ));
+    says(
+        &precondition(p.refused(
+            organizer(),
+            C::CorrectGrade {
+                grade: Grade::Memuaskan,
+                reason: "belum ada".into(),
+            },
+        )),
+        "not recorded yet",
     );
     p.ok(
         organizer(),
@@ -667,6 +725,32 @@ fn the_final_seminar_rates_every_short_term_target_and_scores() {
             grade: Grade::CukupMemuaskan,
         },
     );
+    says(
+        &precondition(p.refused(
+            organizer(),
+            C::SetGrade {
+                grade: Grade::Memuaskan,
+            },
+        )),
+        "recorded already",
+    );
+    let events = p.ok(
+        organizer(),
+        C::CorrectGrade {
+            grade: Grade::Memuaskan,
+            reason: "Rekap nilai keliru".into(),
+        },
+    );
+    assert!(matches!(
+        &events[..],
+        [E::GradeCorrected {
+            grade: Grade::Memuaskan,
+            ..
+        }]
+    ));
+    assert_eq!(p.state.grade, Some(Grade::Memuaskan));
+    assert_eq!(Grade::Memuaskan.label(), "memuaskan");
+    assert_eq!(Grade::as_written("sangat_memuaskan"), "sangat memuaskan");
 }
 
 #[test]

@@ -26,6 +26,7 @@ fn profile(opd: &str) -> Profile {
         goal: "Remaja terpantau kesehatannya".into(),
         benefit: "Deteksi dini anemia".into(),
         budget: Some(25_000_000),
+        legal_basis: None,
     }
 }
 

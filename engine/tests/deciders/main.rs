@@ -5,5 +5,6 @@ mod change_project;
 mod cohort;
 mod fixtures;
 mod innovation;
+mod lifecycle_rules;
 mod properties;
 mod workflows;

@@ -622,6 +622,7 @@ async fn a_process_stopped_between_registering_and_linking_finishes_the_link() {
         goal: "x".into(),
         benefit: "y".into(),
         budget: None,
+        legal_basis: None,
     };
     w.engine
         .execute::<Innovation>(
@@ -669,44 +670,34 @@ async fn replication_registers_the_adopters_own_innovation() {
     let original = InnovationId::from_project(
         &jejak_engine::domain::values::ProjectId::parse(&project_id()).unwrap(),
     );
+    // The adopted project's innovation starts at penerapan (adopted).
+    let innovation = w
+        .engine
+        .get::<Innovation>(original.as_str())
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(innovation.lifecycle.as_deref(), Some("adopted"));
     let brida = Actor::new("brida-1", Role::BridaOfficer);
-    for body in [
-        I::JudgeFeasibility {
-            feasible: true,
-            notes: String::new(),
-        },
-        I::Designate {
-            decree_number: "SK 050/1".into(),
-            decree_date: date(2026, 7, 1),
-        },
-        I::StartPilot {
-            on: date(2026, 7, 2),
-        },
-        I::EvaluatePilot {
-            on: date(2026, 8, 1),
-            evaluation: "Baik".into(),
-        },
-        I::Implement {
-            on: date(2026, 8, 2),
-            budget_line: "5.1".into(),
-        },
-        I::RecordReplication {
-            adopter_opd: OpdCode::parse("dpmptsp").unwrap(),
-            adopter_region: "Kota Serang".into(),
-            agreement: jejak_engine::domain::change_project::Agreement::new(
-                "PKS",
-                "7/PKS/2026",
-                date(2026, 9, 1),
-                None,
-            )
-            .unwrap(),
-        },
-    ] {
-        w.engine
-            .execute::<Innovation>(original.as_str(), &w.ctx(brida.clone()), body)
-            .await
-            .unwrap();
-    }
+    w.engine
+        .execute::<Innovation>(
+            original.as_str(),
+            &w.ctx(brida.clone()),
+            I::RecordReplication {
+                adopter_opd: OpdCode::parse("dpmptsp").unwrap(),
+                adopter_region: "Kota Serang".into(),
+                agreement: jejak_engine::domain::change_project::Agreement::new(
+                    "PKS",
+                    "7/PKS/2026",
+                    date(2026, 9, 1),
+                    None,
+                )
+                .unwrap(),
+            },
+        )
+        .await
+        .unwrap();
     managers.run_once().await.unwrap();
     let replica = w
         .engine
@@ -723,6 +714,98 @@ async fn replication_registers_the_adopters_own_innovation() {
         .expect("the adopter's innovation");
     assert!(matches!(replica.state.origin, Some(Origin::ReplicaOf(ref o)) if *o == original));
     assert_eq!(replica.state.profile.unwrap().region, "Kota Serang");
+    // The change project it came from is replicated too, once.
+    let project = w
+        .engine
+        .get::<ChangeProject>(&project_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(project.state.lifecycle.as_deref(), Some("replicated"));
+    assert_eq!(project.state.replications.len(), 1);
+    let head = w.engine.store().read_all(0, 10_000).await.unwrap().len();
+    managers.run_once().await.unwrap();
+    assert_eq!(
+        w.engine.store().read_all(0, 10_000).await.unwrap().len(),
+        head,
+        "each once"
+    );
+}
+
+#[tokio::test]
+async fn a_projects_replication_registers_the_adopters_innovation_once() {
+    let w = world().await;
+    w.to_adoption().await;
+    let managers = ProcessManagers::new(w.engine.clone());
+    managers.run_once().await.unwrap();
+    let original = InnovationId::from_project(
+        &jejak_engine::domain::values::ProjectId::parse(&project_id()).unwrap(),
+    );
+    let innovation = w
+        .engine
+        .get::<Innovation>(original.as_str())
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    let profile = innovation.profile.unwrap();
+    assert_eq!(innovation.lifecycle.as_deref(), Some("adopted"));
+    assert_eq!(profile.source, Source::ChangeProject);
+    assert_eq!(profile.opd.as_str(), "dpmptsp");
+    w.engine
+        .execute::<ChangeProject>(
+            &project_id(),
+            &w.ctx(Actor::new("mentor-1", Role::Mentor)),
+            P::RecordReplication(jejak_engine::domain::change_project::Replication {
+                adopter_opd: OpdCode::parse("dinsos").unwrap(),
+                adopter_region: "Kota Cilegon".into(),
+                agreement: jejak_engine::domain::change_project::Agreement::new(
+                    "MoU",
+                    "3/MoU/2026",
+                    date(2026, 9, 1),
+                    None,
+                )
+                .unwrap(),
+            }),
+        )
+        .await
+        .unwrap();
+    managers.run_once().await.unwrap();
+    let innovation = w
+        .engine
+        .get::<Innovation>(original.as_str())
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(innovation.lifecycle.as_deref(), Some("replicated"));
+    assert_eq!(innovation.adopters.len(), 1);
+    let replica = InnovationId::replica(
+        &original,
+        &OpdCode::parse("dinsos").unwrap(),
+        "Kota Cilegon",
+    );
+    let replica = w
+        .engine
+        .get::<Innovation>(replica.as_str())
+        .await
+        .unwrap()
+        .expect("the adopter's innovation");
+    assert!(matches!(replica.state.origin, Some(Origin::ReplicaOf(ref o)) if *o == original));
+    let head = w.engine.store().read_all(0, 10_000).await.unwrap().len();
+    managers.run_once().await.unwrap();
+    assert_eq!(
+        w.engine.store().read_all(0, 10_000).await.unwrap().len(),
+        head,
+        "each once"
+    );
+    let project = w
+        .engine
+        .get::<ChangeProject>(&project_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(project.state.replications.len(), 1);
 }
 
 #[tokio::test]
@@ -811,6 +894,87 @@ async fn the_overdue_timer_resumes_from_its_saved_index_not_from_the_first_event
     assert_eq!(refolded.tick_timers().await.unwrap(), 1, "m1 from the log");
 }
 
+/// The participant's enrollment with `mentor` as their mentor.
+async fn enrollment_with(w: &World, mentor: &str) -> Enrollment {
+    let cohort = w
+        .engine
+        .get::<Cohort>("pka-2026-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    let mut enrollment = cohort.enrollments.values().next().unwrap().clone();
+    enrollment.mentor = mentor.into();
+    enrollment
+}
+
+#[tokio::test]
+async fn a_reassignment_reaches_the_project_and_a_crash_between_is_repaired() {
+    let w = world().await;
+    w.open_cohort().await;
+    w.propose().await;
+    let cohort = CohortId::parse("pka-2026-1").unwrap();
+    // Through the engine: the cohort, then the project right after.
+    let enrollment = enrollment_with(&w, "mentor-2").await;
+    let ctx = w.ctx(organizer());
+    w.engine
+        .reassign_staff(&ctx, &cohort, enrollment.clone())
+        .await
+        .unwrap();
+    let mentor_of = || async {
+        w.engine
+            .get::<ChangeProject>(&project_id())
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .enrollment
+            .unwrap()
+            .mentor
+    };
+    assert_eq!(mentor_of().await, "mentor-2");
+    let refused = w.project(mentor(), P::AgreeChangeArea).await.unwrap_err();
+    assert!(matches!(
+        refused,
+        CommandError::Domain(DomainError::NotFound { .. })
+    ));
+    w.ok(Actor::new("mentor-2", Role::Mentor), P::AgreeChangeArea)
+        .await;
+    // Repeating the request changes nothing.
+    let again = w
+        .engine
+        .reassign_staff(&ctx, &cohort, enrollment)
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+
+    // A crash between the cohort's event and the project's: only the
+    // cohort's is written; the process managers finish the step, once.
+    w.engine
+        .execute::<Cohort>(
+            cohort.as_str(),
+            &w.ctx(organizer()),
+            CohortCommand::Reassign(enrollment_with(&w, "mentor-3").await),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mentor_of().await, "mentor-2");
+    let managers = ProcessManagers::new(w.engine.clone());
+    managers.run_once().await.unwrap();
+    assert_eq!(mentor_of().await, "mentor-3");
+    let events = w
+        .engine
+        .store()
+        .read_stream_to_end(&stream_of::<ChangeProject>(&project_id()).unwrap())
+        .await
+        .unwrap();
+    let assigned = events
+        .iter()
+        .filter(|e| e.event_type == "StaffAssigned")
+        .count();
+    assert_eq!(assigned, 2, "once per reassignment");
+}
+
 /// A log holding evidence of payload version 1 (before sizes were kept)
 /// and of version 2: both fold, the old one upcast (size unknown, hash
 /// asserted); a payload version newer than this code knows is refused,
@@ -835,6 +999,7 @@ async fn evidence_of_payload_versions_1_and_2_folds_and_a_newer_version_is_refus
         goal: "x".into(),
         benefit: "y".into(),
         budget: None,
+        legal_basis: None,
     };
     let run = |n: &str, body: I| {
         let ctx = Context::new(officer.clone(), format!("upcast-{n}"));

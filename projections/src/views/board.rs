@@ -103,6 +103,9 @@ pub struct ProjectRow {
     pub proposed_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
+    /// When the participant's plan change started waiting for the mentor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_change_waiting_since: Option<DateTime<Utc>>,
 }
 
 impl ProjectRow {
@@ -254,6 +257,7 @@ impl Projection for ProjectBoard {
                 proposed_at: at,
                 updated_at: at,
                 version: event.stream_version,
+                plan_change_waiting_since: None,
             };
             docs.put(key.clone(), row);
         }
@@ -262,34 +266,35 @@ impl Projection for ProjectBoard {
                 "project {key} has events before its proposal"
             )));
         };
-        let plan = |row: &mut ProjectRow,
-                    proposal: &jejak_engine::domain::change_project::Proposal| {
-            let old = std::mem::take(&mut row.milestones);
-            for m in &proposal.milestones {
-                let kept = old.get(m.id.as_str());
-                row.milestones.insert(
-                    m.id.to_string(),
-                    MilestoneRow {
-                        id: m.id.to_string(),
-                        horizon: m.horizon,
-                        title: m.title.clone(),
-                        due: m.due,
-                        status: kept.map_or(MilestoneStatus::Planned, |k| k.status),
-                        overdue: kept.is_some_and(|k| k.overdue && k.due == m.due),
-                        submitted_at: kept.and_then(|k| k.submitted_at),
-                        returned_reason: kept.and_then(|k| k.returned_reason.clone()),
-                        expected_output: m.expected_output.clone(),
-                        last_submission: kept
-                            .map(|k| k.last_submission.clone())
-                            .unwrap_or_default(),
-                    },
-                );
-            }
-        };
+        let plan =
+            |row: &mut ProjectRow,
+             milestones: &[jejak_engine::domain::change_project::MilestonePlan]| {
+                let old = std::mem::take(&mut row.milestones);
+                for m in milestones {
+                    let kept = old.get(m.id.as_str());
+                    row.milestones.insert(
+                        m.id.to_string(),
+                        MilestoneRow {
+                            id: m.id.to_string(),
+                            horizon: m.horizon,
+                            title: m.title.clone(),
+                            due: m.due,
+                            status: kept.map_or(MilestoneStatus::Planned, |k| k.status),
+                            overdue: kept.is_some_and(|k| k.overdue && k.due == m.due),
+                            submitted_at: kept.and_then(|k| k.submitted_at),
+                            returned_reason: kept.and_then(|k| k.returned_reason.clone()),
+                            expected_output: m.expected_output.clone(),
+                            last_submission: kept
+                                .map(|k| k.last_submission.clone())
+                                .unwrap_or_default(),
+                        },
+                    );
+                }
+            };
         match &decoded {
-            ProjectEvent::ProjectProposed { proposal, .. } => plan(row, proposal),
+            ProjectEvent::ProjectProposed { proposal, .. } => plan(row, &proposal.milestones),
             ProjectEvent::ProposalRevised { proposal } => {
-                plan(row, proposal);
+                plan(row, &proposal.milestones);
                 row.title.clone_from(&proposal.title);
                 row.change_area.clone_from(&proposal.change_area);
                 row.action_plan_approved = false;
@@ -300,7 +305,8 @@ impl Projection for ProjectBoard {
             ProjectEvent::ChangeAreaAgreed { .. } => row.change_area_agreed = true,
             ProjectEvent::ActionPlanApproved { .. } => row.action_plan_approved = true,
             ProjectEvent::ActionPlanReturned { .. } => row.action_plan_approved = false,
-            ProjectEvent::ProposalSeminarHeld { accepted, .. } => {
+            ProjectEvent::ProposalSeminarHeld { accepted, .. }
+            | ProjectEvent::ProposalSeminarCorrected { accepted, .. } => {
                 row.proposal_seminar = Some(*accepted)
             }
             ProjectEvent::EvidenceSubmitted {
@@ -336,17 +342,14 @@ impl Projection for ProjectBoard {
                 }
             }
             ProjectEvent::FinalReportSubmitted { .. } => row.final_report_submitted = true,
-            ProjectEvent::FinalSeminarHeld { score, passed, .. } => {
+            ProjectEvent::FinalSeminarHeld { score, passed, .. }
+            | ProjectEvent::FinalSeminarCorrected { score, passed, .. } => {
                 row.final_score = Some(*score);
                 row.final_passed = Some(*passed);
             }
-            ProjectEvent::Graded { grade, .. } => {
-                row.grade = Some(
-                    serde_json::to_value(grade)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                );
+            // The predikat as written ("sangat memuaskan").
+            ProjectEvent::Graded { grade, .. } | ProjectEvent::GradeCorrected { grade, .. } => {
+                row.grade = Some(grade.label().to_owned());
             }
             ProjectEvent::AdoptionEndorsed { .. } => row.adoption_endorsed = true,
             ProjectEvent::InnovationLinked { innovation_id } => {
@@ -355,6 +358,19 @@ impl Projection for ProjectBoard {
             ProjectEvent::ReplicationRecorded { .. } => row.replications += 1,
             ProjectEvent::StateChanged { to, .. } => row.state.clone_from(to),
             ProjectEvent::WorkflowChanged { workflow, .. } => row.workflow = workflow.to_string(),
+            ProjectEvent::PlanChangeRequested { .. } => row.plan_change_waiting_since = Some(at),
+            ProjectEvent::PlanChangeApproved { milestones, .. } => {
+                plan(row, milestones);
+                row.plan_change_waiting_since = None;
+            }
+            ProjectEvent::PlanChangeReturned { .. } => row.plan_change_waiting_since = None,
+            // The project follows its cohort's reassignment: what waits for
+            // a mentor moves with the project to the new one (ADR 0027).
+            ProjectEvent::StaffAssigned { staff, .. } => {
+                row.mentor.clone_from(&staff.mentor);
+                row.coach.clone_from(&staff.coach);
+                row.examiners.clone_from(&staff.examiners);
+            }
             ProjectEvent::CommentAdded { .. }
             | ProjectEvent::ProposalMarkedReady { .. }
             | ProjectEvent::WorkplacePhaseStarted { .. }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jejak_engine::domain::change_project::MilestoneStatus;
+use jejak_engine::domain::change_project::{Grade, MilestoneStatus};
 use jejak_engine::engine::CommandError;
 use jejak_engine::privacy::{ERASED, Privacy};
 use jejak_engine::store::StoreError;
@@ -84,6 +84,8 @@ pub enum InboxKind {
     MilestoneEvidence,
     /// An adoption to endorse.
     AdoptionEndorsement,
+    /// A change of the accepted milestone plan to approve or return.
+    PlanChange,
 }
 
 /// One item in a mentor's inbox.
@@ -616,6 +618,9 @@ pub fn inbox_of(rows: &[ProjectRow], now: DateTime<Utc>) -> Vec<InboxItem> {
         if let Some(since) = row.adoption_waiting_since {
             items.push(item(InboxKind::AdoptionEndorsement, None, since));
         }
+        if let Some(since) = row.plan_change_waiting_since {
+            items.push(item(InboxKind::PlanChange, None, since));
+        }
     }
     items.sort_by(|a, b| {
         (a.since, &a.project_id, &a.milestone_id).cmp(&(b.since, &b.project_id, &b.milestone_id))
@@ -653,7 +658,7 @@ pub fn progress_of(cohort: Option<CohortRow>, rows: &[ProjectRow]) -> CohortProg
             None => {}
         }
         if let Some(grade) = &row.grade {
-            *progress.grades.entry(grade.clone()).or_default() += 1;
+            *progress.grades.entry(Grade::as_written(grade)).or_default() += 1;
         }
     }
     progress

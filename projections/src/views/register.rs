@@ -149,12 +149,26 @@ impl Projection for InnovationRegister {
                 adopter_innovation_id,
                 ..
             } => {
-                row.replicas.push(adopter_innovation_id.to_string());
-                row.adopters += 1;
+                // Each adopter (OPD and region) has one innovation of its
+                // own: counted once however often it is told.
+                let replica = adopter_innovation_id.to_string();
+                if !row.replicas.contains(&replica) {
+                    row.replicas.push(replica);
+                    row.adopters += 1;
+                }
             }
             InnovationEvent::EvidenceAdded { .. } => row.evidence += 1,
             InnovationEvent::AwardRecorded { .. } => row.awards += 1,
             InnovationEvent::StateChanged { to, .. } => row.stage = to,
+            // A correction by its officer: the register shows the profile in force.
+            InnovationEvent::ProfileAmended { profile, .. } => {
+                row.name = profile.name;
+                row.unit = profile.unit;
+                row.form = profile.form;
+                row.digital = profile.digital;
+                row.sector = profile.sector;
+            }
+            InnovationEvent::ProjectStageCarried { on, .. } => row.implemented_on = Some(on),
         }
         row.updated_at = at;
         Ok(())

@@ -49,6 +49,9 @@ pub struct Statistics {
     pub dormant: Vec<String>,
     /// The most replicated: (innovation id, distinct adopters), most first.
     pub most_replicated: Vec<(String, u32)>,
+    /// How many innovations are replicated by 1, 2 and 3 or more distinct
+    /// adopters (keys `1`, `2`, `3+`), as the national index scores them.
+    pub by_adopters: BTreeMap<String, u32>,
 }
 
 /// The Gini coefficient of `counts` (0 when all are equal or all zero).
@@ -87,6 +90,7 @@ pub struct Tally {
     total: u32,
     dormant: Vec<String>,
     replicated: Vec<(String, u32)>,
+    by_adopters: BTreeMap<String, u32>,
 }
 
 impl Tally {
@@ -114,6 +118,12 @@ impl Tally {
             .or_default() += 1;
         self.total += 1;
         if row.adopters > 0 {
+            let bucket = match row.adopters {
+                1 => "1",
+                2 => "2",
+                _ => "3+",
+            };
+            *self.by_adopters.entry(bucket.to_owned()).or_default() += 1;
             self.replicated
                 .push((row.innovation_id.clone(), row.adopters));
             // Only the ten most replicated are reported.
@@ -175,6 +185,7 @@ impl Tally {
             coverage,
             dormant: self.dormant,
             most_replicated: self.replicated,
+            by_adopters: self.by_adopters,
         }
     }
 }

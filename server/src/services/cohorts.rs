@@ -144,8 +144,14 @@ impl pb::cohorts_server::Cohorts for App {
     async fn reassign_staff(&self, request: Request<pb::EnrolParticipantRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
-        let body = CohortCommand::Reassign(self.enrollment(&ctx.actor, &r, false).await?.0);
-        self.on_cohort(&ctx, cohort_id.as_str(), body).await
+        let enrollment = self.enrollment(&ctx.actor, &r, false).await?.0;
+        // The cohort, then the participant's project (ADR 0027).
+        let outcome = self
+            .engine()
+            .reassign_staff(&ctx, &cohort_id, enrollment)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(written(outcome)))
     }
 
     async fn start_workplace_phase(&self, request: Request<pb::ProjectAction>) -> Written {

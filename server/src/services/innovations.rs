@@ -1,6 +1,8 @@
 use std::collections::BTreeSet;
 
-use jejak_engine::domain::innovation::{Innovation, InnovationCommand as I, Profile, Source};
+use jejak_engine::domain::innovation::{
+    Amendment, Innovation, InnovationCommand as I, Profile, Source,
+};
 use jejak_engine::domain::values::{InnovationId, OpdCode};
 use jejak_engine::domain::{Aggregate as _, Role};
 use jejak_projections::views::{InnovationRow, RegisterFilter};
@@ -73,22 +75,43 @@ impl App {
     }
 }
 
+fn sdgs(given: &[u32]) -> Result<BTreeSet<u8>, Status> {
+    given
+        .iter()
+        .map(|g| {
+            u8::try_from(*g)
+                .map_err(|_| invalid("sdgs", format!("{g} is not an SDG; they run 1 to 17")))
+        })
+        .collect()
+}
+
 #[tonic::async_trait]
 impl pb::innovations_server::Innovations for App {
+    async fn amend_profile(&self, request: Request<pb::AmendProfileRequest>) -> Written {
+        let (ctx, r) = self.command(request)?;
+        let amendment = Amendment {
+            name: r.name,
+            unit: (!r.unit.trim().is_empty()).then_some(r.unit),
+            form: form(r.form)?,
+            digital: r.digital,
+            sector: r.sector,
+            sdgs: sdgs(&r.sdgs)?,
+            goal: r.goal,
+            benefit: r.benefit,
+            budget: (r.budget > 0).then_some(r.budget),
+            legal_basis: (!r.legal_basis.trim().is_empty()).then_some(r.legal_basis),
+        };
+        self.on_innovation(&ctx, &r.innovation_id, I::AmendProfile(amendment))
+            .await
+    }
+
     async fn register_innovation(
         &self,
         request: Request<pb::RegisterInnovationRequest>,
     ) -> Written {
         let (ctx, r) = self.command(request)?;
         let innovation_id = InnovationId::parse(&r.innovation_id).map_err(domain)?;
-        let sdgs = r
-            .sdgs
-            .iter()
-            .map(|g| {
-                u8::try_from(*g)
-                    .map_err(|_| invalid("sdgs", format!("{g} is not an SDG; they run 1 to 17")))
-            })
-            .collect::<Result<BTreeSet<u8>, Status>>()?;
+        let sdgs = sdgs(&r.sdgs)?;
         let profile = Profile {
             name: r.name,
             opd: opd("opd", &r.opd)?,
@@ -103,6 +126,7 @@ impl pb::innovations_server::Innovations for App {
             goal: r.goal,
             benefit: r.benefit,
             budget: (r.budget > 0).then_some(r.budget),
+            legal_basis: (!r.legal_basis.trim().is_empty()).then_some(r.legal_basis),
         };
         let body = I::Register {
             innovation_id: innovation_id.clone(),
@@ -332,6 +356,7 @@ impl pb::innovations_server::Innovations for App {
             coverage: stats.coverage,
             gini: stats.gini,
             dormant,
+            by_adopters: stats.by_adopters.into_iter().collect(),
             most_replicated: most_replicated
                 .into_iter()
                 .map(|(innovation_id, adopters)| pb::Replicated {

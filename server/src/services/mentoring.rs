@@ -1,9 +1,9 @@
 use std::pin::Pin;
 
 use futures::Stream;
-use jejak_engine::domain::Role;
-use jejak_engine::domain::change_project::{ProjectCommand as P, Replication};
+use jejak_engine::domain::change_project::{ChangeProject, ProjectCommand as P, Replication};
 use jejak_engine::domain::values::{MilestoneId, OpdCode};
+use jejak_engine::domain::{Aggregate as _, Role};
 use jejak_projections::views::{InboxItem, InboxKind};
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -20,6 +20,7 @@ fn item_out(item: InboxItem) -> pb::InboxItem {
             InboxKind::Proposal => pb::InboxKind::Proposal,
             InboxKind::MilestoneEvidence => pb::InboxKind::MilestoneEvidence,
             InboxKind::AdoptionEndorsement => pb::InboxKind::AdoptionEndorsement,
+            InboxKind::PlanChange => pb::InboxKind::PlanChange,
         }) as i32,
         project_id: item.project_id,
         title: item.title,
@@ -166,6 +167,22 @@ impl pb::mentoring_server::Mentoring for App {
         .await
     }
 
+    async fn approve_plan_change(&self, request: Request<pb::ProjectAction>) -> Written {
+        let (ctx, r) = self.command(request)?;
+        self.on_project(&ctx, &r.project_id, P::ApprovePlanChange { note: r.note })
+            .await
+    }
+
+    async fn return_plan_change(&self, request: Request<pb::ReasonRequest>) -> Written {
+        let (ctx, r) = self.command(request)?;
+        self.on_project(
+            &ctx,
+            &r.project_id,
+            P::ReturnPlanChange { reason: r.reason },
+        )
+        .await
+    }
+
     async fn endorse_adoption(&self, request: Request<pb::ProjectAction>) -> Written {
         let (ctx, r) = self.command(request)?;
         self.on_project(&ctx, &r.project_id, P::EndorseAdoption { note: r.note })
@@ -184,6 +201,30 @@ impl pb::mentoring_server::Mentoring for App {
             adopter_region: r.adopter_region,
             agreement,
         };
+        // The project's own OPD in this region does not replicate its own
+        // change (ADR 0027; the innovation refuses the same on its side).
+        // Told only to those the project concerns.
+        let id = self.project_id(&r.project_id).await?;
+        if let Some(project) = self
+            .engine()
+            .get::<ChangeProject>(id.as_str())
+            .await
+            .map_err(status)?
+            && ChangeProject::concerns(&project.state, &ctx.actor)
+            && project
+                .state
+                .participant()
+                .is_some_and(|p| p.opd == replication.adopter_opd)
+            && replication
+                .adopter_region
+                .trim()
+                .eq_ignore_ascii_case(self.engine().config().region.trim())
+        {
+            return Err(crate::error::invalid(
+                "adopter_opd",
+                "is the project's own OPD; a replication is another unit or region taking the change over",
+            ));
+        }
         self.on_project(&ctx, &r.project_id, P::RecordReplication(replication))
             .await
     }

@@ -1,6 +1,6 @@
 use jejak_engine::domain::change_project::ChangeProject;
 use jejak_engine::domain::change_project::{
-    Goals, MilestonePlan, ProjectCommand as P, Proposal, Stakeholder, TeamMember,
+    Goals, Grade, MilestonePlan, ProjectCommand as P, Proposal, Stakeholder, TeamMember,
 };
 use jejak_engine::domain::cohort::Cohort;
 use jejak_engine::domain::values::{CohortId, Horizon, MilestoneId, PersonId, ProjectId};
@@ -16,6 +16,23 @@ use crate::convert::{
     paginate, timestamp,
 };
 use crate::error::{invalid, status};
+
+fn milestone_plans(at: &str, given: &[pb::MilestonePlan]) -> Result<Vec<MilestonePlan>, Status> {
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let field = |f: &str| format!("{at}[{i}].{f}");
+            Ok(MilestonePlan {
+                id: MilestoneId::parse(&m.id).map_err(|e| invalid(&field("id"), e))?,
+                horizon: horizon(&field("horizon"), m.horizon)?,
+                title: m.title.clone(),
+                due: date(&field("due"), &m.due)?,
+                expected_output: m.expected_output.clone(),
+            })
+        })
+        .collect()
+}
 
 pub(super) fn proposal(p: Option<&pb::Proposal>) -> Result<Proposal, Status> {
     let p = p.ok_or_else(|| invalid("proposal", "is required"))?;
@@ -35,21 +52,7 @@ pub(super) fn proposal(p: Option<&pb::Proposal>) -> Result<Proposal, Status> {
             })
         })
         .collect::<Result<_, Status>>()?;
-    let milestones = p
-        .milestones
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let field = |f: &str| format!("proposal.milestones[{i}].{f}");
-            Ok(MilestonePlan {
-                id: MilestoneId::parse(&m.id).map_err(|e| invalid(&field("id"), e))?,
-                horizon: horizon(&field("horizon"), m.horizon)?,
-                title: m.title.clone(),
-                due: date(&field("due"), &m.due)?,
-                expected_output: m.expected_output.clone(),
-            })
-        })
-        .collect::<Result<_, Status>>()?;
+    let milestones = milestone_plans("proposal.milestones", &p.milestones)?;
     Ok(Proposal {
         title: p.title.clone(),
         change_area: p.change_area.clone(),
@@ -122,7 +125,11 @@ pub(super) fn project_out(row: ProjectRow) -> pb::Project {
         state: row.state,
         workflow: row.workflow,
         final_score: row.final_score.map(u32::from),
-        grade: row.grade.unwrap_or_default(),
+        grade: row
+            .grade
+            .as_deref()
+            .map(Grade::as_written)
+            .unwrap_or_default(),
         innovation_id: row.innovation_id.unwrap_or_default(),
         proposed_at: Some(timestamp(row.proposed_at)),
         updated_at: Some(timestamp(row.updated_at)),
@@ -132,6 +139,20 @@ pub(super) fn project_out(row: ProjectRow) -> pb::Project {
 
 #[tonic::async_trait]
 impl pb::change_projects_server::ChangeProjects for App {
+    async fn request_plan_change(&self, request: Request<pb::PlanChangeRequest>) -> Written {
+        let (ctx, r) = self.command(request)?;
+        let milestones = milestone_plans("milestones", &r.milestones)?;
+        self.on_project(
+            &ctx,
+            &r.project_id,
+            P::RequestPlanChange {
+                milestones,
+                reason: r.reason,
+            },
+        )
+        .await
+    }
+
     async fn propose(&self, request: Request<pb::ProposeRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
         let actor = &ctx.actor;

@@ -63,6 +63,11 @@ write_requests!(
     pb::AddEvidenceRequest,
     pb::RecordAwardRequest,
     pb::ChangeCohortWorkflowRequest,
+    pb::CorrectProposalSeminarRequest,
+    pb::CorrectFinalSeminarRequest,
+    pb::CorrectGradeRequest,
+    pb::AmendProfileRequest,
+    pb::PlanChangeRequest,
 );
 
 // Writes with no stream version for the caller to expect: a revocation and

@@ -50,6 +50,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
             goal: "Tujuan".into(),
             benefit: "Manfaat".into(),
             budget: 0,
+            legal_basis: String::new(),
         })
         .await
         .unwrap();
@@ -426,6 +427,7 @@ async fn bad_input_on_every_write_rpc_is_named_and_writes_nothing(db: &TestDb) {
             goal: "Tujuan".into(),
             benefit: "Manfaat".into(),
             budget: 0,
+            legal_basis: String::new(),
         };
         f(&mut r);
         r

@@ -189,6 +189,7 @@ fn random_requests_to_the_write_rpcs_get_answers_and_leave_the_log_valid() {
                         goal: w.d.clone(),
                         benefit: w.a.clone(),
                         budget: u64::from(w.n),
+                        legal_basis: String::new(),
                     })
                     .await
                     .map(drop),

@@ -247,47 +247,33 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
         "the DPMPTSP officer sees their OPD's innovation"
     );
 
+    // An adopted change project's innovation is implemented (penerapan),
+    // and carries the project's title and change area.
+    let carried = event_after(&app, &p.auditor, registered, "ProjectStageCarried").await;
+    let innovation = app
+        .innovations(&p.brida)
+        .get_innovation(pb::GetInnovationRequest {
+            innovation_id: innovation_id.clone(),
+            min_position: carried + 1,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            innovation.stage.as_str(),
+            innovation.name.as_str(),
+            innovation.sector.as_str()
+        ),
+        (
+            "adopted",
+            "Antrian daring perizinan berusaha",
+            "Pelayanan perizinan"
+        )
+    );
+
     // Another OPD replicates it.
     let inv = || app.innovations(&p.brida);
-    let dated = |id: &str, on: &str, text: &str| pb::DatedRequest {
-        expected_version: None,
-        request_id: id.into(),
-        innovation_id: innovation_id.clone(),
-        on: on.into(),
-        text: text.into(),
-    };
-    inv()
-        .judge_feasibility(pb::JudgeFeasibilityRequest {
-            expected_version: None,
-            request_id: "feasible".into(),
-            innovation_id: innovation_id.clone(),
-            feasible: true,
-            notes: String::new(),
-        })
-        .await
-        .unwrap();
-    inv()
-        .designate(pb::DesignateRequest {
-            expected_version: None,
-            request_id: "decree".into(),
-            innovation_id: innovation_id.clone(),
-            decree_number: "SK 050/12".into(),
-            decree_date: "2026-07-01".into(),
-        })
-        .await
-        .unwrap();
-    inv()
-        .start_pilot(dated("pilot", "2026-07-02", ""))
-        .await
-        .unwrap();
-    inv()
-        .evaluate_pilot(dated("evaluate", "2026-08-01", "Berjalan baik"))
-        .await
-        .unwrap();
-    inv()
-        .implement(dated("implement", "2026-08-02", "5.02.01"))
-        .await
-        .unwrap();
     let agreement = pb::Agreement {
         kind: "PKS".into(),
         number: "7/PKS/2026".into(),
@@ -380,7 +366,8 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(now.lifecycle, "adopted");
+    // Replicating its innovation replicated the project too.
+    assert_eq!(now.lifecycle, "replicated");
     let digest = audit()
         .get_digest(pb::GetDigestRequest {})
         .await

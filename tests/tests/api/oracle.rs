@@ -40,6 +40,12 @@ pub(crate) const ON_A_PROJECT: &[&str] = &[
     "Seminars.ResumeParticipant",
     "Evidence.Upload",
     "Evidence.Download",
+    "ChangeProjects.RequestPlanChange",
+    "Mentoring.ApprovePlanChange",
+    "Mentoring.ReturnPlanChange",
+    "Seminars.CorrectProposalSeminar",
+    "Seminars.CorrectFinalSeminar",
+    "Seminars.CorrectGrade",
 ];
 
 /// Every RPC that names one innovation.
@@ -54,6 +60,7 @@ pub(crate) const ON_AN_INNOVATION: &[&str] = &[
     "Innovations.RecordReplication",
     "Innovations.AddEvidence",
     "Innovations.RecordAward",
+    "Innovations.AmendProfile",
     "Innovations.GetInnovation",
 ];
 

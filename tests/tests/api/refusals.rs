@@ -290,6 +290,64 @@ pub(crate) async fn call_on(
             })
             .await
             .map(drop),
+        "ChangeProjects.RequestPlanChange" => projects
+            .request_plan_change(pb::PlanChangeRequest {
+                expected_version: None,
+                request_id: String::new(),
+                project_id: pid.clone(),
+                milestones: proposal().milestones,
+                reason: "Alasan".into(),
+            })
+            .await
+            .map(drop),
+        "Mentoring.ApprovePlanChange" => mentoring.approve_plan_change(act()).await.map(drop),
+        "Mentoring.ReturnPlanChange" => mentoring.return_plan_change(reason()).await.map(drop),
+        "Seminars.CorrectProposalSeminar" => seminars
+            .correct_proposal_seminar(pb::CorrectProposalSeminarRequest {
+                expected_version: None,
+                request_id: String::new(),
+                project_id: pid.clone(),
+                accepted: true,
+                notes: String::new(),
+                reason: "Alasan".into(),
+            })
+            .await
+            .map(drop),
+        "Seminars.CorrectFinalSeminar" => seminars
+            .correct_final_seminar(pb::CorrectFinalSeminarRequest {
+                expected_version: None,
+                request_id: String::new(),
+                project_id: pid.clone(),
+                ratings: vec![],
+                score: 80,
+                notes: String::new(),
+                reason: "Alasan".into(),
+            })
+            .await
+            .map(drop),
+        "Seminars.CorrectGrade" => seminars
+            .correct_grade(pb::CorrectGradeRequest {
+                expected_version: None,
+                request_id: String::new(),
+                project_id: pid.clone(),
+                grade: "memuaskan".into(),
+                reason: "Alasan".into(),
+            })
+            .await
+            .map(drop),
+        "Innovations.AmendProfile" => innovations
+            .amend_profile(pb::AmendProfileRequest {
+                request_id: String::new(),
+                innovation_id: inv.into(),
+                name: "Nama baru".into(),
+                form: pb::Form::PublicService as i32,
+                sector: "kesehatan".into(),
+                goal: "Tujuan".into(),
+                benefit: "Manfaat".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
         "Innovations.GetInnovation" => innovations
             .get_innovation(pb::GetInnovationRequest {
                 innovation_id: inv.into(),
@@ -449,6 +507,7 @@ pub(crate) fn register(id: &str) -> pb::RegisterInnovationRequest {
         goal: "Tujuan".into(),
         benefit: "Manfaat".into(),
         budget: 0,
+        legal_basis: String::new(),
     }
 }
 
@@ -562,6 +621,34 @@ const TABLE: &[(&str, &[&str])] = &[
     ),
     ("Seminars.ResumeParticipant", &["mentor", "participant"]),
     (
+        "ChangeProjects.RequestPlanChange",
+        &["mentor", "auditor", "other-participant", "organizer"],
+    ),
+    (
+        "Mentoring.ApprovePlanChange",
+        &["participant", "other-mentor", "auditor", "organizer"],
+    ),
+    (
+        "Mentoring.ReturnPlanChange",
+        &["participant", "other-mentor", "auditor"],
+    ),
+    (
+        "Seminars.CorrectProposalSeminar",
+        &["mentor", "other-examiner", "auditor", "participant"],
+    ),
+    (
+        "Seminars.CorrectFinalSeminar",
+        &["mentor", "participant", "other-examiner", "organizer"],
+    ),
+    (
+        "Seminars.CorrectGrade",
+        &["examiner", "other-organizer", "participant"],
+    ),
+    (
+        "Innovations.AmendProfile",
+        &["officer", "auditor", "participant", "mentor"],
+    ),
+    (
         "Innovations.RegisterInnovation",
         &["officer", "mentor", "auditor", "participant"],
     ),
@@ -663,6 +750,13 @@ const ALL: &[&str] = &[
     "Seminars.SetGrade",
     "Seminars.DeferGraduation",
     "Seminars.ResumeParticipant",
+    "ChangeProjects.RequestPlanChange",
+    "Mentoring.ApprovePlanChange",
+    "Mentoring.ReturnPlanChange",
+    "Seminars.CorrectProposalSeminar",
+    "Seminars.CorrectFinalSeminar",
+    "Seminars.CorrectGrade",
+    "Innovations.AmendProfile",
     "Innovations.RegisterInnovation",
     "Innovations.JudgeFeasibility",
     "Innovations.Designate",

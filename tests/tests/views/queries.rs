@@ -51,6 +51,7 @@ async fn register(engine: &jejak_engine::engine::Engine, id: &str, opd: &str, so
         goal: "Tujuan".into(),
         benefit: "Manfaat".into(),
         budget: None,
+        legal_basis: None,
     };
     let ctx = Context::new(
         Actor::new("brida-1", Role::BridaOfficer),

@@ -105,6 +105,7 @@ pub fn profile(n: u64) -> Profile {
         goal: "Warga mengurus dokumen tanpa datang".into(),
         benefit: "Antrean berkurang".into(),
         budget: Some(25_000_000),
+        legal_basis: None,
     }
 }
 
@@ -126,6 +127,7 @@ pub fn request(id: &str, n: u64) -> pb::RegisterInnovationRequest {
         goal: "Warga mengurus dokumen tanpa datang".into(),
         benefit: "Antrean berkurang".into(),
         budget: 25_000_000,
+        legal_basis: String::new(),
     }
 }
 
