@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 
 use jejak_engine::domain::innovation::{Innovation, InnovationCommand as I, Profile, Source};
+use jejak_engine::domain::units::UnitKind;
 use jejak_engine::domain::values::{InnovationId, OpdCode};
 use jejak_engine::domain::{Aggregate as _, Role};
 use jejak_projections::views::{InnovationRow, RegisterFilter};
@@ -89,9 +90,21 @@ impl pb::innovations_server::Innovations for App {
                     .map_err(|_| invalid("sdgs", format!("{g} is not an SDG; they run 1 to 17")))
             })
             .collect::<Result<BTreeSet<u8>, Status>>()?;
+        let opd = opd("opd", &r.opd)?;
+        self.require_unit("opd", opd.as_str(), &[UnitKind::Opd], false)
+            .await?;
+        if !r.unit.trim().is_empty() {
+            self.require_unit(
+                "unit",
+                &r.unit,
+                &[UnitKind::Puskesmas, UnitKind::Kecamatan, UnitKind::Opd],
+                true,
+            )
+            .await?;
+        }
         let profile = Profile {
             name: r.name,
-            opd: opd("opd", &r.opd)?,
+            opd,
             unit: (!r.unit.trim().is_empty()).then_some(r.unit),
             region: r.region,
             source: source("source", r.source)?,

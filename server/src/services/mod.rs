@@ -5,7 +5,9 @@
 
 mod admin;
 pub(crate) mod audit;
+mod cohort_start;
 mod cohorts;
+mod detail;
 mod innovations;
 mod mentoring;
 mod privacy;
@@ -13,6 +15,7 @@ mod projects;
 mod proofs;
 mod requests;
 mod seminars;
+mod units;
 
 use jejak_engine::domain::change_project::{ChangeProject, ProjectCommand};
 use jejak_engine::domain::cohort::{Cohort, CohortCommand};
