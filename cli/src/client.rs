@@ -193,3 +193,24 @@ pub fn time(t: Option<&prost_types::Timestamp>) -> String {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
 }
+
+/// The time zone the CLI shows times in: `JEJAK_TIME_ZONE` (an IANA name
+/// such as Asia/Makassar), else Asia/Jakarta (WIB).
+pub fn time_zone() -> chrono_tz::Tz {
+    std::env::var("JEJAK_TIME_ZONE")
+        .ok()
+        .and_then(|z| z.trim().parse().ok())
+        .unwrap_or(chrono_tz::Asia::Jakarta)
+}
+
+/// A timestamp in the local time zone, to the minute, with its
+/// abbreviation ("2026-03-02 09:15 WIB").
+pub fn local_time(t: Option<&prost_types::Timestamp>) -> String {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+        .map(|t| {
+            t.with_timezone(&time_zone())
+                .format("%Y-%m-%d %H:%M %Z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
