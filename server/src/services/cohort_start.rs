@@ -78,8 +78,9 @@ impl App {
                 Err(CommandError::Domain(DomainError::NotFound { .. })) => {
                     row.reason = "no proposal yet".into();
                 }
-                Err(CommandError::Domain(err @ (DomainError::WrongState { .. }
-                | DomainError::Precondition { .. }))) => {
+                Err(CommandError::Domain(
+                    err @ (DomainError::WrongState { .. } | DomainError::Precondition { .. }),
+                )) => {
                     row.reason = err.to_string();
                 }
                 Err(err) => return Err(status(err)),

@@ -63,8 +63,13 @@ impl App {
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
         if let Some(p) = r.participant.as_ref() {
             // Before the people index is touched: an OPD the region does not have.
-            self.require_unit("participant.opd", &p.opd, &[UnitKind::Opd], false)
-                .await?;
+            self.require_unit(
+                "participant.opd",
+                &p.opd,
+                &[UnitKind::Opd, UnitKind::Kecamatan],
+                false,
+            )
+            .await?;
         }
         let (enrollment, indexed) = self.enrollment(&ctx.actor, r, true).await?;
         let (person, nip) = (

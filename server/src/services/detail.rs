@@ -1,9 +1,7 @@
 //! `ChangeProjects.GetProjectDetail`: a project's whole page, folded from
 //! its own stream on read (ADR 0028), for those who may see the project.
 
-use jejak_engine::domain::change_project::{
-    ChangeProject, Grade, MilestoneStatus as S, Proposal,
-};
+use jejak_engine::domain::change_project::{ChangeProject, Grade, MilestoneStatus as S, Proposal};
 use jejak_engine::domain::values::{Attachment, Level3, Rating};
 use jejak_engine::domain::{Actor, Aggregate as _};
 use jejak_projections::views::{ProjectDetail, SeminarResult, Stamp};

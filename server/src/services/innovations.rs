@@ -91,8 +91,13 @@ impl pb::innovations_server::Innovations for App {
             })
             .collect::<Result<BTreeSet<u8>, Status>>()?;
         let opd = opd("opd", &r.opd)?;
-        self.require_unit("opd", opd.as_str(), &[UnitKind::Opd], false)
-            .await?;
+        self.require_unit(
+            "opd",
+            opd.as_str(),
+            &[UnitKind::Opd, UnitKind::Kecamatan],
+            false,
+        )
+        .await?;
         if !r.unit.trim().is_empty() {
             self.require_unit(
                 "unit",

@@ -3,7 +3,7 @@
 //! registrations name defined units.
 
 use jejak_engine::domain::Role;
-use jejak_engine::domain::units::{Unit, UnitKind, Units, UnitsCommand, UnitsState, UNITS_ID};
+use jejak_engine::domain::units::{UNITS_ID, Unit, UnitKind, Units, UnitsCommand, UnitsState};
 use jejak_engine::domain::values::OpdCode;
 use jejak_engine::engine::Context;
 use jejak_proto::v1 as pb;
@@ -27,7 +27,11 @@ fn unit_out(u: &Unit) -> pb::Unit {
         code: u.code.to_string(),
         name: u.name.clone(),
         kind: u.kind.as_str().to_owned(),
-        parent: u.parent.as_ref().map(ToString::to_string).unwrap_or_default(),
+        parent: u
+            .parent
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
     }
 }
 
@@ -93,7 +97,10 @@ impl App {
         Ok(tonic::Response::new(written(outcome)))
     }
 
-    pub(crate) async fn units_list(&self, r: &pb::ListUnitsRequest) -> Result<pb::ListUnitsResponse, Status> {
+    pub(crate) async fn units_list(
+        &self,
+        r: &pb::ListUnitsRequest,
+    ) -> Result<pb::ListUnitsResponse, Status> {
         let kind = match r.kind.trim() {
             "" => None,
             k => Some(UnitKind::parse(k).map_err(named("kind"))?),
