@@ -41,7 +41,13 @@ use commands::{admin, audit, bench, demo, innovation, people, privacy};
 struct Cli {
     /// The language of human output: id (Bahasa Indonesia, the default)
     /// or en. JSON output keeps its codes either way.
-    #[arg(long, env = "JEJAK_LANG", value_enum, default_value = "id", global = true)]
+    #[arg(
+        long,
+        env = "JEJAK_LANG",
+        value_enum,
+        default_value = "id",
+        global = true
+    )]
     lang: words::Lang,
     #[command(subcommand)]
     command: Command,

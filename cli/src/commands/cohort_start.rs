@@ -44,7 +44,15 @@ pub async fn start_all(c: &Connection, cohort: String, request_id: Option<String
     say!(
         "{}",
         table(
-            &["code", if en { "workplace phase" } else { "laboratorium kepemimpinan" }, ""],
+            &[
+                "code",
+                if en {
+                    "workplace phase"
+                } else {
+                    "laboratorium kepemimpinan"
+                },
+                ""
+            ],
             rows
         )
     );

@@ -1,9 +1,9 @@
 //! The client commands, grouped by the person using them.
 
 pub mod admin;
-mod cohort_start;
 pub mod audit;
 pub mod bench;
+mod cohort_start;
 pub mod demo;
 mod files;
 mod init_db;

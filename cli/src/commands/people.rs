@@ -562,12 +562,10 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                         "{}",
                         table(
                             &["grade", "count"],
-                            p.grades
-                                .iter()
-                                .map(|g| vec![
-                                    crate::words::lang().grade(&g.grade),
-                                    g.count.to_string()
-                                ])
+                            p.grades.iter().map(|g| vec![
+                                crate::words::lang().grade(&g.grade),
+                                g.count.to_string()
+                            ])
                         )
                     );
                 }

@@ -18,7 +18,11 @@ fn status_code(value: i32) -> String {
 
 fn horizon_code(value: i32) -> String {
     pb::Horizon::try_from(value)
-        .map(|h| h.as_str_name().trim_start_matches("HORIZON_").to_lowercase())
+        .map(|h| {
+            h.as_str_name()
+                .trim_start_matches("HORIZON_")
+                .to_lowercase()
+        })
         .unwrap_or_default()
 }
 
@@ -195,7 +199,14 @@ fn print_page(d: &pb::ProjectDetail, words: Lang) {
                 let files: Vec<String> = s
                     .attachments
                     .iter()
-                    .map(|a| format!("{} ({}, sha256 {}…)", a.name, a.media_type, &a.sha256[..a.sha256.len().min(12)]))
+                    .map(|a| {
+                        format!(
+                            "{} ({}, sha256 {}…)",
+                            a.name,
+                            a.media_type,
+                            &a.sha256[..a.sha256.len().min(12)]
+                        )
+                    })
                     .collect();
                 say!(
                     "    {}: {} — {}{}",

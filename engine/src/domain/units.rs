@@ -48,7 +48,10 @@ impl UnitKind {
             "kecamatan" => Ok(Self::Kecamatan),
             _ => Err(DomainError::invalid(
                 "kind",
-                format!("{} is not a kind of unit; use opd, puskesmas or kecamatan", quoted(value)),
+                format!(
+                    "{} is not a kind of unit; use opd, puskesmas or kecamatan",
+                    quoted(value)
+                ),
             )),
         }
     }
@@ -155,7 +158,11 @@ impl UnitsState {
         match self.check(given, kinds, by_name) {
             UnitMatch::Undefined | UnitMatch::Known => Ok(()),
             UnitMatch::Unknown { nearest } => {
-                let what = kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ");
+                let what = kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ");
                 let hint = match nearest {
                     Some(code) => {
                         let name = self.units.get(&code).map(|u| u.name.as_str()).unwrap_or("");
@@ -224,7 +231,10 @@ impl Aggregate for Units {
                         {
                             return Err(DomainError::invalid(
                                 "parent",
-                                format!("{} is not an OPD of this region; add it first", quoted(parent.as_str())),
+                                format!(
+                                    "{} is not an OPD of this region; add it first",
+                                    quoted(parent.as_str())
+                                ),
                             ));
                         }
                     }
@@ -239,10 +249,13 @@ impl Aggregate for Units {
             }
             UnitsCommand::Rename { code, name } => {
                 let name = short("name", name)?;
-                let unit = state.units.get(code.as_str()).ok_or_else(|| DomainError::NotFound {
-                    what: "unit",
-                    id: code.to_string(),
-                })?;
+                let unit = state
+                    .units
+                    .get(code.as_str())
+                    .ok_or_else(|| DomainError::NotFound {
+                        what: "unit",
+                        id: code.to_string(),
+                    })?;
                 if unit.name == name {
                     return Ok(vec![]);
                 }
@@ -297,7 +310,12 @@ mod tests {
         [
             unit("dinkes", "Dinas Kesehatan", UnitKind::Opd, None),
             unit("dpmptsp", "DPMPTSP", UnitKind::Opd, None),
-            unit("pkm-cibeber", "Puskesmas Cibeber", UnitKind::Puskesmas, Some("dinkes")),
+            unit(
+                "pkm-cibeber",
+                "Puskesmas Cibeber",
+                UnitKind::Puskesmas,
+                Some("dinkes"),
+            ),
         ]
         .into_iter()
         .map(|unit| UnitsEvent::UnitAdded { unit })
@@ -307,7 +325,10 @@ mod tests {
     #[test]
     fn no_units_accepts_anything_and_a_typo_gets_the_nearest() {
         let none = UnitsState::default();
-        assert_eq!(none.check("anything", &[UnitKind::Opd], false), UnitMatch::Undefined);
+        assert_eq!(
+            none.check("anything", &[UnitKind::Opd], false),
+            UnitMatch::Undefined
+        );
         let r = region();
         assert_eq!(r.check("dinkes", &[UnitKind::Opd], false), UnitMatch::Known);
         assert_eq!(
