@@ -203,13 +203,14 @@ pub fn time_zone() -> chrono_tz::Tz {
         .unwrap_or(chrono_tz::Asia::Jakarta)
 }
 
-/// A timestamp in the local time zone, to the minute, with its
-/// abbreviation ("2026-03-02 09:15 WIB").
+/// A timestamp in the local time zone, to the second, with its
+/// abbreviation ("2026-03-02 09:15:02 WIB"): what people read; JSON keeps
+/// RFC 3339 in UTC ([`time`]).
 pub fn local_time(t: Option<&prost_types::Timestamp>) -> String {
     t.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
         .map(|t| {
             t.with_timezone(&time_zone())
-                .format("%Y-%m-%d %H:%M %Z")
+                .format("%Y-%m-%d %H:%M:%S %Z")
                 .to_string()
         })
         .unwrap_or_default()

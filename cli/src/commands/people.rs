@@ -653,7 +653,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
                     let s = p.short_term.unwrap_or_default();
                     vec![
                         p.code.clone(),
-                        p.project_id.clone(),
+                        p.title.clone(),
                         p.participant_name.clone(),
                         p.opd.clone(),
                         crate::words::lang().stage(&p.state),
@@ -667,7 +667,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
                     table(
                         &[
                             "code",
-                            "project",
+                            "title",
                             "participant",
                             "OPD",
                             "state",
