@@ -215,3 +215,29 @@ pub fn local_time(t: Option<&prost_types::Timestamp>) -> String {
         })
         .unwrap_or_default()
 }
+
+/// The region's unit names by code (`Admin.ListUnits`), for tables that
+/// name OPDs; empty when the region defines none or the call fails (a
+/// table then shows the codes).
+pub async fn unit_names(c: &Connection) -> std::collections::HashMap<String, String> {
+    let Ok(mut admin) = c.admin() else {
+        return Default::default();
+    };
+    admin
+        .list_units(pb::ListUnitsRequest::default())
+        .await
+        .map(|r| {
+            r.into_inner()
+                .units
+                .into_iter()
+                .map(|u| (u.code, u.name))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A unit as people read it: its name, or its code when the region has
+/// no name for it.
+pub fn unit_name(names: &std::collections::HashMap<String, String>, code: &str) -> String {
+    names.get(code).cloned().unwrap_or_else(|| code.to_owned())
+}

@@ -339,11 +339,12 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                 })).collect::<Vec<_>>()));
             } else {
                 let words = crate::words::lang();
+                let units = crate::client::unit_names(c).await;
                 let rows = all.iter().map(|i| {
                     vec![
                         i.innovation_id.clone(),
                         i.name.clone(),
-                        i.opd.clone(),
+                        crate::client::unit_name(&units, &i.opd),
                         i.unit.clone(),
                         words.source(&source_name(i.source)),
                         words.stage(&i.stage),
@@ -415,8 +416,9 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                 let mut header = vec!["OPD"];
                 header.extend(labels.iter().map(String::as_str));
                 header.push("total");
+                let units = crate::client::unit_names(c).await;
                 let rows = s.by_opd.iter().map(|o| {
-                    let mut row = vec![o.opd.clone()];
+                    let mut row = vec![crate::client::unit_name(&units, &o.opd)];
                     row.extend(
                         stages
                             .iter()
@@ -431,7 +433,11 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     if s.opds_without.is_empty() {
                         "none".into()
                     } else {
-                        s.opds_without.join(", ")
+                        s.opds_without
+                            .iter()
+                            .map(|o| crate::client::unit_name(&units, o))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     }
                 );
                 say!("dormant: {}", s.dormant.len());

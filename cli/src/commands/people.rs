@@ -649,13 +649,14 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
                     all.iter().map(project_json).collect::<Vec<_>>()
                 ));
             } else {
+                let units = crate::client::unit_names(c).await;
                 let rows = all.iter().map(|p| {
                     let s = p.short_term.unwrap_or_default();
                     vec![
                         p.code.clone(),
                         p.title.clone(),
                         p.participant_name.clone(),
-                        p.opd.clone(),
+                        crate::client::unit_name(&units, &p.opd),
                         crate::words::lang().stage(&p.state),
                         format!("{}/{}/{}", s.approved, s.submitted, s.total),
                         p.next_due.clone(),

@@ -109,7 +109,7 @@ fn who(s: Option<&pb::Stamp>, words: Lang) -> String {
     format!("{} · {}", local_time(s.at.as_ref()), by)
 }
 
-fn print_page(d: &pb::ProjectDetail, words: Lang) {
+fn print_page(d: &pb::ProjectDetail, words: Lang, opd: &str) {
     let w = |key| words.word(key);
     let p = d.project.clone().unwrap_or_default();
     say!("{} — {}", p.code, p.title);
@@ -118,7 +118,7 @@ fn print_page(d: &pb::ProjectDetail, words: Lang) {
         w(W::Participant),
         p.participant_name,
         p.participant_nip,
-        p.opd,
+        opd,
         w(W::Cohort),
         p.cohort_id,
         w(W::State),
@@ -309,7 +309,13 @@ pub async fn show(c: &Connection, project: String) -> Outcome {
     if c.json {
         print_json(&detail_json(&d, words));
     } else {
-        print_page(&d, words);
+        let units = crate::client::unit_names(c).await;
+        let opd = d
+            .project
+            .as_ref()
+            .map(|p| crate::client::unit_name(&units, &p.opd))
+            .unwrap_or_default();
+        print_page(&d, words, &opd);
     }
     Ok(())
 }

@@ -160,7 +160,11 @@ impl UnitsState {
             UnitMatch::Unknown { nearest } => {
                 let what = kinds
                     .iter()
-                    .map(|k| k.as_str())
+                    .map(|k| match k {
+                        UnitKind::Opd => "OPD",
+                        UnitKind::Puskesmas => "puskesmas",
+                        UnitKind::Kecamatan => "kecamatan",
+                    })
                     .collect::<Vec<_>>()
                     .join(" or ");
                 let hint = match nearest {
@@ -168,11 +172,14 @@ impl UnitsState {
                         let name = self.units.get(&code).map(|u| u.name.as_str()).unwrap_or("");
                         format!("; did you mean {code} ({name})?")
                     }
-                    None => "; `jejak admin unit list` shows them".to_owned(),
+                    None => "; ask the operator which units the region has".to_owned(),
                 };
                 Err(DomainError::invalid(
                     field,
-                    format!("{} is not a {what} of this region{hint}", quoted(given)),
+                    format!(
+                        "{} is not a unit of this region ({what}){hint}",
+                        quoted(given)
+                    ),
                 ))
             }
         }
