@@ -114,6 +114,17 @@ impl Lang {
         self.pick(id, en).to_owned()
     }
 
+    /// A stakeholder's influence or interest (`low`, `medium`, `high`).
+    pub fn level(self, code: &str) -> String {
+        let (id, en) = match code {
+            "low" => ("rendah", "low"),
+            "medium" => ("sedang", "medium"),
+            "high" => ("tinggi", "high"),
+            other => return other.to_owned(),
+        };
+        self.pick(id, en).to_owned()
+    }
+
     /// A target's rating at the final seminar (`below`, `meets`, `exceeds`).
     pub fn rating(self, code: &str) -> String {
         let (id, en) = match code {

@@ -99,19 +99,36 @@ fn detail_json(d: &pb::ProjectDetail, words: Lang) -> serde_json::Value {
     out
 }
 
-fn who(s: Option<&pb::Stamp>, words: Lang) -> String {
-    let s = s.cloned().unwrap_or_default();
-    let by = if s.by.is_empty() {
-        "jejak".to_owned()
-    } else {
-        format!("{} ({})", s.by, words.role(&s.role))
-    };
-    format!("{} · {}", local_time(s.at.as_ref()), by)
+/// Who did something and when, as people read it: the participant by
+/// name (whoever reads the page may see it), staff by their user id.
+struct Who<'a> {
+    words: Lang,
+    participant: &'a str,
+    name: &'a str,
+}
+
+impl Who<'_> {
+    fn said(&self, s: Option<&pb::Stamp>) -> String {
+        let s = s.cloned().unwrap_or_default();
+        let by = match s.by.as_str() {
+            "" => "jejak".to_owned(),
+            by if by == self.participant && !self.name.is_empty() => {
+                format!("{} ({})", self.name, self.words.role(&s.role))
+            }
+            by => format!("{by} ({})", self.words.role(&s.role)),
+        };
+        format!("{} · {}", local_time(s.at.as_ref()), by)
+    }
 }
 
 fn print_page(d: &pb::ProjectDetail, words: Lang, opd: &str) {
     let w = |key| words.word(key);
     let p = d.project.clone().unwrap_or_default();
+    let who = Who {
+        words,
+        participant: &p.participant,
+        name: &p.participant_name,
+    };
     say!("{} — {}", p.code, p.title);
     say!(
         "{}: {} ({}), {} · {}: {} · {}: {}",
@@ -152,8 +169,8 @@ fn print_page(d: &pb::ProjectDetail, words: Lang, opd: &str) {
                 vec![
                     s.name.clone(),
                     w(if s.internal { W::Internal } else { W::External }).to_owned(),
-                    level_code(s.influence),
-                    level_code(s.interest),
+                    words.level(&level_code(s.influence)),
+                    words.level(&level_code(s.interest)),
                 ]
             });
             say!(
@@ -211,7 +228,7 @@ fn print_page(d: &pb::ProjectDetail, words: Lang, opd: &str) {
                 say!(
                     "    {}: {} — {}{}",
                     w(W::Evidence),
-                    who(s.stamp.as_ref(), words),
+                    who.said(s.stamp.as_ref()),
                     files.join(", "),
                     if s.note.is_empty() {
                         String::new()
@@ -229,7 +246,7 @@ fn print_page(d: &pb::ProjectDetail, words: Lang, opd: &str) {
                 "  {}: {} — {}{}",
                 words.note("proposal_seminar"),
                 w(if s.accepted { W::Accepted } else { W::ToRevise }),
-                who(s.stamp.as_ref(), words),
+                who.said(s.stamp.as_ref()),
                 if s.notes.is_empty() {
                     String::new()
                 } else {
@@ -244,7 +261,7 @@ fn print_page(d: &pb::ProjectDetail, words: Lang, opd: &str) {
                 w(if s.accepted { W::Passed } else { W::Failed }),
                 w(W::Score),
                 s.score.unwrap_or_default(),
-                who(s.stamp.as_ref(), words),
+                who.said(s.stamp.as_ref()),
                 if s.notes.is_empty() {
                     String::new()
                 } else {
@@ -261,7 +278,7 @@ fn print_page(d: &pb::ProjectDetail, words: Lang, opd: &str) {
             "\n{}: {} — {}",
             w(W::FinalReport),
             r.summary,
-            who(r.stamp.as_ref(), words)
+            who.said(r.stamp.as_ref())
         );
     }
     if !d.grade.is_empty() {
@@ -269,7 +286,7 @@ fn print_page(d: &pb::ProjectDetail, words: Lang, opd: &str) {
             "\n{}: {} — {}",
             w(W::Grade),
             words.grade(&d.grade),
-            who(d.graded.as_ref(), words)
+            who.said(d.graded.as_ref())
         );
     }
     if !d.notes.is_empty() {
@@ -282,7 +299,7 @@ fn print_page(d: &pb::ProjectDetail, words: Lang, opd: &str) {
             };
             say!(
                 "  {} · {}{}{}",
-                who(n.stamp.as_ref(), words),
+                who.said(n.stamp.as_ref()),
                 words.note(&n.kind),
                 about,
                 if n.text.is_empty() {
