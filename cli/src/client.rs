@@ -222,3 +222,51 @@ pub fn time(t: Option<&prost_types::Timestamp>) -> String {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
 }
+
+/// The time zone the CLI shows times in: `JEJAK_TIME_ZONE` (an IANA name
+/// such as Asia/Makassar), else Asia/Jakarta (WIB).
+pub fn time_zone() -> chrono_tz::Tz {
+    std::env::var("JEJAK_TIME_ZONE")
+        .ok()
+        .and_then(|z| z.trim().parse().ok())
+        .unwrap_or(chrono_tz::Asia::Jakarta)
+}
+
+/// A timestamp in the local time zone, to the second, with its
+/// abbreviation ("2026-03-02 09:15:02 WIB"): what people read; JSON keeps
+/// RFC 3339 in UTC ([`time`]).
+pub fn local_time(t: Option<&prost_types::Timestamp>) -> String {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+        .map(|t| {
+            t.with_timezone(&time_zone())
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The region's unit names by code (`Admin.ListUnits`), for tables that
+/// name OPDs; empty when the region defines none or the call fails (a
+/// table then shows the codes).
+pub async fn unit_names(c: &Connection) -> std::collections::HashMap<String, String> {
+    let Ok(mut admin) = c.admin() else {
+        return Default::default();
+    };
+    admin
+        .list_units(pb::ListUnitsRequest::default())
+        .await
+        .map(|r| {
+            r.into_inner()
+                .units
+                .into_iter()
+                .map(|u| (u.code, u.name))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A unit as people read it: its name, or its code when the region has
+/// no name for it.
+pub fn unit_name(names: &std::collections::HashMap<String, String>, code: &str) -> String {
+    names.get(code).cloned().unwrap_or_else(|| code.to_owned())
+}

@@ -19,6 +19,7 @@ macro_rules! say {
 mod client;
 mod commands;
 mod serve;
+mod words;
 
 /// Turning rows into events and events into views allocates many small
 /// strings and frees them soon after; mimalloc does that at about half the
@@ -38,6 +39,16 @@ use commands::{admin, audit, bench, demo, evidence, innovation, people, privacy}
 #[derive(Debug, Parser)]
 #[command(name = "jejak", version, about)]
 struct Cli {
+    /// The language of human output: id (Bahasa Indonesia, the default)
+    /// or en. JSON output keeps its codes either way.
+    #[arg(
+        long,
+        env = "JEJAK_LANG",
+        value_enum,
+        default_value = "id",
+        global = true
+    )]
+    lang: words::Lang,
     #[command(subcommand)]
     command: Command,
 }
@@ -126,6 +137,7 @@ enum TokenCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    words::set(cli.lang);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

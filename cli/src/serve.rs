@@ -32,6 +32,7 @@ struct ConfigFile {
     token_audience: Option<String>,
     oidc: Option<OidcFile>,
     region: Option<String>,
+    time_zone: Option<String>,
     #[serde(default)]
     opds: Vec<String>,
     log_level: Option<String>,
@@ -102,7 +103,7 @@ pub const DEFAULT_ORIGIN: &str = "jejak.local/log";
 pub struct DataArgs {
     /// A TOML config file (keys: listen, data_dir, database_url,
     /// token_secret_file, token_secret, token_issuer, token_audience, [oidc],
-    /// region, opds, log_level, log_json, tls_cert, tls_key); flags and
+    /// region, time_zone, opds, log_level, log_json, tls_cert, tls_key); flags and
     /// JEJAK_* variables win over it.
     #[arg(long, env = "JEJAK_CONFIG")]
     pub config: Option<PathBuf>,
@@ -277,6 +278,11 @@ pub struct ServeArgs {
     /// The region of this server's city, for innovations registered from adopted projects. Default: Kota Cilegon
     #[arg(long, env = "JEJAK_REGION")]
     region: Option<String>,
+    /// The region's time zone, an IANA name: Asia/Jakarta (WIB), Asia/Makassar
+    /// (WITA) or Asia/Jayapura (WIT). "Today", due dates and overdue flags are
+    /// days there. Default: Asia/Jakarta
+    #[arg(long, env = "JEJAK_TIME_ZONE")]
+    time_zone: Option<String>,
     /// The city's OPD codes, comma-separated, so statistics show OPDs without innovation.
     #[arg(long, env = "JEJAK_OPDS", value_delimiter = ',')]
     opds: Vec<String>,
@@ -531,6 +537,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .region
         .or(file.region)
         .unwrap_or_else(|| "Kota Cilegon".into());
+    if let Some(zone) = args.time_zone.or(file.time_zone) {
+        config.engine.time_zone = zone.trim().parse().map_err(|_| {
+            anyhow::anyhow!(
+                "--time-zone '{zone}' is not a time zone; use an IANA name such as Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)"
+            )
+        })?;
+    }
     config.opds = if args.opds.is_empty() {
         file.opds
     } else {

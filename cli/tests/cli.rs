@@ -625,3 +625,273 @@ fn evidence_is_attached_linked_fetched_and_audited_by_the_command() {
     assert_eq!(report["findings"][0]["sha256"], hash.as_str(), "{report}");
     server.stop();
 }
+
+/// Runs `jejak ARGS` as `token` and returns its standard output; fails the
+/// test on a non-zero exit.
+fn run(server: &Server, token: &str, args: &[&str]) -> String {
+    let out = server
+        .jejak(Some(token), args)
+        .env("JEJAK_TIME_ZONE", "Asia/Jakarta")
+        .env_remove("JEJAK_LANG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "jejak {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn people_read_the_projects_page_in_their_words_with_units_and_a_cohort_wide_start() {
+    let server = Server::start();
+    copy_examples(server.path());
+    let operator = server.token("admin", "operator-1");
+    let organizer = server.token("organizer", "bkpsdm-admin");
+    let participant = server.token("participant", "198703152010011003");
+    let mentor = server.token("mentor", "kepala-dpmptsp");
+    let coach = server.token("coach", "wi-1");
+    let examiner = server.token("examiner", "penguji-1");
+
+    // The operator keeps the region's units: one by one, and from a file
+    // (loading it again changes nothing).
+    run(
+        &server,
+        &operator,
+        &[
+            "admin",
+            "unit",
+            "add",
+            "dinkes",
+            "--name",
+            "Dinas Kesehatan",
+        ],
+    );
+    std::fs::write(
+        server.path().join("units.toml"),
+        "[[unit]]\ncode = \"dpmptsp\"\nname = \"DPMPTSP\"\n\n\
+         [[unit]]\ncode = \"pkm-cibeber\"\nname = \"Puskesmas Cibeber\"\nkind = \"puskesmas\"\nparent = \"dinkes\"\n",
+    )
+    .unwrap();
+    let loaded = run(
+        &server,
+        &operator,
+        &["admin", "units", "load", "units.toml"],
+    );
+    assert!(loaded.contains("2 units added"), "{loaded}");
+    let again = run(
+        &server,
+        &operator,
+        &["admin", "units", "load", "units.toml"],
+    );
+    assert!(again.contains("0 units added, 2 already there"), "{again}");
+    let listed: serde_json::Value = serde_json::from_str(&run(
+        &server,
+        &organizer,
+        &["admin", "unit", "list", "--kind", "puskesmas", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(listed[0]["code"], "pkm-cibeber");
+    assert_eq!(listed[0]["parent"], "dinkes");
+
+    // An enrolment in an OPD the region lacks: refused, the nearest named.
+    run(
+        &server,
+        &organizer,
+        &[
+            "cohort",
+            "open",
+            "pka-2026-9",
+            "--level",
+            "pka",
+            "--provider",
+            "BPSDM Provinsi Banten",
+            "--year",
+            "2026",
+            "--number",
+            "9",
+            "--starts",
+            "2026-12-01",
+            "--ends",
+            "2027-03-31",
+        ],
+    );
+    let enrol = |opd: &str| {
+        server
+            .jejak(
+                Some(&organizer),
+                &[
+                    "cohort",
+                    "enrol",
+                    "pka-2026-9",
+                    "--nip",
+                    "198703152010011003",
+                    "--name",
+                    "Siti Rahmawati",
+                    "--position",
+                    "Kepala Bidang",
+                    "--opd",
+                    opd,
+                    "--mentor",
+                    "kepala-dpmptsp",
+                    "--coach",
+                    "wi-1",
+                    "--examiner",
+                    "penguji-1",
+                ],
+            )
+            .output()
+            .unwrap()
+    };
+    let typo = enrol("dpmtsp");
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&typo.stderr).contains("did you mean dpmptsp"),
+        "{}",
+        String::from_utf8_lossy(&typo.stderr)
+    );
+    assert!(enrol("dpmptsp").status.success());
+
+    // The proposal, the mentor's word, the coach's comment, the seminar.
+    let code = "pka-2026-9/001";
+    run(
+        &server,
+        &participant,
+        &[
+            "project",
+            "propose",
+            "--cohort",
+            "pka-2026-9",
+            "--file",
+            "docs/examples/proposal.toml",
+        ],
+    );
+    run(&server, &mentor, &["mentor", "agree", code]);
+    run(
+        &server,
+        &mentor,
+        &["mentor", "approve-plan", code, "--note", "Lanjutkan, Bu"],
+    );
+    run(
+        &server,
+        &coach,
+        &[
+            "project",
+            "comment",
+            code,
+            "Tambahkan indikator waktu tunggu",
+        ],
+    );
+    run(
+        &server,
+        &examiner,
+        &[
+            "seminar",
+            "proposal",
+            code,
+            "--accepted",
+            "--notes",
+            "Layak",
+        ],
+    );
+
+    // The organizer starts the whole cohort; a retry starts nothing twice.
+    let started = run(
+        &server,
+        &organizer,
+        &[
+            "cohort",
+            "start-phase",
+            "pka-2026-9",
+            "--all",
+            "--request-id",
+            "start-1",
+        ],
+    );
+    assert!(started.contains("1 of 1 started"), "{started}");
+    assert!(started.contains("dimulai"), "{started}");
+    let retried: serde_json::Value = serde_json::from_str(&run(
+        &server,
+        &organizer,
+        &[
+            "cohort",
+            "start-phase",
+            "pka-2026-9",
+            "--all",
+            "--request-id",
+            "start-1",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(retried["started"], 1, "{retried}");
+
+    // The participant reads her page: Indonesian by default, local times.
+    let page = run(&server, &participant, &["project", "show", code]);
+    for words in [
+        "Rancangan",
+        "area perubahan: Pelayanan perizinan",
+        "tahap: uji coba",
+        "tim efektif",
+        "Budi Santoso",
+        "rencana aksi disetujui: Lanjutkan, Bu",
+        "komentar: Tambahkan indikator waktu tunggu",
+        "seminar rancangan: diterima",
+        "keluaran",
+        "WIB",
+        "kepala-dpmptsp (mentor)",
+    ] {
+        assert!(page.contains(words), "{words:?} in:\n{page}");
+    }
+    // In English on request, the flag or JEJAK_LANG.
+    let english = run(
+        &server,
+        &participant,
+        &["project", "show", code, "--lang", "en"],
+    );
+    for words in [
+        "Proposal",
+        "stage: pilot",
+        "action plan approved: Lanjutkan, Bu",
+    ] {
+        assert!(english.contains(words), "{words:?} in:\n{english}");
+    }
+    let by_env = server
+        .jejak(Some(&participant), &["project", "show", code])
+        .env("JEJAK_LANG", "en")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&by_env.stdout).contains("stage: pilot"));
+    // --json: everything, with codes.
+    let json: serde_json::Value = serde_json::from_str(&run(
+        &server,
+        &participant,
+        &["project", "show", code, "--json"],
+    ))
+    .unwrap();
+    assert_eq!(json["state"], "piloted");
+    assert_eq!(json["state_label"], "uji coba");
+    assert_eq!(json["proposal"]["change_area"], "Pelayanan perizinan");
+    assert_eq!(json["proposal"]["team"][0]["name"], "Budi Santoso");
+    assert!(
+        json["milestones"][0]["expected_output"]
+            .as_str()
+            .is_some_and(|o| !o.is_empty()),
+        "{json}"
+    );
+    let notes = json["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n["kind"] == "action_plan_approved"
+            && n["text"] == "Lanjutkan, Bu"
+            && n["stamp"]["by"] == "kepala-dpmptsp"
+            && n["stamp"]["role"] == "mentor"),
+        "{json}"
+    );
+    assert_eq!(json["proposal_seminars"][0]["accepted"], true);
+    assert_eq!(json["proposal_seminars"][0]["notes"], "Layak");
+    // Tables use the domain's words too.
+    let list = run(&server, &mentor, &["project", "list"]);
+    assert!(list.contains("uji coba"), "{list}");
+}

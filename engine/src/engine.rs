@@ -22,6 +22,24 @@ use crate::store::{
 use crate::turns::Turns;
 use crate::workflow::{Workflow, WorkflowError, WorkflowKind, WorkflowRef, WorkflowRegistry};
 
+/// One event of a stream as [`Engine::history`] reads it: what it says,
+/// who wrote it and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded<E> {
+    /// Its version in the stream.
+    pub version: u64,
+    /// Its position in the log.
+    pub position: u64,
+    /// When the log recorded it.
+    pub recorded_at: DateTime<Utc>,
+    /// Who acted (a person id or user id), when a person did.
+    pub actor_id: Option<String>,
+    /// In which role.
+    pub actor_role: Option<String>,
+    /// The event.
+    pub event: E,
+}
+
 /// The stream that records every registered workflow definition.
 pub const WORKFLOW_STREAM: &str = "workflows";
 
@@ -200,6 +218,10 @@ pub struct EngineConfig {
     /// a command on one decides without reading it (ADR 0023); 0 keeps
     /// none. A change project's state is a few KiB.
     pub cached_states: usize,
+    /// The region's time zone (WIB Asia/Jakarta, WITA Asia/Makassar, WIT
+    /// Asia/Jayapura): "today" of every command, the due dates the overdue
+    /// timer compares and the day a phase starts are days there.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Default for EngineConfig {
@@ -210,6 +232,7 @@ impl Default for EngineConfig {
             region: "Kota Cilegon".into(),
             master_key: None,
             cached_states: DEFAULT_CACHED_STATES,
+            time_zone: chrono_tz::Asia::Jakarta,
         }
     }
 }
@@ -619,6 +642,18 @@ impl Engine {
         })
     }
 
+    /// The region's offset from UTC at moment `at` (its time zone, ADR 0028).
+    pub fn utc_offset(&self, at: DateTime<Utc>) -> chrono::FixedOffset {
+        use chrono::Offset as _;
+        at.with_timezone(&self.config.time_zone).offset().fix()
+    }
+
+    /// Today where the region is (its time zone, ADR 0028), by the clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        let now = self.clock.now();
+        now.with_timezone(&self.config.time_zone).date_naive()
+    }
+
     /// Folds a stream: snapshot plus newer events.
     ///
     /// # Errors
@@ -833,6 +868,48 @@ impl Engine {
         Ok(StreamId::parse(given.to_owned())?)
     }
 
+    /// Every event of aggregate `A`'s stream `id`, oldest first, decoded
+    /// (personal fields opened, `[dihapus]` once erased) with who wrote
+    /// it and when: what a page of the whole story of one stream folds
+    /// (a project's detail). Empty when the stream does not exist.
+    ///
+    /// # Errors
+    /// Storage failures; an event that cannot be read.
+    pub async fn history<A: Aggregate>(
+        &self,
+        id: &str,
+    ) -> Result<Vec<Recorded<A::Event>>, CommandError> {
+        let stream = stream_of::<A>(id)?;
+        let mut out = Vec::new();
+        let mut next = 1;
+        loop {
+            let batch = self
+                .store
+                .read_stream(
+                    &stream,
+                    Direction::Forward,
+                    Some(next),
+                    crate::store::MAX_READ_LIMIT,
+                )
+                .await?;
+            let Some(last) = batch.last() else { break };
+            next = last.stream_version + 1;
+            let events = self.decode_all::<A>(&batch).await?;
+            for (recorded, event) in batch.iter().zip(events) {
+                let metadata = recorded.decoded_metadata();
+                out.push(Recorded {
+                    version: recorded.stream_version,
+                    position: recorded.position,
+                    recorded_at: recorded.recorded_at,
+                    actor_id: metadata.actor_id,
+                    actor_role: metadata.actor_role,
+                    event,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// The events of a stream up to and including `version`, folded.
     ///
     /// # Errors
@@ -906,6 +983,7 @@ impl Engine {
         let mut command = Command {
             actor: ctx.actor.clone(),
             at: self.clock.now(),
+            utc_offset: self.utc_offset(self.clock.now()),
             request_id: ctx.request_id.clone(),
             workflow: None,
             body,
@@ -917,6 +995,7 @@ impl Engine {
                 None => self.load::<A>(&stream).await?,
             };
             command.at = self.clock.now();
+            command.utc_offset = self.utc_offset(command.at);
             let unwritten = match self
                 .attempt::<A>(id, &stream, ctx, &mut command, loaded)
                 .await?

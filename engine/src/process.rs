@@ -476,7 +476,7 @@ impl ProcessManagers {
         if index.position >= index.saved + SAVE_TIMER_EVERY {
             Self::save_index(store, &mut index).await?;
         }
-        let today = self.engine.clock().now().date_naive();
+        let today = self.engine.today();
         let due: Vec<(String, MilestoneId, NaiveDate)> = index
             .open
             .iter()

@@ -25,6 +25,12 @@ pub enum AdminCommand {
     InitDb(super::init_db::InitDbArgs),
     /// Rebuilds each view from the log in a scratch generation and lists every difference from the live one.
     CheckViews,
+    /// The region's units: OPDs, puskesmas, kecamatan.
+    #[command(subcommand)]
+    Unit(super::units::UnitCommand),
+    /// The region's units from a file.
+    #[command(subcommand)]
+    Units(super::units::UnitsCommand),
     /// Revokes one token (--token-id, the jti `jejak token issue` prints) or
     /// every token of a subject issued before a moment (--subject); every
     /// server sharing the log refuses them within seconds.
@@ -84,6 +90,8 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
     match command {
         AdminCommand::InitDb(args) => super::init_db::run(c, args).await,
         AdminCommand::CheckViews => check_views(c).await,
+        AdminCommand::Unit(command) => super::units::unit(c, command).await,
+        AdminCommand::Units(command) => super::units::units(c, command).await,
         AdminCommand::Status => {
             let list = c
                 .admin()?

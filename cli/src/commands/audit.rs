@@ -230,7 +230,7 @@ fn history_out(c: &Connection, events: &[pb::Event]) {
         vec![
             e.position.to_string(),
             e.stream_version.to_string(),
-            time(e.recorded_at.as_ref()),
+            crate::client::local_time(e.recorded_at.as_ref()),
             who,
             e.event_type.clone(),
         ]

@@ -244,7 +244,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         indicatif::ProgressStyle::with_template("loading the demo city [{bar:40}] {pos} commands")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let units = load_units(&engine).await?;
     let l = load(&engine, bar).await?;
+    say!("the city's units: {units} (jejak admin unit list)");
     let head = engine.store().digest().await?;
     say!(
         "demo city loaded: {} commands written, {} already done by an earlier run, {} refused; the log is at {head}",
@@ -253,6 +255,67 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         l.refused
     );
     Ok(())
+}
+
+/// The code of a demo puskesmas: `Puskesmas Cibeber` → `pkm-cibeber`.
+fn puskesmas_code(name: &str) -> String {
+    format!(
+        "pkm-{}",
+        name.trim_start_matches("Puskesmas ").to_lowercase()
+    )
+}
+
+/// Loads the city's units as an operator would (ADR 0028): every OPD and
+/// kecamatan of [`OPDS`], every puskesmas under the health office; each
+/// with a fixed request id, so a second run writes nothing. Says how many
+/// the region holds.
+async fn load_units(engine: &Engine) -> anyhow::Result<usize> {
+    use jejak_engine::domain::units::{UNITS_ID, Unit, UnitKind, Units, UnitsCommand};
+    use jejak_engine::domain::values::OpdCode;
+    let operator = Actor::new("operator", Role::Admin);
+    let mut units: Vec<Unit> = OPDS
+        .iter()
+        .map(|(code, name)| {
+            Ok(Unit {
+                code: OpdCode::parse(code)?,
+                name: (*name).to_owned(),
+                kind: if code.starts_with("kec-") {
+                    UnitKind::Kecamatan
+                } else {
+                    UnitKind::Opd
+                },
+                parent: None,
+            })
+        })
+        .collect::<Result<_, jejak_engine::domain::DomainError>>()?;
+    for name in PUSKESMAS {
+        units.push(Unit {
+            code: OpdCode::parse(&puskesmas_code(name))?,
+            name: (*name).to_owned(),
+            kind: UnitKind::Puskesmas,
+            parent: Some(OpdCode::parse("dinkes")?),
+        });
+    }
+    let count = units.len();
+    for unit in units {
+        let request = format!("demo:unit-{}", unit.code);
+        match engine
+            .execute::<Units>(
+                UNITS_ID,
+                &Context::new(operator.clone(), request),
+                UnitsCommand::Add(unit),
+            )
+            .await
+        {
+            Ok(_) => {}
+            // A unit an operator defined otherwise is theirs to keep.
+            Err(CommandError::Domain(err)) => {
+                tracing::debug!(%err, "the demo's unit was refused");
+            }
+            Err(err) => return Err(err).context("the demo could not write the city's units"),
+        }
+    }
+    Ok(count)
 }
 
 /// What loading the demo city did.

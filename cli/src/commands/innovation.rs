@@ -418,16 +418,18 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     "replicas": i.replicas, "replication_count": i.replication_count, "origin_project": i.origin_project,
                 })).collect::<Vec<_>>()));
             } else {
+                let words = crate::words::lang();
+                let units = crate::client::unit_names(c).await;
                 let rows = all.iter().map(|i| {
                     vec![
                         i.innovation_id.clone(),
                         i.name.clone(),
-                        i.opd.clone(),
+                        crate::client::unit_name(&units, &i.opd),
                         i.unit.clone(),
-                        source_name(i.source),
-                        i.stage.clone(),
+                        words.source(&source_name(i.source)),
+                        words.stage(&i.stage),
                         if i.dormant {
-                            "dormant".into()
+                            words.stage("dormant")
                         } else {
                             String::new()
                         },
@@ -478,23 +480,26 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     s.coverage * 100.0,
                     s.gini
                 );
+                let words = crate::words::lang();
                 say!(
                     "{}",
                     table(
                         &["source", "count", "%"],
                         s.by_source.iter().map(|x| vec![
-                            source_name(x.source),
+                            words.source(&source_name(x.source)),
                             x.count.to_string(),
                             format!("{:.1}", x.percent)
                         ])
                     )
                 );
                 let stages = ["proposed", "piloted", "adopted", "dormant", "replicated"];
+                let labels: Vec<String> = stages.iter().map(|st| words.stage(st)).collect();
                 let mut header = vec!["OPD"];
-                header.extend(stages);
+                header.extend(labels.iter().map(String::as_str));
                 header.push("total");
+                let units = crate::client::unit_names(c).await;
                 let rows = s.by_opd.iter().map(|o| {
-                    let mut row = vec![o.opd.clone()];
+                    let mut row = vec![crate::client::unit_name(&units, &o.opd)];
                     row.extend(
                         stages
                             .iter()
@@ -509,7 +514,11 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     if s.opds_without.is_empty() {
                         "none".into()
                     } else {
-                        s.opds_without.join(", ")
+                        s.opds_without
+                            .iter()
+                            .map(|o| crate::client::unit_name(&units, o))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     }
                 );
                 say!("dormant: {}", s.dormant.len());
@@ -521,15 +530,20 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     by("3+")
                 );
                 if !s.most_replicated.is_empty() {
-                    say!(
-                        "{}",
-                        table(
-                            &["most replicated", "adopters"],
-                            s.most_replicated
-                                .iter()
-                                .map(|r| vec![r.innovation_id.clone(), r.adopters.to_string()])
-                        )
-                    );
+                    // Named, not by id: each one's name where the caller may read it.
+                    let mut rows = Vec::new();
+                    for r in &s.most_replicated {
+                        let name = client
+                            .get_innovation(pb::GetInnovationRequest {
+                                innovation_id: r.innovation_id.clone(),
+                                min_position: 0,
+                            })
+                            .await
+                            .map(|i| i.into_inner().name)
+                            .unwrap_or_else(|_| r.innovation_id.clone());
+                        rows.push(vec![name, r.adopters.to_string()]);
+                    }
+                    say!("{}", table(&["most replicated", "adopters"], rows));
                 }
             }
             Ok(())

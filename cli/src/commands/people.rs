@@ -90,10 +90,16 @@ pub enum CohortCommand {
         #[arg(long = "examiner", required = true)]
         examiners: Vec<String>,
     },
-    /// Starts a project's workplace phase.
+    /// Starts a project's workplace phase; with --all, of every project of
+    /// the cohort that is ready for it.
     StartPhase {
-        /// The project: its id or its code (e.g. pka-2026-9/017).
+        /// The project: its id or its code (e.g. pka-2026-9/017); with
+        /// --all, the cohort (e.g. pka-2026-9).
         project: String,
+        /// Start every accepted project of the cohort named (with
+        /// --request-id, a retry starts nothing twice).
+        #[arg(long)]
+        all: bool,
     },
     /// Finds a participant by NIP: their person id (the subject of their
     /// tokens) and, per cohort you may see, their project's code and id.
@@ -149,7 +155,8 @@ pub enum ProjectCommand {
         #[arg(long)]
         file: PathBuf,
     },
-    /// Shows one project.
+    /// Shows one project's whole page: proposal, milestones and evidence,
+    /// every decision and comment, seminars and grade, with who and when.
     Show {
         /// The project.
         project: String,
@@ -429,7 +436,10 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                 .into_inner(),
         ),
         CohortCommand::Reassign(args) => changes::reassign(c, args).await,
-        CohortCommand::StartPhase { project } => c.written(
+        CohortCommand::StartPhase { project, all: true } => {
+            super::cohort_start::start_all(c, project).await
+        }
+        CohortCommand::StartPhase { project, .. } => c.written(
             "workplace phase",
             &c.cohorts()?
                 .start_workplace_phase(action(c, project, String::new()))
@@ -545,9 +555,10 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                     "{}",
                     table(
                         &["state", "projects"],
-                        p.by_state
-                            .iter()
-                            .map(|s| vec![s.state.clone(), s.count.to_string()])
+                        p.by_state.iter().map(|s| vec![
+                            crate::words::lang().stage(&s.state),
+                            s.count.to_string()
+                        ])
                     )
                 );
                 say!(
@@ -565,9 +576,10 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                         "{}",
                         table(
                             &["grade", "count"],
-                            p.grades
-                                .iter()
-                                .map(|g| vec![g.grade.clone(), g.count.to_string()])
+                            p.grades.iter().map(|g| vec![
+                                crate::words::lang().grade(&g.grade),
+                                g.count.to_string()
+                            ])
                         )
                     );
                 }
@@ -577,7 +589,7 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
     }
 }
 
-fn project_json(p: &pb::Project) -> serde_json::Value {
+pub(super) fn project_json(p: &pb::Project) -> serde_json::Value {
     serde_json::json!({
         "project_id": p.project_id, "code": p.code, "title": p.title, "participant": p.participant,
         "participant_nip": p.participant_nip, "participant_name": p.participant_name,
@@ -617,64 +629,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
                 &c.projects()?.revise_proposal(r).await?.into_inner(),
             )
         }
-        ProjectCommand::Show { project } => {
-            let p = c
-                .projects()?
-                .get_project(pb::GetProjectRequest {
-                    project_id: project,
-                    min_position: 0,
-                })
-                .await?
-                .into_inner();
-            if c.json {
-                print_json(&project_json(&p));
-            } else {
-                say!(
-                    "{} ({}) — {}\n{} ({}), {} · cohort {} · mentor {} · state: {}",
-                    p.code,
-                    p.project_id,
-                    p.title,
-                    p.participant_name,
-                    p.participant_nip,
-                    p.opd,
-                    p.cohort_id,
-                    p.mentor,
-                    p.state
-                );
-                let rows = p.milestones.iter().map(|m| {
-                    let status = pb::MilestoneStatus::try_from(m.status)
-                        .map(|s| {
-                            s.as_str_name()
-                                .trim_start_matches("MILESTONE_STATUS_")
-                                .to_lowercase()
-                        })
-                        .unwrap_or_default();
-                    vec![
-                        m.id.clone(),
-                        m.title.clone(),
-                        m.due.clone(),
-                        status,
-                        if m.overdue {
-                            "overdue".into()
-                        } else {
-                            String::new()
-                        },
-                        m.returned_reason.clone(),
-                    ]
-                });
-                say!(
-                    "{}",
-                    table(
-                        &["milestone", "title", "due", "status", "", "mentor's reason"],
-                        rows
-                    )
-                );
-                if !p.grade.is_empty() {
-                    say!("grade: {}", p.grade);
-                }
-            }
-            Ok(())
-        }
+        ProjectCommand::Show { project } => super::project_page::show(c, project).await,
         ProjectCommand::List {
             cohort,
             opd,
@@ -710,14 +665,15 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
                     all.iter().map(project_json).collect::<Vec<_>>()
                 ));
             } else {
+                let units = crate::client::unit_names(c).await;
                 let rows = all.iter().map(|p| {
                     let s = p.short_term.unwrap_or_default();
                     vec![
                         p.code.clone(),
-                        p.project_id.clone(),
+                        p.title.clone(),
                         p.participant_name.clone(),
-                        p.opd.clone(),
-                        p.state.clone(),
+                        crate::client::unit_name(&units, &p.opd),
+                        crate::words::lang().stage(&p.state),
                         format!("{}/{}/{}", s.approved, s.submitted, s.total),
                         p.next_due.clone(),
                         p.overdue_count.to_string(),
@@ -728,7 +684,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
                     table(
                         &[
                             "code",
-                            "project",
+                            "title",
                             "participant",
                             "OPD",
                             "state",

@@ -127,7 +127,7 @@ pub async fn run(c: &Connection, command: PrivacyCommand) -> Outcome {
             for read in &r.reads {
                 say!(
                     "  {} {} read {}: {}",
-                    crate::client::time(read.read_at.as_ref()),
+                    crate::client::local_time(read.read_at.as_ref()),
                     read.reader,
                     read.what,
                     read.why

@@ -435,7 +435,7 @@ impl Aggregate for Cohort {
                 if matches!(command.body, CohortCommand::Enrol(_)) {
                     participant
                         .nip
-                        .check_dates("participant.nip", command.at.date_naive())?;
+                        .check_dates("participant.nip", command.today())?;
                 }
                 let enrolled = state.enrollments.get(&participant.person);
                 // Who the participant is to others: their code, never their NIP.

@@ -526,39 +526,39 @@ impl Aggregate for Innovation {
                 decree_number,
                 decree_date,
             } => {
-                in_order("decree_date", *decree_date, state, command.at.date_naive())?;
+                in_order("decree_date", *decree_date, state, command.today())?;
                 vec![E::Designated {
                     decree_number: short("decree_number", decree_number)?,
                     decree_date: *decree_date,
                 }]
             }
             C::StartPilot { on } => {
-                in_order("on", *on, state, command.at.date_naive())?;
+                in_order("on", *on, state, command.today())?;
                 vec![E::PilotStarted { on: *on }]
             }
             C::EvaluatePilot { on, evaluation } => {
-                in_order("on", *on, state, command.at.date_naive())?;
+                in_order("on", *on, state, command.today())?;
                 vec![E::PilotEvaluated {
                     on: *on,
                     evaluation: long("evaluation", evaluation)?,
                 }]
             }
             C::Implement { on, budget_line } => {
-                in_order("on", *on, state, command.at.date_naive())?;
+                in_order("on", *on, state, command.today())?;
                 vec![E::Implemented {
                     on: *on,
                     budget_line: short("budget_line", budget_line)?,
                 }]
             }
             C::MarkDormant { on, reason } => {
-                in_order("on", *on, state, command.at.date_naive())?;
+                in_order("on", *on, state, command.today())?;
                 vec![E::MarkedDormant {
                     on: *on,
                     reason: long("reason", reason)?,
                 }]
             }
             C::Resume { on } => {
-                in_order("on", *on, state, command.at.date_naive())?;
+                in_order("on", *on, state, command.today())?;
                 vec![E::Resumed { on: *on }]
             }
             C::AmendProfile(amendment) => {

@@ -9,6 +9,7 @@
 pub mod change_project;
 pub mod cohort;
 pub mod innovation;
+pub mod units;
 pub mod values;
 
 use std::fmt;
@@ -232,6 +233,9 @@ pub struct Command<C> {
     pub actor: Actor,
     /// When (from the injected clock).
     pub at: DateTime<Utc>,
+    /// The region's offset from UTC at that moment (its time zone): what
+    /// day "today" is.
+    pub utc_offset: chrono::FixedOffset,
     /// Makes the command idempotent.
     pub request_id: String,
     /// The workflow the stream runs under (resolved by the command handler);
@@ -242,9 +246,9 @@ pub struct Command<C> {
 }
 
 impl<C> Command<C> {
-    /// The day the command is made, in UTC.
+    /// The day the command is made, where the region is.
     pub fn today(&self) -> NaiveDate {
-        self.at.date_naive()
+        self.at.with_timezone(&self.utc_offset).date_naive()
     }
 
     /// The workflow the command is decided under.

@@ -174,6 +174,7 @@ impl<A: Aggregate> Given<A> {
         let command = Command {
             actor,
             at: self.now,
+            utc_offset: chrono::FixedOffset::east_opt(0).expect("UTC"),
             request_id: "r".into(),
             workflow: self.workflow.clone(),
             body,

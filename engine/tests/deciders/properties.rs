@@ -123,6 +123,7 @@ fn run(
         let command = Command {
             actor: actors[*a].clone(),
             at: at(2026, 3, 1) + chrono::Duration::days(*day),
+            utc_offset: chrono::FixedOffset::east_opt(0).expect("UTC"),
             request_id: "r".into(),
             workflow: Some(workflow.clone()),
             body: commands[*c].clone(),

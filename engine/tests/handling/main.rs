@@ -818,18 +818,20 @@ async fn a_milestone_past_due_is_flagged_once_as_the_clock_moves() {
         0,
         "nothing is due on 2 March"
     );
+    // "Today" is a day in the region's zone (WIB by default): 16:00 UTC
+    // is 23:00 on 15 April in Cilegon, 17:00 UTC midnight of the 16th.
     w.clock
-        .set(Utc.with_ymd_and_hms(2026, 4, 15, 23, 0, 0).unwrap());
+        .set(Utc.with_ymd_and_hms(2026, 4, 15, 16, 0, 0).unwrap());
     assert_eq!(
         managers.tick_timers().await.unwrap(),
         0,
         "due today is not overdue"
     );
-    w.clock.advance(days(1));
+    w.clock.advance(chrono::Duration::hours(1));
     assert_eq!(
         managers.tick_timers().await.unwrap(),
         1,
-        "m1 is overdue on 16 April"
+        "m1 is overdue on 16 April, WIB"
     );
     assert_eq!(managers.tick_timers().await.unwrap(), 0, "flagged once");
     w.clock.advance(days(60));

@@ -3,6 +3,7 @@
 mod activity;
 mod board;
 mod cohorts;
+mod detail;
 mod register;
 mod stats;
 mod watch;
@@ -22,6 +23,9 @@ use serde::Serialize;
 pub use activity::ActivityRow;
 pub use board::{HorizonCounts, MilestoneRow, ProjectBoard, ProjectRow};
 pub use cohorts::{CohortRow, Cohorts};
+pub use detail::{
+    FinalReport, GradeSet, MilestoneDetail, Note, ProjectDetail, SeminarResult, Stamp, Submission,
+};
 pub use register::{InnovationRegister, InnovationRow};
 pub use stats::{OpdStages, SourceShare, Statistics, Tally, gini, statistics};
 pub use watch::InboxWatch;

@@ -236,6 +236,30 @@ impl pb::admin_server::Admin for App {
         Ok(Response::new(pb::CheckViewsResponse { views }))
     }
 
+    async fn add_unit(
+        &self,
+        request: Request<pb::AddUnitRequest>,
+    ) -> Result<Response<pb::WriteResult>, Status> {
+        let (ctx, r) = self.command(request)?;
+        self.unit_add(&ctx, r).await
+    }
+
+    async fn rename_unit(
+        &self,
+        request: Request<pb::RenameUnitRequest>,
+    ) -> Result<Response<pb::WriteResult>, Status> {
+        let (ctx, r) = self.command(request)?;
+        self.unit_rename(&ctx, r).await
+    }
+
+    async fn list_units(
+        &self,
+        request: Request<pb::ListUnitsRequest>,
+    ) -> Result<Response<pb::ListUnitsResponse>, Status> {
+        self.actor(&request)?;
+        Ok(Response::new(self.units_list(request.get_ref()).await?))
+    }
+
     async fn revoke_tokens(
         &self,
         request: Request<pb::RevokeTokensRequest>,

@@ -1,5 +1,6 @@
 use jejak_engine::domain::change_project::ProjectCommand;
 use jejak_engine::domain::cohort::{Cohort, CohortCommand, Enrollment, Participant};
+use jejak_engine::domain::units::UnitKind;
 use jejak_engine::domain::values::{CohortId, Nip, PersonId, ProjectId};
 use jejak_engine::domain::{Actor, Role};
 use jejak_engine::engine::{CommandError, Context};
@@ -60,6 +61,16 @@ impl App {
     /// meanwhile. A store failure, which may hide a commit, keeps it.
     async fn enrol(&self, ctx: &Context, r: &pb::EnrolParticipantRequest) -> Written {
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
+        if let Some(p) = r.participant.as_ref() {
+            // Before the people index is touched: an OPD the region does not have.
+            self.require_unit(
+                "participant.opd",
+                &p.opd,
+                &[UnitKind::Opd, UnitKind::Kecamatan],
+                false,
+            )
+            .await?;
+        }
         let (enrollment, indexed) = self.enrollment(&ctx.actor, r, true).await?;
         let (person, nip) = (
             enrollment.participant.person.clone(),
@@ -158,6 +169,14 @@ impl pb::cohorts_server::Cohorts for App {
         let (ctx, r) = self.command(request)?;
         self.on_project(&ctx, &r.project_id, ProjectCommand::StartWorkplacePhase)
             .await
+    }
+
+    async fn start_workplace_phase_all(
+        &self,
+        request: Request<pb::StartWorkplacePhaseAllRequest>,
+    ) -> Result<Response<pb::StartWorkplacePhaseAllResponse>, Status> {
+        let (ctx, r) = self.command(request)?;
+        Ok(Response::new(self.start_all(&ctx, &r).await?))
     }
 
     async fn change_cohort_workflow(

@@ -3,6 +3,7 @@ use std::collections::BTreeSet;
 use jejak_engine::domain::innovation::{
     Amendment, Innovation, InnovationCommand as I, Profile, Source,
 };
+use jejak_engine::domain::units::UnitKind;
 use jejak_engine::domain::values::{InnovationId, OpdCode};
 use jejak_engine::domain::{Aggregate as _, Role};
 use jejak_projections::views::{InnovationRow, RegisterFilter};
@@ -112,9 +113,26 @@ impl pb::innovations_server::Innovations for App {
         let (ctx, r) = self.command(request)?;
         let innovation_id = InnovationId::parse(&r.innovation_id).map_err(domain)?;
         let sdgs = sdgs(&r.sdgs)?;
+        let opd = opd("opd", &r.opd)?;
+        self.require_unit(
+            "opd",
+            opd.as_str(),
+            &[UnitKind::Opd, UnitKind::Kecamatan],
+            false,
+        )
+        .await?;
+        if !r.unit.trim().is_empty() {
+            self.require_unit(
+                "unit",
+                &r.unit,
+                &[UnitKind::Puskesmas, UnitKind::Kecamatan, UnitKind::Opd],
+                true,
+            )
+            .await?;
+        }
         let profile = Profile {
             name: r.name,
-            opd: opd("opd", &r.opd)?,
+            opd,
             unit: (!r.unit.trim().is_empty()).then_some(r.unit),
             region: r.region,
             source: source("source", r.source)?,

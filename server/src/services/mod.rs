@@ -5,7 +5,9 @@
 
 mod admin;
 pub(crate) mod audit;
+mod cohort_start;
 mod cohorts;
+mod detail;
 mod evidence;
 mod innovations;
 mod mentoring;
@@ -14,6 +16,7 @@ mod projects;
 mod proofs;
 mod requests;
 mod seminars;
+mod units;
 
 use jejak_engine::domain::change_project::{ChangeProject, ProjectCommand};
 use jejak_engine::domain::cohort::{Cohort, CohortCommand};

@@ -177,7 +177,7 @@ impl App {
         )?;
         let retention = self.inner.config.retention;
         let engine = self.engine();
-        let today = engine.clock().now().date_naive();
+        let today = engine.today();
         let mut items = Vec::new();
         for cohort in self.views().cohorts(None).await.map_err(status)? {
             let passed = retention.participant_passes(cohort.ends_on);

@@ -269,6 +269,18 @@ impl pb::change_projects_server::ChangeProjects for App {
         Ok(Response::new(project_out(row)))
     }
 
+    async fn get_project_detail(
+        &self,
+        request: Request<pb::GetProjectRequest>,
+    ) -> Result<Response<pb::ProjectDetail>, Status> {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let detail = self
+            .project_detail(&actor, &r.project_id, r.min_position)
+            .await?;
+        Ok(Response::new(detail))
+    }
+
     async fn list_projects(
         &self,
         request: Request<pb::ListProjectsRequest>,

@@ -80,6 +80,24 @@ impl WriteRequest for pb::RevokeTokensRequest {
     }
 }
 
+impl WriteRequest for pb::StartWorkplacePhaseAllRequest {
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
+impl WriteRequest for pb::AddUnitRequest {
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
+impl WriteRequest for pb::RenameUnitRequest {
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
 impl WriteRequest for pb::ErasePersonRequest {
     fn request_id(&self) -> &str {
         &self.request_id

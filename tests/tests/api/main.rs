@@ -9,12 +9,14 @@ mod limits;
 mod oracle;
 mod people;
 mod privacy;
+mod project_page;
 mod proofs;
 mod refusals;
 mod requests;
 mod rules;
 mod tls;
 mod tokens;
+mod units;
 
 use jejak_engine::domain::Role;
 use jejak_proto::v1 as pb;

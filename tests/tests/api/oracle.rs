@@ -26,6 +26,7 @@ pub(crate) const ON_A_PROJECT: &[&str] = &[
     "ChangeProjects.Comment",
     "ChangeProjects.MarkReadyForSeminar",
     "ChangeProjects.GetProject",
+    "ChangeProjects.GetProjectDetail",
     "Mentoring.AgreeChangeArea",
     "Mentoring.ApproveActionPlan",
     "Mentoring.ReturnActionPlan",

@@ -157,6 +157,44 @@ pub(crate) async fn call_on(
             })
             .await
             .map(drop),
+        "ChangeProjects.GetProjectDetail" => projects
+            .get_project_detail(pb::GetProjectRequest {
+                project_id: pid.clone(),
+                min_position: 0,
+            })
+            .await
+            .map(drop),
+        "Cohorts.StartWorkplacePhaseAll" => cohorts
+            .start_workplace_phase_all(pb::StartWorkplacePhaseAllRequest {
+                request_id: String::new(),
+                cohort_id: COHORT.into(),
+            })
+            .await
+            .map(drop),
+        "Admin.AddUnit" => admin
+            .add_unit(pb::AddUnitRequest {
+                request_id: String::new(),
+                unit: Some(pb::Unit {
+                    code: "dinkes".into(),
+                    name: "Dinas Kesehatan".into(),
+                    kind: "opd".into(),
+                    parent: String::new(),
+                }),
+            })
+            .await
+            .map(drop),
+        "Admin.RenameUnit" => admin
+            .rename_unit(pb::RenameUnitRequest {
+                request_id: String::new(),
+                code: "dinkes".into(),
+                name: "Dinkes".into(),
+            })
+            .await
+            .map(drop),
+        "Admin.ListUnits" => admin
+            .list_units(pb::ListUnitsRequest::default())
+            .await
+            .map(drop),
         "ChangeProjects.ListProjects" => projects
             .list_projects(pb::ListProjectsRequest::default())
             .await
@@ -571,6 +609,22 @@ const TABLE: &[(&str, &[&str])] = &[
         &["other-participant", "other-mentor", "officer", "admin"],
     ),
     (
+        "ChangeProjects.GetProjectDetail",
+        &["other-participant", "other-mentor", "officer", "admin"],
+    ),
+    (
+        "Cohorts.StartWorkplacePhaseAll",
+        &["mentor", "participant", "auditor", "other-organizer"],
+    ),
+    (
+        "Admin.AddUnit",
+        &["organizer", "participant", "auditor", "mentor"],
+    ),
+    (
+        "Admin.RenameUnit",
+        &["organizer", "participant", "auditor", "brida"],
+    ),
+    (
         "Mentoring.GetInbox",
         &["participant", "auditor", "organizer"],
     ),
@@ -736,6 +790,11 @@ const ALL: &[&str] = &[
     "ChangeProjects.MarkReadyForSeminar",
     "ChangeProjects.GetProject",
     "ChangeProjects.ListProjects",
+    "ChangeProjects.GetProjectDetail",
+    "Cohorts.StartWorkplacePhaseAll",
+    "Admin.AddUnit",
+    "Admin.RenameUnit",
+    "Admin.ListUnits",
     "Mentoring.GetInbox",
     "Mentoring.WatchInbox",
     "Mentoring.AgreeChangeArea",
@@ -840,7 +899,10 @@ async fn every_rpc_refuses_the_roles_that_do_not_belong(db: &TestDb) {
             // exist (see `oracle.rs`); everyone else why they may not.
             let stranger = (ON_A_PROJECT.contains(rpc) && PROJECT_STRANGERS.contains(who))
                 || (ON_AN_INNOVATION.contains(rpc) && INNOVATION_STRANGERS.contains(who))
-                || (*rpc == "Cohorts.GetCohortProgress" && *who == "other-organizer");
+                || (matches!(
+                    *rpc,
+                    "Cohorts.GetCohortProgress" | "Cohorts.StartWorkplacePhaseAll"
+                ) && *who == "other-organizer");
             let expected = if stranger {
                 Code::NotFound
             } else {

@@ -2,6 +2,7 @@
 //! restart, one applier per PostgreSQL database, and the figures each role reads.
 
 mod check;
+mod detail;
 mod identifiers;
 mod personal;
 mod queries;
