@@ -1003,30 +1003,7 @@ pub async fn seminar(c: &Connection, command: SeminarCommand) -> Outcome {
             score,
             notes,
         } => {
-            let ratings = ratings
-                .iter()
-                .map(|r| {
-                    let (milestone, rating) = r.split_once('=').ok_or_else(|| {
-                        Failure::Usage(format!(
-                            "--rate takes MILESTONE=below|meets|exceeds, not '{r}'"
-                        ))
-                    })?;
-                    let rating = match rating.trim() {
-                        "below" | "kurang" => pb::Rating::Below,
-                        "meets" | "sesuai" => pb::Rating::Meets,
-                        "exceeds" | "melampaui" => pb::Rating::Exceeds,
-                        other => {
-                            return Err(Failure::Usage(format!(
-                                "'{other}' is not a rating; use below, meets or exceeds"
-                            )));
-                        }
-                    };
-                    Ok(pb::TargetRating {
-                        milestone_id: milestone.trim().to_owned(),
-                        rating: rating as i32,
-                    })
-                })
-                .collect::<Result<Vec<_>, Failure>>()?;
+            let ratings = super::changes::ratings(&ratings)?;
             let r = pb::FinalSeminarRequest {
                 expected_version: None,
                 request_id: c.request_id(),
