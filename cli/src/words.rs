@@ -153,6 +153,18 @@ impl Lang {
         self.pick(id, en).to_owned()
     }
 
+    /// What waits in a mentor's inbox, from its code.
+    pub fn inbox_kind(self, code: &str) -> String {
+        let (id, en) = match code {
+            "proposal" => ("rancangan", "proposal"),
+            "milestone_evidence" => ("bukti tonggak", "milestone evidence"),
+            "adoption_endorsement" => ("pengukuhan penerapan", "adoption endorsement"),
+            "plan_change" => ("perubahan rencana", "plan change"),
+            other => return other.to_owned(),
+        };
+        self.pick(id, en).to_owned()
+    }
+
     /// What a note on a project is, from its code.
     pub fn note(self, code: &str) -> String {
         let (id, en) = match code {

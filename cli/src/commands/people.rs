@@ -783,38 +783,48 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
     }
 }
 
-fn inbox_line(i: &pb::InboxItem) -> Vec<String> {
-    let kind = pb::InboxKind::try_from(i.kind)
+/// An inbox item's kind as a code (`milestone_evidence`).
+fn inbox_kind(i: &pb::InboxItem) -> String {
+    pb::InboxKind::try_from(i.kind)
         .map(|k| {
             k.as_str_name()
                 .trim_start_matches("INBOX_KIND_")
                 .to_lowercase()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn inbox_line(i: &pb::InboxItem) -> Vec<String> {
+    let kind = inbox_kind(i);
     let days = i.age_seconds / 86_400;
     let age = if days > 0 {
         format!("{days} d")
     } else {
         format!("{} h", i.age_seconds / 3_600)
     };
+    let project = if i.code.is_empty() {
+        i.project_id.clone()
+    } else {
+        i.code.clone()
+    };
     vec![
-        kind,
-        i.project_id.clone(),
+        crate::words::lang().inbox_kind(&kind),
+        project,
+        i.title.clone(),
         i.participant_name.clone(),
         i.milestone_id.clone(),
-        time(i.since.as_ref()),
+        crate::client::local_time(i.since.as_ref()),
         age,
     ]
 }
 
 fn inbox_json(i: &pb::InboxItem) -> serde_json::Value {
-    let line = inbox_line(i);
     let evidence: Vec<_> = i
         .evidence
         .iter()
         .map(|a| serde_json::json!({ "name": a.name, "media_type": a.media_type, "size": a.size, "sha256": a.sha256, "uri": a.uri, "asserted": a.asserted }))
         .collect();
-    serde_json::json!({ "kind": line[0], "project_id": i.project_id, "title": i.title, "change_area": i.change_area, "participant_name": i.participant_name, "milestone_id": i.milestone_id, "milestone_title": i.milestone_title, "expected_output": i.expected_output, "evidence": evidence, "since": line[4], "age_seconds": i.age_seconds })
+    serde_json::json!({ "kind": inbox_kind(i), "project_id": i.project_id, "code": i.code, "title": i.title, "change_area": i.change_area, "participant_name": i.participant_name, "milestone_id": i.milestone_id, "milestone_title": i.milestone_title, "expected_output": i.expected_output, "evidence": evidence, "since": time(i.since.as_ref()), "age_seconds": i.age_seconds })
 }
 
 /// What an inbox item asks the mentor to approve, one line each, under
@@ -885,6 +895,7 @@ pub async fn mentor(c: &Connection, command: MentorCommand) -> Outcome {
                         &[
                             "waiting",
                             "project",
+                            "title",
                             "participant",
                             "milestone",
                             "since",

@@ -99,6 +99,8 @@ pub struct InboxItem {
     pub kind: InboxKind,
     /// The project.
     pub project_id: String,
+    /// Its short code in its cohort (`pka-2026-9/001`).
+    pub code: String,
     /// Its title.
     pub title: String,
     /// The participant's name.
@@ -590,6 +592,7 @@ pub fn inbox_of(rows: &[ProjectRow], now: DateTime<Utc>) -> Vec<InboxItem> {
         let item = |kind, milestone: Option<&MilestoneRow>, since: DateTime<Utc>| InboxItem {
             kind,
             project_id: row.project_id.clone(),
+            code: row.code.clone(),
             title: row.title.clone(),
             participant_name: row.participant_name.clone(),
             participant: row.participant.clone(),

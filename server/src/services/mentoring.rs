@@ -23,6 +23,7 @@ fn item_out(item: InboxItem) -> pb::InboxItem {
             InboxKind::PlanChange => pb::InboxKind::PlanChange,
         }) as i32,
         project_id: item.project_id,
+        code: item.code,
         title: item.title,
         participant_name: item.participant_name,
         milestone_id: item.milestone_id.unwrap_or_default(),
