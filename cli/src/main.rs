@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use client::{Connection, Failure};
-use commands::{admin, audit, bench, demo, evidence, innovation, people, privacy};
+use commands::{admin, audit, bench, demo, evidence, innovation, people, privacy, report};
 
 /// jejak — an event-sourced workflow engine for leadership-training change
 /// projects and the regional innovations they become.
@@ -120,6 +120,14 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Innovation offices, BRIDA and organizers: the register, the yearly
+    /// IID list and a cohort's recap as spreadsheets (.xlsx or .csv).
+    Report {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: report::ReportCommand,
+    },
     /// Operators: personal data (erasure; PostgreSQL's vacuum of erased keys).
     Privacy {
         #[command(flatten)]
@@ -192,6 +200,10 @@ fn main() -> ExitCode {
                 connection,
                 command,
             } => privacy::run(&connection, command).await,
+            Command::Report {
+                connection,
+                command,
+            } => report::run(&connection, command).await,
         }
     });
     match result {

@@ -14,4 +14,5 @@ pub mod people;
 pub mod privacy;
 mod project_page;
 pub mod proofs;
+pub mod report;
 mod units;

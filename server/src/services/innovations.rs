@@ -263,6 +263,77 @@ impl pb::innovations_server::Innovations for App {
         Ok(Response::new(entry(row)))
     }
 
+    async fn get_innovation_detail(
+        &self,
+        request: Request<pb::GetInnovationRequest>,
+    ) -> Result<Response<pb::InnovationDetail>, Status> {
+        let actor = self.actor(&request)?;
+        let r = request.into_inner();
+        let id = InnovationId::parse(&r.innovation_id).map_err(domain)?;
+        // The register's row (after the caller's own write, as GetInnovation),
+        // then the stream for what the register does not keep.
+        let row = self
+            .views()
+            .innovation(id.as_str(), min_position(r.min_position))
+            .await
+            .map_err(status)?
+            .filter(|row| can_see_innovation(&actor, row))
+            .ok_or_else(|| not_found(Innovation::LABEL, id.as_str()))?;
+        let state = self
+            .engine()
+            .get::<Innovation>(id.as_str())
+            .await
+            .map_err(status)?
+            .map(|l| l.state)
+            .ok_or_else(|| not_found(Innovation::LABEL, id.as_str()))?;
+        let profile = state
+            .profile
+            .clone()
+            .ok_or_else(|| not_found(Innovation::LABEL, id.as_str()))?;
+        let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        Ok(Response::new(pb::InnovationDetail {
+            entry: Some(entry(row)),
+            initiator_type: profile.initiator_type,
+            goal: profile.goal,
+            benefit: profile.benefit,
+            sdgs: profile.sdgs.iter().map(|g| u32::from(*g)).collect(),
+            budget: profile.budget.unwrap_or(0),
+            legal_basis: profile.legal_basis.unwrap_or_default(),
+            feasible: match state.feasible {
+                Some(true) => "yes".into(),
+                Some(false) => "no".into(),
+                None => String::new(),
+            },
+            decree_date: day(state.decree.as_ref().map(|d| d.1)),
+            pilot_evaluated_on: day(state.pilot_evaluated_on),
+            evidence: state
+                .evidence
+                .iter()
+                .map(|(indicator, a)| pb::IndicatorEvidence {
+                    indicator: indicator.clone(),
+                    attachment: Some(super::evidence::attachment_out(a)),
+                })
+                .collect(),
+            awards: state
+                .awards
+                .iter()
+                .map(|(title, year)| pb::InnovationAward {
+                    title: title.clone(),
+                    year: *year,
+                })
+                .collect(),
+            adopters: state
+                .adopters
+                .iter()
+                .map(|a| pb::InnovationAdopter {
+                    innovation_id: a.innovation_id.to_string(),
+                    opd: a.opd.to_string(),
+                    region: a.region.clone(),
+                })
+                .collect(),
+        }))
+    }
+
     async fn list_innovations(
         &self,
         request: Request<pb::ListInnovationsRequest>,
@@ -375,6 +446,7 @@ impl pb::innovations_server::Innovations for App {
             gini: stats.gini,
             dormant,
             by_adopters: stats.by_adopters.into_iter().collect(),
+            region: self.engine().config().region.clone(),
             most_replicated: most_replicated
                 .into_iter()
                 .map(|(innovation_id, adopters)| pb::Replicated {

@@ -12,6 +12,7 @@ mod privacy;
 mod project_page;
 mod proofs;
 mod refusals;
+mod reports;
 mod requests;
 mod rules;
 mod tls;

@@ -63,6 +63,7 @@ pub(crate) const ON_AN_INNOVATION: &[&str] = &[
     "Innovations.RecordAward",
     "Innovations.AmendProfile",
     "Innovations.GetInnovation",
+    "Innovations.GetInnovationDetail",
 ];
 
 /// People the project (of `participant`, `mentor`, … in the fixture) is

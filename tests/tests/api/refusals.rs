@@ -393,6 +393,13 @@ pub(crate) async fn call_on(
             })
             .await
             .map(drop),
+        "Innovations.GetInnovationDetail" => innovations
+            .get_innovation_detail(pb::GetInnovationRequest {
+                innovation_id: inv.into(),
+                min_position: 0,
+            })
+            .await
+            .map(drop),
         "Innovations.ListInnovations" => innovations
             .list_innovations(pb::ListInnovationsRequest::default())
             .await
@@ -730,6 +737,10 @@ const TABLE: &[(&str, &[&str])] = &[
         &["officer", "participant", "mentor"],
     ),
     (
+        "Innovations.GetInnovationDetail",
+        &["officer", "participant", "mentor"],
+    ),
+    (
         "Innovations.ListInnovations",
         &["participant", "mentor", "organizer"],
     ),
@@ -828,6 +839,7 @@ const ALL: &[&str] = &[
     "Innovations.AddEvidence",
     "Innovations.RecordAward",
     "Innovations.GetInnovation",
+    "Innovations.GetInnovationDetail",
     "Innovations.ListInnovations",
     "Innovations.GetStatistics",
     "Audit.ReadStream",
