@@ -163,6 +163,38 @@ impl EvidenceStore {
             .map(|dir| dir.join("sha256").join(&sha256[..2]).join(sha256))
     }
 
+    /// Where the record lives that `sha256` was uploaded for `subject`.
+    fn grant_of(sha256: &str, subject: &str) -> Path {
+        Path::from(format!("grants/{}/{sha256}/{subject}", &sha256[..2]))
+    }
+
+    /// Records that the file of `sha256` was uploaded for `subject` (a
+    /// project or innovation, `project-ID` / `innovation-ID`): evidence
+    /// recorded there may then name it (ADR 0026). A hash alone opens
+    /// nothing: knowing one, from a log export or an inbox, does not let
+    /// anyone attach someone else's file to their own project and fetch it.
+    ///
+    /// # Errors
+    /// [`EvidenceError::Store`].
+    pub async fn grant(&self, sha256: &str, subject: &str) -> Result<(), EvidenceError> {
+        self.store
+            .put(&Self::grant_of(sha256, subject), Vec::new().into())
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the file of `sha256` was uploaded for `subject`.
+    ///
+    /// # Errors
+    /// [`EvidenceError::Store`].
+    pub async fn granted(&self, sha256: &str, subject: &str) -> Result<bool, EvidenceError> {
+        match self.store.head(&Self::grant_of(sha256, subject)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     /// Starts an upload.
     ///
     /// # Errors

@@ -58,7 +58,37 @@ enum Subject {
     Innovation(Box<InnovationState>),
 }
 
+/// The key of a project's or innovation's uploads in the store's grants.
+pub(crate) fn project_key(project_id: &str) -> String {
+    format!("project-{project_id}")
+}
+
+/// See [`project_key`].
+pub(crate) fn innovation_key(innovation_id: &str) -> String {
+    format!("innovation-{innovation_id}")
+}
+
 impl Subject {
+    /// The key its uploads are granted under.
+    fn key(&self) -> String {
+        match self {
+            Self::Project(state) => project_key(
+                &state
+                    .project_id
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            Self::Innovation(state) => innovation_key(
+                &state
+                    .innovation_id
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
     /// Every attachment its recorded evidence holds.
     fn attachments(&self) -> Vec<&Attachment> {
         match self {
@@ -97,8 +127,13 @@ impl App {
                     .get::<ChangeProject>(id.as_str())
                     .await
                     .map_err(status)?;
+                // BRIDA may act on a project (its replication) but reads
+                // none (`can_see_project`): its files neither.
                 match loaded {
-                    Some(l) if ChangeProject::concerns(&l.state, actor) => {
+                    Some(l)
+                        if ChangeProject::concerns(&l.state, actor)
+                            && actor.role != Role::BridaOfficer =>
+                    {
                         Ok(Subject::Project(Box::new(l.state)))
                     }
                     _ => Err(not_found(ChangeProject::LABEL, project)),
@@ -135,6 +170,7 @@ impl App {
     pub(crate) async fn stored_files(
         &self,
         field: &str,
+        subject: &str,
         attachments: &mut [Attachment],
     ) -> Result<(), Status> {
         for (i, a) in attachments.iter_mut().enumerate() {
@@ -154,6 +190,19 @@ impl App {
                     a.uri
                 )));
             };
+            // Only a file uploaded for this very project or innovation.
+            if !self
+                .evidence()
+                .store
+                .granted(&a.sha256, subject)
+                .await
+                .map_err(store_failed)?
+            {
+                return Err(Status::failed_precondition(format!(
+                    "{field}[{i}]: {} was not uploaded for this project or innovation; upload the file here (--attach FILE)",
+                    a.uri
+                )));
+            }
             a.size = Some(size);
             a.asserted = false;
         }
@@ -242,6 +291,11 @@ impl pb::evidence_server::Evidence for App {
             return Err(invalid("chunk", "the file is empty"));
         }
         let stored = incoming.finish().await.map_err(store_failed)?;
+        config
+            .store
+            .grant(&stored.sha256, &subject.key())
+            .await
+            .map_err(store_failed)?;
         tracing::info!(
             sha256 = %stored.sha256,
             size = stored.size,

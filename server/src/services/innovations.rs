@@ -209,8 +209,17 @@ impl pb::innovations_server::Innovations for App {
         let (ctx, r) = self.command(request)?;
         let adopter_opd = opd("adopter_opd", &r.adopter_opd)?;
         let mut agreement = agreement(r.agreement.as_ref())?;
-        self.stored_files("agreement.document", agreement.document.as_mut_slice())
-            .await?;
+        let key = super::evidence::innovation_key(
+            &InnovationId::parse(&r.innovation_id)
+                .map_err(domain)?
+                .to_string(),
+        );
+        self.stored_files(
+            "agreement.document",
+            &key,
+            agreement.document.as_mut_slice(),
+        )
+        .await?;
         let body = I::RecordReplication {
             adopter_opd,
             adopter_region: r.adopter_region,
@@ -226,7 +235,12 @@ impl pb::innovations_server::Innovations for App {
             .as_ref()
             .ok_or_else(|| invalid("attachment", "is required"))?;
         let mut files = [attachment("attachment", evidence)?];
-        self.stored_files("attachment", &mut files).await?;
+        let key = super::evidence::innovation_key(
+            &InnovationId::parse(&r.innovation_id)
+                .map_err(domain)?
+                .to_string(),
+        );
+        self.stored_files("attachment", &key, &mut files).await?;
         let [attachment] = files;
         let body = I::AddEvidence {
             indicator: r.indicator,

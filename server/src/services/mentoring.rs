@@ -195,8 +195,13 @@ impl pb::mentoring_server::Mentoring for App {
         let adopter_opd =
             OpdCode::parse(&r.adopter_opd).map_err(|e| crate::error::invalid("adopter_opd", e))?;
         let mut agreement = agreement(r.agreement.as_ref())?;
-        self.stored_files("agreement.document", agreement.document.as_mut_slice())
-            .await?;
+        let key = super::evidence::project_key(&self.project_id(&r.project_id).await?.to_string());
+        self.stored_files(
+            "agreement.document",
+            &key,
+            agreement.document.as_mut_slice(),
+        )
+        .await?;
         let replication = Replication {
             adopter_opd,
             adopter_region: r.adopter_region,

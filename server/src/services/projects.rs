@@ -204,7 +204,8 @@ impl pb::change_projects_server::ChangeProjects for App {
         let (ctx, r) = self.command(request)?;
         let milestone_id = MilestoneId::parse(&r.milestone_id).map_err(domain)?;
         let mut files = attachments("attachments", &r.attachments)?;
-        self.stored_files("attachments", &mut files).await?;
+        let key = super::evidence::project_key(&self.project_id(&r.project_id).await?.to_string());
+        self.stored_files("attachments", &key, &mut files).await?;
         let body = P::SubmitEvidence {
             milestone_id,
             attachments: files,
@@ -216,7 +217,8 @@ impl pb::change_projects_server::ChangeProjects for App {
     async fn submit_final_report(&self, request: Request<pb::SubmitFinalReportRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
         let mut files = attachments("attachments", &r.attachments)?;
-        self.stored_files("attachments", &mut files).await?;
+        let key = super::evidence::project_key(&self.project_id(&r.project_id).await?.to_string());
+        self.stored_files("attachments", &key, &mut files).await?;
         let body = P::SubmitFinalReport {
             summary: r.summary,
             attachments: files,

@@ -17,7 +17,8 @@ use super::{People, action, file, project_id, proposed};
 jejak_tests::on_both_backends!(
     stored_files_are_uploaded_fetched_by_who_may_read_and_shown_in_the_inbox,
     an_auditor_finds_an_altered_and_a_missing_file,
-    an_innovations_officer_uploads_evidence_that_its_readers_fetch
+    an_innovations_officer_uploads_evidence_that_its_readers_fetch,
+    a_stored_file_is_recorded_only_where_it_was_uploaded
 );
 
 const LIMIT: u64 = 256 * 1024;
@@ -217,8 +218,12 @@ async fn stored_files_are_uploaded_fetched_by_who_may_read_and_shown_in_the_inbo
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
-    // Nothing is left of the refused uploads: one file in the folder.
-    let kept = files_under(&dir.path().join("evidence"));
+    // Nothing is left of the refused uploads: one file in the folder (and
+    // the record of what it was uploaded for).
+    let kept: Vec<_> = files_under(&dir.path().join("evidence"))
+        .into_iter()
+        .filter(|f| !f.starts_with(dir.path().join("evidence/grants")))
+        .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
     use std::os::unix::fs::PermissionsExt as _;
     assert_eq!(
@@ -491,4 +496,77 @@ async fn an_innovations_officer_uploads_evidence_that_its_readers_fetch(db: &Tes
         let refused = fetch(token).await.unwrap_err();
         assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
     }
+}
+
+/// A hash alone opens nothing (ADR 0026): a file uploaded for an
+/// innovation cannot be attached to a project by naming its hash (and so
+/// fetched through it); BRIDA, which may act on a project but reads none,
+/// fetches none of its files.
+async fn a_stored_file_is_recorded_only_where_it_was_uploaded(db: &TestDb) {
+    let (app, _dir) = app_with_folder(db).await;
+    let p = People::of(&app);
+    in_workplace(&app, &p).await;
+    app.innovations(&p.brida)
+        .register_innovation(super::refusals::register("inv-1"))
+        .await
+        .unwrap();
+    let health = app.officer_token("officer-dinkes", "dinkes");
+    let secret = b"%PDF-1.4 surat rahasia dinas kesehatan".to_vec();
+    let theirs = app
+        .evidence(&health)
+        .upload(tokio_stream::iter(vec![
+            pb::UploadRequest {
+                part: Some(pb::upload_request::Part::Metadata(pb::UploadMetadata {
+                    project_id: String::new(),
+                    innovation_id: "inv-1".into(),
+                    name: "rahasia.pdf".into(),
+                    media_type: "application/pdf".into(),
+                })),
+            },
+            pb::UploadRequest {
+                part: Some(pb::upload_request::Part::Chunk(secret.clone())),
+            },
+        ]))
+        .await
+        .unwrap()
+        .into_inner()
+        .attachment
+        .unwrap();
+    // The participant names its hash on her own project: refused, nothing written.
+    let refused = app
+        .projects(&p.participant)
+        .submit_evidence(submit("steal", "m1", vec![theirs.clone()]))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused.message().contains("not uploaded for this project"),
+        "{refused:?}"
+    );
+    let fetched = download(&app, &p.participant, &theirs.uri)
+        .await
+        .unwrap_err();
+    assert_eq!(fetched.code(), Code::NotFound, "{fetched:?}");
+    // Uploaded for the project, the same bytes may be recorded there.
+    let own = upload(
+        &app,
+        &p.participant,
+        "surat.pdf",
+        "application/pdf",
+        &secret,
+    )
+    .await
+    .unwrap()
+    .attachment
+    .unwrap();
+    assert_eq!(own.sha256, theirs.sha256);
+    app.projects(&p.participant)
+        .submit_evidence(submit("own", "m1", vec![own.clone()]))
+        .await
+        .unwrap();
+    assert!(download(&app, &p.mentor, &own.uri).await.is_ok());
+    // BRIDA reads no project, nor its files.
+    let brida = download(&app, &p.brida, &own.uri).await.unwrap_err();
+    assert_eq!(brida.code(), Code::NotFound, "{brida:?}");
+    app.stop().await;
 }
