@@ -144,6 +144,11 @@ enum TokenCommand {
 }
 
 fn main() -> ExitCode {
+    // Whatever jejak writes is its user's alone: the data folder, the log,
+    // evidence files and their folders, reports, exports, fetched files
+    // (0700 folders, 0600 files, whatever the shell's umask).
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     words::set(cli.lang);
     let runtime = match tokio::runtime::Runtime::new() {

@@ -79,6 +79,32 @@ fn the_data_folder_log_and_secret_are_private_whatever_the_umask() {
     }
 }
 
+/// Whatever a `jejak` command writes is its user's alone, under an umask
+/// that would share it: the demo's data folder and log, written before any
+/// server made them private.
+#[test]
+fn what_any_command_writes_is_private_whatever_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .args(["-c", "umask 000 && exec \"$0\" demo --data-dir fresh", BIN])
+        .current_dir(dir.path())
+        .env_remove("JEJAK_SERVER")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = dir.path().join("fresh");
+    assert_eq!(mode(&data), 0o700);
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        let want = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode(&path), want, "{}", path.display());
+    }
+}
+
 fn issue(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(BIN);
