@@ -1127,6 +1127,19 @@ impl ChangeProject {
                 let Some(milestones) = &state.pending_plan else {
                     return Err(no_plan_change());
                 };
+                // A milestone approved since the change was requested stays
+                // as approved: a plan that drops or rewrites it cannot stand.
+                if let Some(kept) = state.milestones.values().find(|m| {
+                    m.status == MilestoneStatus::Approved && !milestones.contains(&m.plan)
+                }) {
+                    return Err(DomainError::Precondition {
+                        command: "approve the plan change".into(),
+                        missing: format!(
+                            "a plan that keeps milestone '{}' as approved (it was approved after the change was requested); return the change so that the participant requests it again",
+                            kept.plan.id
+                        ),
+                    });
+                }
                 vec![E::PlanChangeApproved {
                     milestones: milestones.clone(),
                     note: optional_long("note", note)?.unwrap_or_default(),
@@ -1177,6 +1190,14 @@ impl ChangeProject {
                 let reason = long("reason", reason)?;
                 if state.final_score.is_none() {
                     return Err(nothing_to_correct("the final seminar", "record it"));
+                }
+                // A grade stands on a passed final seminar: once graded, a
+                // correction may change the score, not turn it into a fail.
+                if state.grade.is_some() && *score < PASSING_SCORE {
+                    return Err(DomainError::Precondition {
+                        command: "correct the final seminar to a fail".into(),
+                        missing: "no grade: the participant is graded already, and a grade stands only on a passed final seminar".into(),
+                    });
                 }
                 vec![E::FinalSeminarCorrected {
                     by,

@@ -749,6 +749,29 @@ fn the_final_seminar_rates_every_short_term_target_and_scores() {
         }]
     ));
     assert_eq!(p.state.grade, Some(Grade::Memuaskan));
+    // Once graded, a correction may change the score, never into a fail:
+    // a grade stands only on a passed final seminar.
+    says(
+        &precondition(p.refused(
+            examiner(),
+            C::CorrectFinalSeminar {
+                ratings: ratings(),
+                score: 30,
+                notes: String::new(),
+                reason: "Salah input".into(),
+            },
+        )),
+        "graded already",
+    );
+    p.ok(
+        examiner(),
+        C::CorrectFinalSeminar {
+            ratings: ratings(),
+            score: 80,
+            notes: String::new(),
+            reason: "Rekap berita acara".into(),
+        },
+    );
     assert_eq!(Grade::Memuaskan.label(), "memuaskan");
     assert_eq!(Grade::as_written("sangat_memuaskan"), "sangat memuaskan");
 }

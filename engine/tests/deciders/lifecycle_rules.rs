@@ -469,6 +469,43 @@ fn the_milestone_plan_changes_after_acceptance_through_the_mentor() {
     );
     assert!(matches!(&events[..], [E::PlanChangeApproved { .. }]));
     assert_eq!(p.state.milestones[&mid("m2")].plan.due, date(2026, 5, 30));
+
+    // A change that rewrites a milestone approved after it was requested
+    // is not approved: the approved milestone stays as it was.
+    let mut rewritten = p.state.proposal.as_ref().unwrap().milestones.clone();
+    rewritten[1].title = "Judul baru".into();
+    p.ok(participant(), request(&rewritten));
+    p.ok(
+        participant(),
+        C::SubmitEvidence {
+            milestone_id: mid("m2"),
+            attachments: vec![file("notulen.pdf")],
+            note: String::new(),
+        },
+    );
+    p.ok(
+        mentor(),
+        C::ApproveMilestone {
+            milestone_id: mid("m2"),
+            note: String::new(),
+        },
+    );
+    says(
+        &precondition(p.refused(
+            mentor(),
+            C::ApprovePlanChange {
+                note: String::new(),
+            },
+        )),
+        "keeps milestone 'm2' as approved",
+    );
+    p.ok(
+        mentor(),
+        C::ReturnPlanChange {
+            reason: "m2 sudah disetujui".into(),
+        },
+    );
+    assert_ne!(p.state.milestones[&mid("m2")].plan.title, "Judul baru");
     assert_eq!(
         p.state.milestones[&mid("m1")].status,
         jejak_engine::domain::change_project::MilestoneStatus::Approved
