@@ -258,8 +258,16 @@ fn each_change_after_the_fact_has_its_command_and_writes_retry_safely() {
             "Antri daring",
             "--benefit",
             "Tidak antre",
+            "--form",
+            "governance",
+            "--digital",
+            "--sdg",
+            "16",
+            "--budget",
+            "35000000",
         ],
     ));
+    // Only what is given changes; the rest stays as it is.
     let amended = ok(run(
         &brida,
         &[
@@ -268,17 +276,27 @@ fn each_change_after_the_fact_has_its_command_and_writes_retry_safely() {
             "inv-1",
             "--name",
             "Antrian daring perizinan",
-            "--sector",
-            "penanaman modal",
-            "--goal",
-            "Antri daring",
-            "--benefit",
-            "Tidak antre",
             "--legal-basis",
             "Perwal 7/2026",
             "--json",
         ],
     ));
     assert_eq!(amended["events"], serde_json::json!(["ProfileAmended"]));
+    let report = server.path().join("register.csv");
+    ok(run(
+        &brida,
+        &["report", "register", "--csv", report.to_str().unwrap()],
+    ));
+    let mut rows = csv::Reader::from_path(&report).unwrap();
+    let header = rows.headers().unwrap().clone();
+    let row = rows.records().next().unwrap().unwrap();
+    let field = |name: &str| row[header.iter().position(|h| h == name).unwrap()].to_owned();
+    assert_eq!(field("Nama Inovasi"), "Antrian daring perizinan");
+    assert_eq!(field("Dasar Hukum"), "Perwal 7/2026");
+    assert_eq!(field("Anggaran (Rp)"), "35000000");
+    assert_eq!(field("SDGs"), "16");
+    assert_eq!(field("Bentuk"), "tata kelola pemerintahan daerah");
+    assert_eq!(field("Digital"), "digital");
+    assert_eq!(field("Urusan"), "perizinan");
     server.stop();
 }

@@ -303,34 +303,37 @@ pub struct AmendArgs {
     pub id: String,
     /// Name.
     #[arg(long)]
-    pub name: String,
-    /// Unit (e.g. a puskesmas); empty for none.
-    #[arg(long, default_value = "")]
-    pub unit: String,
-    /// governance, public_service or other.
-    #[arg(long, default_value = "public_service")]
-    pub form: String,
-    /// Digital.
+    pub name: Option<String>,
+    /// Unit (e.g. a puskesmas); "" for none.
     #[arg(long)]
-    pub digital: bool,
+    pub unit: Option<String>,
+    /// governance, public_service or other.
+    #[arg(long)]
+    pub form: Option<String>,
+    /// Digital: true or false.
+    #[arg(long)]
+    pub digital: Option<bool>,
     /// Sector (urusan).
     #[arg(long)]
-    pub sector: String,
-    /// SDGs (1–17).
+    pub sector: Option<String>,
+    /// SDGs (1–17), each once (`--sdg 3 --sdg 16`); `--no-sdgs` for none.
     #[arg(long = "sdg")]
     pub sdgs: Vec<u32>,
+    /// Serves no SDG any more.
+    #[arg(long, conflicts_with = "sdgs")]
+    pub no_sdgs: bool,
     /// Goal.
     #[arg(long)]
-    pub goal: String,
+    pub goal: Option<String>,
     /// Benefit.
     #[arg(long)]
-    pub benefit: String,
-    /// Budget in rupiah.
-    #[arg(long, default_value_t = 0)]
-    pub budget: u64,
-    /// Legal basis (the regulation or decree it rests on).
-    #[arg(long, default_value = "")]
-    pub legal_basis: String,
+    pub benefit: Option<String>,
+    /// Budget in rupiah (0 for none).
+    #[arg(long)]
+    pub budget: Option<u64>,
+    /// Legal basis (the regulation or decree it rests on); "" for none.
+    #[arg(long)]
+    pub legal_basis: Option<String>,
 }
 
 /// `--form`.
@@ -347,25 +350,44 @@ pub fn form(text: &str) -> Result<i32, Failure> {
     }) as i32)
 }
 
-/// `innovation amend` (its OPD's officer or BRIDA).
+/// `innovation amend` (its OPD's officer or BRIDA): changes the fields
+/// given, keeps the others as the innovation holds them now.
 pub async fn amend(c: &Connection, a: AmendArgs) -> Outcome {
+    let mut client = c.innovations()?;
+    let now = client
+        .get_innovation_detail(pb::GetInnovationRequest {
+            innovation_id: a.id.clone(),
+            min_position: 0,
+        })
+        .await?
+        .into_inner();
+    let entry = now.entry.unwrap_or_default();
+    let form = match &a.form {
+        Some(text) => form(text)?,
+        None => entry.form,
+    };
+    let sdgs = match (a.no_sdgs, a.sdgs.is_empty()) {
+        (true, _) => Vec::new(),
+        (false, true) => now.sdgs,
+        (false, false) => a.sdgs,
+    };
     let r = pb::AmendProfileRequest {
         expected_version: None,
         request_id: c.request_id(),
         innovation_id: a.id,
-        name: a.name,
-        unit: a.unit,
-        form: form(&a.form)?,
-        digital: a.digital,
-        sector: a.sector,
-        sdgs: a.sdgs,
-        goal: a.goal,
-        benefit: a.benefit,
-        budget: a.budget,
-        legal_basis: a.legal_basis,
+        name: a.name.unwrap_or(entry.name),
+        unit: a.unit.unwrap_or(entry.unit),
+        form,
+        digital: a.digital.unwrap_or(entry.digital),
+        sector: a.sector.unwrap_or(entry.sector),
+        sdgs,
+        goal: a.goal.unwrap_or(now.goal),
+        benefit: a.benefit.unwrap_or(now.benefit),
+        budget: a.budget.unwrap_or(now.budget),
+        legal_basis: a.legal_basis.unwrap_or(now.legal_basis),
     };
     c.written(
         "profile amended",
-        &c.innovations()?.amend_profile(r).await?.into_inner(),
+        &client.amend_profile(r).await?.into_inner(),
     )
 }
