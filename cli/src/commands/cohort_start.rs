@@ -22,7 +22,7 @@ pub async fn start_all(c: &Connection, cohort: String) -> Outcome {
             "cohort_id": cohort,
             "started": r.started,
             "projects": r.projects.iter().map(|p| serde_json::json!({
-                "project_id": p.project_id, "code": p.code, "started": p.started, "reason": p.reason,
+                "project_id": p.project_id, "code": p.code, "started": p.started, "already": p.already, "reason": p.reason,
                 "position": p.written.as_ref().map(|w| w.position),
             })).collect::<Vec<_>>(),
         }));
@@ -32,11 +32,13 @@ pub async fn start_all(c: &Connection, cohort: String) -> Outcome {
     let rows = r.projects.iter().map(|p| {
         vec![
             p.code.clone(),
-            match (p.started, en) {
-                (true, true) => "started".into(),
-                (true, false) => "dimulai".into(),
-                (false, true) => "not started".into(),
-                (false, false) => "belum dimulai".into(),
+            match (p.started, p.already, en) {
+                (true, _, true) => "started".into(),
+                (true, _, false) => "dimulai".into(),
+                (false, true, true) => "started already".into(),
+                (false, true, false) => "sudah dimulai".into(),
+                (false, false, true) => "not started".into(),
+                (false, false, false) => "belum dimulai".into(),
             },
             p.reason.clone(),
         ]
@@ -56,8 +58,9 @@ pub async fn start_all(c: &Connection, cohort: String) -> Outcome {
             rows
         )
     );
+    let already = r.projects.iter().filter(|p| p.already).count();
     say!(
-        "{} of {} started (request id {request_id}; repeat it to retry safely)",
+        "{} of {} started, {already} started already (request id {request_id}; repeat it to retry safely)",
         r.started,
         r.projects.len()
     );

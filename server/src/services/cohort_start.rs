@@ -81,7 +81,19 @@ impl App {
                 Err(CommandError::Domain(
                     err @ (DomainError::WrongState { .. } | DomainError::Precondition { .. }),
                 )) => {
-                    row.reason = err.to_string();
+                    let began = self
+                        .engine()
+                        .get::<ChangeProject>(project_id.as_str())
+                        .await
+                        .map_err(status)?
+                        .and_then(|p| p.state.workplace_started_on);
+                    match began {
+                        Some(on) => {
+                            row.already = true;
+                            row.reason = format!("started on {on}");
+                        }
+                        None => row.reason = err.to_string(),
+                    }
                 }
                 Err(err) => return Err(status(err)),
             }

@@ -432,7 +432,11 @@ async fn the_organizer_starts_every_ready_project_of_a_cohort_at_once(db: &TestD
     // Another request finds it started already.
     let later = all("start-later", &p.organizer).await.unwrap();
     assert_eq!(later.started, 0);
-    assert!(!later.projects[0].reason.is_empty());
+    assert!(later.projects[0].already, "{later:?}");
+    assert!(
+        later.projects[0].reason.starts_with("started on "),
+        "{later:?}"
+    );
     // Only the cohort's organizer.
     let stranger = app.token(jejak_engine::domain::Role::Organizer, "organizer-9");
     assert_eq!(
