@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::cohort::{CohortFacts, Enrollment, Participant};
 use super::values::{
     Attachment, CohortId, Horizon, InnovationId, Level3, MilestoneId, OpdCode, ProjectId, Rating,
-    TrainingLevel, long, optional_long, short,
+    TrainingLevel, long, optional_long, region_key, short,
 };
 use super::{Actor, Aggregate, Command, DomainError, Role, WorkflowSubject};
 use crate::workflow::{Guard, SignOff, WorkflowPin, WorkflowRef};
@@ -285,8 +285,21 @@ impl Agreement {
         signed_on: NaiveDate,
         document: Option<Attachment>,
     ) -> Result<Self, DomainError> {
+        // As agreements between regions are written: a cooperation
+        // agreement (PKS), a memorandum (MoU), or a letter (surat).
+        let kind = match short("agreement.kind", kind)?.to_lowercase().as_str() {
+            "pks" | "perjanjian kerja sama" => "PKS".to_owned(),
+            "mou" | "nota kesepahaman" => "MoU".to_owned(),
+            "surat" | "letter" => "Surat".to_owned(),
+            other => {
+                return Err(DomainError::invalid(
+                    "agreement.kind",
+                    format!("'{other}' is not a kind of agreement; use PKS, MoU or Surat"),
+                ));
+            }
+        };
         Ok(Self {
-            kind: short("agreement.kind", kind)?,
+            kind,
             number: short("agreement.number", number)?,
             signed_on,
             document,
@@ -1250,7 +1263,7 @@ impl ChangeProject {
                 short("adopter_region", &replication.adopter_region)?;
                 if state.replications.iter().any(|r| {
                     r.adopter_opd == replication.adopter_opd
-                        && r.adopter_region == replication.adopter_region
+                        && region_key(&r.adopter_region) == region_key(&replication.adopter_region)
                 }) {
                     if matches!(command.body, C::FollowInnovationReplication(_)) {
                         // Recorded here already (or here first): once.

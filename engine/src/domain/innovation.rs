@@ -9,7 +9,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::change_project::Agreement;
-use super::values::{Attachment, InnovationId, OpdCode, ProjectId, long, optional_long, short};
+use super::values::{
+    Attachment, InnovationId, OpdCode, ProjectId, long, optional_long, region_key, short,
+};
 use super::{Actor, Aggregate, Command, DomainError, Role, WorkflowSubject};
 use crate::workflow::{Guard, SignOff, WorkflowPin, WorkflowRef};
 
@@ -610,7 +612,8 @@ impl Aggregate for Innovation {
                     what: "innovation",
                     id: String::new(),
                 })?;
-                if *adopter_opd == profile.opd && region == profile.region {
+                let same = |a: &str, b: &str| region_key(a) == region_key(b);
+                if *adopter_opd == profile.opd && same(&region, &profile.region) {
                     return Err(DomainError::invalid(
                         "adopter_opd",
                         "the owner cannot replicate its own innovation",
@@ -619,7 +622,7 @@ impl Aggregate for Innovation {
                 if state
                     .adopters
                     .iter()
-                    .any(|a| a.opd == *adopter_opd && a.region == region)
+                    .any(|a| a.opd == *adopter_opd && same(&a.region, &region))
                 {
                     if matches!(command.body, C::FollowProjectReplication { .. }) {
                         // Recorded here already (or here first): once.

@@ -434,6 +434,18 @@ impl ProjectId {
     }
 }
 
+/// One region however it is written (`Kota Serang`, `kota serang`,
+/// `kota-serang`): how regions are compared and how a replica's id names
+/// its region.
+pub fn region_key(region: &str) -> String {
+    region
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 impl InnovationId {
     /// The innovation registered when a change project is adopted.
     pub fn from_project(project: &ProjectId) -> Self {
@@ -446,18 +458,7 @@ impl InnovationId {
     /// The adopter's own innovation when `original` is replicated by `opd`
     /// in `region`.
     pub fn replica(original: &InnovationId, adopter: &OpdCode, region: &str) -> Self {
-        // One region however it is written: `Kota Serang`, `kota-serang`.
-        let region: String = region
-            .trim()
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() {
-                    c.to_lowercase().next().unwrap_or(c)
-                } else {
-                    '-'
-                }
-            })
-            .collect();
+        let region = region_key(region);
         Self(name_based_id(
             "jejak/innovation-replica",
             &[original.as_str(), adopter.as_str(), &region],

@@ -253,24 +253,38 @@ fn an_implemented_innovation_can_go_dormant_and_resume() {
 fn replication_counts_distinct_adopters_and_names_the_adopters_innovation() {
     let mut i = adopted();
     let agreement = Agreement::new("MoU", "12/MoU/2026", date(2026, 8, 1), None).unwrap();
+    // Kinds as written between regions, however spelt; nothing else.
+    assert_eq!(
+        Agreement::new("pks", "1", date(2026, 8, 1), None)
+            .unwrap()
+            .kind,
+        "PKS"
+    );
+    assert!(Agreement::new("bogus", "1", date(2026, 8, 1), None).is_err());
     let by = |opd: &str, region: &str| C::RecordReplication {
         adopter_opd: OpdCode::parse(opd).unwrap(),
         adopter_region: region.into(),
         agreement: agreement.clone(),
     };
-    assert_eq!(
-        invalid(i.refused(officer("dinkes"), by("dinkes", "Kota Cilegon"))),
-        "adopter_opd"
-    );
+    // The owner, however its region is written.
+    for own in ["Kota Cilegon", "KOTA CILEGON", " kota  cilegon "] {
+        assert_eq!(
+            invalid(i.refused(officer("dinkes"), by("dinkes", own))),
+            "adopter_opd",
+            "{own}"
+        );
+    }
     let events = i.ok(officer("dinkes"), by("dinkes", "Kota Serang"));
     assert!(
         matches!(&events[0], E::ReplicationRecorded { adopter_innovation_id, .. } if *adopter_innovation_id == InnovationId::replica(&InnovationId::parse("inv-1").unwrap(), &OpdCode::parse("dinkes").unwrap(), "Kota Serang"))
     );
     assert_eq!(lifecycle(&i), "replicated");
-    assert!(matches!(
-        i.refused(officer("dinkes"), by("dinkes", "Kota Serang")),
-        DomainError::AlreadyExists { .. }
-    ));
+    for again in ["Kota Serang", "kota serang"] {
+        assert!(matches!(
+            i.refused(officer("dinkes"), by("dinkes", again)),
+            DomainError::AlreadyExists { .. }
+        ));
+    }
     i.ok(brida(), by("dinkes", "Kabupaten Pandeglang"));
     assert_eq!(i.state.adopters.len(), 2);
 }

@@ -2,7 +2,7 @@ use std::pin::Pin;
 
 use futures::Stream;
 use jejak_engine::domain::change_project::{ChangeProject, ProjectCommand as P, Replication};
-use jejak_engine::domain::values::{MilestoneId, OpdCode};
+use jejak_engine::domain::values::{MilestoneId, OpdCode, region_key};
 use jejak_engine::domain::{Aggregate as _, Role};
 use jejak_projections::views::{InboxItem, InboxKind};
 use jejak_proto::v1 as pb;
@@ -221,10 +221,7 @@ impl pb::mentoring_server::Mentoring for App {
                 .state
                 .participant()
                 .is_some_and(|p| p.opd == replication.adopter_opd)
-            && replication
-                .adopter_region
-                .trim()
-                .eq_ignore_ascii_case(self.engine().config().region.trim())
+            && region_key(&replication.adopter_region) == region_key(&self.engine().config().region)
         {
             return Err(crate::error::invalid(
                 "adopter_opd",
