@@ -18,6 +18,7 @@ macro_rules! say {
 
 mod client;
 mod commands;
+mod rpcs;
 mod serve;
 mod words;
 
