@@ -7,7 +7,7 @@ use tonic::Code;
 
 use super::*;
 
-on_both_backends!(an_auditor_reads_who_did_what_when,);
+on_both_backends!(an_auditor_reads_who_did_what_when);
 
 async fn an_auditor_reads_who_did_what_when(db: &TestDb) {
     let (app, _files) = app_with_folder(db).await;

@@ -9,7 +9,7 @@ use tonic::Code;
 
 use super::*;
 
-on_both_backends!(an_examiner_records_each_seminar_once_and_corrects_it,);
+on_both_backends!(an_examiner_records_each_seminar_once_and_corrects_it);
 
 async fn an_examiner_records_each_seminar_once_and_corrects_it(db: &TestDb) {
     let app = spawn_app(db).await;

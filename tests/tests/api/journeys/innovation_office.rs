@@ -9,7 +9,7 @@ use tonic::Code;
 
 use super::*;
 
-on_both_backends!(an_innovation_office_keeps_the_register,);
+on_both_backends!(an_innovation_office_keeps_the_register);
 
 async fn an_innovation_office_keeps_the_register(db: &TestDb) {
     let app = spawn_app(db).await;
@@ -187,8 +187,15 @@ async fn an_innovation_office_keeps_the_register(db: &TestDb) {
         .await
         .unwrap_err();
     assert_eq!(own.code(), Code::InvalidArgument, "{own:?}");
+    let own = app
+        .mentoring(&p.brida)
+        .record_replication(replicate_project("own-brida", "dpmptsp", "Kota Cilegon"))
+        .await
+        .unwrap_err();
+    assert_eq!(own.code(), Code::InvalidArgument, "{own:?}");
+    // BRIDA records it on the project's side too.
     let from_project_side = app
-        .mentoring(&p.mentor)
+        .mentoring(&p.brida)
         .record_replication(replicate_project("serang", "dpmptsp", "Kota Serang"))
         .await
         .unwrap()

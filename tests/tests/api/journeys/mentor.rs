@@ -9,7 +9,7 @@ use tonic::Code;
 
 use super::*;
 
-on_both_backends!(a_mentor_opens_the_evidence_decides_and_hands_over,);
+on_both_backends!(a_mentor_opens_the_evidence_decides_and_hands_over);
 
 async fn a_mentor_opens_the_evidence_decides_and_hands_over(db: &TestDb) {
     let (app, _files) = app_with_folder(db).await;

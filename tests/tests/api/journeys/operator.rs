@@ -7,7 +7,7 @@ use tonic::Code;
 
 use super::*;
 
-on_both_backends!(an_operator_keeps_the_regions_units_and_the_views,);
+on_both_backends!(an_operator_keeps_the_regions_units_and_the_views);
 
 async fn an_operator_keeps_the_regions_units_and_the_views(db: &TestDb) {
     let app = spawn_app(db).await;

@@ -9,7 +9,7 @@ use tonic::Code;
 
 use super::*;
 
-on_both_backends!(an_organizer_runs_a_cohort,);
+on_both_backends!(an_organizer_runs_a_cohort);
 
 async fn an_organizer_runs_a_cohort(db: &TestDb) {
     let app = spawn_app(db).await;

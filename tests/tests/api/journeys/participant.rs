@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::*;
 
-on_both_backends!(a_participant_follows_her_project_and_changes_her_plan,);
+on_both_backends!(a_participant_follows_her_project_and_changes_her_plan);
 
 async fn a_participant_follows_her_project_and_changes_her_plan(db: &TestDb) {
     let (app, _files) = app_with_folder(db).await;
