@@ -569,6 +569,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
 }
 
 /// Prints one register entry: field by field, or as JSON with stable names.
+/// Empty fields are left out.
 async fn show(c: &Connection, i: &pb::InnovationEntry) {
     let form = pb::Form::try_from(i.form)
         .map(|f| f.as_str_name().trim_start_matches("FORM_").to_lowercase())
@@ -593,8 +594,6 @@ async fn show(c: &Connection, i: &pb::InnovationEntry) {
         words.stage(&i.stage)
     };
     let rows = [
-        ("innovation", i.innovation_id.clone()),
-        ("name", i.name.clone()),
         ("OPD", crate::client::unit_name(&units, &i.opd)),
         ("unit", i.unit.clone()),
         ("region", i.region.clone()),
@@ -616,7 +615,9 @@ async fn show(c: &Connection, i: &pb::InnovationEntry) {
         ),
     ]
     .into_iter()
-    .filter(|(_, v)| !v.is_empty())
-    .map(|(k, v)| vec![k.to_owned(), v]);
-    say!("{}", table(&["", ""], rows));
+    .filter(|(_, v)| !v.is_empty());
+    say!("{} — {}", i.innovation_id, i.name);
+    for (k, v) in rows {
+        say!("  {k}: {v}");
+    }
 }
