@@ -18,6 +18,9 @@ macro_rules! say {
 
 mod client;
 mod commands;
+/// Which command calls each RPC; read by its test only.
+#[cfg(test)]
+mod rpcs;
 mod serve;
 mod words;
 

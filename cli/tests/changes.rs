@@ -2,7 +2,8 @@
 //! `cohort reassign`, `project change-plan`, `mentor approve-change` /
 //! `return-change`, `seminar correct-*`, `innovation amend`, `project
 //! replicate`; and `--request-id` on writes (generated and printed with
-//! `--json`, the same id sent again changing nothing).
+//! `--json`, the same id sent again changing nothing); what each reads back
+//! (`innovation show`, `project status`, `audit activity`).
 
 mod common;
 
@@ -298,5 +299,55 @@ fn each_change_after_the_fact_has_its_command_and_writes_retry_safely() {
     assert_eq!(field("Bentuk"), "tata kelola pemerintahan daerah");
     assert_eq!(field("Digital"), "digital");
     assert_eq!(field("Urusan"), "perizinan");
+
+    // What each reads back: the innovation's entry, the project's row, and
+    // one person's trail.
+    let shown = ok(run(&brida, &["innovation", "show", "inv-1", "--json"]));
+    assert_eq!(
+        (&shown["name"], &shown["sector"]),
+        (
+            &serde_json::json!("Antrian daring perizinan"),
+            &serde_json::json!("perizinan")
+        )
+    );
+    let page = run(&brida, &["innovation", "show", "inv-1", "--lang", "en"]);
+    assert!(
+        String::from_utf8_lossy(&page.stdout).contains("Antrian daring perizinan"),
+        "{page:?}"
+    );
+    let status = ok(run(&participant, &["project", "status", CODE, "--json"]));
+    assert_eq!(status[0]["code"], CODE);
+    assert_eq!(status[0]["state"], "piloted");
+    let auditor = server.token("auditor", "inspektorat-1");
+    let trail = ok(run(
+        &auditor,
+        &["audit", "activity", "sekretaris-dpmptsp", "--json"],
+    ));
+    let did: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        did,
+        [
+            "ChangeAreaAgreed",
+            "ActionPlanApproved",
+            "PlanChangeReturned",
+            "PlanChangeApproved"
+        ],
+        "{trail}"
+    );
+    let table = run(&auditor, &["audit", "activity", "sekretaris-dpmptsp"]);
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("ActionPlanApproved"),
+        "{table:?}"
+    );
+    // Another person's trail is the auditors' to read.
+    refused(
+        run(&mentor, &["audit", "activity", "sekretaris-dpmptsp"]),
+        "",
+    );
     server.stop();
 }

@@ -77,6 +77,22 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
     assert!(stdout.contains("demo city loaded"), "{stdout}");
     assert!(stdout.contains("86 innovations"), "{stdout}");
     assert!(stdout.contains("ActionPlanApproved"), "{stdout}");
+    // The participant read her mentor's note on her page.
+    let note = stdout
+        .find("Lanjutkan")
+        .expect("the mentor's note on her page");
+    assert!(
+        note > stdout.find("ActionPlanApproved").unwrap(),
+        "{stdout}"
+    );
+    // The mentor saw the uploaded file in the inbox and opened it.
+    assert!(
+        stdout.contains(
+            "notulen-m1.txt (text/plain, 337 bytes, sha256 c610e00efd917da36d766ecda0113f54b0ffeaf79a73cde730a313555c1ea6d0)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("NOTULEN RAPAT TIM EFEKTIF"), "{stdout}");
     assert!(stdout.contains("intact:"), "{stdout}");
 
     // --json: stable field names.
@@ -106,8 +122,8 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
         .expect("the tour's project");
     let project_id = ours["project_id"].as_str().unwrap().to_owned();
     assert!(uuid::Uuid::parse_str(&project_id).is_ok(), "{ours}");
-    assert_eq!(ours["state"], "proposed");
-    assert_eq!(ours["milestones"][0]["status"], "planned");
+    assert_eq!(ours["state"], "piloted");
+    assert_eq!(ours["milestones"][0]["status"], "submitted");
 
     // Exit codes: 1 refused, 2 usage, 2 unreachable; one sentence each.
     let participant = server.token("participant", "198703152010011003");

@@ -135,6 +135,19 @@ pub enum AuditCommand {
         /// The new file to write (it must not exist).
         out: PathBuf,
     },
+    /// What one person did, oldest first: every write they made, with
+    /// when, in which role and on which stream (yours without being an
+    /// auditor; anyone's as one).
+    Activity {
+        /// The person: a staff user id (mentor-1), a participant's person id or NIP.
+        actor: String,
+        /// Only after this log position.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// At most this many entries (0: all).
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
+    },
     /// Follows the log live.
     Follow {
         /// Start after this position.
@@ -651,6 +664,19 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                 eprintln!("exported {written} events to {}", path.display());
             }
             Ok(())
+        }
+        AuditCommand::Activity {
+            actor,
+            after,
+            limit,
+        } => {
+            if engine.is_some() {
+                return Err(Failure::Usage(
+                    "the activity trail is read through the server: run audit activity without --db"
+                        .into(),
+                ));
+            }
+            super::activity::run(c, actor, after, limit).await
         }
         AuditCommand::Evidence => {
             if engine.is_some() {

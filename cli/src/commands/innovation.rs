@@ -188,6 +188,12 @@ pub enum InnovationCommand {
         #[arg(long)]
         dormant: bool,
     },
+    /// One innovation's entry in the register: its profile, stage and
+    /// dates, where it came from and who replicated it.
+    Show {
+        /// The innovation's id.
+        innovation: String,
+    },
     /// The register's statistics.
     Stats {
         /// The city's OPD codes, to show those without innovation.
@@ -455,6 +461,17 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
             }
             Ok(())
         }
+        InnovationCommand::Show { innovation } => {
+            let i = client
+                .get_innovation(pb::GetInnovationRequest {
+                    innovation_id: innovation,
+                    min_position: 0,
+                })
+                .await?
+                .into_inner();
+            show(c, &i).await;
+            Ok(())
+        }
         InnovationCommand::Stats { opds } => {
             let s = client
                 .get_statistics(pb::GetStatisticsRequest {
@@ -548,5 +565,59 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
             }
             Ok(())
         }
+    }
+}
+
+/// Prints one register entry: field by field, or as JSON with stable names.
+/// Empty fields are left out.
+async fn show(c: &Connection, i: &pb::InnovationEntry) {
+    let form = pb::Form::try_from(i.form)
+        .map(|f| f.as_str_name().trim_start_matches("FORM_").to_lowercase())
+        .unwrap_or_default();
+    if c.json {
+        print_json(&serde_json::json!({
+            "innovation_id": i.innovation_id, "name": i.name, "opd": i.opd, "unit": i.unit,
+            "region": i.region, "source": source_name(i.source), "form": form, "digital": i.digital,
+            "sector": i.sector, "stage": i.stage, "dormant": i.dormant, "decree_number": i.decree_number,
+            "pilot_started_on": i.pilot_started_on, "implemented_on": i.implemented_on,
+            "dormant_since": i.dormant_since, "origin_project": i.origin_project,
+            "replica_of": i.replica_of, "replicas": i.replicas, "replication_count": i.replication_count,
+            "registered_at": crate::client::time(i.registered_at.as_ref()),
+        }));
+        return;
+    }
+    let words = crate::words::lang();
+    let units = crate::client::unit_names(c).await;
+    let stage = if i.dormant {
+        format!("{} ({})", words.stage(&i.stage), words.stage("dormant"))
+    } else {
+        words.stage(&i.stage)
+    };
+    let rows = [
+        ("OPD", crate::client::unit_name(&units, &i.opd)),
+        ("unit", i.unit.clone()),
+        ("region", i.region.clone()),
+        ("source", words.source(&source_name(i.source))),
+        ("form", form),
+        ("digital", i.digital.to_string()),
+        ("sector", i.sector.clone()),
+        ("stage", stage),
+        ("decree", i.decree_number.clone()),
+        ("pilot started", i.pilot_started_on.clone()),
+        ("implemented", i.implemented_on.clone()),
+        ("dormant since", i.dormant_since.clone()),
+        ("from project", i.origin_project.clone()),
+        ("replica of", i.replica_of.clone()),
+        ("replicas", i.replicas.join(", ")),
+        (
+            "registered",
+            crate::client::local_time(i.registered_at.as_ref()),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty());
+    say!("{} — {}", i.innovation_id, i.name);
+    for (k, v) in rows {
+        say!("  {k}: {v}");
     }
 }

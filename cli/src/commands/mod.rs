@@ -1,5 +1,6 @@
 //! The client commands, grouped by the person using them.
 
+mod activity;
 pub mod admin;
 pub mod audit;
 pub mod bench;

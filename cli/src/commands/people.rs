@@ -161,6 +161,12 @@ pub enum ProjectCommand {
         /// The project.
         project: String,
     },
+    /// Where one project stands, as the board's row: state, targets
+    /// approved, next due date, overdue count.
+    Status {
+        /// The project.
+        project: String,
+    },
     /// Lists the projects you may see.
     List {
         /// Only this cohort.
@@ -630,6 +636,18 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
             )
         }
         ProjectCommand::Show { project } => super::project_page::show(c, project).await,
+        ProjectCommand::Status { project } => {
+            let project = c
+                .projects()?
+                .get_project(pb::GetProjectRequest {
+                    project_id: project,
+                    min_position: 0,
+                })
+                .await?
+                .into_inner();
+            board(c, std::slice::from_ref(&project)).await;
+            Ok(())
+        }
         ProjectCommand::List {
             cohort,
             opd,
@@ -660,42 +678,7 @@ pub async fn project(c: &Connection, command: ProjectCommand) -> Outcome {
                 }
                 token = page.next_page_token;
             }
-            if c.json {
-                print_json(&serde_json::json!(
-                    all.iter().map(project_json).collect::<Vec<_>>()
-                ));
-            } else {
-                let units = crate::client::unit_names(c).await;
-                let rows = all.iter().map(|p| {
-                    let s = p.short_term.unwrap_or_default();
-                    vec![
-                        p.code.clone(),
-                        p.title.clone(),
-                        p.participant_name.clone(),
-                        crate::client::unit_name(&units, &p.opd),
-                        crate::words::lang().stage(&p.state),
-                        format!("{}/{}/{}", s.approved, s.submitted, s.total),
-                        p.next_due.clone(),
-                        p.overdue_count.to_string(),
-                    ]
-                });
-                say!(
-                    "{}",
-                    table(
-                        &[
-                            "code",
-                            "title",
-                            "participant",
-                            "OPD",
-                            "state",
-                            "short-term ok/sub/all",
-                            "next due",
-                            "overdue"
-                        ],
-                        rows
-                    )
-                );
-            }
+            board(c, &all).await;
             Ok(())
         }
         ProjectCommand::Evidence {
@@ -1062,5 +1045,45 @@ pub async fn seminar(c: &Connection, command: SeminarCommand) -> Outcome {
                 .await?
                 .into_inner(),
         ),
+    }
+}
+
+/// Projects as the board shows them: one row each (JSON: every field).
+async fn board(c: &Connection, all: &[pb::Project]) {
+    if c.json {
+        print_json(&serde_json::json!(
+            all.iter().map(project_json).collect::<Vec<_>>()
+        ));
+    } else {
+        let units = crate::client::unit_names(c).await;
+        let rows = all.iter().map(|p| {
+            let s = p.short_term.unwrap_or_default();
+            vec![
+                p.code.clone(),
+                p.title.clone(),
+                p.participant_name.clone(),
+                crate::client::unit_name(&units, &p.opd),
+                crate::words::lang().stage(&p.state),
+                format!("{}/{}/{}", s.approved, s.submitted, s.total),
+                p.next_due.clone(),
+                p.overdue_count.to_string(),
+            ]
+        });
+        say!(
+            "{}",
+            table(
+                &[
+                    "code",
+                    "title",
+                    "participant",
+                    "OPD",
+                    "state",
+                    "short-term ok/sub/all",
+                    "next due",
+                    "overdue"
+                ],
+                rows
+            )
+        );
     }
 }

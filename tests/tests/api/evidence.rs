@@ -23,7 +23,7 @@ jejak_tests::on_both_backends!(
 
 const LIMIT: u64 = 256 * 1024;
 
-async fn app_with_folder(db: &TestDb) -> (TestApp, tempfile::TempDir) {
+pub(super) async fn app_with_folder(db: &TestDb) -> (TestApp, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = EvidenceStore::folder(&dir.path().join("evidence")).unwrap();
     let app = spawn_app_with(db, |config| {
@@ -38,7 +38,7 @@ async fn app_with_folder(db: &TestDb) -> (TestApp, tempfile::TempDir) {
 }
 
 /// Proposed, agreed, approved, accepted and in the workplace phase.
-async fn in_workplace(app: &TestApp, p: &People) {
+pub(super) async fn in_workplace(app: &TestApp, p: &People) {
     proposed(app, p).await;
     let mentor = app.mentoring(&p.mentor);
     mentor
@@ -82,7 +82,7 @@ fn upload_parts(project: &str, name: &str, media: &str, content: &[u8]) -> Vec<p
     parts
 }
 
-async fn upload(
+pub(super) async fn upload(
     app: &TestApp,
     token: &str,
     name: &str,
@@ -100,7 +100,7 @@ async fn upload(
         .map(tonic::Response::into_inner)
 }
 
-async fn download(
+pub(super) async fn download(
     app: &TestApp,
     token: &str,
     file: &str,

@@ -21,7 +21,7 @@ on_both_backends!(
     a_projects_replication_meets_its_innovation_once
 );
 
-fn reason(request_id: &str, text: &str) -> pb::ReasonRequest {
+pub(super) fn reason(request_id: &str, text: &str) -> pb::ReasonRequest {
     pb::ReasonRequest {
         expected_version: None,
         request_id: request_id.into(),
@@ -31,7 +31,7 @@ fn reason(request_id: &str, text: &str) -> pb::ReasonRequest {
 }
 
 /// Follows the log from `after` until an event of `event_type` arrives.
-async fn event_after(app: &TestApp, auditor: &str, after: u64, event_type: &str) -> u64 {
+pub(super) async fn event_after(app: &TestApp, auditor: &str, after: u64, event_type: &str) -> u64 {
     let mut log = app
         .audit(auditor)
         .follow_log(pb::ReadLogRequest {
@@ -55,7 +55,7 @@ async fn event_after(app: &TestApp, auditor: &str, after: u64, event_type: &str)
         .unwrap_or_else(|_| panic!("no {event_type} after {after}"))
 }
 
-async fn get(app: &TestApp, token: &str, position: u64) -> pb::Project {
+pub(super) async fn get(app: &TestApp, token: &str, position: u64) -> pb::Project {
     app.projects(token)
         .get_project(pb::GetProjectRequest {
             project_id: project_id(),
@@ -66,7 +66,7 @@ async fn get(app: &TestApp, token: &str, position: u64) -> pb::Project {
         .into_inner()
 }
 
-async fn inbox(app: &TestApp, token: &str, position: u64) -> Vec<pb::InboxItem> {
+pub(super) async fn inbox(app: &TestApp, token: &str, position: u64) -> Vec<pb::InboxItem> {
     app.mentoring(token)
         .get_inbox(pb::GetInboxRequest {
             min_position: position,
@@ -103,7 +103,7 @@ async fn piloted(app: &TestApp, p: &People) {
 }
 
 /// Up to adoption.
-async fn adopted(app: &TestApp, p: &People) -> pb::WriteResult {
+pub(super) async fn adopted(app: &TestApp, p: &People) -> pb::WriteResult {
     graded(app, p).await;
     app.mentoring(&p.mentor)
         .endorse_adoption(action("endorse"))
@@ -158,7 +158,7 @@ async fn graded(app: &TestApp, p: &People) {
         .unwrap();
 }
 
-fn ratings() -> Vec<pb::TargetRating> {
+pub(super) fn ratings() -> Vec<pb::TargetRating> {
     ["m1", "m2", "m3"]
         .map(|m| pb::TargetRating {
             milestone_id: m.into(),
@@ -167,7 +167,7 @@ fn ratings() -> Vec<pb::TargetRating> {
         .to_vec()
 }
 
-fn final_seminar(request_id: &str, score: u32) -> pb::FinalSeminarRequest {
+pub(super) fn final_seminar(request_id: &str, score: u32) -> pb::FinalSeminarRequest {
     pb::FinalSeminarRequest {
         expected_version: None,
         request_id: request_id.into(),
@@ -178,7 +178,7 @@ fn final_seminar(request_id: &str, score: u32) -> pb::FinalSeminarRequest {
     }
 }
 
-fn grade(request_id: &str, grade: &str) -> pb::SetGradeRequest {
+pub(super) fn grade(request_id: &str, grade: &str) -> pb::SetGradeRequest {
     pb::SetGradeRequest {
         expected_version: None,
         request_id: request_id.into(),

@@ -4,6 +4,7 @@ mod bad_input;
 mod evidence;
 mod fuzz;
 mod journey;
+mod journeys;
 mod lifecycle;
 mod limits;
 mod oracle;
