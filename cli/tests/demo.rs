@@ -80,6 +80,10 @@ async fn the_demo_writes_a_history(url: &str) {
         "{first}"
     );
 
+    assert!(
+        first.contains(", 0 refused"),
+        "every step decided on its day: {first}"
+    );
     let events = log(url).await;
     let backdated: Vec<_> = events
         .iter()
@@ -98,6 +102,14 @@ async fn the_demo_writes_a_history(url: &str) {
         );
         assert!(event.occurred_at() < event.recorded_at);
     }
+    // Those the process managers registered (adoptions, replicas) happened
+    // when their causes did.
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.event_type == "InnovationRegistered")
+            .all(|e| e.decoded_metadata().occurred_at.is_some())
+    );
     let earliest = backdated.iter().map(|e| e.occurred_at()).min().unwrap();
     let latest = backdated.iter().map(|e| e.occurred_at()).max().unwrap();
     let eighteen = started.checked_sub_months(Months::new(18)).unwrap();
