@@ -652,6 +652,11 @@ pub struct IssueArgs {
     /// How long the token is valid, e.g. 30m, 8h, 7d.
     #[arg(long, default_value = "8h", value_parser = parse_ttl)]
     ttl: Duration,
+    /// The token may also write facts after they happened (the header
+    /// x-jejak-occurred-at): for loading a history such as `jejak demo`,
+    /// never for daily work (ADR 0030).
+    #[arg(long)]
+    backdate: bool,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -713,14 +718,19 @@ pub fn issue(args: IssueArgs) -> anyhow::Result<()> {
         );
     }
     let keys = args.data.keys()?;
-    let issued = keys.issue_token(&Grant {
+    let grant = Grant {
         subject,
         nip: nip.as_ref().map(Nip::as_str),
         role,
         opd: opd.as_ref(),
         provider: args.provider.as_deref().map(str::trim),
         ttl: args.ttl,
-    });
+    };
+    let issued = if args.backdate {
+        keys.issue_backdating_token(&grant)
+    } else {
+        keys.issue_token(&grant)
+    };
     // The token alone on standard output, for scripts; its id, by which
     // `jejak admin revoke --token-id` refuses it, on standard error.
     eprintln!("token id (jti): {}", issued.id);

@@ -32,6 +32,9 @@ pub struct Recorded<E> {
     pub position: u64,
     /// When the log recorded it.
     pub recorded_at: DateTime<Utc>,
+    /// When the fact happened: `recorded_at` unless the command was
+    /// backdated (ADR 0030).
+    pub occurred_at: DateTime<Utc>,
     /// Who acted (a person id or user id), when a person did.
     pub actor_id: Option<String>,
     /// In which role.
@@ -108,6 +111,12 @@ pub struct Context {
     /// The stream version the caller saw (a form edited at version N);
     /// another version refuses the command instead of deciding it anew.
     pub expected_version: Option<u64>,
+    /// When the fact happened, for a command written after the fact (a
+    /// history, an import; ADR 0030): the command's time (the deciders'
+    /// "today") and the events' [`Metadata::occurred_at`]. Never in the
+    /// future; the log's own time (`recorded_at`) is never backdated.
+    /// `None`: now.
+    pub occurred_at: Option<DateTime<Utc>>,
 }
 
 impl Context {
@@ -120,7 +129,18 @@ impl Context {
             causation_id: None,
             fingerprint: None,
             expected_version: None,
+            occurred_at: None,
         }
+    }
+
+    /// The same command, backdated: it happened at `at` (see
+    /// [`Context::occurred_at`]). Only trusted callers backdate: the
+    /// demo and imports in process, and through a server a token that
+    /// carries the backdating claim (ADR 0030).
+    #[must_use]
+    pub fn occurred_at(mut self, at: DateTime<Utc>) -> Self {
+        self.occurred_at = Some(at);
+        self
     }
 
     /// The command's fingerprint (see [`Context::fingerprint`]).
@@ -158,6 +178,7 @@ impl Context {
             causation_id: self.causation_id.clone(),
             request_id: Some(self.request_id.clone()),
             command: self.fingerprint.clone(),
+            occurred_at: self.occurred_at,
         }
     }
 }
@@ -901,6 +922,7 @@ impl Engine {
                     version: recorded.stream_version,
                     position: recorded.position,
                     recorded_at: recorded.recorded_at,
+                    occurred_at: metadata.occurred_at.unwrap_or(recorded.recorded_at),
                     actor_id: metadata.actor_id,
                     actor_role: metadata.actor_role,
                     event,
@@ -956,6 +978,27 @@ impl Engine {
         Ok((state, version))
     }
 
+    /// The state of a stream as it was at moment `at` by when its facts
+    /// happened (their effective time, ADR 0030), and the version of the
+    /// newest event folded. A backdated history folds as it happened;
+    /// a stream never backdated folds as [`Engine::state_at_time`] does.
+    ///
+    /// # Errors
+    /// Storage failures; an event that cannot be read.
+    pub async fn state_at_effective_time<A: Aggregate>(
+        &self,
+        stream: &StreamId,
+        at: DateTime<Utc>,
+    ) -> Result<(A::State, u64), CommandError> {
+        let events = self.store.read_stream_effective_as_of(stream, at).await?;
+        let version = events.last().map_or(0, |e| e.stream_version);
+        let mut state = A::State::default();
+        for event in self.decode_all::<A>(&events).await? {
+            state = A::evolve(state, &event);
+        }
+        Ok((state, version))
+    }
+
     /// Runs a command on aggregate `A` with id `id`.
     ///
     /// The command waits for its stream's turn in this process, decides on
@@ -979,6 +1022,18 @@ impl Engine {
         if turn.waited {
             tracing::trace!(%stream, "waited for the turn of another command on the stream");
         }
+        let now = self.clock.now();
+        if let Some(at) = ctx.occurred_at
+            && at > now
+        {
+            return Err(DomainError::invalid(
+                "occurred_at",
+                format!(
+                    "{at} is in the future (now is {now}); a command is backdated, never dated ahead"
+                ),
+            )
+            .into());
+        }
         let mut cached = self.states.take::<A::State>(stream.as_str());
         let mut command = Command {
             actor: ctx.actor.clone(),
@@ -994,7 +1049,7 @@ impl Engine {
                 Some(loaded) => loaded,
                 None => self.load::<A>(&stream).await?,
             };
-            command.at = self.clock.now();
+            command.at = ctx.occurred_at.unwrap_or_else(|| self.clock.now());
             command.utc_offset = self.utc_offset(command.at);
             let unwritten = match self
                 .attempt::<A>(id, &stream, ctx, &mut command, loaded)

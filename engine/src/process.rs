@@ -169,6 +169,8 @@ fn caused_by(event: &RecordedEvent, what: &str) -> Context {
     let mut ctx = Context::new(Actor::system(what), format!("{what}-{}", event.event_id));
     ctx.correlation_id = event.decoded_metadata().correlation_id;
     ctx.causation_id = Some(event.event_id.to_string());
+    // An effect of a backdated fact happened when its cause did (ADR 0030).
+    ctx.occurred_at = crate::store::occurred_at(&event.metadata);
     ctx
 }
 
@@ -318,7 +320,7 @@ impl ProcessManagers {
                 &caused_by(event, "stage"),
                 InnovationCommand::CarryProjectStage {
                     stage: ADOPTED.to_owned(),
-                    on: event.recorded_at.date_naive(),
+                    on: event.occurred_at().date_naive(),
                 },
             )
             .await?;

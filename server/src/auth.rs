@@ -78,7 +78,16 @@ pub struct Claims {
     /// The token's id, by which it can be revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// The bearer may write facts after they happened (the header
+    /// [`OCCURRED_AT_HEADER`], ADR 0030). Only `jejak token issue
+    /// --backdate` mints it; absent otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backdate: bool,
 }
+
+/// The request header carrying when a backdated write's fact happened
+/// (RFC 3339), honoured only for a token with the claim `backdate`.
+pub const OCCURRED_AT_HEADER: &str = "x-jejak-occurred-at";
 
 /// Why the keys could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +145,8 @@ pub struct Verified {
     pub token_id: Option<String>,
     /// When it was issued (seconds since the epoch), when it says.
     pub issued_at: Option<u64>,
+    /// It carries the claim `backdate` (jejak's own tokens only, ADR 0030).
+    pub backdate: bool,
 }
 
 struct Local {
@@ -373,6 +384,17 @@ impl Keys {
     /// # Panics
     /// Never: HS256 signing does not fail.
     pub fn issue_token(&self, grant: &Grant<'_>) -> Issued {
+        self.issue_claims(grant, false)
+    }
+
+    /// Issues a token for `grant` that may also write facts after they
+    /// happened (the claim `backdate`, ADR 0030): for loading a history,
+    /// never for people's daily work.
+    pub fn issue_backdating_token(&self, grant: &Grant<'_>) -> Issued {
+        self.issue_claims(grant, true)
+    }
+
+    fn issue_claims(&self, grant: &Grant<'_>, backdate: bool) -> Issued {
         let now = now();
         let id = uuid::Uuid::now_v7().to_string();
         let claims = Claims {
@@ -387,6 +409,7 @@ impl Keys {
             nbf: None,
             exp: now + grant.ttl.as_secs(),
             jti: Some(id.clone()),
+            backdate,
         };
         let token = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -408,6 +431,15 @@ impl Keys {
     /// not yet valid, wrongly signed, of another issuer or audience,
     /// revoked, or naming an unknown or internal role.
     pub fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Status> {
+        self.caller(request).map(|verified| verified.actor)
+    }
+
+    /// The token of a request, checked in full, with the actor it names
+    /// (a participant's NIP mapped to their person id).
+    ///
+    /// # Errors
+    /// As [`Keys::actor`].
+    pub fn caller<T>(&self, request: &Request<T>) -> Result<Verified, Status> {
         let token = bearer(request.metadata().get("authorization").map(|v| v.to_str()))?;
         let mut verified = self.verify(token)?;
         if let Some(nip) = &verified.nip {
@@ -436,7 +468,7 @@ impl Keys {
             verified.actor.id = person.to_string();
         }
         self.revoked.check(&verified)?;
-        Ok(verified.actor)
+        Ok(verified)
     }
 
     /// The NIP a request's token names, if it is one of this server's own
@@ -506,6 +538,7 @@ impl Keys {
             nip,
             token_id: claims.jti,
             issued_at: Some(claims.iat),
+            backdate: claims.backdate,
         })
     }
 

@@ -51,6 +51,11 @@ pub enum AuditCommand {
         /// The moment, RFC 3339 (e.g. 2026-03-01T00:00:00Z).
         #[arg(long)]
         at: Option<String>,
+        /// With --at: what had happened by then (each fact's effective
+        /// time, for a history written after the fact), instead of what
+        /// the log had recorded by then.
+        #[arg(long, requires = "at")]
+        effective: bool,
     },
     /// Verifies the hash chain, and against a digest you kept.
     Verify {
@@ -259,6 +264,7 @@ async fn state_offline<A: Aggregate>(
     id: &str,
     version: Option<u64>,
     at: Option<chrono::DateTime<chrono::Utc>>,
+    effective: bool,
 ) -> Result<(StreamId, u64, serde_json::Value), Failure> {
     let resolved;
     let id = if A::KIND == ChangeProject::KIND {
@@ -303,6 +309,10 @@ async fn state_offline<A: Aggregate>(
                 .map_err(|e| Failure::Refused(e.to_string()))?,
             v,
         ),
+        (None, Some(at)) if effective => engine
+            .state_at_effective_time::<A>(&stream, at)
+            .await
+            .map_err(|e| Failure::Refused(e.to_string()))?,
         (None, Some(at)) => engine
             .state_at_time::<A>(&stream, at)
             .await
@@ -379,6 +389,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
             id,
             version,
             at,
+            effective,
         } => {
             let at = at
                 .map(|a| {
@@ -394,10 +405,14 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
             let (stream, version, state) = match &engine {
                 Some(engine) => match kind.as_str() {
                     "change_project" => {
-                        state_offline::<ChangeProject>(engine, &id, version, at).await?
+                        state_offline::<ChangeProject>(engine, &id, version, at, effective).await?
                     }
-                    "innovation" => state_offline::<Innovation>(engine, &id, version, at).await?,
-                    "cohort" => state_offline::<Cohort>(engine, &id, version, at).await?,
+                    "innovation" => {
+                        state_offline::<Innovation>(engine, &id, version, at, effective).await?
+                    }
+                    "cohort" => {
+                        state_offline::<Cohort>(engine, &id, version, at, effective).await?
+                    }
                     other => {
                         return Err(Failure::Usage(format!(
                             "--kind is change_project, innovation or cohort, not '{other}'"
@@ -423,6 +438,7 @@ pub async fn run(c: &Connection, args: AuditArgs) -> Outcome {
                             seconds: t.timestamp(),
                             nanos: t.timestamp_subsec_nanos() as i32,
                         }),
+                        effective,
                     };
                     let s = c.audit()?.get_state_at(request).await?.into_inner();
                     (

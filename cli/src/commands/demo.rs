@@ -1,11 +1,17 @@
 //! `jejak demo`: a realistic city, loaded through the engine's own
 //! commands (never raw SQL). Every command has a fixed request id, so
 //! running it twice adds nothing.
+//!
+//! The city is a history: each command is backdated (ADR 0030) to a day
+//! of the [`HISTORY_MONTHS`] months before today, so that time travel,
+//! inbox ages, overdue milestones and cohort timelines show something
+//! real. The log records each event now; its metadata says when it
+//! happened.
 
 use std::collections::BTreeSet;
 
 use anyhow::Context as _;
-use chrono::{Days, NaiveDate};
+use chrono::{DateTime, Datelike as _, Days, Months, NaiveDate, Utc};
 use jejak_engine::domain::change_project::{
     Agreement, ChangeProject, Goals, Grade, MilestonePlan, ProjectCommand as P, Proposal,
     Replication, Stakeholder, TargetRating, TeamMember,
@@ -126,10 +132,6 @@ const OPD_INITIATIVES: &[(&str, &str)] = &[
     ("bpbd", "Peringatan Dini Banjir"),
 ];
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("a real date")
-}
-
 fn nip(i: usize) -> String {
     format!(
         "{:04}{:02}{:02}{:04}{:02}{}{:03}",
@@ -155,9 +157,24 @@ fn file(name: &str, i: usize) -> Attachment {
     .expect("a valid attachment")
 }
 
+/// How far back the demo's history reaches.
+pub const HISTORY_MONTHS: u32 = 18;
+
+/// The first day of the demo's history: [`HISTORY_MONTHS`] before `today`.
+pub fn history_starts(today: NaiveDate) -> NaiveDate {
+    today
+        .checked_sub_months(Months::new(HISTORY_MONTHS))
+        .expect("a date")
+}
+
 struct Loader {
     engine: Engine,
     bar: indicatif::ProgressBar,
+    /// When the next command happened (`None`: now, not backdated).
+    at: Option<DateTime<Utc>>,
+    /// The latest a backdated command may happen: a minute before the
+    /// demo started.
+    latest: DateTime<Utc>,
     /// Commands that wrote something.
     done: u64,
     /// Commands already done by an earlier run.
@@ -167,6 +184,32 @@ struct Loader {
 }
 
 impl Loader {
+    /// The commands that follow happened on `day`, from 09:00 in the
+    /// region (ADR 0028), a minute apart, and never later than
+    /// [`Loader::latest`].
+    fn on(&mut self, day: NaiveDate) {
+        let nine = day
+            .and_hms_opt(9, 0, 0)
+            .expect("a time")
+            .and_local_timezone(self.engine.utc_offset(self.latest))
+            .single()
+            .map_or(self.latest, |t| t.with_timezone(&Utc));
+        self.at = Some(nine.min(self.latest));
+    }
+
+    /// The context of the next command: backdated to [`Loader::at`], which
+    /// moves on a minute.
+    fn context(&mut self, actor: &Actor, request: &str) -> Context {
+        let ctx = Context::new(actor.clone(), format!("demo:{request}"));
+        match self.at {
+            Some(at) => {
+                self.at = Some((at + chrono::Duration::minutes(1)).min(self.latest));
+                ctx.occurred_at(at)
+            }
+            None => ctx,
+        }
+    }
+
     async fn run<A: jejak_engine::domain::Aggregate>(
         &mut self,
         id: &str,
@@ -177,15 +220,8 @@ impl Loader {
     where
         A::Command: Clone,
     {
-        match self
-            .engine
-            .execute::<A>(
-                id,
-                &Context::new(actor.clone(), format!("demo:{request}")),
-                body,
-            )
-            .await
-        {
+        let ctx = self.context(actor, &request);
+        match self.engine.execute::<A>(id, &ctx, body).await {
             Ok(outcome) if outcome.duplicate => self.repeated += 1,
             Ok(_) => self.done += 1,
             Err(CommandError::Domain(err)) => {
@@ -220,6 +256,24 @@ pub struct DemoArgs {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let url = args.data.database_url()?;
+    // Where it writes, said first (ADR 0030).
+    let data_dir = args.data.data_dir()?;
+    match std::env::var("JEJAK_SERVER")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+    {
+        Some(server) => say!(
+            "writing into the data folder {} (log {}), not through the server at {server}: \
+             the demo backdates in process, and a server on this log reads what it writes",
+            data_dir.display(),
+            redacted(&url)
+        ),
+        None => say!(
+            "writing into the data folder {} (log {})",
+            data_dir.display(),
+            redacted(&url)
+        ),
+    }
     // Every writer seals: the demo city is sealed with the data folder's key,
     // as the server would seal it.
     let config = StoreConfig {
@@ -244,7 +298,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         indicatif::ProgressStyle::with_template("loading the demo city [{bar:40}] {pos} commands")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let units = load_units(&engine).await?;
+    let units = load_units(&engine, history_starts(engine.today())).await?;
     let l = load(&engine, bar).await?;
     say!("the city's units: {units} (jejak admin unit list)");
     let head = engine.store().digest().await?;
@@ -255,6 +309,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         l.refused
     );
     Ok(())
+}
+
+/// A database URL without its password.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// The code of a demo puskesmas: `Puskesmas Cibeber` → `pkm-cibeber`.
@@ -269,7 +337,7 @@ fn puskesmas_code(name: &str) -> String {
 /// kecamatan of [`OPDS`], every puskesmas under the health office; each
 /// with a fixed request id, so a second run writes nothing. Says how many
 /// the region holds.
-async fn load_units(engine: &Engine) -> anyhow::Result<usize> {
+async fn load_units(engine: &Engine, on: NaiveDate) -> anyhow::Result<usize> {
     use jejak_engine::domain::units::{UNITS_ID, Unit, UnitKind, Units, UnitsCommand};
     use jejak_engine::domain::values::OpdCode;
     let operator = Actor::new("operator", Role::Admin);
@@ -297,14 +365,21 @@ async fn load_units(engine: &Engine) -> anyhow::Result<usize> {
         });
     }
     let count = units.len();
+    let mut l = Loader {
+        engine: engine.clone(),
+        bar: indicatif::ProgressBar::hidden(),
+        at: None,
+        latest: engine.clock().now() - chrono::Duration::minutes(1),
+        done: 0,
+        repeated: 0,
+        refused: 0,
+    };
+    l.on(on);
     for unit in units {
-        let request = format!("demo:unit-{}", unit.code);
+        let request = format!("unit-{}", unit.code);
+        let ctx = l.context(&operator, &request);
         match engine
-            .execute::<Units>(
-                UNITS_ID,
-                &Context::new(operator.clone(), request),
-                UnitsCommand::Add(unit),
-            )
+            .execute::<Units>(UNITS_ID, &ctx, UnitsCommand::Add(unit))
             .await
         {
             Ok(_) => {}
@@ -333,34 +408,47 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
     let mut l = Loader {
         engine: engine.clone(),
         bar,
+        at: None,
+        latest: engine.clock().now() - chrono::Duration::minutes(1),
         done: 0,
         repeated: 0,
         refused: 0,
     };
+    let today = engine.today();
+    let origin = history_starts(today);
+    let after = |d: u64| origin.checked_add_days(Days::new(d)).expect("a date");
     let organizer = Actor::new("bkpsdm-admin", Role::Organizer);
     let brida = Actor::new("brida-admin", Role::BridaOfficer);
 
-    // Two cohorts: last year's, done; this year's, under way.
+    // Two cohorts: the first, done, starting a month into the history;
+    // the second under way, started 140 days ago. Their ids name the year
+    // they start in.
+    let first = after(30);
+    let second = today.checked_sub_days(Days::new(140)).expect("a date");
     let cohorts = [
         (
-            "pka-2025-1",
-            2025,
+            format!("pka-{}-1", first.year()),
+            true,
+            first.year(),
             1,
-            date(2025, 3, 3),
-            date(2025, 7, 31),
+            first,
+            first.checked_add_days(Days::new(150)).expect("a date"),
             24usize,
         ),
         (
-            "pka-2026-2",
-            2026,
+            format!("pka-{}-2", second.year()),
+            false,
+            second.year(),
             2,
-            date(2026, 8, 3),
-            date(2026, 12, 11),
+            second,
+            today.checked_add_days(Days::new(5)).expect("a date"),
             30usize,
         ),
     ];
     let mut person = 0usize;
-    for (cohort_id, year, number, starts, ends, size) in cohorts {
+    for (cohort_id, done, year, number, starts, ends, size) in cohorts {
+        let cohort_id = cohort_id.as_str();
+        l.on(starts.checked_sub_days(Days::new(30)).expect("a date"));
         let open = CohortCommand::Open {
             cohort_id: CohortId::parse(cohort_id)?,
             level: TrainingLevel::Pka,
@@ -374,6 +462,7 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
         };
         l.run::<Cohort>(cohort_id, &organizer, format!("open-{cohort_id}"), open)
             .await?;
+        l.on(starts.checked_sub_days(Days::new(20)).expect("a date"));
         for k in 0..size {
             let i = person + k;
             let opd = OPDS[(i * 7) % OPDS.len()].0;
@@ -406,7 +495,7 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
             .state;
         for k in 0..size {
             let i = person + k;
-            let reach = if year == 2025 {
+            let reach = if done {
                 match k % 8 {
                     0..=4 => Reach::Adopted,
                     5 => Reach::Replicated,
@@ -465,6 +554,7 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
             HEALTH[k % HEALTH.len()],
             unit.trim_start_matches("Puskesmas ")
         );
+        l.on(after(60 + (k as u64 * 7) % 150));
         innovation(
             &mut l,
             &brida,
@@ -480,6 +570,7 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
         count += 1;
     }
     for (k, (opd, name)) in OPD_INITIATIVES.iter().enumerate() {
+        l.on(after(90 + k as u64 * 9));
         innovation(
             &mut l,
             &brida,
@@ -515,7 +606,8 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
         .collect();
     adopted.sort();
     for id in adopted {
-        advance(&mut l, &brida, &id, count).await?;
+        // Adopted a month after their cohort ended.
+        advance(&mut l, &brida, &id, count, after(210)).await?;
         count += 1;
     }
     let managers = ProcessManagers::new(engine.clone());
@@ -572,19 +664,29 @@ async fn innovation(
         profile,
         origin: None,
     };
+    let registered = l.at.map_or_else(|| l.engine.today(), |at| at.date_naive());
     l.run::<Innovation>(id, brida, format!("register-{id}"), register)
         .await?;
-    advance(l, brida, id, n).await
+    advance(l, brida, id, n, registered).await
 }
 
 /// Moves an innovation to a stage that depends on `n`: every stage occurs,
-/// about one in six ends dormant, a few are replicated.
-async fn advance(l: &mut Loader, brida: &Actor, id: &str, n: usize) -> anyhow::Result<()> {
+/// about one in six ends dormant, a few are replicated. Each step
+/// happens some days after `base` (its registration or adoption), never
+/// after today.
+async fn advance(
+    l: &mut Loader,
+    brida: &Actor,
+    id: &str,
+    n: usize,
+    base: NaiveDate,
+) -> anyhow::Result<()> {
     let stage = n % 12;
+    let today = l.engine.today();
     let day = |d: u64| {
-        date(2024, 1, 10)
-            .checked_add_days(Days::new(d + (n as u64 % 20)))
+        base.checked_add_days(Days::new(d + (n as u64 % 20)))
             .expect("a date")
+            .min(today)
     };
     let steps: Vec<(&str, I)> = vec![
         (
@@ -598,10 +700,10 @@ async fn advance(l: &mut Loader, brida: &Actor, id: &str, n: usize) -> anyhow::R
             "decree",
             I::Designate {
                 decree_number: format!("SK Wali Kota 050/{n}/2024"),
-                decree_date: day(0),
+                decree_date: day(20),
             },
         ),
-        ("pilot", I::StartPilot { on: day(30) }),
+        ("pilot", I::StartPilot { on: day(45) }),
         (
             "evaluate",
             I::EvaluatePilot {
@@ -633,28 +735,31 @@ async fn advance(l: &mut Loader, brida: &Actor, id: &str, n: usize) -> anyhow::R
         .is_some_and(|i| i.state.implemented_on.is_some());
     if adopted {
         if matches!(stage, 7 | 8) {
-            replicate(l, brida, id, n, day(500)).await?;
+            replicate(l, brida, id, n, day(300)).await?;
         }
         return Ok(());
     }
-    for (name, body) in steps.into_iter().take(reach) {
+    let days = [20, 45, 120, 150, 150];
+    for ((name, body), after) in steps.into_iter().zip(days).take(reach) {
+        l.on(day(after));
         l.run::<Innovation>(id, brida, format!("{name}-{id}"), body)
             .await?;
     }
     if reach == 5 && matches!(stage, 5 | 6) {
+        l.on(day(250));
         l.run::<Innovation>(
             id,
             brida,
             format!("dormant-{id}"),
             I::MarkDormant {
-                on: day(400),
+                on: day(250),
                 reason: "Pengelola dimutasi".into(),
             },
         )
         .await?;
     }
     if reach == 5 && matches!(stage, 7 | 8) {
-        replicate(l, brida, id, n, day(500)).await?;
+        replicate(l, brida, id, n, day(300)).await?;
     }
     Ok(())
 }
@@ -667,6 +772,7 @@ async fn replicate(
     n: usize,
     signed: NaiveDate,
 ) -> anyhow::Result<()> {
+    l.on(signed);
     for (k, region) in ["Kota Serang", "Kabupaten Serang", "Kabupaten Pandeglang"]
         .iter()
         .enumerate()
@@ -756,6 +862,11 @@ async fn project(
         ],
     };
     let step = |name: &str| format!("{id}-{name}");
+    // When each step happens: `d` days after the cohort starts, or before
+    // it ends.
+    let from_start = |d: u64| starts.checked_add_days(Days::new(d)).expect("a date");
+    let before_end = |d: u64| ends.checked_sub_days(Days::new(d)).expect("a date");
+    l.on(from_start(3 + i as u64 % 5));
     l.run::<ChangeProject>(
         &id,
         &participant,
@@ -770,6 +881,7 @@ async fn project(
     if reach == Reach::Proposed {
         return Ok(());
     }
+    l.on(from_start(12 + i as u64 % 3));
     l.run::<ChangeProject>(&id, &mentor, step("agree"), P::AgreeChangeArea)
         .await?;
     l.run::<ChangeProject>(
@@ -793,6 +905,7 @@ async fn project(
     if reach == Reach::PlanApproved {
         return Ok(());
     }
+    l.on(from_start(21));
     l.run::<ChangeProject>(
         &id,
         &examiner,
@@ -804,6 +917,7 @@ async fn project(
     )
     .await?;
     if reach == Reach::Withdrawn {
+        l.on(from_start(30));
         l.run::<ChangeProject>(
             &id,
             &participant,
@@ -815,6 +929,7 @@ async fn project(
         .await?;
         return Ok(());
     }
+    l.on(from_start(24));
     l.run::<ChangeProject>(&id, &organizer, step("start"), P::StartWorkplacePhase)
         .await?;
     let approved = match reach {
@@ -826,6 +941,15 @@ async fn project(
         if n > approved + 1 {
             break;
         }
+        // Evidence a few days before the milestone is due; the mentor's
+        // answer a few days after.
+        let milestone_due = due(n as u64);
+        let around = |d: i64| {
+            milestone_due
+                .checked_add_signed(chrono::Duration::days(d))
+                .expect("a date")
+        };
+        l.on(around(-3 - (i % 4) as i64));
         l.run::<ChangeProject>(
             &id,
             &participant,
@@ -839,6 +963,7 @@ async fn project(
         .await?;
         if n <= approved {
             if (i + n).is_multiple_of(5) {
+                l.on(around(-1));
                 l.run::<ChangeProject>(
                     &id,
                     &mentor,
@@ -861,6 +986,7 @@ async fn project(
                 )
                 .await?;
             }
+            l.on(around(2 + (i % 3) as i64));
             l.run::<ChangeProject>(
                 &id,
                 &mentor,
@@ -876,6 +1002,7 @@ async fn project(
     if matches!(reach, Reach::Piloted(_)) {
         return Ok(());
     }
+    l.on(before_end(20));
     l.run::<ChangeProject>(
         &id,
         &participant,
@@ -887,6 +1014,7 @@ async fn project(
     )
     .await?;
     if reach == Reach::Deferred {
+        l.on(before_end(5));
         l.run::<ChangeProject>(
             &id,
             &organizer,
@@ -908,6 +1036,7 @@ async fn project(
             },
         })
         .collect();
+    l.on(before_end(12));
     l.run::<ChangeProject>(
         &id,
         &examiner,
@@ -924,11 +1053,15 @@ async fn project(
         1 => Grade::Memuaskan,
         _ => Grade::CukupMemuaskan,
     };
+    l.on(before_end(10));
     l.run::<ChangeProject>(&id, &organizer, step("grade"), P::SetGrade { grade })
         .await?;
     if reach == Reach::Graded {
         return Ok(());
     }
+    // Adopted a month after the cohort ends.
+    let adopted = ends.checked_add_days(Days::new(30)).expect("a date");
+    l.on(adopted);
     l.run::<ChangeProject>(
         &id,
         &mentor,
@@ -939,11 +1072,13 @@ async fn project(
     )
     .await?;
     if reach == Reach::Replicated {
+        let signed = adopted.checked_add_days(Days::new(60)).expect("a date");
         let replication = Replication {
             adopter_opd: OpdCode::parse("kec-jombang")?,
             adopter_region: "Kota Cilegon".into(),
-            agreement: Agreement::new("Surat", &format!("{i}/2025"), date(2025, 10, 1), None)?,
+            agreement: Agreement::new("Surat", &format!("{i}/{}", signed.year()), signed, None)?,
         };
+        l.on(signed);
         l.run::<ChangeProject>(
             &id,
             &mentor,

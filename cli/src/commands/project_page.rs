@@ -34,7 +34,12 @@ fn level_code(value: i32) -> String {
 
 fn stamp_json(s: Option<&pb::Stamp>) -> serde_json::Value {
     let s = s.cloned().unwrap_or_default();
-    serde_json::json!({"by": s.by, "role": s.role, "at": crate::client::time(s.at.as_ref())})
+    let mut json =
+        serde_json::json!({"by": s.by, "role": s.role, "at": crate::client::time(s.at.as_ref())});
+    if s.recorded_at.is_some() {
+        json["recorded_at"] = crate::client::time(s.recorded_at.as_ref()).into();
+    }
+    json
 }
 
 fn attachments_json(list: &[pb::Attachment]) -> serde_json::Value {
@@ -117,7 +122,17 @@ impl Who<'_> {
             }
             by => format!("{by} ({})", self.words.role(&s.role)),
         };
-        format!("{} · {}", local_time(s.at.as_ref()), by)
+        match s.recorded_at.as_ref() {
+            // Written after the fact (ADR 0030): when it happened, and when recorded.
+            Some(recorded) => format!(
+                "{} ({} {}) · {}",
+                local_time(s.at.as_ref()),
+                self.words.word(W::Recorded),
+                local_time(Some(recorded)),
+                by
+            ),
+            None => format!("{} · {}", local_time(s.at.as_ref()), by),
+        }
     }
 }
 

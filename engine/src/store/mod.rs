@@ -75,7 +75,7 @@ pub use snapshot::{BadSnapshot, SnapshotFault};
 pub use subscription::Subscription;
 pub use types::{
     AppendResult, Digest, Direction, ExpectedVersion, MAX_NAME_LEN, MAX_STREAM_ID_LEN, Metadata,
-    NewEvent, RecordedEvent, StreamEvent, StreamId,
+    NewEvent, RecordedEvent, StreamEvent, StreamId, occurred_at,
 };
 pub use verify::{Break, BreakKind, VerifyReport};
 
@@ -1088,6 +1088,22 @@ impl EventStore {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let mut events = self.read_stream_to_end(stream).await?;
         events.retain(|e| e.recorded_at <= at);
+        Ok(events)
+    }
+
+    /// The events of a stream whose facts happened by `at` (their
+    /// effective time, [`RecordedEvent::occurred_at`], ADR 0030), in the
+    /// log's order.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn read_stream_effective_as_of(
+        &self,
+        stream: &StreamId,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut events = self.read_stream_to_end(stream).await?;
+        events.retain(|e| e.occurred_at() <= at);
         Ok(events)
     }
 }

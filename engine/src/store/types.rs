@@ -128,6 +128,11 @@ pub struct Metadata {
     /// so that a request id repeated with another command is told apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
+    /// When the fact happened, for a command explicitly backdated (a
+    /// history written after the fact: the demo, an import; ADR 0030).
+    /// Absent otherwise: the fact happened when the log recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<DateTime<Utc>>,
 }
 
 /// An event about to be appended.
@@ -214,6 +219,28 @@ impl RecordedEvent {
     pub fn decoded_metadata(&self) -> Metadata {
         serde_json::from_str(&self.metadata).unwrap_or_default()
     }
+
+    /// When the fact happened: the effective time a backdated command
+    /// carries ([`Metadata::occurred_at`]), otherwise when the log
+    /// recorded it. Metadata without the key is not parsed (ADR 0030).
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        occurred_at(&self.metadata).unwrap_or(self.recorded_at)
+    }
+}
+
+/// The effective time in a stored metadata text, when it carries one.
+/// Looks for the key before parsing.
+pub fn occurred_at(metadata: &str) -> Option<DateTime<Utc>> {
+    if !metadata.contains("\"occurred_at\"") {
+        return None;
+    }
+    #[derive(Deserialize)]
+    struct Only {
+        occurred_at: Option<DateTime<Utc>>,
+    }
+    serde_json::from_str::<Only>(metadata)
+        .ok()
+        .and_then(|only| only.occurred_at)
 }
 
 /// What loading a stream reads of each of its events: where it stands and

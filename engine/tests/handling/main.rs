@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use jejak_engine::clock::{ManualClock, days};
+use jejak_engine::clock::{Clock as _, ManualClock, days};
 use jejak_engine::domain::change_project::{
     ChangeProject, Goals, Grade, MilestonePlan, ProjectCommand as P, Proposal, TargetRating,
 };
@@ -1117,4 +1117,108 @@ async fn evidence_of_payload_versions_1_and_2_folds_and_a_newer_version_is_refus
         err.contains("payload version 3") && err.contains("upgrade jejak"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_backdated_command_is_decided_on_its_day_and_the_log_keeps_its_own_time() {
+    let w = world().await;
+    w.open_cohort().await;
+    w.propose().await;
+    w.ok(mentor(), P::AgreeChangeArea).await;
+    w.ok(
+        mentor(),
+        P::ApproveActionPlan {
+            note: String::new(),
+        },
+    )
+    .await;
+    w.ok(
+        examiner(),
+        P::RecordProposalSeminar {
+            accepted: true,
+            notes: String::new(),
+        },
+    )
+    .await;
+    // Written 200 days later, as having happened five days after the start.
+    w.clock.advance(days(200));
+    let happened = start() + days(5);
+    let started = w
+        .engine
+        .execute::<ChangeProject>(
+            &project_id(),
+            &w.ctx(organizer()).occurred_at(happened),
+            P::StartWorkplacePhase,
+        )
+        .await
+        .unwrap();
+    let project = w
+        .engine
+        .get::<ChangeProject>(&project_id())
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(
+        project.workplace_started_on,
+        Some(date(2026, 3, 7)),
+        "the deciders' today is the day it happened"
+    );
+    let event = w
+        .engine
+        .store()
+        .read_all(started.position - 1, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(event.occurred_at(), happened);
+    // The log's own time is the store's, never the effective one.
+    assert_ne!(event.recorded_at, happened, "never backdated");
+    let history = w
+        .engine
+        .history::<ChangeProject>(&project_id())
+        .await
+        .unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(
+        (last.occurred_at, last.recorded_at),
+        (happened, event.recorded_at)
+    );
+    assert!(history[0].occurred_at == history[0].recorded_at);
+
+    // By effective time, the phase had started a week after the start; by
+    // the log's time, not yet.
+    let stream = stream_of::<ChangeProject>(&project_id()).unwrap();
+    let week = start() + days(7);
+    let (then, _) = w
+        .engine
+        .state_at_effective_time::<ChangeProject>(&stream, week)
+        .await
+        .unwrap();
+    assert!(then.workplace_started_on.is_some());
+    let (logged, _) = w
+        .engine
+        .state_at_time::<ChangeProject>(&stream, week)
+        .await
+        .unwrap();
+    assert!(logged.workplace_started_on.is_none());
+
+    // Never dated ahead of the clock; nothing written.
+    let head = w.engine.store().digest().await.unwrap();
+    let ahead = w
+        .engine
+        .execute::<ChangeProject>(
+            &project_id(),
+            &w.ctx(participant()).occurred_at(w.clock.now() + days(1)),
+            P::Withdraw {
+                reason: "Mutasi".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&ahead, CommandError::Domain(DomainError::Invalid { field, .. }) if field == "occurred_at"),
+        "{ahead}"
+    );
+    assert_eq!(w.engine.store().digest().await.unwrap(), head);
 }

@@ -197,7 +197,7 @@ impl Projection for ProjectBoard {
         let Some(key) = project_key(event) else {
             return Ok(());
         };
-        let at = event.recorded_at;
+        let at = event.occurred_at();
         let decoded: ProjectEvent = decode(event)?;
         if let ProjectEvent::ProjectProposed {
             project_id,

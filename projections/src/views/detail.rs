@@ -22,8 +22,11 @@ pub struct Stamp {
     pub by: String,
     /// The role they acted in (`mentor`, `coach`, …; `system` for timers).
     pub role: String,
-    /// When the log recorded it.
+    /// When it happened (the effective time of a backdated fact, ADR 0030).
     pub at: DateTime<Utc>,
+    /// When the log recorded it, when that differs from `at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 /// One submission of evidence for a milestone.
@@ -165,7 +168,9 @@ impl ProjectDetail {
             let stamp = Stamp {
                 by: recorded.actor_id.clone().unwrap_or_default(),
                 role: recorded.actor_role.clone().unwrap_or_default(),
-                at: recorded.recorded_at,
+                at: recorded.occurred_at,
+                recorded_at: (recorded.occurred_at != recorded.recorded_at)
+                    .then_some(recorded.recorded_at),
             };
             let mut note = |kind: &str, milestone: Option<&MilestoneId>, text: &str| {
                 detail.notes.push(Note {
@@ -180,7 +185,7 @@ impl ProjectDetail {
                     if matches!(recorded.event, E::ProposalRevised { .. }) {
                         note("proposal_revised", None, "");
                     }
-                    detail.proposal_at = Some(recorded.recorded_at);
+                    detail.proposal_at = Some(recorded.occurred_at);
                 }
                 E::ChangeAreaAgreed { .. } => note("change_area_agreed", None, ""),
                 E::ActionPlanApproved { note: text, .. } => {

@@ -74,7 +74,7 @@ impl Projection for InnovationRegister {
         let Some(key) = self.keys(event).pop() else {
             return Ok(());
         };
-        let at = event.recorded_at;
+        let at = event.occurred_at();
         let decoded: InnovationEvent = decode(event)?;
         if let InnovationEvent::InnovationRegistered {
             innovation_id,

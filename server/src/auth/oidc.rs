@@ -271,6 +271,8 @@ impl OidcIssuer {
             nip,
             token_id: text("jti"),
             issued_at: iat,
+            // Only jejak's own tokens may backdate (ADR 0030).
+            backdate: false,
         })
     }
 

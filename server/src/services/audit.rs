@@ -61,6 +61,7 @@ impl App {
         id: &str,
         version: u64,
         at: Option<&prost_types::Timestamp>,
+        effective: bool,
         lifecycle: impl Fn(&A::State) -> Option<String>,
     ) -> Result<pb::StateAt, Status>
     where
@@ -68,12 +69,23 @@ impl App {
     {
         let stream = stream_of::<A>(id).map_err(status)?;
         let (state, version) = match (version, at) {
+            (0, Some(at)) if effective => self
+                .engine()
+                .state_at_effective_time::<A>(&stream, from_timestamp("at", at)?)
+                .await
+                .map_err(status)?,
             (0, Some(at)) => self
                 .engine()
                 .state_at_time::<A>(&stream, from_timestamp("at", at)?)
                 .await
                 .map_err(status)?,
             (0, None) => return Err(invalid("version", "give a stream version or a moment (at)")),
+            (_, None) if effective => {
+                return Err(invalid(
+                    "effective",
+                    "is a way of reading a moment: give `at` with it",
+                ));
+            }
             (v, None) => {
                 let current = self
                     .engine()
@@ -338,15 +350,19 @@ impl pb::audit_server::Audit for App {
         let state = match pb::StreamKind::try_from(r.kind).unwrap_or(pb::StreamKind::Unspecified) {
             pb::StreamKind::ChangeProject => {
                 let id = self.project_id(&r.id).await?;
-                self.state_at::<ChangeProject>(id.as_str(), r.version, at, |s| s.lifecycle.clone())
-                    .await?
+                self.state_at::<ChangeProject>(id.as_str(), r.version, at, r.effective, |s| {
+                    s.lifecycle.clone()
+                })
+                .await?
             }
             pb::StreamKind::Innovation => {
-                self.state_at::<Innovation>(&r.id, r.version, at, |s| s.lifecycle.clone())
-                    .await?
+                self.state_at::<Innovation>(&r.id, r.version, at, r.effective, |s| {
+                    s.lifecycle.clone()
+                })
+                .await?
             }
             pb::StreamKind::Cohort => {
-                self.state_at::<Cohort>(&r.id, r.version, at, |_| None)
+                self.state_at::<Cohort>(&r.id, r.version, at, r.effective, |_| None)
                     .await?
             }
             pb::StreamKind::Unspecified => {

@@ -58,6 +58,7 @@ fn stamp_out(s: &Stamp) -> pb::Stamp {
         by: s.by.clone(),
         role: s.role.clone(),
         at: Some(timestamp(s.at)),
+        recorded_at: s.recorded_at.map(timestamp),
     }
 }
 

@@ -36,12 +36,17 @@ type Written = Result<Response<pb::WriteResult>, Status>;
 
 impl App {
     pub(crate) fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Status> {
-        let actor = self.keys().actor(request)?;
+        self.caller(request).map(|verified| verified.actor)
+    }
+
+    /// The request's checked token and the actor it names (see [`App::actor`]).
+    pub(crate) fn caller<T>(&self, request: &Request<T>) -> Result<crate::auth::Verified, Status> {
+        let verified = self.keys().caller(request)?;
         // For the edge's log of refused calls.
         if let Some(caller) = request.extensions().get::<crate::edge::Caller>() {
-            caller.set(&actor.id, actor.role.as_str());
+            caller.set(&verified.actor.id, verified.actor.role.as_str());
         }
-        Ok(actor)
+        Ok(verified)
     }
 
     /// The project `given` names: an id, or a code (`pka-2026-9/017`)

@@ -7,12 +7,14 @@
 //! so one request always encodes to the same bytes). The engine keeps it with the events the request wrote
 //! and refuses the same request id sent again with another fingerprint.
 
+use chrono::{DateTime, Utc};
 use jejak_engine::engine::Context;
 use jejak_proto::v1 as pb;
 use sha2::{Digest as _, Sha256};
 use tonic::{Request, Status};
 
 use crate::App;
+use crate::auth::OCCURRED_AT_HEADER;
 use crate::convert::context;
 use crate::edge::Rpc;
 
@@ -126,7 +128,9 @@ impl App {
         &self,
         request: Request<T>,
     ) -> Result<(Context, T), Status> {
-        let actor = self.actor(&request)?;
+        let caller = self.caller(&request)?;
+        let occurred_at = backdated(&request, caller.backdate)?;
+        let actor = caller.actor;
         let rpc = request
             .extensions()
             .get::<Rpc>()
@@ -136,6 +140,35 @@ impl App {
         let ctx = context(&actor, message.request_id())?
             .with_fingerprint(fingerprint(&rpc, &message))
             .expecting(message.expected_version());
+        let ctx = match occurred_at {
+            Some(at) => ctx.occurred_at(at),
+            None => ctx,
+        };
         Ok((ctx, message))
     }
+}
+
+/// When a write's fact happened, from the header [`OCCURRED_AT_HEADER`]
+/// (ADR 0030): honoured only for a token carrying the claim `backdate`,
+/// refused with PERMISSION_DENIED for any other; `None` without it.
+fn backdated<T>(request: &Request<T>, may: bool) -> Result<Option<DateTime<Utc>>, Status> {
+    let Some(value) = request.metadata().get(OCCURRED_AT_HEADER) else {
+        return Ok(None);
+    };
+    if !may {
+        return Err(Status::permission_denied(format!(
+            "this token may not backdate a write ({OCCURRED_AT_HEADER}); send the write without \
+             it, or load a history with a token from `jejak token issue --backdate`"
+        )));
+    }
+    let at = value
+        .to_str()
+        .ok()
+        .and_then(|text| DateTime::parse_from_rfc3339(text.trim()).ok())
+        .ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "{OCCURRED_AT_HEADER} must be an RFC 3339 time, e.g. 2025-06-02T09:00:00+07:00"
+            ))
+        })?;
+    Ok(Some(at.with_timezone(&Utc)))
 }

@@ -351,6 +351,7 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
             id: project_id(),
             version: graded.stream_version,
             at: None,
+            effective: false,
         })
         .await
         .unwrap()
@@ -362,6 +363,7 @@ async fn the_whole_journey_from_cohort_to_replication_and_audit(db: &TestDb) {
             id: project_id(),
             version: history.stream_version,
             at: None,
+            effective: false,
         })
         .await
         .unwrap()

@@ -1,5 +1,6 @@
 //! jejak over real gRPC on 127.0.0.1:0, against SQLite and PostgreSQL.
 
+mod backdating;
 mod bad_input;
 mod evidence;
 mod fuzz;

@@ -151,6 +151,7 @@ async fn a_participants_fields_are_sealed_in_the_log_and_read_as_dihapus_after_e
                     id: project_id(),
                     version: 1,
                     at: None,
+                    effective: false,
                 })
                 .await
                 .unwrap()
@@ -211,6 +212,7 @@ async fn a_participants_fields_are_sealed_in_the_log_and_read_as_dihapus_after_e
             id: COHORT.into(),
             version: 2,
             at: None,
+            effective: false,
         })
         .await
         .unwrap()

@@ -430,6 +430,7 @@ pub(crate) async fn call_on(
                 id: pid.clone(),
                 version: 1,
                 at: None,
+                effective: false,
             })
             .await
             .map(drop),
@@ -987,6 +988,7 @@ async fn every_rpc_needs_a_valid_token(db: &TestDb) {
         nbf: None,
         exp: now - 3_600,
         jti: None,
+        backdate: false,
     };
     let expired = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),

@@ -130,6 +130,7 @@ async fn an_auditor_reads_who_did_what_when(db: &TestDb) {
     let before = app
         .audit(&p.auditor)
         .get_state_at(pb::GetStateAtRequest {
+            effective: false,
             kind: pb::StreamKind::ChangeProject as i32,
             id: project_id(),
             version: submitted.stream_version - 1,
@@ -147,6 +148,7 @@ async fn an_auditor_reads_who_did_what_when(db: &TestDb) {
     let after = app
         .audit(&p.auditor)
         .get_state_at(pb::GetStateAtRequest {
+            effective: false,
             kind: pb::StreamKind::ChangeProject as i32,
             id: project_id(),
             version: submitted.stream_version,

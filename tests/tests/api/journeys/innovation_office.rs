@@ -152,6 +152,7 @@ async fn an_innovation_office_keeps_the_register(db: &TestDb) {
     let registered = app
         .audit(&p.auditor)
         .get_state_at(pb::GetStateAtRequest {
+            effective: false,
             kind: pb::StreamKind::Innovation as i32,
             id: project.innovation_id.clone(),
             version: 1,

@@ -1,0 +1,169 @@
+//! `jejak demo` writes the city as a history (ADR 0030): it says where it
+//! writes, every command it writes is backdated over the 18 months before
+//! today (the log records each now), some milestones are overdue, time
+//! travel by effective time sees the past, and a second run writes
+//! nothing. On SQLite and, under CI, on PostgreSQL.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use chrono::{DateTime, Months, Utc};
+use jejak_engine::store::{EventStore, RecordedEvent, StoreConfig};
+
+use common::BIN;
+
+fn demo(dir: &Path, database_url: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["demo", "--data-dir"])
+        .arg(dir)
+        .args(["--database-url", database_url])
+        .env_remove("JEJAK_SERVER")
+        .env_remove("JEJAK_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+async fn log(url: &str) -> Vec<RecordedEvent> {
+    let store = EventStore::open(url, StoreConfig::default()).await.unwrap();
+    let mut events = Vec::new();
+    loop {
+        let batch = store.read_all(events.len() as u64, 10_000).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        events.extend(batch);
+    }
+    events
+}
+
+fn state_at(dir: &Path, url: &str, cohort: &str, at: DateTime<Utc>, effective: bool) -> u64 {
+    let at = at.to_rfc3339();
+    let mut args = vec![
+        "audit", "--db", url, "state-at", "--kind", "cohort", cohort, "--at", &at, "--json",
+    ];
+    if effective {
+        args.push("--effective");
+    }
+    let out = Command::new(BIN)
+        .args(&args)
+        .current_dir(dir)
+        .env_remove("JEJAK_SERVER")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["version"].as_u64().unwrap_or_else(|| panic!("{json}"))
+}
+
+async fn the_demo_writes_a_history(url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Utc::now();
+    let first = demo(dir.path(), url);
+    assert!(
+        first.contains(&format!(
+            "writing into the data folder {}",
+            dir.path().display()
+        )),
+        "{first}"
+    );
+
+    assert!(
+        first.contains(", 0 refused"),
+        "every step decided on its day: {first}"
+    );
+    let events = log(url).await;
+    let backdated: Vec<_> = events
+        .iter()
+        .filter(|e| e.decoded_metadata().occurred_at.is_some())
+        .collect();
+    assert!(
+        backdated.len() > 1_000,
+        "the city is written as a history: {} of {} events backdated",
+        backdated.len(),
+        events.len()
+    );
+    for event in &backdated {
+        assert!(
+            event.recorded_at >= started - chrono::Duration::seconds(5),
+            "the log's own time is never backdated"
+        );
+        assert!(event.occurred_at() < event.recorded_at);
+    }
+    // Those the process managers registered (adoptions, replicas) happened
+    // when their causes did.
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.event_type == "InnovationRegistered")
+            .all(|e| e.decoded_metadata().occurred_at.is_some())
+    );
+    let earliest = backdated.iter().map(|e| e.occurred_at()).min().unwrap();
+    let latest = backdated.iter().map(|e| e.occurred_at()).max().unwrap();
+    let eighteen = started.checked_sub_months(Months::new(18)).unwrap();
+    assert!(
+        (earliest - eighteen).num_days().abs() <= 2,
+        "it begins 18 months ago: {earliest}"
+    );
+    assert!(
+        started - latest < chrono::Duration::days(30),
+        "and reaches this month: {latest}"
+    );
+    let overdue = events
+        .iter()
+        .filter(|e| e.event_type == "MilestoneOverdue")
+        .count();
+    assert!(
+        overdue > 0,
+        "some milestones of the running cohort are overdue"
+    );
+
+    // Time travel: by the log's time the first cohort did not exist a year
+    // ago; by when things happened it had opened and enrolled.
+    let cohort = events
+        .iter()
+        .find(|e| e.event_type == "CohortOpened")
+        .map(|e| {
+            e.stream_id
+                .as_str()
+                .trim_start_matches("cohort-")
+                .to_owned()
+        })
+        .unwrap();
+    let a_year_ago = started.checked_sub_months(Months::new(12)).unwrap();
+    assert_eq!(state_at(dir.path(), url, &cohort, a_year_ago, false), 0);
+    assert!(state_at(dir.path(), url, &cohort, a_year_ago, true) > 1);
+
+    // Again: nothing new.
+    let second = demo(dir.path(), url);
+    assert!(second.contains(" 0 commands written"), "{second}");
+    assert_eq!(log(url).await.len(), events.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_writes_a_history_of_18_months_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("jejak.db").display());
+    the_demo_writes_a_history(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_writes_a_history_of_18_months_on_postgres() {
+    let Some(db) = jejak_tests::TestDb::postgres("demo_history").await else {
+        return;
+    };
+    the_demo_writes_a_history(db.url()).await;
+    db.cleanup().await;
+}
