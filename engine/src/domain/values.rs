@@ -536,7 +536,8 @@ impl fmt::Display for ProjectCode {
 pub struct Attachment {
     /// Lower-case hex SHA-256 of the content.
     pub sha256: String,
-    /// Where the content lives (`jejak:sha256/…`, `https://…`, `s3://…`, `file:…`).
+    /// Where the content lives (`jejak:sha256/…`, `https://…`, `s3://…`;
+    /// events recorded before jejak stored files may name `file:…`).
     pub uri: String,
     /// File name shown to people.
     pub name: String,
@@ -576,10 +577,16 @@ impl Attachment {
             ));
         }
         let uri = text(&format!("{field}.uri"), uri, 2_000, false)?;
-        if !uri.contains(':') {
+        // Where evidence may be kept: stored by jejak, or an address anyone
+        // who may read it can open (not a path on someone's machine, not a
+        // script).
+        let scheme = uri
+            .split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("https" | "http" | "s3" | "jejak")) {
             return Err(DomainError::invalid(
                 &format!("{field}.uri"),
-                "must be a URI with a scheme, e.g. https://… or file:…",
+                "must be a stored file (jejak:sha256/…) or an https://, http:// or s3:// address",
             ));
         }
         if uri.starts_with("jejak:") && Self::stored_hash(&uri).is_none() {
@@ -821,6 +828,9 @@ mod tests {
         );
         assert!(Attachment::new("e", "abc", "https://x", "n", "a/b").is_err());
         assert!(Attachment::new("e", &hash, "nowhere", "n", "a/b").is_err());
+        for elsewhere in ["file:///etc/passwd", "javascript:alert(1)", "ftp://x/y"] {
+            assert!(Attachment::new("e", &hash, elsewhere, "n", "a/b").is_err());
+        }
         assert!(Attachment::new("e", &hash, "https://x", "n", "pdf").is_err());
     }
 
