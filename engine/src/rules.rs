@@ -100,8 +100,8 @@ impl Engine {
         // Who may ask comes before whether the cohort exists.
         if ctx.actor.role != Role::Organizer {
             return Err(DomainError::forbidden(format!(
-                "a {} may not move cohorts; their organizer does",
-                ctx.actor.role
+                "{} may not move cohorts; their organizer does",
+                ctx.actor.role.a()
             ))
             .into());
         }

@@ -817,7 +817,7 @@ fn assigned(actor: &Actor, enrollment: &Enrollment, organizer: &str) -> Result<(
             }
             Role::Organizer => "only the organizer of the project's cohort may do this".to_owned(),
             Role::Auditor | Role::Admin | Role::InnovationOfficer => {
-                format!("a {} may not act on change projects", actor.role)
+                format!("{} may not act on change projects", actor.role.a())
             }
             role => format!("you are not this project's {role}; only its own {role} may do this"),
         }))
@@ -1459,8 +1459,8 @@ impl Aggregate for ChangeProject {
             let name = Self::command_name(&command.body).replace('_', " ");
             if command.actor.role != role {
                 return Err(DomainError::forbidden(format!(
-                    "a {} may not {name}; the project's {role} does",
-                    command.actor.role
+                    "{} may not {name}; the project's {role} does",
+                    command.actor.role.a()
                 )));
             }
             let current = state.lifecycle.clone().unwrap_or_default();
@@ -1489,8 +1489,8 @@ impl Aggregate for ChangeProject {
             let current = state.lifecycle.clone().unwrap_or_default();
             if !steps.is_empty() && !steps.iter().any(|t| t.roles.contains(&command.actor.role)) {
                 return Err(DomainError::forbidden(format!(
-                    "a {} may not {name}; whoever may {} may",
-                    command.actor.role,
+                    "{} may not {name}; whoever may {} may",
+                    command.actor.role.a(),
                     recording.replace('_', " ")
                 )));
             }

@@ -326,8 +326,8 @@ impl Aggregate for Cohort {
         let actor = &command.actor;
         if actor.role != Role::Organizer {
             return Err(DomainError::forbidden(format!(
-                "a {} may not run cohorts; organizers do",
-                actor.role
+                "{} may not run cohorts; organizers do",
+                actor.role.a()
             )));
         }
         match &command.body {

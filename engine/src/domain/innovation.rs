@@ -415,7 +415,8 @@ fn may_act(actor: &Actor, opd: &OpdCode) -> Result<(), DomainError> {
             "an innovation officer acts only for their own OPD; this innovation belongs to {opd}"
         ))),
         role => Err(DomainError::forbidden(format!(
-            "a {role} may not change the innovation register"
+            "{} may not change the innovation register",
+            role.a()
         ))),
     }
 }

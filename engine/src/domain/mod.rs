@@ -102,6 +102,21 @@ impl Role {
     }
 }
 
+impl Role {
+    /// The role with its article, as a sentence says it: `an examiner`,
+    /// `a mentor`.
+    #[must_use]
+    pub fn a(self) -> String {
+        let name = self.as_str();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {name}")
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

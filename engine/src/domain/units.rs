@@ -204,8 +204,8 @@ impl Aggregate for Units {
     ) -> Result<Vec<UnitsEvent>, DomainError> {
         if command.actor.role != Role::Admin {
             return Err(DomainError::forbidden(format!(
-                "a {} may not keep the region's units; operators do",
-                command.actor.role
+                "{} may not keep the region's units; operators do",
+                command.actor.role.a()
             )));
         }
         match &command.body {

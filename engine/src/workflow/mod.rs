@@ -590,7 +590,8 @@ impl Workflow {
                 }
             }
             DomainError::forbidden(format!(
-                "a {role} may not {readable}; in workflow {} only {} may",
+                "{} may not {readable}; in workflow {} only {} may",
+                role.a(),
                 self.name,
                 names.join(" or ")
             ))

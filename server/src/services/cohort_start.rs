@@ -26,8 +26,8 @@ impl App {
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
         if ctx.actor.role != Role::Organizer {
             return Err(Status::permission_denied(format!(
-                "a {} may not start the workplace phase; only the cohort's organizer may",
-                ctx.actor.role
+                "{} may not start the workplace phase; only the cohort's organizer may",
+                ctx.actor.role.a()
             )));
         }
         let cohort = self

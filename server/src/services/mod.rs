@@ -179,8 +179,8 @@ pub(crate) fn require(actor: &Actor, roles: &[Role], what: &str) -> Result<(), S
     }
     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     Err(Status::permission_denied(format!(
-        "a {} may not {what}; only {} may",
-        actor.role,
+        "{} may not {what}; only {} may",
+        actor.role.a(),
         names.join(" or ")
     )))
 }
