@@ -703,6 +703,26 @@ fn people_read_the_projects_page_in_their_words_with_units_and_a_cohort_wide_sta
         &["admin", "units", "load", "units.toml"],
     );
     assert!(again.contains("0 units added, 2 already there"), "{again}");
+    // A unit refused midway: the load says what it left behind.
+    std::fs::write(
+        server.path().join("bad-units.toml"),
+        "[[unit]]\ncode = \"dishub\"\nname = \"Dinas Perhubungan\"\n\n\
+         [[unit]]\ncode = \"pkm-baru\"\nname = \"Puskesmas Baru\"\nkind = \"puskesmas\"\nparent = \"nope\"\n",
+    )
+    .unwrap();
+    let bad = server
+        .jejak(
+            Some(&operator),
+            &["admin", "units", "load", "bad-units.toml"],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        said.contains("unit 'pkm-baru'") && said.contains("1 units were added"),
+        "{said}"
+    );
     let listed: serde_json::Value = serde_json::from_str(&run(
         &server,
         &organizer,

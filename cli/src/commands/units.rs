@@ -184,9 +184,10 @@ pub async fn units(c: &Connection, command: UnitsCommand) -> Outcome {
     let mut admin = c.admin()?;
     let (mut added, mut kept) = (0, 0);
     for u in entries {
+        let code = u.code.trim().to_owned();
         let w = admin
             .add_unit(pb::AddUnitRequest {
-                request_id: format!("units-load/{}", u.code.trim()),
+                request_id: format!("units-load/{code}"),
                 unit: Some(pb::Unit {
                     code: u.code,
                     name: u.name,
@@ -194,7 +195,15 @@ pub async fn units(c: &Connection, command: UnitsCommand) -> Outcome {
                     parent: u.parent,
                 }),
             })
-            .await?
+            .await
+            // Say what the file left behind: a load stops at the first
+            // unit refused, and loading the file again adds only the rest.
+            .map_err(|status| match crate::client::Failure::from(status) {
+                crate::client::Failure::Refused(why) => crate::client::Failure::Refused(format!(
+                    "unit '{code}': {why}; {added} units were added and {kept} already there before it; fix the file and load it again (what is there is not added twice)"
+                )),
+                unreachable => unreachable,
+            })?
             .into_inner();
         if w.events.is_empty() || w.duplicate {
             kept += 1;
