@@ -807,7 +807,7 @@ fn inbox_json(i: &pb::InboxItem) -> serde_json::Value {
         .iter()
         .map(|a| serde_json::json!({ "name": a.name, "media_type": a.media_type, "size": a.size, "sha256": a.sha256, "uri": a.uri, "asserted": a.asserted }))
         .collect();
-    serde_json::json!({ "kind": inbox_kind(i), "project_id": i.project_id, "code": i.code, "title": i.title, "change_area": i.change_area, "participant_name": i.participant_name, "milestone_id": i.milestone_id, "milestone_title": i.milestone_title, "expected_output": i.expected_output, "evidence": evidence, "since": time(i.since.as_ref()), "age_seconds": i.age_seconds })
+    serde_json::json!({ "kind": inbox_kind(i), "project_id": i.project_id, "code": i.code, "title": i.title, "change_area": i.change_area, "participant_name": i.participant_name, "milestone_id": i.milestone_id, "milestone_title": i.milestone_title, "expected_output": i.expected_output, "evidence": evidence, "reason": i.reason, "requested_plan": i.requested_plan.iter().map(|m| serde_json::json!({"id": m.id, "title": m.title, "due": m.due, "expected_output": m.expected_output})).collect::<Vec<_>>(), "since": time(i.since.as_ref()), "age_seconds": i.age_seconds })
 }
 
 /// What an inbox item asks the mentor to approve, one line each, under
@@ -815,17 +815,22 @@ fn inbox_json(i: &pb::InboxItem) -> serde_json::Value {
 /// output and its evidence with the way to fetch each file.
 fn inbox_details(i: &pb::InboxItem) -> Vec<String> {
     let mut lines = Vec::new();
+    let project = if i.code.is_empty() {
+        &i.project_id
+    } else {
+        &i.code
+    };
     match pb::InboxKind::try_from(i.kind) {
         Ok(pb::InboxKind::Proposal) => {
             lines.push(format!(
-                "{} — {}: change area: {}",
-                i.project_id, i.title, i.change_area
+                "{project} — {}: change area: {}",
+                i.title, i.change_area
             ));
         }
         Ok(pb::InboxKind::MilestoneEvidence) => {
             lines.push(format!(
-                "{} {} {}: expected output: {}",
-                i.project_id, i.milestone_id, i.milestone_title, i.expected_output
+                "{project} {} {}: expected output: {}",
+                i.milestone_id, i.milestone_title, i.expected_output
             ));
             for a in &i.evidence {
                 let size = a
@@ -835,13 +840,22 @@ fn inbox_details(i: &pb::InboxItem) -> Vec<String> {
                     format!("kept at {} (hash asserted by the participant)", a.uri)
                 } else {
                     format!(
-                        "jejak evidence get {} --project {} --out FILE",
-                        a.uri, i.project_id
+                        "jejak evidence get {} --project {project} --out FILE",
+                        a.uri
                     )
                 };
                 lines.push(format!(
                     "  {} ({}, {size}, sha256 {}): {fetch}",
                     a.name, a.media_type, a.sha256
+                ));
+            }
+        }
+        Ok(pb::InboxKind::PlanChange) => {
+            lines.push(format!("{project} — plan change asked: {}", i.reason));
+            for m in &i.requested_plan {
+                lines.push(format!(
+                    "  {} {} (due {}): {}",
+                    m.id, m.title, m.due, m.expected_output
                 ));
             }
         }

@@ -106,6 +106,18 @@ pub struct ProjectRow {
     /// When the participant's plan change started waiting for the mentor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_change_waiting_since: Option<DateTime<Utc>>,
+    /// What that change asks: the plan as it is to stand, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_change: Option<PlanChangeRow>,
+}
+
+/// A plan change waiting for the mentor.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanChangeRow {
+    /// Why the participant asks.
+    pub reason: String,
+    /// The whole plan as it is to stand.
+    pub milestones: Vec<jejak_engine::domain::change_project::MilestonePlan>,
 }
 
 impl ProjectRow {
@@ -258,6 +270,7 @@ impl Projection for ProjectBoard {
                 updated_at: at,
                 version: event.stream_version,
                 plan_change_waiting_since: None,
+                plan_change: None,
             };
             docs.put(key.clone(), row);
         }
@@ -358,12 +371,24 @@ impl Projection for ProjectBoard {
             ProjectEvent::ReplicationRecorded { .. } => row.replications += 1,
             ProjectEvent::StateChanged { to, .. } => row.state.clone_from(to),
             ProjectEvent::WorkflowChanged { workflow, .. } => row.workflow = workflow.to_string(),
-            ProjectEvent::PlanChangeRequested { .. } => row.plan_change_waiting_since = Some(at),
+            ProjectEvent::PlanChangeRequested {
+                milestones, reason, ..
+            } => {
+                row.plan_change_waiting_since = Some(at);
+                row.plan_change = Some(PlanChangeRow {
+                    reason: reason.clone(),
+                    milestones: milestones.clone(),
+                });
+            }
             ProjectEvent::PlanChangeApproved { milestones, .. } => {
                 plan(row, milestones);
                 row.plan_change_waiting_since = None;
+                row.plan_change = None;
             }
-            ProjectEvent::PlanChangeReturned { .. } => row.plan_change_waiting_since = None,
+            ProjectEvent::PlanChangeReturned { .. } => {
+                row.plan_change_waiting_since = None;
+                row.plan_change = None;
+            }
             // The project follows its cohort's reassignment: what waits for
             // a mentor moves with the project to the new one (ADR 0027).
             ProjectEvent::StaffAssigned { staff, .. } => {

@@ -21,7 +21,7 @@ use jejak_engine::store::StoreError;
 use serde::Serialize;
 
 pub use activity::ActivityRow;
-pub use board::{HorizonCounts, MilestoneRow, ProjectBoard, ProjectRow};
+pub use board::{HorizonCounts, MilestoneRow, PlanChangeRow, ProjectBoard, ProjectRow};
 pub use cohorts::{CohortRow, Cohorts};
 pub use detail::{
     FinalReport, GradeSet, MilestoneDetail, Note, ProjectDetail, SeminarResult, Stamp, Submission,
@@ -117,6 +117,8 @@ pub struct InboxItem {
     pub expected_output: String,
     /// The evidence to approve: the milestone's latest submission.
     pub evidence: Vec<jejak_engine::domain::values::Attachment>,
+    /// For a plan change: the plan it asks for, and why.
+    pub plan_change: Option<board::PlanChangeRow>,
     /// Since when it waits.
     pub since: DateTime<Utc>,
     /// How long it has waited, in seconds, as of the query.
@@ -605,6 +607,7 @@ pub fn inbox_of(rows: &[ProjectRow], now: DateTime<Utc>) -> Vec<InboxItem> {
             evidence: milestone
                 .map(|m| m.last_submission.clone())
                 .unwrap_or_default(),
+            plan_change: None,
             since,
             age_seconds: (now - since).num_seconds().max(0),
         };
@@ -626,7 +629,10 @@ pub fn inbox_of(rows: &[ProjectRow], now: DateTime<Utc>) -> Vec<InboxItem> {
             items.push(item(InboxKind::AdoptionEndorsement, None, since));
         }
         if let Some(since) = row.plan_change_waiting_since {
-            items.push(item(InboxKind::PlanChange, None, since));
+            items.push(InboxItem {
+                plan_change: row.plan_change.clone(),
+                ..item(InboxKind::PlanChange, None, since)
+            });
         }
     }
     items.sort_by(|a, b| {

@@ -105,7 +105,9 @@ fn proposal_out(p: &Proposal) -> pb::Proposal {
     }
 }
 
-fn plan_out(m: &jejak_engine::domain::change_project::MilestonePlan) -> pb::MilestonePlan {
+pub(crate) fn plan_out(
+    m: &jejak_engine::domain::change_project::MilestonePlan,
+) -> pb::MilestonePlan {
     pb::MilestonePlan {
         id: m.id.to_string(),
         horizon: horizon_out(m.horizon),

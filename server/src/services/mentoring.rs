@@ -24,6 +24,16 @@ fn item_out(item: InboxItem) -> pb::InboxItem {
         }) as i32,
         project_id: item.project_id,
         code: item.code,
+        reason: item
+            .plan_change
+            .as_ref()
+            .map(|p| p.reason.clone())
+            .unwrap_or_default(),
+        requested_plan: item
+            .plan_change
+            .as_ref()
+            .map(|p| p.milestones.iter().map(super::detail::plan_out).collect())
+            .unwrap_or_default(),
         title: item.title,
         participant_name: item.participant_name,
         milestone_id: item.milestone_id.unwrap_or_default(),

@@ -406,14 +406,14 @@ async fn the_plan_changes_after_acceptance_through_the_mentor(db: &TestDb) {
         .unwrap()
         .into_inner();
     assert_eq!(requested.events, ["PlanChangeRequested"]);
-    // It waits in the mentor's inbox.
+    // It waits in the mentor's inbox, with what it asks and why.
     let waiting = inbox(&app, &p.mentor, requested.position).await;
-    assert!(
-        waiting
-            .iter()
-            .any(|i| i.kind == pb::InboxKind::PlanChange as i32),
-        "{waiting:?}"
-    );
+    let item = waiting
+        .iter()
+        .find(|i| i.kind == pb::InboxKind::PlanChange as i32)
+        .unwrap_or_else(|| panic!("{waiting:?}"));
+    assert_eq!(item.reason, "Rapat pleno diundur");
+    assert_eq!(item.requested_plan, milestones);
     let refused = app
         .mentoring(&p.mentor)
         .return_plan_change(reason("return", ""))
