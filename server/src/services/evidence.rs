@@ -344,6 +344,19 @@ impl pb::evidence_server::Evidence for App {
                 "no evidence recorded there names the stored file {STORED_SCHEME}{sha256}"
             )));
         };
+        // A participant's files are theirs: a download by anyone else is
+        // on the record of reads their privacy report shows (ADR 0022).
+        if let Subject::Project(state) = &subject
+            && let Some(participant) = state.participant()
+        {
+            self.record_reads(
+                &actor,
+                vec![participant.person.to_string()],
+                "evidence",
+                "Evidence.Download",
+            )
+            .await;
+        }
         let content = self
             .evidence()
             .store

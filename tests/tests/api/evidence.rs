@@ -565,6 +565,31 @@ async fn a_stored_file_is_recorded_only_where_it_was_uploaded(db: &TestDb) {
         .await
         .unwrap();
     assert!(download(&app, &p.mentor, &own.uri).await.is_ok());
+    assert!(download(&app, &p.participant, &own.uri).await.is_ok());
+    // The mentor's download is on the participant's record of reads; her own is not.
+    let person = app
+        .cohorts(&p.organizer)
+        .find_participant(pb::FindParticipantRequest {
+            nip: super::NIP.into(),
+            cohort_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .person_id;
+    let report = app
+        .admin(&p.auditor)
+        .get_privacy_report(pb::PrivacyReportRequest { person_id: person })
+        .await
+        .unwrap()
+        .into_inner();
+    let downloads: Vec<&str> = report
+        .reads
+        .iter()
+        .filter(|r| r.why.starts_with("Evidence.Download"))
+        .map(|r| r.reader.as_str())
+        .collect();
+    assert_eq!(downloads, ["mentor-1"], "{report:?}");
     // BRIDA reads no project, nor its files.
     let brida = download(&app, &p.brida, &own.uri).await.unwrap_err();
     assert_eq!(brida.code(), Code::NotFound, "{brida:?}");
