@@ -102,16 +102,22 @@ fn each_change_after_the_fact_has_its_command_and_writes_retry_safely() {
 
     // A write without --request-id prints the one it generated with --json;
     // sent again with it, nothing changes.
+    // The participant is named by NIP alone: she stays as enrolled.
     let reassign: Vec<&str> = [
         "cohort",
         "reassign",
         "pka-2026-9",
+        "--nip",
+        "198703152010011003",
         "--mentor",
         "sekretaris-dpmptsp",
+        "--coach",
+        "wi-1",
+        "--examiner",
+        "penguji-1",
         "--json",
     ]
     .into_iter()
-    .chain(person)
     .collect();
     let first = ok(run(&organizer, &reassign));
     let id = first["request_id"]

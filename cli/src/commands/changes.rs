@@ -14,18 +14,9 @@ use crate::client::{Connection, Failure, Outcome};
 pub struct ReassignArgs {
     /// The cohort.
     pub cohort: String,
-    /// The participant's NIP.
+    /// The participant's NIP: the participant stays as enrolled.
     #[arg(long)]
     pub nip: String,
-    /// Full name (as enrolled).
-    #[arg(long)]
-    pub name: String,
-    /// Position.
-    #[arg(long)]
-    pub position: String,
-    /// OPD code.
-    #[arg(long)]
-    pub opd: String,
     /// The mentor's user id from now on.
     #[arg(long)]
     pub mentor: String,
@@ -45,9 +36,7 @@ pub async fn reassign(c: &Connection, a: ReassignArgs) -> Outcome {
         cohort_id: a.cohort,
         participant: Some(pb::ParticipantInfo {
             nip: a.nip,
-            name: a.name,
-            position: a.position,
-            opd: a.opd,
+            ..Default::default()
         }),
         mentor: a.mentor,
         coach: a.coach,

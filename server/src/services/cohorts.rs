@@ -54,6 +54,48 @@ impl App {
         Ok((enrollment, indexed))
     }
 
+    /// The enrolment of the participant with `nip` in `cohort_id`, with the
+    /// staff `r` names: a reassignment that names the participant by NIP
+    /// alone. Another organizer's cohort, and a NIP not enrolled in it, are
+    /// answered as not found.
+    async fn enrolled(
+        &self,
+        actor: &Actor,
+        cohort_id: &CohortId,
+        nip: &str,
+        r: &pb::EnrolParticipantRequest,
+    ) -> Result<Enrollment, Status> {
+        let nip = Nip::parse_field("participant.nip", nip).map_err(domain)?;
+        let cohort = self
+            .engine()
+            .get::<Cohort>(cohort_id.as_str())
+            .await
+            .map_err(status)?
+            .map(|c| c.state)
+            .filter(|c| c.facts.as_ref().is_some_and(|f| f.organizer == actor.id))
+            .ok_or_else(|| not_found("cohort", cohort_id.as_str()))?;
+        let person = self
+            .engine()
+            .store()
+            .find_person(&nip)
+            .await
+            .map_err(status)?;
+        let enrolled = person
+            .and_then(|person| cohort.enrollments.get(&person))
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "no participant with this NIP is enrolled in cohort {cohort_id}; check the NIP (jejak cohort find --nip)"
+                ))
+            })?;
+        Enrollment::new(
+            enrolled.participant.clone(),
+            &r.mentor,
+            &r.coach,
+            &r.examiners,
+        )
+        .map_err(domain)
+    }
+
     /// Enrols as `r` asks. The people index holds the NIP only when the
     /// enrolment is in the log: a row this request made is taken back when
     /// the command appends nothing (refused, or already recorded), and put
@@ -155,7 +197,17 @@ impl pb::cohorts_server::Cohorts for App {
     async fn reassign_staff(&self, request: Request<pb::EnrolParticipantRequest>) -> Written {
         let (ctx, r) = self.command(request)?;
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
-        let enrollment = self.enrollment(&ctx.actor, &r, false).await?.0;
+        let enrollment = match r.participant.as_ref() {
+            // The NIP alone: the participant as enrolled, with new staff.
+            Some(p)
+                if p.name.trim().is_empty()
+                    && p.position.trim().is_empty()
+                    && p.opd.trim().is_empty() =>
+            {
+                self.enrolled(&ctx.actor, &cohort_id, &p.nip, &r).await?
+            }
+            _ => self.enrollment(&ctx.actor, &r, false).await?.0,
+        };
         // The cohort, then the participant's project (ADR 0027).
         let outcome = self
             .engine()

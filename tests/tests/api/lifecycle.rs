@@ -240,6 +240,41 @@ async fn a_reassignment_moves_the_project_and_its_inbox_to_the_new_mentor(db: &T
         .unwrap()
         .into_inner();
     assert!(again.duplicate);
+    // Named by NIP alone, the participant stays as enrolled; a NIP not
+    // enrolled there, or another organizer, is told it is not found.
+    let by_nip = |nip: &str, mentor: &str| pb::EnrolParticipantRequest {
+        request_id: format!("by-nip-{mentor}"),
+        mentor: mentor.into(),
+        participant: Some(pb::ParticipantInfo {
+            nip: nip.into(),
+            ..Default::default()
+        }),
+        ..enrol()
+    };
+    let moved = app
+        .cohorts(&p.organizer)
+        .reassign_staff(by_nip(super::NIP, "mentor-3"))
+        .await
+        .unwrap()
+        .into_inner();
+    let project = get(&app, &app.token(Role::Mentor, "mentor-3"), moved.position).await;
+    assert_eq!(project.mentor, "mentor-3");
+    assert_eq!(
+        project.participant_name, "Siti Rahmawati",
+        "still as enrolled"
+    );
+    let unknown = app
+        .cohorts(&p.organizer)
+        .reassign_staff(by_nip("198001012005011001", "mentor-4"))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound, "{unknown:?}");
+    let stranger = app
+        .cohorts(&app.token(Role::Organizer, "organizer-9"))
+        .reassign_staff(by_nip(super::NIP, "mentor-4"))
+        .await
+        .unwrap_err();
+    assert_eq!(stranger.code(), tonic::Code::NotFound, "{stranger:?}");
     // History shows who decided what: the project's stream holds the
     // reassignment and the new mentor's agreement by name.
     let history = app
