@@ -223,7 +223,25 @@ impl Aggregate for Units {
                         id: unit.code.to_string(),
                     });
                 }
+                // One unit per code however it is written: `DINKES` is `dinkes`.
+                if let Some(existing) = state
+                    .units
+                    .keys()
+                    .find(|code| code.eq_ignore_ascii_case(unit.code.as_str()))
+                {
+                    return Err(DomainError::AlreadyExists {
+                        what: "unit",
+                        id: existing.to_string(),
+                    });
+                }
                 match (&unit.parent, unit.kind) {
+                    // An OPD and a kecamatan are the region's own units.
+                    (Some(_), UnitKind::Opd | UnitKind::Kecamatan) => {
+                        return Err(DomainError::invalid(
+                            "parent",
+                            "an OPD or a kecamatan belongs to no other unit; leave parent empty",
+                        ));
+                    }
                     (None, UnitKind::Puskesmas) => {
                         return Err(DomainError::invalid(
                             "parent",

@@ -79,6 +79,19 @@ async fn units_are_kept_by_an_operator_and_unknown_ones_refused_with_the_nearest
     .await
     .unwrap_err();
     assert_eq!(twice.code(), Code::AlreadyExists, "{twice:?}");
+    // One code however it is written; an OPD or kecamatan under no one.
+    let shouted = add(&app, &p.admin, unit("DINKES", "Dinas Kesehatan", "opd", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(shouted.code(), Code::AlreadyExists, "{shouted:?}");
+    let nested = add(
+        &app,
+        &p.admin,
+        unit("kec-baru", "Kecamatan Baru", "kecamatan", "dinkes"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(nested.code(), Code::InvalidArgument, "{nested:?}");
     // Renamed, its code stays.
     app.admin(&p.admin)
         .rename_unit(pb::RenameUnitRequest {
