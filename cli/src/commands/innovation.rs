@@ -22,7 +22,8 @@ fn source(text: &str) -> Result<i32, Failure> {
     }) as i32)
 }
 
-fn source_name(value: i32) -> String {
+/// A source as its code (`health_competition`).
+pub(super) fn source_name(value: i32) -> String {
     pb::Source::try_from(value)
         .map(|s| s.as_str_name().trim_start_matches("SOURCE_").to_lowercase())
         .unwrap_or_default()
@@ -229,16 +230,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
             benefit,
             budget,
         } => {
-            let form = match form.as_str() {
-                "governance" => pb::Form::Governance,
-                "public_service" => pb::Form::PublicService,
-                "other" => pb::Form::Other,
-                other => {
-                    return Err(Failure::Usage(format!(
-                        "--form is governance, public_service or other, not '{other}'"
-                    )));
-                }
-            } as i32;
+            let form = super::changes::form(&form)?;
             let r = pb::RegisterInnovationRequest {
                 expected_version: None,
                 request_id: c.request_id_or(format!("register-{id}")),

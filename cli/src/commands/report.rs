@@ -257,12 +257,6 @@ async fn innovations(
     Ok((details, stats))
 }
 
-fn source_code(value: i32) -> String {
-    pb::Source::try_from(value)
-        .map(|s| s.as_str_name().trim_start_matches("SOURCE_").to_lowercase())
-        .unwrap_or_default()
-}
-
 fn form_words(value: i32) -> &'static str {
     match pb::Form::try_from(value) {
         Ok(pb::Form::Governance) => "tata kelola pemerintahan daerah",
@@ -330,7 +324,9 @@ fn register_row(d: &pb::InnovationDetail, names: &BTreeMap<String, String>) -> V
         opd.into(),
         e.unit.into(),
         lang().stage(&e.stage).into(),
-        lang().source(&source_code(e.source)).into(),
+        lang()
+            .source(&super::innovation::source_name(e.source))
+            .into(),
         d.initiator_type.clone().into(),
         form_words(e.form).into(),
         digital_words(e.digital).into(),
@@ -393,7 +389,11 @@ async fn register(c: &Connection) -> Result<Vec<Sheet>, Failure> {
     }
     for share in &stats.by_source {
         summary.push(vec![
-            format!("Sumber: {}", lang().source(&source_code(share.source))).into(),
+            format!(
+                "Sumber: {}",
+                lang().source(&super::innovation::source_name(share.source))
+            )
+            .into(),
             share.count.into(),
         ]);
     }

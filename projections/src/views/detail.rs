@@ -172,6 +172,16 @@ impl ProjectDetail {
                 recorded_at: (recorded.occurred_at != recorded.recorded_at)
                     .then_some(recorded.recorded_at),
             };
+            let seminar =
+                |accepted: bool, score: Option<u8>, notes: &str, ratings: &[TargetRating]| {
+                    SeminarResult {
+                        accepted,
+                        score,
+                        notes: notes.to_owned(),
+                        ratings: ratings.to_vec(),
+                        stamp: stamp.clone(),
+                    }
+                };
             let mut note = |kind: &str, milestone: Option<&MilestoneId>, text: &str| {
                 detail.notes.push(Note {
                     kind: kind.to_owned(),
@@ -198,13 +208,9 @@ impl ProjectDetail {
                     accepted, notes, ..
                 } => {
                     note("proposal_seminar", None, notes);
-                    detail.proposal_seminars.push(SeminarResult {
-                        accepted: *accepted,
-                        score: None,
-                        notes: notes.clone(),
-                        ratings: vec![],
-                        stamp: stamp.clone(),
-                    });
+                    detail
+                        .proposal_seminars
+                        .push(seminar(*accepted, None, notes, &[]));
                 }
                 E::WorkplacePhaseStarted { .. } => note("workplace_phase_started", None, ""),
                 E::EvidenceSubmitted {
@@ -255,13 +261,9 @@ impl ProjectDetail {
                     ..
                 } => {
                     note("final_seminar", None, notes);
-                    detail.final_seminars.push(SeminarResult {
-                        accepted: *passed,
-                        score: Some(*score),
-                        notes: notes.clone(),
-                        ratings: ratings.clone(),
-                        stamp: stamp.clone(),
-                    });
+                    detail
+                        .final_seminars
+                        .push(seminar(*passed, Some(*score), notes, ratings));
                 }
                 E::Graded { grade, .. } => {
                     note("graded", None, "");
@@ -309,13 +311,9 @@ impl ProjectDetail {
                     ..
                 } => {
                     note("proposal_seminar_corrected", None, reason);
-                    detail.proposal_seminars.push(SeminarResult {
-                        accepted: *accepted,
-                        score: None,
-                        notes: notes.clone(),
-                        ratings: vec![],
-                        stamp: stamp.clone(),
-                    });
+                    detail
+                        .proposal_seminars
+                        .push(seminar(*accepted, None, notes, &[]));
                 }
                 E::FinalSeminarCorrected {
                     ratings,
@@ -326,13 +324,9 @@ impl ProjectDetail {
                     ..
                 } => {
                     note("final_seminar_corrected", None, reason);
-                    detail.final_seminars.push(SeminarResult {
-                        accepted: *passed,
-                        score: Some(*score),
-                        notes: notes.clone(),
-                        ratings: ratings.clone(),
-                        stamp: stamp.clone(),
-                    });
+                    detail
+                        .final_seminars
+                        .push(seminar(*passed, Some(*score), notes, ratings));
                 }
                 E::GradeCorrected { grade, reason, .. } => {
                     note("grade_corrected", None, reason);

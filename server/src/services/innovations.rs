@@ -86,6 +86,25 @@ fn sdgs(given: &[u32]) -> Result<BTreeSet<u8>, Status> {
         .collect()
 }
 
+impl App {
+    /// The register's row of innovation `id` once the view has applied
+    /// `min_position`; one the caller may not see is answered as one that
+    /// does not exist.
+    async fn visible_innovation(
+        &self,
+        actor: &jejak_engine::domain::Actor,
+        id: &InnovationId,
+        min: u64,
+    ) -> Result<InnovationRow, Status> {
+        self.views()
+            .innovation(id.as_str(), min_position(min))
+            .await
+            .map_err(status)?
+            .filter(|row| can_see_innovation(actor, row))
+            .ok_or_else(|| not_found(Innovation::LABEL, id.as_str()))
+    }
+}
+
 #[tonic::async_trait]
 impl pb::innovations_server::Innovations for App {
     async fn amend_profile(&self, request: Request<pb::AmendProfileRequest>) -> Written {
@@ -266,14 +285,7 @@ impl pb::innovations_server::Innovations for App {
         let actor = self.actor(&request)?;
         let r = request.into_inner();
         let id = InnovationId::parse(&r.innovation_id).map_err(domain)?;
-        let row = self
-            .views()
-            .innovation(id.as_str(), min_position(r.min_position))
-            .await
-            .map_err(status)?
-            // An innovation the caller may not see is answered as one that does not exist.
-            .filter(|row| can_see_innovation(&actor, row))
-            .ok_or_else(|| not_found(Innovation::LABEL, id.as_str()))?;
+        let row = self.visible_innovation(&actor, &id, r.min_position).await?;
         Ok(Response::new(entry(row)))
     }
 
@@ -286,13 +298,7 @@ impl pb::innovations_server::Innovations for App {
         let id = InnovationId::parse(&r.innovation_id).map_err(domain)?;
         // The register's row (after the caller's own write, as GetInnovation),
         // then the stream for what the register does not keep.
-        let row = self
-            .views()
-            .innovation(id.as_str(), min_position(r.min_position))
-            .await
-            .map_err(status)?
-            .filter(|row| can_see_innovation(&actor, row))
-            .ok_or_else(|| not_found(Innovation::LABEL, id.as_str()))?;
+        let row = self.visible_innovation(&actor, &id, r.min_position).await?;
         let state = self
             .engine()
             .get::<Innovation>(id.as_str())
