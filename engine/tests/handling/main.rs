@@ -207,6 +207,32 @@ impl World {
         self.ok(organizer(), P::StartWorkplacePhase).await;
     }
 
+    /// Adopted, the process managers run once: the innovation the adoption
+    /// registered, by its id.
+    async fn adopted_innovation(
+        &self,
+    ) -> (
+        InnovationId,
+        jejak_engine::domain::innovation::InnovationState,
+    ) {
+        self.to_adoption().await;
+        ProcessManagers::new(self.engine.clone())
+            .run_once()
+            .await
+            .unwrap();
+        let id = InnovationId::from_project(
+            &jejak_engine::domain::values::ProjectId::parse(&project_id()).unwrap(),
+        );
+        let state = self
+            .engine
+            .get::<Innovation>(id.as_str())
+            .await
+            .unwrap()
+            .expect("registered by the adoption")
+            .state;
+        (id, state)
+    }
+
     async fn to_adoption(&self) {
         self.to_workplace_phase().await;
         for m in ["m1", "m2"] {
@@ -541,23 +567,12 @@ async fn a_stream_keeps_deciding_under_its_recorded_workflow_version() {
 #[tokio::test]
 async fn adoption_registers_the_innovation_exactly_once_linked_both_ways() {
     let w = world().await;
-    w.to_adoption().await;
-    let managers = ProcessManagers::new(w.engine.clone());
-    managers.run_once().await.unwrap();
-    let innovation_id = InnovationId::from_project(
-        &jejak_engine::domain::values::ProjectId::parse(&project_id()).unwrap(),
-    );
-    let innovation = w
-        .engine
-        .get::<Innovation>(innovation_id.as_str())
-        .await
-        .unwrap()
-        .expect("registered");
-    let profile = innovation.state.profile.unwrap();
+    let (innovation_id, state) = w.adopted_innovation().await;
+    let profile = state.profile.clone().unwrap();
     assert_eq!(profile.source, Source::ChangeProject);
     assert_eq!(profile.opd.as_str(), "dpmptsp");
     assert!(
-        matches!(innovation.state.origin, Some(Origin::ChangeProject(ref p)) if p.as_str() == project_id())
+        matches!(state.origin, Some(Origin::ChangeProject(ref p)) if p.as_str() == project_id())
     );
     let project = w
         .engine
@@ -664,20 +679,9 @@ async fn a_process_stopped_between_registering_and_linking_finishes_the_link() {
 #[tokio::test]
 async fn replication_registers_the_adopters_own_innovation() {
     let w = world().await;
-    w.to_adoption().await;
+    let (original, innovation) = w.adopted_innovation().await;
     let managers = ProcessManagers::new(w.engine.clone());
-    managers.run_once().await.unwrap();
-    let original = InnovationId::from_project(
-        &jejak_engine::domain::values::ProjectId::parse(&project_id()).unwrap(),
-    );
     // The adopted project's innovation starts at penerapan (adopted).
-    let innovation = w
-        .engine
-        .get::<Innovation>(original.as_str())
-        .await
-        .unwrap()
-        .unwrap()
-        .state;
     assert_eq!(innovation.lifecycle.as_deref(), Some("adopted"));
     let brida = Actor::new("brida-1", Role::BridaOfficer);
     w.engine
@@ -735,19 +739,8 @@ async fn replication_registers_the_adopters_own_innovation() {
 #[tokio::test]
 async fn a_projects_replication_registers_the_adopters_innovation_once() {
     let w = world().await;
-    w.to_adoption().await;
+    let (original, innovation) = w.adopted_innovation().await;
     let managers = ProcessManagers::new(w.engine.clone());
-    managers.run_once().await.unwrap();
-    let original = InnovationId::from_project(
-        &jejak_engine::domain::values::ProjectId::parse(&project_id()).unwrap(),
-    );
-    let innovation = w
-        .engine
-        .get::<Innovation>(original.as_str())
-        .await
-        .unwrap()
-        .unwrap()
-        .state;
     let profile = innovation.profile.unwrap();
     assert_eq!(innovation.lifecycle.as_deref(), Some("adopted"));
     assert_eq!(profile.source, Source::ChangeProject);
