@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use jejak_proto::v1 as pb;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Endpoint;
+use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 /// How a command failed.
@@ -104,27 +104,9 @@ impl Connection {
     }
 
     pub fn channel(&self) -> Result<Authed, Failure> {
-        let server = if self.server.contains("://") {
-            self.server.clone()
-        } else {
-            format!("http://{}", self.server)
-        };
-        let endpoint = Endpoint::from_shared(server.clone()).map_err(|_| {
-            Failure::Usage(format!(
-                "'{}' is not a server address; write e.g. http://127.0.0.1:50051",
-                self.server
-            ))
-        })?;
-        let endpoint = if server.starts_with("https://") {
-            endpoint
-                .tls_config(tonic::transport::ClientTlsConfig::new().with_enabled_roots())
-                .map_err(|e| Failure::Usage(format!("TLS cannot be set up: {e}")))?
-        } else {
-            endpoint
-        };
         let bearer = Bearer::new(self.token.as_deref())
             .map_err(|_| Failure::Usage("the token is not plain text; paste it again".into()))?;
-        Ok(InterceptedService::new(endpoint.connect_lazy(), bearer))
+        Ok(InterceptedService::new(channel(&self.server)?, bearer))
     }
 
     pub fn cohorts(&self) -> Result<pb::cohorts_client::CohortsClient<Authed>, Failure> {
@@ -195,6 +177,29 @@ impl Connection {
         }
         Ok(())
     }
+}
+
+/// A connection to `server` (`http://` or `https://`; a bare `host:port`
+/// is plain HTTP), opened on its first call.
+pub fn channel(server: &str) -> Result<Channel, Failure> {
+    let address = if server.contains("://") {
+        server.to_owned()
+    } else {
+        format!("http://{server}")
+    };
+    let endpoint = Endpoint::from_shared(address.clone()).map_err(|_| {
+        Failure::Usage(format!(
+            "'{server}' is not a server address; write e.g. http://127.0.0.1:50051"
+        ))
+    })?;
+    let endpoint = if address.starts_with("https://") {
+        endpoint
+            .tls_config(tonic::transport::ClientTlsConfig::new().with_enabled_roots())
+            .map_err(|e| Failure::Usage(format!("TLS cannot be set up: {e}")))?
+    } else {
+        endpoint
+    };
+    Ok(endpoint.connect_lazy())
 }
 
 pub fn print_json(value: &serde_json::Value) {

@@ -2,7 +2,9 @@
 //! writes, every command it writes is backdated over the 18 months before
 //! today (the log records each now), some milestones are overdue, time
 //! travel by effective time sees the past, and a second run writes
-//! nothing. On SQLite and, under CI, on PostgreSQL.
+//! nothing. On SQLite and, under CI, on PostgreSQL. Given a running
+//! server, it writes the same city through the server's RPCs, each in the
+//! name of the role that would do it.
 
 mod common;
 
@@ -12,7 +14,7 @@ use std::process::Command;
 use chrono::{DateTime, Months, Utc};
 use jejak_engine::store::{EventStore, RecordedEvent, StoreConfig};
 
-use common::BIN;
+use common::{BIN, Server};
 
 fn demo(dir: &Path, database_url: &str) -> String {
     let out = Command::new(BIN)
@@ -166,4 +168,101 @@ async fn the_demo_writes_a_history_of_18_months_on_postgres() {
     };
     the_demo_writes_a_history(db.url()).await;
     db.cleanup().await;
+}
+
+/// How many events of each type `events` holds that people's commands
+/// wrote (not jejak's own process managers, whose work a server does as it
+/// follows the log), lifecycle moves aside.
+fn written_by_people(events: &[RecordedEvent]) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for event in events {
+        if event.decoded_metadata().actor_role.as_deref() != Some("system")
+            // Which of two writers moves an innovation to `replicated`, the
+            // officer recording a replication or the process manager
+            // following its project's, depends on when a server's process
+            // managers run; the state they reach is the same.
+            && event.event_type != "StateChanged"
+        {
+            *counts.entry(event.event_type.clone()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_writes_through_a_running_server_in_each_roles_name() {
+    let server = Server::start();
+    let run = || {
+        let out = server
+            .jejak(None, &["demo"])
+            .env_remove("JEJAK_CONFIG")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let first = run();
+    assert!(
+        first.contains(&format!("writing through the server at {}", server.url)),
+        "{first}"
+    );
+    assert!(first.contains(", 0 refused"), "{first}");
+    let again = run();
+    assert!(again.contains(" 0 commands written"), "{again}");
+
+    let dir = server.stop().unwrap();
+    let events = log(&format!(
+        "sqlite://{}",
+        dir.path().join("data/jejak.db").display()
+    ))
+    .await;
+
+    // Each command was the RPC of its role, decided by the server.
+    let by = |event_type: &str| {
+        events
+            .iter()
+            .filter(|e| e.event_type == event_type)
+            .map(|e| e.decoded_metadata().actor_role.unwrap_or_default())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(by("ParticipantEnrolled"), ["organizer".to_owned()].into());
+    assert_eq!(by("ProjectProposed"), ["participant".to_owned()].into());
+    assert_eq!(by("MilestoneApproved"), ["mentor".to_owned()].into());
+    assert_eq!(by("PilotStarted"), ["brida_officer".to_owned()].into());
+    // Backdated as in process, the log's own time untouched.
+    let backdated = events
+        .iter()
+        .filter(|e| e.decoded_metadata().occurred_at.is_some())
+        .count();
+    assert!(backdated > 1_000, "{backdated} of {} events", events.len());
+    // The innovations of the adopted projects were registered by the
+    // server's process managers, dated when their adoption happened.
+    let adoptions = events
+        .iter()
+        .filter(|e| e.event_type == "AdoptionEndorsed")
+        .count();
+    let registered_from_projects = events
+        .iter()
+        .filter(|e| e.event_type == "InnovationRegistered")
+        .filter(|e| {
+            e.decode_payload::<serde_json::Value>()
+                .is_ok_and(|p| p["origin"].get("change_project").is_some())
+        })
+        .count();
+    assert!(adoptions > 0);
+    assert_eq!(registered_from_projects, adoptions);
+
+    // The same city as the demo writes in process: the same commands.
+    let local = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", local.path().join("jejak.db").display());
+    demo(local.path(), &url);
+    assert_eq!(
+        written_by_people(&events),
+        written_by_people(&log(&url).await)
+    );
 }

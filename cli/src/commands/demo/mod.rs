@@ -7,6 +7,12 @@
 //! inbox ages, overdue milestones and cohort timelines show something
 //! real. The log records each event now; its metadata says when it
 //! happened.
+//!
+//! It writes into the data folder's log through an engine of its own, or,
+//! given a running server (`--server`, `JEJAK_SERVER`), through that
+//! server's RPCs in the name of each role ([`remote`]).
+
+mod remote;
 
 use std::collections::BTreeSet;
 
@@ -16,11 +22,11 @@ use jejak_engine::domain::change_project::{
     Agreement, ChangeProject, Goals, Grade, MilestonePlan, ProjectCommand as P, Proposal,
     Replication, Stakeholder, TargetRating, TeamMember,
 };
-use jejak_engine::domain::cohort::{Cohort, CohortCommand, Enrollment, Participant};
+use jejak_engine::domain::cohort::{Cohort, CohortCommand, CohortFacts, Enrollment, Participant};
 use jejak_engine::domain::innovation::{Form, Innovation, InnovationCommand as I, Profile, Source};
 use jejak_engine::domain::values::{
-    Attachment, CohortId, Horizon, InnovationId, Level3, MilestoneId, Nip, OpdCode, ProjectId,
-    Rating, TrainingLevel,
+    Attachment, CohortId, Horizon, InnovationId, Level3, MilestoneId, Nip, OpdCode, PersonId,
+    ProjectId, Rating, TrainingLevel,
 };
 use jejak_engine::domain::{Actor, Role};
 use jejak_engine::engine::{CommandError, Context, Engine};
@@ -167,8 +173,46 @@ pub fn history_starts(today: NaiveDate) -> NaiveDate {
         .expect("a date")
 }
 
-struct Loader {
-    engine: Engine,
+/// Where the demo writes: an engine on the data folder's log, or a running
+/// server.
+enum Target {
+    Local(Engine),
+    Remote(remote::Remote),
+}
+
+impl Target {
+    /// The time now, as the engine's clock or this machine's.
+    fn now(&self) -> DateTime<Utc> {
+        match self {
+            Self::Local(engine) => engine.clock().now(),
+            Self::Remote(_) => Utc::now(),
+        }
+    }
+
+    /// The region's day today (ADR 0028; a server's region is taken to be
+    /// in the default zone, as the demo's city is).
+    fn today(&self) -> NaiveDate {
+        match self {
+            Self::Local(engine) => engine.today(),
+            Self::Remote(_) => Utc::now().with_timezone(&ZONE).date_naive(),
+        }
+    }
+
+    /// The region's offset from UTC at `at`.
+    fn utc_offset(&self, at: DateTime<Utc>) -> chrono::FixedOffset {
+        use chrono::Offset as _;
+        match self {
+            Self::Local(engine) => engine.utc_offset(at),
+            Self::Remote(_) => at.with_timezone(&ZONE).offset().fix(),
+        }
+    }
+}
+
+/// The region's zone of a city the demo writes through a server.
+const ZONE: chrono_tz::Tz = chrono_tz::Asia::Jakarta;
+
+struct Loader<'a> {
+    target: &'a Target,
     bar: indicatif::ProgressBar,
     /// When the next command happened (`None`: now, not backdated).
     at: Option<DateTime<Utc>>,
@@ -181,9 +225,25 @@ struct Loader {
     repeated: u64,
     /// Commands the domain refused.
     refused: u64,
+    /// The projects whose adoption was written (now or by an earlier run),
+    /// in the order they were adopted.
+    adopted: Vec<ProjectId>,
 }
 
-impl Loader {
+impl<'a> Loader<'a> {
+    fn new(target: &'a Target, bar: indicatif::ProgressBar) -> Self {
+        Self {
+            target,
+            bar,
+            at: None,
+            latest: target.now() - chrono::Duration::minutes(1),
+            done: 0,
+            repeated: 0,
+            refused: 0,
+            adopted: Vec::new(),
+        }
+    }
+
     /// The commands that follow happened on `day`, from 09:00 in the
     /// region (ADR 0028), a minute apart, and never later than
     /// [`Loader::latest`].
@@ -191,47 +251,82 @@ impl Loader {
         let nine = day
             .and_hms_opt(9, 0, 0)
             .expect("a time")
-            .and_local_timezone(self.engine.utc_offset(self.latest))
+            .and_local_timezone(self.target.utc_offset(self.latest))
             .single()
             .map_or(self.latest, |t| t.with_timezone(&Utc));
         self.at = Some(nine.min(self.latest));
     }
 
-    /// The context of the next command: backdated to [`Loader::at`], which
-    /// moves on a minute.
-    fn context(&mut self, actor: &Actor, request: &str) -> Context {
-        let ctx = Context::new(actor.clone(), format!("demo:{request}"));
-        match self.at {
-            Some(at) => {
-                self.at = Some((at + chrono::Duration::minutes(1)).min(self.latest));
-                ctx.occurred_at(at)
-            }
-            None => ctx,
-        }
+    /// When the next command happened ([`Loader::at`], which moves on a
+    /// minute).
+    fn next_at(&mut self) -> Option<DateTime<Utc>> {
+        let at = self.at?;
+        self.at = Some((at + chrono::Duration::minutes(1)).min(self.latest));
+        Some(at)
     }
 
-    async fn run<A: jejak_engine::domain::Aggregate>(
+    /// Runs one command; a refusal is counted and the demo goes on.
+    async fn run<A: remote::Wire>(
         &mut self,
         id: &str,
         actor: &Actor,
         request: String,
         body: A::Command,
-    ) -> anyhow::Result<()>
+    ) -> anyhow::Result<Step>
     where
         A::Command: Clone,
     {
-        let ctx = self.context(actor, &request);
-        match self.engine.execute::<A>(id, &ctx, body).await {
-            Ok(outcome) if outcome.duplicate => self.repeated += 1,
-            Ok(_) => self.done += 1,
-            Err(CommandError::Domain(err)) => {
-                self.refused += 1;
-                tracing::debug!(%id, %err, "the demo's step was refused");
+        let at = self.next_at();
+        let request_id = format!("demo:{request}");
+        let step = match self.target {
+            Target::Local(engine) => {
+                let ctx = Context::new(actor.clone(), request_id);
+                let ctx = match at {
+                    Some(at) => ctx.occurred_at(at),
+                    None => ctx,
+                };
+                match engine.execute::<A>(id, &ctx, body).await {
+                    Ok(outcome) if outcome.duplicate => Step::Repeated,
+                    Ok(_) => Step::Done,
+                    Err(CommandError::Domain(err)) => Step::Refused(err.to_string()),
+                    Err(err) => {
+                        return Err(err).with_context(|| format!("the demo could not write {id}"));
+                    }
+                }
             }
-            Err(err) => return Err(err).with_context(|| format!("the demo could not write {id}")),
+            Target::Remote(server) => match server
+                .send::<A>(id, actor, request_id, at, body)
+                .await
+                .with_context(|| format!("the demo could not write {id}"))?
+            {
+                remote::Sent::Written { duplicate: true } => Step::Repeated,
+                remote::Sent::Written { duplicate: false } => Step::Done,
+                remote::Sent::Refused(reason) => Step::Refused(reason),
+            },
+        };
+        match &step {
+            Step::Done => self.done += 1,
+            Step::Repeated => self.repeated += 1,
+            Step::Refused(reason) => {
+                self.refused += 1;
+                tracing::debug!(%id, %reason, "the demo's step was refused");
+            }
         }
         self.bar.inc(1);
-        Ok(())
+        Ok(step)
+    }
+}
+
+/// What one command of the demo did.
+enum Step {
+    Done,
+    Repeated,
+    Refused(String),
+}
+
+impl Step {
+    fn written(&self) -> bool {
+        !matches!(self, Self::Refused(_))
     }
 }
 
@@ -250,65 +345,86 @@ enum Reach {
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
+    /// Write through this running server (its RPCs, in the name of each
+    /// role, with tokens minted from the token secret of --data-dir)
+    /// instead of into the data folder's log.
+    #[arg(long, env = "JEJAK_SERVER")]
+    server: Option<String>,
     #[command(flatten)]
     data: DataArgs,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let url = args.data.database_url()?;
+    let server = args
+        .server
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     // Where it writes, said first (ADR 0030).
-    let data_dir = args.data.data_dir()?;
-    match std::env::var("JEJAK_SERVER")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-    {
-        Some(server) => say!(
-            "writing into the data folder {} (log {}), not through the server at {server}: \
-             the demo backdates in process, and a server on this log reads what it writes",
-            data_dir.display(),
-            redacted(&url)
-        ),
-        None => say!(
-            "writing into the data folder {} (log {})",
-            data_dir.display(),
-            redacted(&url)
-        ),
-    }
-    // Every writer seals: the demo city is sealed with the data folder's key,
-    // as the server would seal it.
-    let config = StoreConfig {
-        seal_key: Some(args.data.seal_key()?),
-        ..StoreConfig::default()
+    let target = match server {
+        Some(server) => {
+            say!("writing through the server at {server}, in the name of each role");
+            Target::Remote(
+                remote::Remote::new(server, args.data.keys()?)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            )
+        }
+        None => {
+            let url = args.data.database_url()?;
+            say!(
+                "writing into the data folder {} (log {})",
+                args.data.data_dir()?.display(),
+                redacted(&url)
+            );
+            Target::Local(local_engine(&args.data, &url).await?)
+        }
     };
-    let store = EventStore::open(&url, config)
-        .await
-        .with_context(|| format!("cannot open the log at {url}"))?;
-    let engine = Engine::open_with(
-        store,
-        std::sync::Arc::new(jejak_engine::clock::SystemClock),
-        jejak_engine::engine::EngineConfig {
-            master_key: Some(args.data.master_key()?),
-            ..jejak_engine::engine::EngineConfig::default()
-        },
-    )
-    .await
-    .context("cannot start the engine")?;
     let bar = indicatif::ProgressBar::new(1_400);
     bar.set_style(
         indicatif::ProgressStyle::with_template("loading the demo city [{bar:40}] {pos} commands")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let units = load_units(&engine, history_starts(engine.today())).await?;
-    let l = load(&engine, bar).await?;
+    let units = load_units(&target, history_starts(target.today())).await?;
+    let l = load_into(&target, bar).await?;
     say!("the city's units: {units} (jejak admin unit list)");
-    let head = engine.store().digest().await?;
+    let head = match &target {
+        Target::Local(engine) => engine.store().digest().await?.to_string(),
+        Target::Remote(server) => server.digest(&Actor::new("demo", Role::Auditor)).await?,
+    };
     say!(
         "demo city loaded: {} commands written, {} already done by an earlier run, {} refused; the log is at {head}",
         l.done,
         l.repeated,
         l.refused
     );
+    if matches!(target, Target::Remote(_)) {
+        say!(
+            "the server's process managers register the replicas and flag overdue milestones as they follow the log"
+        );
+    }
     Ok(())
+}
+
+/// An engine on the data folder's log. Every writer seals: the demo city
+/// is sealed with the data folder's key, as the server would seal it.
+async fn local_engine(data: &DataArgs, url: &str) -> anyhow::Result<Engine> {
+    let config = StoreConfig {
+        seal_key: Some(data.seal_key()?),
+        ..StoreConfig::default()
+    };
+    let store = EventStore::open(url, config)
+        .await
+        .with_context(|| format!("cannot open the log at {url}"))?;
+    Engine::open_with(
+        store,
+        std::sync::Arc::new(jejak_engine::clock::SystemClock),
+        jejak_engine::engine::EngineConfig {
+            master_key: Some(data.master_key()?),
+            ..jejak_engine::engine::EngineConfig::default()
+        },
+    )
+    .await
+    .context("cannot start the engine")
 }
 
 /// A database URL without its password.
@@ -337,7 +453,7 @@ fn puskesmas_code(name: &str) -> String {
 /// kecamatan of [`OPDS`], every puskesmas under the health office; each
 /// with a fixed request id, so a second run writes nothing. Says how many
 /// the region holds.
-async fn load_units(engine: &Engine, on: NaiveDate) -> anyhow::Result<usize> {
+async fn load_units(target: &Target, on: NaiveDate) -> anyhow::Result<usize> {
     use jejak_engine::domain::units::{UNITS_ID, Unit, UnitKind, Units, UnitsCommand};
     use jejak_engine::domain::values::OpdCode;
     let operator = Actor::new("operator", Role::Admin);
@@ -365,32 +481,81 @@ async fn load_units(engine: &Engine, on: NaiveDate) -> anyhow::Result<usize> {
         });
     }
     let count = units.len();
-    let mut l = Loader {
-        engine: engine.clone(),
-        bar: indicatif::ProgressBar::hidden(),
-        at: None,
-        latest: engine.clock().now() - chrono::Duration::minutes(1),
-        done: 0,
-        repeated: 0,
-        refused: 0,
-    };
+    // A unit an operator defined otherwise is theirs to keep: a refusal is
+    // counted and passed over.
+    let mut l = Loader::new(target, indicatif::ProgressBar::hidden());
     l.on(on);
     for unit in units {
         let request = format!("unit-{}", unit.code);
-        let ctx = l.context(&operator, &request);
-        match engine
-            .execute::<Units>(UNITS_ID, &ctx, UnitsCommand::Add(unit))
+        l.run::<Units>(UNITS_ID, &operator, request, UnitsCommand::Add(unit))
             .await
-        {
-            Ok(_) => {}
-            // A unit an operator defined otherwise is theirs to keep.
-            Err(CommandError::Domain(err)) => {
-                tracing::debug!(%err, "the demo's unit was refused");
-            }
-            Err(err) => return Err(err).context("the demo could not write the city's units"),
-        }
+            .context("the demo could not write the city's units")?;
     }
     Ok(count)
+}
+
+/// The cohort opened by `open` and the enrolments of `enrolled` as the log
+/// holds them: read back from the engine, or, through a server, as sent,
+/// each with the person id the server gave them.
+async fn cohort(
+    target: &Target,
+    organizer: &Actor,
+    open: CohortCommand,
+    enrolled: Vec<Enrollment>,
+) -> anyhow::Result<(CohortFacts, Vec<Enrollment>)> {
+    let CohortCommand::Open {
+        cohort_id,
+        level,
+        starts_on,
+        ends_on,
+        workflow,
+        workflow_version,
+        ..
+    } = open
+    else {
+        anyhow::bail!("a cohort is opened by CohortCommand::Open");
+    };
+    match target {
+        Target::Local(engine) => {
+            let state = engine
+                .get::<Cohort>(cohort_id.as_str())
+                .await?
+                .context("the cohort was just opened")?
+                .state;
+            let facts = state.facts.clone().context("the cohort's facts")?;
+            let enrolled = enrolled
+                .iter()
+                .map(|sent| {
+                    state
+                        .enrollments
+                        .values()
+                        .find(|e| e.participant.nip == sent.participant.nip)
+                        .cloned()
+                        .context("an enrolment the demo wrote")
+                })
+                .collect::<anyhow::Result<_>>()?;
+            Ok((facts, enrolled))
+        }
+        Target::Remote(server) => {
+            let mut kept = Vec::with_capacity(enrolled.len());
+            for mut enrollment in enrolled {
+                enrollment.participant.person = server
+                    .person(organizer, &enrollment.participant.nip, cohort_id.as_str())
+                    .await?;
+                kept.push(enrollment);
+            }
+            let facts = CohortFacts {
+                cohort_id,
+                level,
+                organizer: organizer.id.clone(),
+                starts_on,
+                ends_on,
+                workflow: workflow.unwrap_or_default(),
+                workflow_version,
+            };
+            Ok((facts, kept))
+        }
+    }
 }
 
 /// What loading the demo city did.
@@ -405,16 +570,13 @@ pub struct Loaded {
 
 /// Loads the demo city through `engine`'s commands, showing progress on `bar`.
 pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Result<Loaded> {
-    let mut l = Loader {
-        engine: engine.clone(),
-        bar,
-        at: None,
-        latest: engine.clock().now() - chrono::Duration::minutes(1),
-        done: 0,
-        repeated: 0,
-        refused: 0,
-    };
-    let today = engine.today();
+    load_into(&Target::Local(engine.clone()), bar).await
+}
+
+/// Loads the demo city into `target`.
+async fn load_into(target: &Target, bar: indicatif::ProgressBar) -> anyhow::Result<Loaded> {
+    let mut l = Loader::new(target, bar);
+    let today = target.today();
     let origin = history_starts(today);
     let after = |d: u64| origin.checked_add_days(Days::new(d)).expect("a date");
     let organizer = Actor::new("bkpsdm-admin", Role::Organizer);
@@ -460,9 +622,15 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
             workflow: None,
             workflow_version: None,
         };
-        l.run::<Cohort>(cohort_id, &organizer, format!("open-{cohort_id}"), open)
-            .await?;
+        l.run::<Cohort>(
+            cohort_id,
+            &organizer,
+            format!("open-{cohort_id}"),
+            open.clone(),
+        )
+        .await?;
         l.on(starts.checked_sub_days(Days::new(20)).expect("a date"));
+        let mut enrolled = Vec::with_capacity(size);
         for k in 0..size {
             let i = person + k;
             let opd = OPDS[(i * 7) % OPDS.len()].0;
@@ -472,7 +640,12 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
                 LAST[(i / FIRST.len() + i) % LAST.len()]
             );
             let number = Nip::parse(&nip(i))?;
-            let person = engine.store().person_for_nip(&number).await?;
+            let person = match target {
+                Target::Local(engine) => engine.store().person_for_nip(&number).await?,
+                // The server gives the person id when it enrols them; the
+                // command sent names them by NIP.
+                Target::Remote(_) => PersonId::generate(),
+            };
             let participant = Participant::new(person, &number, &name, "Kepala Bidang", opd)?;
             let enrollment = Enrollment::new(
                 participant,
@@ -484,16 +657,13 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
                 cohort_id,
                 &organizer,
                 format!("enrol-{cohort_id}-{i}"),
-                CohortCommand::Enrol(enrollment),
+                CohortCommand::Enrol(enrollment.clone()),
             )
             .await?;
+            enrolled.push(enrollment);
         }
-        let facts = engine
-            .get::<Cohort>(cohort_id)
-            .await?
-            .context("the cohort was just opened")?
-            .state;
-        for k in 0..size {
+        let (facts, enrolled) = cohort(target, &organizer, open, enrolled).await?;
+        for (k, enrollment) in enrolled.into_iter().enumerate() {
             let i = person + k;
             let reach = if done {
                 match k % 8 {
@@ -518,30 +688,32 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
                     _ => Reach::Piloted(2),
                 }
             };
-            project(
-                &mut l,
-                facts.facts.clone().context("facts")?,
-                facts
-                    .enrollments
-                    .values()
-                    .find(|e| e.participant.nip.as_str() == nip(i))
-                    .cloned()
-                    .context("enrolled")?,
-                i,
-                reach,
-                starts,
-                ends,
-            )
-            .await?;
+            project(&mut l, facts.clone(), enrollment, i, reach, starts, ends).await?;
         }
         person += size;
     }
 
-    // The adoption of each change project registers its innovation.
-    ProcessManagers::new(engine.clone())
-        .run_once()
-        .await
-        .context("registering the adopted projects' innovations")?;
+    // The adoption of each change project registers its innovation: the
+    // process managers' work, which a server does as it follows the log.
+    let adopted: Vec<String> = {
+        let mut ids: Vec<String> = l
+            .adopted
+            .iter()
+            .map(|p| InnovationId::from_project(p).to_string())
+            .collect();
+        // In a stable order.
+        ids.sort();
+        ids
+    };
+    match target {
+        Target::Local(engine) => {
+            ProcessManagers::new(engine.clone())
+                .run_once()
+                .await
+                .context("registering the adopted projects' innovations")?;
+        }
+        Target::Remote(server) => server.await_innovations(&brida, &adopted).await?,
+    }
 
     // The puskesmas (after the health-worker competition) and the OPDs' own.
     let mut count = 0usize;
@@ -586,39 +758,22 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
         count += 1;
     }
     // Move the change projects' innovations along too.
-    // Those registered from an adopted change project (not their replicas), in a stable order.
-    let mut adopted: Vec<String> = engine
-        .store()
-        .read_all(0, 10_000)
-        .await?
-        .into_iter()
-        .filter(|e| e.event_type == "InnovationRegistered")
-        .filter(|e| {
-            e.decode_payload::<serde_json::Value>()
-                .is_ok_and(|p| p["origin"].get("change_project").is_some())
-        })
-        .map(|e| {
-            e.stream_id
-                .as_str()
-                .trim_start_matches("innovation-")
-                .to_owned()
-        })
-        .collect();
-    adopted.sort();
     for id in adopted {
         // Adopted a month after their cohort ended.
-        advance(&mut l, &brida, &id, count, after(210)).await?;
+        advance(&mut l, &brida, &id, count, after(210), true).await?;
         count += 1;
     }
-    let managers = ProcessManagers::new(engine.clone());
-    managers
-        .run_once()
-        .await
-        .context("registering the replicas")?;
-    managers
-        .tick_timers()
-        .await
-        .context("flagging overdue milestones")?;
+    if let Target::Local(engine) = target {
+        let managers = ProcessManagers::new(engine.clone());
+        managers
+            .run_once()
+            .await
+            .context("registering the replicas")?;
+        managers
+            .tick_timers()
+            .await
+            .context("flagging overdue milestones")?;
+    }
     l.bar.finish_and_clear();
     Ok(Loaded {
         done: l.done,
@@ -629,7 +784,7 @@ pub async fn load(engine: &Engine, bar: indicatif::ProgressBar) -> anyhow::Resul
 
 #[allow(clippy::too_many_arguments)]
 async fn innovation(
-    l: &mut Loader,
+    l: &mut Loader<'_>,
     brida: &Actor,
     id: &str,
     name: &str,
@@ -664,25 +819,28 @@ async fn innovation(
         profile,
         origin: None,
     };
-    let registered = l.at.map_or_else(|| l.engine.today(), |at| at.date_naive());
+    let registered = l.at.map_or_else(|| l.target.today(), |at| at.date_naive());
     l.run::<Innovation>(id, brida, format!("register-{id}"), register)
         .await?;
-    advance(l, brida, id, n, registered).await
+    advance(l, brida, id, n, registered, false).await
 }
 
 /// Moves an innovation to a stage that depends on `n`: every stage occurs,
 /// about one in six ends dormant, a few are replicated. Each step
 /// happens some days after `base` (its registration or adoption), never
-/// after today.
+/// after today. An adopted change project's innovation (`adopted`)
+/// starts implemented (penerapan): it has no steps before that to take,
+/// and only what follows implementation from the day it was adopted.
 async fn advance(
-    l: &mut Loader,
+    l: &mut Loader<'_>,
     brida: &Actor,
     id: &str,
     n: usize,
     base: NaiveDate,
+    adopted: bool,
 ) -> anyhow::Result<()> {
     let stage = n % 12;
-    let today = l.engine.today();
+    let today = l.target.today();
     let day = |d: u64| {
         base.checked_add_days(Days::new(d + (n as u64 % 20)))
             .expect("a date")
@@ -725,14 +883,6 @@ async fn advance(
         3 | 4 => 3,
         _ => 5,
     };
-    // An adopted change project's innovation starts implemented
-    // (penerapan): it has no steps before that to take, and only what
-    // follows implementation from the day it was adopted.
-    let adopted = l
-        .engine
-        .get::<Innovation>(id)
-        .await?
-        .is_some_and(|i| i.state.implemented_on.is_some());
     if adopted {
         if matches!(stage, 7 | 8) {
             replicate(l, brida, id, n, day(300)).await?;
@@ -766,7 +916,7 @@ async fn advance(
 
 /// One to three other regions take innovation `id` over.
 async fn replicate(
-    l: &mut Loader,
+    l: &mut Loader<'_>,
     brida: &Actor,
     id: &str,
     n: usize,
@@ -791,7 +941,7 @@ async fn replicate(
 }
 
 async fn project(
-    l: &mut Loader,
+    l: &mut Loader<'_>,
     cohort: jejak_engine::domain::cohort::CohortFacts,
     enrollment: Enrollment,
     i: usize,
@@ -799,8 +949,8 @@ async fn project(
     starts: NaiveDate,
     ends: NaiveDate,
 ) -> anyhow::Result<()> {
-    let id =
-        ProjectId::for_participant(&cohort.cohort_id, &enrollment.participant.person).to_string();
+    let project_id = ProjectId::for_participant(&cohort.cohort_id, &enrollment.participant.person);
+    let id = project_id.to_string();
     let participant = Actor::new(enrollment.participant.person.as_str(), Role::Participant);
     let mentor = Actor::new(enrollment.mentor.clone(), Role::Mentor);
     let coach = Actor::new(enrollment.coach.clone(), Role::Coach);
@@ -1062,7 +1212,7 @@ async fn project(
     // Adopted a month after the cohort ends.
     let adopted = ends.checked_add_days(Days::new(30)).expect("a date");
     l.on(adopted);
-    l.run::<ChangeProject>(
+    if l.run::<ChangeProject>(
         &id,
         &mentor,
         step("endorse"),
@@ -1070,7 +1220,11 @@ async fn project(
             note: "Unit melanjutkan perubahan".into(),
         },
     )
-    .await?;
+    .await?
+    .written()
+    {
+        l.adopted.push(project_id.clone());
+    }
     if reach == Reach::Replicated {
         let signed = adopted.checked_add_days(Days::new(60)).expect("a date");
         let replication = Replication {
