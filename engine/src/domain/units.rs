@@ -262,6 +262,25 @@ impl Aggregate for Units {
                                 ),
                             ));
                         }
+                        // The region's puskesmas are under its one health
+                        // office: the OPD its first puskesmas named.
+                        if let Some(office) = state
+                            .units
+                            .values()
+                            .filter(|u| u.kind == UnitKind::Puskesmas)
+                            .find_map(|u| u.parent.as_ref())
+                            .filter(|office| *office != parent)
+                        {
+                            return Err(DomainError::invalid(
+                                "parent",
+                                format!(
+                                    "the region's puskesmas are under its health office {}; \
+                                     name {} as the parent",
+                                    quoted(office.as_str()),
+                                    quoted(office.as_str())
+                                ),
+                            ));
+                        }
                     }
                     (None, _) => {}
                 }
@@ -376,5 +395,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(refused.contains("did you mean dinkes"), "{refused}");
+    }
+
+    #[test]
+    fn every_puskesmas_is_under_the_one_health_office() {
+        let r = region();
+        let add = |parent| {
+            Units::decide(
+                &r,
+                &Command {
+                    actor: crate::domain::Actor::new("operator", Role::Admin),
+                    at: chrono::Utc::now(),
+                    utc_offset: chrono::FixedOffset::east_opt(7 * 3600).expect("WIB"),
+                    request_id: "r".into(),
+                    workflow: None,
+                    body: UnitsCommand::Add(unit(
+                        "pkm-jombang",
+                        "Puskesmas Jombang",
+                        UnitKind::Puskesmas,
+                        Some(parent),
+                    )),
+                },
+            )
+        };
+        let refused = add("dpmptsp").unwrap_err().to_string();
+        assert!(refused.contains("health office 'dinkes'"), "{refused}");
+        assert!(add("dinkes").is_ok());
     }
 }
