@@ -46,6 +46,77 @@ pub const DEFAULT_MEDIA_TYPES: &[&str] = &[
     "application/vnd.oasis.opendocument.presentation",
 ];
 
+/// How many of a file's first bytes [`content_agrees`] reads.
+pub const HEAD_BYTES: usize = 8 * 1024;
+
+/// What a file's first bytes say it is, as far as its declared type can be
+/// checked: files of one container (a ZIP holds Office Open XML and
+/// OpenDocument files; an OLE compound file the older Office formats)
+/// count as one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Family {
+    Pdf,
+    Png,
+    Jpeg,
+    Webp,
+    Zip,
+    Ole,
+    Text,
+}
+
+fn family(media_type: &str) -> Option<Family> {
+    Some(match media_type {
+        "application/pdf" => Family::Pdf,
+        "image/png" => Family::Png,
+        "image/jpeg" => Family::Jpeg,
+        "image/webp" => Family::Webp,
+        "application/zip"
+        | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        | "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        | "application/vnd.oasis.opendocument.text"
+        | "application/vnd.oasis.opendocument.spreadsheet"
+        | "application/vnd.oasis.opendocument.presentation"
+        | "application/epub+zip" => Family::Zip,
+        "application/msword"
+        | "application/vnd.ms-excel"
+        | "application/vnd.ms-powerpoint"
+        | "application/x-ole-storage" => Family::Ole,
+        "text/plain" | "text/csv" => Family::Text,
+        _ => return None,
+    })
+}
+
+/// Whether a file beginning with `head` (its first [`HEAD_BYTES`]) can be
+/// of the declared `media_type` (as [`EvidenceConfig::allowed`] keeps it):
+/// its magic bytes must agree, so that an executable or a script is not
+/// stored as a PDF for a mentor to open. A text must hold no NUL byte and
+/// not begin as a known binary format. A type outside the known families
+/// (one an operator added) is taken as declared. The error says what the
+/// content looks like.
+pub fn content_agrees(media_type: &str, head: &[u8]) -> Result<(), String> {
+    let Some(declared) = family(media_type) else {
+        return Ok(());
+    };
+    let seen = infer::get(head).map(|kind| kind.mime_type());
+    let found = seen.and_then(family);
+    let agrees = match declared {
+        Family::Text => seen.is_none() && !head.contains(&0),
+        binary => found == Some(binary),
+    };
+    if agrees {
+        return Ok(());
+    }
+    let looks = match seen {
+        Some(mime) => format!("its content is {mime}"),
+        None if head.contains(&0) => "its content is binary data of no known type".to_owned(),
+        None => "its content is text".to_owned(),
+    };
+    Err(format!(
+        "the file is declared {media_type}, but {looks}; send it with its own type, or a file of the declared one"
+    ))
+}
+
 /// Why the evidence store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
@@ -436,6 +507,35 @@ mod tests {
             }
         }
         files
+    }
+
+    #[test]
+    fn a_files_content_must_agree_with_its_declared_type() {
+        assert!(content_agrees("application/pdf", b"%PDF-1.7\n...").is_ok());
+        let refused = content_agrees("application/pdf", b"MZ\x90\x00\x03\x00\x00\x00").unwrap_err();
+        assert!(refused.contains("declared application/pdf"), "{refused}");
+        assert!(content_agrees("application/pdf", b"just words").is_err());
+        assert!(content_agrees("text/plain", b"Notulen rapat, 3 Maret").is_ok());
+        assert!(content_agrees("text/csv", b"a,b\n1,2\n").is_ok());
+        assert!(content_agrees("text/plain", b"%PDF-1.7\n").is_err());
+        assert!(content_agrees("text/plain", b"a\x00b").is_err());
+        assert!(content_agrees("image/png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").is_ok());
+        assert!(content_agrees("image/jpeg", b"\x89PNG\r\n\x1a\n").is_err());
+        // The older Office formats share one container, as the newer do.
+        let ole = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0\0\0\0\0\0\0";
+        assert!(content_agrees("application/msword", ole).is_ok());
+        assert!(content_agrees("application/vnd.ms-excel", ole).is_ok());
+        let zip = b"PK\x03\x04\x14\0\0\0\x08\0";
+        assert!(content_agrees("application/zip", zip).is_ok());
+        assert!(
+            content_agrees(
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                zip
+            )
+            .is_ok()
+        );
+        // A type an operator added is taken as declared.
+        assert!(content_agrees("application/x-custom", b"anything").is_ok());
     }
 
     #[test]

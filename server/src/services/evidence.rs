@@ -255,6 +255,8 @@ impl pb::evidence_server::Evidence for App {
             ));
         };
         let mut incoming = config.store.begin().await.map_err(store_failed)?;
+        // The file's first bytes, to check them against the declared type.
+        let mut head = Vec::with_capacity(crate::evidence::HEAD_BYTES);
         loop {
             let part = match parts.message().await {
                 Ok(Some(part)) => part,
@@ -281,6 +283,8 @@ impl pb::evidence_server::Evidence for App {
                     config.max_bytes
                 )));
             }
+            let room = crate::evidence::HEAD_BYTES - head.len();
+            head.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if let Err(err) = incoming.write(&chunk).await {
                 incoming.abort().await;
                 return Err(store_failed(err));
@@ -289,6 +293,10 @@ impl pb::evidence_server::Evidence for App {
         if incoming.size() == 0 {
             incoming.abort().await;
             return Err(invalid("chunk", "the file is empty"));
+        }
+        if let Err(why) = crate::evidence::content_agrees(&media_type, &head) {
+            incoming.abort().await;
+            return Err(invalid("media_type", why));
         }
         let stored = incoming.finish().await.map_err(store_failed)?;
         config

@@ -82,6 +82,18 @@ fn upload_parts(project: &str, name: &str, media: &str, content: &[u8]) -> Vec<p
     parts
 }
 
+/// A file a PDF reader would recognise: the PDF header, then `body`.
+pub(super) fn pdf(body: &[u8]) -> Vec<u8> {
+    [b"%PDF-1.7\n".as_slice(), body].concat()
+}
+
+/// A PDF of `len` bytes.
+pub(super) fn pdf_of(len: usize) -> Vec<u8> {
+    let mut bytes = pdf(b"");
+    bytes.extend((bytes.len()..len).map(|i| (i % 251) as u8));
+    bytes
+}
+
 pub(super) async fn upload(
     app: &TestApp,
     token: &str,
@@ -160,7 +172,7 @@ async fn stored_files_are_uploaded_fetched_by_who_may_read_and_shown_in_the_inbo
     in_workplace(&app, &p).await;
 
     // Uploaded in chunks; the server computes hash and size.
-    let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let content = pdf_of(200_000);
     let hash = hex::encode(Sha256::digest(&content));
     let stored = upload(
         &app,
@@ -193,7 +205,8 @@ async fn stored_files_are_uploaded_fetched_by_who_may_read_and_shown_in_the_inbo
     .unwrap();
     assert!(again.already_stored, "the same content is kept once");
 
-    // Refused: a type not on the list, a file over the limit, an empty one.
+    // Refused: a type not on the list, a file whose content is not of its
+    // declared type, a file over the limit, an empty one.
     let refused = upload(
         &app,
         &p.participant,
@@ -208,6 +221,23 @@ async fn stored_files_are_uploaded_fetched_by_who_may_read_and_shown_in_the_inbo
         refused.message().contains("application/pdf"),
         "{}",
         refused.message()
+    );
+    let disguised = upload(
+        &app,
+        &p.participant,
+        "notulen.pdf",
+        "application/pdf",
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(disguised.code(), Code::InvalidArgument, "{disguised:?}");
+    assert!(
+        disguised
+            .message()
+            .contains("declared application/pdf, but its content is"),
+        "{}",
+        disguised.message()
     );
     let big = vec![7u8; LIMIT as usize + 1];
     let refused = upload(&app, &p.participant, "besar.pdf", "application/pdf", &big)
@@ -233,12 +263,12 @@ async fn stored_files_are_uploaded_fetched_by_who_may_read_and_shown_in_the_inbo
 
     // Who may upload: the project's participant (and mentor), not a coach,
     // and not someone else's mentor, who does not see the project at all.
-    let coach = upload(&app, &p.coach, "c.pdf", "application/pdf", b"x")
+    let coach = upload(&app, &p.coach, "c.pdf", "application/pdf", &pdf(b"x"))
         .await
         .unwrap_err();
     assert_eq!(coach.code(), Code::PermissionDenied, "{coach:?}");
     let stranger = app.token(Role::Mentor, "mentor-2");
-    let refused = upload(&app, &stranger, "c.pdf", "application/pdf", b"x")
+    let refused = upload(&app, &stranger, "c.pdf", "application/pdf", &pdf(b"x"))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::NotFound, "{refused:?}");

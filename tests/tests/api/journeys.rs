@@ -7,7 +7,7 @@
 use jejak_proto::v1 as pb;
 use jejak_tests::app::TestApp;
 
-pub(super) use super::evidence::{app_with_folder, download, in_workplace, upload};
+pub(super) use super::evidence::{app_with_folder, download, in_workplace, pdf, pdf_of, upload};
 pub(super) use super::lifecycle::{
     adopted, event_after, final_seminar, get, grade, inbox, ratings, reason,
 };

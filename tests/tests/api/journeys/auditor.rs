@@ -13,7 +13,7 @@ async fn an_auditor_reads_who_did_what_when(db: &TestDb) {
     let (app, _files) = app_with_folder(db).await;
     let p = People::of(&app);
     in_workplace(&app, &p).await;
-    let content = b"Daftar hadir rapat tim efektif".to_vec();
+    let content = pdf(b"Daftar hadir rapat tim efektif");
     let stored = upload(
         &app,
         &p.participant,

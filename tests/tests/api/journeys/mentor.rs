@@ -30,7 +30,7 @@ async fn a_mentor_opens_the_evidence_decides_and_hands_over(db: &TestDb) {
 
     // The participant uploads a file; the inbox item carries its name,
     // type, size, hash and where to fetch it; the mentor downloads it.
-    let content: Vec<u8> = (0..70_000u32).map(|i| (i % 253) as u8).collect();
+    let content = pdf_of(70_000);
     let hash = hex::encode(Sha256::digest(&content));
     let stored = upload(
         &app,

@@ -76,7 +76,7 @@ async fn a_participant_follows_her_project_and_changes_her_plan(db: &TestDb) {
 
     // She uploads her notulen and submits it; the mentor returns it with a
     // reason, which she reads; she submits again and it is approved.
-    let notulen = b"Notulen rapat tim efektif, 7 orang hadir".to_vec();
+    let notulen = pdf(b"Notulen rapat tim efektif, 7 orang hadir");
     let stored = upload(
         &app,
         &p.participant,
