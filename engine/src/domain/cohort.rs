@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::values::{CohortId, Nip, OpdCode, PersonId, ProjectCode, TrainingLevel, short};
+use super::values::{CohortId, Nip, OpdCode, PersonId, ProjectCode, TrainingLevel, quoted, short};
 use super::{Aggregate, Command, DomainError, Role};
 use crate::workflow::{WorkflowKind, WorkflowPin, WorkflowRef};
 
@@ -100,7 +100,10 @@ pub struct Enrollment {
 
 impl Enrollment {
     /// Validates an enrollment: a mentor, a coach, one to five distinct
-    /// examiners, and nobody assigned to themselves.
+    /// examiners, nobody assigned to themselves, and nobody in two of
+    /// these parts (the examiners judge what the mentor and coach
+    /// guided; the coach comes from the provider, the mentor is the
+    /// participant's superior).
     ///
     /// # Errors
     /// [`DomainError::Invalid`] naming the field.
@@ -137,6 +140,25 @@ impl Enrollment {
             return Err(DomainError::invalid(
                 "mentor",
                 "a participant cannot be their own mentor, coach or examiner",
+            ));
+        }
+        if mentor == coach {
+            return Err(DomainError::invalid(
+                "coach",
+                format!(
+                    "{} is already the mentor; the coach is another person (a widyaiswara of the provider)",
+                    quoted(&coach)
+                ),
+            ));
+        }
+        if let Some(both) = examiners.iter().find(|e| **e == mentor || **e == coach) {
+            return Err(DomainError::invalid(
+                "examiners",
+                format!(
+                    "{} is already the {}; an examiner judges the work independently, name another",
+                    quoted(both),
+                    if *both == mentor { "mentor" } else { "coach" }
+                ),
             ));
         }
         Ok(Self {

@@ -157,6 +157,20 @@ fn enrollments_validate_people() {
         invalid(Enrollment::new(p(), NIP, "c", &["e".into()]).unwrap_err()),
         "mentor"
     );
+    // Nobody holds two parts: the coach is not the mentor, an examiner
+    // neither.
+    assert_eq!(
+        invalid(Enrollment::new(p(), "m", "m", &["e".into()]).unwrap_err()),
+        "coach"
+    );
+    assert_eq!(
+        invalid(Enrollment::new(p(), "m", "c", &["e".into(), "m".into()]).unwrap_err()),
+        "examiners"
+    );
+    assert_eq!(
+        invalid(Enrollment::new(p(), "m", "c", &["c".into()]).unwrap_err()),
+        "examiners"
+    );
 }
 
 fn owned_by(provider: &str) -> std::sync::Arc<jejak_engine::workflow::Workflow> {
