@@ -101,7 +101,7 @@ impl App {
     /// the command appends nothing (refused, or already recorded), and put
     /// back after an append if a refused enrolment of the same NIP took it
     /// meanwhile. A store failure, which may hide a commit, keeps it.
-    async fn enrol(&self, ctx: &Context, r: &pb::EnrolParticipantRequest) -> Written {
+    pub(super) async fn enrol(&self, ctx: &Context, r: &pb::EnrolParticipantRequest) -> Written {
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
         if let Some(p) = r.participant.as_ref() {
             // Before the people index is touched: an OPD the region does not have.

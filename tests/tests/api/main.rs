@@ -4,6 +4,7 @@ mod backdating;
 mod bad_input;
 mod evidence;
 mod fuzz;
+mod import;
 mod journey;
 mod journeys;
 mod lifecycle;
