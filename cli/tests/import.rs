@@ -210,3 +210,172 @@ fn the_demo_city_exported_and_imported_gives_the_same_statistics_on_postgres() {
     rt.block_on(source.cleanup());
     rt.block_on(target.cleanup());
 }
+
+fn examples() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples")
+}
+
+/// Writes `docs/examples/inovasi.xlsx` from `inovasi.csv`, dates as date
+/// cells and amounts as numbers, as an office's workbook holds them. Run
+/// it when the CSV changes:
+/// `cargo test -p jejak-cli --test import -- --ignored write_the_sample_xlsx`.
+#[test]
+#[ignore = "writes docs/examples/inovasi.xlsx"]
+fn write_the_sample_xlsx() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Inovasi").unwrap();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(examples().join("inovasi.csv"))
+        .unwrap();
+    for (r, record) in csv.records().enumerate() {
+        let r = u32::try_from(r).unwrap();
+        for (c, value) in record.unwrap().iter().enumerate() {
+            let c = u16::try_from(c).unwrap();
+            if chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok() {
+                let day = rust_xlsxwriter::ExcelDateTime::parse_from_str(value).unwrap();
+                sheet.write_date_with_format(r, c, &day, &date).unwrap();
+            } else if r > 0 && !value.is_empty() && value.chars().all(|ch| ch.is_ascii_digit()) {
+                sheet
+                    .write_number(r, c, value.parse::<f64>().unwrap())
+                    .unwrap();
+            } else {
+                sheet.write_string(r, c, value).unwrap();
+            }
+        }
+    }
+    sheet.autofit();
+    book.save(examples().join("inovasi.xlsx")).unwrap();
+}
+
+#[test]
+fn the_sample_register_reads_alike_in_every_format_and_a_roster_enrols_once() {
+    let server = Server::start();
+    demo(server.path(), None);
+    let brida = server.token("brida_officer", "brida-1");
+    let import = |file: &Path, extra: &[&str]| {
+        let mut args = vec!["import", "innovations", file.to_str().unwrap(), "--json"];
+        args.extend_from_slice(extra);
+        json(server.jejak(Some(&brida), &args).output().unwrap())
+    };
+    // The CSV, the workbook and the OpenDocument sheet are one register.
+    let csv = import(&examples().join("inovasi.csv"), &[]);
+    assert_eq!(
+        (csv["written"].as_u64(), csv["refused"].as_u64()),
+        (Some(6), Some(0)),
+        "{csv}"
+    );
+    assert_eq!(csv["applied"], false);
+    for other in ["inovasi.xlsx", "inovasi.ods"] {
+        assert_eq!(import(&examples().join(other), &[]), csv, "{other}");
+    }
+    let human = ok(server
+        .jejak(
+            Some(&brida),
+            &[
+                "import",
+                "innovations",
+                examples().join("inovasi.xlsx").to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap());
+    assert!(human.contains("a dry run: nothing written"), "{human}");
+    assert!(human.contains("piloted 2025-09-15"), "{human}");
+    let applied = import(&examples().join("inovasi.xlsx"), &["--apply"]);
+    assert_eq!(applied["written"].as_u64(), Some(6), "{applied}");
+    // The same register again, as CSV: nothing to write.
+    let again = import(&examples().join("inovasi.csv"), &["--apply"]);
+    assert_eq!(again["unchanged"].as_u64(), Some(6), "{again}");
+
+    // Another layout, named by a mapping file; a budget changed is an
+    // amendment of that innovation.
+    let text = std::fs::read_to_string(examples().join("inovasi.csv")).unwrap();
+    let (_, rows) = text.split_once('\n').unwrap();
+    let header = "Judul,SKPD,Status Inovasi,Pengusul,Jenis,Digital,Bidang,Maksud,Hasil,Biaya,Uji Coba,Diterapkan,Vakum Sejak,Pengadopsi\n";
+    let rows = rows.replace(",25000000,", ",27500000,");
+    std::fs::write(server.path().join("lain.csv"), format!("{header}{rows}")).unwrap();
+    std::fs::write(
+        server.path().join("peta.toml"),
+        "name = \"Judul\"\nopd = \"SKPD\"\nstage = \"Status Inovasi\"\ninitiator = \"Pengusul\"\n\
+         form = \"Jenis\"\nsector = \"Bidang\"\ngoal = \"Maksud\"\nbenefit = \"Hasil\"\nbudget = \"Biaya\"\n\
+         pilot_started_on = \"Uji Coba\"\nimplemented_on = \"Diterapkan\"\n",
+    )
+    .unwrap();
+    let mapped = import(
+        &server.path().join("lain.csv"),
+        &["--mapping", "peta.toml", "--apply"],
+    );
+    assert_eq!(
+        (mapped["written"].as_u64(), mapped["unchanged"].as_u64()),
+        (Some(1), Some(5)),
+        "{mapped}"
+    );
+    assert_eq!(mapped["rows"][0]["changes"][0], "amended: budget");
+    // Without the mapping, what is missing is named, and nothing is sent.
+    let unmapped = server
+        .jejak(Some(&brida), &["import", "innovations", "lain.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(unmapped.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&unmapped.stderr);
+    assert!(said.contains("no column for Nama Inovasi (name)"), "{said}");
+    assert!(said.contains("--mapping"), "{said}");
+
+    // A roster, by its organizer: enrolled once.
+    let organizer = server.token("organizer", "bkpsdm-admin");
+    ok(server
+        .jejak(
+            Some(&organizer),
+            &[
+                "cohort",
+                "open",
+                "pka-2026-9",
+                "--level",
+                "pka",
+                "--provider",
+                "BPSDM Provinsi Banten",
+                "--year",
+                "2026",
+                "--number",
+                "9",
+                "--starts",
+                "2026-12-01",
+                "--ends",
+                "2027-03-31",
+            ],
+        )
+        .output()
+        .unwrap());
+    let roster = examples().join("roster-pka.csv");
+    let enrol = |apply: bool| {
+        let mut args = vec![
+            "import",
+            "roster",
+            "pka-2026-9",
+            roster.to_str().unwrap(),
+            "--json",
+        ];
+        if apply {
+            args.push("--apply");
+        }
+        json(server.jejak(Some(&organizer), &args).output().unwrap())
+    };
+    let first = enrol(true);
+    assert_eq!(first["written"].as_u64(), Some(2), "{first}");
+    assert_eq!(first["rows"][0]["id"], "pka-2026-9/001");
+    let second = enrol(true);
+    assert_eq!(second["unchanged"].as_u64(), Some(2), "{second}");
+    // BRIDA does not import a roster.
+    let refused = server
+        .jejak(
+            Some(&brida),
+            &["import", "roster", "pka-2026-9", roster.to_str().unwrap()],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    server.stop();
+}
