@@ -75,7 +75,17 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("demo city loaded"), "{stdout}");
-    assert!(stdout.contains("86 innovations"), "{stdout}");
+    // The demo's 86 and the sample register's six.
+    assert!(stdout.contains("92 innovations"), "{stdout}");
+    // The sample register: checked, then written, six rows.
+    assert!(
+        stdout.contains("6 register rows: 6 to write, 0 unchanged, 0 refused; a dry run"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("6 register rows: 6 written, 0 unchanged, 0 refused"),
+        "{stdout}"
+    );
     assert!(stdout.contains("ActionPlanApproved"), "{stdout}");
     // The participant read her mentor's note on her page.
     let note = stdout
