@@ -286,6 +286,32 @@ fn the_sample_register_reads_alike_in_every_format_and_a_roster_enrols_once() {
     assert!(human.contains("piloted 2025-09-15"), "{human}");
     let applied = import(&examples().join("inovasi.xlsx"), &["--apply"]);
     assert_eq!(applied["written"].as_u64(), Some(6), "{applied}");
+    // Dated by their rows: the IID list of 2023 holds the two the sample
+    // registered that year (the demo's history is younger), at the stage
+    // each had reached by the year's end.
+    ok(server
+        .jejak(
+            Some(&brida),
+            &["report", "iid", "--year", "2023", "--csv", "iid-2023.csv"],
+        )
+        .output()
+        .unwrap());
+    let mut iid: Vec<(String, String)> = csv::Reader::from_path(server.path().join("iid-2023.csv"))
+        .unwrap()
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_owned(), r[2].to_owned())
+        })
+        .collect();
+    iid.sort();
+    assert_eq!(
+        iid,
+        [
+            ("Ambulans Panggilan".to_owned(), "uji coba".to_owned()),
+            ("Gelanggang Sehat Remaja".to_owned(), "penerapan".to_owned()),
+        ]
+    );
     // The same register again, as CSV: nothing to write.
     let again = import(&examples().join("inovasi.csv"), &["--apply"]);
     assert_eq!(again["unchanged"].as_u64(), Some(6), "{again}");

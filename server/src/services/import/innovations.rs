@@ -308,6 +308,7 @@ fn plan(w: &Wanted, state: Option<&InnovationState>) -> Result<Vec<Step>, Refusa
                 w.decree.as_ref().map(|d| d.1),
                 w.piloted,
                 w.implemented,
+                w.dormant,
             ]
             .into_iter()
             .flatten()
@@ -315,7 +316,9 @@ fn plan(w: &Wanted, state: Option<&InnovationState>) -> Result<Vec<Step>, Refusa
             steps.push(Step {
                 label: "registered".into(),
                 field: "",
-                on: w.registered_on.or(first),
+                // Its registration day, or a step's before it: never
+                // registered after a step it took.
+                on: first,
                 body: I::Register {
                     innovation_id: w.id.clone(),
                     profile: w.profile.clone(),

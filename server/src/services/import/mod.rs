@@ -244,10 +244,10 @@ fn unit_code(
                 ),
             )
         }),
-        _ => Err(units.require(field, given, kinds, true).err().map_or_else(
-            || Refusal::new(field, "is not a unit of this region"),
-            |e| Refusal::domain(&e, &[], field),
-        )),
+        _ => Err(match units.require(field, given, kinds, true) {
+            Err(DomainError::Invalid { reason, .. }) => Refusal::new(field, reason),
+            _ => Refusal::new(field, "is not a unit of this region"),
+        }),
     }
 }
 

@@ -118,11 +118,9 @@ fn plan(w: &Wanted, enrolled: Option<&Enrollment>) -> Result<Plan, Refusal> {
         if file.trim() != ours {
             return Err(Refusal::new(
                 field,
-                format!(
-                    "differs from what the participant's enrolment recorded; a participant's \
-                     name, position and OPD are not changed by an import (they are theirs, \
-                     sealed with their key): correct the file, or ask the operator"
-                ),
+                "differs from what the participant's enrolment recorded; a participant's \
+                 name, position and OPD are not changed by an import (they are theirs, sealed \
+                 with their key): write them in the file as enrolled",
             ));
         }
     }
