@@ -469,26 +469,7 @@ fn evidence_is_attached_linked_fetched_and_audited_by_the_command() {
     let examiner = server.token("examiner", "penguji-1");
     let auditor = server.token("auditor", "inspektorat-1");
     let project = "pka-2026-9/001";
-    run(
-        &organizer,
-        &[
-            "cohort",
-            "open",
-            "pka-2026-9",
-            "--level",
-            "pka",
-            "--provider",
-            "BPSDM Provinsi Banten",
-            "--year",
-            "2026",
-            "--number",
-            "9",
-            "--starts",
-            "2026-12-01",
-            "--ends",
-            "2027-03-31",
-        ],
-    );
+    run(&organizer, common::OPEN_PKA_2026_9);
     run(
         &organizer,
         &[
@@ -748,27 +729,7 @@ fn people_read_the_projects_page_in_their_words_with_units_and_a_cohort_wide_sta
     assert_eq!(listed[0]["parent"], "dinkes");
 
     // An enrolment in an OPD the region lacks: refused, the nearest named.
-    run(
-        &server,
-        &organizer,
-        &[
-            "cohort",
-            "open",
-            "pka-2026-9",
-            "--level",
-            "pka",
-            "--provider",
-            "BPSDM Provinsi Banten",
-            "--year",
-            "2026",
-            "--number",
-            "9",
-            "--starts",
-            "2026-12-01",
-            "--ends",
-            "2027-03-31",
-        ],
-    );
+    run(&server, &organizer, common::OPEN_PKA_2026_9);
     let enrol = |opd: &str| {
         server
             .jejak(

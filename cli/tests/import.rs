@@ -353,26 +353,7 @@ fn the_sample_register_reads_alike_in_every_format_and_a_roster_enrols_once() {
     // A roster, by its organizer: enrolled once.
     let organizer = server.token("organizer", "bkpsdm-admin");
     ok(server
-        .jejak(
-            Some(&organizer),
-            &[
-                "cohort",
-                "open",
-                "pka-2026-9",
-                "--level",
-                "pka",
-                "--provider",
-                "BPSDM Provinsi Banten",
-                "--year",
-                "2026",
-                "--number",
-                "9",
-                "--starts",
-                "2026-12-01",
-                "--ends",
-                "2027-03-31",
-            ],
-        )
+        .jejak(Some(&organizer), common::OPEN_PKA_2026_9)
         .output()
         .unwrap());
     let roster = examples().join("roster-pka.csv");

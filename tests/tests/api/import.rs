@@ -96,24 +96,28 @@ fn innovation(n: u32, name: &str, opd: &str, stage: &str, more: &[(&str, &str)])
 }
 
 async fn units(app: &TestApp, p: &People) {
-    for (code, name) in [
-        ("dinkes", "Dinas Kesehatan"),
-        ("dpmptsp", "Dinas Penanaman Modal dan PTSP"),
-        ("disdik", "Dinas Pendidikan"),
-    ] {
-        app.admin(&p.admin)
-            .add_unit(pb::AddUnitRequest {
-                request_id: format!("unit-{code}"),
-                unit: Some(pb::Unit {
-                    code: code.into(),
-                    name: name.into(),
-                    kind: "opd".into(),
-                    parent: String::new(),
-                }),
-            })
-            .await
-            .unwrap();
-    }
+    add_opds(
+        app,
+        &p.admin,
+        &[
+            ("dinkes", "Dinas Kesehatan"),
+            ("dpmptsp", "Dinas Penanaman Modal dan PTSP"),
+            ("disdik", "Dinas Pendidikan"),
+        ],
+    )
+    .await;
+}
+
+/// The register's statistics once the view has applied `position`.
+async fn statistics(app: &TestApp, token: &str, position: u64) -> pb::InnovationStatistics {
+    app.innovations(token)
+        .get_statistics(pb::GetStatisticsRequest {
+            min_position: position,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 fn outcomes(report: &pb::ImportReport, outcome: pb::RowOutcome) -> Vec<u32> {
@@ -288,15 +292,7 @@ async fn an_import_writes_once_dated_by_its_rows_and_a_changed_row_amends(db: &T
         .unwrap();
     assert!(report.applied, "{report:?}");
     assert_eq!((report.written, report.refused), (4, 0), "{report:?}");
-    let stats = app
-        .innovations(&p.brida)
-        .get_statistics(pb::GetStatisticsRequest {
-            min_position: report.position,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let stats = statistics(&app, &p.brida, report.position).await;
     for (stage, count) in [
         ("piloted", 1),
         ("adopted", 1),
@@ -368,15 +364,7 @@ async fn an_import_writes_once_dated_by_its_rows_and_a_changed_row_amends(db: &T
         line(&report, 2).changes,
         vec!["amended: name, budget", "implemented 2025-01-01"]
     );
-    let after = app
-        .innovations(&p.brida)
-        .get_statistics(pb::GetStatisticsRequest {
-            min_position: report.position,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let after = statistics(&app, &p.brida, report.position).await;
     assert_eq!(after.total, stats.total, "amended, not added");
     assert_eq!(after.by_stage.get("adopted"), Some(&2));
     assert_eq!(after.by_stage.get("piloted"), None);
@@ -583,14 +571,6 @@ async fn an_import_past_its_limit_is_refused_with_what_to_do(db: &TestDb) {
     let refused = import(&app, &p.brida, None, true, rows).await.unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted);
     assert!(refused.message().contains("split the file"), "{refused:?}");
-    assert_eq!(
-        app.innovations(&p.brida)
-            .get_statistics(pb::GetStatisticsRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .total,
-        0
-    );
+    assert_eq!(statistics(&app, &p.brida, 0).await.total, 0);
     app.stop().await;
 }

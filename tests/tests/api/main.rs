@@ -85,6 +85,24 @@ pub fn file(name: &str) -> pb::Attachment {
     }
 }
 
+/// Adds the OPDs `opds` (code, name) to the region, as its operator.
+pub async fn add_opds(app: &TestApp, admin: &str, opds: &[(&str, &str)]) {
+    for (code, name) in opds {
+        app.admin(admin)
+            .add_unit(pb::AddUnitRequest {
+                request_id: format!("unit-{code}"),
+                unit: Some(pb::Unit {
+                    code: (*code).into(),
+                    name: (*name).into(),
+                    kind: "opd".into(),
+                    parent: String::new(),
+                }),
+            })
+            .await
+            .unwrap();
+    }
+}
+
 /// `Cohorts.FindParticipant` by NIP, as `token`.
 pub async fn find(
     app: &TestApp,

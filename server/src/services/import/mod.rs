@@ -319,24 +319,45 @@ fn no_backdating<T>(request: &Request<T>) -> Result<(), Status> {
     Ok(())
 }
 
+impl App {
+    /// An import's caller, options and rows: refused before a row is read
+    /// to a caller none of `roles` (the roles the rows' commands allow).
+    async fn import_call(
+        &self,
+        request: Request<Streaming<pb::ImportRequest>>,
+        roles: &[jejak_engine::domain::Role],
+        what: &str,
+        fields: &[Field],
+    ) -> Result<
+        (
+            jejak_engine::domain::Actor,
+            pb::ImportOptions,
+            Vec<pb::ImportRow>,
+        ),
+        Status,
+    > {
+        no_backdating(&request)?;
+        let actor = self.caller(&request)?.actor;
+        super::require(&actor, roles, what)?;
+        let (options, rows) = self.import_rows(request.into_inner(), fields).await?;
+        Ok((actor, options, rows))
+    }
+}
+
 #[tonic::async_trait]
 impl pb::import_server::Import for App {
     async fn import_innovations(
         &self,
         request: Request<Streaming<pb::ImportRequest>>,
     ) -> Result<Response<pb::ImportReport>, Status> {
-        no_backdating(&request)?;
-        let actor = self.caller(&request)?.actor;
-        super::require(
-            &actor,
-            &[
-                jejak_engine::domain::Role::BridaOfficer,
-                jejak_engine::domain::Role::InnovationOfficer,
-            ],
-            "import the innovation register",
-        )?;
-        let (options, rows) = self
-            .import_rows(request.into_inner(), crate::import::INNOVATION_FIELDS)
+        use jejak_engine::domain::Role;
+        let (actor, options, rows) = self
+            .import_call(
+                request,
+                &[Role::BridaOfficer, Role::InnovationOfficer],
+                "import the innovation register",
+                crate::import::INNOVATION_FIELDS,
+            )
             .await?;
         let report = self.import_innovation_rows(&actor, &options, rows).await?;
         Ok(Response::new(report))
@@ -346,15 +367,13 @@ impl pb::import_server::Import for App {
         &self,
         request: Request<Streaming<pb::ImportRequest>>,
     ) -> Result<Response<pb::ImportReport>, Status> {
-        no_backdating(&request)?;
-        let actor = self.caller(&request)?.actor;
-        super::require(
-            &actor,
-            &[jejak_engine::domain::Role::Organizer],
-            "import a cohort's roster",
-        )?;
-        let (options, rows) = self
-            .import_rows(request.into_inner(), crate::import::ROSTER_FIELDS)
+        let (actor, options, rows) = self
+            .import_call(
+                request,
+                &[jejak_engine::domain::Role::Organizer],
+                "import a cohort's roster",
+                crate::import::ROSTER_FIELDS,
+            )
             .await?;
         let report = self.import_roster_rows(&actor, &options, rows).await?;
         Ok(Response::new(report))

@@ -157,12 +157,8 @@ impl App {
             ))
         };
         let cohort: CohortState = self
-            .engine()
-            .get::<Cohort>(cohort_id.as_str())
-            .await
-            .map_err(status)?
-            .map(|c| c.state)
-            .filter(|c| c.facts.as_ref().is_some_and(|f| f.organizer == actor.id))
+            .own_cohort(actor, &cohort_id)
+            .await?
             .ok_or_else(not_found)?;
         let units = self.units().await?;
         let today = self.engine().today();
