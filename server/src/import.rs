@@ -436,4 +436,30 @@ mod tests {
         assert_eq!(source_of_initiator("Kepala Daerah"), "regional_head");
         assert_eq!(list("penguji-1; penguji-2"), vec!["penguji-1", "penguji-2"]);
     }
+
+    proptest::proptest! {
+        /// Whatever a cell holds, reading it answers: a value or a reason,
+        /// never a panic, and a date is never after today.
+        #[test]
+        fn any_cell_is_read_or_refused_with_a_reason(text in "\\PC{0,40}") {
+            let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+            if let Ok(day) = date(&text, today) {
+                proptest::prop_assert!(day <= today);
+            }
+            for reason in [
+                stage(&text).err(),
+                source(&text).err(),
+                form(&text).err(),
+                yes_no(&text).err(),
+                rupiah(&text).err(),
+                sdgs(&text).err(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                proptest::prop_assert!(!reason.is_empty());
+            }
+            let _ = (list(&text), source_of_initiator(&text), header_key(&text));
+        }
+    }
 }
