@@ -35,7 +35,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use client::{Connection, Failure};
-use commands::{admin, audit, bench, demo, evidence, innovation, people, privacy, report};
+use commands::{admin, audit, bench, demo, evidence, import, innovation, people, privacy, report};
 
 /// jejak — an event-sourced workflow engine for leadership-training change
 /// projects and the regional innovations they become.
@@ -131,6 +131,15 @@ enum Command {
         #[command(subcommand)]
         command: report::ReportCommand,
     },
+    /// BRIDA and innovation officers, organizers: a spreadsheet in — the
+    /// innovation register, or a cohort's roster (.xlsx, .ods, .csv); a
+    /// dry run unless --apply.
+    Import {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: import::ImportCommand,
+    },
     /// Operators: personal data (erasure; PostgreSQL's vacuum of erased keys).
     Privacy {
         #[command(flatten)]
@@ -212,6 +221,10 @@ fn main() -> ExitCode {
                 connection,
                 command,
             } => report::run(&connection, command).await,
+            Command::Import {
+                connection,
+                command,
+            } => import::run(&connection, command).await,
         }
     });
     match result {

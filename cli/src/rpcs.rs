@@ -21,6 +21,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("jejak.v1.Admin/AddUnit", "admin unit add"),
     ("jejak.v1.Admin/RenameUnit", "admin unit rename"),
     ("jejak.v1.Admin/ListUnits", "admin unit list"),
+    ("jejak.v1.Import/ImportInnovations", "import innovations"),
+    ("jejak.v1.Import/ImportRoster", "import roster"),
     ("jejak.v1.Audit/ReadStream", "audit history"),
     ("jejak.v1.Audit/ReadLog", "audit export"),
     ("jejak.v1.Audit/FollowLog", "audit follow"),

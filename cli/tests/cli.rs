@@ -75,7 +75,17 @@ fn the_readme_tour_runs_as_written_and_an_auditor_verifies_a_copy_offline() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("demo city loaded"), "{stdout}");
-    assert!(stdout.contains("86 innovations"), "{stdout}");
+    // The demo's 86 and the sample register's six.
+    assert!(stdout.contains("92 innovations"), "{stdout}");
+    // The sample register: checked, then written, six rows.
+    assert!(
+        stdout.contains("6 register rows: 6 to write, 0 unchanged, 0 refused; a dry run"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("6 register rows: 6 written, 0 unchanged, 0 refused"),
+        "{stdout}"
+    );
     assert!(stdout.contains("ActionPlanApproved"), "{stdout}");
     // The participant read her mentor's note on her page.
     let note = stdout
@@ -459,26 +469,7 @@ fn evidence_is_attached_linked_fetched_and_audited_by_the_command() {
     let examiner = server.token("examiner", "penguji-1");
     let auditor = server.token("auditor", "inspektorat-1");
     let project = "pka-2026-9/001";
-    run(
-        &organizer,
-        &[
-            "cohort",
-            "open",
-            "pka-2026-9",
-            "--level",
-            "pka",
-            "--provider",
-            "BPSDM Provinsi Banten",
-            "--year",
-            "2026",
-            "--number",
-            "9",
-            "--starts",
-            "2026-12-01",
-            "--ends",
-            "2027-03-31",
-        ],
-    );
+    run(&organizer, common::OPEN_PKA_2026_9);
     run(
         &organizer,
         &[
@@ -738,27 +729,7 @@ fn people_read_the_projects_page_in_their_words_with_units_and_a_cohort_wide_sta
     assert_eq!(listed[0]["parent"], "dinkes");
 
     // An enrolment in an OPD the region lacks: refused, the nearest named.
-    run(
-        &server,
-        &organizer,
-        &[
-            "cohort",
-            "open",
-            "pka-2026-9",
-            "--level",
-            "pka",
-            "--provider",
-            "BPSDM Provinsi Banten",
-            "--year",
-            "2026",
-            "--number",
-            "9",
-            "--starts",
-            "2026-12-01",
-            "--ends",
-            "2027-03-31",
-        ],
-    );
+    run(&server, &organizer, common::OPEN_PKA_2026_9);
     let enrol = |opd: &str| {
         server
             .jejak(

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod preview;
+
 use crate::clock::{Clock, SystemClock};
 use crate::codec::{DecodeError, decode, decode_with, encode, encode_with};
 use crate::domain::{Actor, Aggregate, Command, DomainError};

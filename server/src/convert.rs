@@ -76,6 +76,16 @@ pub fn agreement(a: Option<&pb::Agreement>) -> Result<Agreement, Status> {
     .map_err(domain)
 }
 
+/// An agreement on the wire.
+pub fn agreement_out(a: &Agreement) -> pb::Agreement {
+    pb::Agreement {
+        kind: a.kind.clone(),
+        number: a.number.clone(),
+        signed_on: a.signed_on.to_string(),
+        document: a.document.as_ref().map(crate::services::attachment_out),
+    }
+}
+
 /// A training level.
 pub fn level(value: i32) -> Result<TrainingLevel, Status> {
     use pb::TrainingLevel as L;

@@ -18,6 +18,7 @@ mod edge;
 pub mod error;
 pub mod evidence;
 pub mod files;
+pub mod import;
 pub mod limits;
 pub mod publish;
 mod services;
@@ -494,6 +495,9 @@ pub async fn run(
         )
         .add_service(
             pb::evidence_server::EvidenceServer::new(app.clone()).max_decoding_message_size(limit),
+        )
+        .add_service(
+            pb::import_server::ImportServer::new(app.clone()).max_decoding_message_size(limit),
         )
         // A listener of our own gets no socket options from the builder:
         // without TCP_NODELAY a reply's last frame can wait for the

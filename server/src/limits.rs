@@ -58,6 +58,12 @@ pub struct Limits {
     pub handshake_timeout: Duration,
     /// How long a connection may stay open with no call on it.
     pub idle_timeout: Duration,
+    /// Rows one import may stream (`Import.ImportInnovations`,
+    /// `ImportRoster`); past it the import is refused with
+    /// RESOURCE_EXHAUSTED, nothing written.
+    pub max_import_rows: usize,
+    /// Bytes of rows one import may stream, in all.
+    pub max_import_bytes: usize,
 }
 
 impl Default for Limits {
@@ -71,6 +77,8 @@ impl Default for Limits {
             keepalive_timeout: Duration::from_secs(20),
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
+            max_import_rows: 100_000,
+            max_import_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -218,6 +218,11 @@ impl TestApp {
         pb::admin_client::AdminClient::new(self.authed(Some(token)))
     }
 
+    /// The Import client.
+    pub fn import(&self, token: &str) -> pb::import_client::ImportClient<Authed> {
+        pb::import_client::ImportClient::new(self.authed(Some(token)))
+    }
+
     /// The raw channel, for health and reflection.
     pub fn channel(&self) -> Channel {
         self.channel.clone()

@@ -9,6 +9,7 @@ mod cohort_start;
 pub mod demo;
 pub mod evidence;
 mod files;
+pub mod import;
 mod init_db;
 pub mod innovation;
 pub mod people;

@@ -289,7 +289,38 @@ fn evidence_words(d: &pb::InnovationDetail) -> String {
         .join("; ")
 }
 
-const REGISTER_HEADER: [&str; 24] = [
+/// Each adopter as `OPD, region, KIND NUMBER, YYYY-MM-DD` (its
+/// agreement), `; ` between them: what `jejak import innovations` reads
+/// back.
+fn adopters_words(d: &pb::InnovationDetail) -> String {
+    d.adopters
+        .iter()
+        .map(|a| match &a.agreement {
+            Some(g) => format!(
+                "{}, {}, {} {}, {}",
+                a.opd, a.region, g.kind, g.number, g.signed_on
+            ),
+            None => format!("{}, {}", a.opd, a.region),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The day an innovation was registered (when it happened, ADR 0030),
+/// where the reader is.
+fn registered_on(e: &pb::InnovationEntry) -> String {
+    e.registered_at
+        .as_ref()
+        .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+        .map(|t| {
+            t.with_timezone(&crate::client::time_zone())
+                .date_naive()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+const REGISTER_HEADER: [&str; 26] = [
     "Nama Inovasi",
     "Perangkat Daerah",
     "Unit",
@@ -306,18 +337,21 @@ const REGISTER_HEADER: [&str; 24] = [
     "Dasar Hukum",
     "Nomor SK",
     "Tanggal SK",
+    "Tanggal Registrasi",
     "Tanggal Uji Coba",
     "Tanggal Penerapan",
     "Vakum Sejak",
     "Asal Proyek Perubahan",
     "Replikasi Dari",
     "Jumlah Pengadopsi",
+    "Pengadopsi",
     "Bukti per Indikator",
     "Id",
 ];
 
 fn register_row(d: &pb::InnovationDetail, names: &BTreeMap<String, String>) -> Vec<Cell> {
     let e = d.entry.clone().unwrap_or_default();
+    let registered = registered_on(&e);
     let opd = names.get(&e.opd).cloned().unwrap_or_else(|| e.opd.clone());
     vec![
         e.name.into(),
@@ -338,12 +372,14 @@ fn register_row(d: &pb::InnovationDetail, names: &BTreeMap<String, String>) -> V
         d.legal_basis.clone().into(),
         e.decree_number.into(),
         d.decree_date.clone().into(),
+        registered.into(),
         e.pilot_started_on.into(),
         e.implemented_on.into(),
         e.dormant_since.into(),
         e.origin_project.into(),
         e.replica_of.into(),
         e.replication_count.into(),
+        adopters_words(d).into(),
         evidence_words(d).into(),
         e.innovation_id.into(),
     ]

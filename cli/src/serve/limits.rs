@@ -17,6 +17,8 @@ pub struct LimitsFile {
     keepalive_timeout: Option<String>,
     handshake_timeout: Option<String>,
     idle_timeout: Option<String>,
+    max_import_rows: Option<usize>,
+    max_import_bytes: Option<usize>,
 }
 
 /// Limits on streams and connections.
@@ -46,6 +48,12 @@ pub struct LimitArgs {
     /// How long a connection may stay open with no call on it. Default: 5m
     #[arg(long, env = "JEJAK_IDLE_TIMEOUT", value_parser = duration)]
     idle_timeout: Option<Duration>,
+    /// Rows one import (jejak import) may send. Default: 100000
+    #[arg(long, env = "JEJAK_MAX_IMPORT_ROWS", value_parser = at_least_one)]
+    max_import_rows: Option<usize>,
+    /// Bytes of rows one import may send, in all. Default: 67108864 (64 MiB)
+    #[arg(long, env = "JEJAK_MAX_IMPORT_BYTES", value_parser = at_least_one)]
+    max_import_bytes: Option<usize>,
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -154,6 +162,18 @@ impl LimitArgs {
                 file.idle_timeout,
                 defaults.idle_timeout,
             )?,
+            max_import_rows: count(
+                self.max_import_rows,
+                "max_import_rows",
+                file.max_import_rows,
+                defaults.max_import_rows,
+            )?,
+            max_import_bytes: count(
+                self.max_import_bytes,
+                "max_import_bytes",
+                file.max_import_bytes,
+                defaults.max_import_bytes,
+            )?,
         })
     }
 }
@@ -186,6 +206,8 @@ mod tests {
             keepalive_timeout: None,
             handshake_timeout: None,
             idle_timeout: None,
+            max_import_rows: None,
+            max_import_bytes: None,
         };
         let limits = args.resolve(Some(file)).unwrap();
         assert_eq!(limits.max_watches_per_subject, 4);

@@ -11,6 +11,25 @@ use std::process::{Child, Command, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_jejak");
 
+/// `jejak cohort open` of the README's cohort, pka-2026-9.
+pub const OPEN_PKA_2026_9: &[&str] = &[
+    "cohort",
+    "open",
+    "pka-2026-9",
+    "--level",
+    "pka",
+    "--provider",
+    "BPSDM Provinsi Banten",
+    "--year",
+    "2026",
+    "--number",
+    "9",
+    "--starts",
+    "2026-12-01",
+    "--ends",
+    "2027-03-31",
+];
+
 pub struct Server {
     child: Child,
     pub url: String,

@@ -220,6 +220,57 @@ impl Amendment {
     }
 }
 
+/// A step of an innovation's life that happened before jejak kept it, as
+/// an imported register records it (ADR 0031): the register's word for
+/// where the innovation stands, with the dates it gives. Recorded as the
+/// lifecycle's own events (`Designated`, `PilotStarted`, `Implemented`,
+/// `MarkedDormant`), each with the `StateChanged` it implies, under the
+/// command `record_register_step`; the guards of the workflow (a
+/// feasibility judgement before a pilot …) are not asked of it, since the
+/// register does not say them. Steps only move an innovation forward.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegisterStep {
+    /// Designated by this decree on this day.
+    Designated {
+        /// The decree's number.
+        decree_number: String,
+        /// Its date.
+        decree_date: NaiveDate,
+    },
+    /// Piloted (uji coba) from this day.
+    Piloted {
+        /// The pilot's first day.
+        on: NaiveDate,
+    },
+    /// Implemented (penerapan) from this day.
+    Implemented {
+        /// The first day.
+        on: NaiveDate,
+    },
+    /// Dormant (vakum) since this day.
+    Dormant {
+        /// Since.
+        on: NaiveDate,
+    },
+}
+
+/// The stage a register step leaves an innovation at, and the stages it
+/// may come from.
+fn register_step_stages(step: &RegisterStep) -> Option<(&'static str, &'static [&'static str])> {
+    match step {
+        RegisterStep::Designated { .. } => None,
+        RegisterStep::Piloted { .. } => Some(("piloted", &["proposed"])),
+        RegisterStep::Implemented { .. } => Some(("adopted", &["proposed", "piloted"])),
+        RegisterStep::Dormant { .. } => {
+            Some(("dormant", &["proposed", "piloted", "adopted", "replicated"]))
+        }
+    }
+}
+
+/// What an imported register's dormant innovation is recorded with: the
+/// register says it is dormant, not why.
+pub const DORMANT_BY_REGISTER: &str = "vakum menurut register yang diimpor";
+
 /// Commands on an innovation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -277,6 +328,8 @@ pub enum InnovationCommand {
         stage: String,
         on: NaiveDate,
     },
+    /// A step an imported register records (ADR 0031).
+    RecordRegisterStep(RegisterStep),
     /// jejak: the change project this innovation came from was replicated.
     FollowProjectReplication {
         adopter_opd: OpdCode,
@@ -367,6 +420,10 @@ pub struct Adopter {
     pub opd: OpdCode,
     /// Its region.
     pub region: String,
+    /// The agreement it was recorded with (`None` only in a state folded
+    /// by a version that did not keep it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<Agreement>,
 }
 
 /// An innovation as folded from its events.
@@ -460,7 +517,8 @@ pub struct Innovation;
 impl Aggregate for Innovation {
     const KIND: &'static str = "innovation";
     const LABEL: &'static str = "innovation";
-    const SNAPSHOT_VERSION: u32 = 2;
+    // 3: an adopter keeps its agreement.
+    const SNAPSHOT_VERSION: u32 = 3;
     type State = InnovationState;
     type Command = InnovationCommand;
     type Event = InnovationEvent;
@@ -598,6 +656,45 @@ impl Aggregate for Innovation {
                     on: *on,
                 }]
             }
+            C::RecordRegisterStep(step) => {
+                let event = match step {
+                    RegisterStep::Designated {
+                        decree_number,
+                        decree_date,
+                    } => {
+                        if state.decree.is_some() {
+                            return Err(DomainError::invalid(
+                                "decree_number",
+                                "the innovation is designated already; a decree is recorded once",
+                            ));
+                        }
+                        in_order("decree_date", *decree_date, state, command.today())?;
+                        E::Designated {
+                            decree_number: short("decree_number", decree_number)?,
+                            decree_date: *decree_date,
+                        }
+                    }
+                    RegisterStep::Piloted { on } => {
+                        in_order("pilot_started_on", *on, state, command.today())?;
+                        E::PilotStarted { on: *on }
+                    }
+                    RegisterStep::Implemented { on } => {
+                        in_order("implemented_on", *on, state, command.today())?;
+                        E::Implemented {
+                            on: *on,
+                            budget_line: String::new(),
+                        }
+                    }
+                    RegisterStep::Dormant { on } => {
+                        in_order("dormant_since", *on, state, command.today())?;
+                        E::MarkedDormant {
+                            on: *on,
+                            reason: DORMANT_BY_REGISTER.to_owned(),
+                        }
+                    }
+                };
+                vec![event]
+            }
             C::RecordReplication {
                 adopter_opd,
                 adopter_region,
@@ -688,6 +785,41 @@ impl Aggregate for Innovation {
                 }
                 return Ok(events);
             }
+            // A register's step (ADR 0031): forward only, by its officer.
+            C::RecordRegisterStep(step) => {
+                if !matches!(
+                    command.actor.role,
+                    Role::InnovationOfficer | Role::BridaOfficer
+                ) {
+                    return Err(DomainError::forbidden(
+                        "only an innovation officer of its OPD or BRIDA records a register's steps",
+                    ));
+                }
+                if let Some((to, from)) = register_step_stages(step) {
+                    if !from.contains(&current.as_str()) {
+                        return Err(DomainError::WrongState {
+                            command: "record register step".into(),
+                            kind: Self::LABEL,
+                            state: current,
+                            hint: format!(
+                                "an import moves an innovation forward to {to}, never back or sideways"
+                            ),
+                        });
+                    }
+                    if !workflow.states.iter().any(|s| s.name == to) {
+                        return Err(DomainError::invalid(
+                            "stage",
+                            format!("workflow {} has no state '{to}'", workflow.name),
+                        ));
+                    }
+                    events.push(E::StateChanged {
+                        from: current,
+                        to: to.to_owned(),
+                        command: Self::command_name(&command.body).to_owned(),
+                    });
+                }
+                return Ok(events);
+            }
             // Steps jejak takes to follow a change project (ADR 0027).
             C::CarryProjectStage { .. } | C::FollowProjectReplication { .. } => {
                 if command.actor.role != Role::System {
@@ -775,11 +907,12 @@ impl Aggregate for Innovation {
                 adopter_innovation_id,
                 adopter_opd,
                 adopter_region,
-                ..
+                agreement,
             } => s.adopters.push(Adopter {
                 innovation_id: adopter_innovation_id.clone(),
                 opd: adopter_opd.clone(),
                 region: adopter_region.clone(),
+                agreement: Some(agreement.clone()),
             }),
             E::EvidenceAdded {
                 indicator,
@@ -809,6 +942,7 @@ impl Aggregate for Innovation {
             C::RecordAward { .. } => "record_award",
             C::AmendProfile(_) => "amend_profile",
             C::CarryProjectStage { .. } => "carry_project_stage",
+            C::RecordRegisterStep(_) => "record_register_step",
             C::FollowProjectReplication { .. } => "follow_project_replication",
         }
     }

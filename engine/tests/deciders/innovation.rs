@@ -2,7 +2,8 @@ use std::collections::BTreeSet;
 
 use jejak_engine::domain::change_project::Agreement;
 use jejak_engine::domain::innovation::{
-    Form, Innovation, InnovationCommand as C, InnovationEvent as E, Profile, Source,
+    DORMANT_BY_REGISTER, Form, Innovation, InnovationCommand as C, InnovationEvent as E, Profile,
+    RegisterStep, Source,
 };
 use jejak_engine::domain::values::{InnovationId, OpdCode};
 use jejak_engine::domain::{Actor, DomainError, Role};
@@ -335,5 +336,104 @@ fn evidence_and_awards_are_recorded_and_auditors_change_nothing() {
             },
         )),
         "auditor",
+    );
+}
+
+fn step(s: RegisterStep) -> C {
+    C::RecordRegisterStep(s)
+}
+
+#[test]
+fn a_registers_steps_move_an_imported_innovation_forward_without_the_guards() {
+    // Given a registered innovation, when the register it came from says it
+    // was piloted and implemented, then those are its steps, recorded as
+    // the lifecycle's own events (no feasibility judgement is asked for:
+    // the register does not say it).
+    let mut i = registered();
+    let events = i.ok(
+        brida(),
+        step(RegisterStep::Designated {
+            decree_number: "SK 050/3/2024".into(),
+            decree_date: date(2024, 2, 1),
+        }),
+    );
+    assert!(matches!(&events[..], [E::Designated { .. }]), "{events:?}");
+    assert_eq!(lifecycle(&i), "proposed");
+    let events = i.ok(
+        officer("dinkes"),
+        step(RegisterStep::Piloted {
+            on: date(2024, 3, 1),
+        }),
+    );
+    assert!(
+        matches!(&events[..], [E::PilotStarted { .. }, E::StateChanged { to, command, .. }]
+            if to == "piloted" && command == "record_register_step"),
+        "{events:?}"
+    );
+    i.ok(
+        brida(),
+        step(RegisterStep::Implemented {
+            on: date(2024, 9, 1),
+        }),
+    );
+    assert_eq!(lifecycle(&i), "adopted");
+    assert_eq!(i.state.implemented_on, Some(date(2024, 9, 1)));
+    // Never back, never out of order, a decree once.
+    let (state, hint) = wrong_state(i.refused(
+        brida(),
+        step(RegisterStep::Piloted {
+            on: date(2024, 10, 1),
+        }),
+    ));
+    assert_eq!(state, "adopted");
+    says(&hint, "never back");
+    assert_eq!(
+        invalid(i.refused(
+            brida(),
+            step(RegisterStep::Dormant {
+                on: date(2024, 8, 1),
+            }),
+        )),
+        "dormant_since"
+    );
+    assert_eq!(
+        invalid(i.refused(
+            brida(),
+            step(RegisterStep::Designated {
+                decree_number: "SK lain".into(),
+                decree_date: date(2024, 12, 1),
+            }),
+        )),
+        "decree_number"
+    );
+    let events = i.ok(
+        brida(),
+        step(RegisterStep::Dormant {
+            on: date(2025, 1, 10),
+        }),
+    );
+    assert!(matches!(&events[0], E::MarkedDormant { reason, .. } if reason == DORMANT_BY_REGISTER));
+    assert_eq!(lifecycle(&i), "dormant");
+}
+
+#[test]
+fn only_its_officer_or_brida_records_a_registers_steps() {
+    let mut i = registered();
+    let pilot = || {
+        step(RegisterStep::Piloted {
+            on: date(2024, 3, 1),
+        })
+    };
+    says(
+        &forbidden(i.refused(officer("disdik"), pilot())),
+        "belongs to dinkes",
+    );
+    says(
+        &forbidden(i.refused(mentor(), pilot())),
+        "may not change the innovation register",
+    );
+    says(
+        &forbidden(i.refused(Actor::new("jejak", Role::System), pilot())),
+        "records a register's steps",
     );
 }

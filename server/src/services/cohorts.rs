@@ -54,6 +54,22 @@ impl App {
         Ok((enrollment, indexed))
     }
 
+    /// Cohort `cohort_id` as the log holds it, when `actor` runs it
+    /// (`None` for another organizer's and for one that does not exist).
+    pub(super) async fn own_cohort(
+        &self,
+        actor: &Actor,
+        cohort_id: &CohortId,
+    ) -> Result<Option<jejak_engine::domain::cohort::CohortState>, Status> {
+        Ok(self
+            .engine()
+            .get::<Cohort>(cohort_id.as_str())
+            .await
+            .map_err(status)?
+            .map(|c| c.state)
+            .filter(|c| c.facts.as_ref().is_some_and(|f| f.organizer == actor.id)))
+    }
+
     /// The enrolment of the participant with `nip` in `cohort_id`, with the
     /// staff `r` names: a reassignment that names the participant by NIP
     /// alone. Another organizer's cohort, and a NIP not enrolled in it, are
@@ -67,12 +83,8 @@ impl App {
     ) -> Result<Enrollment, Status> {
         let nip = Nip::parse_field("participant.nip", nip).map_err(domain)?;
         let cohort = self
-            .engine()
-            .get::<Cohort>(cohort_id.as_str())
-            .await
-            .map_err(status)?
-            .map(|c| c.state)
-            .filter(|c| c.facts.as_ref().is_some_and(|f| f.organizer == actor.id))
+            .own_cohort(actor, cohort_id)
+            .await?
             .ok_or_else(|| not_found("cohort", cohort_id.as_str()))?;
         let person = self
             .engine()
@@ -101,7 +113,7 @@ impl App {
     /// the command appends nothing (refused, or already recorded), and put
     /// back after an append if a refused enrolment of the same NIP took it
     /// meanwhile. A store failure, which may hide a commit, keeps it.
-    async fn enrol(&self, ctx: &Context, r: &pb::EnrolParticipantRequest) -> Written {
+    pub(super) async fn enrol(&self, ctx: &Context, r: &pb::EnrolParticipantRequest) -> Written {
         let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
         if let Some(p) = r.participant.as_ref() {
             // Before the people index is touched: an OPD the region does not have.

@@ -13,8 +13,8 @@ use tonic::{Request, Response, Status};
 use super::{Written, can_see_innovation, not_found, require};
 use crate::App;
 use crate::convert::{
-    agreement, attachment, date, domain, form, form_out, key_token, min_position, page_after,
-    source, source_out, text_date, timestamp,
+    agreement, agreement_out, attachment, date, domain, form, form_out, key_token, min_position,
+    page_after, source, source_out, text_date, timestamp,
 };
 use crate::error::{invalid, status};
 
@@ -349,6 +349,7 @@ impl pb::innovations_server::Innovations for App {
                     innovation_id: a.innovation_id.to_string(),
                     opd: a.opd.to_string(),
                     region: a.region.clone(),
+                    agreement: a.agreement.as_ref().map(agreement_out),
                 })
                 .collect(),
         }))

@@ -9,6 +9,7 @@ mod cohort_start;
 mod cohorts;
 mod detail;
 mod evidence;
+mod import;
 mod innovations;
 mod mentoring;
 mod privacy;
@@ -17,6 +18,8 @@ mod proofs;
 mod requests;
 mod seminars;
 mod units;
+
+pub(crate) use evidence::attachment_out;
 
 use jejak_engine::domain::change_project::{ChangeProject, ProjectCommand};
 use jejak_engine::domain::cohort::{Cohort, CohortCommand};

@@ -4,6 +4,7 @@ mod backdating;
 mod bad_input;
 mod evidence;
 mod fuzz;
+mod import;
 mod journey;
 mod journeys;
 mod lifecycle;
@@ -81,6 +82,24 @@ pub fn file(name: &str) -> pb::Attachment {
         name: name.into(),
         media_type: "application/pdf".into(),
         ..pb::Attachment::default()
+    }
+}
+
+/// Adds the OPDs `opds` (code, name) to the region, as its operator.
+pub async fn add_opds(app: &TestApp, admin: &str, opds: &[(&str, &str)]) {
+    for (code, name) in opds {
+        app.admin(admin)
+            .add_unit(pb::AddUnitRequest {
+                request_id: format!("unit-{code}"),
+                unit: Some(pb::Unit {
+                    code: (*code).into(),
+                    name: (*name).into(),
+                    kind: "opd".into(),
+                    parent: String::new(),
+                }),
+            })
+            .await
+            .unwrap();
     }
 }
 

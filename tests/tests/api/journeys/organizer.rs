@@ -14,20 +14,12 @@ on_both_backends!(an_organizer_runs_a_cohort);
 async fn an_organizer_runs_a_cohort(db: &TestDb) {
     let app = spawn_app(db).await;
     let p = People::of(&app);
-    for (code, name) in [("dpmptsp", "DPMPTSP"), ("dinkes", "Dinas Kesehatan")] {
-        app.admin(&p.admin)
-            .add_unit(pb::AddUnitRequest {
-                request_id: format!("unit-{code}"),
-                unit: Some(pb::Unit {
-                    code: code.into(),
-                    name: name.into(),
-                    kind: "opd".into(),
-                    parent: String::new(),
-                }),
-            })
-            .await
-            .unwrap();
-    }
+    add_opds(
+        &app,
+        &p.admin,
+        &[("dpmptsp", "DPMPTSP"), ("dinkes", "Dinas Kesehatan")],
+    )
+    .await;
     app.cohorts(&p.organizer)
         .open_cohort(open_cohort())
         .await
