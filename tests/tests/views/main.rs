@@ -4,6 +4,7 @@
 mod check;
 mod detail;
 mod identifiers;
+mod indexed;
 mod personal;
 mod queries;
 mod runner;

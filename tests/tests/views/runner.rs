@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use jejak_engine::process::ProcessManagers;
 use jejak_engine::store::RecordedEvent;
 use jejak_projections::views::{self, Cohorts, ProjectBoard, ProjectRow};
-use jejak_projections::{Docs, Projection, ProjectionError, RunState};
+use jejak_projections::{Beside, Docs, Projection, ProjectionError, RunState};
 use jejak_tests::history::{self, Step};
 use jejak_tests::{TestDb, on_both_backends};
 use proptest::prelude::*;
@@ -114,6 +114,10 @@ where
     ) -> Result<(), ProjectionError> {
         (self.0)(event)?;
         ProjectBoard.apply(event, docs)
+    }
+
+    fn beside(doc: &ProjectRow) -> Beside {
+        ProjectBoard::beside(doc)
     }
 }
 
