@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jejak_engine::store::{MAX_READ_LIMIT, StoreError};
 use serde::Serialize;
 
+use crate::projection::AllBeside;
 use crate::{Docs, Projection, Runner};
 
 /// How a live document differs from the one rebuilt from the log.
@@ -120,13 +121,14 @@ impl Runner {
             }
             let rebuilt = docs.all_json();
             let mut found = differences(&rebuilt, &live);
-            let (terms, counts) = docs.beside_all(P::beside);
-            let live_terms: BTreeSet<(String, String, String)> = live_terms.into_iter().collect();
-            let live_counts: BTreeMap<(String, String, String), i64> = live_counts
-                .into_iter()
-                .map(|(name, scope, value, n)| ((name, scope, value), n))
-                .collect();
-            beside_differences(&mut found, (&terms, &counts), (&live_terms, &live_counts));
+            let live: AllBeside = (
+                live_terms.into_iter().collect(),
+                live_counts
+                    .into_iter()
+                    .map(|(name, scope, value, n)| ((name, scope, value), n))
+                    .collect(),
+            );
+            beside_differences(&mut found, &docs.beside_all(P::beside), &live);
             return Ok(ViewCheck {
                 name: P::NAME.to_owned(),
                 position,
@@ -178,14 +180,8 @@ fn differences(
 /// (ADR 0033).
 fn beside_differences(
     found: &mut Vec<Difference>,
-    (terms, counts): (
-        &BTreeSet<(String, String, String)>,
-        &BTreeMap<(String, String, String), i64>,
-    ),
-    (live_terms, live_counts): (
-        &BTreeSet<(String, String, String)>,
-        &BTreeMap<(String, String, String), i64>,
-    ),
+    (terms, counts): &AllBeside,
+    (live_terms, live_counts): &AllBeside,
 ) {
     let listed: BTreeSet<String> = found.iter().map(|d| d.key.clone()).collect();
     let keys: BTreeSet<&String> = terms

@@ -9,19 +9,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use super::{caught_up, engine, on_random_histories, rebuild_all, runner};
 use chrono::Utc;
 use jejak_engine::process::ProcessManagers;
 use jejak_projections::DifferenceKind;
 use jejak_projections::views::{
-    self, BoardFilter, CohortRow, InnovationRow, ProjectRow, RegisterFilter, Views, check_all,
-    inbox_of, progress_of, statistics,
+    self, BoardFilter, CohortRow, InnovationRow, Page, ProjectRow, RegisterFilter, Views,
+    check_all, inbox_of, progress_of, statistics,
 };
 use jejak_tests::history::{self, Step};
 use jejak_tests::{TestDb, on_both_backends};
-use proptest::prelude::*;
-use proptest::strategy::ValueTree as _;
-
-use super::{caught_up, engine, rebuild_all, runner};
 
 on_both_backends!(
     reads_agree_with_folds_at_every_stage_of_a_history,
@@ -63,47 +60,58 @@ fn board_filters(rows: &[ProjectRow]) -> Vec<BoardFilter> {
     let coaches = one(&|r| vec![r.coach.clone()]);
     let examiners = one(&|r| r.examiners.clone());
     let organizers = one(&|r| vec![r.organizer.clone()]);
-    let mut filters = Vec::new();
-    for opd in &opds {
-        for state in &states {
-            filters.push(BoardFilter {
-                opd: opd.clone(),
-                state: state.clone(),
-                ..BoardFilter::default()
-            });
+    let pairs = |a: &[Option<String>],
+                 b: &[Option<String>],
+                 make: &dyn Fn(&Option<String>, &Option<String>) -> BoardFilter| {
+        a.iter()
+            .flat_map(|x| b.iter().map(move |y| (x, y)))
+            .map(|(x, y)| make(x, y))
+            .collect::<Vec<_>>()
+    };
+    let mut filters = pairs(&opds, &states, &|opd, state| BoardFilter {
+        opd: opd.clone(),
+        state: state.clone(),
+        ..BoardFilter::default()
+    });
+    filters.extend(pairs(&mentors, &states, &|mentor, state| BoardFilter {
+        mentor: mentor.clone(),
+        state: state.clone(),
+        ..BoardFilter::default()
+    }));
+    filters.extend(pairs(&cohorts, &participants, &|cohort, participant| {
+        BoardFilter {
+            cohort_id: cohort.clone(),
+            participant: participant.clone(),
+            ..BoardFilter::default()
         }
-    }
-    for mentor in &mentors {
-        for state in &states {
-            filters.push(BoardFilter {
-                mentor: mentor.clone(),
-                state: state.clone(),
+    }));
+    for organizer in &organizers {
+        filters.extend(pairs(&coaches, &examiners, &|coach, examiner| {
+            BoardFilter {
+                coach: coach.clone(),
+                examiner: examiner.clone(),
+                organizer: organizer.clone(),
                 ..BoardFilter::default()
-            });
-        }
-    }
-    for cohort in &cohorts {
-        for participant in &participants {
-            filters.push(BoardFilter {
-                cohort_id: cohort.clone(),
-                participant: participant.clone(),
-                ..BoardFilter::default()
-            });
-        }
-    }
-    for coach in &coaches {
-        for examiner in &examiners {
-            for organizer in &organizers {
-                filters.push(BoardFilter {
-                    coach: coach.clone(),
-                    examiner: examiner.clone(),
-                    organizer: organizer.clone(),
-                    ..BoardFilter::default()
-                });
             }
-        }
+        }));
     }
     filters
+}
+
+/// Every page of a read, `size` rows at a time, each after the last key
+/// of the one before.
+async fn paged<T>(size: usize, mut read: impl AsyncFnMut(Option<String>) -> Page<T>) -> Vec<T> {
+    let mut rows = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = read(after.take()).await;
+        assert!(page.rows.len() <= size);
+        rows.extend(page.rows);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return rows,
+        }
+    }
 }
 
 /// Every read by terms against the same read folded from the whole view.
@@ -125,20 +133,13 @@ async fn indexed_reads_equal_full_folds(views: &Views) {
             "{filter:?}"
         );
         for size in [1, 2, 3] {
-            let mut paged = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                let page = views
+            let paged = paged(size, async |after| {
+                views
                     .board_page(&filter, after.as_deref(), size, None)
                     .await
-                    .unwrap();
-                assert!(page.rows.len() <= size);
-                paged.extend(page.rows);
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
+                    .unwrap()
+            })
+            .await;
             assert_eq!(paged, expected, "pages of {size}, {filter:?}");
         }
     }
@@ -197,20 +198,13 @@ async fn indexed_reads_equal_full_folds(views: &Views) {
                         .cloned()
                         .collect();
                     for size in [1, 2, 500] {
-                        let mut paged = Vec::new();
-                        let mut after: Option<String> = None;
-                        loop {
-                            let page = views
+                        let paged = paged(size, async |after| {
+                            views
                                 .register(&filter, after.as_deref(), size, None)
                                 .await
-                                .unwrap();
-                            assert!(page.rows.len() <= size);
-                            paged.extend(page.rows);
-                            match page.next {
-                                Some(next) => after = Some(next),
-                                None => break,
-                            }
-                        }
+                                .unwrap()
+                        })
+                        .await;
                         assert_eq!(paged, expected, "pages of {size}, {filter:?}");
                     }
                 }
@@ -374,27 +368,12 @@ async fn reads_agree_with_folds_at_every_stage_of_a_history(db: &TestDb) {
 /// Random histories (proptest) on both backends.
 #[test]
 fn reads_by_terms_and_counts_equal_folds_of_the_whole_view() {
-    let cases = 4;
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(cases));
-    let strategy = history::steps(150);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    for _ in 0..cases {
-        let steps = strategy.new_tree(&mut runner).unwrap().current();
-        rt.block_on(async {
-            let db = TestDb::sqlite();
-            reads_agree(&db, &steps).await;
-            if let Some(pg) =
-                TestDb::postgres("reads_by_terms_and_counts_equal_folds_of_the_whole_view").await
-            {
-                reads_agree(&pg, &steps).await;
-                pg.cleanup().await;
-            }
-        });
-    }
+    on_random_histories(
+        "reads_by_terms_and_counts_equal_folds_of_the_whole_view",
+        4,
+        150,
+        async |db, steps| reads_agree(db, steps).await,
+    );
 }
 
 async fn a_forged_term_or_count_is_named_by_the_check(db: &TestDb) {
