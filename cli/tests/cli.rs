@@ -388,7 +388,22 @@ fn bench_prints_every_figure_beside_its_baseline_and_writes_json() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let figures = report["figures"].as_array().unwrap();
-    assert_eq!(figures.len(), 39, "every measurement of the SQLite run");
+    assert_eq!(figures.len(), 57, "every measurement of the SQLite run");
+    // The scale section: each read and the mixed load at both sizes.
+    for read in [
+        "statistics, ",
+        "first page of projects, ",
+        "a mentor's inbox, ",
+        "cohort progress, ",
+        "mixed load, ",
+    ] {
+        let sizes = figures
+            .iter()
+            .filter(|f| f["name"].as_str().unwrap().starts_with(read))
+            .inspect(|f| assert!(f["value"].as_f64().unwrap() > 0.0, "{f}"))
+            .count();
+        assert_eq!(sizes, 2, "{read} at the small and the big log");
+    }
     for name in [
         "rebuild every view from zero",
         "peak memory during the rebuild",

@@ -3,11 +3,12 @@
 //! written) and reports every document in which the live generation
 //! differs from it, at one position of the log.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jejak_engine::store::{MAX_READ_LIMIT, StoreError};
 use serde::Serialize;
 
+use crate::projection::AllBeside;
 use crate::{Docs, Projection, Runner};
 
 /// How a live document differs from the one rebuilt from the log.
@@ -112,17 +113,27 @@ impl Runner {
                 }
             }
             let live = db.scan(P::NAME, generation).await?;
+            let (live_terms, live_counts) = db.beside_all(P::NAME, generation).await?;
             let still = db.active(P::NAME).await? == generation
                 && db.checkpoint(P::NAME, generation).await? == position;
             if !still {
                 continue;
             }
             let rebuilt = docs.all_json();
+            let mut found = differences(&rebuilt, &live);
+            let live: AllBeside = (
+                live_terms.into_iter().collect(),
+                live_counts
+                    .into_iter()
+                    .map(|(name, scope, value, n)| ((name, scope, value), n))
+                    .collect(),
+            );
+            beside_differences(&mut found, &docs.beside_all(P::beside), &live);
             return Ok(ViewCheck {
                 name: P::NAME.to_owned(),
                 position,
                 documents: rebuilt.len(),
-                differences: differences(&rebuilt, &live),
+                differences: found,
                 failed,
             });
         }
@@ -162,4 +173,42 @@ fn differences(
     }
     found.sort_by(|a, b| a.key.cmp(&b.key));
     found
+}
+
+/// Adds to `found` every document whose terms differ (as changed), and
+/// every count that differs, named `count NAME of VALUE in SCOPE`
+/// (ADR 0033).
+fn beside_differences(
+    found: &mut Vec<Difference>,
+    (terms, counts): &AllBeside,
+    (live_terms, live_counts): &AllBeside,
+) {
+    let listed: BTreeSet<String> = found.iter().map(|d| d.key.clone()).collect();
+    let keys: BTreeSet<&String> = terms
+        .symmetric_difference(live_terms)
+        .map(|(key, _, _)| key)
+        .filter(|key| !listed.contains(*key))
+        .collect();
+    for key in keys {
+        found.push(Difference {
+            key: key.clone(),
+            kind: DifferenceKind::Changed,
+        });
+    }
+    let names: BTreeSet<&(String, String, String)> =
+        counts.keys().chain(live_counts.keys()).collect();
+    for count in names {
+        let kind = match (counts.get(count), live_counts.get(count)) {
+            (Some(a), Some(b)) if a == b => continue,
+            (Some(_), Some(_)) => DifferenceKind::Changed,
+            (Some(_), None) => DifferenceKind::Missing,
+            (None, _) => DifferenceKind::Extra,
+        };
+        let (name, scope, value) = count;
+        found.push(Difference {
+            key: format!("count {name} of {value} in {scope}"),
+            kind,
+        });
+    }
+    found.sort_by(|a, b| a.key.cmp(&b.key));
 }

@@ -6,11 +6,16 @@ use std::sync::Arc;
 use jejak_engine::store::{EventStore, Lease, StoreError, fence};
 use sqlx::{PgPool, Row as _, SqlitePool};
 
-/// One document write: `None` deletes.
+use crate::projection::Counts;
+
+/// One document write: `None` deletes. With it, the terms the document
+/// is no longer found by and those it is found by now (ADR 0033).
 #[derive(Debug)]
 pub(crate) struct Write {
     pub key: String,
     pub doc: Option<String>,
+    pub unterm: Vec<(&'static str, String)>,
+    pub term: Vec<(&'static str, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -127,11 +132,13 @@ impl Db {
     /// Writes documents and moves the checkpoint from `from` to `to`, in one
     /// transaction. Returns false, writing nothing, when the checkpoint was
     /// no longer at `from` (another process applied these events).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn commit(
         &self,
         view: &str,
         generation: i64,
         writes: &[Write],
+        counts: &Counts,
         from: i64,
         to: i64,
         under: Under<'_>,
@@ -142,6 +149,21 @@ impl Db {
         // statement is a round trip to the database.
         let (upserts, deletes): (Vec<&Write>, Vec<&Write>) =
             writes.iter().partition(|w| w.doc.is_some());
+        // What the view keeps beside them (ADR 0033): terms gone, terms
+        // new, and the counts' changes, in the same transaction.
+        let unterms: Vec<(&str, &str, &str)> = writes
+            .iter()
+            .flat_map(|w| {
+                w.unterm
+                    .iter()
+                    .map(|(n, v)| (*n, v.as_str(), w.key.as_str()))
+            })
+            .collect();
+        let terms: Vec<(&str, &str, &str)> = writes
+            .iter()
+            .flat_map(|w| w.term.iter().map(|(n, v)| (*n, v.as_str(), w.key.as_str())))
+            .collect();
+        let counts: Vec<(&(&str, String, String), &i64)> = counts.iter().collect();
         macro_rules! commit {
             ($db:ty, $pool:expr, $prelude:expr, $checkpoint:expr $(, $tx:ident => $fence:block)?) => {{
                 let mut tx = $pool.begin().await?;
@@ -188,6 +210,55 @@ impl Db {
                         keys.push_bind(&w.key);
                     }
                     keys.push_unseparated(")");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in unterms.chunks(CHUNK) {
+                    let mut q =
+                        sqlx::QueryBuilder::<$db>::new("DELETE FROM view_terms WHERE view = ");
+                    q.push_bind(view)
+                        .push(" AND generation = ")
+                        .push_bind(generation)
+                        .push(" AND (name, value, key) IN (VALUES ");
+                    let mut rows = q.separated(", ");
+                    for (name, value, key) in chunk {
+                        rows.push("(")
+                            .push_bind_unseparated(*name)
+                            .push_unseparated(", ")
+                            .push_bind_unseparated(*value)
+                            .push_unseparated(", ")
+                            .push_bind_unseparated(*key)
+                            .push_unseparated(")");
+                    }
+                    rows.push_unseparated(")");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in terms.chunks(CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO view_terms (view, generation, name, value, key) ",
+                    );
+                    q.push_values(chunk, |mut row, (name, value, key)| {
+                        row.push_bind(view)
+                            .push_bind(generation)
+                            .push_bind(*name)
+                            .push_bind(*value)
+                            .push_bind(*key);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in counts.chunks(CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO view_counts (view, generation, scope, name, value, n) ",
+                    );
+                    q.push_values(chunk, |mut row, ((name, scope, value), n)| {
+                        row.push_bind(view)
+                            .push_bind(generation)
+                            .push_bind(scope.as_str())
+                            .push_bind(*name)
+                            .push_bind(value.as_str())
+                            .push_bind(**n);
+                    });
+                    q.push(" ON CONFLICT (view, generation, scope, name, value) DO UPDATE SET n = view_counts.n + excluded.n");
                     q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
@@ -353,7 +424,7 @@ impl Db {
     ) -> Result<(), StoreError> {
         let _write = self.write_lock().await;
         macro_rules! activate {
-            ($pool:expr, $set:literal, $drop_docs:literal, $drop_checkpoints:literal $(, $tx:ident => $fence:block)?) => {{
+            ($pool:expr, $set:literal, $drop_docs:literal, $drop_checkpoints:literal, $drop_terms:literal, $drop_counts:literal $(, $tx:ident => $fence:block)?) => {{
                 let mut tx = $pool.begin().await?;
                 $({
                     let $tx = &mut *tx;
@@ -369,11 +440,13 @@ impl Db {
                     .bind(generation)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query($drop_checkpoints)
-                    .bind(view)
-                    .bind(generation)
-                    .execute(&mut *tx)
-                    .await?;
+                for drop in [$drop_checkpoints, $drop_terms, $drop_counts] {
+                    sqlx::query(drop)
+                        .bind(view)
+                        .bind(generation)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
             }};
         }
@@ -382,13 +455,17 @@ impl Db {
                 pool,
                 "INSERT INTO view_active (view, generation) VALUES (?, ?) ON CONFLICT (view) DO UPDATE SET generation = excluded.generation",
                 "DELETE FROM view_docs WHERE view = ? AND generation <> ?",
-                "DELETE FROM view_checkpoints WHERE view = ? AND generation <> ?"
+                "DELETE FROM view_checkpoints WHERE view = ? AND generation <> ?",
+                "DELETE FROM view_terms WHERE view = ? AND generation <> ?",
+                "DELETE FROM view_counts WHERE view = ? AND generation <> ?"
             ),
             Self::Postgres(pool) => activate!(
                 pool,
                 "INSERT INTO view_active (view, generation) VALUES ($1, $2) ON CONFLICT (view) DO UPDATE SET generation = excluded.generation",
                 "DELETE FROM view_docs WHERE view = $1 AND generation <> $2",
                 "DELETE FROM view_checkpoints WHERE view = $1 AND generation <> $2",
+                "DELETE FROM view_terms WHERE view = $1 AND generation <> $2",
+                "DELETE FROM view_counts WHERE view = $1 AND generation <> $2",
                 tx => {
                     if let Some(lease) = lease {
                         fence(tx, lease).await?;
@@ -406,30 +483,26 @@ impl Db {
         generation: i64,
     ) -> Result<(), StoreError> {
         let _write = self.write_lock().await;
-        match self {
-            Self::Sqlite(pool, _) => {
-                sqlx::query("DELETE FROM view_docs WHERE view = ? AND generation = ?")
+        for table in ["view_docs", "view_checkpoints", "view_terms", "view_counts"] {
+            match self {
+                Self::Sqlite(pool, _) => {
+                    sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE view = ? AND generation = ?"
+                    ))
                     .bind(view)
                     .bind(generation)
                     .execute(pool)
                     .await?;
-                sqlx::query("DELETE FROM view_checkpoints WHERE view = ? AND generation = ?")
+                }
+                Self::Postgres(pool) => {
+                    sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE view = $1 AND generation = $2"
+                    ))
                     .bind(view)
                     .bind(generation)
                     .execute(pool)
                     .await?;
-            }
-            Self::Postgres(pool) => {
-                sqlx::query("DELETE FROM view_docs WHERE view = $1 AND generation = $2")
-                    .bind(view)
-                    .bind(generation)
-                    .execute(pool)
-                    .await?;
-                sqlx::query("DELETE FROM view_checkpoints WHERE view = $1 AND generation = $2")
-                    .bind(view)
-                    .bind(generation)
-                    .execute(pool)
-                    .await?;
+                }
             }
         }
         Ok(())

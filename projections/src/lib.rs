@@ -28,9 +28,10 @@ mod check;
 mod db;
 mod projection;
 mod runner;
+mod terms;
 pub mod views;
 
 pub use check::{Difference, DifferenceKind, ViewCheck};
 pub use db::postgres_migrator;
-pub use projection::{Docs, Projection, ProjectionError};
+pub use projection::{Beside, Docs, Projection, ProjectionError};
 pub use runner::{Change, RunState, Runner, RunnerConfig, Status, WaitError};

@@ -1,12 +1,52 @@
 //! What a read model is: a [`Projection`] names the documents an event
 //! touches and applies the event to them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jejak_engine::store::RecordedEvent;
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::db::Write;
+
+/// What a view keeps beside one of its documents for its queries
+/// (ADR 0033): the terms it is found by, and what it adds to the view's
+/// counts. Both are written with the document, in its transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Beside {
+    /// `(name, value)`: a read asks for the documents holding a term, in
+    /// key order, without reading the others (`mentor` = `m-1`).
+    pub terms: BTreeSet<(&'static str, String)>,
+    /// `(name, scope, value)` → how much this document adds: a read sums
+    /// a scope's counts (a cohort's projects per state) without reading
+    /// the documents.
+    pub counts: BTreeMap<(&'static str, String, String), i64>,
+}
+
+impl Beside {
+    /// Adds a term.
+    pub fn term(&mut self, name: &'static str, value: impl Into<String>) {
+        self.terms.insert((name, value.into()));
+    }
+
+    /// Adds `n` to the count `name` of `value` in `scope`.
+    pub fn count(
+        &mut self,
+        name: &'static str,
+        scope: impl Into<String>,
+        value: impl Into<String>,
+        n: i64,
+    ) {
+        if n != 0 {
+            *self
+                .counts
+                .entry((name, scope.into(), value.into()))
+                .or_default() += n;
+        }
+    }
+}
+
+/// The changes of counts in one write, by `(name, scope, value)`.
+pub(crate) type Counts = BTreeMap<(&'static str, String, String), i64>;
 
 /// Why a projection could not apply an event. The runner stops that
 /// projection, visibly, at the event's position; the others go on.
@@ -40,6 +80,12 @@ pub trait Projection: Send + Sync + 'static {
         event: &RecordedEvent,
         docs: &mut Docs<Self::Doc>,
     ) -> Result<(), ProjectionError>;
+
+    /// What the view keeps beside `doc` for its queries (nothing by
+    /// default: the view is read whole or by key).
+    fn beside(_doc: &Self::Doc) -> Beside {
+        Beside::default()
+    }
 }
 
 #[derive(Debug)]
@@ -48,6 +94,9 @@ struct Entry<D> {
     dirty: bool,
     /// The batch that last needed it.
     used: u64,
+    /// What the database keeps beside the document as last written (or
+    /// loaded): a write changes only what differs from it.
+    stored: Beside,
 }
 
 /// The documents a view works on: loaded before the events that touch
@@ -75,13 +124,14 @@ impl<D: Clone> Docs<D> {
         self.batch += 1;
     }
 
-    pub(crate) fn loaded(&mut self, key: String, doc: D) {
+    pub(crate) fn loaded(&mut self, key: String, doc: D, stored: Beside) {
         self.entries.insert(
             key,
             Entry {
                 doc: Some(doc),
                 dirty: false,
                 used: self.batch,
+                stored,
             },
         );
     }
@@ -100,6 +150,7 @@ impl<D: Clone> Docs<D> {
             doc: None,
             dirty: false,
             used: self.batch,
+            stored: Beside::default(),
         });
     }
 
@@ -117,14 +168,16 @@ impl<D: Clone> Docs<D> {
 
     /// Puts a document.
     pub fn put(&mut self, key: impl Into<String>, doc: D) {
-        self.entries.insert(
-            key.into(),
-            Entry {
-                doc: Some(doc),
-                dirty: true,
-                used: self.batch,
-            },
-        );
+        let batch = self.batch;
+        let entry = self.entries.entry(key.into()).or_insert(Entry {
+            doc: None,
+            dirty: true,
+            used: batch,
+            stored: Beside::default(),
+        });
+        entry.doc = Some(doc);
+        entry.dirty = true;
+        entry.used = batch;
     }
 
     /// Removes a document.
@@ -179,32 +232,85 @@ impl<D: Serialize> Docs<D> {
     }
 }
 
-impl<D: Serialize + Clone> Docs<D> {
-    /// The changed documents as writes, serialized; they count as written
-    /// from now on. With `keep`, also the changed documents themselves, for
-    /// the view's change feed (`None`: removed).
-    pub(crate) fn take_writes(&mut self, keep: bool) -> (Vec<Write>, Vec<(String, Option<D>)>) {
-        let mut kept = Vec::new();
-        let writes = self
+/// Terms by `(key, name, value)` and counts by `(name, scope, value)`,
+/// as [`Docs::beside_all`] and the check compare them.
+pub(crate) type AllBeside = (
+    BTreeSet<(String, String, String)>,
+    BTreeMap<(String, String, String), i64>,
+);
+
+impl<D> Docs<D> {
+    /// What the view keeps beside every document that exists: its terms by
+    /// key, and the counts summed (those not zero).
+    pub(crate) fn beside_all(&self, beside: fn(&D) -> Beside) -> AllBeside {
+        let mut terms = BTreeSet::new();
+        let mut counts: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+        for (key, doc) in self
             .entries
-            .iter_mut()
-            .filter(|(_, e)| e.dirty)
-            .map(|(key, e)| {
-                e.dirty = false;
-                if keep {
-                    kept.push((key.clone(), e.doc.clone()));
-                }
-                Write {
-                    key: key.clone(),
-                    doc: e
-                        .doc
-                        .as_ref()
-                        .map(|d| serde_json::to_string(d).unwrap_or_default()),
-                }
-            })
-            .collect();
-        (writes, kept)
+            .iter()
+            .filter_map(|(k, e)| Some((k, e.doc.as_ref()?)))
+        {
+            let kept = beside(doc);
+            for (name, value) in kept.terms {
+                terms.insert((key.clone(), name.to_owned(), value));
+            }
+            for ((name, scope, value), n) in kept.counts {
+                *counts.entry((name.to_owned(), scope, value)).or_default() += n;
+            }
+        }
+        counts.retain(|_, n| *n != 0);
+        (terms, counts)
     }
+}
+
+impl<D: Serialize + Clone> Docs<D> {
+    /// The changed documents as writes, serialized, with what changes
+    /// beside them (`beside` says what each keeps, ADR 0033); they count as
+    /// written from now on. With `keep`, also the changed documents
+    /// themselves, for the view's change feed (`None`: removed).
+    pub(crate) fn take_writes(&mut self, keep: bool, beside: fn(&D) -> Beside) -> Taken<D> {
+        let mut taken = Taken {
+            writes: Vec::new(),
+            counts: Counts::new(),
+            kept: Vec::new(),
+        };
+        for (key, e) in self.entries.iter_mut().filter(|(_, e)| e.dirty) {
+            e.dirty = false;
+            if keep {
+                taken.kept.push((key.clone(), e.doc.clone()));
+            }
+            let now = e.doc.as_ref().map(beside).unwrap_or_default();
+            let was = std::mem::replace(&mut e.stored, now);
+            let now = &e.stored;
+            for (count, n) in &was.counts {
+                *taken.counts.entry(count.clone()).or_default() -= n;
+            }
+            for (count, n) in &now.counts {
+                *taken.counts.entry(count.clone()).or_default() += n;
+            }
+            taken.writes.push(Write {
+                key: key.clone(),
+                doc: e
+                    .doc
+                    .as_ref()
+                    .map(|d| serde_json::to_string(d).unwrap_or_default()),
+                unterm: was.terms.difference(&now.terms).cloned().collect(),
+                term: now.terms.difference(&was.terms).cloned().collect(),
+            });
+        }
+        taken.counts.retain(|_, n| *n != 0);
+        taken
+    }
+}
+
+/// What [`Docs::take_writes`] takes.
+pub(crate) struct Taken<D> {
+    /// The documents to write.
+    pub writes: Vec<Write>,
+    /// How the view's counts change.
+    pub counts: Counts,
+    /// The changed documents, for the change feed.
+    pub kept: Vec<(String, Option<D>)>,
 }
 
 #[cfg(test)]
@@ -216,7 +322,7 @@ mod tests {
         let mut docs: Docs<u32> = Docs::default();
         for n in 0..6u32 {
             docs.next_batch();
-            docs.loaded(format!("d{n}"), n);
+            docs.loaded(format!("d{n}"), n, super::Beside::default());
         }
         docs.next_batch();
         // d0 is used again; d5 changes and is not written yet.

@@ -24,7 +24,7 @@ use tokio::sync::{Notify, broadcast, watch};
 use uuid::Uuid;
 
 use crate::db::{Db, Under};
-use crate::projection::{Docs, Projection, ProjectionError};
+use crate::projection::{Beside, Docs, Projection, ProjectionError};
 
 /// Where a view stands.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -264,6 +264,8 @@ struct Gen<D> {
     feed: Option<broadcast::Sender<Arc<Change<D>>>>,
     /// The lease this generation's writes are made under (ADR 0029).
     lease: Option<Lease>,
+    /// What the view keeps beside each document (ADR 0033).
+    beside: fn(&D) -> Beside,
 }
 
 /// A view's write committing in the background: the checkpoint moves to
@@ -289,8 +291,9 @@ fn key_hash(key: &str) -> u64 {
 }
 
 impl<D: Clone> Gen<D> {
-    fn at(name: &'static str, generation: i64, position: u64) -> Self {
+    fn at(name: &'static str, generation: i64, position: u64, beside: fn(&D) -> Beside) -> Self {
         Self {
+            beside,
             name,
             generation,
             position,
@@ -790,7 +793,10 @@ impl Runner {
         }
         for (key, doc) in self.db.load(P::NAME, view.generation, &keys).await? {
             match serde_json::from_str(&doc) {
-                Ok(doc) => view.docs.loaded(key, doc),
+                Ok(doc) => {
+                    let stored = P::beside(&doc);
+                    view.docs.loaded(key, doc, stored);
+                }
                 Err(e) => {
                     self.forget(view).await;
                     return Err(StepError::Apply(
@@ -843,7 +849,8 @@ impl Runner {
             return Ok(());
         }
         let follow = view.feed.as_ref().is_some_and(|f| f.receiver_count() > 0);
-        let (writes, docs) = view.docs.take_writes(follow);
+        let taken = view.docs.take_writes(follow, view.beside);
+        let (writes, counts, docs) = (taken.writes, taken.counts, taken.kept);
         let keys = match view.written {
             Some(_) => writes.iter().map(|w| key_hash(&w.key)).collect(),
             None => Vec::new(),
@@ -857,6 +864,7 @@ impl Runner {
                 name,
                 generation,
                 &writes,
+                &counts,
                 i64::try_from(from).unwrap_or(i64::MAX),
                 i64::try_from(to).unwrap_or(i64::MAX),
                 Under {
@@ -1013,7 +1021,7 @@ impl Runner {
                     continue 'lead;
                 }
             };
-            let mut live = Gen::at(P::NAME, generation, position);
+            let mut live = Gen::at(P::NAME, generation, position, P::beside);
             live.lease = Some(lease.clone());
             // Whatever another process (or an earlier lead) did is not in
             // the feed: its followers read the view again.
@@ -1061,7 +1069,7 @@ impl Runner {
                         tracing::warn!(view = P::NAME, error = %err, "dropping an unfinished generation failed");
                     }
                     tracing::info!(view = P::NAME, generation = next, "rebuilding from zero");
-                    let mut rebuilt = Gen::at(P::NAME, next, 0);
+                    let mut rebuilt = Gen::at(P::NAME, next, 0, P::beside);
                     rebuilt.lease = Some(lease.clone());
                     building = Some(rebuilt);
                 }

@@ -37,6 +37,8 @@ pub const MUTABLE_TABLES: &[&str] = &[
     "view_docs",
     "view_checkpoints",
     "view_active",
+    "view_terms",
+    "view_counts",
 ];
 
 /// Tables a person's erasure deletes from (ADR 0021): the data keys, and

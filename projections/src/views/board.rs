@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use jejak_engine::codec::decode;
 use jejak_engine::domain::Aggregate as _;
-use jejak_engine::domain::change_project::{ChangeProject, MilestoneStatus, ProjectEvent};
+use jejak_engine::domain::change_project::{ChangeProject, Grade, MilestoneStatus, ProjectEvent};
 use jejak_engine::domain::values::{Attachment, Horizon};
 use jejak_engine::privacy::Sealed;
 use jejak_engine::privacy::fields::sealed_in;
 use jejak_engine::store::RecordedEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::projection::{Docs, Projection, ProjectionError};
+use crate::projection::{Beside, Docs, Projection, ProjectionError};
 
 /// A milestone on the board.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +144,19 @@ impl ProjectRow {
             .filter(|m| m.status != MilestoneStatus::Approved)
             .map(|m| m.due)
             .min()
+    }
+
+    /// Whether anything of the project waits for its mentor: exactly when
+    /// [`crate::views::inbox_of`] lists an item of it.
+    pub fn waits_for_mentor(&self) -> bool {
+        self.proposal_waiting_since.is_some()
+            || self.adoption_waiting_since.is_some()
+            || self.plan_change_waiting_since.is_some()
+            || (self.state != "withdrawn"
+                && self
+                    .milestones
+                    .values()
+                    .any(|m| m.status == MilestoneStatus::Submitted && m.submitted_at.is_some()))
     }
 
     /// Milestones flagged overdue and not approved.
@@ -409,4 +422,73 @@ impl Projection for ProjectBoard {
         refresh_waiting(row, at);
         Ok(())
     }
+
+    /// A project is found by its cohort, OPD, people and state, by its
+    /// mentor while something waits for them (the inbox), and by its
+    /// cohort while it is late; it counts in its cohort's progress, and
+    /// its OPD among the OPDs the statistics know (ADR 0033).
+    fn beside(row: &ProjectRow) -> Beside {
+        let mut kept = Beside::default();
+        kept.term(term::COHORT, &row.cohort_id);
+        kept.term(term::OPD, &row.opd);
+        kept.term(term::MENTOR, &row.mentor);
+        kept.term(term::COACH, &row.coach);
+        kept.term(term::ORGANIZER, &row.organizer);
+        kept.term(term::PARTICIPANT, &row.participant);
+        kept.term(term::STATE, &row.state);
+        for examiner in &row.examiners {
+            kept.term(term::EXAMINER, examiner);
+        }
+        if row.waits_for_mentor() {
+            kept.term(term::WAITING, &row.mentor);
+        }
+        let overdue = row.overdue_count();
+        if overdue > 0 {
+            kept.term(term::LATE, &row.cohort_id);
+        }
+        let cohort = &row.cohort_id;
+        kept.count(term::STATE, cohort, &row.state, 1);
+        kept.count(term::OVERDUE, cohort, "", i64::from(overdue));
+        if let Some(accepted) = row.proposal_seminar {
+            kept.count(
+                term::PROPOSAL,
+                cohort,
+                if accepted { "accepted" } else { "to_revise" },
+                1,
+            );
+        }
+        if let Some(passed) = row.final_passed {
+            kept.count(
+                term::FINAL,
+                cohort,
+                if passed { "passed" } else { "failed" },
+                1,
+            );
+        }
+        if let Some(grade) = &row.grade {
+            kept.count(term::GRADE, cohort, Grade::as_written(grade), 1);
+        }
+        kept.count(term::OPD, "", &row.opd, 1);
+        kept
+    }
+}
+
+/// The names of what the board keeps beside its rows (ADR 0033).
+pub(crate) mod term {
+    pub const COHORT: &str = "cohort";
+    pub const OPD: &str = "opd";
+    pub const MENTOR: &str = "mentor";
+    pub const COACH: &str = "coach";
+    pub const ORGANIZER: &str = "organizer";
+    pub const PARTICIPANT: &str = "participant";
+    pub const EXAMINER: &str = "examiner";
+    pub const STATE: &str = "state";
+    /// Something waits for the project's mentor.
+    pub const WAITING: &str = "waiting";
+    /// A milestone is overdue.
+    pub const LATE: &str = "late";
+    pub const OVERDUE: &str = "overdue";
+    pub const PROPOSAL: &str = "proposal";
+    pub const FINAL: &str = "final";
+    pub const GRADE: &str = "grade";
 }

@@ -9,7 +9,6 @@ mod stats;
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +31,7 @@ pub use watch::InboxWatch;
 
 use crate::projection::Projection;
 use crate::runner::{Runner, WaitError};
+use crate::terms::Find;
 
 /// Why a query failed.
 #[derive(Debug, thiserror::Error)]
@@ -65,16 +65,50 @@ pub struct BoardFilter {
     pub state: Option<String>,
     /// Only this participant's (by person id) projects.
     pub participant: Option<String>,
+    /// Only projects this coach coaches.
+    pub coach: Option<String>,
+    /// Only projects this examiner examines.
+    pub examiner: Option<String>,
+    /// Only projects of cohorts this organizer runs.
+    pub organizer: Option<String>,
 }
 
 impl BoardFilter {
-    fn matches(&self, row: &ProjectRow) -> bool {
+    /// Whether `row` passes the filter: what a read by the board's terms
+    /// returns, and what a test reads off every row.
+    pub fn matches(&self, row: &ProjectRow) -> bool {
         let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
         is(&self.cohort_id, &row.cohort_id)
             && is(&self.opd, &row.opd)
             && is(&self.mentor, &row.mentor)
             && is(&self.state, &row.state)
             && is(&self.participant, &row.participant)
+            && is(&self.coach, &row.coach)
+            && is(&self.organizer, &row.organizer)
+            && self
+                .examiner
+                .as_deref()
+                .is_none_or(|e| row.examiners.iter().any(|x| x == e))
+    }
+
+    /// The filter as the board's terms, those held by the fewest projects
+    /// first (a person's few, then a cohort's, an organizer's, an OPD's,
+    /// a state's many): the first leads the read.
+    fn terms(&self) -> Vec<(&'static str, &str)> {
+        use board::term;
+        [
+            (term::PARTICIPANT, &self.participant),
+            (term::MENTOR, &self.mentor),
+            (term::COACH, &self.coach),
+            (term::EXAMINER, &self.examiner),
+            (term::COHORT, &self.cohort_id),
+            (term::ORGANIZER, &self.organizer),
+            (term::OPD, &self.opd),
+            (term::STATE, &self.state),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+        .collect()
     }
 }
 
@@ -164,6 +198,36 @@ pub struct RegisterFilter {
     pub source: Option<String>,
     /// Only dormant ones.
     pub dormant_only: bool,
+}
+
+impl RegisterFilter {
+    /// Whether `row` passes the filter.
+    pub fn matches(&self, row: &InnovationRow) -> bool {
+        self.opd.as_deref().is_none_or(|o| o == row.opd)
+            && self.stage.as_deref().is_none_or(|s| s == row.stage)
+            && self
+                .source
+                .as_deref()
+                .is_none_or(|s| s == row.source.as_str())
+            && (!self.dormant_only || row.dormant)
+    }
+
+    /// The filter as the register's terms, the rarest first.
+    fn terms(&self) -> Vec<(&'static str, &str)> {
+        use register::term;
+        let mut terms: Vec<(&'static str, &str)> =
+            [(term::OPD, &self.opd), (term::SOURCE, &self.source)]
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+                .collect();
+        if self.dormant_only {
+            terms.push((term::DORMANT, ""));
+        }
+        if let Some(stage) = &self.stage {
+            terms.push((term::STAGE, stage));
+        }
+        terms
+    }
 }
 
 /// Documents a read holds in memory at once.
@@ -306,55 +370,63 @@ impl Views {
         Ok(self.runner.db().active(view).await?)
     }
 
-    /// Hands the documents of view `P` after key `after` to `take`, in key
-    /// order, a chunk at a time, until `take` says stop: a read holds one
-    /// chunk in memory, however large the view.
-    async fn fold<P: Projection>(
+    /// Up to `size` documents of view `P` after key `after` holding every
+    /// one of `terms` (the first leads, ADR 0033), in key order, and the
+    /// key to read on after when there are more.
+    async fn find<P: Projection>(
         &self,
         generation: i64,
+        terms: &[(&str, &str)],
         after: &str,
-        mut take: impl FnMut(String, P::Doc) -> ControlFlow<()>,
-    ) -> Result<(), ViewError> {
-        let mut after = after.to_owned();
-        loop {
-            let chunk = self
-                .runner
-                .db()
-                .scan_after(P::NAME, generation, &after, READ_CHUNK)
-                .await?;
-            let complete = chunk.len() < READ_CHUNK;
-            for (key, doc) in chunk {
-                let doc = serde_json::from_str(&doc).map_err(|e| ViewError::Corrupt {
+        size: usize,
+    ) -> Result<Page<P::Doc>, ViewError> {
+        let mut found = self
+            .runner
+            .db()
+            .find(Find {
+                view: P::NAME,
+                generation,
+                terms,
+                after,
+                limit: size.saturating_add(1),
+            })
+            .await?;
+        let more = found.len() > size;
+        found.truncate(size);
+        let next = more
+            .then(|| found.last().map(|(key, _)| key.clone()))
+            .flatten();
+        let rows = found
+            .into_iter()
+            .map(|(_, doc)| {
+                serde_json::from_str(&doc).map_err(|e| ViewError::Corrupt {
                     view: P::NAME,
                     error: e.to_string(),
-                })?;
-                after.clone_from(&key);
-                if take(key, doc).is_break() {
-                    return Ok(());
-                }
-            }
-            if complete {
-                return Ok(());
-            }
-        }
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Page { rows, next })
     }
 
-    /// The documents of view `P` that `keep` keeps.
-    async fn all<P: Projection>(
+    /// Every document of view `P` holding every one of `terms`, a chunk
+    /// at a time.
+    async fn find_all<P: Projection>(
         &self,
-        min_position: Option<u64>,
-        keep: impl Fn(&P::Doc) -> bool,
+        generation: i64,
+        terms: &[(&str, &str)],
     ) -> Result<Vec<P::Doc>, ViewError> {
-        let generation = self.ready(P::NAME, min_position).await?;
-        let mut docs = Vec::new();
-        self.fold::<P>(generation, "", |_, doc| {
-            if keep(&doc) {
-                docs.push(doc);
+        let mut all = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = self
+                .find::<P>(generation, terms, &after, READ_CHUNK)
+                .await?;
+            all.extend(page.rows);
+            match page.next {
+                Some(next) => after = next,
+                None => return Ok(all),
             }
-            ControlFlow::Continue(())
-        })
-        .await?;
-        Ok(docs)
+        }
     }
 
     async fn one<P: Projection>(
@@ -380,7 +452,9 @@ impl Views {
             .transpose()
     }
 
-    /// The project board, filtered, by project id.
+    /// The project board, filtered, by project id: every matching row.
+    /// A read of one person's projects costs their projects; a filter of
+    /// none reads the whole board.
     ///
     /// # Errors
     /// [`ViewError`].
@@ -389,11 +463,32 @@ impl Views {
         filter: &BoardFilter,
         min_position: Option<u64>,
     ) -> Result<Vec<ProjectRow>, ViewError> {
+        let generation = self.ready(ProjectBoard::NAME, min_position).await?;
         let mut rows = self
-            .all::<ProjectBoard>(min_position, |r| filter.matches(r))
+            .find_all::<ProjectBoard>(generation, &filter.terms())
             .await?;
         self.open_rows(&mut rows).await?;
         Ok(rows)
+    }
+
+    /// One page of the project board, filtered, by project id: up to
+    /// `size` rows after id `after`, read by the filter's terms (ADR 0033).
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn board_page(
+        &self,
+        filter: &BoardFilter,
+        after: Option<&str>,
+        size: usize,
+        min_position: Option<u64>,
+    ) -> Result<Page<ProjectRow>, ViewError> {
+        let generation = self.ready(ProjectBoard::NAME, min_position).await?;
+        let mut page = self
+            .find::<ProjectBoard>(generation, &filter.terms(), after.unwrap_or(""), size)
+            .await?;
+        self.open_rows(&mut page.rows).await?;
+        Ok(page)
     }
 
     /// One project.
@@ -412,6 +507,24 @@ impl Views {
         Ok(row)
     }
 
+    /// The rows of `mentor`'s projects where something waits for them, by
+    /// project id: read by the board's term `waiting` (ADR 0033).
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn waiting_for(
+        &self,
+        mentor: &str,
+        min_position: Option<u64>,
+    ) -> Result<Vec<ProjectRow>, ViewError> {
+        let generation = self.ready(ProjectBoard::NAME, min_position).await?;
+        let mut rows = self
+            .find_all::<ProjectBoard>(generation, &[(board::term::WAITING, mentor)])
+            .await?;
+        self.open_rows(&mut rows).await?;
+        Ok(rows)
+    }
+
     /// What waits for `mentor`, oldest first, with ages as of `now`.
     ///
     /// # Errors
@@ -422,11 +535,7 @@ impl Views {
         now: DateTime<Utc>,
         min_position: Option<u64>,
     ) -> Result<Vec<InboxItem>, ViewError> {
-        let filter = BoardFilter {
-            mentor: Some(mentor.to_owned()),
-            ..BoardFilter::default()
-        };
-        let rows = self.board(&filter, min_position).await?;
+        let rows = self.waiting_for(mentor, min_position).await?;
         Ok(inbox_of(&rows, now))
     }
 
@@ -435,10 +544,12 @@ impl Views {
     /// # Errors
     /// [`ViewError`].
     pub async fn cohorts(&self, min_position: Option<u64>) -> Result<Vec<CohortRow>, ViewError> {
-        self.all::<Cohorts>(min_position, |_| true).await
+        let generation = self.ready(Cohorts::NAME, min_position).await?;
+        self.find_all::<Cohorts>(generation, &[]).await
     }
 
-    /// How a cohort is doing.
+    /// How a cohort is doing: from the counts the board keeps per cohort,
+    /// and the rows of its late projects (ADR 0033).
     ///
     /// # Errors
     /// [`ViewError`].
@@ -447,57 +558,65 @@ impl Views {
         cohort_id: &str,
         min_position: Option<u64>,
     ) -> Result<CohortProgress, ViewError> {
+        use board::term;
         let cohort = self.one::<Cohorts>(cohort_id, min_position).await?;
-        let filter = BoardFilter {
-            cohort_id: Some(cohort_id.to_owned()),
-            ..BoardFilter::default()
+        let generation = self.ready(ProjectBoard::NAME, min_position).await?;
+        let mut progress = CohortProgress {
+            cohort,
+            ..CohortProgress::default()
         };
-        let rows = self.board(&filter, min_position).await?;
-        Ok(progress_of(cohort, &rows))
+        let counts = self
+            .runner
+            .db()
+            .counts(ProjectBoard::NAME, generation, cohort_id)
+            .await?;
+        for (name, value, n) in counts {
+            let n = u32::try_from(n).unwrap_or(0);
+            match (name.as_str(), value.as_str()) {
+                (term::STATE, state) => {
+                    progress.by_state.insert(state.to_owned(), n);
+                    progress.projects += n;
+                }
+                (term::OVERDUE, _) => progress.overdue_milestones += n,
+                (term::PROPOSAL, "accepted") => progress.proposal_accepted += n,
+                (term::PROPOSAL, _) => progress.proposal_to_revise += n,
+                (term::FINAL, "passed") => progress.final_passed += n,
+                (term::FINAL, _) => progress.final_failed += n,
+                (term::GRADE, grade) => {
+                    progress.grades.insert(grade.to_owned(), n);
+                }
+                _ => {}
+            }
+        }
+        let mut late = self
+            .find_all::<ProjectBoard>(generation, &[(term::LATE, cohort_id)])
+            .await?;
+        self.open_rows(&mut late).await?;
+        for row in late {
+            if row.participant_name != ERASED {
+                progress.late_people.push(row.participant.clone());
+            }
+            progress.late_participants.push(row.participant_name);
+        }
+        Ok(progress)
     }
 
     /// One page of the innovation register, filtered, by id: up to `size`
-    /// rows after id `after` that match `filter` and that `visible` lets the
-    /// caller see.
+    /// rows after id `after` that match `filter`, read by its terms
+    /// (ADR 0033).
     ///
     /// # Errors
     /// [`ViewError`].
     pub async fn register(
         &self,
         filter: &RegisterFilter,
-        visible: impl Fn(&InnovationRow) -> bool,
         after: Option<&str>,
         size: usize,
         min_position: Option<u64>,
     ) -> Result<Page<InnovationRow>, ViewError> {
         let generation = self.ready(InnovationRegister::NAME, min_position).await?;
-        let mut page = Page {
-            rows: Vec::new(),
-            next: None,
-        };
-        let mut last = String::new();
-        self.fold::<InnovationRegister>(generation, after.unwrap_or(""), |key, r| {
-            let matches = filter.opd.as_deref().is_none_or(|o| o == r.opd)
-                && filter.stage.as_deref().is_none_or(|s| s == r.stage)
-                && filter
-                    .source
-                    .as_deref()
-                    .is_none_or(|s| s == r.source.as_str())
-                && (!filter.dormant_only || r.dormant)
-                && visible(&r);
-            if !matches {
-                return ControlFlow::Continue(());
-            }
-            if page.rows.len() == size {
-                page.next = Some(last.clone());
-                return ControlFlow::Break(());
-            }
-            last = key;
-            page.rows.push(r);
-            ControlFlow::Continue(())
-        })
-        .await?;
-        Ok(page)
+        self.find::<InnovationRegister>(generation, &filter.terms(), after.unwrap_or(""), size)
+            .await
     }
 
     /// One innovation.
@@ -513,36 +632,85 @@ impl Views {
             .await
     }
 
-    /// Innovation statistics of `region` (all regions when `None`) over
-    /// every OPD known: those named in `known_opds` (the city's list) and
-    /// every OPD seen in the log. Innovations that other regions adopted
-    /// still count in the originals' replication figures.
+    /// Innovation statistics of `region` over every OPD known: those named
+    /// in `known_opds` (the city's list) and every OPD seen in the log.
+    /// Innovations that other regions adopted still count in the
+    /// originals' replication figures. Read from the counts the views keep
+    /// (ADR 0033): the cost is the number of groups, the dormant
+    /// innovations listed and the ten most replicated.
     ///
     /// # Errors
     /// [`ViewError`].
     pub async fn statistics(
         &self,
         known_opds: &[String],
-        region: Option<&str>,
+        region: &str,
         min_position: Option<u64>,
     ) -> Result<Statistics, ViewError> {
+        use register::{SEP, term};
+        let db = self.runner.db();
         let mut opds: BTreeSet<String> = known_opds.iter().cloned().collect();
         let generation = self.ready(ProjectBoard::NAME, min_position).await?;
-        self.fold::<ProjectBoard>(generation, "", |_, p| {
-            opds.insert(p.opd);
-            ControlFlow::Continue(())
-        })
-        .await?;
-        let generation = self.ready(InnovationRegister::NAME, min_position).await?;
-        let mut tally = Tally::default();
-        self.fold::<InnovationRegister>(generation, "", |_, i| {
-            if region.is_none_or(|r| r == i.region) {
-                tally.add(&i);
+        for (name, opd, _) in db.counts(ProjectBoard::NAME, generation, "").await? {
+            if name == board::term::OPD {
+                opds.insert(opd);
             }
-            ControlFlow::Continue(())
-        })
-        .await?;
-        Ok(tally.finish(&opds))
+        }
+        let generation = self.ready(InnovationRegister::NAME, min_position).await?;
+        let mut counts = stats::Counts::default();
+        let mut adopters: Vec<u32> = Vec::new();
+        for (name, value, n) in db
+            .counts(InnovationRegister::NAME, generation, region)
+            .await?
+        {
+            let n = u32::try_from(n).unwrap_or(0);
+            match name.as_str() {
+                term::OPD_STAGE => {
+                    if let Some((opd, stage)) = value.split_once(SEP) {
+                        counts
+                            .opd_stages
+                            .push((opd.to_owned(), stage.to_owned(), n));
+                    }
+                }
+                term::SOURCE => counts.sources.push((value, n)),
+                term::ADOPTERS => {
+                    if let Ok(a) = value.parse::<u32>() {
+                        counts.adopters.push((a, n));
+                        adopters.push(a);
+                    }
+                }
+                _ => {}
+            }
+        }
+        counts.dormant = db
+            .term_keys(
+                InnovationRegister::NAME,
+                generation,
+                (term::DORMANT_IN, region),
+                usize::MAX,
+            )
+            .await?;
+        // The ten most replicated: the most adopters first, by id.
+        adopters.sort_unstable_by(|a, b| b.cmp(a));
+        for a in adopters {
+            let wanted = stats::MOST_REPLICATED - counts.most_replicated.len();
+            if wanted == 0 {
+                break;
+            }
+            let value = format!("{region}{SEP}{a}");
+            for id in db
+                .term_keys(
+                    InnovationRegister::NAME,
+                    generation,
+                    (term::REPLICATED_IN, &value),
+                    wanted,
+                )
+                .await?
+            {
+                counts.most_replicated.push((id, a));
+            }
+        }
+        Ok(counts.finish(&opds))
     }
 
     /// What `actor` did, oldest first, after `after_position`: at most

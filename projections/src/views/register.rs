@@ -7,7 +7,7 @@ use jejak_engine::domain::innovation::{Form, Innovation, InnovationEvent, Origin
 use jejak_engine::store::RecordedEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::projection::{Docs, Projection, ProjectionError};
+use crate::projection::{Beside, Docs, Projection, ProjectionError};
 
 /// One innovation in the register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,4 +173,56 @@ impl Projection for InnovationRegister {
         row.updated_at = at;
         Ok(())
     }
+
+    /// An innovation is found by its OPD, stage, source and dormancy (and,
+    /// for its region's statistics, its dormancy and replication there);
+    /// it counts in its region's figures per OPD and stage, source and
+    /// adopters (ADR 0033).
+    fn beside(row: &InnovationRow) -> Beside {
+        let mut kept = Beside::default();
+        kept.term(term::OPD, &row.opd);
+        kept.term(term::STAGE, &row.stage);
+        kept.term(term::SOURCE, row.source.as_str());
+        let region = &row.region;
+        if row.dormant {
+            kept.term(term::DORMANT, "");
+            kept.term(term::DORMANT_IN, region);
+        }
+        let stage = if row.dormant { "dormant" } else { &row.stage };
+        kept.count(
+            term::OPD_STAGE,
+            region,
+            format!("{}{SEP}{stage}", row.opd),
+            1,
+        );
+        kept.count(term::SOURCE, region, row.source.as_str(), 1);
+        if row.adopters > 0 {
+            kept.term(
+                term::REPLICATED_IN,
+                format!("{region}{SEP}{}", row.adopters),
+            );
+            kept.count(term::ADOPTERS, region, row.adopters.to_string(), 1);
+        }
+        kept
+    }
+}
+
+/// Between the parts of a term's or a count's value.
+pub(crate) const SEP: char = '\u{1f}';
+
+/// The names of what the register keeps beside its rows (ADR 0033).
+pub(crate) mod term {
+    pub const OPD: &str = "opd";
+    pub const STAGE: &str = "stage";
+    pub const SOURCE: &str = "source";
+    /// Dormant, in any region.
+    pub const DORMANT: &str = "dormant";
+    /// Dormant, by region.
+    pub const DORMANT_IN: &str = "dormant_in";
+    /// Replicated: region and distinct adopters.
+    pub const REPLICATED_IN: &str = "replicated_in";
+    /// Per region: OPD and stage (`dormant` for a dormant one).
+    pub const OPD_STAGE: &str = "opd_stage";
+    /// Per region: distinct adopters of the replicated ones.
+    pub const ADOPTERS: &str = "adopters";
 }

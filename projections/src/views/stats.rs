@@ -80,6 +80,63 @@ pub fn statistics(rows: &[InnovationRow], known: &BTreeSet<String>) -> Statistic
     tally.finish(known)
 }
 
+/// How many of the most replicated innovations the statistics name.
+pub(crate) const MOST_REPLICATED: usize = 10;
+
+/// The national index's bucket of `adopters` distinct adopters.
+fn adopters_bucket(adopters: u32) -> &'static str {
+    match adopters {
+        1 => "1",
+        2 => "2",
+        _ => "3+",
+    }
+}
+
+/// The statistics from the counts the register keeps (ADR 0033), in the
+/// same figures as a [`Tally`] of every row.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    /// Innovations per OPD and stage (`dormant` for dormant ones).
+    pub opd_stages: Vec<(String, String, u32)>,
+    /// Innovations per source.
+    pub sources: Vec<(String, u32)>,
+    /// Innovations per number of distinct adopters (replicated ones).
+    pub adopters: Vec<(u32, u32)>,
+    /// The dormant ones, by id.
+    pub dormant: Vec<String>,
+    /// The most replicated, most first, then by id.
+    pub most_replicated: Vec<(String, u32)>,
+}
+
+impl Counts {
+    /// The statistics over the OPDs in `known` and every OPD counted.
+    pub(crate) fn finish(self, known: &BTreeSet<String>) -> Statistics {
+        let mut tally = Tally::default();
+        for (opd, stage, n) in self.opd_stages {
+            let stages = tally.opds.entry(opd.clone()).or_insert_with(|| OpdStages {
+                opd,
+                ..OpdStages::default()
+            });
+            *stages.by_stage.entry(stage.clone()).or_default() += n;
+            stages.total += n;
+            *tally.by_stage.entry(stage).or_default() += n;
+            tally.total += n;
+        }
+        for (source, n) in self.sources {
+            *tally.by_source.entry(source).or_default() += n;
+        }
+        for (adopters, n) in self.adopters {
+            *tally
+                .by_adopters
+                .entry(adopters_bucket(adopters).to_owned())
+                .or_default() += n;
+        }
+        tally.dormant = self.dormant;
+        tally.replicated = self.most_replicated;
+        tally.finish(known)
+    }
+}
+
 /// The statistics gathered one row at a time, so that a register of any
 /// size is read in chunks.
 #[derive(Debug, Default)]
@@ -118,12 +175,10 @@ impl Tally {
             .or_default() += 1;
         self.total += 1;
         if row.adopters > 0 {
-            let bucket = match row.adopters {
-                1 => "1",
-                2 => "2",
-                _ => "3+",
-            };
-            *self.by_adopters.entry(bucket.to_owned()).or_default() += 1;
+            *self
+                .by_adopters
+                .entry(adopters_bucket(row.adopters).to_owned())
+                .or_default() += 1;
             self.replicated
                 .push((row.innovation_id.clone(), row.adopters));
             // Only the ten most replicated are reported.
@@ -136,7 +191,7 @@ impl Tally {
     fn keep_most_replicated(&mut self) {
         self.replicated
             .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        self.replicated.truncate(10);
+        self.replicated.truncate(MOST_REPLICATED);
     }
 
     /// The statistics over the OPDs in `known` and every OPD counted.

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use jejak_engine::clock::Clock;
 use tokio::sync::{broadcast, watch};
 
-use super::{BoardFilter, InboxItem, ProjectBoard, ProjectRow, ViewError, Views, inbox_of};
+use super::{InboxItem, ProjectBoard, ProjectRow, ViewError, Views, inbox_of};
 use crate::runner::{Change, RunState, Status};
 
 /// An item's identity: sent once per watch.
@@ -134,11 +134,7 @@ impl InboxWatch {
                 } else {
                     Some(*self.head.borrow_and_update())
                 };
-                let filter = BoardFilter {
-                    mentor: Some(self.mentor.clone()),
-                    ..BoardFilter::default()
-                };
-                match self.views.board(&filter, position).await {
+                match self.views.waiting_for(&self.mentor, position).await {
                     Ok(rows) => {
                         let items = self.fresh(inbox_of(&rows, self.clock.now()));
                         if first || !items.is_empty() {

@@ -6,7 +6,7 @@ use jejak_engine::domain::innovation::{
 use jejak_engine::domain::units::UnitKind;
 use jejak_engine::domain::values::{InnovationId, OpdCode};
 use jejak_engine::domain::{Aggregate as _, Role};
-use jejak_projections::views::{InnovationRow, RegisterFilter};
+use jejak_projections::views::{InnovationRow, Page, RegisterFilter};
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -376,23 +376,40 @@ impl pb::innovations_server::Innovations for App {
             ),
         };
         let some = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-        let filter = RegisterFilter {
+        let mut filter = RegisterFilter {
             opd: some(r.opd),
             stage: some(r.stage),
             source,
             dormant_only: r.dormant_only,
         };
-        let page = self
-            .views()
-            .register(
-                &filter,
-                |row| can_see_innovation(&actor, row),
-                after.as_deref(),
-                size,
-                min_position(r.min_position),
-            )
-            .await
-            .map_err(status)?;
+        // An OPD's officer reads only their OPD's (`can_see_innovation` as
+        // the register's term, ADR 0033): a page costs the page.
+        let readable = match (actor.role, actor.opd.as_ref()) {
+            (Role::InnovationOfficer, Some(own)) => {
+                let mine = filter.opd.as_deref().is_none_or(|o| o == own.as_str());
+                filter.opd = Some(own.to_string());
+                mine
+            }
+            (Role::InnovationOfficer, None) => false,
+            _ => true,
+        };
+        let mut page = if readable {
+            self.views()
+                .register(
+                    &filter,
+                    after.as_deref(),
+                    size,
+                    min_position(r.min_position),
+                )
+                .await
+                .map_err(status)?
+        } else {
+            Page {
+                rows: Vec::new(),
+                next: None,
+            }
+        };
+        page.rows.retain(|row| can_see_innovation(&actor, row));
         Ok(Response::new(pb::ListInnovationsResponse {
             innovations: page.rows.into_iter().map(entry).collect(),
             next_page_token: key_token(page.next),
@@ -418,7 +435,7 @@ impl pb::innovations_server::Innovations for App {
             .views()
             .statistics(
                 &opds,
-                Some(&self.engine().config().region),
+                &self.engine().config().region,
                 min_position(r.min_position),
             )
             .await

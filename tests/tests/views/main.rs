@@ -4,6 +4,7 @@
 mod check;
 mod detail;
 mod identifiers;
+mod indexed;
 mod personal;
 mod queries;
 mod runner;
@@ -15,6 +16,36 @@ use std::time::Duration;
 use jejak_engine::engine::Engine;
 use jejak_engine::store::EventStore;
 use jejak_projections::{RunState, Runner, RunnerConfig, Status};
+
+/// Runs `body` on `cases` random histories of up to `max` steps
+/// (proptest), each on a fresh SQLite database and, where configured, a
+/// fresh PostgreSQL one named after `test`.
+pub fn on_random_histories(
+    test: &str,
+    cases: u32,
+    max: usize,
+    body: impl AsyncFn(&jejak_tests::TestDb, &[jejak_tests::history::Step]),
+) {
+    use proptest::strategy::{Strategy as _, ValueTree as _};
+    let mut runner =
+        proptest::test_runner::TestRunner::new(proptest::test_runner::Config::with_cases(cases));
+    let strategy = jejak_tests::history::steps(max);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for _ in 0..cases {
+        let steps = strategy.new_tree(&mut runner).unwrap().current();
+        rt.block_on(async {
+            body(&jejak_tests::TestDb::sqlite(), &steps).await;
+            if let Some(pg) = jejak_tests::TestDb::postgres(test).await {
+                body(&pg, &steps).await;
+                pg.cleanup().await;
+            }
+        });
+    }
+}
 
 /// Every document of every view, as stored.
 pub type Dump = BTreeMap<String, Vec<(String, String)>>;

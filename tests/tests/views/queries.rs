@@ -91,7 +91,7 @@ async fn statistics_match_figures_computed_by_hand(db: &TestDb) {
         .map(String::from)
         .to_vec();
     let stats = views
-        .statistics(&known, Some("Kota Cilegon"), Some(head))
+        .statistics(&known, "Kota Cilegon", Some(head))
         .await
         .unwrap();
 
@@ -126,7 +126,6 @@ async fn statistics_match_figures_computed_by_hand(db: &TestDb) {
                 source: Some("health_competition".into()),
                 ..RegisterFilter::default()
             },
-            |_| true,
             None,
             500,
             None,
@@ -137,7 +136,7 @@ async fn statistics_match_figures_computed_by_hand(db: &TestDb) {
     assert_eq!(puskesmas.len(), 6);
     assert_eq!(puskesmas[0].unit.as_deref(), Some("Puskesmas Jombang"));
     let rows = views
-        .register(&RegisterFilter::default(), |_| true, None, 500, None)
+        .register(&RegisterFilter::default(), None, 500, None)
         .await
         .unwrap()
         .rows;
@@ -148,13 +147,7 @@ async fn statistics_match_figures_computed_by_hand(db: &TestDb) {
     let mut after: Option<String> = None;
     loop {
         let page = views
-            .register(
-                &RegisterFilter::default(),
-                |_| true,
-                after.as_deref(),
-                3,
-                None,
-            )
+            .register(&RegisterFilter::default(), after.as_deref(), 3, None)
             .await
             .unwrap();
         assert!(page.rows.len() <= 3);
@@ -165,11 +158,13 @@ async fn statistics_match_figures_computed_by_hand(db: &TestDb) {
         }
     }
     assert_eq!(paged, rows);
-    // A filter that hides rows still fills whole pages.
+    // A filter that leaves rows out still fills whole pages.
     let first = views
         .register(
-            &RegisterFilter::default(),
-            |r| r.source.as_str() == "health_competition",
+            &RegisterFilter {
+                source: Some("health_competition".into()),
+                ..RegisterFilter::default()
+            },
             None,
             4,
             None,

@@ -3,13 +3,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use jejak_engine::process::ProcessManagers;
 use jejak_engine::store::RecordedEvent;
 use jejak_projections::views::{self, Cohorts, ProjectBoard, ProjectRow};
-use jejak_projections::{Docs, Projection, ProjectionError, RunState};
+use jejak_projections::{Beside, Docs, Projection, ProjectionError, RunState};
 use jejak_tests::history::{self, Step};
 use jejak_tests::{TestDb, on_both_backends};
-use proptest::prelude::*;
-use proptest::strategy::ValueTree as _;
 
-use super::{caught_up, dump, engine, rebuild_all, runner, until};
+use super::{caught_up, dump, engine, on_random_histories, rebuild_all, runner, until};
 
 on_both_backends!(
     views_applied_live_equal_views_rebuilt_from_zero,
@@ -69,27 +67,12 @@ async fn views_applied_live_equal_views_rebuilt_from_zero(db: &TestDb) {
 /// Random histories (proptest): the live views equal the rebuilt ones.
 #[test]
 fn random_histories_give_the_same_views_live_and_rebuilt() {
-    let cases = 6;
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(cases));
-    let strategy = history::steps(120);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    for _ in 0..cases {
-        let steps = strategy.new_tree(&mut runner).unwrap().current();
-        rt.block_on(async {
-            let db = TestDb::sqlite();
-            live_equals_rebuilt(&db, &steps).await;
-            if let Some(pg) =
-                TestDb::postgres("random_histories_give_the_same_views_live_and_rebuilt").await
-            {
-                live_equals_rebuilt(&pg, &steps).await;
-                pg.cleanup().await;
-            }
-        });
-    }
+    on_random_histories(
+        "random_histories_give_the_same_views_live_and_rebuilt",
+        6,
+        120,
+        async |db, steps| live_equals_rebuilt(db, steps).await,
+    );
 }
 
 /// The project board, with `before` run ahead of every event it applies:
@@ -114,6 +97,10 @@ where
     ) -> Result<(), ProjectionError> {
         (self.0)(event)?;
         ProjectBoard.apply(event, docs)
+    }
+
+    fn beside(doc: &ProjectRow) -> Beside {
+        ProjectBoard::beside(doc)
     }
 }
 

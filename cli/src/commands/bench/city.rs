@@ -1,7 +1,9 @@
 //! The demo city scaled up: the demo is loaded once through the engine's
 //! commands, then its log is copied with every id renamed (cohort
 //! `pka-2025-1` becomes `pka-2025-1-x7`, its projects and innovations
-//! likewise), until the log holds the events wanted. Copies are written
+//! likewise, and its staff: mentors, coaches, examiners and organizers, so
+//! that a mentor of a big log has a mentor's few participants, not those
+//! of every copy), until the log holds the events wanted. Copies are written
 //! side by side, each in the order the demo wrote it, so every view sees
 //! one consistent city per copy.
 
@@ -16,11 +18,28 @@ use jejak_engine::store::{
 };
 use serde_json::Value;
 
+/// The file of the master key the demo city's participants are sealed
+/// under: a log that is to open its copies' personal fields uses it, with
+/// the city's people ([`copy_people`]).
+pub fn master_key_file(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join("city-master-key")
+}
+
 /// The demo city's events, read back from a log of its own.
 pub async fn template(dir: &std::path::Path) -> anyhow::Result<Vec<RecordedEvent>> {
     let url = format!("sqlite://{}", dir.join("city.db").display());
     let store = EventStore::open(&url, StoreConfig::default()).await?;
-    let engine = Engine::open(store.clone()).await?;
+    let engine = Engine::open_with(
+        store.clone(),
+        Arc::new(jejak_engine::clock::SystemClock),
+        jejak_engine::engine::EngineConfig {
+            master_key: Some(jejak_engine::privacy::MasterKey::load_or_create(
+                &master_key_file(dir),
+            )?),
+            ..jejak_engine::engine::EngineConfig::default()
+        },
+    )
+    .await?;
     crate::commands::demo::load(&engine, indicatif::ProgressBar::hidden()).await?;
     let mut events: Vec<RecordedEvent> = Vec::new();
     loop {
@@ -33,6 +52,70 @@ pub async fn template(dir: &std::path::Path) -> anyhow::Result<Vec<RecordedEvent
     }
 }
 
+/// Copies the demo city's people index and data keys (wrapped under
+/// [`master_key_file`]) from the template's log in `dir` into `store`, so
+/// that a log seeded with the demo and scaled by copies opens every
+/// participant's fields under that master key.
+pub async fn copy_people(dir: &std::path::Path, store: &EventStore) -> anyhow::Result<()> {
+    let path = dir.join("city.db");
+    let (people, keys) = tokio::task::spawn_blocking(move || {
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        let people: Vec<(String, String)> = conn
+            .prepare("SELECT person_id, nip FROM people")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let keys: Vec<(String, Vec<u8>)> = conn
+            .prepare("SELECT person_id, wrapped FROM person_keys WHERE wrapped IS NOT NULL")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        anyhow::Ok((people, keys))
+    })
+    .await??;
+    let now = chrono::Utc::now();
+    if let Some(pool) = store.sqlite_pool() {
+        for (person, nip) in &people {
+            sqlx::query("INSERT INTO people (person_id, nip, created_at) VALUES (?, ?, ?)")
+                .bind(person)
+                .bind(nip)
+                .bind(now.to_rfc3339())
+                .execute(pool)
+                .await?;
+        }
+        for (person, wrapped) in &keys {
+            sqlx::query(
+                "INSERT INTO person_keys (person_id, wrapped, created_at) VALUES (?, ?, ?)",
+            )
+            .bind(person)
+            .bind(wrapped)
+            .bind(now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+            .execute(pool)
+            .await?;
+        }
+    } else if let Some(pool) = store.postgres_pool() {
+        for (person, nip) in &people {
+            sqlx::query("INSERT INTO people (person_id, nip) VALUES ($1, $2)")
+                .bind(person)
+                .bind(nip)
+                .execute(pool)
+                .await?;
+        }
+        for (person, wrapped) in &keys {
+            sqlx::query(
+                "INSERT INTO person_keys (person_id, wrapped, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(person)
+            .bind(wrapped)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// The entity id of a stream, `innovation-pkm-01` → `pkm-01`.
 fn entity(stream: &str) -> Option<&str> {
     stream.split_once('-').map(|(_, id)| id)
@@ -43,12 +126,37 @@ struct RenamedCity {
     ids: HashMap<String, String>,
 }
 
+/// Hands every staff id in `value` (a `mentor`, `coach`, `organizer` or
+/// one of `examiners`) to `found`.
+fn staff(value: &Value, found: &mut impl FnMut(&str)) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("mentor" | "coach" | "organizer", Value::String(id)) => found(id),
+                    ("examiners", Value::Array(ids)) => {
+                        ids.iter().filter_map(Value::as_str).for_each(&mut *found);
+                    }
+                    _ => staff(v, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| staff(v, found)),
+        _ => {}
+    }
+}
+
 impl RenamedCity {
     fn new(events: &[RecordedEvent], k: usize) -> Self {
         let mut ids = HashMap::new();
         for event in events {
             if let Some(id) = entity(event.stream_id.as_str()) {
                 ids.insert(id.to_owned(), format!("{id}-x{k}"));
+            }
+            if let Ok(payload) = serde_json::from_str::<Value>(&event.payload) {
+                staff(&payload, &mut |id| {
+                    ids.insert(id.to_owned(), format!("{id}-x{k}"));
+                });
             }
         }
         Self { ids }

@@ -77,6 +77,15 @@ impl Served {
         self.child.id()
     }
 
+    /// Stops it as an operator does (SIGTERM) and waits until it exited.
+    pub fn terminate(mut self) -> anyhow::Result<()> {
+        let pid = rustix::process::Pid::from_raw(i32::try_from(self.child.id())?)
+            .context("a process id")?;
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Peak resident memory so far, in MiB (Linux; 0 elsewhere).
     pub fn peak_mib(&self) -> f64 {
         super::peak_rss_kib(&format!("/proc/{}/status", self.child.id())) as f64 / 1024.0
@@ -278,7 +287,9 @@ pub struct Commands {
 }
 
 /// The served process's data folder with its keys, as `jejak serve` finds them.
-fn keys_of(dir: &std::path::Path) -> anyhow::Result<(jejak_engine::store::SealKey, MasterKey)> {
+pub(super) fn keys_of(
+    dir: &std::path::Path,
+) -> anyhow::Result<(jejak_engine::store::SealKey, MasterKey)> {
     std::fs::create_dir_all(dir)?;
     let seal = jejak_engine::store::SealKey::load_or_create(
         &dir.join(jejak_engine::store::seal::SEAL_KEY_FILE),

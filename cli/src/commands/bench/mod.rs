@@ -10,6 +10,7 @@ mod grpc;
 mod mix;
 mod privacy;
 mod proofs;
+mod scale;
 mod watch;
 
 use std::time::{Duration, Instant};
@@ -46,7 +47,9 @@ pub struct BenchArgs {
     /// verify, proofs and export of the log; `watchers`, the inbox watches
     /// and streams that never read; `privacy`, sealed personal data and
     /// erasures; `commands`, whole commands (a realistic mix) through the
-    /// engine and through gRPC beside the log's own cost.
+    /// engine and through gRPC beside the log's own cost; `scale`, a served
+    /// log of `--events` beside one of 10,000: reads, a mixed load,
+    /// restarts, and on PostgreSQL three servers and takeovers.
     #[arg(long, value_enum)]
     only: Option<Only>,
     /// Streams' states kept in memory by the engine direct and the served
@@ -72,6 +75,11 @@ enum Only {
     /// and 64 clients, beside the single-row commit and the log's own
     /// append from 64 writers.
     Commands,
+    /// A served log of `--events` beside one of 10,000: the reads people
+    /// make most (p50, p99), a mixed load, a restart's time and CPU; on
+    /// PostgreSQL, three servers beside one and takeovers after a hang
+    /// and a kill.
+    Scale,
 }
 
 #[derive(Debug, Serialize)]
@@ -526,6 +534,11 @@ struct Urls {
     watched_dir: std::path::PathBuf,
     /// The personal-data measurements.
     privacy: String,
+    /// The scale section's small and big logs, and their servers' data folders.
+    scale: [String; 2],
+    scale_dirs: [std::path::PathBuf; 2],
+    /// Where the demo city's template log and its master key are.
+    city_dir: std::path::PathBuf,
 }
 
 /// Peak resident memory of the process whose `/proc/…/status` is at
@@ -742,6 +755,14 @@ async fn measure(
             figures: Vec::new(),
         };
         privacy::measure(&mut run, &urls.main, args.seconds).await?;
+        return Ok(run.figures);
+    }
+    if args.only == Some(Only::Scale) {
+        let mut run = Run {
+            backend,
+            figures: Vec::new(),
+        };
+        scale_section(&mut run, urls, city, args).await?;
         return Ok(run.figures);
     }
     if args.only == Some(Only::Commands) {
@@ -1046,7 +1067,26 @@ async fn measure(
     );
     watchers(&mut run, urls, args).await?;
     privacy::measure(&mut run, &urls.privacy, s).await?;
+    scale_section(&mut run, urls, city, args).await?;
     Ok(run.figures)
+}
+
+/// The scale section (`scale.rs`).
+async fn scale_section(
+    run: &mut Run,
+    urls: &Urls,
+    city: &[RecordedEvent],
+    args: &BenchArgs,
+) -> anyhow::Result<()> {
+    scale::measure(
+        run,
+        [&urls.scale[0], &urls.scale[1]],
+        [&urls.scale_dirs[0], &urls.scale_dirs[1]],
+        (&urls.city_dir, city),
+        args.events.max(scale::SMALL),
+        args.seconds,
+    )
+    .await
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -1066,6 +1106,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         watched: sqlite("watched"),
         watched_dir: dir.join("watched"),
         privacy: sqlite("privacy"),
+        scale: [sqlite("scale-small"), sqlite("scale-big")],
+        scale_dirs: [dir.join("scale-small"), dir.join("scale-big")],
+        city_dir: dir.clone(),
     };
     let mut figures = measure("sqlite", &urls, &city, &args).await?;
     if let Some(admin) = &args.postgres {
@@ -1077,10 +1120,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let mut conn = sqlx::PgConnection::connect(admin)
             .await
             .with_context(|| format!("cannot connect to {admin}"))?;
-        let names: Vec<String> = ["main", "direct", "served", "watched", "privacy"]
-            .iter()
-            .map(|n| format!("jejak_bench_{n}_{}", uuid::Uuid::now_v7().simple()))
-            .collect();
+        let names: Vec<String> = [
+            "main", "direct", "served", "watched", "privacy", "small", "big",
+        ]
+        .iter()
+        .map(|n| format!("jejak_bench_{n}_{}", uuid::Uuid::now_v7().simple()))
+        .collect();
         for name in &names {
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
@@ -1094,6 +1139,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             watched: format!("{base}/{}", names[3]),
             watched_dir: dir.join("watched-postgres"),
             privacy: format!("{base}/{}", names[4]),
+            scale: [
+                format!("{base}/{}", names[5]),
+                format!("{base}/{}", names[6]),
+            ],
+            scale_dirs: [
+                dir.join("scale-small-postgres"),
+                dir.join("scale-big-postgres"),
+            ],
+            city_dir: dir.clone(),
         };
         let result = measure("postgres", &urls, &city, &args).await;
         for name in &names {
