@@ -11,6 +11,7 @@ pub mod evidence;
 mod files;
 mod init_db;
 pub mod innovation;
+pub mod notifications;
 pub mod people;
 pub mod privacy;
 mod project_page;

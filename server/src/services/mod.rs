@@ -11,6 +11,7 @@ mod detail;
 mod evidence;
 mod innovations;
 mod mentoring;
+mod notifications;
 mod privacy;
 mod projects;
 mod proofs;

@@ -8,6 +8,7 @@ mod journey;
 mod journeys;
 mod lifecycle;
 mod limits;
+mod notifications;
 mod oracle;
 mod people;
 mod privacy;
