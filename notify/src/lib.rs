@@ -161,6 +161,9 @@ pub struct Deliverer {
     round: tokio::sync::Mutex<()>,
 }
 
+/// A mentor's inbox items held for one digest, with what each tells.
+type Digest = Vec<(OutboxRow, Facts)>;
+
 /// One message to send: a single one, or a mentor's digest.
 struct Outgoing {
     id: String,
@@ -209,8 +212,7 @@ impl Deliverer {
         let mut done = Delivered::default();
         let mut contacts: HashMap<String, Option<Contact>> = HashMap::new();
         let mut singles = Vec::new();
-        let mut digests: BTreeMap<(String, DateTime<Utc>), Vec<(OutboxRow, Facts)>> =
-            BTreeMap::new();
+        let mut digests: BTreeMap<(String, DateTime<Utc>), Digest> = BTreeMap::new();
         for row in rows {
             let recipient = row.message.recipient.clone();
             if !contacts.contains_key(&recipient) {
@@ -231,7 +233,10 @@ impl Deliverer {
             };
             if let Some(reason) = refusal {
                 store
-                    .settle_messages(&[row.message.id.clone()], &Settle::Dropped { reason })
+                    .settle_messages(
+                        std::slice::from_ref(&row.message.id),
+                        &Settle::Dropped { reason },
+                    )
                     .await?;
                 done.dropped += 1;
                 continue;
@@ -244,7 +249,7 @@ impl Deliverer {
                 if ready > now {
                     store
                         .settle_messages(
-                            &[row.message.id.clone()],
+                            std::slice::from_ref(&row.message.id),
                             &Settle::Deferred { until: ready },
                         )
                         .await?;

@@ -98,3 +98,96 @@ impl NotifyArgs {
         Ok(config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn none() -> NotifyArgs {
+        NotifyArgs {
+            smtp_host: None,
+            smtp_port: None,
+            smtp_from: None,
+            smtp_tls: None,
+            smtp_credentials_file: None,
+            webhook_url: None,
+            webhook_secret_file: None,
+        }
+    }
+
+    fn secret_file(dir: &std::path::Path, mode: u32, text: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = dir.join(format!("secret-{mode:o}"));
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    #[test]
+    fn without_a_host_or_url_nothing_is_sent() {
+        let config = none().resolve(None).unwrap();
+        assert!(config.smtp.is_none() && config.webhook.is_none());
+    }
+
+    #[test]
+    fn the_file_gives_what_the_flags_do_not_and_ports_follow_tls() {
+        let dir = tempfile::tempdir().unwrap();
+        let credentials = secret_file(dir.path(), 0o600, "jejak\nrahasia\n");
+        let file: NotifyFile = toml::from_str(&format!(
+            "smtp_host = \"mail.bantenprov.go.id\"\nsmtp_from = \"jejak <jejak@bantenprov.go.id>\"\n\
+             smtp_credentials_file = \"{}\"",
+            credentials.display()
+        ))
+        .unwrap();
+        let args = NotifyArgs {
+            smtp_tls: Some("tls".into()),
+            ..none()
+        };
+        let smtp = args.resolve(Some(file)).unwrap().smtp.unwrap();
+        assert_eq!(
+            (smtp.host.as_str(), smtp.port),
+            ("mail.bantenprov.go.id", 465)
+        );
+        assert_eq!(
+            smtp.credentials,
+            Some(("jejak".to_owned(), "rahasia".to_owned()))
+        );
+    }
+
+    #[test]
+    fn secrets_others_may_read_and_missing_halves_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = secret_file(dir.path(), 0o644, "a-secret-long-enough-to-sign");
+        let refused = NotifyArgs {
+            webhook_url: Some("https://wa.example/hook".into()),
+            webhook_secret_file: Some(open),
+            ..none()
+        }
+        .resolve(None)
+        .unwrap_err();
+        assert!(format!("{refused:#}").contains("chmod 600"), "{refused:#}");
+        let refused = NotifyArgs {
+            webhook_url: Some("https://wa.example/hook".into()),
+            ..none()
+        }
+        .resolve(None)
+        .unwrap_err();
+        assert!(format!("{refused:#}").contains("--webhook-secret-file"));
+        let refused = NotifyArgs {
+            smtp_host: Some("mail.example".into()),
+            ..none()
+        }
+        .resolve(None)
+        .unwrap_err();
+        assert!(format!("{refused:#}").contains("--smtp-from"));
+        let short = secret_file(dir.path(), 0o600, "short");
+        let refused = NotifyArgs {
+            webhook_url: Some("https://wa.example/hook".into()),
+            webhook_secret_file: Some(short),
+            ..none()
+        }
+        .resolve(None)
+        .unwrap_err();
+        assert!(format!("{refused:#}").contains("16 bytes"), "{refused:#}");
+    }
+}

@@ -261,3 +261,66 @@ pub fn kinds_of(stored: &str) -> BTreeSet<Kind> {
         .filter_map(|k| Kind::parse("opt_out", k).ok())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WIB: chrono_tz::Tz = chrono_tz::Asia::Jakarta;
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+    }
+
+    #[test]
+    fn a_digest_goes_at_seven_in_the_regions_morning() {
+        // 15:00 WIB on Monday: Tuesday 07:00 WIB, 00:00 UTC.
+        assert_eq!(
+            next_digest(utc(2026, 3, 2, 8, 0), WIB),
+            utc(2026, 3, 3, 0, 0)
+        );
+        // 05:00 WIB: the same morning.
+        assert_eq!(
+            next_digest(utc(2026, 3, 1, 22, 0), WIB),
+            utc(2026, 3, 2, 0, 0)
+        );
+        // In WIT (UTC+9) seven o'clock comes two hours sooner.
+        assert_eq!(
+            next_digest(utc(2026, 3, 2, 8, 0), chrono_tz::Asia::Jayapura),
+            utc(2026, 3, 2, 22, 0)
+        );
+    }
+
+    #[test]
+    fn a_weeks_summary_is_due_from_monday_seven_oclock() {
+        // Monday 2 March 2026, 06:59 WIB: not yet.
+        assert_eq!(summary_week(utc(2026, 3, 1, 23, 59), WIB), None);
+        assert_eq!(
+            summary_week(utc(2026, 3, 2, 0, 0), WIB).as_deref(),
+            Some("2026-W10")
+        );
+        assert_eq!(
+            summary_week(utc(2026, 3, 8, 12, 0), WIB).as_deref(),
+            Some("2026-W10")
+        );
+    }
+
+    #[test]
+    fn a_messages_id_is_its_cause_recipient_and_kind() {
+        let id = message_id(Kind::Decision, "person-1", &["event-1"]);
+        assert_eq!(id, message_id(Kind::Decision, "person-1", &["event-1"]));
+        assert_ne!(id, message_id(Kind::Seminar, "person-1", &["event-1"]));
+        assert_ne!(id, message_id(Kind::Decision, "person-2", &["event-1"]));
+        assert_ne!(id, message_id(Kind::Decision, "person-1", &["event-2"]));
+        assert!(uuid::Uuid::parse_str(&id).is_ok());
+    }
+
+    #[test]
+    fn kinds_read_as_written() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse("kind", kind.as_str()), Ok(kind));
+        }
+        assert_eq!(Kind::parse("opt_out", "Due-Soon"), Ok(Kind::DueSoon));
+        assert!(Kind::parse("opt_out", "gossip").is_err());
+    }
+}

@@ -116,6 +116,10 @@ struct Index {
     /// deployment's history (or a demo's) does not reach people as news.
     quiet_until: u64,
     projects: BTreeMap<String, Project>,
+    /// The ids of the reminders and summaries the timer put in the outbox
+    /// already, so that a tick does not offer them again.
+    #[serde(default)]
+    timed: std::collections::BTreeSet<String>,
 }
 
 /// Turns the log and the clock into messages in the outbox.
@@ -132,6 +136,13 @@ struct Draft {
     recipient: String,
     facts: Facts,
     cause: Vec<String>,
+}
+
+impl Draft {
+    fn id(&self) -> String {
+        let cause: Vec<&str> = self.cause.iter().map(String::as_str).collect();
+        message_id(self.kind, &self.recipient, &cause)
+    }
 }
 
 impl Notifier {
@@ -205,7 +216,7 @@ impl Notifier {
     /// Storage failures.
     pub async fn tick(&self) -> Result<u64, CommandError> {
         self.run_once().await?;
-        let index = self.index.lock().await;
+        let mut index = self.index.lock().await;
         let today = self.engine.today();
         let zone = self.engine.config().time_zone;
         let mut drafts = Vec::new();
@@ -233,9 +244,10 @@ impl Notifier {
         if let Some(week) = summary_week(self.engine.clock().now(), zone) {
             drafts.extend(summaries(&index, &week, today));
         }
-        let position = index.position;
-        drop(index);
-        self.put(&drafts, position).await
+        drafts.retain(|d| !index.timed.contains(&d.id()));
+        let added = self.put(&drafts, index.position).await?;
+        index.timed.extend(drafts.iter().map(Draft::id));
+        Ok(added)
     }
 
     /// Saves the index where it has read to, if it read anything since it
@@ -260,9 +272,8 @@ impl Notifier {
             .iter()
             .filter(|d| !d.recipient.is_empty())
             .map(|d| {
-                let cause: Vec<&str> = d.cause.iter().map(String::as_str).collect();
                 Ok(NewMessage {
-                    id: message_id(d.kind, &d.recipient, &cause),
+                    id: d.id(),
                     recipient: d.recipient.clone(),
                     recipient_role: d.to.as_str().to_owned(),
                     kind: d.kind.as_str().to_owned(),

@@ -264,27 +264,44 @@ impl EventStore {
     /// # Errors
     /// Storage failures.
     pub async fn enqueue(&self, messages: &[NewMessage]) -> Result<u64, StoreError> {
+        const INSERT: &str = "INSERT INTO outbox (id, recipient, recipient_role, kind, facts, \
+             cause_position, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (id) DO NOTHING";
+        if messages.is_empty() {
+            return Ok(0);
+        }
         let mut added = 0;
-        for m in messages {
-            let result = on_backend!(
-                self,
-                query,
-                "INSERT INTO outbox (id, recipient, recipient_role, kind, facts, cause_position, \
-                 created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-                 ON CONFLICT (id) DO NOTHING",
-                [
-                    &m.id,
-                    &m.recipient,
-                    &m.recipient_role,
-                    &m.kind,
-                    &m.facts,
-                    i64::try_from(m.cause_position).unwrap_or(i64::MAX),
-                    micros(m.created_at),
-                ],
-                execute,
-                write
-            );
-            added += result;
+        // One transaction for the lot: one commit (one fsync) per batch.
+        macro_rules! insert_all {
+            ($tx:expr, $sql:expr) => {
+                for m in messages {
+                    added += sqlx::query($sql)
+                        .bind(&m.id)
+                        .bind(&m.recipient)
+                        .bind(&m.recipient_role)
+                        .bind(&m.kind)
+                        .bind(&m.facts)
+                        .bind(i64::try_from(m.cause_position).unwrap_or(i64::MAX))
+                        .bind(micros(m.created_at))
+                        .execute(&mut *$tx)
+                        .await?
+                        .rows_affected();
+                }
+            };
+        }
+        match &self.inner.backend {
+            Backend::Sqlite(s) => {
+                let _write = s.write_lock.lock().await;
+                let sql = INSERT.replace('$', "?");
+                let mut tx = s.pool.begin().await?;
+                insert_all!(tx, &sql);
+                tx.commit().await?;
+            }
+            Backend::Postgres(p) => {
+                let mut tx = p.pool.begin().await?;
+                insert_all!(tx, INSERT);
+                tx.commit().await?;
+            }
         }
         Ok(added)
     }

@@ -145,9 +145,20 @@ async fn the_right_people_hear_each_thing_once_across_a_restart(db: &TestDb) {
         ["Rancangan proyek perubahan menunggu persetujuan Anda (pka-2026-1/001)"]
     );
     assert!(mentor[0].body.contains("Antrian daring perizinan berusaha"));
+    let organizer = to(&mails, ORGANIZER_MAIL);
     assert_eq!(
-        subjects(&to(&mails, ORGANIZER_MAIL)),
+        subjects(&organizer),
         ["Ringkasan mingguan angkatan pka-2026-1 (2026-W10)"]
+    );
+    assert!(
+        organizer[0].body.contains("- rancangan: 1"),
+        "{}",
+        organizer[0].body
+    );
+    assert!(
+        organizer[0]
+            .body
+            .contains("Tidak ada milestone yang terlambat")
     );
     app.mentoring(&p.mentor)
         .agree_change_area(action("agree"))
@@ -502,6 +513,16 @@ async fn a_failing_endpoint_is_retried_with_backoff_and_shows_in_the_outbox(db: 
             .contains("Tambahkan pemangku kepentingan eksternal")
     );
     assert!(failed(&app).await.messages.is_empty());
+    let bad = app
+        .notifications(&p.admin)
+        .list_outbox(pb::ListOutboxRequest {
+            filter: "broken".into(),
+            limit: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().contains("all, failed or pending"), "{bad:?}");
     // Retrying is the operators'; an unknown id is not found.
     let refused = app
         .notifications(&p.mentor)
