@@ -86,6 +86,24 @@ async fn enrolled(app: &TestApp, p: &People) {
         .expect("enrol");
 }
 
+/// A server with its receivers, the cohort open and the participant enrolled.
+async fn rig(db: &TestDb) -> (TestApp, People, SmtpSink, HookSink) {
+    let (smtp, hook) = (SmtpSink::start().await, HookSink::start().await);
+    let app = spawn(db, &smtp, &hook).await;
+    let p = People::of(&app);
+    enrolled(&app, &p).await;
+    (app, p, smtp, hook)
+}
+
+/// The whole outbox, as an operator lists it.
+async fn outbox(app: &TestApp, p: &People) -> pb::ListOutboxResponse {
+    app.notifications(&p.admin)
+        .list_outbox(pb::ListOutboxRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 async fn notify(app: &TestApp) {
     app.app.notify_now().await.expect("notifications run");
 }
@@ -119,10 +137,7 @@ fn seminar(accepted: bool) -> pb::ProposalSeminarRequest {
 }
 
 async fn the_right_people_hear_each_thing_once_across_a_restart(db: &TestDb) {
-    let (smtp, hook) = (SmtpSink::start().await, HookSink::start().await);
-    let app = spawn(db, &smtp, &hook).await;
-    let p = People::of(&app);
-    enrolled(&app, &p).await;
+    let (app, p, smtp, hook) = rig(db).await;
     set_contact(&app, &p.mentor, contact(MENTOR_MAIL, "", false, &[])).await;
     set_contact(
         &app,
@@ -225,22 +240,14 @@ async fn the_right_people_hear_each_thing_once_across_a_restart(db: &TestDb) {
             mail.body
         );
     }
-    let outbox = app
-        .notifications(&p.admin)
-        .list_outbox(pb::ListOutboxRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let outbox = outbox(&app, &p).await;
     let summary = outbox.summary.unwrap();
     assert_eq!((summary.pending, summary.failed, summary.sent), (0, 0, 4));
     app.stop().await;
 }
 
 async fn a_mentor_gets_the_inbox_as_one_daily_digest(db: &TestDb) {
-    let (smtp, hook) = (SmtpSink::start().await, HookSink::start().await);
-    let app = spawn(db, &smtp, &hook).await;
-    let p = People::of(&app);
-    enrolled(&app, &p).await;
+    let (app, p, smtp, _hook) = rig(db).await;
     // The default: a daily digest.
     set_contact(&app, &p.mentor, contact(MENTOR_MAIL, "", true, &[])).await;
     app.projects(&p.participant)
@@ -282,12 +289,7 @@ async fn a_mentor_gets_the_inbox_as_one_daily_digest(db: &TestDb) {
     );
     notify(&app).await;
     assert_eq!(smtp.mails().await.len(), 1, "a digest is sent once");
-    let outbox = app
-        .notifications(&p.admin)
-        .list_outbox(pb::ListOutboxRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let outbox = outbox(&app, &p).await;
     let inbox: Vec<&pb::OutboxMessage> = outbox
         .messages
         .iter()
@@ -300,10 +302,7 @@ async fn a_mentor_gets_the_inbox_as_one_daily_digest(db: &TestDb) {
 }
 
 async fn reminders_before_and_after_a_due_date_go_on_after_the_training(db: &TestDb) {
-    let (smtp, hook) = (SmtpSink::start().await, HookSink::start().await);
-    let app = spawn(db, &smtp, &hook).await;
-    let p = People::of(&app);
-    enrolled(&app, &p).await;
+    let (app, p, smtp, _hook) = rig(db).await;
     // Here the participant wants only the reminders,
     set_contact(
         &app,
@@ -330,22 +329,7 @@ async fn reminders_before_and_after_a_due_date_go_on_after_the_training(db: &Tes
         .await
         .unwrap();
     // Into the workplace phase, where milestones fall overdue.
-    app.mentoring(&p.mentor)
-        .agree_change_area(action("agree"))
-        .await
-        .unwrap();
-    app.mentoring(&p.mentor)
-        .approve_action_plan(action("approve"))
-        .await
-        .unwrap();
-    app.seminars(&p.examiner)
-        .record_proposal_seminar(seminar(true))
-        .await
-        .unwrap();
-    app.cohorts(&p.organizer)
-        .start_workplace_phase(action("start"))
-        .await
-        .unwrap();
+    super::journeys::in_workplace_from_proposed(&app, &p).await;
     let step = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 1, 0, 0).unwrap();
     // Three days before m1 falls due (15 April).
     app.clock.set(step(2026, 4, 12));
@@ -398,12 +382,7 @@ async fn reminders_before_and_after_a_due_date_go_on_after_the_training(db: &Tes
     assert_eq!(per_person[PARTICIPANT_MAIL], 4);
     assert_eq!(per_person[MENTOR_MAIL], 4);
     // What they opted out of was dropped, and says so.
-    let outbox = app
-        .notifications(&p.admin)
-        .list_outbox(pb::ListOutboxRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let outbox = outbox(&app, &p).await;
     for kind in ["inbox", "decision", "seminar"] {
         let dropped = outbox.messages.iter().find(|m| m.kind == kind).unwrap();
         assert_eq!(dropped.status, "dropped");
@@ -413,10 +392,7 @@ async fn reminders_before_and_after_a_due_date_go_on_after_the_training(db: &Tes
 }
 
 async fn a_failing_endpoint_is_retried_with_backoff_and_shows_in_the_outbox(db: &TestDb) {
-    let (smtp, hook) = (SmtpSink::start().await, HookSink::start().await);
-    let app = spawn(db, &smtp, &hook).await;
-    let p = People::of(&app);
-    enrolled(&app, &p).await;
+    let (app, p, _smtp, hook) = rig(db).await;
     set_contact(
         &app,
         &p.participant,
@@ -544,10 +520,7 @@ async fn a_failing_endpoint_is_retried_with_backoff_and_shows_in_the_outbox(db: 
 }
 
 async fn a_contact_is_its_owners_sealed_and_erased_with_them(db: &TestDb) {
-    let (smtp, hook) = (SmtpSink::start().await, HookSink::start().await);
-    let app = spawn(db, &smtp, &hook).await;
-    let p = People::of(&app);
-    enrolled(&app, &p).await;
+    let (app, p, smtp, _hook) = rig(db).await;
     // Bad input says what is wrong.
     let bad = app
         .notifications(&p.participant)
@@ -622,12 +595,7 @@ async fn a_contact_is_its_owners_sealed_and_erased_with_them(db: &TestDb) {
     assert!(store.contact_row(&person).await.unwrap().is_none());
     notify(&app).await;
     assert!(to(&smtp.mails().await, PARTICIPANT_MAIL).is_empty());
-    let outbox = app
-        .notifications(&p.admin)
-        .list_outbox(pb::ListOutboxRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let outbox = outbox(&app, &p).await;
     let theirs: Vec<&pb::OutboxMessage> = outbox
         .messages
         .iter()
