@@ -575,14 +575,7 @@ async fn a_contact_is_its_owners_sealed_and_erased_with_them(db: &TestDb) {
         .propose(propose())
         .await
         .unwrap();
-    app.mentoring(&p.mentor)
-        .agree_change_area(action("agree"))
-        .await
-        .unwrap();
-    app.mentoring(&p.mentor)
-        .approve_action_plan(action("approve"))
-        .await
-        .unwrap();
+    super::journeys::in_workplace_from_proposed(&app, &p).await;
     app.app.process_managers().run_all_once().await.unwrap();
     app.admin(&p.admin)
         .erase_person(pb::ErasePersonRequest {
