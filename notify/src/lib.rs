@@ -210,16 +210,30 @@ impl Deliverer {
         let zone = self.engine.config().time_zone;
         let rows = store.due_messages(now, ROUND).await?;
         let mut done = Delivered::default();
-        let mut contacts: HashMap<String, Option<Contact>> = HashMap::new();
+        // A contact that cannot be read fails its own messages, not the round.
+        let mut contacts: HashMap<String, Result<Option<Contact>, String>> = HashMap::new();
         let mut singles = Vec::new();
         let mut digests: BTreeMap<(String, DateTime<Utc>), Digest> = BTreeMap::new();
         for row in rows {
             let recipient = row.message.recipient.clone();
             if !contacts.contains_key(&recipient) {
-                let contact = self.engine.contact_of(&recipient).await?;
+                let contact = self
+                    .engine
+                    .contact_of(&recipient)
+                    .await
+                    .map_err(|e| format!("the recipient's contact could not be read: {e}"));
                 contacts.insert(recipient.clone(), contact);
             }
-            let contact = contacts.get(&recipient).and_then(Option::as_ref);
+            let contact = match contacts.get(&recipient) {
+                Some(Ok(contact)) => contact.as_ref(),
+                Some(Err(error)) => {
+                    self.fail(std::slice::from_ref(&row), Vec::new(), error.clone(), now)
+                        .await?;
+                    done.failed += 1;
+                    continue;
+                }
+                None => None,
+            };
             let kind = Kind::parse("kind", &row.message.kind).ok();
             let facts: Facts = serde_json::from_str(&row.message.facts).unwrap_or_default();
             let refusal = match (kind, contact) {
@@ -291,7 +305,7 @@ impl Deliverer {
                 .first()
                 .map(|r| r.message.recipient.clone())
                 .unwrap_or_default();
-            let Some(Some(contact)) = contacts.get(&recipient) else {
+            let Some(Ok(Some(contact))) = contacts.get(&recipient) else {
                 continue;
             };
             let count = outgoing.rows.len();
@@ -377,17 +391,26 @@ impl Deliverer {
                 .await?;
             return Ok(true);
         }
-        let attempts = outgoing
-            .rows
-            .iter()
-            .map(|r| r.attempts)
-            .max()
-            .unwrap_or_default()
-            + 1;
+        self.fail(&outgoing.rows, delivered, errors.join("; "), now)
+            .await?;
+        Ok(false)
+    }
+
+    /// Records that `rows` failed (once more) for `error`: due again after
+    /// the backoff, or given up after too many attempts.
+    async fn fail(
+        &self,
+        rows: &[OutboxRow],
+        delivered: Vec<String>,
+        error: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), NotifyError> {
+        let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or_default() + 1;
         let give_up = attempts >= self.config.max_attempts;
-        let error = errors.join("; ");
-        tracing::warn!(message = %outgoing.id, attempts, give_up, error = %error, "a notification was not delivered");
-        store
+        let ids: Vec<String> = rows.iter().map(|r| r.message.id.clone()).collect();
+        tracing::warn!(messages = ?ids, attempts, give_up, error = %error, "a notification was not delivered");
+        self.engine
+            .store()
             .settle_messages(
                 &ids,
                 &Settle::Failed {
@@ -399,7 +422,7 @@ impl Deliverer {
                 },
             )
             .await?;
-        Ok(false)
+        Ok(())
     }
 
     /// Delivers what is due every [`NotifyConfig::every`] until

@@ -207,6 +207,15 @@ impl Engine {
         };
         let sealed: Sealed = serde_json::from_str(&row.sealed)
             .map_err(|e| StoreError::Internal(format!("a stored contact does not read: {e}")))?;
+        // Sealed for its own row's person, who is the recipient (or their
+        // staff key): a value moved from another row is refused, not sent to.
+        let owner = row.person == row.subject || row.person == staff_key(&row.subject);
+        if !owner || sealed.person != row.person {
+            return Err(StoreError::Internal(format!(
+                "the stored contact of {recipient} is sealed for someone else: it was moved or damaged"
+            ))
+            .into());
+        }
         let fields = match self.privacy().open(&sealed, PURPOSE).await? {
             Opened::Fields(fields) => fields,
             Opened::Erased => return Ok(None),

@@ -612,5 +612,43 @@ async fn a_contact_is_its_owners_sealed_and_erased_with_them(db: &TestDb) {
         .unwrap()
         .into_inner();
     assert!(!shown.set && shown.email.is_empty());
+    // A contact that does not open (damaged, or moved from another's row)
+    // fails its own messages and holds nobody else's back.
+    set_contact(&app, &p.mentor, contact(MENTOR_MAIL, "", false, &[])).await;
+    set_contact(&app, &p.organizer, contact(ORGANIZER_MAIL, "", true, &[])).await;
+    let mut moved = store.contact_row("mentor-1").await.unwrap().unwrap();
+    moved.sealed = store
+        .contact_row("organizer-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .sealed;
+    store.save_contact(&moved, app.clock.now()).await.unwrap();
+    // Monday 13 April, 08:00 WIB: m1 falls due in two days; a new week.
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 4, 13, 1, 0, 0).unwrap());
+    notify(&app).await;
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(
+        subjects(&to(&mails, ORGANIZER_MAIL)),
+        ["Ringkasan mingguan angkatan pka-2026-1 (2026-W16)"]
+    );
+    let failed = app
+        .notifications(&p.admin)
+        .list_outbox(pb::ListOutboxRequest {
+            filter: "failed".into(),
+            limit: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(failed.messages.len(), 1, "{failed:?}");
+    assert_eq!(failed.messages[0].recipient, "mentor-1");
+    assert!(
+        failed.messages[0]
+            .last_error
+            .contains("contact could not be read"),
+        "{failed:?}"
+    );
     app.stop().await;
 }
