@@ -35,7 +35,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use client::{Connection, Failure};
-use commands::{admin, audit, bench, demo, evidence, import, innovation, people, privacy, report};
+use commands::{
+    admin, audit, bench, demo, evidence, import, innovation, notifications, people, privacy,
+    report,
+};
 
 /// jejak — an event-sourced workflow engine for leadership-training change
 /// projects and the regional innovations they become.
@@ -140,6 +143,13 @@ enum Command {
         #[command(subcommand)]
         command: import::ImportCommand,
     },
+    /// Participants, mentors and organizers: your own contact for notifications.
+    Me {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: notifications::MeCommand,
+    },
     /// Operators: personal data (erasure; PostgreSQL's vacuum of erased keys).
     Privacy {
         #[command(flatten)]
@@ -217,6 +227,10 @@ fn main() -> ExitCode {
                 connection,
                 command,
             } => privacy::run(&connection, command).await,
+            Command::Me {
+                connection,
+                command,
+            } => notifications::me(&connection, command).await,
             Command::Report {
                 connection,
                 command,

@@ -1,6 +1,7 @@
 //! `jejak serve` and `jejak token issue`.
 
 mod limits;
+mod notify;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,8 @@ struct ConfigFile {
     retention: Option<RetentionFile>,
     /// Evidence files (an `[evidence]` table).
     evidence: Option<EvidenceFile>,
+    /// Notification channels (a `[notify]` table, ADR 0032).
+    notify: Option<notify::NotifyFile>,
 }
 
 /// Where evidence files live, in the config file's `[evidence]` table.
@@ -313,6 +316,8 @@ pub struct ServeArgs {
     db_connections: Option<u32>,
     #[command(flatten)]
     limits: limits::LimitArgs,
+    #[command(flatten)]
+    notify: notify::NotifyArgs,
     /// Days a participant's personal fields are kept after their training
     /// ends, before `jejak privacy retention` lists them. Default: 1826
     #[arg(long, env = "JEJAK_RETENTION_PARTICIPANT_DAYS")]
@@ -550,6 +555,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.opds
     };
     config.limits = args.limits.resolve(file.limits)?;
+    config.notify = args.notify.resolve(file.notify)?;
     let retention_file = file.retention.unwrap_or_default();
     let defaults = jejak_engine::privacy::Retention::default();
     config.retention = jejak_engine::privacy::Retention {

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod codec;
 pub mod domain;
 pub mod engine;
+pub mod notifications;
 pub mod privacy;
 pub mod process;
 pub mod rules;

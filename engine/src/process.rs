@@ -23,6 +23,10 @@
 //! and writing the reaction, or before the checkpoint was saved) writes
 //! nothing new: the effects happen exactly once.
 //!
+//! - The notifications manager ([`Notifier`], ADR 0032) puts the messages
+//!   people should hear of in the outbox, after each pass and on each tick
+//!   of the timers (reminders, weekly summaries).
+//!
 //! On a log shared by several servers, one of them runs the managers: the
 //! holder of the lease [`LEASE`], whose checkpoint writes are fenced by it
 //! (ADR 0029); the others stand by and take over once it lapses.
@@ -46,6 +50,7 @@ use crate::domain::innovation::{
 use crate::domain::values::{CohortId, InnovationId, MilestoneId, ProjectId};
 use crate::domain::{Actor, Aggregate, DomainError};
 use crate::engine::{CommandError, Context, Engine};
+use crate::notifications::Notifier;
 use crate::store::{Lease, RecordedEvent, StoreError};
 
 /// The innovation stage (penerapan) a change project's adoption starts
@@ -153,6 +158,8 @@ impl OverdueIndex {
 pub struct ProcessManagers {
     engine: Engine,
     overdue: Mutex<OverdueIndex>,
+    /// What people hear of (ADR 0032).
+    notifier: Notifier,
     /// This server, as the holder of the managers' lease.
     holder: uuid::Uuid,
 }
@@ -179,6 +186,7 @@ impl ProcessManagers {
     pub fn new(engine: Engine) -> Self {
         Self {
             holder: uuid::Uuid::now_v7(),
+            notifier: Notifier::new(engine.clone()),
             engine,
             overdue: Mutex::new(OverdueIndex::default()),
         }
@@ -190,6 +198,27 @@ impl ProcessManagers {
     pub fn with_holder(mut self, holder: uuid::Uuid) -> Self {
         self.holder = holder;
         self
+    }
+
+    /// The notifications manager, which [`ProcessManagers::run`] runs
+    /// beside the reactions and timers.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    /// One round of everything the managers do, at once: the reactions,
+    /// the overdue timer, then the notifications of both and their timer
+    /// (reminders, weekly summaries). Returns how many events the
+    /// reactions read.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn run_all_once(&self) -> Result<usize, CommandError> {
+        let read = self.run_once().await?;
+        self.tick_timers().await?;
+        self.run_once().await?;
+        self.notifier.tick().await?;
+        Ok(read)
     }
 
     /// Handles every event after the checkpoint that is in the log now,
@@ -574,6 +603,9 @@ impl ProcessManagers {
         if let Err(err) = self.save_timers().await {
             tracing::warn!(error = %err, "the overdue timer's index was not saved; the next start folds the log from its last save");
         }
+        if let Err(err) = self.notifier.save_now().await {
+            tracing::warn!(error = %err, "the notifications' index was not saved; the next start folds the log from its last save");
+        }
     }
 
     async fn follow(&self, tick: Duration, shutdown: impl Future<Output = ()>) {
@@ -626,7 +658,11 @@ impl ProcessManagers {
             if !lease.live() {
                 return false;
             }
-            match self.pass(Some(lease)).await {
+            let passed = self.pass(Some(lease)).await;
+            if let Err(err) = self.notifier.run_once().await {
+                tracing::error!(error = %err, "notifications failed; retrying");
+            }
+            match passed {
                 Ok(0) => {}
                 Ok(_) => {
                     tokio::select! {
@@ -643,6 +679,9 @@ impl ProcessManagers {
                 _ = timer.tick() => {
                     if let Err(err) = self.tick_timers().await {
                         tracing::error!(error = %err, "overdue timer failed; retrying");
+                    }
+                    if let Err(err) = self.notifier.tick().await {
+                        tracing::error!(error = %err, "reminders failed; retrying");
                     }
                 }
             }

@@ -70,6 +70,9 @@ pub enum ServeError {
     /// The transport failed.
     #[error("the gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The notifications' channels could not be set up.
+    #[error("notifications: {0}")]
+    Notify(String),
 }
 
 /// How a server behaves.
@@ -99,6 +102,8 @@ pub struct AppConfig {
     pub retention: jejak_engine::privacy::Retention,
     /// Where evidence files live, how large and of which types (ADR 0026).
     pub evidence: evidence::EvidenceConfig,
+    /// How notifications are delivered: SMTP, webhook, retries (ADR 0032).
+    pub notify: jejak_notify::NotifyConfig,
 }
 
 impl AppConfig {
@@ -117,6 +122,7 @@ impl AppConfig {
             limits: Limits::default(),
             retention: jejak_engine::privacy::Retention::default(),
             evidence: evidence::EvidenceConfig::default(),
+            notify: jejak_notify::NotifyConfig::default(),
         }
     }
 }
@@ -129,6 +135,12 @@ struct Inner {
     stop: watch::Sender<bool>,
     /// The process managers' task, which saves the timer's index as it ends.
     managers: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The process managers themselves.
+    process: Arc<ProcessManagers>,
+    /// Delivers the notifications' outbox (ADR 0032).
+    deliverer: Arc<jejak_notify::Deliverer>,
+    /// The deliverer's task.
+    delivery: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Ends the streaming calls (inbox watches, log follows) when shutdown begins.
     closing: watch::Sender<bool>,
     /// The open inbox watches and log follows, per subject.
@@ -164,22 +176,56 @@ impl App {
         let views =
             Views::new(runner, config.read_your_writes).with_privacy(engine.privacy().clone());
         let (stop, mut stopped) = watch::channel(false);
-        let managers = ProcessManagers::new(engine.clone()).with_holder(config.runner.holder);
+        let process =
+            Arc::new(ProcessManagers::new(engine.clone()).with_holder(config.runner.holder));
         let tick = config.timer_tick;
         // On a read-only log the reactions and timers could write nothing:
         // they wait for a start on a writable one.
         let read_only = engine.store().config().read_only;
-        let managers = tokio::spawn(async move {
-            if read_only {
-                tracing::info!("the log is read-only: process managers and timers do not run");
-                return;
-            }
-            managers
-                .run(tick, async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        if !read_only {
+            // What the log holds before the first start is history, told to
+            // nobody; what comes through this server is news (ADR 0032).
+            process.notifier().prepare().await?;
+        }
+        let managers = {
+            let process = process.clone();
+            tokio::spawn(async move {
+                if read_only {
+                    tracing::info!("the log is read-only: process managers and timers do not run");
+                    return;
+                }
+                process
+                    .run(tick, async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await;
+            })
+        };
+        let deliverer = Arc::new(
+            jejak_notify::Deliverer::new(engine.clone(), config.notify.clone())
+                .map_err(|e| ServeError::Notify(e.to_string()))?,
+        );
+        let delivery = {
+            let deliverer = deliverer.clone();
+            let holder = config.runner.holder;
+            let mut stopped = stop.subscribe();
+            tokio::spawn(async move {
+                if read_only {
+                    return;
+                }
+                if !deliverer.has_channels() {
+                    tracing::info!(
+                        "no notification channel configured (--smtp-host, --webhook-url): messages wait in the outbox"
+                    );
+                    return;
+                }
+                deliverer
+                    .run(holder, async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await;
+            })
+        };
         config
             .keys
             .revocations()
@@ -222,6 +268,9 @@ impl App {
                 config,
                 stop,
                 managers: std::sync::Mutex::new(Some(managers)),
+                process,
+                deliverer,
+                delivery: std::sync::Mutex::new(Some(delivery)),
                 closing,
                 watches,
             }),
@@ -236,6 +285,24 @@ impl App {
     /// The read models.
     pub fn views(&self) -> &Views {
         &self.inner.views
+    }
+
+    /// The process managers (reactions, timers, notifications).
+    pub fn process_managers(&self) -> &ProcessManagers {
+        &self.inner.process
+    }
+
+    /// Runs at once what the background tasks do in their time: the
+    /// reactions and timers as of the clock (overdue milestones,
+    /// reminders, weekly summaries), the notifications of what they read,
+    /// and one round of delivery of what is due. Tests that move a
+    /// `ManualClock` call it instead of waiting.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn notify_now(&self) -> Result<jejak_notify::Delivered, jejak_notify::NotifyError> {
+        self.inner.process.run_all_once().await?;
+        self.inner.deliverer.deliver_due().await
     }
 
     /// The token keys.
@@ -308,6 +375,19 @@ impl App {
                 .is_err()
         {
             tracing::warn!("the process managers did not stop within 5 s");
+        }
+        let delivery = self
+            .inner
+            .delivery
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(delivery) = delivery
+            && tokio::time::timeout(std::time::Duration::from_secs(5), delivery)
+                .await
+                .is_err()
+        {
+            tracing::warn!("the notifications' deliverer did not stop within 5 s");
         }
     }
 }
@@ -435,6 +515,7 @@ pub async fn run(
         "jejak.v1.Audit",
         "jejak.v1.Admin",
         "jejak.v1.Evidence",
+        "jejak.v1.Notifications",
     ] {
         health
             .set_service_status(service, tonic_health::ServingStatus::Serving)
@@ -498,6 +579,10 @@ pub async fn run(
         )
         .add_service(
             pb::import_server::ImportServer::new(app.clone()).max_decoding_message_size(limit),
+        )
+        .add_service(
+            pb::notifications_server::NotificationsServer::new(app.clone())
+                .max_decoding_message_size(limit),
         )
         // A listener of our own gets no socket options from the builder:
         // without TCP_NODELAY a reply's last frame can wait for the

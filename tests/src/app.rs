@@ -223,6 +223,14 @@ impl TestApp {
         pb::import_client::ImportClient::new(self.authed(Some(token)))
     }
 
+    /// The Notifications client.
+    pub fn notifications(
+        &self,
+        token: &str,
+    ) -> pb::notifications_client::NotificationsClient<Authed> {
+        pb::notifications_client::NotificationsClient::new(self.authed(Some(token)))
+    }
+
     /// The raw channel, for health and reflection.
     pub fn channel(&self) -> Channel {
         self.channel.clone()

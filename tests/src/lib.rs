@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod history;
+pub mod sinks;
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! Operators: read models and workflow definitions.
+//! Operators: read models, workflow definitions, the outbox.
 
 use std::path::PathBuf;
 
@@ -31,6 +31,9 @@ pub enum AdminCommand {
     /// The region's units from a file.
     #[command(subcommand)]
     Units(super::units::UnitsCommand),
+    /// The notifications' outbox: what is owed to whom, what failed; retry one.
+    #[command(subcommand)]
+    Outbox(super::notifications::OutboxCommand),
     /// Revokes one token (--token-id, the jti `jejak token issue` prints) or
     /// every token of a subject issued before a moment (--subject); every
     /// server sharing the log refuses them within seconds.
@@ -92,6 +95,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
         AdminCommand::CheckViews => check_views(c).await,
         AdminCommand::Unit(command) => super::units::unit(c, command).await,
         AdminCommand::Units(command) => super::units::units(c, command).await,
+        AdminCommand::Outbox(command) => super::notifications::outbox(c, command).await,
         AdminCommand::Status => {
             let list = c
                 .admin()?
@@ -107,6 +111,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                     })).collect::<Vec<_>>(),
                     "verified_position": list.verified_position,
                     "bad_snapshots_ignored": list.bad_snapshots_ignored,
+                    "outbox": super::notifications::summary_json(list.outbox.as_ref()),
                 }));
             } else {
                 let rows = list.projections.iter().map(|p| {
@@ -143,6 +148,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
                     "log verified on start up to position {}",
                     list.verified_position
                 );
+                super::notifications::print_summary(list.outbox.as_ref());
                 if list.bad_snapshots_ignored > 0 {
                     say!(
                         "{} snapshot(s) did not match the log and were ignored since the server \

@@ -12,6 +12,7 @@ mod files;
 pub mod import;
 mod init_db;
 pub mod innovation;
+pub mod notifications;
 pub mod people;
 pub mod privacy;
 mod project_page;

@@ -70,7 +70,8 @@ fn basis(text: &str) -> Result<String, DomainError> {
 impl Engine {
     /// Erases `person`: records `PersonErased` (who, when, `basis`) in the
     /// stream `privacy`, then deletes them from the people index (NIP to
-    /// person id), destroys their data key, and scrubs both from the
+    /// person id) and their contact for notifications (dropping what was
+    /// still to be sent to them), destroys their data key, and scrubs both from the
     /// database files. Every event keeps its bytes, so the chain
     /// verifies as before; views rebuilt afterwards show [`super::ERASED`].
     /// Only operators (`admin`) erase. Repeating the request id finishes
@@ -144,6 +145,11 @@ impl Engine {
         let written = self.store().append(append).await?;
         // Their NIP no longer finds them.
         self.store().forget_person(&id).await?;
+        // Their contact is deleted and nothing more is sent to them (ADR 0032).
+        self.store().forget_contacts(person).await?;
+        self.store()
+            .drop_messages_to(person, "the recipient was erased")
+            .await?;
         let scrubbed = keys::destroy(self.store(), person, self.clock().now()).await?;
         self.privacy().mark_erased(person);
         self.forget_states();

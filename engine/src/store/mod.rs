@@ -36,6 +36,7 @@ mod error;
 mod hash;
 mod lease;
 pub mod merkle;
+mod outbox;
 mod people;
 mod plan;
 mod postgres;
@@ -63,6 +64,9 @@ pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use error::StoreError;
 pub use hash::{HashedFields, chain_hash};
 pub use lease::{Lease, LeaseRow, fence};
+pub use outbox::{
+    ContactRow, MessageStatus, NewMessage, OutboxFilter, OutboxRow, OutboxSummary, Settle,
+};
 pub use postgres::VIEWS_CHANNEL;
 
 /// View notices kept for a slow reader before it misses some.

@@ -26,10 +26,14 @@ use super::StoreError;
 /// Tables the server role may also UPDATE and DELETE: caches and cursors,
 /// each rebuilt from the log (snapshots, reader checkpoints, the leases of
 /// who applies what (ADR 0029), the record of
-/// the chain verified on start, the views' documents and checkpoints), and
-/// the people index, whose rows are deleted when a person is erased.
+/// the chain verified on start, the views' documents and checkpoints), the
+/// people index, whose rows are deleted when a person is erased, the
+/// outbox, whose messages' delivery changes, and the contacts people set
+/// and clear (ADR 0032).
 pub const MUTABLE_TABLES: &[&str] = &[
     "people",
+    "outbox",
+    "contacts",
     "snapshots",
     "checkpoints",
     "leases",
@@ -41,17 +45,19 @@ pub const MUTABLE_TABLES: &[&str] = &[
     "view_counts",
 ];
 
-/// Tables a person's erasure deletes from (ADR 0021): the data keys, and
-/// the people index (NIP to person id) where the schema has it. The server
+/// Tables a person's erasure deletes from (ADR 0021): the data keys, the
+/// people index (NIP to person id) and their contacts (ADR 0032) where the
+/// schema has them. The server
 /// role may DELETE from them; their owner rewrites them (`VACUUM FULL`) so
 /// that no old row version stays behind. A table missing from the schema
 /// is skipped.
-pub const ERASABLE_TABLES: &[&str] = &["person_keys", "people"];
+pub const ERASABLE_TABLES: &[&str] = &["person_keys", "people", "contacts"];
 
 /// Tables an auditor's login may not read, and an audit copy does not
-/// carry (ADR 0024): the people index (NIP to person id) and the data keys.
-/// The log itself holds personal fields sealed only.
-pub const PERSONAL_TABLES: &[&str] = &["people", "person_keys"];
+/// carry (ADR 0024): the people index (NIP to person id), the data keys and
+/// people's contacts (ADR 0032). The log itself holds personal fields
+/// sealed only.
+pub const PERSONAL_TABLES: &[&str] = &["people", "person_keys", "contacts"];
 
 /// The log's PostgreSQL migrations.
 pub fn postgres_migrator() -> Migrator {

@@ -82,10 +82,12 @@ impl pb::admin_server::Admin for App {
             .await
             .map_err(status)?
             .map_or(0, |d| d.position);
+        let outbox = store.outbox_summary().await.map_err(status)?;
         Ok(Response::new(pb::ProjectionStatusList {
             projections,
             bad_snapshots_ignored: store.bad_snapshots_ignored(),
             verified_position,
+            outbox: Some(super::notifications::summary_out(outbox)),
         }))
     }
 

@@ -12,6 +12,7 @@ mod evidence;
 mod import;
 mod innovations;
 mod mentoring;
+mod notifications;
 mod privacy;
 mod projects;
 mod proofs;

@@ -9,6 +9,7 @@ mod journey;
 mod journeys;
 mod lifecycle;
 mod limits;
+mod notifications;
 mod oracle;
 mod people;
 mod privacy;

@@ -76,6 +76,7 @@ pub(crate) async fn call_on(
     let mut audit = pb::audit_client::AuditClient::new(ch.clone());
     let mut admin = pb::admin_client::AdminClient::new(ch.clone());
     let mut evidence = pb::evidence_client::EvidenceClient::new(ch.clone());
+    let mut notifications = pb::notifications_client::NotificationsClient::new(ch.clone());
     match rpc {
         "Cohorts.OpenCohort" => cohorts
             .open_cohort(pb::OpenCohortRequest {
@@ -518,6 +519,33 @@ pub(crate) async fn call_on(
             .audit_files(pb::AuditFilesRequest {})
             .await
             .map(drop),
+        "Notifications.SetContact" => notifications
+            .set_contact(pb::SetContactRequest {
+                contact: Some(pb::Contact {
+                    email: "someone@cilegonkota.go.id".into(),
+                    ..pb::Contact::default()
+                }),
+            })
+            .await
+            .map(drop),
+        "Notifications.GetContact" => notifications
+            .get_contact(pb::GetContactRequest {})
+            .await
+            .map(drop),
+        "Notifications.ClearContact" => notifications
+            .clear_contact(pb::ClearContactRequest {})
+            .await
+            .map(drop),
+        "Notifications.ListOutbox" => notifications
+            .list_outbox(pb::ListOutboxRequest::default())
+            .await
+            .map(drop),
+        "Notifications.RetryOutboxMessage" => notifications
+            .retry_outbox_message(pb::RetryOutboxMessageRequest {
+                id: "0193a0b2-0000-7000-8000-000000000000".into(),
+            })
+            .await
+            .map(drop),
         other => panic!("no such RPC in the table: {other}"),
     }
 }
@@ -782,6 +810,20 @@ const TABLE: &[(&str, &[&str])] = &[
         &["other-participant", "officer", "admin"],
     ),
     ("Evidence.AuditFiles", &["participant", "mentor", "admin"]),
+    (
+        "Notifications.SetContact",
+        &["auditor", "admin", "brida", "officer", "coach", "examiner"],
+    ),
+    ("Notifications.GetContact", &["auditor", "admin"]),
+    ("Notifications.ClearContact", &["auditor", "brida"]),
+    (
+        "Notifications.ListOutbox",
+        &["participant", "mentor", "organizer", "auditor"],
+    ),
+    (
+        "Notifications.RetryOutboxMessage",
+        &["participant", "mentor", "organizer", "auditor"],
+    ),
 ];
 
 /// Every RPC of the API, for the token checks.
@@ -860,6 +902,11 @@ const ALL: &[&str] = &[
     "Evidence.Upload",
     "Evidence.Download",
     "Evidence.AuditFiles",
+    "Notifications.SetContact",
+    "Notifications.GetContact",
+    "Notifications.ClearContact",
+    "Notifications.ListOutbox",
+    "Notifications.RetryOutboxMessage",
 ];
 
 pub(crate) async fn fixture(

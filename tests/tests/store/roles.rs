@@ -120,6 +120,36 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
         .await
         .unwrap();
     assert_eq!(erasure.scrubbed, Scrubbed::VacuumPending);
+    // Notifications (ADR 0032): a contact is set and cleared, a message
+    // put in the outbox and its delivery recorded.
+    let mentor = jejak_engine::domain::Actor::new("mentor-1", jejak_engine::domain::Role::Mentor);
+    let contact =
+        jejak_engine::notifications::Contact::new("mentor@dinkes.go.id", "", true, &[]).unwrap();
+    engine.set_contact(&mentor, &contact).await.unwrap();
+    engine.set_contact(&mentor, &contact).await.unwrap();
+    let message = jejak_engine::store::NewMessage {
+        id: "m-1".into(),
+        recipient: "mentor-1".into(),
+        recipient_role: "mentor".into(),
+        kind: "inbox".into(),
+        facts: "{}".into(),
+        cause_position: 1,
+        created_at: chrono::Utc::now(),
+    };
+    assert_eq!(store.enqueue(&[message.clone(), message]).await.unwrap(), 1);
+    store
+        .settle_messages(
+            &["m-1".to_owned()],
+            &jejak_engine::store::Settle::Sent {
+                at: chrono::Utc::now(),
+                delivery_id: "m-1".into(),
+                delivered: vec!["email".into()],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.outbox_summary().await.unwrap().sent, 1);
+    assert!(engine.clear_contact(&mentor).await.unwrap());
     let owner_url = url.replace(&init.server, &init.owner);
     assert_eq!(
         jejak_engine::privacy::vacuum_erased(&url).await.unwrap(),
