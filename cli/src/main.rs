@@ -36,8 +36,7 @@ use clap::{Parser, Subcommand};
 
 use client::{Connection, Failure};
 use commands::{
-    admin, audit, bench, demo, evidence, import, innovation, notifications, people, privacy,
-    report,
+    admin, audit, bench, demo, evidence, import, innovation, notifications, people, privacy, report,
 };
 
 /// jejak — an event-sourced workflow engine for leadership-training change
