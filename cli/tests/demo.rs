@@ -17,14 +17,18 @@ use jejak_engine::store::{EventStore, RecordedEvent, StoreConfig};
 use common::{BIN, Server};
 
 fn demo(dir: &Path, database_url: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["demo", "--data-dir"])
-        .arg(dir)
-        .args(["--database-url", database_url])
-        .env_remove("JEJAK_SERVER")
-        .env_remove("JEJAK_CONFIG")
-        .output()
-        .unwrap();
+    succeeds(
+        Command::new(BIN)
+            .args(["demo", "--data-dir"])
+            .arg(dir)
+            .args(["--database-url", database_url])
+            .env_remove("JEJAK_SERVER"),
+    )
+}
+
+/// Runs `jejak demo` as `command` says; what it printed.
+fn succeeds(command: &mut Command) -> String {
+    let out = command.env_remove("JEJAK_CONFIG").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -192,20 +196,7 @@ fn written_by_people(events: &[RecordedEvent]) -> std::collections::BTreeMap<Str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_writes_through_a_running_server_in_each_roles_name() {
     let server = Server::start();
-    let run = || {
-        let out = server
-            .jejak(None, &["demo"])
-            .env_remove("JEJAK_CONFIG")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-    };
+    let run = || succeeds(&mut server.jejak(None, &["demo"]));
     let first = run();
     assert!(
         first.contains(&format!("writing through the server at {}", server.url)),
