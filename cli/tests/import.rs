@@ -215,13 +215,12 @@ fn examples() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples")
 }
 
-/// Writes `docs/examples/inovasi.xlsx` from `inovasi.csv`, dates as date
-/// cells and amounts as numbers, as an office's workbook holds them. Run
-/// it when the CSV changes:
-/// `cargo test -p jejak-cli --test import -- --ignored write_the_sample_xlsx`.
+/// `docs/examples/inovasi.xlsx` holds what `inovasi.csv` holds, dates as
+/// date cells and amounts as numbers, as an office's workbook holds them.
+/// When the CSV changed, the workbook is written anew from it and the test
+/// fails, asking for the new workbook to be committed.
 #[test]
-#[ignore = "writes docs/examples/inovasi.xlsx"]
-fn write_the_sample_xlsx() {
+fn the_sample_xlsx_holds_the_sample_csv() {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     sheet.set_name("Inovasi").unwrap();
@@ -247,7 +246,20 @@ fn write_the_sample_xlsx() {
         }
     }
     sheet.autofit();
-    book.save(examples().join("inovasi.xlsx")).unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    book.save(fresh.path().join("inovasi.xlsx")).unwrap();
+    let cells = |path: &Path| {
+        use calamine::Reader as _;
+        let mut book = calamine::open_workbook_auto(path).unwrap();
+        book.worksheet_range("Inovasi").unwrap()
+    };
+    let committed = examples().join("inovasi.xlsx");
+    if cells(&committed) != cells(&fresh.path().join("inovasi.xlsx")) {
+        std::fs::copy(fresh.path().join("inovasi.xlsx"), &committed).unwrap();
+        panic!(
+            "docs/examples/inovasi.xlsx did not hold inovasi.csv; it is written anew from it: commit it"
+        );
+    }
 }
 
 #[test]
