@@ -545,26 +545,17 @@ impl ProcessManagers {
     /// The timer's index as last saved, or an empty one that reads the log
     /// from its beginning (none saved, or one that no longer reads).
     async fn saved_index(store: &crate::store::EventStore) -> Result<OverdueIndex, CommandError> {
-        let mut index = OverdueIndex {
-            loaded: true,
-            ..OverdueIndex::default()
-        };
-        if let Some((position, state)) = store.checkpoint_state(TIMER_CHECKPOINT).await? {
-            match serde_json::from_str::<OverdueIndex>(&state) {
-                Ok(saved) => {
-                    index = OverdueIndex {
-                        position,
-                        saved: position,
-                        loaded: true,
-                        ..saved
-                    };
-                }
-                Err(err) => tracing::warn!(
-                    error = %err,
-                    "the overdue timer's saved index does not read; folding the log again"
-                ),
-            }
+        let mut index = OverdueIndex::default();
+        if let Some((position, Some(saved))) =
+            saved_state::<OverdueIndex>(store, TIMER_CHECKPOINT, "the overdue timer's").await?
+        {
+            index = OverdueIndex {
+                position,
+                saved: position,
+                ..saved
+            };
         }
+        index.loaded = true;
         Ok(index)
     }
 
@@ -572,11 +563,14 @@ impl ProcessManagers {
         store: &crate::store::EventStore,
         index: &mut OverdueIndex,
     ) -> Result<(), CommandError> {
-        let state = serde_json::to_string(&*index)
-            .map_err(|e| StoreError::Internal(format!("saving the overdue index: {e}")))?;
-        store
-            .save_checkpoint_state(TIMER_CHECKPOINT, index.position, &state)
-            .await?;
+        save_state(
+            store,
+            TIMER_CHECKPOINT,
+            index.position,
+            &*index,
+            "the overdue",
+        )
+        .await?;
         index.saved = index.position;
         Ok(())
     }
@@ -687,4 +681,41 @@ impl ProcessManagers {
             }
         }
     }
+}
+
+/// A reader's index kept as the state of its checkpoint `name` (ADR
+/// 0025): `None` when none is saved; the position with `None` when the
+/// saved one no longer reads (logged as `what` index), so that the reader
+/// folds the log again.
+pub(crate) async fn saved_state<T: serde::de::DeserializeOwned>(
+    store: &crate::store::EventStore,
+    name: &str,
+    what: &str,
+) -> Result<Option<(u64, Option<T>)>, StoreError> {
+    let Some((position, state)) = store.checkpoint_state(name).await? else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<T>(&state) {
+        Ok(saved) => Ok(Some((position, Some(saved)))),
+        Err(err) => {
+            tracing::warn!(
+                error = %err,
+                "{what} saved index does not read; folding the log again"
+            );
+            Ok(Some((position, None)))
+        }
+    }
+}
+
+/// Saves `index` as the state of checkpoint `name` at `position`.
+pub(crate) async fn save_state<T: Serialize>(
+    store: &crate::store::EventStore,
+    name: &str,
+    position: u64,
+    index: &T,
+    what: &str,
+) -> Result<(), StoreError> {
+    let state = serde_json::to_string(index)
+        .map_err(|e| StoreError::Internal(format!("saving {what} index: {e}")))?;
+    store.save_checkpoint_state(name, position, &state).await
 }

@@ -20,6 +20,7 @@ use crate::domain::Aggregate as _;
 use crate::domain::change_project::{ChangeProject, MilestonePlan, ProjectEvent};
 use crate::domain::values::Horizon;
 use crate::engine::{CommandError, Engine};
+use crate::process::{save_state, saved_state};
 use crate::store::{NewMessage, RecordedEvent, StoreError};
 
 /// The checkpoint (with its saved index) of the notifications manager.
@@ -289,43 +290,40 @@ impl Notifier {
     }
 
     async fn saved(&self) -> Result<Index, CommandError> {
-        let mut index = Index {
-            loaded: true,
-            ..Index::default()
-        };
-        if let Some((position, state)) = self.engine.store().checkpoint_state(CHECKPOINT).await? {
-            match serde_json::from_str::<Index>(&state) {
-                Ok(saved) => {
-                    index = Index {
-                        position,
-                        saved: position,
-                        loaded: true,
-                        ..saved
-                    };
-                }
-                Err(err) => {
-                    tracing::warn!(
-                        error = %err,
-                        "the notifications' saved index does not read; folding the log again"
-                    );
-                    index.quiet_until = position;
-                }
-            }
-        } else {
+        let store = self.engine.store();
+        let mut index = match saved_state::<Index>(store, CHECKPOINT, "the notifications'").await? {
+            Some((position, Some(saved))) => Index {
+                position,
+                saved: position,
+                ..saved
+            },
+            Some((position, None)) => Index {
+                quiet_until: position,
+                ..Index::default()
+            },
             // The first start: what the log holds already is history.
-            index.quiet_until = self.engine.store().digest().await?.position;
-            self.save(&mut index).await?;
-        }
+            None => {
+                let mut index = Index {
+                    quiet_until: store.digest().await?.position,
+                    ..Index::default()
+                };
+                self.save(&mut index).await?;
+                index
+            }
+        };
+        index.loaded = true;
         Ok(index)
     }
 
     async fn save(&self, index: &mut Index) -> Result<(), CommandError> {
-        let state = serde_json::to_string(&*index)
-            .map_err(|e| StoreError::Internal(format!("saving the notifications' index: {e}")))?;
-        self.engine
-            .store()
-            .save_checkpoint_state(CHECKPOINT, index.position, &state)
-            .await?;
+        save_state(
+            self.engine.store(),
+            CHECKPOINT,
+            index.position,
+            &*index,
+            "the notifications'",
+        )
+        .await?;
         index.saved = index.position;
         Ok(())
     }
