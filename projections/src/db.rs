@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use jejak_engine::store::{EventStore, Lease, StoreError, fence};
+use jejak_engine::store::{
+    EmbeddedMigrations, EventStore, Lease, StoreError, embedded_migrator, fence,
+};
 use sqlx::{PgPool, Row as _, SqlitePool};
 
 use crate::projection::Counts;
@@ -66,9 +68,7 @@ impl Db {
         if !store.config().read_only {
             match &db {
                 Self::Sqlite(pool, _) => {
-                    let mut migrator = sqlx::migrate!("./migrations/sqlite");
-                    migrator.set_ignore_missing(true);
-                    migrator.run(pool).await?;
+                    embedded_migrator(SQLITE_MIGRATIONS).run(pool).await?;
                 }
                 // The server role finds the schema migrated by its owner.
                 Self::Postgres(pool) => {
@@ -511,9 +511,13 @@ impl Db {
 
 /// The read models' PostgreSQL migrations (`jejak admin init-db` runs them
 /// as the schema's owner).
+#[must_use]
 pub fn postgres_migrator() -> sqlx::migrate::Migrator {
-    let mut migrator = sqlx::migrate!("./migrations/postgres");
-    // The log's migrations live in the same database.
-    migrator.set_ignore_missing(true);
-    migrator
+    embedded_migrator(POSTGRES_MIGRATIONS)
 }
+
+/// The read models' migrations, embedded by the build script.
+const SQLITE_MIGRATIONS: EmbeddedMigrations =
+    include!(concat!(env!("OUT_DIR"), "/sqlite_migrations.rs"));
+const POSTGRES_MIGRATIONS: EmbeddedMigrations =
+    include!(concat!(env!("OUT_DIR"), "/postgres_migrations.rs"));

@@ -36,6 +36,7 @@ mod error;
 mod hash;
 mod lease;
 pub mod merkle;
+mod migrations;
 mod outbox;
 mod people;
 mod plan;
@@ -64,6 +65,7 @@ pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use error::StoreError;
 pub use hash::{HashedFields, chain_hash};
 pub use lease::{Lease, LeaseRow, fence};
+pub use migrations::{EmbeddedMigrations, embedded_migrator};
 pub use outbox::{
     ContactRow, MessageStatus, NewMessage, OutboxFilter, OutboxRow, OutboxSummary, Settle,
 };

@@ -60,12 +60,9 @@ pub const ERASABLE_TABLES: &[&str] = &["person_keys", "people", "contacts"];
 pub const PERSONAL_TABLES: &[&str] = &["people", "person_keys", "contacts"];
 
 /// The log's PostgreSQL migrations.
+#[must_use]
 pub fn postgres_migrator() -> Migrator {
-    let mut migrator = sqlx::migrate!("./migrations/postgres");
-    // Other crates (the read models) keep migrations of their own in the
-    // same database.
-    migrator.set_ignore_missing(true);
-    migrator
+    super::migrations::embedded_migrator(super::migrations::POSTGRES)
 }
 
 /// Applies `migrator` on `pool` unless every one of its migrations has been

@@ -245,11 +245,9 @@ impl Sqlite {
         };
         let pool = connect(options.clone(), config.pool_size.max(2)).await?;
         if !config.read_only {
-            let mut migrator = sqlx::migrate!("./migrations/sqlite");
-            // Other crates (the read models) keep migrations of their own in
-            // the same database.
-            migrator.set_ignore_missing(true);
-            migrator.run(&pool).await?;
+            super::migrations::embedded_migrator(super::migrations::SQLITE)
+                .run(&pool)
+                .await?;
         }
         Ok(Self {
             appender: Arc::default(),
