@@ -65,7 +65,7 @@ pub use error::StoreError;
 pub use hash::{HashedFields, chain_hash};
 pub use lease::{Lease, LeaseRow, fence};
 pub use outbox::{
-    ContactRow, MessageStatus, NewMessage, OutboxFilter, OutboxRow, OutboxSummary, Settle,
+    Claim, ContactRow, MessageStatus, NewMessage, OutboxFilter, OutboxRow, OutboxSummary, Settle,
 };
 pub use postgres::VIEWS_CHANNEL;
 
