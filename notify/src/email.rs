@@ -238,7 +238,9 @@ fn explain(err: &lettre::transport::smtp::Error) -> String {
              of the authority that signed it with --smtp-ca-file, or fix the server's certificate"
         )
     } else if err.is_permanent()
-        && (lower.contains("535") || lower.contains("authentication") || lower.contains("credentials"))
+        && (lower.contains("535")
+            || lower.contains("authentication")
+            || lower.contains("credentials"))
     {
         format!(
             "the SMTP server refused the login ({chain}); check the user name and password in \

@@ -112,11 +112,15 @@ fn inbox_line(lang: Lang, facts: &Facts) -> String {
         ("plan_change", Lang::Id) => {
             format!("Perubahan rencana milestone pada {p} menunggu persetujuan")
         }
-        ("plan_change", Lang::En) => format!("A change of the milestone plan of {p} awaits your approval"),
+        ("plan_change", Lang::En) => {
+            format!("A change of the milestone plan of {p} awaits your approval")
+        }
         ("adoption", Lang::Id) => {
             format!("{p} menunggu pengesahan keberlanjutan perubahan (adopsi)")
         }
-        ("adoption", Lang::En) => format!("{p} awaits your endorsement that the change is kept (adoption)"),
+        ("adoption", Lang::En) => {
+            format!("{p} awaits your endorsement that the change is kept (adoption)")
+        }
         (_, Lang::Id) => format!(
             "Rancangan proyek perubahan {p} menunggu persetujuan area perubahan dan rencana aksi"
         ),
@@ -137,7 +141,9 @@ pub fn single_in(lang: Lang, kind: Kind, facts: &Facts) -> Text {
     let (subject, body) = match kind {
         Kind::Inbox => (
             match (facts.what.as_str(), lang) {
-                ("evidence", Lang::Id) => format!("Bukti capaian menunggu persetujuan Anda ({code})"),
+                ("evidence", Lang::Id) => {
+                    format!("Bukti capaian menunggu persetujuan Anda ({code})")
+                }
                 ("evidence", Lang::En) => format!("Evidence awaits your approval ({code})"),
                 ("plan_change", Lang::Id) => {
                     format!("Perubahan rencana menunggu persetujuan Anda ({code})")
@@ -168,7 +174,12 @@ pub fn single_in(lang: Lang, kind: Kind, facts: &Facts) -> Text {
         Kind::Decision => decision(lang, facts),
         Kind::Seminar => seminar(lang, facts),
         Kind::DueSoon => {
-            let (h, title, p, d) = (horizon(lang, facts), &facts.milestone_title, project(facts), due(lang, facts));
+            let (h, title, p, d) = (
+                horizon(lang, facts),
+                &facts.milestone_title,
+                project(facts),
+                due(lang, facts),
+            );
             let proposed = facts.what == "due_soon_proposed";
             (
                 match lang {
@@ -194,7 +205,12 @@ pub fn single_in(lang: Lang, kind: Kind, facts: &Facts) -> Text {
             )
         }
         Kind::Overdue => {
-            let (h, title, p, d) = (horizon(lang, facts), &facts.milestone_title, project(facts), due(lang, facts));
+            let (h, title, p, d) = (
+                horizon(lang, facts),
+                &facts.milestone_title,
+                project(facts),
+                due(lang, facts),
+            );
             let again = facts.what == "overdue_again";
             (
                 match (lang, again) {
@@ -327,7 +343,10 @@ fn seminar(lang: Lang, facts: &Facts) -> (String, String) {
             (Lang::En, false) => "not passed",
         };
         let score = facts.score.unwrap_or_default();
-        let notes = note(tr(lang, "Catatan penguji", "The examiners' notes"), &facts.note);
+        let notes = note(
+            tr(lang, "Catatan penguji", "The examiners' notes"),
+            &facts.note,
+        );
         match lang {
             Lang::Id => (
                 format!("Hasil seminar akhir{corrected}: {result} ({code})"),
@@ -352,7 +371,10 @@ fn seminar(lang: Lang, facts: &Facts) -> (String, String) {
             (Lang::En, true) => "accepted",
             (Lang::En, false) => "to be revised",
         };
-        let notes = note(tr(lang, "Catatan penguji", "The examiners' notes"), &facts.note);
+        let notes = note(
+            tr(lang, "Catatan penguji", "The examiners' notes"),
+            &facts.note,
+        );
         match lang {
             Lang::Id => (
                 format!("Hasil seminar rancangan{corrected}: {result} ({code})"),
@@ -412,7 +434,12 @@ fn weekly(lang: Lang, facts: &Facts) -> (String, String) {
         .collect::<Vec<_>>()
         .join("\n");
     let late = if facts.late.is_empty() {
-        tr(lang, "Tidak ada milestone yang terlambat.", "No milestone is overdue.").to_owned()
+        tr(
+            lang,
+            "Tidak ada milestone yang terlambat.",
+            "No milestone is overdue.",
+        )
+        .to_owned()
     } else {
         format!(
             "{}:\n{}",
@@ -430,7 +457,11 @@ fn weekly(lang: Lang, facts: &Facts) -> (String, String) {
     } else {
         format!(
             "{}:\n{}",
-            tr(lang, "Jatuh tempo tujuh hari ke depan", "Due in the coming seven days"),
+            tr(
+                lang,
+                "Jatuh tempo tujuh hari ke depan",
+                "Due in the coming seven days"
+            ),
             late_lines(lang, &facts.due_this_week)
         )
     };
@@ -532,7 +563,10 @@ mod tests {
             assert!(en.body.contains("jejak me contact"), "{kind:?}");
         }
         let en = single_in(Lang::En, Kind::DueSoon, &facts);
-        assert_eq!(en.subject, "Reminder: a milestone falls due on 1 December 2026 (pka-2026-1/001)");
+        assert_eq!(
+            en.subject,
+            "Reminder: a milestone falls due on 1 December 2026 (pka-2026-1/001)"
+        );
         assert!(en.body.contains("medium-term"));
         let digest = digest_in(Lang::En, &[facts.clone(), facts]);
         assert_eq!(digest.subject, "Daily digest: 2 items await your approval");

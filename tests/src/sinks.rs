@@ -229,14 +229,21 @@ impl Session<'_> {
             } else if command.starts_with("HELO") {
                 stream.write_all(b"250 sink.test\r\n").await?;
             } else if command == "STARTTLS" && needs_tls && !self.secure {
-                stream.write_all(b"220 2.0.0 ready to start TLS\r\n").await?;
+                stream
+                    .write_all(b"220 2.0.0 ready to start TLS\r\n")
+                    .await?;
                 stream.flush().await?;
                 return Ok(Ended::StartTls);
             } else if command.starts_with("AUTH") {
                 let words: Vec<&str> = line.split_whitespace().collect();
-                let mechanism = words.get(1).map(|m| m.to_ascii_uppercase()).unwrap_or_default();
+                let mechanism = words
+                    .get(1)
+                    .map(|m| m.to_ascii_uppercase())
+                    .unwrap_or_default();
                 if !self.options.mechanisms.contains(&mechanism.as_str()) {
-                    stream.write_all(b"504 5.5.4 mechanism not offered\r\n").await?;
+                    stream
+                        .write_all(b"504 5.5.4 mechanism not offered\r\n")
+                        .await?;
                     continue;
                 }
                 let (user, password) = if mechanism == "PLAIN" {
@@ -263,7 +270,9 @@ impl Session<'_> {
                 self.logins.lock().await.push(mechanism);
                 if self.options.login.as_ref() == Some(&(user, password)) {
                     self.logged_in = true;
-                    stream.write_all(b"235 2.7.0 authentication succeeded\r\n").await?;
+                    stream
+                        .write_all(b"235 2.7.0 authentication succeeded\r\n")
+                        .await?;
                 } else {
                     stream
                         .write_all(b"535 5.7.8 Authentication credentials invalid\r\n")
@@ -271,11 +280,15 @@ impl Session<'_> {
                 }
             } else if command.starts_with("MAIL FROM") {
                 if needs_tls && !self.secure {
-                    stream.write_all(b"530 5.7.0 Must issue a STARTTLS command first\r\n").await?;
+                    stream
+                        .write_all(b"530 5.7.0 Must issue a STARTTLS command first\r\n")
+                        .await?;
                     continue;
                 }
                 if self.options.login.is_some() && !self.logged_in {
-                    stream.write_all(b"530 5.7.0 Authentication required\r\n").await?;
+                    stream
+                        .write_all(b"530 5.7.0 Authentication required\r\n")
+                        .await?;
                     continue;
                 }
                 to.clear();
@@ -397,8 +410,12 @@ impl SmtpSink {
         let options = Arc::new(options);
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let (keep, used, options, acceptor) =
-                    (keep.clone(), used.clone(), options.clone(), acceptor.clone());
+                let (keep, used, options, acceptor) = (
+                    keep.clone(),
+                    used.clone(),
+                    options.clone(),
+                    acceptor.clone(),
+                );
                 tokio::spawn(async move {
                     let _ = Self::session(socket, &options, acceptor, &keep, &used).await;
                 });

@@ -5,9 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use jejak_notify::{
-    NotifyConfig, SmtpAuth, SmtpConfig, SmtpTls, WebhookConfig, read_secret_file,
-};
+use jejak_notify::{NotifyConfig, SmtpAuth, SmtpConfig, SmtpTls, WebhookConfig, read_secret_file};
 
 /// The `[notify]` table of the config file.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -120,12 +118,13 @@ impl NotifyArgs {
                 Some(text) => SmtpAuth::parse(&text)?,
                 None => SmtpAuth::default(),
             };
-            let ca_pem = match self.smtp_ca_file.or(file.smtp_ca_file) {
-                Some(path) => Some(std::fs::read(&path).with_context(|| {
-                    format!("cannot read --smtp-ca-file {}", path.display())
-                })?),
-                None => None,
-            };
+            let ca_pem =
+                match self.smtp_ca_file.or(file.smtp_ca_file) {
+                    Some(path) => Some(std::fs::read(&path).with_context(|| {
+                        format!("cannot read --smtp-ca-file {}", path.display())
+                    })?),
+                    None => None,
+                };
             config.smtp = Some(SmtpConfig {
                 host,
                 port: self.smtp_port.or(file.smtp_port).unwrap_or(match tls {
@@ -214,7 +213,11 @@ mod tests {
             smtp_tls: Some("tls".into()),
             ..none()
         };
-        let smtp = args.resolve(Some(file), &mut Default::default()).unwrap().smtp.unwrap();
+        let smtp = args
+            .resolve(Some(file), &mut Default::default())
+            .unwrap()
+            .smtp
+            .unwrap();
         assert_eq!(
             (smtp.host.as_str(), smtp.port),
             ("mail.bantenprov.go.id", 465)

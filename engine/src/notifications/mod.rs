@@ -154,7 +154,9 @@ impl Lang {
             "en" | "eng" | "english" | "inggris" => Ok(Self::En),
             other => Err(DomainError::invalid(
                 "lang",
-                format!("'{other}' is not a language jejak writes in; use id (Indonesian) or en (English)"),
+                format!(
+                    "'{other}' is not a language jejak writes in; use id (Indonesian) or en (English)"
+                ),
             )),
         }
     }
@@ -346,8 +348,14 @@ mod tests {
         let week = |at, day| summary_week(at, WIB, day).map(|(w, _)| w);
         // Monday 2 March 2026, 06:59 WIB: not yet.
         assert_eq!(week(utc(2026, 3, 1, 23, 59), Mon), None);
-        assert_eq!(week(utc(2026, 3, 2, 0, 0), Mon).as_deref(), Some("2026-W10"));
-        assert_eq!(week(utc(2026, 3, 8, 12, 0), Mon).as_deref(), Some("2026-W10"));
+        assert_eq!(
+            week(utc(2026, 3, 2, 0, 0), Mon).as_deref(),
+            Some("2026-W10")
+        );
+        assert_eq!(
+            week(utc(2026, 3, 8, 12, 0), Mon).as_deref(),
+            Some("2026-W10")
+        );
         // A region that sums up on Fridays: from Friday 6 March, 07:00 WIB.
         assert_eq!(week(utc(2026, 3, 5, 12, 0), Fri), None);
         assert_eq!(

@@ -524,9 +524,7 @@ impl EventStore {
                     ],
                 )
             }
-            Settle::Deferred { until } => {
-                ("next_attempt_at = $2", vec![Bind::Int(micros(*until))])
-            }
+            Settle::Deferred { until } => ("next_attempt_at = $2", vec![Bind::Int(micros(*until))]),
             Settle::Dropped { reason } => (
                 "status = 'dropped', last_error = $2",
                 vec![Bind::Text(reason.clone())],
@@ -767,16 +765,16 @@ impl EventStore {
             [subject],
             fetch_optional
         );
-        Ok(
-            row.map(|(subject, person, sealed, digest, opt_out, lang)| ContactRow {
+        Ok(row.map(
+            |(subject, person, sealed, digest, opt_out, lang)| ContactRow {
                 subject,
                 person,
                 sealed,
                 digest,
                 opt_out,
                 lang,
-            }),
-        )
+            },
+        ))
     }
 
     /// Deletes `subject`'s contact. Returns whether there was one.

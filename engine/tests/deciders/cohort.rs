@@ -286,12 +286,27 @@ fn the_cohorts_organizer_amends_an_enrolment_and_keeps_its_nip() {
     );
     let enrolled = c.state.enrollments.values().next().unwrap();
     assert_eq!(enrolled.participant, amended);
-    assert_eq!((enrolled.mentor.as_str(), enrolled.ordinal), ("mentor-1", 1));
+    assert_eq!(
+        (enrolled.mentor.as_str(), enrolled.ordinal),
+        ("mentor-1", 1)
+    );
     // The same values again write nothing.
-    assert!(c.ok(organizer(), C::AmendEnrolment(amended.clone())).is_empty());
+    assert!(
+        c.ok(organizer(), C::AmendEnrolment(amended.clone()))
+            .is_empty()
+    );
     // A reassignment changes the staff, never the participant's fields.
-    let moved = Enrollment::new(enrollment().participant, "mentor-2", "coach-1", &["examiner-1".into()]).unwrap();
+    let moved = Enrollment::new(
+        enrollment().participant,
+        "mentor-2",
+        "coach-1",
+        &["examiner-1".into()],
+    )
+    .unwrap();
     c.ok(organizer(), C::Reassign(moved));
     let enrolled = c.state.enrollments.values().next().unwrap();
-    assert_eq!((enrolled.participant.clone(), enrolled.mentor.as_str()), (amended, "mentor-2"));
+    assert_eq!(
+        (enrolled.participant.clone(), enrolled.mentor.as_str()),
+        (amended, "mentor-2")
+    );
 }

@@ -707,5 +707,8 @@ fn a_project_follows_its_cohorts_enrolment_amendment() {
         "dinkes",
     )
     .unwrap();
-    assert_eq!(invalid(p.refused(system(), follow(&stranger, 7))), "participant");
+    assert_eq!(
+        invalid(p.refused(system(), follow(&stranger, 7))),
+        "participant"
+    );
 }

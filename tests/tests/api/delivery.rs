@@ -119,10 +119,7 @@ async fn two_deliverers_on_one_postgres_send_each_message_once() {
     let p = People::of(&app);
     mentor_contact(&app, &p).await;
     let sink = SmtpSink::start().await;
-    let (one, two) = (
-        deliverer(&app, smtp(&sink)),
-        deliverer(&app, smtp(&sink)),
-    );
+    let (one, two) = (deliverer(&app, smtp(&sink)), deliverer(&app, smtp(&sink)));
     let store = app.app.engine().store();
 
     // Two rounds at once: each claims what the other does not.
@@ -236,8 +233,16 @@ async fn email_goes_over_starttls_and_tls_with_the_login_configured() {
     assert_eq!(failed.failed, 1);
     let row = listed(&app, &p, &id).await;
     assert_eq!((row.status.as_str(), row.attempts), ("pending", 1));
-    assert!(row.last_error.contains("certificate is not trusted"), "{}", row.last_error);
-    assert!(row.last_error.contains("--smtp-ca-file"), "{}", row.last_error);
+    assert!(
+        row.last_error.contains("certificate is not trusted"),
+        "{}",
+        row.last_error
+    );
+    assert!(
+        row.last_error.contains("--smtp-ca-file"),
+        "{}",
+        row.last_error
+    );
 
     // A login the server refuses: the same.
     let id = messages(&app, "5a04", 1).await.pop_first().unwrap();
@@ -248,8 +253,16 @@ async fn email_goes_over_starttls_and_tls_with_the_login_configured() {
     let failed = deliverer(&app, wrong).deliver_due().await.unwrap();
     assert_eq!(failed.failed, 1);
     let row = listed(&app, &p, &id).await;
-    assert!(row.last_error.contains("refused the login"), "{}", row.last_error);
-    assert!(row.last_error.contains("--smtp-credentials-file"), "{}", row.last_error);
+    assert!(
+        row.last_error.contains("refused the login"),
+        "{}",
+        row.last_error
+    );
+    assert!(
+        row.last_error.contains("--smtp-credentials-file"),
+        "{}",
+        row.last_error
+    );
     // Neither server took a mail it should not have.
     assert_eq!(starttls.mails().await.len(), 1);
     assert_eq!(implicit.mails().await.len(), 1);
@@ -309,7 +322,11 @@ async fn sent_messages_are_pruned_and_failed_ones_kept_until_dismissed(db: &Test
     assert!(dismissed.last_error.contains("alamat lama"));
     let summary = store.outbox_summary().await.unwrap();
     assert_eq!((summary.pending, summary.dropped), (0, 1));
-    assert_eq!(sender.prune().await.unwrap(), 0, "a dropped message is not pruned");
+    assert_eq!(
+        sender.prune().await.unwrap(),
+        0,
+        "a dropped message is not pruned"
+    );
     let unknown = app
         .notifications(&p.admin)
         .dismiss_outbox_message(pb::DismissOutboxMessageRequest {
@@ -412,9 +429,18 @@ async fn messages_are_written_in_the_recipients_language(db: &TestDb) {
     messages(&app, "9a02", 1).await;
     sender.deliver_due().await.unwrap();
     let mails = sink.wait_for(2).await;
-    let subjects: Vec<String> = mails.iter().map(jejak_tests::sinks::Mail::subject).collect();
-    assert!(subjects[0].starts_with("Rancangan proyek perubahan menunggu"), "{subjects:?}");
-    assert!(subjects[1].starts_with("A change project proposal awaits"), "{subjects:?}");
+    let subjects: Vec<String> = mails
+        .iter()
+        .map(jejak_tests::sinks::Mail::subject)
+        .collect();
+    assert!(
+        subjects[0].starts_with("Rancangan proyek perubahan menunggu"),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects[1].starts_with("A change project proposal awaits"),
+        "{subjects:?}"
+    );
     assert!(mails[1].body.contains("Dear mentor"), "{}", mails[1].body);
     let refused = app
         .notifications(&p.mentor)

@@ -747,10 +747,23 @@ async fn an_amended_enrolment_reaches_the_project_sealed(db: &TestDb) {
         let amended = history
             .events
             .iter()
-            .find(|e| matches!(e.event_type.as_str(), "EnrolmentAmended" | "ParticipantAmended"))
+            .find(|e| {
+                matches!(
+                    e.event_type.as_str(),
+                    "EnrolmentAmended" | "ParticipantAmended"
+                )
+            })
             .unwrap_or_else(|| panic!("{stream_id} holds the amendment"));
-        assert!(!amended.payload_json.contains("Putri"), "{}", amended.payload_json);
-        assert!(amended.payload_json.contains("sealed"), "{}", amended.payload_json);
+        assert!(
+            !amended.payload_json.contains("Putri"),
+            "{}",
+            amended.payload_json
+        );
+        assert!(
+            amended.payload_json.contains("sealed"),
+            "{}",
+            amended.payload_json
+        );
     }
     // Who may: the cohort's organizer; a mentor is refused, another
     // organizer and a NIP not enrolled are told it is not found; nothing to

@@ -410,14 +410,27 @@ async fn reminders_before_and_after_a_due_date_go_on_after_the_training(db: &Tes
         .filter(|m| m.subject().starts_with("Masih terlambat"))
         .collect();
     assert_eq!(again.len(), 1, "{:#?}", subjects(&to(&mails, MENTOR_MAIL)));
-    assert!(again[0].body.contains("jangka menengah"), "{}", again[0].body);
-    assert!(again[0].subject().contains("Semua loket memakai antrian daring"));
+    assert!(
+        again[0].body.contains("jangka menengah"),
+        "{}",
+        again[0].body
+    );
+    assert!(
+        again[0]
+            .subject()
+            .contains("Semua loket memakai antrian daring")
+    );
     app.clock.set(step(2027, 1, 1));
     notify(&app).await;
     app.clock.set(step(2027, 1, 30));
     notify(&app).await;
     let mails = smtp.wait_for(12).await;
-    assert_eq!(mails.len(), 12, "{:#?}", subjects(&mails.iter().collect::<Vec<_>>()));
+    assert_eq!(
+        mails.len(),
+        12,
+        "{:#?}",
+        subjects(&mails.iter().collect::<Vec<_>>())
+    );
     // What they opted out of was dropped, and says so.
     let outbox = outbox(&app, &p).await;
     for kind in ["inbox", "decision", "seminar"] {
@@ -692,7 +705,12 @@ async fn a_contact_is_its_owners_sealed_and_erased_with_them(db: &TestDb) {
 
 async fn a_proposal_is_reminded_before_its_plan_falls_due(db: &TestDb) {
     let (app, p, smtp, _hook) = rig(db).await;
-    set_contact(&app, &p.participant, contact(PARTICIPANT_MAIL, "", true, &["decision", "seminar"])).await;
+    set_contact(
+        &app,
+        &p.participant,
+        contact(PARTICIPANT_MAIL, "", true, &["decision", "seminar"]),
+    )
+    .await;
     set_contact(&app, &p.mentor, contact(MENTOR_MAIL, "", false, &["inbox"])).await;
     app.projects(&p.participant)
         .propose(propose())

@@ -139,7 +139,11 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
     assert_eq!(store.enqueue(&[message.clone(), message]).await.unwrap(), 1);
     // The deliverer claims under its lease, settles, and prunes.
     let lease = store
-        .acquire_lease("outbox-delivery", uuid::Uuid::now_v7(), std::time::Duration::from_secs(5))
+        .acquire_lease(
+            "outbox-delivery",
+            uuid::Uuid::now_v7(),
+            std::time::Duration::from_secs(5),
+        )
         .await
         .unwrap()
         .expect("nobody else holds it");

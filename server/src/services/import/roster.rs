@@ -97,7 +97,9 @@ fn read(c: &Cells<'_>, units: &UnitsState) -> Result<Wanted, Refusal> {
     Ok(wanted)
 }
 
-/// What a row becomes against the cohort as it is.
+/// What a row becomes against the cohort as it is (one per row of a file,
+/// held for the import's length: its size does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Plan {
     Enrol,
     /// An enrolled participant whose row differs: their fields amended
@@ -186,6 +188,12 @@ impl App {
         options: &pb::ImportOptions,
         rows: Vec<pb::ImportRow>,
     ) -> Result<pb::ImportReport, Status> {
+        if options.cohort_id.trim().is_empty() {
+            return Err(crate::error::invalid(
+                "cohort_id",
+                "is required: name the cohort the roster is of in the options (jejak cohort list)",
+            ));
+        }
         let cohort_id = CohortId::parse(&options.cohort_id).map_err(crate::convert::domain)?;
         let not_found = || {
             Status::not_found(format!(
@@ -283,9 +291,7 @@ impl App {
                 let done = result.as_ref().map(|(_, plan)| Done {
                     id: match plan {
                         Plan::Enrol => String::new(),
-                        Plan::Change { held, .. } | Plan::Unchanged(held) => {
-                            code(&cohort_id, held)
-                        }
+                        Plan::Change { held, .. } | Plan::Unchanged(held) => code(&cohort_id, held),
                     },
                     changes: plan.changes(),
                 });
@@ -362,10 +368,13 @@ impl App {
                         let what = format!(
                             "amend|{}|{:?}",
                             w.nip.as_str(),
-                            (&participant.name, &participant.position, participant.opd.as_str())
+                            (
+                                &participant.name,
+                                &participant.position,
+                                participant.opd.as_str()
+                            )
                         );
-                        let ctx =
-                            context(actor, &request_id("roster", cohort_id.as_str(), &what))?;
+                        let ctx = context(actor, &request_id("roster", cohort_id.as_str(), &what))?;
                         match self
                             .engine()
                             .amend_enrolment(&ctx, &cohort_id, participant)
@@ -389,8 +398,7 @@ impl App {
                             w.nip.as_str(),
                             (&w.mentor, &w.coach, &w.examiners)
                         );
-                        let ctx =
-                            context(actor, &request_id("roster", cohort_id.as_str(), &what))?;
+                        let ctx = context(actor, &request_id("roster", cohort_id.as_str(), &what))?;
                         match self
                             .engine()
                             .reassign_staff(&ctx, &cohort_id, enrollment)
