@@ -18,6 +18,7 @@ pub enum MeCommand {
 #[derive(Debug, Subcommand)]
 pub enum ContactCommand {
     /// Sets your addresses and preferences; what you do not give stays as it was.
+    /// `--lang id|en` here also sets the language your messages are written in.
     Set {
         /// Your email address ("" removes it).
         #[arg(long)]
@@ -38,9 +39,8 @@ pub enum ContactCommand {
         /// A kind of message you want again.
         #[arg(long = "opt-in")]
         opt_in: Vec<String>,
-        /// The language of your messages: id (Indonesian, the default) or en (English).
-        #[arg(long)]
-        lang: Option<String>,
+        // `--lang id|en` given here (the global flag of human output)
+        // also sets the language your messages are written in.
     },
     /// Shows your addresses and preferences.
     Show,
@@ -140,7 +140,9 @@ fn print_contact(c: &Connection, contact: &pb::Contact) {
     say!("sealed under key {}", contact.key_id);
 }
 
-pub async fn me(c: &Connection, command: MeCommand) -> Outcome {
+/// `jejak me …`; `lang`: the language `--lang` named on `me contact set`'s
+/// command line, which the person's messages are then written in.
+pub async fn me(c: &Connection, command: MeCommand, lang: Option<crate::words::Lang>) -> Outcome {
     let MeCommand::Contact(command) = command;
     let mut notifications = client(c)?;
     match command {
@@ -171,7 +173,6 @@ pub async fn me(c: &Connection, command: MeCommand) -> Outcome {
             immediate,
             opt_out,
             opt_in,
-            lang,
         } => {
             let mut contact = notifications
                 .get_contact(pb::GetContactRequest {})
@@ -190,7 +191,11 @@ pub async fn me(c: &Connection, command: MeCommand) -> Outcome {
                 contact.digest = false;
             }
             if let Some(lang) = lang {
-                contact.lang = lang;
+                contact.lang = match lang {
+                    crate::words::Lang::Id => "id",
+                    crate::words::Lang::En => "en",
+                }
+                .to_owned();
             }
             let norm = |k: &String| k.trim().to_ascii_lowercase().replace('-', "_");
             let opt_in: Vec<String> = opt_in.iter().map(norm).collect();
