@@ -32,7 +32,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use client::{Connection, Failure};
 use commands::{
@@ -170,8 +170,20 @@ fn main() -> ExitCode {
     // (0700 folders, 0600 files, whatever the shell's umask).
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     words::set(cli.lang);
+    // `me contact set --lang en` also chooses the language of the
+    // person's messages, when given there on the command line.
+    let contact_lang = ["me", "contact", "set"]
+        .iter()
+        .try_fold(&matches, |m, name| {
+            m.subcommand()
+                .filter(|(sub, _)| sub == name)
+                .map(|(_, sub)| sub)
+        })
+        .filter(|m| m.value_source("lang") == Some(clap::parser::ValueSource::CommandLine))
+        .map(|_| cli.lang);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -229,7 +241,7 @@ fn main() -> ExitCode {
             Command::Me {
                 connection,
                 command,
-            } => notifications::me(&connection, command).await,
+            } => notifications::me(&connection, command, contact_lang).await,
             Command::Report {
                 connection,
                 command,

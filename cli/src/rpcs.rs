@@ -28,6 +28,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("jejak.v1.Notifications/ClearContact", "me contact clear"),
     ("jejak.v1.Notifications/ListOutbox", "admin outbox list"),
     (
+        "jejak.v1.Notifications/DismissOutboxMessage",
+        "admin outbox dismiss",
+    ),
+    (
         "jejak.v1.Notifications/RetryOutboxMessage",
         "admin outbox retry",
     ),
@@ -65,6 +69,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("jejak.v1.Cohorts/OpenCohort", "cohort open"),
     ("jejak.v1.Cohorts/EnrolParticipant", "cohort enrol"),
     ("jejak.v1.Cohorts/ReassignStaff", "cohort reassign"),
+    ("jejak.v1.Cohorts/AmendEnrolment", "cohort amend-enrolment"),
     ("jejak.v1.Cohorts/StartWorkplacePhase", "cohort start-phase"),
     ("jejak.v1.Cohorts/ListCohorts", "cohort list"),
     ("jejak.v1.Cohorts/GetCohortProgress", "cohort progress"),

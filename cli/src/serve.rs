@@ -555,7 +555,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.opds
     };
     config.limits = args.limits.resolve(file.limits)?;
-    config.notify = args.notify.resolve(file.notify)?;
+    config.notify = args.notify.resolve(file.notify, &mut config.engine)?;
     let retention_file = file.retention.unwrap_or_default();
     let defaults = jejak_engine::privacy::Retention::default();
     config.retention = jejak_engine::privacy::Retention {

@@ -206,6 +206,7 @@ impl Lang {
             }
             "grade_corrected" => ("predikat dikoreksi", "grade corrected"),
             "staff_assigned" => ("pembimbing diganti", "staff reassigned"),
+            "participant_amended" => ("data peserta diubah", "enrolment amended"),
             other => return other.to_owned(),
         };
         self.pick(id, en).to_owned()

@@ -387,6 +387,48 @@ fn the_sample_register_reads_alike_in_every_format_and_a_roster_enrols_once() {
     assert_eq!(first["rows"][0]["id"], "pka-2026-9/001");
     let second = enrol(true);
     assert_eq!(second["unchanged"].as_u64(), Some(2), "{second}");
+    // An enrolment amended by hand, only the field given; the roster,
+    // which says otherwise, would amend it back, and its dry run says so.
+    let amended = server
+        .jejak(
+            Some(&organizer),
+            &[
+                "cohort",
+                "amend-enrolment",
+                "pka-2026-9",
+                "--nip",
+                "198512202010121002",
+                "--position",
+                "Sekretaris Dinas",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(ok(amended).contains("enrolment amended"));
+    let nothing = server
+        .jejak(
+            Some(&organizer),
+            &[
+                "cohort",
+                "amend-enrolment",
+                "pka-2026-9",
+                "--nip",
+                "198512202010121002",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        nothing.status.code(),
+        Some(2),
+        "nothing to amend is a usage error"
+    );
+    let back = enrol(false);
+    assert_eq!(
+        back["rows"][1]["changes"],
+        serde_json::json!(["amended: position"]),
+        "{back}"
+    );
     // BRIDA does not import a roster.
     let refused = server
         .jejak(

@@ -57,6 +57,15 @@ fn a_mentor_keeps_a_contact_and_an_operator_reads_the_outbox() {
     assert_eq!(json["whatsapp"], "+6281234567890");
     assert_eq!(json["digest"], false);
     assert_eq!(json["opt_out"], serde_json::json!(["weekly_summary"]));
+    assert_eq!(json["lang"], "id");
+    // In English from now on; the rest as it was.
+    let english = ok(run(
+        &server,
+        &mentor,
+        &["me", "contact", "set", "--lang", "en"],
+    ));
+    assert!(english.contains("English"), "{english}");
+    assert!(english.contains("+6281234567890"), "{english}");
     let bad = run(
         &server,
         &mentor,
@@ -87,6 +96,20 @@ fn a_mentor_keeps_a_contact_and_an_operator_reads_the_outbox() {
         ],
     );
     assert_eq!(unknown.status.code(), Some(1));
+    let dismissed = run(
+        &server,
+        &admin,
+        &[
+            "admin",
+            "outbox",
+            "dismiss",
+            "0193a0b2-0000-7000-8000-000000000000",
+            "--reason",
+            "alamat lama",
+        ],
+    );
+    assert_eq!(dismissed.status.code(), Some(1), "an unknown message");
+    assert!(String::from_utf8_lossy(&dismissed.stderr).contains("does not exist"));
     let refused = run(&server, &mentor, &["admin", "outbox", "list"]);
     assert_eq!(refused.status.code(), Some(1));
     server.stop();

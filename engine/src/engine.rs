@@ -245,6 +245,9 @@ pub struct EngineConfig {
     /// Asia/Jayapura): "today" of every command, the due dates the overdue
     /// timer compares and the day a phase starts are days there.
     pub time_zone: chrono_tz::Tz,
+    /// The day of the week organizers get their cohorts' weekly summary
+    /// (at 07:00 in `time_zone`).
+    pub summary_day: chrono::Weekday,
 }
 
 impl Default for EngineConfig {
@@ -256,6 +259,7 @@ impl Default for EngineConfig {
             master_key: None,
             cached_states: DEFAULT_CACHED_STATES,
             time_zone: chrono_tz::Asia::Jakarta,
+            summary_day: chrono::Weekday::Mon,
         }
     }
 }

@@ -9,7 +9,8 @@
 //!   replication is recorded on its innovation (each once, ADR 0027).
 //! - Reassigning a participant's mentor, coach or examiners on the cohort
 //!   makes their project follow (`StaffAssigned`; the command handler
-//!   writes it first, this repeats it after a crash, ADR 0027).
+//!   writes it first, this repeats it after a crash, ADR 0027); an
+//!   amendment of the enrolment likewise (`ParticipantAmended`, ADR 0031).
 //! - A milestone past its due date without approval gets one
 //!   `MilestoneOverdue`, as of the injected clock.
 //!
@@ -269,6 +270,7 @@ impl ProcessManagers {
             (Innovation::KIND, "ReplicationRecorded") => self.on_replicated(event).await,
             (ChangeProject::KIND, "ReplicationRecorded") => self.on_project_replicated(event).await,
             (Cohort::KIND, "StaffReassigned") => self.on_reassigned(event).await,
+            (Cohort::KIND, "EnrolmentAmended") => self.on_amended(event).await,
             _ => Ok(()),
         };
         match result {
@@ -407,6 +409,30 @@ impl ProcessManagers {
                 &project,
                 Staff::of(&enrollment),
                 event.stream_version,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The project follows its cohort's amendment of the enrolment:
+    /// repeats what [`Engine::amend_enrolment`] did, in case it was not
+    /// done. The person is plain in the event; the amended fields are read
+    /// from the cohort, opened, by [`Engine::follow_enrolment`].
+    async fn on_amended(&self, event: &RecordedEvent) -> Result<(), CommandError> {
+        let Some(cohort_id) = id_of::<Cohort>(event) else {
+            return Ok(());
+        };
+        let CohortEvent::EnrolmentAmended { participant } = decode::<CohortEvent>(event)? else {
+            return Ok(());
+        };
+        let cohort_id = CohortId::parse(cohort_id)?;
+        let project = ProjectId::for_participant(&cohort_id, &participant.person);
+        self.engine
+            .follow_enrolment(
+                &caused_by(event, "enrolment"),
+                &cohort_id,
+                &project,
+                &participant.person,
             )
             .await?;
         Ok(())

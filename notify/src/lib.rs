@@ -8,6 +8,13 @@
 //!   it again, with the same id (the email's `Message-ID`, the webhook's
 //!   `id` and `X-Jejak-Message-Id`), by which mail clients and gateways
 //!   recognise a repeat.
+//! - **One sender per message.** A round first claims its messages
+//!   ([`jejak_engine::store::Claim`], for [`NotifyConfig::claim_for`]), in
+//!   a transaction that runs the delivery lease's fence: a server whose
+//!   lease lapsed claims nothing, and nobody takes a claimed message. A
+//!   round sends only while its lease lives and its claim has
+//!   [`NotifyConfig::claim_margin`] left, and settles each message under
+//!   its claim and the fence.
 //! - **Retried with exponential backoff**: a failed message is due again
 //!   after [`NotifyConfig::first_retry`], doubling up to
 //!   [`NotifyConfig::max_retry`]; after [`NotifyConfig::max_attempts`] it
@@ -47,13 +54,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use jejak_engine::engine::{CommandError, Engine};
 use jejak_engine::notifications::{Contact, Facts, Kind, digest_id, next_digest};
-use jejak_engine::store::{OutboxRow, Settle, StoreError};
+use jejak_engine::store::{Claim, Lease, OutboxRow, Settle, StoreError};
 
-pub use email::{SmtpConfig, SmtpTls};
+pub use email::{SmtpAuth, SmtpConfig, SmtpTls};
 pub use webhook::{SIGNATURE_HEADER, WebhookConfig, sign};
 
 /// The lease under which one server of a deployment delivers the outbox.
 pub const LEASE: &str = "outbox-delivery";
+
+/// How often the server holding the lease prunes sent messages.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// How many due messages one round takes.
 const ROUND: usize = 500;
@@ -90,6 +100,16 @@ pub struct NotifyConfig {
     pub max_retry: chrono::Duration,
     /// How often the deliverer looks for due messages.
     pub every: Duration,
+    /// How long a round's claim on its messages lasts: nobody else sends
+    /// them meanwhile.
+    pub claim_for: chrono::Duration,
+    /// A round stops sending when its claim has less than this left (more
+    /// than the longest a send may take: SMTP and webhooks time out
+    /// within 30 s).
+    pub claim_margin: chrono::Duration,
+    /// How long sent messages are kept before they are pruned (failed
+    /// ones stay until retried or dismissed).
+    pub keep_sent: chrono::Duration,
 }
 
 impl Default for NotifyConfig {
@@ -101,6 +121,9 @@ impl Default for NotifyConfig {
             first_retry: chrono::Duration::seconds(30),
             max_retry: chrono::Duration::hours(6),
             every: Duration::from_secs(1),
+            claim_for: chrono::Duration::minutes(5),
+            claim_margin: chrono::Duration::minutes(1),
+            keep_sent: chrono::Duration::days(90),
         }
     }
 }
@@ -150,9 +173,26 @@ pub fn read_secret_file(path: &Path) -> Result<Vec<u8>, NotifyError> {
         .map_err(|e| NotifyError::SecretFile(format!("cannot read {}: {e}", path.display())))
 }
 
+/// The messages a round claimed, to be sent by
+/// [`Deliverer::send_claimed`].
+#[derive(Debug)]
+pub struct Claimed {
+    claim: Claim,
+    rows: Vec<OutboxRow>,
+}
+
+impl Claimed {
+    /// The ids of the messages claimed.
+    pub fn ids(&self) -> Vec<&str> {
+        self.rows.iter().map(|r| r.message.id.as_str()).collect()
+    }
+}
+
 /// Delivers the outbox of one log.
 #[derive(Debug)]
 pub struct Deliverer {
+    /// Whose claims this deliverer's are (one id per deliverer).
+    id: String,
     engine: Engine,
     config: NotifyConfig,
     email: Option<email::Email>,
@@ -187,6 +227,7 @@ impl Deliverer {
                 .as_ref()
                 .map(webhook::Webhook::new)
                 .transpose()?,
+            id: uuid::Uuid::now_v7().to_string(),
             engine,
             config,
             round: tokio::sync::Mutex::new(()),
@@ -199,16 +240,90 @@ impl Deliverer {
     }
 
     /// Sends what is due by the engine's clock, once: each message to the
-    /// channels its recipient has, a mentor's digest items together.
+    /// channels its recipient has, a mentor's digest items together. For
+    /// a process alone on its log (and tests); on a shared log
+    /// [`Deliverer::run`] delivers under the lease.
     ///
     /// # Errors
     /// Storage failures (what was not settled is sent in a later round).
     pub async fn deliver_due(&self) -> Result<Delivered, NotifyError> {
         let _round = self.round.lock().await;
+        let claimed = self.claim(None).await?;
+        self.send_claimed(claimed, None).await
+    }
+
+    /// As [`Deliverer::deliver_due`], under `lease` (the lease [`LEASE`]):
+    /// claimed and settled under its fence, sent only while it lives.
+    ///
+    /// # Errors
+    /// [`NotifyError::Store`] with [`StoreError::Unavailable`] when the
+    /// lease was lost; storage failures.
+    pub async fn deliver_under(&self, lease: &mut Lease) -> Result<Delivered, NotifyError> {
+        let _round = self.round.lock().await;
+        let claimed = self.claim(Some(lease)).await?;
+        self.send_claimed(claimed, Some(lease)).await
+    }
+
+    /// Claims what is due by the engine's clock for this deliverer, under
+    /// `lease` when it has one: the first half of a round.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the lease was lost; storage failures.
+    pub async fn claim(&self, lease: Option<&Lease>) -> Result<Claimed, NotifyError> {
+        let now = self.engine.clock().now();
+        let claim = Claim {
+            holder: self.id.clone(),
+            epoch: lease.map_or(0, Lease::token),
+            until: now + self.config.claim_for,
+        };
+        let rows = self
+            .engine
+            .store()
+            .claim_due(now, ROUND, &claim, lease)
+            .await?;
+        Ok(Claimed { claim, rows })
+    }
+
+    /// Whether a round may still send: its lease (renewed when due) lives
+    /// and its claim has its margin left.
+    async fn may_send(&self, claim: &Claim, lease: &mut Option<&mut Lease>) -> bool {
+        if let Some(lease) = lease.as_deref_mut() {
+            if lease.due()
+                && let Err(err) = self.engine.store().renew_lease(lease).await
+            {
+                tracing::warn!(error = %err, "cannot renew the delivery lease");
+            }
+            if !lease.live() {
+                return false;
+            }
+        }
+        self.engine.clock().now() + self.config.claim_margin < claim.until
+    }
+
+    /// Sends the messages of `claimed` (the second half of a round), each
+    /// settled under the claim and `lease`'s fence. Messages left when
+    /// the lease lapses or the claim runs short stay claimed until the
+    /// claim runs out, then are due again.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn send_claimed(
+        &self,
+        claimed: Claimed,
+        mut lease: Option<&mut Lease>,
+    ) -> Result<Delivered, NotifyError> {
+        let Claimed { claim, rows } = claimed;
         let store = self.engine.store();
         let now = self.engine.clock().now();
         let zone = self.engine.config().time_zone;
-        let rows = store.due_messages(now, ROUND).await?;
+        let settle = |ids: Vec<String>, how: Settle, lease: Option<Lease>| {
+            let claim = claim.clone();
+            async move {
+                store
+                    .settle_messages(&ids, &how, Some(&claim), lease.as_ref())
+                    .await
+            }
+        };
         let mut done = Delivered::default();
         // A contact that cannot be read fails its own messages, not the round.
         let mut contacts: HashMap<String, Result<Option<Contact>, String>> = HashMap::new();
@@ -227,8 +342,15 @@ impl Deliverer {
             let contact = match contacts.get(&recipient) {
                 Some(Ok(contact)) => contact.as_ref(),
                 Some(Err(error)) => {
-                    self.fail(std::slice::from_ref(&row), Vec::new(), error.clone(), now)
-                        .await?;
+                    self.fail(
+                        std::slice::from_ref(&row),
+                        Vec::new(),
+                        error.clone(),
+                        now,
+                        &claim,
+                        lease.as_deref(),
+                    )
+                    .await?;
                     done.failed += 1;
                     continue;
                 }
@@ -246,12 +368,12 @@ impl Deliverer {
                 (Some(_), Some(c)) => self.no_channel(c),
             };
             if let Some(reason) = refusal {
-                store
-                    .settle_messages(
-                        std::slice::from_ref(&row.message.id),
-                        &Settle::Dropped { reason },
-                    )
-                    .await?;
+                settle(
+                    vec![row.message.id.clone()],
+                    Settle::Dropped { reason },
+                    lease.as_deref().cloned(),
+                )
+                .await?;
                 done.dropped += 1;
                 continue;
             }
@@ -261,12 +383,12 @@ impl Deliverer {
             if kind == Kind::Inbox && contact.digest {
                 let ready = next_digest(row.message.created_at, zone);
                 if ready > now {
-                    store
-                        .settle_messages(
-                            std::slice::from_ref(&row.message.id),
-                            &Settle::Deferred { until: ready },
-                        )
-                        .await?;
+                    settle(
+                        vec![row.message.id.clone()],
+                        Settle::Deferred { until: ready },
+                        lease.as_deref().cloned(),
+                    )
+                    .await?;
                     done.deferred += 1;
                 } else {
                     digests
@@ -280,7 +402,7 @@ impl Deliverer {
                 id: row.message.id.clone(),
                 kind,
                 role: row.message.recipient_role.clone(),
-                text: texts::single(kind, &facts),
+                text: texts::single_in(contact.lang, kind, &facts),
                 facts: vec![facts],
                 rows: vec![row],
             });
@@ -294,7 +416,15 @@ impl Deliverer {
                     .first()
                     .map(|r| r.message.recipient_role.clone())
                     .unwrap_or_default(),
-                text: texts::digest(&facts),
+                text: texts::digest_in(
+                    contacts
+                        .get(&recipient)
+                        .and_then(|c| c.as_ref().ok())
+                        .and_then(Option::as_ref)
+                        .map(|c| c.lang)
+                        .unwrap_or_default(),
+                    &facts,
+                ),
                 facts,
                 rows,
             });
@@ -308,8 +438,18 @@ impl Deliverer {
             let Some(Ok(Some(contact))) = contacts.get(&recipient) else {
                 continue;
             };
+            if !self.may_send(&claim, &mut lease).await {
+                tracing::info!(
+                    "the delivery lease lapsed or the round's claim runs short; \
+                     the rest is sent when its claim runs out"
+                );
+                break;
+            }
             let count = outgoing.rows.len();
-            if self.send(&outgoing, contact, now).await? {
+            if self
+                .send(&outgoing, contact, now, &claim, lease.as_deref())
+                .await?
+            {
                 done.sent += count;
             } else {
                 done.failed += count;
@@ -342,6 +482,8 @@ impl Deliverer {
         outgoing: &Outgoing,
         contact: &Contact,
         now: DateTime<Utc>,
+        claim: &Claim,
+        lease: Option<&Lease>,
     ) -> Result<bool, NotifyError> {
         let mut delivered: Vec<String> = outgoing
             .rows
@@ -387,12 +529,21 @@ impl Deliverer {
                         delivery_id: outgoing.id.clone(),
                         delivered,
                     },
+                    Some(claim),
+                    lease,
                 )
                 .await?;
             return Ok(true);
         }
-        self.fail(&outgoing.rows, delivered, errors.join("; "), now)
-            .await?;
+        self.fail(
+            &outgoing.rows,
+            delivered,
+            errors.join("; "),
+            now,
+            claim,
+            lease,
+        )
+        .await?;
         Ok(false)
     }
 
@@ -404,6 +555,8 @@ impl Deliverer {
         delivered: Vec<String>,
         error: String,
         now: DateTime<Utc>,
+        claim: &Claim,
+        lease: Option<&Lease>,
     ) -> Result<(), NotifyError> {
         let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or_default() + 1;
         let give_up = attempts >= self.config.max_attempts;
@@ -420,9 +573,22 @@ impl Deliverer {
                     give_up,
                     delivered,
                 },
+                Some(claim),
+                lease,
             )
             .await?;
         Ok(())
+    }
+
+    /// Deletes the messages sent longer ago than [`NotifyConfig::keep_sent`]
+    /// (by the engine's clock); failed and waiting ones stay. Returns how
+    /// many.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn prune(&self) -> Result<u64, NotifyError> {
+        let before = self.engine.clock().now() - self.config.keep_sent;
+        Ok(self.engine.store().prune_sent(before).await?)
     }
 
     /// Delivers what is due every [`NotifyConfig::every`] until
@@ -433,6 +599,7 @@ impl Deliverer {
         let ttl = Duration::from_secs(5);
         tokio::pin!(shutdown);
         let mut lease = None;
+        let mut pruned_at = None;
         loop {
             match &mut lease {
                 None => match store.acquire_lease(LEASE, holder, ttl).await {
@@ -453,10 +620,18 @@ impl Deliverer {
                     }
                 }
             }
-            if lease.is_some()
-                && let Err(err) = self.deliver_due().await
-            {
-                tracing::error!(error = %err, "delivering notifications failed; retrying");
+            if let Some(held) = lease.as_mut() {
+                if let Err(err) = self.deliver_under(held).await {
+                    tracing::error!(error = %err, "delivering notifications failed; retrying");
+                }
+                if pruned_at.is_none_or(|at: std::time::Instant| at.elapsed() >= PRUNE_EVERY) {
+                    match self.prune().await {
+                        Ok(_) => pruned_at = Some(std::time::Instant::now()),
+                        Err(err) => {
+                            tracing::warn!(error = %err, "pruning sent notifications failed; retrying");
+                        }
+                    }
+                }
             }
             tokio::select! {
                 () = &mut shutdown => break,

@@ -1,5 +1,7 @@
 //! Receivers for notification tests, on 127.0.0.1: a small SMTP server that
-//! keeps every mail it is handed ([`SmtpSink`]) and an HTTP endpoint that
+//! keeps every mail it is handed ([`SmtpSink`]; with STARTTLS or implicit
+//! TLS under a self-signed certificate, and a login by PLAIN or LOGIN,
+//! [`SmtpSink::start_with`]) and an HTTP endpoint that
 //! keeps every webhook ([`HookSink`]) and answers with a status the test
 //! sets. Tests await what they expect ([`SmtpSink::wait_for`]); nothing
 //! sleeps.
@@ -10,7 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use base64::Engine as _;
+use tokio::io::{
+    AsyncBufReadExt as _, AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, BufReader,
+};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, Notify};
 
@@ -93,6 +98,235 @@ pub struct SmtpSink {
     /// Where it listens.
     pub addr: SocketAddr,
     kept: Arc<Kept<Mail>>,
+    /// The login mechanisms clients used, in order (`PLAIN`, `LOGIN`).
+    logins: Arc<Mutex<Vec<String>>>,
+}
+
+/// How the sink secures its connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SinkTls {
+    /// Plain SMTP.
+    None,
+    /// STARTTLS offered and required before a login or a mail.
+    StartTls,
+    /// TLS from the first byte.
+    Implicit,
+}
+
+/// What the sink asks of its clients.
+#[derive(Clone, Debug)]
+pub struct SinkOptions {
+    /// How connections are secured.
+    pub tls: SinkTls,
+    /// The certificate chain and key (PEM) it serves under TLS.
+    pub identity: Option<(String, String)>,
+    /// The user name and password a client must log in with, if any.
+    pub login: Option<(String, String)>,
+    /// The mechanisms it offers: `PLAIN`, `LOGIN`.
+    pub mechanisms: Vec<&'static str>,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        Self {
+            tls: SinkTls::None,
+            identity: None,
+            login: None,
+            mechanisms: vec!["PLAIN", "LOGIN"],
+        }
+    }
+}
+
+/// A certificate for 127.0.0.1 and localhost, signed by itself: its PEM
+/// and its key's PEM.
+///
+/// # Panics
+/// When rcgen cannot make one.
+pub fn self_signed() -> (String, String) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .expect("a self-signed certificate");
+    (certified.cert.pem(), certified.signing_key.serialize_pem())
+}
+
+fn acceptor(identity: &(String, String)) -> tokio_rustls::TlsAcceptor {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(identity.0.as_bytes())
+        .collect::<Result<_, _>>()
+        .expect("the certificate's PEM");
+    let key = PrivateKeyDer::from_pem_slice(identity.1.as_bytes()).expect("the key's PEM");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .expect("a usable certificate");
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// Where a conversation stopped.
+enum Ended {
+    /// The client quit or went away.
+    Closed,
+    /// The client asked for STARTTLS and was told to go ahead.
+    StartTls,
+}
+
+/// One session's state and what the sink keeps.
+struct Session<'a> {
+    options: &'a SinkOptions,
+    keep: &'a Kept<Mail>,
+    logins: &'a Mutex<Vec<String>>,
+    secure: bool,
+    logged_in: bool,
+}
+
+fn b64(text: &str) -> String {
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default()
+}
+
+async fn read_line<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<S>,
+) -> std::io::Result<Option<String>> {
+    let mut line = String::new();
+    Ok((stream.read_line(&mut line).await? > 0).then_some(line))
+}
+
+impl Session<'_> {
+    async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut BufReader<S>,
+    ) -> std::io::Result<Ended> {
+        let mut to = Vec::new();
+        let needs_tls = self.options.tls == SinkTls::StartTls;
+        loop {
+            let Some(line) = read_line(stream).await? else {
+                return Ok(Ended::Closed);
+            };
+            let command = line.trim_end().to_ascii_uppercase();
+            if command.starts_with("EHLO") {
+                let mut lines = vec!["250-sink.test", "250-8BITMIME"];
+                if needs_tls && !self.secure {
+                    lines.push("250-STARTTLS");
+                }
+                let auth = format!("250-AUTH {}", self.options.mechanisms.join(" "));
+                if self.options.login.is_some() && (self.secure || !needs_tls) {
+                    lines.push(&auth);
+                }
+                lines.push("250 SMTPUTF8");
+                stream
+                    .write_all(format!("{}\r\n", lines.join("\r\n")).as_bytes())
+                    .await?;
+            } else if command.starts_with("HELO") {
+                stream.write_all(b"250 sink.test\r\n").await?;
+            } else if command == "STARTTLS" && needs_tls && !self.secure {
+                stream
+                    .write_all(b"220 2.0.0 ready to start TLS\r\n")
+                    .await?;
+                stream.flush().await?;
+                return Ok(Ended::StartTls);
+            } else if command.starts_with("AUTH") {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let mechanism = words
+                    .get(1)
+                    .map(|m| m.to_ascii_uppercase())
+                    .unwrap_or_default();
+                if !self.options.mechanisms.contains(&mechanism.as_str()) {
+                    stream
+                        .write_all(b"504 5.5.4 mechanism not offered\r\n")
+                        .await?;
+                    continue;
+                }
+                let (user, password) = if mechanism == "PLAIN" {
+                    let response = match words.get(2) {
+                        Some(r) => (*r).to_owned(),
+                        None => {
+                            stream.write_all(b"334 \r\n").await?;
+                            read_line(stream).await?.unwrap_or_default()
+                        }
+                    };
+                    let decoded = b64(&response);
+                    let mut parts = decoded.split('\0').skip(1);
+                    (
+                        parts.next().unwrap_or_default().to_owned(),
+                        parts.next().unwrap_or_default().to_owned(),
+                    )
+                } else {
+                    stream.write_all(b"334 VXNlcm5hbWU6\r\n").await?;
+                    let user = b64(&read_line(stream).await?.unwrap_or_default());
+                    stream.write_all(b"334 UGFzc3dvcmQ6\r\n").await?;
+                    let password = b64(&read_line(stream).await?.unwrap_or_default());
+                    (user, password)
+                };
+                self.logins.lock().await.push(mechanism);
+                if self.options.login.as_ref() == Some(&(user, password)) {
+                    self.logged_in = true;
+                    stream
+                        .write_all(b"235 2.7.0 authentication succeeded\r\n")
+                        .await?;
+                } else {
+                    stream
+                        .write_all(b"535 5.7.8 Authentication credentials invalid\r\n")
+                        .await?;
+                }
+            } else if command.starts_with("MAIL FROM") {
+                if needs_tls && !self.secure {
+                    stream
+                        .write_all(b"530 5.7.0 Must issue a STARTTLS command first\r\n")
+                        .await?;
+                    continue;
+                }
+                if self.options.login.is_some() && !self.logged_in {
+                    stream
+                        .write_all(b"530 5.7.0 Authentication required\r\n")
+                        .await?;
+                    continue;
+                }
+                to.clear();
+                stream.write_all(b"250 OK\r\n").await?;
+            } else if command.starts_with("RCPT TO") {
+                let address = line
+                    .trim_end()
+                    .split_once(':')
+                    .map(|(_, a)| a.trim().trim_matches(['<', '>']).to_owned())
+                    .unwrap_or_default();
+                to.push(address);
+                stream.write_all(b"250 OK\r\n").await?;
+            } else if command == "DATA" {
+                stream.write_all(b"354 go ahead\r\n").await?;
+                let mut data = String::new();
+                loop {
+                    let Some(line) = read_line(stream).await? else {
+                        return Ok(Ended::Closed);
+                    };
+                    if line == ".\r\n" || line == ".\n" {
+                        break;
+                    }
+                    let line = line.strip_prefix('.').unwrap_or(&line);
+                    data.push_str(line);
+                }
+                self.keep
+                    .push(parse_mail(std::mem::take(&mut to), &data))
+                    .await;
+                stream.write_all(b"250 OK: queued\r\n").await?;
+            } else if command == "QUIT" {
+                stream.write_all(b"221 bye\r\n").await?;
+                return Ok(Ended::Closed);
+            } else {
+                // RSET, NOOP and anything else.
+                stream.write_all(b"250 OK\r\n").await?;
+            }
+        }
+    }
 }
 
 fn decode_quoted_printable(text: &str) -> String {
@@ -149,78 +383,83 @@ fn parse_mail(to: Vec<String>, data: &str) -> Mail {
 }
 
 impl SmtpSink {
-    /// Starts the sink on 127.0.0.1 at a free port.
+    /// Starts the sink on 127.0.0.1 at a free port: plain SMTP, no login.
     ///
     /// # Panics
     /// When no port can be bound.
     pub async fn start() -> Self {
+        Self::start_with(SinkOptions::default()).await
+    }
+
+    /// Starts the sink on 127.0.0.1 at a free port as `options` say.
+    ///
+    /// # Panics
+    /// When no port can be bound, or TLS is asked for without an identity.
+    pub async fn start_with(options: SinkOptions) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let addr = listener.local_addr().expect("an address");
         let kept: Arc<Kept<Mail>> = Arc::default();
-        let keep = kept.clone();
+        let logins: Arc<Mutex<Vec<String>>> = Arc::default();
+        let acceptor = match options.tls {
+            SinkTls::None => None,
+            _ => Some(acceptor(
+                options.identity.as_ref().expect("TLS needs a certificate"),
+            )),
+        };
+        let (keep, used) = (kept.clone(), logins.clone());
+        let options = Arc::new(options);
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let keep = keep.clone();
+                let (keep, used, options, acceptor) = (
+                    keep.clone(),
+                    used.clone(),
+                    options.clone(),
+                    acceptor.clone(),
+                );
                 tokio::spawn(async move {
-                    let _ = Self::session(socket, &keep).await;
+                    let _ = Self::session(socket, &options, acceptor, &keep, &used).await;
                 });
             }
         });
-        Self { addr, kept }
+        Self { addr, kept, logins }
     }
 
-    async fn session(socket: tokio::net::TcpStream, keep: &Kept<Mail>) -> std::io::Result<()> {
-        let (read, mut write) = socket.into_split();
-        let mut lines = BufReader::new(read);
-        write.write_all(b"220 sink.test ESMTP\r\n").await?;
-        let mut to = Vec::new();
-        loop {
-            let mut line = String::new();
-            if lines.read_line(&mut line).await? == 0 {
-                return Ok(());
-            }
-            let command = line.trim_end().to_ascii_uppercase();
-            if command.starts_with("EHLO") {
-                write
-                    .write_all(b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
-                    .await?;
-            } else if command.starts_with("HELO") {
-                write.write_all(b"250 sink.test\r\n").await?;
-            } else if command.starts_with("MAIL FROM") {
-                to.clear();
-                write.write_all(b"250 OK\r\n").await?;
-            } else if command.starts_with("RCPT TO") {
-                let address = line
-                    .trim_end()
-                    .split_once(':')
-                    .map(|(_, a)| a.trim().trim_matches(['<', '>']).to_owned())
-                    .unwrap_or_default();
-                to.push(address);
-                write.write_all(b"250 OK\r\n").await?;
-            } else if command == "DATA" {
-                write.write_all(b"354 go ahead\r\n").await?;
-                let mut data = String::new();
-                loop {
-                    let mut line = String::new();
-                    if lines.read_line(&mut line).await? == 0 {
-                        return Ok(());
-                    }
-                    if line == ".\r\n" || line == ".\n" {
-                        break;
-                    }
-                    let line = line.strip_prefix('.').unwrap_or(&line);
-                    data.push_str(line);
-                }
-                keep.push(parse_mail(std::mem::take(&mut to), &data)).await;
-                write.write_all(b"250 OK: queued\r\n").await?;
-            } else if command == "QUIT" {
-                write.write_all(b"221 bye\r\n").await?;
-                return Ok(());
-            } else {
-                // RSET, NOOP and anything else.
-                write.write_all(b"250 OK\r\n").await?;
-            }
+    async fn session(
+        socket: tokio::net::TcpStream,
+        options: &SinkOptions,
+        acceptor: Option<tokio_rustls::TlsAcceptor>,
+        keep: &Kept<Mail>,
+        logins: &Mutex<Vec<String>>,
+    ) -> std::io::Result<()> {
+        let mut session = Session {
+            options,
+            keep,
+            logins,
+            secure: false,
+            logged_in: false,
+        };
+        let greet = b"220 sink.test ESMTP\r\n";
+        if let (SinkTls::Implicit, Some(acceptor)) = (options.tls, &acceptor) {
+            let mut stream = BufReader::new(acceptor.accept(socket).await?);
+            session.secure = true;
+            stream.write_all(greet).await?;
+            session.converse(&mut stream).await?;
+            return Ok(());
         }
+        let mut stream = BufReader::new(socket);
+        stream.write_all(greet).await?;
+        if let (Ended::StartTls, Some(acceptor)) = (session.converse(&mut stream).await?, acceptor)
+        {
+            let mut stream = BufReader::new(acceptor.accept(stream.into_inner()).await?);
+            session.secure = true;
+            session.converse(&mut stream).await?;
+        }
+        Ok(())
+    }
+
+    /// The login mechanisms clients used so far, in order.
+    pub async fn logins(&self) -> Vec<String> {
+        self.logins.lock().await.clone()
     }
 
     /// Every mail received so far.

@@ -48,6 +48,48 @@ pub async fn reassign(c: &Connection, a: ReassignArgs) -> Outcome {
     )
 }
 
+/// `cohort amend-enrolment`: corrects a participant's name, position or
+/// OPD as the enrolment recorded them; only the fields given change.
+#[derive(Debug, clap::Args)]
+pub struct AmendEnrolmentArgs {
+    /// The cohort.
+    pub cohort: String,
+    /// The participant's NIP (not amended: it is who they are).
+    #[arg(long)]
+    pub nip: String,
+    /// Their name as it should read.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Their position (jabatan).
+    #[arg(long)]
+    pub position: Option<String>,
+    /// Their OPD's code.
+    #[arg(long)]
+    pub opd: Option<String>,
+}
+
+/// `cohort amend-enrolment`.
+pub async fn amend_enrolment(c: &Connection, a: AmendEnrolmentArgs) -> Outcome {
+    if a.name.is_none() && a.position.is_none() && a.opd.is_none() {
+        return Err(Failure::Usage(
+            "say what to amend: --name, --position or --opd".into(),
+        ));
+    }
+    let r = pb::AmendEnrolmentRequest {
+        expected_version: None,
+        request_id: c.request_id(),
+        cohort_id: a.cohort,
+        nip: a.nip,
+        name: a.name,
+        position: a.position,
+        opd: a.opd,
+    };
+    c.written(
+        "enrolment amended",
+        &c.cohorts()?.amend_enrolment(r).await?.into_inner(),
+    )
+}
+
 /// `project change-plan`: the participant asks to change the accepted plan.
 #[derive(Debug, clap::Args)]
 pub struct ChangePlanArgs {

@@ -18,6 +18,7 @@ pub enum MeCommand {
 #[derive(Debug, Subcommand)]
 pub enum ContactCommand {
     /// Sets your addresses and preferences; what you do not give stays as it was.
+    /// `--lang id|en` here also sets the language your messages are written in.
     Set {
         /// Your email address ("" removes it).
         #[arg(long)]
@@ -38,6 +39,8 @@ pub enum ContactCommand {
         /// A kind of message you want again.
         #[arg(long = "opt-in")]
         opt_in: Vec<String>,
+        // `--lang id|en` given here (the global flag of human output)
+        // also sets the language your messages are written in.
     },
     /// Shows your addresses and preferences.
     Show,
@@ -66,6 +69,16 @@ pub enum OutboxCommand {
         /// Its id, from `jejak admin outbox list`.
         id: String,
     },
+    /// Gives one failed or waiting message up for good: it is dropped
+    /// (failed messages are kept until retried or dismissed; sent ones are
+    /// pruned after the server's retention).
+    Dismiss {
+        /// Its id, from `jejak admin outbox list`.
+        id: String,
+        /// Why, kept with the message.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 fn client(
@@ -87,6 +100,7 @@ fn print_contact(c: &Connection, contact: &pb::Contact) {
             "whatsapp": contact.whatsapp,
             "digest": contact.digest,
             "opt_out": contact.opt_out,
+            "lang": contact.lang,
             "key_id": contact.key_id,
         }));
         return;
@@ -115,10 +129,20 @@ fn print_contact(c: &Connection, contact: &pb::Contact) {
         }
     );
     say!("opted out: {}", or_none(&contact.opt_out.join(", ")));
+    say!(
+        "language:  {}",
+        if contact.lang == "en" {
+            "English"
+        } else {
+            "Bahasa Indonesia"
+        }
+    );
     say!("sealed under key {}", contact.key_id);
 }
 
-pub async fn me(c: &Connection, command: MeCommand) -> Outcome {
+/// `jejak me …`; `lang`: the language `--lang` named on `me contact set`'s
+/// command line, which the person's messages are then written in.
+pub async fn me(c: &Connection, command: MeCommand, lang: Option<crate::words::Lang>) -> Outcome {
     let MeCommand::Contact(command) = command;
     let mut notifications = client(c)?;
     match command {
@@ -166,6 +190,13 @@ pub async fn me(c: &Connection, command: MeCommand) -> Outcome {
             if immediate {
                 contact.digest = false;
             }
+            if let Some(lang) = lang {
+                contact.lang = match lang {
+                    crate::words::Lang::Id => "id",
+                    crate::words::Lang::En => "en",
+                }
+                .to_owned();
+            }
             let norm = |k: &String| k.trim().to_ascii_lowercase().replace('-', "_");
             let opt_in: Vec<String> = opt_in.iter().map(norm).collect();
             contact.opt_out.extend(opt_out.iter().map(norm));
@@ -193,11 +224,12 @@ pub fn print_summary(summary: Option<&pb::OutboxSummary>) {
         .map(|t| format!(", oldest made {}", local_time(Some(t))))
         .unwrap_or_default();
     say!(
-        "outbox: {} pending ({} retrying{oldest}), {} failed, {} sent",
+        "outbox: {} pending ({} retrying{oldest}), {} failed, {} sent, {} dropped",
         s.pending,
         s.retrying,
         s.failed,
-        s.sent
+        s.sent,
+        s.dropped
     );
 }
 
@@ -209,6 +241,7 @@ pub fn summary_json(summary: Option<&pb::OutboxSummary>) -> serde_json::Value {
             "retrying": s.retrying,
             "failed": s.failed,
             "sent": s.sent,
+            "dropped": s.dropped,
             "oldest_pending": s.oldest_pending.as_ref().map(|t| local_time(Some(t))),
         })
     })
@@ -303,6 +336,19 @@ pub async fn outbox(c: &Connection, command: OutboxCommand) -> Outcome {
                 say!("message {} is due again now", m.id);
             } else {
                 say!("message {} is {}: nothing to retry", m.id, m.status);
+            }
+        }
+        OutboxCommand::Dismiss { id, reason } => {
+            let m = notifications
+                .dismiss_outbox_message(pb::DismissOutboxMessageRequest { id, reason })
+                .await?
+                .into_inner();
+            if c.json {
+                print_json(&message_json(&m));
+            } else if m.status == "dropped" {
+                say!("message {} is dismissed: it will not be sent", m.id);
+            } else {
+                say!("message {} is {}: nothing to dismiss", m.id, m.status);
             }
         }
     }

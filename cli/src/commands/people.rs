@@ -133,6 +133,10 @@ pub enum CohortCommand {
     /// Reassigns a participant's mentor, coach or examiners: from now on
     /// they decide on the project, and the earlier ones are refused.
     Reassign(changes::ReassignArgs),
+    /// Corrects a participant's name, position or OPD as their enrolment
+    /// recorded them (only the flags given); their project shows the
+    /// amended values.
+    AmendEnrolment(changes::AmendEnrolmentArgs),
 }
 
 /// Participants (and coaches): their change project.
@@ -442,6 +446,7 @@ pub async fn cohort(c: &Connection, command: CohortCommand) -> Outcome {
                 .into_inner(),
         ),
         CohortCommand::Reassign(args) => changes::reassign(c, args).await,
+        CohortCommand::AmendEnrolment(args) => changes::amend_enrolment(c, args).await,
         CohortCommand::StartPhase { project, all: true } => {
             super::cohort_start::start_all(c, project).await
         }

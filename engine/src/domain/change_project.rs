@@ -514,6 +514,15 @@ pub enum ProjectCommand {
         /// follows only a newer one than it last followed.
         cohort_version: u64,
     },
+    /// The project follows its cohort's amendment of the participant's
+    /// enrolment (name, position, OPD).
+    FollowEnrolment {
+        /// The participant as the cohort's enrolment reads.
+        participant: Participant,
+        /// The cohort's stream version read: a project follows only a
+        /// newer one than it last followed.
+        cohort_version: u64,
+    },
 }
 
 /// The people assigned to a participant: mentor, coach, examiners.
@@ -694,6 +703,14 @@ pub enum ProjectEvent {
         cohort_version: u64,
         by: String,
     },
+    /// The project follows the cohort's amendment of its participant's
+    /// enrolment: their name, position or OPD now read so (personal
+    /// fields sealed like the enrolment's, ADR 0022).
+    ParticipantAmended {
+        participant: Participant,
+        cohort_version: u64,
+        by: String,
+    },
     /// The lifecycle moved, as the workflow says.
     StateChanged {
         from: String,
@@ -769,6 +786,9 @@ pub struct ProjectState {
     /// The cohort version of the last reassignment the project followed.
     #[serde(default)]
     pub staff_cohort_version: u64,
+    /// The cohort version of the last enrolment amendment it followed.
+    #[serde(default)]
+    pub participant_cohort_version: u64,
 }
 
 impl ProjectState {
@@ -1311,6 +1331,28 @@ impl ChangeProject {
                     by,
                 }]
             }
+            C::FollowEnrolment {
+                participant,
+                cohort_version,
+            } => {
+                // As a reassignment: possibly twice, possibly out of order.
+                if *cohort_version <= state.participant_cohort_version
+                    || state.participant() == Some(participant)
+                {
+                    return Ok(vec![]);
+                }
+                if state.participant().map(|p| &p.person) != Some(&participant.person) {
+                    return Err(DomainError::invalid(
+                        "participant",
+                        "the amendment names another participant than the project's",
+                    ));
+                }
+                vec![E::ParticipantAmended {
+                    participant: participant.clone(),
+                    cohort_version: *cohort_version,
+                    by,
+                }]
+            }
         })
     }
 }
@@ -1426,7 +1468,9 @@ impl Aggregate for ChangeProject {
             }
             return Ok(events);
         }
-        if let ProjectCommand::AssignStaff { .. } = &command.body {
+        if let ProjectCommand::AssignStaff { .. } | ProjectCommand::FollowEnrolment { .. } =
+            &command.body
+        {
             // Not a step of the lifecycle either: the project follows the
             // assignment its cohort's organizer made.
             let organizer = state.cohort.as_ref().map(|c| c.organizer.as_str());
@@ -1703,6 +1747,16 @@ impl Aggregate for ChangeProject {
                     enrollment.examiners.clone_from(&staff.examiners);
                 }
             }
+            E::ParticipantAmended {
+                participant,
+                cohort_version,
+                ..
+            } => {
+                s.participant_cohort_version = *cohort_version;
+                if let Some(enrollment) = s.enrollment.as_mut() {
+                    enrollment.participant = participant.clone();
+                }
+            }
             E::StateChanged { to, .. } => s.lifecycle = Some(to.clone()),
         }
         s
@@ -1737,6 +1791,7 @@ impl Aggregate for ChangeProject {
             C::Withdraw { .. } => "withdraw",
             C::FollowCohortWorkflow { .. } => "follow_cohort_workflow",
             C::AssignStaff { .. } => "assign_staff",
+            C::FollowEnrolment { .. } => "follow_enrolment",
             C::RequestPlanChange { .. } => "request_plan_change",
             C::ApprovePlanChange { .. } => "approve_plan_change",
             C::ReturnPlanChange { .. } => "return_plan_change",

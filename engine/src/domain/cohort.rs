@@ -240,6 +240,10 @@ pub enum CohortCommand {
     Enrol(Enrollment),
     /// Change the people assigned to an enrolled participant.
     Reassign(Enrollment),
+    /// Correct what the enrolment recorded of an enrolled participant:
+    /// their name, position or OPD (the participant as it should read;
+    /// their person and NIP are who they are and stay).
+    AmendEnrolment(Participant),
 }
 
 /// What happened to a cohort.
@@ -287,6 +291,12 @@ pub enum CohortEvent {
     StaffReassigned {
         /// The new enrollment.
         enrollment: Enrollment,
+    },
+    /// The organizer corrected a participant's name, position or OPD
+    /// (personal fields sealed like the enrolment's, ADR 0022).
+    EnrolmentAmended {
+        /// The participant as the enrolment now reads.
+        participant: Participant,
     },
 }
 
@@ -442,6 +452,37 @@ impl Aggregate for Cohort {
                     projects: projects.keys().cloned().collect(),
                 }])
             }
+            CohortCommand::AmendEnrolment(participant) => {
+                let facts = state.facts.as_ref().ok_or(DomainError::NotFound {
+                    what: "cohort",
+                    id: String::new(),
+                })?;
+                if facts.organizer != actor.id {
+                    return Err(DomainError::forbidden(format!(
+                        "only the organizer of cohort {} may amend an enrolment",
+                        facts.cohort_id
+                    )));
+                }
+                let Some(current) = state.enrollments.get(&participant.person) else {
+                    return Err(DomainError::NotFound {
+                        what: "enrollment of",
+                        id: "this participant".to_owned(),
+                    });
+                };
+                if current.participant.nip != participant.nip {
+                    return Err(DomainError::invalid(
+                        "participant.nip",
+                        "a NIP names who the participant is and is not amended; \
+                         enrol the person with the right NIP instead",
+                    ));
+                }
+                if current.participant == *participant {
+                    return Ok(vec![]);
+                }
+                Ok(vec![CohortEvent::EnrolmentAmended {
+                    participant: participant.clone(),
+                }])
+            }
             CohortCommand::Enrol(enrollment) | CohortCommand::Reassign(enrollment) => {
                 let facts = state.facts.as_ref().ok_or(DomainError::NotFound {
                     what: "cohort",
@@ -495,6 +536,9 @@ impl Aggregate for Cohort {
                     (_, Some(current)) => {
                         let mut enrollment = enrollment.clone();
                         enrollment.ordinal = current.ordinal;
+                        // A reassignment changes the staff; the participant
+                        // reads as enrolled (amended by `AmendEnrolment`).
+                        enrollment.participant = current.participant.clone();
                         if *current == enrollment {
                             Ok(vec![])
                         } else {
@@ -549,6 +593,11 @@ impl Aggregate for Cohort {
                     .enrollments
                     .insert(enrollment.participant.person.clone(), enrollment.clone());
             }
+            CohortEvent::EnrolmentAmended { participant } => {
+                if let Some(enrollment) = state.enrollments.get_mut(&participant.person) {
+                    enrollment.participant = participant.clone();
+                }
+            }
         }
         state
     }
@@ -559,6 +608,7 @@ impl Aggregate for Cohort {
             CohortCommand::Enrol(_) => "enrol",
             CohortCommand::Reassign(_) => "reassign",
             CohortCommand::ChangeWorkflow { .. } => "change_workflow",
+            CohortCommand::AmendEnrolment(_) => "amend_enrolment",
         }
     }
 
@@ -585,7 +635,9 @@ impl Aggregate for Cohort {
                 name: workflow.clone(),
                 version: *version,
             }),
-            CohortCommand::Enrol(_) | CohortCommand::Reassign(_) => None,
+            CohortCommand::Enrol(_)
+            | CohortCommand::Reassign(_)
+            | CohortCommand::AmendEnrolment(_) => None,
         }
     }
 }

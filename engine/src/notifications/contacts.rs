@@ -8,7 +8,8 @@
 //! makes them unreadable even before the row is deleted; a staff member's
 //! key of their own, under an opaque id derived from their subject
 //! ([`staff_key`]), which an operator erases like a person's. Preferences
-//! (digest or at once, kinds opted out of) are plain in the row. Erasing
+//! (digest or at once, kinds opted out of, the language) are plain in
+//! the row. Erasing
 //! the person deletes the row ([`crate::engine::Engine::erase_person`]).
 
 use std::collections::BTreeSet;
@@ -19,7 +20,7 @@ use crate::engine::{CommandError, Engine};
 use crate::privacy::{Opened, Sealed};
 use crate::store::{ContactRow, StoreError};
 
-use super::{Kind, kinds_of};
+use super::{Kind, Lang, kinds_of};
 
 /// The purpose a contact's addresses are sealed for.
 pub const PURPOSE: &str = "contact";
@@ -37,6 +38,8 @@ pub struct Contact {
     pub digest: bool,
     /// Kinds of message not wanted.
     pub opt_out: BTreeSet<Kind>,
+    /// The language the messages are written in.
+    pub lang: Lang,
 }
 
 fn email(text: &str) -> Result<Option<String>, DomainError> {
@@ -116,7 +119,14 @@ impl Contact {
                 .filter(|k| !k.trim().is_empty())
                 .map(|k| Kind::parse("opt_out", k))
                 .collect::<Result<_, _>>()?,
+            lang: Lang::Id,
         })
+    }
+
+    /// The same contact, its messages written in `lang`.
+    #[must_use]
+    pub fn in_lang(self, lang: Lang) -> Self {
+        Self { lang, ..self }
     }
 
     /// Whether the person wants messages of `kind`.
@@ -171,6 +181,7 @@ impl Engine {
                 .map(|k| k.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
+            lang: contact.lang.as_str().to_owned(),
         };
         self.store().save_contact(&row, self.clock().now()).await?;
         Ok(())
@@ -226,6 +237,7 @@ impl Engine {
             whatsapp: text("whatsapp"),
             digest: row.digest,
             opt_out: kinds_of(&row.opt_out),
+            lang: Lang::parse(&row.lang).unwrap_or_default(),
         }))
     }
 }

@@ -20,8 +20,10 @@
 //!   a participant, when their plan or a milestone is approved or returned
 //!   and when a seminar result is recorded; participant and mentor
 //!   [`REMIND_DAYS`] before a milestone falls due and when it is overdue,
-//!   after the training too (medium- and long-term milestones); an
-//!   organizer, a weekly summary of each cohort they run.
+//!   after the training too (medium- and long-term milestones, told again
+//!   every [`OVERDUE_AGAIN_DAYS`] days while overdue); an organizer, a
+//!   weekly summary of each cohort they run, on the configured day
+//!   (`EngineConfig::summary_day`; a first start mid-week waits for it).
 //! - Each person's addresses and preferences ([`Contact`], `contacts.rs`)
 //!   are theirs to set, sealed with a data key, and erased with them.
 //!
@@ -50,6 +52,10 @@ pub use planner::{CHECKPOINT, Notifier};
 
 /// How many days before a milestone falls due its reminder goes out.
 pub const REMIND_DAYS: i64 = 3;
+
+/// After the training, a medium- or long-term milestone still overdue is
+/// told again every this many days after its due date.
+pub const OVERDUE_AGAIN_DAYS: i64 = 30;
 
 /// The hour (in the region's zone) of a mentor's daily digest and of an
 /// organizer's weekly summary (Mondays).
@@ -114,6 +120,45 @@ impl Kind {
                     ),
                 )
             })
+    }
+}
+
+/// The language a person reads their messages in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    /// Indonesian (the default).
+    #[default]
+    Id,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The language as stored and on the wire: `id` or `en`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::En => "en",
+        }
+    }
+
+    /// Parses `id` (also `in`, `indonesia`) or `en` (`english`); empty is
+    /// Indonesian.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `lang`.
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "id" | "in" | "ind" | "indonesia" | "indonesian" | "bahasa" => Ok(Self::Id),
+            "en" | "eng" | "english" | "inggris" => Ok(Self::En),
+            other => Err(DomainError::invalid(
+                "lang",
+                format!(
+                    "'{other}' is not a language jejak writes in; use id (Indonesian) or en (English)"
+                ),
+            )),
+        }
     }
 }
 
@@ -245,13 +290,19 @@ fn at_hour(day: NaiveDate, zone: chrono_tz::Tz) -> DateTime<Utc> {
         .map_or_else(|| naive.and_utc(), |t| t.with_timezone(&Utc))
 }
 
-/// The ISO week of `now` in `zone` (`2026-W10`), once its weekly summary is
-/// due: from Monday at [`DIGEST_HOUR`] o'clock on.
-pub fn summary_week(now: DateTime<Utc>, zone: chrono_tz::Tz) -> Option<String> {
+/// The ISO week of `now` in `zone` (`2026-W10`) and when its weekly
+/// summary fell due, once it is due: from `day` (Monday by default) at
+/// [`DIGEST_HOUR`] o'clock on.
+pub fn summary_week(
+    now: DateTime<Utc>,
+    zone: chrono_tz::Tz,
+    day: chrono::Weekday,
+) -> Option<(String, DateTime<Utc>)> {
     let local = now.with_timezone(&zone);
     let week = local.iso_week();
-    let monday = NaiveDate::from_isoywd_opt(week.year(), week.week(), chrono::Weekday::Mon)?;
-    (now >= at_hour(monday, zone)).then(|| format!("{}-W{:02}", week.year(), week.week()))
+    let date = NaiveDate::from_isoywd_opt(week.year(), week.week(), day)?;
+    let due = at_hour(date, zone);
+    (now >= due).then(|| (format!("{}-W{:02}", week.year(), week.week()), due))
 }
 
 /// Kinds as stored in a contact (comma-separated), unknown ones skipped.
@@ -293,15 +344,23 @@ mod tests {
 
     #[test]
     fn a_weeks_summary_is_due_from_monday_seven_oclock() {
+        use chrono::Weekday::{Fri, Mon};
+        let week = |at, day| summary_week(at, WIB, day).map(|(w, _)| w);
         // Monday 2 March 2026, 06:59 WIB: not yet.
-        assert_eq!(summary_week(utc(2026, 3, 1, 23, 59), WIB), None);
+        assert_eq!(week(utc(2026, 3, 1, 23, 59), Mon), None);
         assert_eq!(
-            summary_week(utc(2026, 3, 2, 0, 0), WIB).as_deref(),
+            week(utc(2026, 3, 2, 0, 0), Mon).as_deref(),
             Some("2026-W10")
         );
         assert_eq!(
-            summary_week(utc(2026, 3, 8, 12, 0), WIB).as_deref(),
+            week(utc(2026, 3, 8, 12, 0), Mon).as_deref(),
             Some("2026-W10")
+        );
+        // A region that sums up on Fridays: from Friday 6 March, 07:00 WIB.
+        assert_eq!(week(utc(2026, 3, 5, 12, 0), Fri), None);
+        assert_eq!(
+            summary_week(utc(2026, 3, 6, 0, 0), WIB, Fri),
+            Some(("2026-W10".to_owned(), utc(2026, 3, 6, 0, 0)))
         );
     }
 

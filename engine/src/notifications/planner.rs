@@ -14,7 +14,9 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use super::{Audience, Facts, Kind, Late, REMIND_DAYS, message_id, summary_week};
+use super::{
+    Audience, Facts, Kind, Late, OVERDUE_AGAIN_DAYS, REMIND_DAYS, message_id, summary_week,
+};
 use crate::codec::decode;
 use crate::domain::Aggregate as _;
 use crate::domain::change_project::{ChangeProject, MilestonePlan, ProjectEvent};
@@ -121,6 +123,11 @@ struct Index {
     /// already, so that a tick does not offer them again.
     #[serde(default)]
     timed: std::collections::BTreeSet<String>,
+    /// When the timer first ticked: a week's summary falls due only at
+    /// its day and hour after this, so that a first start mid-week waits
+    /// for the configured day instead of summing up at once.
+    #[serde(default)]
+    summaries_from: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Turns the log and the clock into messages in the outbox.
@@ -209,45 +216,94 @@ impl Notifier {
 
     /// The reminders and summaries due by the engine's clock: a reminder
     /// to participant and mentor for each open milestone falling due within
-    /// [`REMIND_DAYS`] days (once per milestone and due date), and from
-    /// Monday morning on, each cohort's weekly summary to its organizer.
-    /// Returns how many messages it added.
+    /// [`REMIND_DAYS`] days (once per milestone and due date; a project
+    /// still at its proposal is reminded too, its plan not yet approved);
+    /// after the training, every [`OVERDUE_AGAIN_DAYS`] days again for a
+    /// medium- or long-term milestone still overdue; and from the
+    /// configured day's morning on (`EngineConfig::summary_day`), each
+    /// cohort's weekly summary to its organizer. Returns how many messages
+    /// it added.
     ///
     /// # Errors
     /// Storage failures.
     pub async fn tick(&self) -> Result<u64, CommandError> {
         self.run_once().await?;
         let mut index = self.index.lock().await;
+        let now = self.engine.clock().now();
         let today = self.engine.today();
         let zone = self.engine.config().time_zone;
+        let first_tick = index.summaries_from.is_none();
+        let summaries_from = *index.summaries_from.get_or_insert(now);
         let mut drafts = Vec::new();
         for (id, project) in index.projects.iter().filter(|(_, p)| p.open()) {
             for (m_id, m) in &project.milestones {
                 let Some(due) = m.due else { continue };
                 let days = (due - today).num_days();
-                if m.approved || m.overdue || !(0..=REMIND_DAYS).contains(&days) {
+                if m.approved {
                     continue;
                 }
-                for (to, recipient) in [
-                    (Audience::Participant, &project.participant),
-                    (Audience::Mentor, &project.mentor),
-                ] {
-                    drafts.push(Draft {
-                        kind: Kind::DueSoon,
+                let both = |kind: Kind, what: &str, cause: Vec<String>| {
+                    [
+                        (Audience::Participant, &project.participant),
+                        (Audience::Mentor, &project.mentor),
+                    ]
+                    .map(|(to, recipient)| Draft {
+                        kind,
                         to,
                         recipient: recipient.clone(),
-                        facts: project.milestone_facts("due_soon", m_id),
-                        cause: vec![id.clone(), m_id.clone(), due.to_string()],
-                    });
+                        facts: project.milestone_facts(what, m_id),
+                        cause: cause.clone(),
+                    })
+                };
+                if !m.overdue && (0..=REMIND_DAYS).contains(&days) {
+                    // At the proposal the plan is not yet approved: the
+                    // reminder says so.
+                    let what = if project.state == "proposed" {
+                        "due_soon_proposed"
+                    } else {
+                        "due_soon"
+                    };
+                    drafts.extend(both(
+                        Kind::DueSoon,
+                        what,
+                        vec![id.clone(), m_id.clone(), due.to_string()],
+                    ));
+                }
+                // After the training nobody follows up: a medium- or
+                // long-term milestone still overdue is told again.
+                let after_training = project.ends_on.is_some_and(|end| today > end);
+                let again = -days / OVERDUE_AGAIN_DAYS;
+                if m.overdue && m.horizon != "short" && after_training && again >= 1 {
+                    drafts.extend(both(
+                        Kind::Overdue,
+                        "overdue_again",
+                        vec![
+                            id.clone(),
+                            m_id.clone(),
+                            due.to_string(),
+                            format!("again-{again}"),
+                        ],
+                    ));
                 }
             }
         }
-        if let Some(week) = summary_week(self.engine.clock().now(), zone) {
+        let day = self.engine.config().summary_day;
+        // A week's summary is due from its day on, if the timer ran on
+        // that day or before: a first start later in the week waits.
+        let local_day = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&zone).date_naive();
+        if let Some((week, due)) = summary_week(now, zone, day)
+            && local_day(due) >= local_day(summaries_from)
+        {
             drafts.extend(summaries(&index, &week, today));
         }
         drafts.retain(|d| !index.timed.contains(&d.id()));
         let added = self.put(&drafts, index.position).await?;
         index.timed.extend(drafts.iter().map(Draft::id));
+        if first_tick || added > 0 {
+            // What the timer offered is kept with the index, so that a
+            // restart neither offers it again nor moves the first tick.
+            self.save(&mut index).await?;
+        }
         Ok(added)
     }
 

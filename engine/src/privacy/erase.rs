@@ -145,11 +145,16 @@ impl Engine {
         let written = self.store().append(append).await?;
         // Their NIP no longer finds them.
         self.store().forget_person(&id).await?;
-        // Their contact is deleted and nothing more is sent to them (ADR 0032).
+        // Their contact is deleted and nothing more is sent to them (ADR 0032):
+        // a participant is their messages' recipient; a staff member's key
+        // seals the contact of their subject, whose messages go too.
+        let subjects = self.store().contact_subjects(person).await?;
         self.store().forget_contacts(person).await?;
-        self.store()
-            .drop_messages_to(person, "the recipient was erased")
-            .await?;
+        for recipient in std::iter::once(person).chain(subjects.iter().map(String::as_str)) {
+            self.store()
+                .drop_messages_to(recipient, "the recipient was erased")
+                .await?;
+        }
         let scrubbed = keys::destroy(self.store(), person, self.clock().now()).await?;
         self.privacy().mark_erased(person);
         self.forget_states();

@@ -37,9 +37,11 @@ pub const NAMED_LISTS: [&str; 2] = ["stakeholders", "team"];
 /// The event types whose payloads carry a participant or a proposal's names
 /// (all of them sealed since ADR 0022 and 0024; written before, plain, and
 /// read as they are).
-pub const PERSONAL_EVENTS: [&str; 4] = [
+pub const PERSONAL_EVENTS: [&str; 6] = [
     "ParticipantEnrolled",
     "StaffReassigned",
+    "EnrolmentAmended",
+    "ParticipantAmended",
     "ProjectProposed",
     "ProposalRevised",
 ];

@@ -67,7 +67,7 @@ pub use hash::{HashedFields, chain_hash};
 pub use lease::{Lease, LeaseRow, fence};
 pub use migrations::{EmbeddedMigrations, embedded_migrator};
 pub use outbox::{
-    ContactRow, MessageStatus, NewMessage, OutboxFilter, OutboxRow, OutboxSummary, Settle,
+    Claim, ContactRow, MessageStatus, NewMessage, OutboxFilter, OutboxRow, OutboxSummary, Settle,
 };
 pub use postgres::VIEWS_CHANNEL;
 

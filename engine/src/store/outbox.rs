@@ -4,8 +4,11 @@
 //! - `outbox`: the messages owed to people. [`EventStore::enqueue`] adds
 //!   messages and ignores one whose id is there already, so a process
 //!   manager that reads an event again makes nothing twice; the deliverer
-//!   takes what is due ([`EventStore::due_messages`]) and records what
-//!   became of it ([`EventStore::settle_messages`]).
+//!   claims what is due ([`EventStore::claim_due`]: nobody else takes a
+//!   message while its [`Claim`] runs) and records what became of it
+//!   ([`EventStore::settle_messages`]); both run the lease's [`fence`] in
+//!   their transaction when the deliverer holds one. Sent messages are
+//!   pruned after their retention ([`EventStore::prune_sent`]).
 //! - `contacts`: each person's addresses (sealed by the caller) and
 //!   preferences, written and deleted only by that person or their erasure.
 //!
@@ -13,6 +16,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::lease::{Lease, fence};
 use super::{Backend, EventStore, StoreError};
 
 /// Runs `$sql` (written with `$1`, `$2`… placeholders) on either backend,
@@ -161,6 +165,70 @@ pub enum Settle {
     },
 }
 
+/// A deliverer's claim on the messages of a round: nobody else takes them
+/// until `until` (by the engine's clock), and only this claim settles them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The claiming deliverer (one id per server process).
+    pub holder: String,
+    /// The token of the delivery lease it held (0 without one).
+    pub epoch: i64,
+    /// When the claim runs out.
+    pub until: DateTime<Utc>,
+}
+
+/// A value bound to a statement of the outbox.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// Runs `$sql` once per list of binds in `$each`, in one transaction on
+/// `$store`'s backend, first running the fence of `$lease` (PostgreSQL);
+/// a fence that fails when `$lenient` is true lets the statements run
+/// anyway. Yields the rows affected.
+macro_rules! fenced_writes {
+    ($store:expr, $lease:expr, $lenient:expr, $sql:expr, $each:expr) => {{
+        let mut affected = 0_u64;
+        macro_rules! run_all {
+            ($tx:expr, $text:expr) => {
+                for binds in $each {
+                    let mut q = sqlx::query($text);
+                    for b in binds {
+                        q = match b {
+                            Bind::Text(t) => q.bind(t.as_str()),
+                            Bind::Int(i) => q.bind(*i),
+                        };
+                    }
+                    affected += q.execute(&mut *$tx).await?.rows_affected();
+                }
+            };
+        }
+        match &$store.inner.backend {
+            Backend::Sqlite(s) => {
+                let _write = s.write_lock.lock().await;
+                let sql = $sql.replace('$', "?");
+                let mut tx = s.pool.begin().await?;
+                run_all!(tx, &sql);
+                tx.commit().await?;
+            }
+            Backend::Postgres(p) => {
+                let mut tx = p.pool.begin().await?;
+                if let Some(lease) = $lease {
+                    match fence(&mut tx, lease).await {
+                        Ok(()) => {}
+                        Err(StoreError::Unavailable(_)) if $lenient => {}
+                        Err(err) => return Err(err),
+                    }
+                }
+                run_all!(tx, $sql);
+                tx.commit().await?;
+            }
+        }
+        affected
+    }};
+}
+
 /// Which messages to list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OutboxFilter {
@@ -182,8 +250,10 @@ pub struct OutboxSummary {
     pub retrying: u64,
     /// Messages given up after too many failures.
     pub failed: u64,
-    /// Messages sent.
+    /// Messages sent (and not yet pruned).
     pub sent: u64,
+    /// Messages not to be sent (no contact, opted out, erased).
+    pub dropped: u64,
     /// When the oldest message not yet sent was made.
     pub oldest_pending: Option<DateTime<Utc>>,
 }
@@ -201,6 +271,8 @@ pub struct ContactRow {
     pub digest: bool,
     /// Kinds of message not wanted, comma-separated.
     pub opt_out: String,
+    /// The language messages are written in: `id` or `en`.
+    pub lang: String,
 }
 
 fn micros(at: DateTime<Utc>) -> i64 {
@@ -306,7 +378,8 @@ impl EventStore {
         Ok(added)
     }
 
-    /// Up to `limit` messages due at `now`, the longest due first.
+    /// Up to `limit` messages due at `now`, the longest due first, whose
+    /// claim (if any) has run out.
     ///
     /// # Errors
     /// Storage failures.
@@ -317,6 +390,7 @@ impl EventStore {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+             AND (claim_expires_at IS NULL OR claim_expires_at <= $1) \
              ORDER BY next_attempt_at, id LIMIT $2"
         );
         let rows: Vec<Row> = on_backend!(
@@ -329,80 +403,202 @@ impl EventStore {
         Ok(rows.into_iter().map(row_out).collect())
     }
 
-    /// Records what became of the messages `ids`.
+    /// Claims up to `limit` messages due at `now` for `claim`, the longest
+    /// due first, and returns them: messages nobody claims, or whose claim
+    /// ran out. Under `lease` (PostgreSQL) the claim is written only while
+    /// the lease holds ([`fence`], in the same transaction), so a server
+    /// whose lease lapsed claims nothing; two servers never claim the same
+    /// message at once (rows another transaction is claiming are skipped).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the lease was lost; storage failures.
+    pub async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        claim: &Claim,
+        lease: Option<&Lease>,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql = |lock: &str| {
+            format!(
+                "UPDATE outbox SET claimed_by = $1, claim_epoch = $2, claim_expires_at = $3 \
+                 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' \
+                 AND next_attempt_at <= $4 \
+                 AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
+                 ORDER BY next_attempt_at, id LIMIT $5{lock}) \
+                 RETURNING {COLUMNS}"
+            )
+        };
+        let mut rows: Vec<Row> = match &self.inner.backend {
+            Backend::Sqlite(s) => {
+                let _write = s.write_lock.lock().await;
+                let sql = sql("").replace('$', "?");
+                sqlx::query_as(&sql)
+                    .bind(&claim.holder)
+                    .bind(claim.epoch)
+                    .bind(micros(claim.until))
+                    .bind(micros(now))
+                    .bind(limit)
+                    .fetch_all(&s.pool)
+                    .await?
+            }
+            Backend::Postgres(p) => {
+                let mut tx = p.pool.begin().await?;
+                if let Some(lease) = lease {
+                    fence(&mut tx, lease).await?;
+                }
+                let rows = sqlx::query_as(&sql(" FOR UPDATE SKIP LOCKED"))
+                    .bind(&claim.holder)
+                    .bind(claim.epoch)
+                    .bind(micros(claim.until))
+                    .bind(micros(now))
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows
+            }
+        };
+        rows.sort_by(|a: &Row, b: &Row| (a.9, &a.0).cmp(&(b.9, &b.0)));
+        Ok(rows.into_iter().map(row_out).collect())
+    }
+
+    /// Records what became of the messages `ids`, in one transaction, and
+    /// clears their claim. With `claim`, only messages it still holds are
+    /// settled (another server's claim is left alone); under `lease`
+    /// (PostgreSQL) the lease's [`fence`] runs first. A message that was
+    /// sent is recorded under its claim even when the lease lapsed during
+    /// the send: it happened, and nobody else took the message while the
+    /// claim ran, so recording it keeps anyone from sending it again.
+    /// Returns how many messages were settled.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the lease was lost (nothing but a
+    /// send is recorded then); storage failures.
+    pub async fn settle_messages(
+        &self,
+        ids: &[String],
+        settle: &Settle,
+        claim: Option<&Claim>,
+        lease: Option<&Lease>,
+    ) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let (set, mut binds): (&str, Vec<Bind>) = match settle {
+            Settle::Sent {
+                at,
+                delivery_id,
+                delivered,
+            } => (
+                "status = 'sent', sent_at = $2, delivery_id = $3, delivered = $4, \
+                 last_error = NULL",
+                vec![
+                    Bind::Int(micros(*at)),
+                    Bind::Text(delivery_id.clone()),
+                    Bind::Text(delivered.join(",")),
+                ],
+            ),
+            Settle::Failed {
+                attempts,
+                next_attempt_at,
+                error,
+                give_up,
+                delivered,
+            } => {
+                let status = if *give_up {
+                    MessageStatus::Failed
+                } else {
+                    MessageStatus::Pending
+                };
+                (
+                    "status = $2, attempts = $3, next_attempt_at = $4, last_error = $5, \
+                     delivered = $6",
+                    vec![
+                        Bind::Text(status.as_str().to_owned()),
+                        Bind::Int(i64::from(*attempts)),
+                        Bind::Int(micros(*next_attempt_at)),
+                        Bind::Text(error.clone()),
+                        Bind::Text(delivered.join(",")),
+                    ],
+                )
+            }
+            Settle::Deferred { until } => ("next_attempt_at = $2", vec![Bind::Int(micros(*until))]),
+            Settle::Dropped { reason } => (
+                "status = 'dropped', last_error = $2",
+                vec![Bind::Text(reason.clone())],
+            ),
+        };
+        let mut sql = format!(
+            "UPDATE outbox SET {set}, claimed_by = NULL, claim_epoch = NULL, \
+             claim_expires_at = NULL WHERE id = $1"
+        );
+        if let Some(claim) = claim {
+            let n = binds.len() + 2;
+            sql.push_str(&format!(
+                " AND claimed_by = ${n} AND claim_epoch = ${}",
+                n + 1
+            ));
+            binds.push(Bind::Text(claim.holder.clone()));
+            binds.push(Bind::Int(claim.epoch));
+        }
+        let lenient = matches!(settle, Settle::Sent { .. }) && claim.is_some();
+        let each: Vec<Vec<Bind>> = ids
+            .iter()
+            .map(|id| {
+                std::iter::once(Bind::Text(id.clone()))
+                    .chain(binds.iter().map(|b| match b {
+                        Bind::Text(t) => Bind::Text(t.clone()),
+                        Bind::Int(i) => Bind::Int(*i),
+                    }))
+                    .collect()
+            })
+            .collect();
+        let settled = fenced_writes!(self, lease, lenient, sql.as_str(), &each);
+        Ok(settled)
+    }
+
+    /// Deletes the messages sent before `before` (their retention passed),
+    /// never one failed or waiting. Returns how many.
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn settle_messages(&self, ids: &[String], settle: &Settle) -> Result<(), StoreError> {
-        for id in ids {
-            match settle {
-                Settle::Sent {
-                    at,
-                    delivery_id,
-                    delivered,
-                } => {
-                    on_backend!(
-                        self,
-                        query,
-                        "UPDATE outbox SET status = 'sent', sent_at = $2, delivery_id = $3, \
-                         delivered = $4, last_error = NULL WHERE id = $1",
-                        [id, micros(*at), delivery_id, delivered.join(",")],
-                        execute,
-                        write
-                    );
-                }
-                Settle::Failed {
-                    attempts,
-                    next_attempt_at,
-                    error,
-                    give_up,
-                    delivered,
-                } => {
-                    let status = if *give_up {
-                        MessageStatus::Failed
-                    } else {
-                        MessageStatus::Pending
-                    };
-                    on_backend!(
-                        self,
-                        query,
-                        "UPDATE outbox SET status = $2, attempts = $3, next_attempt_at = $4, \
-                         last_error = $5, delivered = $6 WHERE id = $1",
-                        [
-                            id,
-                            status.as_str(),
-                            i64::from(*attempts),
-                            micros(*next_attempt_at),
-                            error,
-                            delivered.join(","),
-                        ],
-                        execute,
-                        write
-                    );
-                }
-                Settle::Deferred { until } => {
-                    on_backend!(
-                        self,
-                        query,
-                        "UPDATE outbox SET next_attempt_at = $2 WHERE id = $1",
-                        [id, micros(*until)],
-                        execute,
-                        write
-                    );
-                }
-                Settle::Dropped { reason } => {
-                    on_backend!(
-                        self,
-                        query,
-                        "UPDATE outbox SET status = 'dropped', last_error = $2 WHERE id = $1",
-                        [id, reason],
-                        execute,
-                        write
-                    );
-                }
-            }
-        }
-        Ok(())
+    pub async fn prune_sent(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = on_backend!(
+            self,
+            query,
+            "DELETE FROM outbox WHERE status = 'sent' AND sent_at < $1",
+            [micros(before)],
+            execute,
+            write
+        );
+        Ok(done)
+    }
+
+    /// Dismisses message `id`, failed or retrying: an operator decides it
+    /// is not to be sent (it is dropped, and pruned like a sent one is
+    /// never: it stays listed as dropped). Returns the message, `None`
+    /// when there is no such message.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn dismiss_message(
+        &self,
+        id: &str,
+        reason: &str,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        on_backend!(
+            self,
+            query,
+            "UPDATE outbox SET status = 'dropped', last_error = $2, claimed_by = NULL, \
+             claim_epoch = NULL, claim_expires_at = NULL \
+             WHERE id = $1 AND status IN ('pending', 'failed')",
+            [id, reason],
+            execute,
+            write
+        );
+        self.outbox_message(id).await
     }
 
     /// Drops every message to `recipient` not sent yet, for `reason` (their
@@ -492,14 +688,22 @@ impl EventStore {
     /// # Errors
     /// Storage failures.
     pub async fn outbox_summary(&self) -> Result<OutboxSummary, StoreError> {
-        let (pending, retrying, failed, sent, oldest): (i64, i64, i64, i64, Option<i64>) = on_backend!(
+        let (pending, retrying, failed, sent, dropped, oldest): (
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+        ) = on_backend!(
             self,
-            query_as::<(i64, i64, i64, i64, Option<i64>)>,
+            query_as::<(i64, i64, i64, i64, i64, Option<i64>)>,
             "SELECT \
                COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0), \
                COALESCE(SUM(CASE WHEN status = 'pending' AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0), \
                COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0), \
                COALESCE(SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(CASE WHEN status = 'dropped' THEN 1 ELSE 0 END), 0), \
                MIN(CASE WHEN status = 'pending' THEN created_at END) \
              FROM outbox",
             [],
@@ -511,6 +715,7 @@ impl EventStore {
             retrying: count(retrying),
             failed: count(failed),
             sent: count(sent),
+            dropped: count(dropped),
             oldest_pending: oldest.map(time),
         })
     }
@@ -527,11 +732,11 @@ impl EventStore {
         on_backend!(
             self,
             query,
-            "INSERT INTO contacts (subject, person, sealed, digest, opt_out, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO contacts (subject, person, sealed, digest, opt_out, updated_at, lang) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (subject) DO UPDATE SET person = excluded.person, \
              sealed = excluded.sealed, digest = excluded.digest, opt_out = excluded.opt_out, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, lang = excluded.lang",
             [
                 &row.subject,
                 &row.person,
@@ -539,6 +744,7 @@ impl EventStore {
                 row.digest,
                 &row.opt_out,
                 micros(at),
+                &row.lang,
             ],
             execute,
             write
@@ -551,22 +757,24 @@ impl EventStore {
     /// # Errors
     /// Storage failures.
     pub async fn contact_row(&self, subject: &str) -> Result<Option<ContactRow>, StoreError> {
-        let row: Option<(String, String, String, bool, String)> = on_backend!(
+        type Stored = (String, String, String, bool, String, String);
+        let row: Option<Stored> = on_backend!(
             self,
-            query_as::<(String, String, String, bool, String)>,
-            "SELECT subject, person, sealed, digest, opt_out FROM contacts WHERE subject = $1",
+            query_as::<Stored>,
+            "SELECT subject, person, sealed, digest, opt_out, lang FROM contacts WHERE subject = $1",
             [subject],
             fetch_optional
         );
-        Ok(
-            row.map(|(subject, person, sealed, digest, opt_out)| ContactRow {
+        Ok(row.map(
+            |(subject, person, sealed, digest, opt_out, lang)| ContactRow {
                 subject,
                 person,
                 sealed,
                 digest,
                 opt_out,
-            }),
-        )
+                lang,
+            },
+        ))
     }
 
     /// Deletes `subject`'s contact. Returns whether there was one.
@@ -583,6 +791,22 @@ impl EventStore {
             write
         );
         Ok(done > 0)
+    }
+
+    /// The subjects whose contacts `person`'s key seals, other than
+    /// `person` (a staff member's subject, for their key).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn contact_subjects(&self, person: &str) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = on_backend!(
+            self,
+            query_as::<(String,)>,
+            "SELECT subject FROM contacts WHERE person = $1 AND subject <> $1",
+            [person],
+            fetch_all
+        );
+        Ok(rows.into_iter().map(|(s,)| s).collect())
     }
 
     /// Deletes every contact sealed with `person`'s key (their erasure).

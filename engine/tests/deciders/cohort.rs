@@ -243,3 +243,70 @@ fn a_cohort_moves_to_another_workflow_only_while_its_projects_are_proposed() {
         "belongs to provider",
     );
 }
+
+#[test]
+fn the_cohorts_organizer_amends_an_enrolment_and_keeps_its_nip() {
+    let mut c = Given::<Cohort>::new(Some(workflow("change-project-pka")));
+    let amended = someone(NIP, "Siti Rahmawati Putri", "Kepala Bidang", "dinkes").unwrap();
+    c.ok(organizer(), open());
+    // Nobody enrolled yet: nothing to amend.
+    assert!(matches!(
+        c.refused(organizer(), C::AmendEnrolment(amended.clone())),
+        DomainError::NotFound { .. }
+    ));
+    c.ok(organizer(), C::Enrol(enrollment()));
+    // Only the cohort's organizer.
+    says(
+        &forbidden(c.refused(
+            Actor::new("organizer-2", Role::Organizer),
+            C::AmendEnrolment(amended.clone()),
+        )),
+        "only the organizer",
+    );
+    says(
+        &forbidden(c.refused(mentor(), C::AmendEnrolment(amended.clone()))),
+        "organizers do",
+    );
+    // A NIP is who the participant is: not amended.
+    let other_nip = Participant::new(
+        PersonId::parse(PERSON).unwrap(),
+        &Nip::parse_field("nip", "199001012015032001").unwrap(),
+        "Siti Rahmawati",
+        "Kepala Bidang Pelayanan",
+        "dpmptsp",
+    )
+    .unwrap();
+    assert_eq!(
+        invalid(c.refused(organizer(), C::AmendEnrolment(other_nip))),
+        "participant.nip"
+    );
+    let events = c.ok(organizer(), C::AmendEnrolment(amended.clone()));
+    assert!(
+        matches!(&events[..], [E::EnrolmentAmended { participant }] if *participant == amended)
+    );
+    let enrolled = c.state.enrollments.values().next().unwrap();
+    assert_eq!(enrolled.participant, amended);
+    assert_eq!(
+        (enrolled.mentor.as_str(), enrolled.ordinal),
+        ("mentor-1", 1)
+    );
+    // The same values again write nothing.
+    assert!(
+        c.ok(organizer(), C::AmendEnrolment(amended.clone()))
+            .is_empty()
+    );
+    // A reassignment changes the staff, never the participant's fields.
+    let moved = Enrollment::new(
+        enrollment().participant,
+        "mentor-2",
+        "coach-1",
+        &["examiner-1".into()],
+    )
+    .unwrap();
+    c.ok(organizer(), C::Reassign(moved));
+    let enrolled = c.state.enrollments.values().next().unwrap();
+    assert_eq!(
+        (enrolled.participant.clone(), enrolled.mentor.as_str()),
+        (amended, "mentor-2")
+    );
+}

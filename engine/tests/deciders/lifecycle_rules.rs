@@ -11,12 +11,13 @@ use jejak_engine::domain::change_project::{
     Agreement, ChangeProject, Grade, ProjectCommand as C, ProjectEvent as E, Replication, Staff,
     TargetRating,
 };
+use jejak_engine::domain::cohort::Participant;
 use jejak_engine::domain::innovation::{
     Amendment, Form, Innovation, InnovationCommand as I, InnovationEvent as IE, Origin, Profile,
     Source,
 };
 use jejak_engine::domain::values::{
-    Horizon, InnovationId, OpdCode, ProjectId, Rating, TrainingLevel,
+    Horizon, InnovationId, Nip, OpdCode, PersonId, ProjectId, Rating, TrainingLevel,
 };
 use jejak_engine::domain::{Actor, Role};
 use jejak_engine::workflow::{SignOff, WorkflowRegistry};
@@ -664,5 +665,50 @@ fn an_officer_amends_the_profile_as_its_own_event() {
     assert_eq!(
         invalid(i.refused(officer("dinkes"), I::AmendProfile(bad))),
         "sdgs"
+    );
+}
+
+#[test]
+fn a_project_follows_its_cohorts_enrolment_amendment() {
+    let mut p = pka();
+    let amended = someone(NIP, "Siti Rahmawati Putri", "Kepala Bidang", "dinkes").unwrap();
+    let follow = |participant: &Participant, cohort_version: u64| C::FollowEnrolment {
+        participant: participant.clone(),
+        cohort_version,
+    };
+    // Only the cohort's organizer (or jejak) amends the project's participant.
+    for who in [
+        participant(),
+        mentor(),
+        Actor::new("organizer-9", Role::Organizer),
+    ] {
+        forbidden(p.refused(who, follow(&amended, 5)));
+    }
+    let events = p.ok(organizer(), follow(&amended, 5));
+    assert!(matches!(
+        &events[..],
+        [E::ParticipantAmended {
+            cohort_version: 5,
+            ..
+        }]
+    ));
+    assert_eq!(p.state.participant(), Some(&amended));
+    // Repeated, or an older version arriving late: nothing.
+    let before = enrollment().participant;
+    assert!(p.ok(system(), follow(&amended, 6)).is_empty());
+    assert!(p.ok(system(), follow(&before, 4)).is_empty());
+    assert_eq!(p.state.participant(), Some(&amended));
+    // Another person's fields are not this project's.
+    let stranger = Participant::new(
+        PersonId::generate(),
+        &Nip::parse_field("nip", "199001012015032001").unwrap(),
+        "Budi",
+        "Staf",
+        "dinkes",
+    )
+    .unwrap();
+    assert_eq!(
+        invalid(p.refused(system(), follow(&stranger, 7))),
+        "participant"
     );
 }

@@ -409,6 +409,25 @@ impl Projection for ProjectBoard {
                 row.coach.clone_from(&staff.coach);
                 row.examiners.clone_from(&staff.examiners);
             }
+            // The project follows its cohort's amendment of the enrolment:
+            // the view keeps the new sealed value, as at the proposal.
+            ProjectEvent::ParticipantAmended { participant, .. } => {
+                let personal = serde_json::from_str::<serde_json::Value>(&event.payload)
+                    .ok()
+                    .and_then(|payload| sealed_in(&payload).into_iter().next());
+                let shown = |text: &str| {
+                    if personal.is_some() {
+                        String::new()
+                    } else {
+                        text.to_owned()
+                    }
+                };
+                row.participant_nip = shown(participant.nip.as_str());
+                row.participant_name = shown(&participant.name);
+                row.position = shown(&participant.position);
+                row.personal = personal;
+                row.opd = participant.opd.to_string();
+            }
             ProjectEvent::CommentAdded { .. }
             | ProjectEvent::ProposalMarkedReady { .. }
             | ProjectEvent::WorkplacePhaseStarted { .. }

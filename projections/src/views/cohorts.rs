@@ -90,7 +90,7 @@ impl Projection for Cohorts {
                     row.enrolled += 1;
                 }
             }
-            CohortEvent::StaffReassigned { .. } => {}
+            CohortEvent::StaffReassigned { .. } | CohortEvent::EnrolmentAmended { .. } => {}
             CohortEvent::CohortWorkflowChanged {
                 workflow,
                 workflow_version,

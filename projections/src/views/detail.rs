@@ -345,6 +345,23 @@ impl ProjectDetail {
                         staff.examiners.join(", ")
                     ),
                 ),
+                E::ParticipantAmended { participant, .. } => {
+                    // Which fields changed, not their values: the page's
+                    // header shows the participant as they now read.
+                    let before = state.participant();
+                    let changed: Vec<&str> = [
+                        ("name", before.is_some_and(|b| b.name != participant.name)),
+                        (
+                            "position",
+                            before.is_some_and(|b| b.position != participant.position),
+                        ),
+                        ("opd", before.is_some_and(|b| b.opd != participant.opd)),
+                    ]
+                    .into_iter()
+                    .filter_map(|(field, differs)| differs.then_some(field))
+                    .collect();
+                    note("participant_amended", None, &changed.join(", "));
+                }
                 E::StateChanged { .. } => {}
             }
             state = ChangeProject::evolve(state, &recorded.event);

@@ -108,6 +108,59 @@ impl App {
         .map_err(domain)
     }
 
+    /// The participant of `nip` in `cohort_id` as amended by `name`,
+    /// `position` and `opd` (each only when given), and the enrolment as
+    /// it stands. Another organizer's cohort, and a NIP not enrolled in
+    /// it, are answered as not found.
+    pub(super) async fn amended(
+        &self,
+        actor: &Actor,
+        cohort_id: &CohortId,
+        nip: &str,
+        fields: [Option<&str>; 3],
+    ) -> Result<(Participant, Enrollment), Status> {
+        require(actor, &[Role::Organizer], "amend an enrolment")?;
+        let nip = Nip::parse_field("nip", nip).map_err(domain)?;
+        let [name, position, opd] = fields;
+        if fields.iter().all(Option::is_none) {
+            return Err(invalid(
+                "name",
+                "say what to amend: a name, a position or an OPD",
+            ));
+        }
+        if let Some(opd) = opd {
+            self.require_unit("opd", opd, &[UnitKind::Opd, UnitKind::Kecamatan], false)
+                .await?;
+        }
+        let cohort = self
+            .own_cohort(actor, cohort_id)
+            .await?
+            .ok_or_else(|| not_found("cohort", cohort_id.as_str()))?;
+        let person = self
+            .engine()
+            .store()
+            .find_person(&nip)
+            .await
+            .map_err(status)?;
+        let enrolled = person
+            .and_then(|person| cohort.enrollments.get(&person))
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "no participant with this NIP is enrolled in cohort {cohort_id}; check the NIP (jejak cohort find --nip)"
+                ))
+            })?;
+        let p = &enrolled.participant;
+        let participant = Participant::new(
+            p.person.clone(),
+            &p.nip,
+            name.unwrap_or(&p.name),
+            position.unwrap_or(&p.position),
+            opd.unwrap_or(p.opd.as_str()),
+        )
+        .map_err(|e| domain(rename_participant(e)))?;
+        Ok((participant, enrolled.clone()))
+    }
+
     /// Enrols as `r` asks. The people index holds the NIP only when the
     /// enrolment is in the log: a row this request made is taken back when
     /// the command appends nothing (refused, or already recorded), and put
@@ -153,6 +206,20 @@ impl App {
             store.unindex_person(&person, &nip).await.map_err(status)?;
         }
         Ok(Response::new(written(outcome.map_err(status)?)))
+    }
+}
+
+/// A participant's field as a request names it (`name`, not
+/// `participant.name`).
+fn rename_participant(err: jejak_engine::domain::DomainError) -> jejak_engine::domain::DomainError {
+    match err {
+        jejak_engine::domain::DomainError::Invalid { field, reason } => {
+            jejak_engine::domain::DomainError::Invalid {
+                field: field.trim_start_matches("participant.").to_owned(),
+                reason,
+            }
+        }
+        other => other,
     }
 }
 
@@ -224,6 +291,26 @@ impl pb::cohorts_server::Cohorts for App {
         let outcome = self
             .engine()
             .reassign_staff(&ctx, &cohort_id, enrollment)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(written(outcome)))
+    }
+
+    async fn amend_enrolment(&self, request: Request<pb::AmendEnrolmentRequest>) -> Written {
+        let (ctx, r) = self.command(request)?;
+        let cohort_id = CohortId::parse(&r.cohort_id).map_err(domain)?;
+        let (participant, _) = self
+            .amended(
+                &ctx.actor,
+                &cohort_id,
+                &r.nip,
+                [r.name.as_deref(), r.position.as_deref(), r.opd.as_deref()],
+            )
+            .await?;
+        // The cohort, then the participant's project.
+        let outcome = self
+            .engine()
+            .amend_enrolment(&ctx, &cohort_id, participant)
             .await
             .map_err(status)?;
         Ok(Response::new(written(outcome)))

@@ -3,7 +3,7 @@
 //! (`ListOutbox`, `RetryOutboxMessage`).
 
 use jejak_engine::domain::{Actor, Role};
-use jejak_engine::notifications::{Contact, staff_key};
+use jejak_engine::notifications::{Contact, Lang, staff_key};
 use jejak_engine::store::{OutboxFilter, OutboxRow, OutboxSummary};
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -38,6 +38,7 @@ fn contact_out(actor: &Actor, contact: Option<Contact>) -> pb::Contact {
             .collect(),
         set,
         key_id,
+        lang: contact.lang.as_str().to_owned(),
     }
 }
 
@@ -65,6 +66,7 @@ pub(crate) fn summary_out(s: OutboxSummary) -> pb::OutboxSummary {
         retrying: s.retrying,
         failed: s.failed,
         sent: s.sent,
+        dropped: s.dropped,
         oldest_pending: s.oldest_pending.map(timestamp),
     }
 }
@@ -81,7 +83,8 @@ impl pb::notifications_server::Notifications for App {
             .contact
             .ok_or_else(|| invalid("contact", "is required: email and/or whatsapp"))?;
         let contact = Contact::new(&c.email, &c.whatsapp, c.digest, &c.opt_out)
-            .map_err(crate::convert::domain)?;
+            .map_err(crate::convert::domain)?
+            .in_lang(Lang::parse(&c.lang).map_err(crate::convert::domain)?);
         self.engine()
             .set_contact(&actor, &contact)
             .await
@@ -148,14 +151,7 @@ impl pb::notifications_server::Notifications for App {
         let actor = self.actor(&request)?;
         require(&actor, &[Role::Admin], "retry a message of the outbox")?;
         let id = request.into_inner().id;
-        let id = id.trim();
-        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-        {
-            return Err(invalid(
-                "id",
-                "is not a message id; copy it from `jejak admin outbox list`",
-            ));
-        }
+        let id = message_id(&id)?;
         let now = self.engine().clock().now();
         let row = self
             .engine()
@@ -166,4 +162,41 @@ impl pb::notifications_server::Notifications for App {
             .ok_or_else(|| not_found("message", id))?;
         Ok(Response::new(message_out(row)))
     }
+
+    async fn dismiss_outbox_message(
+        &self,
+        request: Request<pb::DismissOutboxMessageRequest>,
+    ) -> Result<Response<pb::OutboxMessage>, Status> {
+        let actor = self.actor(&request)?;
+        require(&actor, &[Role::Admin], "dismiss a message of the outbox")?;
+        let r = request.into_inner();
+        let id = message_id(&r.id)?;
+        let reason = match r.reason.trim() {
+            "" => "dismissed by an operator".to_owned(),
+            text if text.chars().count() > 500 => {
+                return Err(invalid("reason", "is longer than 500 characters"));
+            }
+            text => format!("dismissed by an operator: {text}"),
+        };
+        let row = self
+            .engine()
+            .store()
+            .dismiss_message(id, &reason)
+            .await
+            .map_err(status)?
+            .ok_or_else(|| not_found("message", id))?;
+        Ok(Response::new(message_out(row)))
+    }
+}
+
+/// A message id as an operator gives it, checked.
+fn message_id(id: &str) -> Result<&str, Status> {
+    let id = id.trim();
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(invalid(
+            "id",
+            "is not a message id; copy it from `jejak admin outbox list`",
+        ));
+    }
+    Ok(id)
 }

@@ -45,6 +45,7 @@ macro_rules! write_requests {
 write_requests!(
     pb::OpenCohortRequest,
     pb::EnrolParticipantRequest,
+    pb::AmendEnrolmentRequest,
     pb::ProjectAction,
     pb::ProposeRequest,
     pb::ReviseProposalRequest,

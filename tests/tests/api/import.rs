@@ -546,22 +546,46 @@ async fn a_roster_enrols_once_and_reassigns_what_changed(db: &TestDb) {
         .unwrap()
         .into_inner();
     assert_eq!(cohort.cohort.unwrap().enrolled, 2);
-    // A new name is not the import's to write.
+    // A new name amends the enrolment: the dry run says so and writes
+    // nothing; applied, a name and a mentor change together.
+    let head = app.app.engine().store().known_head();
+    let dry = import(
+        &app,
+        &p.organizer,
+        Some(COHORT),
+        false,
+        roster("mentor-3", "Budi S."),
+    )
+    .await
+    .unwrap();
+    assert_eq!(line(&dry, 3).changes, vec!["amended: name"], "{dry:?}");
+    assert_eq!(app.app.engine().store().known_head(), head);
     let renamed = import(
         &app,
         &p.organizer,
         Some(COHORT),
         true,
-        roster("mentor-3", "Budi S."),
+        roster("mentor-4", "Budi S."),
     )
     .await
     .unwrap();
-    assert_eq!(outcomes(&renamed, pb::RowOutcome::Refused), vec![3]);
-    assert!(
-        line(&renamed, 3)
-            .reason
-            .contains("not changed by an import")
+    assert_eq!(
+        line(&renamed, 3).changes,
+        vec!["amended: name", "reassigned: mentor"],
+        "{renamed:?}"
     );
+    assert_eq!(line(&renamed, 3).id, format!("{COHORT}/002"));
+    let again = import(
+        &app,
+        &p.organizer,
+        Some(COHORT),
+        true,
+        roster("mentor-4", "Budi S."),
+    )
+    .await
+    .unwrap();
+    // The cohort reads the amended name: the same file is unchanged.
+    assert_eq!(again.unchanged, 2, "{again:?}");
     // Another organizer's cohort is not found.
     let other = app.token(Role::Organizer, "organizer-2");
     let refused = import(
@@ -569,7 +593,7 @@ async fn a_roster_enrols_once_and_reassigns_what_changed(db: &TestDb) {
         &other,
         Some(COHORT),
         false,
-        roster("mentor-3", "Budi Santoso"),
+        roster("mentor-4", "Budi S."),
     )
     .await
     .unwrap_err();

@@ -1,5 +1,6 @@
 //! The rules of the lifecycles over gRPC (ADR 0027): reassignment takes
-//! effect on the project and its inbox items, results and grades are
+//! effect on the project and its inbox items, an amended enrolment on
+//! the project's views and page, results and grades are
 //! recorded once and corrected with a reason, the plan changes through the
 //! mentor, an innovation's profile is amended, and replication meets in
 //! both lifecycles, once.
@@ -15,6 +16,7 @@ use super::*;
 
 on_both_backends!(
     a_reassignment_moves_the_project_and_its_inbox_to_the_new_mentor,
+    an_amended_enrolment_reaches_the_project_sealed,
     results_and_grades_are_recorded_once_and_corrected_with_a_reason,
     the_plan_changes_after_acceptance_through_the_mentor,
     an_officer_amends_an_innovations_profile,
@@ -666,5 +668,146 @@ async fn a_projects_replication_meets_its_innovation_once(db: &TestDb) {
         stats.by_adopters
     );
     assert_eq!(stats.by_adopters.get("1"), None);
+    app.stop().await;
+}
+
+async fn an_amended_enrolment_reaches_the_project_sealed(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let p = People::of(&app);
+    let proposed = proposed(&app, &p).await;
+    let amend = |request_id: &str| pb::AmendEnrolmentRequest {
+        request_id: request_id.into(),
+        cohort_id: COHORT.into(),
+        nip: super::NIP.into(),
+        name: Some("Siti Rahmawati Putri".into()),
+        opd: Some("dinkes".into()),
+        ..Default::default()
+    };
+    let amended = app
+        .cohorts(&p.organizer)
+        .amend_enrolment(amend("amend"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!amended.events.is_empty());
+    // The project's row and page read the amended values; the position
+    // stays as enrolled, since it was not given.
+    let project = get(&app, &p.organizer, amended.position).await;
+    assert_eq!(project.participant_name, "Siti Rahmawati Putri");
+    assert_eq!(project.opd, "dinkes");
+    let project = get(&app, &p.participant, amended.position).await;
+    assert_eq!(project.participant_name, "Siti Rahmawati Putri");
+    let page = app
+        .projects(&p.mentor)
+        .get_project_detail(pb::GetProjectRequest {
+            project_id: project_id(),
+            min_position: amended.position,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        page.project.as_ref().unwrap().participant_name,
+        "Siti Rahmawati Putri"
+    );
+    let note = page
+        .notes
+        .iter()
+        .find(|n| n.kind == "participant_amended")
+        .expect("the amendment is on the page");
+    assert_eq!(note.text, "name, opd");
+    // The same request again, and the same values under another, write
+    // nothing.
+    let again = app
+        .cohorts(&p.organizer)
+        .amend_enrolment(amend("amend"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.duplicate);
+    let same = app
+        .cohorts(&p.organizer)
+        .amend_enrolment(amend("amend-again"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(same.events.is_empty());
+    // The new name is sealed in both streams, like the enrolment's.
+    for stream_id in [proposed.stream_id.clone(), format!("cohort-{COHORT}")] {
+        let history = app
+            .audit(&p.auditor)
+            .read_stream(pb::ReadStreamRequest {
+                stream_id: stream_id.clone(),
+                from_version: 0,
+                limit: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let amended = history
+            .events
+            .iter()
+            .find(|e| {
+                matches!(
+                    e.event_type.as_str(),
+                    "EnrolmentAmended" | "ParticipantAmended"
+                )
+            })
+            .unwrap_or_else(|| panic!("{stream_id} holds the amendment"));
+        assert!(
+            !amended.payload_json.contains("Putri"),
+            "{}",
+            amended.payload_json
+        );
+        assert!(
+            amended.payload_json.contains("sealed"),
+            "{}",
+            amended.payload_json
+        );
+    }
+    // Who may: the cohort's organizer; a mentor is refused, another
+    // organizer and a NIP not enrolled are told it is not found; nothing to
+    // amend, or a bad value, is invalid.
+    let refused = app
+        .cohorts(&p.mentor)
+        .amend_enrolment(amend("mentor"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    let stranger = app
+        .cohorts(&app.token(Role::Organizer, "organizer-9"))
+        .amend_enrolment(amend("stranger"))
+        .await
+        .unwrap_err();
+    assert_eq!(stranger.code(), Code::NotFound, "{stranger:?}");
+    let unknown = app
+        .cohorts(&p.organizer)
+        .amend_enrolment(pb::AmendEnrolmentRequest {
+            nip: "198001012005011001".into(),
+            ..amend("unknown")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
+    let nothing = app
+        .cohorts(&p.organizer)
+        .amend_enrolment(pb::AmendEnrolmentRequest {
+            name: None,
+            opd: None,
+            ..amend("nothing")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(nothing.code(), Code::InvalidArgument, "{nothing:?}");
+    let empty = app
+        .cohorts(&p.organizer)
+        .amend_enrolment(pb::AmendEnrolmentRequest {
+            name: Some("  ".into()),
+            ..amend("empty")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(empty.code(), Code::InvalidArgument, "{empty:?}");
+    assert!(empty.message().contains("name"), "{empty:?}");
     app.stop().await;
 }

@@ -2,6 +2,7 @@
 
 mod backdating;
 mod bad_input;
+mod delivery;
 mod evidence;
 mod fuzz;
 mod import;

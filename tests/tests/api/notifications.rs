@@ -25,6 +25,8 @@ on_both_backends!(
     reminders_before_and_after_a_due_date_go_on_after_the_training,
     a_failing_endpoint_is_retried_with_backoff_and_shows_in_the_outbox,
     a_contact_is_its_owners_sealed_and_erased_with_them,
+    a_proposal_is_reminded_before_its_plan_falls_due,
+    a_first_start_mid_week_waits_for_the_summary_day,
 );
 
 const SECRET: &[u8] = b"a-webhook-secret-shared-with-the-gateway";
@@ -35,8 +37,22 @@ const ORGANIZER_MAIL: &str = "penyelenggara@bpsdm.bantenprov.go.id";
 /// A server whose notifications go to `smtp` and `hook`, with a master key
 /// that survives a restart.
 async fn spawn(db: &TestDb, smtp: &SmtpSink, hook: &HookSink) -> TestApp {
+    spawn_on(db, smtp, hook, None).await
+}
+
+/// As [`spawn`], its engine on `clock` when given (the tests' own clock
+/// starts on Monday 2 March 2026).
+async fn spawn_on(
+    db: &TestDb,
+    smtp: &SmtpSink,
+    hook: &HookSink,
+    clock: Option<std::sync::Arc<jejak_engine::clock::ManualClock>>,
+) -> TestApp {
     let (smtp_port, url) = (smtp.addr.port(), hook.url());
     spawn_app_with(db, move |config| {
+        if let Some(clock) = clock {
+            config.clock = clock;
+        }
         config.engine.master_key = Some(MasterKey::from_bytes(&[9; 32]));
         config.notify = NotifyConfig {
             smtp: Some(SmtpConfig {
@@ -45,6 +61,8 @@ async fn spawn(db: &TestDb, smtp: &SmtpSink, hook: &HookSink) -> TestApp {
                 from: "jejak <jejak@bpsdm.bantenprov.go.id>".into(),
                 tls: SmtpTls::None,
                 credentials: None,
+                auth: jejak_notify::SmtpAuth::Any,
+                ca_pem: None,
             }),
             webhook: Some(WebhookConfig::new(&url, SECRET.to_vec()).unwrap()),
             // Delivery in the background only as the server starts: the
@@ -381,6 +399,38 @@ async fn reminders_before_and_after_a_due_date_go_on_after_the_training(db: &Tes
     });
     assert_eq!(per_person[PARTICIPANT_MAIL], 4);
     assert_eq!(per_person[MENTOR_MAIL], 4);
+    // Still overdue a month on, after the training: told again, both; a
+    // day later nothing more; again after another month. The short-term
+    // milestone, overdue since April, is not (it belonged to the training).
+    app.clock.set(step(2026, 12, 31));
+    notify(&app).await;
+    let mails = smtp.wait_for(10).await;
+    let again: Vec<&Mail> = to(&mails, MENTOR_MAIL)
+        .into_iter()
+        .filter(|m| m.subject().starts_with("Masih terlambat"))
+        .collect();
+    assert_eq!(again.len(), 1, "{:#?}", subjects(&to(&mails, MENTOR_MAIL)));
+    assert!(
+        again[0].body.contains("jangka menengah"),
+        "{}",
+        again[0].body
+    );
+    assert!(
+        again[0]
+            .subject()
+            .contains("Semua loket memakai antrian daring")
+    );
+    app.clock.set(step(2027, 1, 1));
+    notify(&app).await;
+    app.clock.set(step(2027, 1, 30));
+    notify(&app).await;
+    let mails = smtp.wait_for(12).await;
+    assert_eq!(
+        mails.len(),
+        12,
+        "{:#?}",
+        subjects(&mails.iter().collect::<Vec<_>>())
+    );
     // What they opted out of was dropped, and says so.
     let outbox = outbox(&app, &p).await;
     for kind in ["inbox", "decision", "seminar"] {
@@ -649,6 +699,81 @@ async fn a_contact_is_its_owners_sealed_and_erased_with_them(db: &TestDb) {
             .last_error
             .contains("contact could not be read"),
         "{failed:?}"
+    );
+    app.stop().await;
+}
+
+async fn a_proposal_is_reminded_before_its_plan_falls_due(db: &TestDb) {
+    let (app, p, smtp, _hook) = rig(db).await;
+    set_contact(
+        &app,
+        &p.participant,
+        contact(PARTICIPANT_MAIL, "", true, &["decision", "seminar"]),
+    )
+    .await;
+    set_contact(&app, &p.mentor, contact(MENTOR_MAIL, "", false, &["inbox"])).await;
+    app.projects(&p.participant)
+        .propose(propose())
+        .await
+        .unwrap();
+    // Still at the proposal three days before m1 falls due (15 April):
+    // both hear of it, told that the plan awaits approval.
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 4, 12, 1, 0, 0).unwrap());
+    notify(&app).await;
+    let mails = smtp.wait_for(2).await;
+    for address in [PARTICIPANT_MAIL, MENTOR_MAIL] {
+        let theirs = to(&mails, address);
+        assert_eq!(
+            subjects(&theirs),
+            ["Pengingat: milestone jatuh tempo 15 April 2026 (pka-2026-1/001)"]
+        );
+        assert!(
+            theirs[0].body.contains("rencana aksinya belum disetujui"),
+            "{}",
+            theirs[0].body
+        );
+    }
+    // Past the date nothing is flagged overdue: the plan is not accepted
+    // yet, and the workflow marks milestones overdue from the workplace
+    // phase on.
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 4, 16, 1, 0, 0).unwrap());
+    notify(&app).await;
+    notify(&app).await;
+    assert_eq!(smtp.mails().await.len(), 2);
+    app.stop().await;
+}
+
+async fn a_first_start_mid_week_waits_for_the_summary_day(db: &TestDb) {
+    let (smtp, hook) = (SmtpSink::start().await, HookSink::start().await);
+    // First started on Wednesday 4 March 2026, 15:00 WIB.
+    let clock = std::sync::Arc::new(jejak_engine::clock::ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 4, 8, 0, 0).unwrap(),
+    ));
+    let app = spawn_on(db, &smtp, &hook, Some(clock.clone())).await;
+    let p = People::of(&app);
+    enrolled(&app, &p).await;
+    set_contact(&app, &p.organizer, contact(ORGANIZER_MAIL, "", true, &[])).await;
+    app.projects(&p.participant)
+        .propose(propose())
+        .await
+        .unwrap();
+    notify(&app).await;
+    notify(&app).await;
+    let outbox = outbox(&app, &p).await;
+    assert!(
+        outbox.messages.iter().all(|m| m.kind != "weekly_summary"),
+        "no summary of a week already under way: {:?}",
+        outbox.messages
+    );
+    // Monday 9 March, 07:00 WIB: the week's summary.
+    clock.set(Utc.with_ymd_and_hms(2026, 3, 9, 0, 0, 0).unwrap());
+    notify(&app).await;
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(
+        subjects(&to(&mails, ORGANIZER_MAIL)),
+        ["Ringkasan mingguan angkatan pka-2026-1 (2026-W11)"]
     );
     app.stop().await;
 }

@@ -87,6 +87,15 @@ pub(crate) async fn call_on(
             .map(drop),
         "Cohorts.EnrolParticipant" => cohorts.enrol_participant(enrol()).await.map(drop),
         "Cohorts.ReassignStaff" => cohorts.reassign_staff(enrol()).await.map(drop),
+        "Cohorts.AmendEnrolment" => cohorts
+            .amend_enrolment(pb::AmendEnrolmentRequest {
+                cohort_id: COHORT.into(),
+                nip: enrol().participant.unwrap_or_default().nip,
+                position: Some("Kepala Bidang".into()),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
         "Cohorts.StartWorkplacePhase" => cohorts.start_workplace_phase(act()).await.map(drop),
         "Cohorts.ListCohorts" => cohorts
             .list_cohorts(pb::ListCohortsRequest::default())
@@ -546,6 +555,13 @@ pub(crate) async fn call_on(
             })
             .await
             .map(drop),
+        "Notifications.DismissOutboxMessage" => notifications
+            .dismiss_outbox_message(pb::DismissOutboxMessageRequest {
+                id: "0193a0b2-0000-7000-8000-000000000000".into(),
+                reason: String::new(),
+            })
+            .await
+            .map(drop),
         other => panic!("no such RPC in the table: {other}"),
     }
 }
@@ -598,6 +614,10 @@ const TABLE: &[(&str, &[&str])] = &[
     (
         "Cohorts.ReassignStaff",
         &["other-organizer", "mentor", "auditor"],
+    ),
+    (
+        "Cohorts.AmendEnrolment",
+        &["other-organizer", "mentor", "participant", "auditor"],
     ),
     (
         "Cohorts.StartWorkplacePhase",
@@ -824,6 +844,10 @@ const TABLE: &[(&str, &[&str])] = &[
         "Notifications.RetryOutboxMessage",
         &["participant", "mentor", "organizer", "auditor"],
     ),
+    (
+        "Notifications.DismissOutboxMessage",
+        &["participant", "mentor", "organizer", "auditor"],
+    ),
 ];
 
 /// Every RPC of the API, for the token checks.
@@ -831,6 +855,7 @@ const ALL: &[&str] = &[
     "Cohorts.OpenCohort",
     "Cohorts.EnrolParticipant",
     "Cohorts.ReassignStaff",
+    "Cohorts.AmendEnrolment",
     "Cohorts.StartWorkplacePhase",
     "Cohorts.ListCohorts",
     "Cohorts.GetCohortProgress",
@@ -907,6 +932,7 @@ const ALL: &[&str] = &[
     "Notifications.ClearContact",
     "Notifications.ListOutbox",
     "Notifications.RetryOutboxMessage",
+    "Notifications.DismissOutboxMessage",
 ];
 
 pub(crate) async fn fixture(
@@ -961,7 +987,9 @@ async fn every_rpc_refuses_the_roles_that_do_not_belong(db: &TestDb) {
                 || (ON_AN_INNOVATION.contains(rpc) && INNOVATION_STRANGERS.contains(who))
                 || (matches!(
                     *rpc,
-                    "Cohorts.GetCohortProgress" | "Cohorts.StartWorkplacePhaseAll"
+                    "Cohorts.GetCohortProgress"
+                        | "Cohorts.StartWorkplacePhaseAll"
+                        | "Cohorts.AmendEnrolment"
                 ) && *who == "other-organizer");
             let expected = if stranger {
                 Code::NotFound

@@ -137,6 +137,26 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
         created_at: chrono::Utc::now(),
     };
     assert_eq!(store.enqueue(&[message.clone(), message]).await.unwrap(), 1);
+    // The deliverer claims under its lease, settles, and prunes.
+    let lease = store
+        .acquire_lease(
+            "outbox-delivery",
+            uuid::Uuid::now_v7(),
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .unwrap()
+        .expect("nobody else holds it");
+    let claim = jejak_engine::store::Claim {
+        holder: "server-1".into(),
+        epoch: lease.token(),
+        until: chrono::Utc::now() + chrono::Duration::minutes(5),
+    };
+    let claimed = store
+        .claim_due(chrono::Utc::now(), 10, &claim, Some(&lease))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
     store
         .settle_messages(
             &["m-1".to_owned()],
@@ -145,10 +165,19 @@ async fn the_server_role_may_read_and_append_but_not_change_the_schema_or_the_hi
                 delivery_id: "m-1".into(),
                 delivered: vec!["email".into()],
             },
+            Some(&claim),
+            Some(&lease),
         )
         .await
         .unwrap();
     assert_eq!(store.outbox_summary().await.unwrap().sent, 1);
+    assert_eq!(
+        store
+            .prune_sent(chrono::Utc::now() + chrono::Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
     assert!(engine.clear_contact(&mentor).await.unwrap());
     let owner_url = url.replace(&init.server, &init.owner);
     assert_eq!(

@@ -1,9 +1,8 @@
 //! A cohort's roster: each row names a participant by NIP and enrols them
 //! with their mentor, coach and examiners, or, for one enrolled before,
-//! reassigns the staff that changed (ADR 0027). A participant's name,
-//! position and OPD are what their enrolment recorded, sealed with their
-//! key (ADR 0022): a roster that says otherwise is refused with what to do,
-//! never written as a second enrolment (ADR 0031).
+//! amends the name, position or OPD that changed (`AmendEnrolment`, sealed
+//! with the participant's key like the enrolment, ADR 0022) and reassigns
+//! the staff that changed (ADR 0027); never a second enrolment (ADR 0031).
 
 use std::collections::HashMap;
 
@@ -98,11 +97,40 @@ fn read(c: &Cells<'_>, units: &UnitsState) -> Result<Wanted, Refusal> {
     Ok(wanted)
 }
 
-/// What a row becomes against the cohort as it is.
+/// What a row becomes against the cohort as it is (one per row of a file,
+/// held for the import's length: its size does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Plan {
     Enrol,
-    Reassign(Enrollment, Vec<&'static str>),
+    /// An enrolled participant whose row differs: their fields amended
+    /// (with the names of those that changed), their staff reassigned.
+    Change {
+        amend: Option<(Participant, Vec<&'static str>)>,
+        reassign: Option<(Enrollment, Vec<&'static str>)>,
+        held: Enrollment,
+    },
     Unchanged(Enrollment),
+}
+
+impl Plan {
+    /// What the report says a row changes.
+    fn changes(&self) -> Vec<String> {
+        match self {
+            Plan::Enrol => vec!["enrolled".into()],
+            Plan::Change {
+                amend, reassign, ..
+            } => amend
+                .iter()
+                .map(|(_, f)| format!("amended: {}", f.join(", ")))
+                .chain(
+                    reassign
+                        .iter()
+                        .map(|(_, f)| format!("reassigned: {}", f.join(", "))),
+                )
+                .collect(),
+            Plan::Unchanged(_) => vec![],
+        }
+    }
 }
 
 fn plan(w: &Wanted, enrolled: Option<&Enrollment>) -> Result<Plan, Refusal> {
@@ -110,20 +138,22 @@ fn plan(w: &Wanted, enrolled: Option<&Enrollment>) -> Result<Plan, Refusal> {
         return Ok(Plan::Enrol);
     };
     let p = &held.participant;
-    for (field, file, ours) in [
-        ("name", w.name.as_str(), p.name.as_str()),
-        ("position", w.position.as_str(), p.position.as_str()),
-        ("opd", w.opd.as_str(), p.opd.as_str()),
-    ] {
-        if file.trim() != ours {
-            return Err(Refusal::new(
-                field,
-                "differs from what the participant's enrolment recorded; a participant's \
-                 name, position and OPD are not changed by an import (they are theirs, sealed \
-                 with their key): write them in the file as enrolled",
-            ));
-        }
-    }
+    let participant = Participant::new(
+        p.person.clone(),
+        &p.nip,
+        w.name.trim(),
+        w.position.trim(),
+        &w.opd,
+    )
+    .map_err(domain_field)?;
+    let amended: Vec<&'static str> = [
+        ("name", participant.name != p.name),
+        ("position", participant.position != p.position),
+        ("opd", participant.opd != p.opd),
+    ]
+    .into_iter()
+    .filter_map(|(field, differs)| differs.then_some(field))
+    .collect();
     let mut changed = Vec::new();
     if held.mentor != w.mentor {
         changed.push("mentor");
@@ -134,12 +164,20 @@ fn plan(w: &Wanted, enrolled: Option<&Enrollment>) -> Result<Plan, Refusal> {
     if held.examiners != w.examiners {
         changed.push("examiners");
     }
-    let enrollment =
-        Enrollment::new(p.clone(), &w.mentor, &w.coach, &w.examiners).map_err(domain_field)?;
-    Ok(if changed.is_empty() {
-        Plan::Unchanged(held.clone())
+    if amended.is_empty() && changed.is_empty() {
+        return Ok(Plan::Unchanged(held.clone()));
+    }
+    let reassign = if changed.is_empty() {
+        None
     } else {
-        Plan::Reassign(enrollment, changed)
+        let enrollment = Enrollment::new(participant.clone(), &w.mentor, &w.coach, &w.examiners)
+            .map_err(domain_field)?;
+        Some((enrollment, changed))
+    };
+    Ok(Plan::Change {
+        amend: (!amended.is_empty()).then_some((participant, amended)),
+        reassign,
+        held: held.clone(),
     })
 }
 
@@ -150,6 +188,12 @@ impl App {
         options: &pb::ImportOptions,
         rows: Vec<pb::ImportRow>,
     ) -> Result<pb::ImportReport, Status> {
+        if options.cohort_id.trim().is_empty() {
+            return Err(crate::error::invalid(
+                "cohort_id",
+                "is required: name the cohort the roster is of in the options (jejak cohort list)",
+            ));
+        }
         let cohort_id = CohortId::parse(&options.cohort_id).map_err(crate::convert::domain)?;
         let not_found = || {
             Status::not_found(format!(
@@ -193,6 +237,29 @@ impl App {
         let mut commands = Vec::new();
         let mut index = Vec::new();
         for (i, (_, result)) in planned.iter().enumerate() {
+            if let Ok((
+                _,
+                Plan::Change {
+                    amend, reassign, ..
+                },
+            )) = result
+            {
+                // The amendment first: the reassignment keeps the
+                // participant as the cohort then reads.
+                for body in amend
+                    .iter()
+                    .map(|(p, _)| CohortCommand::AmendEnrolment(p.clone()))
+                    .chain(
+                        reassign
+                            .iter()
+                            .map(|(e, _)| CohortCommand::Reassign(e.clone())),
+                    )
+                {
+                    commands.push((context(actor, "import-preview")?, body));
+                    index.push(i);
+                }
+                continue;
+            }
             let body = match result {
                 Ok((w, Plan::Enrol)) => {
                     let participant = Participant::new(
@@ -208,9 +275,6 @@ impl App {
                             .map_err(crate::convert::domain)?,
                     )
                 }
-                Ok((_, Plan::Reassign(enrollment, _))) => {
-                    CohortCommand::Reassign(enrollment.clone())
-                }
                 _ => continue,
             };
             commands.push((context(actor, "import-preview")?, body));
@@ -224,19 +288,12 @@ impl App {
         let mut checked: Vec<(u32, Result<Done, Refusal>)> = planned
             .iter()
             .map(|(row, result)| {
-                let done = result.as_ref().map(|(_, plan)| match plan {
-                    Plan::Enrol => Done {
-                        id: String::new(),
-                        changes: vec!["enrolled".into()],
+                let done = result.as_ref().map(|(_, plan)| Done {
+                    id: match plan {
+                        Plan::Enrol => String::new(),
+                        Plan::Change { held, .. } | Plan::Unchanged(held) => code(&cohort_id, held),
                     },
-                    Plan::Reassign(e, changed) => Done {
-                        id: code(&cohort_id, e),
-                        changes: vec![format!("reassigned: {}", changed.join(", "))],
-                    },
-                    Plan::Unchanged(e) => Done {
-                        id: code(&cohort_id, e),
-                        changes: vec![],
-                    },
+                    changes: plan.changes(),
                 });
                 (*row, done.map_err(Clone::clone))
             })
@@ -299,34 +356,69 @@ impl App {
                         Err(failed) => return Err(failed),
                     }
                 }
-                Plan::Reassign(enrollment, changed) => {
-                    let what = format!(
-                        "reassign|{}|{:?}",
-                        w.nip.as_str(),
-                        (&w.mentor, &w.coach, &w.examiners)
-                    );
-                    let ctx = context(actor, &request_id("roster", cohort_id.as_str(), &what))?;
-                    let id = code(&cohort_id, &enrollment);
-                    match self
-                        .engine()
-                        .reassign_staff(&ctx, &cohort_id, enrollment)
-                        .await
-                    {
-                        Ok(outcome) => {
-                            position = position.max(outcome.position);
-                            Ok(Done {
-                                id,
-                                changes: if outcome.events.is_empty() || outcome.duplicate {
-                                    vec![]
-                                } else {
-                                    vec![format!("reassigned: {}", changed.join(", "))]
-                                },
-                            })
+                Plan::Change {
+                    amend,
+                    reassign,
+                    held,
+                } => {
+                    let id = code(&cohort_id, &held);
+                    let mut changes = Vec::new();
+                    let mut refused = None;
+                    if let Some((participant, fields)) = amend {
+                        let what = format!(
+                            "amend|{}|{:?}",
+                            w.nip.as_str(),
+                            (
+                                &participant.name,
+                                &participant.position,
+                                participant.opd.as_str()
+                            )
+                        );
+                        let ctx = context(actor, &request_id("roster", cohort_id.as_str(), &what))?;
+                        match self
+                            .engine()
+                            .amend_enrolment(&ctx, &cohort_id, participant)
+                            .await
+                        {
+                            Ok(outcome) => {
+                                position = position.max(outcome.position);
+                                if !outcome.events.is_empty() && !outcome.duplicate {
+                                    changes.push(format!("amended: {}", fields.join(", ")));
+                                }
+                            }
+                            Err(jejak_engine::engine::CommandError::Domain(err)) => {
+                                refused = Some(domain_field(err));
+                            }
+                            Err(err) => return Err(status(err)),
                         }
-                        Err(jejak_engine::engine::CommandError::Domain(err)) => {
-                            Err(domain_field(err))
+                    }
+                    if let (None, Some((enrollment, fields))) = (&refused, reassign) {
+                        let what = format!(
+                            "reassign|{}|{:?}",
+                            w.nip.as_str(),
+                            (&w.mentor, &w.coach, &w.examiners)
+                        );
+                        let ctx = context(actor, &request_id("roster", cohort_id.as_str(), &what))?;
+                        match self
+                            .engine()
+                            .reassign_staff(&ctx, &cohort_id, enrollment)
+                            .await
+                        {
+                            Ok(outcome) => {
+                                position = position.max(outcome.position);
+                                if !outcome.events.is_empty() && !outcome.duplicate {
+                                    changes.push(format!("reassigned: {}", fields.join(", ")));
+                                }
+                            }
+                            Err(jejak_engine::engine::CommandError::Domain(err)) => {
+                                refused = Some(domain_field(err));
+                            }
+                            Err(err) => return Err(status(err)),
                         }
-                        Err(err) => return Err(status(err)),
+                    }
+                    match refused {
+                        Some(refusal) => Err(refusal),
+                        None => Ok(Done { id, changes }),
                     }
                 }
             };
