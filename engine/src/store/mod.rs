@@ -39,6 +39,7 @@ pub mod merkle;
 mod outbox;
 mod people;
 mod plan;
+mod portal;
 mod postgres;
 mod roles;
 pub mod seal;
@@ -67,6 +68,7 @@ pub use lease::{Lease, LeaseRow, fence};
 pub use outbox::{
     ContactRow, MessageStatus, NewMessage, OutboxFilter, OutboxRow, OutboxSummary, Settle,
 };
+pub use portal::SessionRow;
 pub use postgres::VIEWS_CHANNEL;
 
 /// View notices kept for a slow reader before it misses some.
