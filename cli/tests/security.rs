@@ -26,7 +26,7 @@ fn serve(dir: &Path, umask: &str) -> (std::process::Child, u16) {
     let mut child = Command::new("sh")
         .args([
             "-c",
-            &format!("umask {umask} && exec \"$0\" serve --listen 127.0.0.1:{port}"),
+            &format!("umask {umask} && exec \"$0\" serve --listen 127.0.0.1:{port} --web-addr 127.0.0.1:0"),
             BIN,
         ])
         .current_dir(dir)
