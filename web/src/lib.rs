@@ -37,6 +37,7 @@
 mod assets;
 mod layout;
 mod mentor;
+mod organizer;
 mod participant;
 pub mod refusal;
 mod session;
@@ -135,6 +136,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .route("/kotak-masuk", get(mentor::inbox))
         .route("/kotak-masuk/langsung", get(mentor::live))
         .route("/keputusan", get(mentor::item).post(mentor::decide))
+        .route("/angkatan", get(organizer::board))
         .route("/aset/portal.css", get(assets::css))
         .route("/aset/portal.js", get(assets::js))
         .fallback(session::not_found)

@@ -287,6 +287,7 @@ pub(crate) async fn home(visitor: Visitor) -> Response {
     match session.row.role.as_str() {
         "participant" => visitor.finish(Redirect::to("/proyek").into_response()),
         "mentor" => visitor.finish(Redirect::to("/kotak-masuk").into_response()),
+        "organizer" => visitor.finish(Redirect::to("/angkatan").into_response()),
         role => {
             let body = html! {
                 h1 { (visitor.t("Selamat datang", "Welcome")) }

@@ -20,7 +20,8 @@ use super::{NIP, People, project_id};
 jejak_tests::on_both_backends!(
     a_link_signs_in_once_and_its_session_ends_by_signing_out,
     a_revoked_link_ends_its_session,
-    refusals_are_the_services_own_words_with_their_http_status
+    refusals_are_the_services_own_words_with_their_http_status,
+    an_organizer_reads_the_cohort_board
 );
 
 /// A portal on a random port over `app`, stopped when dropped.
@@ -390,6 +391,38 @@ async fn refusals_are_the_services_own_words_with_their_http_status(db: &TestDb)
         detail.notes.iter().any(|n| n.kind == "change_area_agreed"),
         "{:?}",
         detail.notes
+    );
+    drop(portal);
+    app.stop().await;
+}
+
+async fn an_organizer_reads_the_cohort_board(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let people = People::of(&app);
+    super::proposed(&app, &people).await;
+    let portal = spawn_portal(&app).await;
+    let base = format!("http://{}", portal.addr);
+    let organizer = signed_in(&base, &link(&app, Role::Organizer, "organizer-1").token).await;
+    let (status, html) = get(&base, "/angkatan", &organizer).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(super::COHORT));
+    let (status, html) = get(&base, &format!("/angkatan?id={}", super::COHORT), &organizer).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Siti Rahmawati"), "{html}");
+    assert!(html.contains("Antrian daring perizinan berusaha"));
+    // The figures are the service's.
+    let progress = app
+        .cohorts(&people.organizer)
+        .get_cohort_progress(pb::GetCohortProgressRequest {
+            cohort_id: super::COHORT.into(),
+            min_position: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        html.contains(&format!("<dt>proyek</dt><dd>{}</dd>", progress.projects)),
+        "{html}"
     );
     drop(portal);
     app.stop().await;
