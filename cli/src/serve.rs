@@ -655,8 +655,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some((
             listener,
             jejak_web::WebConfig {
-                secure_cookies: args.web_secure_cookies
-                    || file.web_secure_cookies.unwrap_or(false),
+                secure_cookies: args.web_secure_cookies || file.web_secure_cookies.unwrap_or(false),
                 ..jejak_web::WebConfig::default()
             },
         ))
@@ -840,7 +839,8 @@ pub fn issue(args: IssueArgs) -> anyhow::Result<()> {
 /// The portal's address: the flag (or JEJAK_WEB_ADDR), the config file's,
 /// else 127.0.0.1:8080.
 fn web_addr(flag: Option<SocketAddr>, file: Option<SocketAddr>) -> SocketAddr {
-    flag.or(file).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    flag.or(file)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)))
 }
 
 /// This server's id (ADR 0029), kept in `DATA_DIR/server-id` (0600) and

@@ -432,8 +432,9 @@ impl Keys {
     /// UNAUTHENTICATED saying what is wrong, as [`Keys::verify`]; a code
     /// without an id is refused (it could not be used only once).
     pub fn verify_link(&self, code: &str) -> Result<Verified, Status> {
-        let header = jsonwebtoken::decode_header(code)
-            .map_err(|_| Status::unauthenticated("the sign-in link is damaged; ask for a new one"))?;
+        let header = jsonwebtoken::decode_header(code).map_err(|_| {
+            Status::unauthenticated("the sign-in link is damaged; ask for a new one")
+        })?;
         if header.alg != Algorithm::HS256 {
             return Err(Status::unauthenticated(
                 "this is not a sign-in link of this server; ask for a new one",

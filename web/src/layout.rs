@@ -68,7 +68,12 @@ pub(crate) fn page(visitor: &impl Page, status: StatusCode, title: &str, body: M
 }
 
 /// A page that only says something: a heading and a paragraph.
-pub(crate) fn message(visitor: &impl Page, status: StatusCode, title: &str, text: &str) -> Response {
+pub(crate) fn message(
+    visitor: &impl Page,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+) -> Response {
     let body = html! {
         h1 { (title) }
         p.refusal role="alert" { (text) }
@@ -120,7 +125,11 @@ pub(crate) fn day(lang: Lang, ymd: &str) -> String {
 }
 
 /// A moment as people in the region read it (WIB by default).
-pub(crate) fn moment(lang: Lang, at: Option<&prost_types::Timestamp>, zone: chrono_tz::Tz) -> String {
+pub(crate) fn moment(
+    lang: Lang,
+    at: Option<&prost_types::Timestamp>,
+    zone: chrono_tz::Tz,
+) -> String {
     let Some(at) = at else {
         return String::new();
     };

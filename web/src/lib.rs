@@ -125,7 +125,10 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .saturating_add(1024 * 1024);
     Router::new()
         .route("/", get(session::home))
-        .route(SIGN_IN_PATH, get(session::sign_in_page).post(session::sign_in))
+        .route(
+            SIGN_IN_PATH,
+            get(session::sign_in_page).post(session::sign_in),
+        )
         .route("/keluar", post(session::sign_out))
         .route("/proyek", get(participant::my_projects))
         .route(

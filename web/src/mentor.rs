@@ -168,7 +168,11 @@ pub(crate) async fn live(State(portal): State<Portal>, mut visitor: Visitor) -> 
                 Ok::<_, Infallible>(Event::default().event("item").data(html))
             }))
         });
-    visitor.finish(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
+    visitor.finish(
+        Sse::new(events)
+            .keep_alive(KeepAlive::default())
+            .into_response(),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,7 +235,11 @@ pub(crate) async fn item(
             visitor.t("Setujui rencana aksi", "Approve the action plan"),
             true,
         ),
-        "plan_change" => ("setujui", visitor.t("Setujui perubahan", "Approve the change"), true),
+        "plan_change" => (
+            "setujui",
+            visitor.t("Setujui perubahan", "Approve the change"),
+            true,
+        ),
         "adoption_endorsement" => (
             "setujui",
             visitor.t("Kukuhkan penerapan", "Endorse the adoption"),
@@ -346,18 +354,38 @@ pub(crate) async fn decide(
     };
     let returning = form.aksi == "kembalikan";
     let written = match (form.jenis.as_str(), form.aksi.as_str()) {
-        ("milestone_evidence", "setujui") => app.approve_milestone(session.request(&portal, milestone(String::new()))).await,
+        ("milestone_evidence", "setujui") => {
+            app.approve_milestone(session.request(&portal, milestone(String::new())))
+                .await
+        }
         ("milestone_evidence", "kembalikan") => {
-            app.return_milestone(session.request(&portal, milestone(form.alasan.clone()))).await
+            app.return_milestone(session.request(&portal, milestone(form.alasan.clone())))
+                .await
         }
-        ("proposal", "setujui-area") => app.agree_change_area(session.request(&portal, action(String::new()))).await,
-        ("proposal", "setujui") => app.approve_action_plan(session.request(&portal, action(String::new()))).await,
-        ("proposal", "kembalikan") => app.return_action_plan(session.request(&portal, reasoned())).await,
-        ("plan_change", "setujui") => app.approve_plan_change(session.request(&portal, action(String::new()))).await,
+        ("proposal", "setujui-area") => {
+            app.agree_change_area(session.request(&portal, action(String::new())))
+                .await
+        }
+        ("proposal", "setujui") => {
+            app.approve_action_plan(session.request(&portal, action(String::new())))
+                .await
+        }
+        ("proposal", "kembalikan") => {
+            app.return_action_plan(session.request(&portal, reasoned()))
+                .await
+        }
+        ("plan_change", "setujui") => {
+            app.approve_plan_change(session.request(&portal, action(String::new())))
+                .await
+        }
         ("plan_change", "kembalikan") => {
-            app.return_plan_change(session.request(&portal, reasoned())).await
+            app.return_plan_change(session.request(&portal, reasoned()))
+                .await
         }
-        ("adoption_endorsement", "setujui") => app.endorse_adoption(session.request(&portal, action(String::new()))).await,
+        ("adoption_endorsement", "setujui") => {
+            app.endorse_adoption(session.request(&portal, action(String::new())))
+                .await
+        }
         _ => Err(jejak_server::error::invalid(
             "aksi",
             "is not a decision on this kind of item",
@@ -375,7 +403,11 @@ pub(crate) async fn decide(
             } else {
                 format!(
                     "/kotak-masuk?setelah={position}&pesan={}",
-                    if returning { "dikembalikan" } else { "disetujui" }
+                    if returning {
+                        "dikembalikan"
+                    } else {
+                        "disetujui"
+                    }
                 )
             };
             visitor.finish(Redirect::to(&target).into_response())

@@ -397,7 +397,8 @@ pub(crate) async fn upload_evidence(
                 Err(err) => Some((Err(too_large(limit, &err)), None)),
             }
         });
-        let parts = Box::pin(futures::stream::once(async move { Ok::<_, Status>(metadata) }).chain(chunks));
+        let parts =
+            Box::pin(futures::stream::once(async move { Ok::<_, Status>(metadata) }).chain(chunks));
         match app.upload_from(session.request(&portal, parts)).await {
             Ok(r) => uploaded = r.into_inner().attachment,
             Err(status) => return refused(&portal, &mut visitor, status).await,
@@ -505,7 +506,12 @@ pub(crate) async fn download(
         Some(Ok(first)) => first,
         Some(Err(status)) => return refused(&portal, &mut visitor, status).await,
         None => {
-            return refused(&portal, &mut visitor, Status::not_found("the file is empty")).await;
+            return refused(
+                &portal,
+                &mut visitor,
+                Status::not_found("the file is empty"),
+            )
+            .await;
         }
     };
     let attachment = first.attachment.unwrap_or_default();

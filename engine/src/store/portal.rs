@@ -65,7 +65,11 @@ impl EventStore {
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn consume_link(&self, token_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn consume_link(
+        &self,
+        token_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let done = match &self.inner.backend {
             Backend::Sqlite(s) => {
                 let _write = s.write_lock.lock().await;
@@ -188,7 +192,8 @@ impl EventStore {
     /// # Errors
     /// Storage failures.
     pub async fn end_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let sql = "UPDATE portal_sessions SET ended_at = $2 WHERE id_hash = $1 AND ended_at IS NULL";
+        let sql =
+            "UPDATE portal_sessions SET ended_at = $2 WHERE id_hash = $1 AND ended_at IS NULL";
         let done = match &self.inner.backend {
             Backend::Sqlite(s) => {
                 let _write = s.write_lock.lock().await;

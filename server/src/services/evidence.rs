@@ -330,7 +330,6 @@ impl App {
             already_stored: stored.already,
         }))
     }
-
 }
 
 type DownloadStream = Pin<Box<dyn Stream<Item = Result<pb::DownloadResponse, Status>> + Send>>;

@@ -87,7 +87,11 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, Strin
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with(&format!("{name}=")))
         .map(|v| {
-            let value = v[name.len() + 1..].split(';').next().unwrap_or("").to_owned();
+            let value = v[name.len() + 1..]
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .to_owned();
             (value, v.to_owned())
         })
 }
@@ -123,8 +127,14 @@ async fn use_link(base: &str, code: &str) -> reqwest::Response {
 /// Signs in by a fresh link: the session cookie's value.
 pub(super) async fn signed_in(base: &str, code: &str) -> String {
     let answer = use_link(base, code).await;
-    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "signing in redirects");
-    set_cookie(&answer, "jejak_sesi").expect("a session cookie").0
+    assert_eq!(
+        answer.status(),
+        StatusCode::SEE_OTHER,
+        "signing in redirects"
+    );
+    set_cookie(&answer, "jejak_sesi")
+        .expect("a session cookie")
+        .0
 }
 
 async fn get(base: &str, path: &str, session: &str) -> (StatusCode, String) {
@@ -312,7 +322,11 @@ async fn refusals_are_the_services_own_words_with_their_http_status(db: &TestDb)
         .unwrap_err();
     let (status, html) = get(&base, "/kotak-masuk", &participant).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(html.contains(grpc.message()), "{html} says {}", grpc.message());
+    assert!(
+        html.contains(grpc.message()),
+        "{html} says {}",
+        grpc.message()
+    );
 
     // Someone else's project: 404, as over gRPC.
     let (status, _) = get(
@@ -406,7 +420,12 @@ async fn an_organizer_reads_the_cohort_board(db: &TestDb) {
     let (status, html) = get(&base, "/angkatan", &organizer).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains(super::COHORT));
-    let (status, html) = get(&base, &format!("/angkatan?id={}", super::COHORT), &organizer).await;
+    let (status, html) = get(
+        &base,
+        &format!("/angkatan?id={}", super::COHORT),
+        &organizer,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Siti Rahmawati"), "{html}");
     assert!(html.contains("Antrian daring perizinan berusaha"));

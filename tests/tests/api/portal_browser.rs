@@ -197,7 +197,13 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
         .goto(&format!("{mentor_site}/masuk?kode={code}"))
         .await
         .unwrap();
-    browser.find(Locator::Id("masuk")).await.unwrap().click().await.unwrap();
+    browser
+        .find(Locator::Id("masuk"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let item = browser
         .wait()
         .for_element(Locator::Css("#kotak li a"))
@@ -209,7 +215,11 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
 
     // Opens the item: the milestone with its evidence; returns it with a reason.
     item.click().await.unwrap();
-    let reason = browser.wait().for_element(Locator::Id("alasan")).await.unwrap();
+    let reason = browser
+        .wait()
+        .for_element(Locator::Id("alasan"))
+        .await
+        .unwrap();
     let evidence = browser.find(Locator::Css(".submission")).await.unwrap();
     assert!(evidence.text().await.unwrap().contains("notulen-rapat.pdf"));
     reason
@@ -243,7 +253,13 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
         .goto(&format!("{participant_site}/masuk?kode={code}"))
         .await
         .unwrap();
-    browser.find(Locator::Id("masuk")).await.unwrap().click().await.unwrap();
+    browser
+        .find(Locator::Id("masuk"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let why = browser
         .wait()
         .for_element(Locator::Css("#tonggak-m1 .alasan"))

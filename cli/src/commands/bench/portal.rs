@@ -228,7 +228,10 @@ pub(super) async fn measure(run: &mut Run, city_dir: &std::path::Path) -> anyhow
                         .await?
                         .into_inner()
                         .projects;
-                    let id = listed.first().map(|p| p.project_id.clone()).unwrap_or_default();
+                    let id = listed
+                        .first()
+                        .map(|p| p.project_id.clone())
+                        .unwrap_or_default();
                     app.get_project_detail(request(
                         &keys,
                         &project.participant,
@@ -250,7 +253,10 @@ pub(super) async fn measure(run: &mut Run, city_dir: &std::path::Path) -> anyhow
                     .await?;
                 }
                 _ => {
-                    let id = item_path.as_ref().map(|(_, id)| id.clone()).unwrap_or_default();
+                    let id = item_path
+                        .as_ref()
+                        .map(|(_, id)| id.clone())
+                        .unwrap_or_default();
                     app.get_project_detail(request(
                         &keys,
                         &mentor,
