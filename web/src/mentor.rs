@@ -93,7 +93,7 @@ pub(crate) async fn inbox(
 ) -> Response {
     let session = match signed_in(&visitor) {
         Ok(session) => session.clone(),
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let app = portal.app();
     let answer = app
@@ -143,7 +143,7 @@ pub(crate) async fn inbox(
 pub(crate) async fn live(State(portal): State<Portal>, mut visitor: Visitor) -> Response {
     let session = match signed_in(&visitor) {
         Ok(session) => session.clone(),
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let app = portal.app();
     let watched = app
@@ -193,7 +193,7 @@ pub(crate) async fn item(
 ) -> Response {
     let session = match signed_in(&visitor) {
         Ok(session) => session.clone(),
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let app = portal.app();
     let answer = app
@@ -327,7 +327,7 @@ pub(crate) async fn decide(
 ) -> Response {
     let session = match signed_in(&visitor) {
         Ok(session) => session.clone(),
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     if !session.csrf_ok(&form.csrf) {
         return csrf_refused(&visitor);

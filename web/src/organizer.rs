@@ -30,7 +30,7 @@ pub(crate) async fn board(
 ) -> Response {
     let session = match signed_in(&visitor) {
         Ok(session) => session.clone(),
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let app = portal.app();
     let lang = visitor.lang;

@@ -41,7 +41,7 @@ pub(crate) async fn my_projects(
 ) -> Response {
     let session = match signed_in(&visitor) {
         Ok(session) => session.clone(),
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let app = portal.app();
     let project_id = match query.id.clone().filter(|id| !id.trim().is_empty()) {
@@ -325,7 +325,7 @@ pub(crate) async fn upload_evidence(
 ) -> Response {
     let session = match signed_in(&visitor) {
         Ok(session) => session.clone(),
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let app = portal.app().clone();
     let mut csrf = String::new();
@@ -485,7 +485,7 @@ pub(crate) async fn download(
 ) -> Response {
     let session = match signed_in(&visitor) {
         Ok(session) => session.clone(),
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let answer = portal
         .app()

@@ -223,9 +223,9 @@ impl FromRequestParts<Portal> for Visitor {
 }
 
 /// The session of a visitor, or the page asking them to sign in.
-pub(crate) fn signed_in(visitor: &Visitor) -> Result<&Session, Response> {
+pub(crate) fn signed_in(visitor: &Visitor) -> Result<&Session, Box<Response>> {
     visitor.session.as_ref().ok_or_else(|| {
-        visitor.finish(layout::message(
+        Box::new(visitor.finish(layout::message(
             visitor,
             StatusCode::UNAUTHORIZED,
             visitor.t("Silakan masuk", "Please sign in"),
@@ -233,7 +233,7 @@ pub(crate) fn signed_in(visitor: &Visitor) -> Result<&Session, Response> {
                 "Buka tautan masuk yang Anda terima (jejak token issue … --link membuatnya).",
                 "Open the sign-in link you were given (jejak token issue … --link makes one).",
             ),
-        ))
+        )))
     })
 }
 

@@ -13,6 +13,7 @@ use jejak_engine::domain::Role;
 use jejak_engine::store::{EventStore, StoreConfig};
 use jejak_proto::v1 as pb;
 use jejak_proto::v1::change_projects_server::ChangeProjects as _;
+use jejak_proto::v1::cohorts_server::Cohorts as _;
 use jejak_proto::v1::mentoring_server::Mentoring as _;
 use jejak_server::auth::Grant;
 use jejak_server::{App, AppConfig, Keys};
@@ -157,6 +158,21 @@ pub(super) async fn measure(run: &mut Run, city_dir: &std::path::Path) -> anyhow
         .or_else(|| projects.first())
         .context("the demo city has no change project")?
         .clone();
+    // The largest cohort, and its organizer.
+    let cohort = app
+        .list_cohorts(request(
+            &keys,
+            "bench-auditor",
+            Role::Auditor,
+            pb::ListCohortsRequest::default(),
+        ))
+        .await?
+        .into_inner()
+        .cohorts
+        .into_iter()
+        .max_by_key(|c| c.enrolled)
+        .context("the demo city has no cohort")?;
+    let organizer_session = sign_in(&router, &keys, &cohort.organizer, Role::Organizer).await?;
     let mentor_session = sign_in(&router, &keys, &mentor, Role::Mentor).await?;
     let participant_session =
         sign_in(&router, &keys, &project.participant, Role::Participant).await?;
@@ -179,11 +195,12 @@ pub(super) async fn measure(run: &mut Run, city_dir: &std::path::Path) -> anyhow
         )
     });
     eprintln!(
-        "[portal] pages over the demo city: a participant's project ({} milestones), an inbox of {waiting} items, one item",
-        project.milestones.len()
+        "[portal] pages over the demo city: a participant's project ({} milestones), an inbox of {waiting} items, one item, a cohort of {}",
+        project.milestones.len(),
+        cohort.enrolled
     );
     let mut timings: Vec<(String, Vec<Duration>, Vec<Duration>, String)> = Vec::new();
-    for which in 0..3 {
+    for which in 0..4 {
         let (name, path, session, baseline_name) = match which {
             0 => (
                 "portal: a participant's project (/proyek)",
@@ -196,6 +213,12 @@ pub(super) async fn measure(run: &mut Run, city_dir: &std::path::Path) -> anyhow
                 "/kotak-masuk".to_owned(),
                 &mentor_session,
                 "GetInbox",
+            ),
+            3 => (
+                "portal: a cohort's board (/angkatan)",
+                format!("/angkatan?id={}", cohort.cohort_id),
+                &organizer_session,
+                "GetCohortProgress + ListProjects",
             ),
             _ => {
                 let Some((path, _)) = &item_path else {
@@ -239,6 +262,32 @@ pub(super) async fn measure(run: &mut Run, city_dir: &std::path::Path) -> anyhow
                         pb::GetProjectRequest {
                             project_id: id,
                             min_position: 0,
+                        },
+                    ))
+                    .await?;
+                }
+                3 => {
+                    app.get_cohort_progress(request(
+                        &keys,
+                        &cohort.organizer,
+                        Role::Organizer,
+                        pb::GetCohortProgressRequest {
+                            cohort_id: cohort.cohort_id.clone(),
+                            min_position: 0,
+                        },
+                    ))
+                    .await?;
+                    app.list_projects(request(
+                        &keys,
+                        &cohort.organizer,
+                        Role::Organizer,
+                        pb::ListProjectsRequest {
+                            page: Some(pb::PageRequest {
+                                page_size: 500,
+                                page_token: String::new(),
+                            }),
+                            cohort_id: cohort.cohort_id.clone(),
+                            ..Default::default()
                         },
                     ))
                     .await?;
