@@ -44,6 +44,7 @@ pub(crate) fn page(visitor: &impl Page, status: StatusCode, title: &str, body: M
                                 Some("participant") => li { a href="/proyek" { (t("Proyek saya", "My project")) } },
                                 Some("mentor") => li { a href="/kotak-masuk" { (t("Kotak masuk", "Inbox")) } },
                                 Some("organizer") => li { a href="/angkatan" { (t("Angkatan", "Cohorts")) } },
+                                Some("auditor") => li { a href="/audit" { "Audit" } },
                                 _ => {},
                             }
                             li {

@@ -35,6 +35,7 @@
 //! ```
 
 mod assets;
+mod auditor;
 mod layout;
 mod mentor;
 mod organizer;
@@ -140,6 +141,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .route("/kotak-masuk/langsung", get(mentor::live))
         .route("/keputusan", get(mentor::item).post(mentor::decide))
         .route("/angkatan", get(organizer::board))
+        .route("/audit", get(auditor::audit))
         .route("/aset/portal.css", get(assets::css))
         .route("/aset/portal.js", get(assets::js))
         .fallback(session::not_found)

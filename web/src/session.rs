@@ -288,6 +288,7 @@ pub(crate) async fn home(visitor: Visitor) -> Response {
         "participant" => visitor.finish(Redirect::to("/proyek").into_response()),
         "mentor" => visitor.finish(Redirect::to("/kotak-masuk").into_response()),
         "organizer" => visitor.finish(Redirect::to("/angkatan").into_response()),
+        "auditor" => visitor.finish(Redirect::to("/audit").into_response()),
         role => {
             let body = html! {
                 h1 { (visitor.t("Selamat datang", "Welcome")) }

@@ -21,7 +21,8 @@ jejak_tests::on_both_backends!(
     a_link_signs_in_once_and_its_session_ends_by_signing_out,
     a_revoked_link_ends_its_session,
     refusals_are_the_services_own_words_with_their_http_status,
-    an_organizer_reads_the_cohort_board
+    an_organizer_reads_the_cohort_board,
+    an_auditor_reads_a_streams_history_and_verifies_a_digest
 );
 
 /// A portal on a random port over `app`, stopped when dropped.
@@ -443,6 +444,53 @@ async fn an_organizer_reads_the_cohort_board(db: &TestDb) {
         html.contains(&format!("<dt>proyek</dt><dd>{}</dd>", progress.projects)),
         "{html}"
     );
+    drop(portal);
+    app.stop().await;
+}
+
+async fn an_auditor_reads_a_streams_history_and_verifies_a_digest(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let people = People::of(&app);
+    super::proposed(&app, &people).await;
+    let portal = spawn_portal(&app).await;
+    let base = format!("http://{}", portal.addr);
+    let auditor = signed_in(&base, &link(&app, Role::Auditor, "insp-1").token).await;
+    let code = project_id().replace('/', "%2F");
+    let (status, html) = get(
+        &base,
+        &format!("/audit?aliran={code}&pada=2030-01-01"),
+        &auditor,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"riwayat\""), "{html}");
+    assert!(html.contains("(peserta)"), "the actor's role: {html}");
+    assert!(html.contains("id=\"keadaan\""), "{html}");
+    let digest = app
+        .audit(&people.auditor)
+        .get_digest(pb::GetDigestRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let (status, html) = get(
+        &base,
+        &format!("/audit?digest={}:{}", digest.position, digest.hash),
+        &auditor,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Utuh"), "{html}");
+    let (_, html) = get(
+        &base,
+        &format!("/audit?digest={}:{}", digest.position, "0".repeat(64)),
+        &auditor,
+    )
+    .await;
+    assert!(html.contains("Tidak utuh"), "{html}");
+    // Only auditors: a mentor is refused in the service's words.
+    let mentor = signed_in(&base, &link(&app, Role::Mentor, "mentor-1").token).await;
+    let (status, _) = get(&base, &format!("/audit?aliran={code}"), &mentor).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     drop(portal);
     app.stop().await;
 }
