@@ -40,12 +40,16 @@ impl Drop for TestPortal {
 }
 
 pub(super) async fn spawn_portal(app: &TestApp) -> TestPortal {
+    spawn_portal_with(app, jejak_web::WebConfig::default()).await
+}
+
+async fn spawn_portal_with(app: &TestApp, config: jejak_web::WebConfig) -> TestPortal {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = app.app.clone();
     tokio::spawn(async move {
-        jejak_web::run(listener, served, jejak_web::WebConfig::default(), async {
+        jejak_web::run(listener, served, config, async {
             let _ = stopped.await;
         })
         .await
@@ -174,6 +178,23 @@ async fn a_link_signs_in_once_and_its_session_ends_by_signing_out(db: &TestDb) {
         assert!(header.contains(attribute), "{header} has {attribute}");
     }
     assert!(!header.contains("Secure"), "not over plain HTTP by default");
+    // Behind a TLS proxy (`--web-secure-cookies`) the cookie is Secure.
+    let secure = spawn_portal_with(
+        &app,
+        jejak_web::WebConfig {
+            secure_cookies: true,
+            ..jejak_web::WebConfig::default()
+        },
+    )
+    .await;
+    let answer = use_link(
+        &format!("http://{}", secure.addr),
+        &link(&app, Role::Mentor, "mentor-1").token,
+    )
+    .await;
+    let (_, header) = set_cookie(&answer, "jejak_sesi").expect("a session cookie");
+    assert!(header.contains("; Secure"), "{header}");
+    drop(secure);
 
     // The database keeps the session's hash, never its id.
     let now = app.app.engine().clock().now();
