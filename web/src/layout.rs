@@ -45,6 +45,7 @@ pub(crate) fn page(visitor: &impl Page, status: StatusCode, title: &str, body: M
                                 Some("mentor") => li { a href="/kotak-masuk" { (t("Kotak masuk", "Inbox")) } },
                                 Some("organizer") => li { a href="/angkatan" { (t("Angkatan", "Cohorts")) } },
                                 Some("auditor") => li { a href="/audit" { "Audit" } },
+                                Some("brida_officer" | "innovation_officer") => li { a href="/kota" { (t("Inovasi daerah", "Innovations")) } },
                                 _ => {},
                             }
                             li {

@@ -36,6 +36,7 @@
 
 mod assets;
 mod auditor;
+mod city;
 mod layout;
 mod mentor;
 mod organizer;
@@ -142,6 +143,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .route("/keputusan", get(mentor::item).post(mentor::decide))
         .route("/angkatan", get(organizer::board))
         .route("/audit", get(auditor::audit))
+        .route("/kota", get(city::city))
         .route("/aset/portal.css", get(assets::css))
         .route("/aset/portal.js", get(assets::js))
         .fallback(session::not_found)

@@ -289,6 +289,9 @@ pub(crate) async fn home(visitor: Visitor) -> Response {
         "mentor" => visitor.finish(Redirect::to("/kotak-masuk").into_response()),
         "organizer" => visitor.finish(Redirect::to("/angkatan").into_response()),
         "auditor" => visitor.finish(Redirect::to("/audit").into_response()),
+        "brida_officer" | "innovation_officer" => {
+            visitor.finish(Redirect::to("/kota").into_response())
+        }
         role => {
             let body = html! {
                 h1 { (visitor.t("Selamat datang", "Welcome")) }

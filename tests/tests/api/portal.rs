@@ -22,7 +22,8 @@ jejak_tests::on_both_backends!(
     a_revoked_link_ends_its_session,
     refusals_are_the_services_own_words_with_their_http_status,
     an_organizer_reads_the_cohort_board,
-    an_auditor_reads_a_streams_history_and_verifies_a_digest
+    an_auditor_reads_a_streams_history_and_verifies_a_digest,
+    the_innovation_office_sees_the_citys_figures_as_the_statistics_rpc_gives_them
 );
 
 /// A portal on a random port over `app`, stopped when dropped.
@@ -512,6 +513,47 @@ async fn an_auditor_reads_a_streams_history_and_verifies_a_digest(db: &TestDb) {
     let mentor = signed_in(&base, &link(&app, Role::Mentor, "mentor-1").token).await;
     let (status, _) = get(&base, &format!("/audit?aliran={code}"), &mentor).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    drop(portal);
+    app.stop().await;
+}
+
+async fn the_innovation_office_sees_the_citys_figures_as_the_statistics_rpc_gives_them(
+    db: &TestDb,
+) {
+    let app = spawn_app(db).await;
+    let people = People::of(&app);
+    for id in ["inv-1", "inv-2"] {
+        app.innovations(&people.brida)
+            .register_innovation(super::refusals::register(id))
+            .await
+            .unwrap();
+    }
+    let stats = app
+        .innovations(&people.brida)
+        .get_statistics(pb::GetStatisticsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let portal = spawn_portal(&app).await;
+    let base = format!("http://{}", portal.addr);
+    let brida = signed_in(&base, &link(&app, Role::BridaOfficer, "brida-1").token).await;
+    let (status, html) = get(&base, "/kota", &brida).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains(&format!("<dd id=\"jumlah\">{}</dd>", stats.total)),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<dd id=\"gini\">{:.3}</dd>", stats.gini)),
+        "{html}"
+    );
+    for opd in &stats.by_opd {
+        assert!(
+            html.contains(&format!("<th scope=\"row\">{}</th>", opd.opd)),
+            "{html}"
+        );
+    }
+    assert!(html.contains("<svg id=\"lorenz\""), "{html}");
     drop(portal);
     app.stop().await;
 }

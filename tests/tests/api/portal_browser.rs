@@ -339,6 +339,34 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
     shot(&browser, "mentor-inbox-phone").await;
     clean_console(&driver, &browser, "approving the milestone").await;
 
+    // The innovation office's city, at both widths.
+    app.innovations(&people.brida)
+        .register_innovation(super::refusals::register("inv-1"))
+        .await
+        .unwrap();
+    let code = link(&app, Role::BridaOfficer, "brida-1").token;
+    browser
+        .goto(&format!("{mentor_site}/masuk?kode={code}"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("masuk"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("lorenz"))
+        .await
+        .unwrap();
+    fits(&browser, "the city's figures on a phone").await;
+    shot(&browser, "city-phone").await;
+    browser.set_window_size(1280, 900).await.unwrap();
+    shot(&browser, "city-desktop").await;
+    clean_console(&driver, &browser, "the city's figures").await;
+
     let approved = app
         .projects(&people.mentor)
         .get_project(pb::GetProjectRequest {
