@@ -1,7 +1,9 @@
 //! The portal section (`jejak bench --only portal`): how long the web
 //! portal takes to answer each page over the demo city, on the server
 //! (the router called in process: rendering and the calls behind it, no
-//! network), beside the gRPC service calls the page is made of, called in
+//! network), beside the gRPC service calls the page is made of (the
+//! participant's project, the mentor's inbox and an item, a cohort's board,
+//! the city's innovations), called in
 //! the same process in the same run. Target: p99 under 100 ms per page.
 
 use std::time::{Duration, Instant};
@@ -14,6 +16,7 @@ use jejak_engine::store::{EventStore, StoreConfig};
 use jejak_proto::v1 as pb;
 use jejak_proto::v1::change_projects_server::ChangeProjects as _;
 use jejak_proto::v1::cohorts_server::Cohorts as _;
+use jejak_proto::v1::innovations_server::Innovations as _;
 use jejak_proto::v1::mentoring_server::Mentoring as _;
 use jejak_server::auth::Grant;
 use jejak_server::{App, AppConfig, Keys};
@@ -173,6 +176,7 @@ pub(super) async fn measure(run: &mut Run, city_dir: &std::path::Path) -> anyhow
         .max_by_key(|c| c.enrolled)
         .context("the demo city has no cohort")?;
     let organizer_session = sign_in(&router, &keys, &cohort.organizer, Role::Organizer).await?;
+    let brida_session = sign_in(&router, &keys, "bench-brida", Role::BridaOfficer).await?;
     let mentor_session = sign_in(&router, &keys, &mentor, Role::Mentor).await?;
     let participant_session =
         sign_in(&router, &keys, &project.participant, Role::Participant).await?;
@@ -200,7 +204,7 @@ pub(super) async fn measure(run: &mut Run, city_dir: &std::path::Path) -> anyhow
         cohort.enrolled
     );
     let mut timings: Vec<(String, Vec<Duration>, Vec<Duration>, String)> = Vec::new();
-    for which in 0..4 {
+    for which in 0..5 {
         let (name, path, session, baseline_name) = match which {
             0 => (
                 "portal: a participant's project (/proyek)",
@@ -213,6 +217,12 @@ pub(super) async fn measure(run: &mut Run, city_dir: &std::path::Path) -> anyhow
                 "/kotak-masuk".to_owned(),
                 &mentor_session,
                 "GetInbox",
+            ),
+            4 => (
+                "portal: the city's innovations (/kota)",
+                "/kota".to_owned(),
+                &brida_session,
+                "GetStatistics",
             ),
             3 => (
                 "portal: a cohort's board (/angkatan)",
@@ -263,6 +273,15 @@ pub(super) async fn measure(run: &mut Run, city_dir: &std::path::Path) -> anyhow
                             project_id: id,
                             min_position: 0,
                         },
+                    ))
+                    .await?;
+                }
+                4 => {
+                    app.get_statistics(request(
+                        &keys,
+                        "bench-brida",
+                        Role::BridaOfficer,
+                        pb::GetStatisticsRequest::default(),
                     ))
                     .await?;
                 }
