@@ -49,7 +49,7 @@ struct Cli {
     #[arg(
         long,
         env = "JEJAK_LANG",
-        value_enum,
+        value_parser = words::parse_lang,
         default_value = "id",
         global = true
     )]

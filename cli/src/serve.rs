@@ -56,6 +56,14 @@ struct ConfigFile {
     evidence: Option<EvidenceFile>,
     /// Notification channels (a `[notify]` table, ADR 0032).
     notify: Option<notify::NotifyFile>,
+    /// The web portal's address (ADR 0034).
+    web_addr: Option<SocketAddr>,
+    /// Serve the web portal (default true).
+    web: Option<bool>,
+    /// The portal's cookies carry Secure (it is reached over TLS).
+    web_secure_cookies: Option<bool>,
+    /// The portal's address as people open it, for sign-in links.
+    web_url: Option<String>,
 }
 
 /// Where evidence files live, in the config file's `[evidence]` table.
@@ -106,7 +114,8 @@ pub const DEFAULT_ORIGIN: &str = "jejak.local/log";
 pub struct DataArgs {
     /// A TOML config file (keys: listen, data_dir, database_url,
     /// token_secret_file, token_secret, token_issuer, token_audience, [oidc],
-    /// region, time_zone, opds, log_level, log_json, tls_cert, tls_key); flags and
+    /// region, time_zone, opds, log_level, log_json, tls_cert, tls_key, web_addr,
+    /// web, web_secure_cookies, web_url); flags and
     /// JEJAK_* variables win over it.
     #[arg(long, env = "JEJAK_CONFIG")]
     pub config: Option<PathBuf>,
@@ -270,6 +279,16 @@ pub struct ServeArgs {
     /// Address to serve gRPC on. Default: 127.0.0.1:50051
     #[arg(long, env = "JEJAK_LISTEN")]
     listen: Option<SocketAddr>,
+    /// Address to serve the web portal on. Default: 127.0.0.1:8080
+    #[arg(long, env = "JEJAK_WEB_ADDR")]
+    web_addr: Option<SocketAddr>,
+    /// Do not serve the web portal (the config file's `web = false` does the same).
+    #[arg(long, env = "JEJAK_NO_WEB")]
+    no_web: bool,
+    /// The portal's cookies carry Secure: say so when people reach the
+    /// portal over TLS (a proxy in front of it that terminates TLS).
+    #[arg(long, env = "JEJAK_WEB_SECURE_COOKIES")]
+    web_secure_cookies: bool,
     #[command(flatten)]
     data: DataArgs,
     /// PEM certificate chain; serve TLS when given with --tls-key.
@@ -622,9 +641,53 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}; is another server running there?"))?;
-    let served = jejak_server::run(listener, app, tls, shutdown_signal())
+    // The web portal (ADR 0034): same process, same app, its own address.
+    let web = if args.no_web || file.web == Some(false) {
+        None
+    } else {
+        let addr = web_addr(args.web_addr, file.web_addr);
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!(
+                "cannot serve the web portal on {addr}; is another server running there? \
+                 (choose another with --web-addr, or --no-web)"
+            )
+        })?;
+        Some((
+            listener,
+            jejak_web::WebConfig {
+                secure_cookies: args.web_secure_cookies || file.web_secure_cookies.unwrap_or(false),
+                ..jejak_web::WebConfig::default()
+            },
+        ))
+    };
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stopping.send(true);
+    });
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    let portal = web.map(|(listener, config)| {
+        let app = app.clone();
+        let stop = until_stopped(stopped.clone());
+        tokio::spawn(async move { jejak_web::run(listener, app, config, stop).await })
+    });
+    let served = jejak_server::run(listener, app, tls, until_stopped(stopped))
         .await
         .context("the server stopped with an error");
+    if let Some(portal) = portal {
+        if served.is_err() {
+            // The gRPC side failed before any signal: the portal stops too.
+            portal.abort();
+        }
+        match portal.await {
+            Err(err) if err.is_cancelled() => {}
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "the web portal stopped with an error"),
+            Err(err) => tracing::warn!(error = %err, "the web portal's task failed"),
+        }
+    }
     // A SQLite log's file then holds every commit: a copy of the file
     // alone is whole once the server has stopped.
     if let Err(err) = log.checkpoint_wal().await {
@@ -655,9 +718,23 @@ pub struct IssueArgs {
     /// bpsdm-banten): the provider whose workflows they may register.
     #[arg(long)]
     provider: Option<String>,
-    /// How long the token is valid, e.g. 30m, 8h, 7d.
-    #[arg(long, default_value = "8h", value_parser = parse_ttl)]
-    ttl: Duration,
+    /// How long the token is valid, e.g. 30m, 8h, 7d. Default: 8h; for a
+    /// sign-in link (--link), 15m.
+    #[arg(long, value_parser = parse_ttl)]
+    ttl: Option<Duration>,
+    /// Print a one-time sign-in link to the web portal instead of a token
+    /// (ADR 0034): its first use opens a session in the browser.
+    #[arg(long, conflicts_with = "backdate")]
+    link: bool,
+    /// The portal's address as people open it, for --link (e.g.
+    /// https://jejak.example.go.id). Default: http:// and the portal's
+    /// address (--web-addr, JEJAK_WEB_ADDR, the config file's web_url or
+    /// web_addr, else 127.0.0.1:8080).
+    #[arg(long, env = "JEJAK_WEB_URL")]
+    web_url: Option<String>,
+    /// The portal's address, for --link when no --web-url is given.
+    #[arg(long, env = "JEJAK_WEB_ADDR")]
+    web_addr: Option<SocketAddr>,
     /// The token may also write facts after they happened (the header
     /// x-jejak-occurred-at): for loading a history such as `jejak demo`,
     /// never for daily work (ADR 0030).
@@ -724,14 +801,29 @@ pub fn issue(args: IssueArgs) -> anyhow::Result<()> {
         );
     }
     let keys = args.data.keys()?;
+    let default_ttl = if args.link { 15 * 60 } else { 8 * 3600 };
     let grant = Grant {
         subject,
         nip: nip.as_ref().map(Nip::as_str),
         role,
         opd: opd.as_ref(),
         provider: args.provider.as_deref().map(str::trim),
-        ttl: args.ttl,
+        ttl: args.ttl.unwrap_or(Duration::from_secs(default_ttl)),
     };
+    if args.link {
+        let file = args.data.file()?;
+        let base = match args.web_url.or(file.web_url) {
+            Some(url) => url.trim().trim_end_matches('/').to_owned(),
+            None => format!("http://{}", web_addr(args.web_addr, file.web_addr)),
+        };
+        let issued = keys.issue_link(&grant);
+        // The link alone on standard output; its id, by which `jejak
+        // admin revoke --token-id` refuses it and the session it opens,
+        // on standard error.
+        eprintln!("link id (jti): {}", issued.id);
+        say!("{base}{}?kode={}", jejak_web::SIGN_IN_PATH, issued.token);
+        return Ok(());
+    }
     let issued = if args.backdate {
         keys.issue_backdating_token(&grant)
     } else {
@@ -742,6 +834,13 @@ pub fn issue(args: IssueArgs) -> anyhow::Result<()> {
     eprintln!("token id (jti): {}", issued.id);
     say!("{}", issued.token);
     Ok(())
+}
+
+/// The portal's address: the flag (or JEJAK_WEB_ADDR), the config file's,
+/// else 127.0.0.1:8080.
+fn web_addr(flag: Option<SocketAddr>, file: Option<SocketAddr>) -> SocketAddr {
+    flag.or(file)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)))
 }
 
 /// This server's id (ADR 0029), kept in `DATA_DIR/server-id` (0600) and

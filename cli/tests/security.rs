@@ -26,7 +26,7 @@ fn serve(dir: &Path, umask: &str) -> (std::process::Child, u16) {
     let mut child = Command::new("sh")
         .args([
             "-c",
-            &format!("umask {umask} && exec \"$0\" serve --listen 127.0.0.1:{port}"),
+            &format!("umask {umask} && exec \"$0\" serve --listen 127.0.0.1:{port} --web-addr 127.0.0.1:0"),
             BIN,
         ])
         .current_dir(dir)
@@ -220,5 +220,31 @@ fn an_operator_revokes_a_token_with_jejak_admin_revoke() {
         String::from_utf8_lossy(&refused.stderr).contains("revoked"),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+#[test]
+fn token_issue_link_prints_a_one_time_sign_in_link_to_the_portal() {
+    let out = issue(&["--link"], &[("JEJAK_WEB_ADDR", "127.0.0.1:18080")]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stdout
+            .trim()
+            .starts_with("http://127.0.0.1:18080/masuk?kode=ey"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("link id (jti): "), "{stderr}");
+    // The address people open, when given.
+    let out = issue(
+        &["--link", "--web-url", "https://jejak.cilegon.example/"],
+        &[],
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout
+            .trim()
+            .starts_with("https://jejak.cilegon.example/masuk?kode="),
+        "{stdout}"
     );
 }

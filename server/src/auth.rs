@@ -122,6 +122,23 @@ pub struct Grant<'a> {
     pub ttl: Duration,
 }
 
+/// What a portal session acts as, for [`Keys::session_token`].
+#[derive(Clone, Debug)]
+pub struct SessionClaims<'a> {
+    /// Staff user id or person id.
+    pub subject: &'a str,
+    /// The role's code.
+    pub role: &'a str,
+    /// The OPD of an innovation officer.
+    pub opd: Option<&'a str>,
+    /// The training provider of an organizer.
+    pub provider: Option<&'a str>,
+    /// The id of the link that opened the session.
+    pub token_id: &'a str,
+    /// When that link was issued (seconds since the epoch).
+    pub issued_at: u64,
+}
+
 /// A token as issued.
 #[derive(Clone, Debug)]
 pub struct Issued {
@@ -394,7 +411,78 @@ impl Keys {
         self.issue_claims(grant, true)
     }
 
+    /// The audience of a one-time sign-in link to the web portal (ADR
+    /// 0034): the tokens' own with `/portal-link`, so that a link is never
+    /// taken for a bearer token, nor a bearer token for a link.
+    fn link_audience(&self) -> String {
+        format!("{}/portal-link", self.audience)
+    }
+
+    /// Issues a one-time sign-in link's code for `grant` (the web portal,
+    /// ADR 0034): signed like a token, with its own id, but for another
+    /// audience, so that it opens a portal session and nothing else.
+    pub fn issue_link(&self, grant: &Grant<'_>) -> Issued {
+        self.issue_for(grant, false, self.link_audience())
+    }
+
+    /// Checks a sign-in link's code (not whether it was used: the portal
+    /// records that in the database).
+    ///
+    /// # Errors
+    /// UNAUTHENTICATED saying what is wrong, as [`Keys::verify`]; a code
+    /// without an id is refused (it could not be used only once).
+    pub fn verify_link(&self, code: &str) -> Result<Verified, Status> {
+        let header = jsonwebtoken::decode_header(code).map_err(|_| {
+            Status::unauthenticated("the sign-in link is damaged; ask for a new one")
+        })?;
+        if header.alg != Algorithm::HS256 {
+            return Err(Status::unauthenticated(
+                "this is not a sign-in link of this server; ask for a new one",
+            ));
+        }
+        let verified = self.verify_local(code, &self.link_audience())?;
+        if verified.token_id.is_none() {
+            return Err(Status::unauthenticated(
+                "the sign-in link has no id; ask for a new one",
+            ));
+        }
+        Ok(verified)
+    }
+
+    /// A bearer token for a portal session's request, valid for `ttl`: it
+    /// names the session's subject, role and scope, carries the id of the
+    /// link that opened the session and the time that link was issued, so
+    /// that revoking the link's id or the subject's tokens (`jejak admin
+    /// revoke`) refuses the session's requests as it refuses tokens.
+    pub fn session_token(&self, session: &SessionClaims<'_>, ttl: Duration) -> String {
+        let now = now();
+        let claims = Claims {
+            sub: session.subject.to_owned(),
+            nip: None,
+            role: session.role.to_owned(),
+            opd: session.opd.map(ToOwned::to_owned),
+            provider: session.provider.map(ToOwned::to_owned),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: session.issued_at,
+            nbf: None,
+            exp: now + ttl.as_secs(),
+            jti: Some(session.token_id.to_owned()),
+            backdate: false,
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.local.encoding,
+        )
+        .expect("HS256 signing")
+    }
+
     fn issue_claims(&self, grant: &Grant<'_>, backdate: bool) -> Issued {
+        self.issue_for(grant, backdate, self.audience.clone())
+    }
+
+    fn issue_for(&self, grant: &Grant<'_>, backdate: bool, audience: String) -> Issued {
         let now = now();
         let id = uuid::Uuid::now_v7().to_string();
         let claims = Claims {
@@ -404,7 +492,7 @@ impl Keys {
             opd: grant.opd.map(ToString::to_string),
             provider: grant.provider.map(ToOwned::to_owned),
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: audience,
             iat: now,
             nbf: None,
             exp: now + grant.ttl.as_secs(),
@@ -488,9 +576,13 @@ impl Keys {
         if header.alg != Algorithm::HS256 {
             return oidc::verify(&self.oidc, token, &header);
         }
+        self.verify_local(token, &self.audience)
+    }
+
+    fn verify_local(&self, token: &str, audience: &str) -> Result<Verified, Status> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
+        validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;

@@ -62,6 +62,8 @@ impl Server {
             .port();
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            // The portal on a free port of its own, never the default one.
+            .args(["--web-addr", "127.0.0.1:0"])
             .current_dir(path)
             .env_remove("JEJAK_DATABASE_URL")
             .envs(database_url.map(|url| ("JEJAK_DATABASE_URL", url)))

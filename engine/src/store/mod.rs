@@ -40,6 +40,7 @@ mod migrations;
 mod outbox;
 mod people;
 mod plan;
+mod portal;
 mod postgres;
 mod roles;
 pub mod seal;
@@ -69,6 +70,7 @@ pub use migrations::{EmbeddedMigrations, embedded_migrator};
 pub use outbox::{
     Claim, ContactRow, MessageStatus, NewMessage, OutboxFilter, OutboxRow, OutboxSummary, Settle,
 };
+pub use portal::SessionRow;
 pub use postgres::VIEWS_CHANNEL;
 
 /// View notices kept for a slow reader before it misses some.

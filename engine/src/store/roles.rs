@@ -28,12 +28,14 @@ use super::StoreError;
 /// who applies what (ADR 0029), the record of
 /// the chain verified on start, the views' documents and checkpoints), the
 /// people index, whose rows are deleted when a person is erased, the
-/// outbox, whose messages' delivery changes, and the contacts people set
-/// and clear (ADR 0032).
+/// outbox, whose messages' delivery changes, the contacts people set
+/// and clear (ADR 0032), and the portal's sessions, ended on signing out
+/// (ADR 0034).
 pub const MUTABLE_TABLES: &[&str] = &[
     "people",
     "outbox",
     "contacts",
+    "portal_sessions",
     "snapshots",
     "checkpoints",
     "leases",

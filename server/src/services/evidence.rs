@@ -210,19 +210,26 @@ impl App {
     }
 }
 
-type DownloadStream = Pin<Box<dyn Stream<Item = Result<pb::DownloadResponse, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl pb::evidence_server::Evidence for App {
-    type DownloadStream = DownloadStream;
-
-    async fn upload(
+impl App {
+    /// Stores an uploaded file ([`pb::evidence_server::Evidence::upload`]):
+    /// the metadata first, then the chunks, from any stream of them (the
+    /// gRPC call's, or the web portal's form). One code path: the same
+    /// caller checks, size limit and content check for both.
+    ///
+    /// # Errors
+    /// As the RPC: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
+    /// RESOURCE_EXHAUSTED past the size limit, UNAVAILABLE.
+    pub async fn upload_from<S>(
         &self,
-        request: Request<Streaming<pb::UploadRequest>>,
-    ) -> Result<Response<pb::UploadResponse>, Status> {
+        request: Request<S>,
+    ) -> Result<Response<pb::UploadResponse>, Status>
+    where
+        S: futures::Stream<Item = Result<pb::UploadRequest, Status>> + Unpin + Send,
+    {
+        use futures::StreamExt as _;
         let actor = self.actor(&request)?;
         let mut parts = request.into_inner();
-        let first = parts.message().await?;
+        let first = parts.next().await.transpose()?;
         let Some(pb::UploadRequest {
             part: Some(pb::upload_request::Part::Metadata(meta)),
         }) = first
@@ -258,7 +265,7 @@ impl pb::evidence_server::Evidence for App {
         // The file's first bytes, to check them against the declared type.
         let mut head = Vec::with_capacity(crate::evidence::HEAD_BYTES);
         loop {
-            let part = match parts.message().await {
+            let part = match parts.next().await.transpose() {
                 Ok(Some(part)) => part,
                 Ok(None) => break,
                 Err(err) => {
@@ -322,6 +329,20 @@ impl pb::evidence_server::Evidence for App {
             attachment: Some(attachment_out(&attachment)),
             already_stored: stored.already,
         }))
+    }
+}
+
+type DownloadStream = Pin<Box<dyn Stream<Item = Result<pb::DownloadResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::evidence_server::Evidence for App {
+    type DownloadStream = DownloadStream;
+
+    async fn upload(
+        &self,
+        request: Request<Streaming<pb::UploadRequest>>,
+    ) -> Result<Response<pb::UploadResponse>, Status> {
+        self.upload_from(request).await
     }
 
     async fn download(

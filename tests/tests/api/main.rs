@@ -13,6 +13,8 @@ mod limits;
 mod notifications;
 mod oracle;
 mod people;
+mod portal;
+mod portal_browser;
 mod privacy;
 mod project_page;
 mod proofs;

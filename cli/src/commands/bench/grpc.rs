@@ -46,6 +46,8 @@ impl Served {
             .port();
         let mut child = Command::new(std::env::current_exe()?)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            // The portal on a free port of its own, never the default one.
+            .args(["--web-addr", "127.0.0.1:0"])
             .env("JEJAK_DATABASE_URL", database_url)
             .env("JEJAK_DATA_DIR", data_dir)
             .env("JEJAK_TOKEN_SECRET", secret)

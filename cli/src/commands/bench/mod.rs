@@ -8,6 +8,7 @@
 mod city;
 mod grpc;
 mod mix;
+mod portal;
 mod privacy;
 mod proofs;
 mod scale;
@@ -49,7 +50,8 @@ pub struct BenchArgs {
     /// erasures; `commands`, whole commands (a realistic mix) through the
     /// engine and through gRPC beside the log's own cost; `scale`, a served
     /// log of `--events` beside one of 10,000: reads, a mixed load,
-    /// restarts, and on PostgreSQL three servers and takeovers.
+    /// restarts, and on PostgreSQL three servers and takeovers; `portal`,
+    /// the web portal's pages beside the calls they are made of.
     #[arg(long, value_enum)]
     only: Option<Only>,
     /// Streams' states kept in memory by the engine direct and the served
@@ -80,6 +82,9 @@ enum Only {
     /// PostgreSQL, three servers beside one and takeovers after a hang
     /// and a kill.
     Scale,
+    /// The web portal's pages over the demo city (p50, p99) beside the
+    /// gRPC calls each page is made of.
+    Portal,
 }
 
 #[derive(Debug, Serialize)]
@@ -763,6 +768,17 @@ async fn measure(
             figures: Vec::new(),
         };
         scale_section(&mut run, urls, city, args).await?;
+        return Ok(run.figures);
+    }
+    if args.only == Some(Only::Portal) {
+        let mut run = Run {
+            backend,
+            figures: Vec::new(),
+        };
+        // Over the demo city's own log (SQLite), once.
+        if backend == "sqlite" {
+            portal::measure(&mut run, &urls.city_dir).await?;
+        }
         return Ok(run.figures);
     }
     if args.only == Some(Only::Commands) {
