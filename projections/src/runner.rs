@@ -131,6 +131,13 @@ pub struct RunnerConfig {
     /// the id it had takes its leases back at once instead of waiting for
     /// them to lapse (`jejak serve` keeps it in `DATA_DIR/server-id`).
     pub holder: Uuid,
+    /// How long a view's stored checkpoint may stay behind what it has
+    /// applied while the batches since changed none of its documents
+    /// (ADR 0023): such a batch costs no write, and the checkpoint is
+    /// written with the next batch that changes something, after this
+    /// long, after [`RunnerConfig::write_every`] events, or when the view
+    /// stops. A restart applies those events again, to the same documents.
+    pub checkpoint_lag: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -143,6 +150,7 @@ impl Default for RunnerConfig {
             retry: Duration::from_secs(1),
             lease: Duration::from_secs(5),
             holder: Uuid::now_v7(),
+            checkpoint_lag: Duration::from_secs(1),
         }
     }
 }
@@ -198,6 +206,70 @@ pub struct Runner {
     /// applying it (ADR 0029), and told whenever an announcement arrives.
     announced: Mutex<HashMap<String, u64>>,
     heard: Notify,
+    /// On PostgreSQL: how far the served views this process applies have
+    /// moved without a write, for standbys (ADR 0023).
+    announcer: Arc<Announcer>,
+}
+
+/// Announces to standbys, on PostgreSQL, the positions served views
+/// reached with batches that changed none of their documents and so
+/// wrote nothing (ADR 0023). What gathered while one announcement was
+/// sent goes in the next, one statement for every view, committed
+/// without waiting for the disk: it is a hint, and a standby that missed
+/// it reads the stored checkpoint, written within
+/// [`RunnerConfig::checkpoint_lag`].
+#[derive(Debug, Default)]
+struct Announcer {
+    due: Mutex<BTreeMap<&'static str, u64>>,
+    wake: Notify,
+}
+
+/// One announcement of several views' positions, `VIEW:POSITION` each, as
+/// a view's write announces its own ([`Db::commit`]).
+const ANNOUNCE: &str = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, n) \
+     FROM unnest($2::text[]) AS n";
+
+impl Announcer {
+    fn announce(&self, view: &'static str, position: u64) {
+        let mut due = self
+            .due
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let at = due.entry(view).or_default();
+        *at = (*at).max(position);
+        drop(due);
+        self.wake.notify_one();
+    }
+
+    async fn run(self: Arc<Self>, pool: sqlx::PgPool, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                () = self.wake.notified() => {}
+                _ = shutdown.changed() => return,
+            }
+            let due = std::mem::take(
+                &mut *self
+                    .due
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            if due.is_empty() {
+                continue;
+            }
+            let notices: Vec<String> = due
+                .iter()
+                .map(|(view, position)| format!("{view}:{position}"))
+                .collect();
+            if let Err(err) = sqlx::query(ANNOUNCE)
+                .bind(jejak_engine::store::VIEWS_CHANNEL)
+                .bind(&notices)
+                .execute(&pool)
+                .await
+            {
+                tracing::debug!(error = %err, "could not announce the views' positions to standbys");
+            }
+        }
+    }
 }
 
 /// One generation of a view reading the log: its name and generation.
@@ -242,11 +314,15 @@ struct Gen<D> {
     /// The last position applied to `docs` (at least `position`).
     applied: u64,
     /// How far the database's documents are the view: `position`, or past
-    /// it where nothing applied after it changed a document. On SQLite,
-    /// where this process alone applies the view, a batch that changes no
-    /// document is not written: the checkpoint alone would move, and a
-    /// restart applies those events again to the same documents.
+    /// it where nothing applied after it changed a document. A batch that
+    /// changes no document is not written (ADR 0023): the checkpoint alone
+    /// would move, and a restart applies those events again to the same
+    /// documents. On PostgreSQL, standbys learn `current` from an
+    /// announcement instead of the stored checkpoint.
     current: u64,
+    /// Since when the stored checkpoint is behind `current` with nothing
+    /// to write: it is written once [`RunnerConfig::checkpoint_lag`] passed.
+    lagging_since: Option<Instant>,
     last_recorded_at: Option<DateTime<Utc>>,
     /// The documents applied since `position` and those used lately.
     /// Valid while this process alone applies the view: a failed write of
@@ -299,6 +375,7 @@ impl<D: Clone> Gen<D> {
             position,
             applied: position,
             current: position,
+            lagging_since: None,
             last_recorded_at: None,
             docs: Docs::default(),
             written: (position == 0).then(HashSet::new),
@@ -314,6 +391,7 @@ impl<D: Clone> Gen<D> {
         self.written = None;
         self.applied = self.position;
         self.current = self.position;
+        self.lagging_since = None;
     }
 }
 
@@ -352,8 +430,15 @@ impl Runner {
             moved: Notify::new(),
             announced: Mutex::new(HashMap::new()),
             heard: Notify::new(),
+            announcer: Arc::default(),
         });
-        if matches!(runner.db, Db::Postgres(_)) {
+        if let Db::Postgres(pool) = &runner.db {
+            tokio::spawn(
+                runner
+                    .announcer
+                    .clone()
+                    .run(pool.clone(), runner.shutdown.subscribe()),
+            );
             let mut notices = runner.store.view_notices();
             let runner = Arc::downgrade(&runner);
             tokio::spawn(async move {
@@ -766,7 +851,7 @@ impl Runner {
             .await?;
         let Some(last) = batch.last() else {
             // At the head: anything still held is written now.
-            self.write(view).await?;
+            self.write(view, false).await?;
             self.settle(view).await?;
             return Ok(0);
         };
@@ -821,12 +906,12 @@ impl Runner {
         view.last_recorded_at = Some(last.recorded_at);
         let at_head = batch.len() < self.config.batch;
         if at_head {
-            self.write(view).await?;
+            self.write(view, false).await?;
             self.settle(view).await?;
         } else if view.applied - view.position >= self.config.write_every as u64
             || view.docs.dirty() >= self.config.cached_docs
         {
-            self.write(view).await?;
+            self.write(view, false).await?;
         }
         Ok(batch.len())
     }
@@ -836,18 +921,39 @@ impl Runner {
     /// the write before it has landed. The view applies on meanwhile: its
     /// documents stay held until [`Runner::settle`] learns the outcome, so
     /// none is looked up in the database before it is there.
-    async fn write<D: Clone + serde::Serialize>(&self, view: &mut Gen<D>) -> Result<(), StepError> {
+    ///
+    /// What applied since the checkpoint changed no document: nothing is
+    /// written (ADR 0023) until [`RunnerConfig::checkpoint_lag`] or
+    /// [`RunnerConfig::write_every`] events have passed, or `now` (the view
+    /// stops); the view answers for those events at once, and on
+    /// PostgreSQL its standbys hear of them by an announcement.
+    async fn write<D: Clone + serde::Serialize>(
+        &self,
+        view: &mut Gen<D>,
+        now: bool,
+    ) -> Result<(), StepError> {
         self.settle(view).await?;
         if view.applied == view.position {
             return Ok(());
         }
-        if matches!(self.db, Db::Sqlite(..))
+        if !now
             && view.docs.dirty() == 0
             && view.applied - view.position < self.config.write_every as u64
+            && view
+                .lagging_since
+                .get_or_insert_with(Instant::now)
+                .elapsed()
+                < self.config.checkpoint_lag
         {
-            view.current = view.applied;
+            if view.current < view.applied {
+                view.current = view.applied;
+                if view.feed.is_some() && matches!(self.db, Db::Postgres(_)) {
+                    self.announcer.announce(view.name, view.current);
+                }
+            }
             return Ok(());
         }
+        view.lagging_since = None;
         let follow = view.feed.as_ref().is_some_and(|f| f.receiver_count() > 0);
         let taken = view.docs.take_writes(follow, view.beside);
         let (writes, counts, docs) = (taken.writes, taken.counts, taken.kept);
@@ -1164,8 +1270,12 @@ impl Runner {
                     _ = shutdown.changed() => break 'follow,
                 }
             }
-            // Stopping: let the last write land, then give the lease up so
-            // that another server takes over at once.
+            // Stopping: let the last write land, with the checkpoint of
+            // what changed nothing since, then give the lease up so that
+            // another server takes over at once.
+            if lease.live() {
+                let _ = self.write(&mut live, true).await;
+            }
             let _ = self.settle(&mut live).await;
             if let Err(err) = self.store.release_lease(&lease).await {
                 tracing::warn!(view = P::NAME, error = %err, "could not give this view's lease up; it lapses by itself");
