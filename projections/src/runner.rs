@@ -197,7 +197,7 @@ pub struct Runner {
     /// Batches read lately or being read, by the position they follow:
     /// views that catch up or rebuild side by side read the log once, not
     /// once each, and the batch after a full one is read while they apply it.
-    recent: Mutex<VecDeque<(u64, BatchRead)>>,
+    recent: Mutex<VecDeque<Recent>>,
     /// Where each generation catching up reads, and when it got there.
     cursors: Mutex<HashMap<Reader, (u64, Instant)>>,
     /// Told whenever a cursor moves.
@@ -277,6 +277,16 @@ type Reader = (&'static str, i64);
 
 /// A read of one batch of the log, shared by every view that wants it.
 type BatchRead = Shared<BoxFuture<'static, Result<Arc<Vec<RecordedEvent>>, StoreError>>>;
+
+/// A batch read lately or being read: the position it follows, the head
+/// this process knew when the read began (the batch holds at least every
+/// event up to it), and the read.
+#[derive(Clone)]
+struct Recent {
+    after: u64,
+    head: u64,
+    read: BatchRead,
+}
 
 /// Batches kept for views behind the one that read them, and read ahead.
 const RECENT_BATCHES: usize = 12;
@@ -698,24 +708,30 @@ impl Runner {
     }
 
     /// Starts reading the batch after `after`, on a task of its own.
-    fn start_read(&self, after: u64) -> BatchRead {
+    fn start_read(&self, after: u64) -> Recent {
+        let head = self.store.known_head();
         let store = self.store.clone();
         let limit = self.config.batch;
         let read = tokio::spawn(async move { store.read_all(after, limit).await.map(Arc::new) });
-        async move {
+        let read = async move {
             read.await
                 .map_err(|e| StoreError::Internal(format!("reading the log stopped: {e}")))?
         }
         .boxed()
-        .shared()
+        .shared();
+        Recent { after, head, read }
     }
 
     /// The batch of events after `after`: read once for every view, and
     /// after a full batch, the next one is read while the views apply it.
+    /// `seen` is the head the view knew when it looked: a short batch (the
+    /// log's end, as it was when the read began) is shared only by views
+    /// that knew no later head, so that none misses what woke it.
     async fn read_batch(
         &self,
         reader: Reader,
         after: u64,
+        seen: u64,
     ) -> Result<Arc<Vec<RecordedEvent>>, StoreError> {
         let recent = || {
             self.recent
@@ -750,28 +766,44 @@ impl Runner {
                 () = tokio::time::sleep(STALLED / 4) => {}
             }
         }
-        let keep = |recent: &mut VecDeque<(u64, BatchRead)>, after: u64, read: BatchRead| {
-            recent.push_back((after, read));
+        let size = self.config.batch;
+        let keep = |recent: &mut VecDeque<Recent>, read: Recent| {
+            recent.retain(|r| r.after != read.after);
+            recent.push_back(read);
             if recent.len() > RECENT_BATCHES {
                 recent.pop_front();
             }
         };
-        let (read, shared) = {
+        // A read this view may use: not one that failed, nor one that ended
+        // at a head older than the one this view knew.
+        let usable = |r: &Recent| match r.read.peek() {
+            Some(Ok(batch)) => batch.len() == size || r.head >= seen,
+            Some(Err(_)) => false,
+            None => true,
+        };
+        let mut read = {
             let mut recent = recent();
-            match recent.iter().find(|(a, _)| *a == after) {
-                Some((_, read)) => (read.clone(), true),
+            match recent.iter().find(|r| r.after == after && usable(r)) {
+                Some(r) => r.clone(),
                 None => {
                     let read = self.start_read(after);
-                    keep(&mut recent, after, read.clone());
-                    (read, false)
+                    keep(&mut recent, read.clone());
+                    read
                 }
             }
         };
-        let batch = read.await;
+        let mut batch = read.read.clone().await;
+        if matches!(&batch, Ok(b) if b.len() < size && read.head < seen) {
+            // Shared with a view that began reading before this one knew
+            // of the newest events: read again.
+            read = self.start_read(after);
+            keep(&mut recent(), read.clone());
+            batch = read.read.clone().await;
+        }
         match batch {
-            Ok(batch) if batch.len() == self.config.batch => {
+            Ok(batch) if batch.len() == size => {
                 if let Some(last) = batch.last() {
-                    let size = self.config.batch as u64;
+                    let size = size as u64;
                     let head = self.store.known_head();
                     // The next batch, and those after it the log holds whole.
                     let ahead = (0..READ_AHEAD)
@@ -780,30 +812,30 @@ impl Runner {
                         .take_while(|&at| within_lead(at));
                     for at in ahead.collect::<Vec<_>>() {
                         let mut recent = recent();
-                        if !recent.iter().any(|(a, _)| *a == at) {
+                        let pending_or_full = |r: &Recent| {
+                            r.read
+                                .peek()
+                                .is_none_or(|b| b.as_ref().is_ok_and(|b| b.len() == size as usize))
+                        };
+                        if !recent.iter().any(|r| r.after == at && pending_or_full(r)) {
                             let next = self.start_read(at);
-                            keep(&mut recent, at, next);
+                            keep(&mut recent, next);
                         }
                     }
                 }
                 Ok(batch)
             }
             // A short batch ends at the head of the log as it was when it
-            // was read, and an error may have passed: neither is kept, and
-            // one read before this view last looked at the head is read
-            // again (it may miss what woke the view). The view has caught
-            // up (or failed): nobody waits for it.
+            // was read; it stays for the views that knew no later head. An
+            // error is not kept. The view has caught up (or failed): nobody
+            // waits for it.
             other => {
-                recent().retain(|(a, _)| *a != after);
+                if other.is_err() {
+                    recent().retain(|r| r.after != after);
+                }
                 cursors().remove(&reader);
                 self.moved.notify_waiters();
-                if shared {
-                    Ok(Arc::new(
-                        self.store.read_all(after, self.config.batch).await?,
-                    ))
-                } else {
-                    other
-                }
+                other
             }
         }
     }
@@ -845,9 +877,10 @@ impl Runner {
         &self,
         projection: &P,
         view: &mut Gen<P::Doc>,
+        seen: u64,
     ) -> Result<usize, StepError> {
         let batch = self
-            .read_batch((view.name, view.generation), view.applied)
+            .read_batch((view.name, view.generation), view.applied, seen)
             .await?;
         let Some(last) = batch.last() else {
             // At the head: anything still held is written now.
@@ -1163,7 +1196,9 @@ impl Runner {
                     self.stop_reading(P::NAME);
                     continue 'lead;
                 }
-                head.borrow_and_update();
+                // The head as known now: what moves it from here on wakes
+                // the view again.
+                let seen = *head.borrow_and_update();
                 if rebuild.0.swap(false, Ordering::SeqCst) {
                     let next = live
                         .generation
@@ -1183,7 +1218,7 @@ impl Runner {
                 let mut outcome = Ok(());
                 let mut built = false;
                 if let Some(b) = building.as_mut() {
-                    match self.step(&projection, b).await {
+                    match self.step(&projection, b, seen).await {
                         Ok(n) => {
                             worked += n;
                             if n == 0 && b.current >= live.current {
@@ -1208,9 +1243,16 @@ impl Runner {
                     live.feed = Some(feed.clone());
                     let _ = feed.send(Arc::new(Change::Reset));
                 }
+                // Whether the log may hold more than what was applied: a
+                // full batch was read, or a rebuild goes on (it is served
+                // once a read finds nothing more).
+                let mut more = building.is_some();
                 if outcome.is_ok() {
-                    match self.step(&projection, &mut live).await {
-                        Ok(n) => worked += n,
+                    match self.step(&projection, &mut live, seen).await {
+                        Ok(n) => {
+                            worked += n;
+                            more |= n == self.config.batch;
+                        }
                         Err(err) => outcome = Err(err),
                     }
                 }
@@ -1259,10 +1301,12 @@ impl Runner {
                         continue 'lead;
                     }
                 }
-                if worked > 0 {
+                if worked > 0 && more {
                     continue;
                 }
-                // Caught up: wait for news.
+                // Caught up, with the log's end as it was when the view
+                // looked: wait for news. An append since moved the head, and
+                // the view looks again at once.
                 tokio::select! {
                     _ = head.changed() => {}
                     () = tokio::time::sleep(self.config.poll) => {}
