@@ -317,7 +317,10 @@ impl Db {
         match self {
             Self::Sqlite(_, _, writer) => {
                 return writer.run(|conn| {
-                    sqlite_commit(conn, view, generation, &upserts, &deletes, &unterms, &terms, &counts, from, to)
+                    sqlite_commit(
+                        conn, view, generation, &upserts, &deletes, &unterms, &terms, &counts,
+                        from, to,
+                    )
                 });
             }
             // A view is rebuilt from the log: its commit need not wait for

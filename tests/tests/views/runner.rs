@@ -706,8 +706,7 @@ async fn a_checkpoint_held_back_is_written_after_its_lag(db: &TestDb) {
 /// leader held back is not what it reads, and it polls only once a minute.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_hears_of_batches_that_changed_nothing() {
-    let Some(db) = TestDb::postgres("a_standby_hears_of_batches_that_changed_nothing").await
-    else {
+    let Some(db) = TestDb::postgres("a_standby_hears_of_batches_that_changed_nothing").await else {
         return;
     };
     let store_a = db.open().await;
