@@ -24,9 +24,55 @@ pub(crate) struct Write {
 pub(crate) enum Db {
     /// On SQLite: a pool of the views' own, whose commits do not wait for
     /// the disk (a view lost to a power cut is applied again from its
-    /// checkpoint), and the process's write lock, shared with the log.
-    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
+    /// checkpoint), the process's write lock, shared with the log, and the
+    /// connection the views' writes are made on.
+    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>, Arc<Writer>),
     Postgres(PgPool),
+}
+
+/// The views' writes on SQLite (ADR 0023): one rusqlite connection, made
+/// as the views' pool's are, opened on the first write and again after a
+/// failure, its statements kept prepared. A view's batch — the checkpoint's
+/// compare-and-set, documents, terms, counts, the commit — is one call on
+/// the writing task's thread, as the log's appends are (ADR 0019), not a
+/// hop to sqlx's thread per statement.
+pub(crate) struct Writer {
+    store: EventStore,
+    conn: std::sync::Mutex<Option<rusqlite::Connection>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Runs `write` on the connection, on this thread
+    /// ([`jejak_engine::store::blocking`]). A connection that failed is
+    /// closed, and the next write opens another.
+    fn run<R>(
+        &self,
+        write: impl FnOnce(&mut rusqlite::Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        jejak_engine::store::blocking(|| {
+            let mut slot = self
+                .conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let conn = match &mut *slot {
+                Some(conn) => conn,
+                None => slot.insert(self.store.sqlite_relaxed_connection()?.ok_or_else(|| {
+                    StoreError::Internal("a SQLite log has a SQLite connection".into())
+                })?),
+            };
+            let written = write(conn);
+            if written.is_err() {
+                *slot = None;
+            }
+            written
+        })
+    }
 }
 
 const CHUNK: usize = 500;
@@ -61,13 +107,17 @@ impl Db {
                     .await?
                     .unwrap_or_else(|| unreachable!("a SQLite log has a SQLite pool")),
                 store.sqlite_write_lock().unwrap_or_default(),
+                Arc::new(Writer {
+                    store: store.clone(),
+                    conn: std::sync::Mutex::new(None),
+                }),
             ),
             (_, Some(pool)) => Self::Postgres(pool.clone()),
             _ => return Err(StoreError::Internal("the log has no database pool".into())),
         };
         if !store.config().read_only {
             match &db {
-                Self::Sqlite(pool, _) => {
+                Self::Sqlite(pool, ..) => {
                     embedded_migrator(SQLITE_MIGRATIONS).run(pool).await?;
                 }
                 // The server role finds the schema migrated by its owner.
@@ -82,7 +132,7 @@ impl Db {
     /// On SQLite, queues behind the process's other writers.
     async fn write_lock(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         match self {
-            Self::Sqlite(_, lock) => Some(lock.clone().lock_owned().await),
+            Self::Sqlite(_, lock, _) => Some(lock.clone().lock_owned().await),
             Self::Postgres(_) => None,
         }
     }
@@ -97,7 +147,7 @@ impl Db {
         let mut found = HashMap::new();
         for chunk in keys.chunks(CHUNK) {
             let rows = match self {
-                Self::Sqlite(pool, _) => {
+                Self::Sqlite(pool, ..) => {
                     let marks = vec!["?"; chunk.len()].join(", ");
                     let sql = format!("SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? AND key IN ({marks})");
                     let mut query = sqlx::query(&sql).bind(view).bind(generation);
@@ -265,12 +315,14 @@ impl Db {
             }};
         }
         match self {
-            Self::Sqlite(pool, _) => commit!(
-                sqlx::Sqlite,
-                pool,
-                None::<&str>,
-                "INSERT INTO view_checkpoints (view, generation, position) VALUES (?, ?, ?) ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position WHERE view_checkpoints.position = ?"
-            ),
+            Self::Sqlite(_, _, writer) => {
+                return writer.run(|conn| {
+                    sqlite_commit(
+                        conn, view, generation, &upserts, &deletes, &unterms, &terms, &counts,
+                        from, to,
+                    )
+                });
+            }
             // A view is rebuilt from the log: its commit need not wait for
             // the disk (ADR 0023). Documents and checkpoint still commit
             // together, and a crash that loses the newest of these commits
@@ -310,7 +362,7 @@ impl Db {
     ) -> Result<Vec<(String, String)>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = match self {
-            Self::Sqlite(pool, _) => sqlx::query(
+            Self::Sqlite(pool, ..) => sqlx::query(
                 "SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? AND key > ? ORDER BY key LIMIT ?",
             )
             .bind(view)
@@ -345,7 +397,7 @@ impl Db {
         generation: i64,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let rows = match self {
-            Self::Sqlite(pool, _) => {
+            Self::Sqlite(pool, ..) => {
                 sqlx::query(
                     "SELECT key, doc FROM view_docs WHERE view = ? AND generation = ? ORDER BY key",
                 )
@@ -374,7 +426,7 @@ impl Db {
     /// How far a generation has applied the log.
     pub(crate) async fn checkpoint(&self, view: &str, generation: i64) -> Result<u64, StoreError> {
         let position: Option<i64> = match self {
-            Self::Sqlite(pool, _) => {
+            Self::Sqlite(pool, ..) => {
                 sqlx::query_scalar(
                     "SELECT position FROM view_checkpoints WHERE view = ? AND generation = ?",
                 )
@@ -399,7 +451,7 @@ impl Db {
     /// The generation a view serves (1 for a view never built).
     pub(crate) async fn active(&self, view: &str) -> Result<i64, StoreError> {
         let generation: Option<i64> = match self {
-            Self::Sqlite(pool, _) => {
+            Self::Sqlite(pool, ..) => {
                 sqlx::query_scalar("SELECT generation FROM view_active WHERE view = ?")
                     .bind(view)
                     .fetch_optional(pool)
@@ -451,7 +503,7 @@ impl Db {
             }};
         }
         match self {
-            Self::Sqlite(pool, _) => activate!(
+            Self::Sqlite(pool, ..) => activate!(
                 pool,
                 "INSERT INTO view_active (view, generation) VALUES (?, ?) ON CONFLICT (view) DO UPDATE SET generation = excluded.generation",
                 "DELETE FROM view_docs WHERE view = ? AND generation <> ?",
@@ -485,7 +537,7 @@ impl Db {
         let _write = self.write_lock().await;
         for table in ["view_docs", "view_checkpoints", "view_terms", "view_counts"] {
             match self {
-                Self::Sqlite(pool, _) => {
+                Self::Sqlite(pool, ..) => {
                     sqlx::query(&format!(
                         "DELETE FROM {table} WHERE view = ? AND generation = ?"
                     ))
@@ -507,6 +559,83 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// [`Db::commit`] on SQLite, in one `BEGIN IMMEDIATE` transaction on the
+/// views' connection, each kind of row by a statement kept prepared.
+#[allow(clippy::too_many_arguments)]
+fn sqlite_commit(
+    conn: &mut rusqlite::Connection,
+    view: &str,
+    generation: i64,
+    upserts: &[&Write],
+    deletes: &[&Write],
+    unterms: &[(&str, &str, &str)],
+    terms: &[(&str, &str, &str)],
+    counts: &[(&(&str, String, String), &i64)],
+    from: i64,
+    to: i64,
+) -> Result<bool, StoreError> {
+    use rusqlite::params;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let moved = tx
+        .prepare_cached(
+            "INSERT INTO view_checkpoints (view, generation, position) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (view, generation) DO UPDATE SET position = excluded.position \
+             WHERE view_checkpoints.position = ?4",
+        )?
+        .execute(params![view, generation, to, from])?;
+    if moved != 1 {
+        // Dropped: rolled back.
+        return Ok(false);
+    }
+    {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO view_docs (view, generation, key, doc) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (view, generation, key) DO UPDATE SET doc = excluded.doc",
+        )?;
+        for w in upserts {
+            upsert.execute(params![view, generation, w.key, w.doc])?;
+        }
+    }
+    if !deletes.is_empty() {
+        let mut delete = tx.prepare_cached(
+            "DELETE FROM view_docs WHERE view = ?1 AND generation = ?2 AND key = ?3",
+        )?;
+        for w in deletes {
+            delete.execute(params![view, generation, w.key])?;
+        }
+    }
+    if !unterms.is_empty() {
+        let mut unterm = tx.prepare_cached(
+            "DELETE FROM view_terms WHERE view = ?1 AND generation = ?2 AND name = ?3 \
+             AND value = ?4 AND key = ?5",
+        )?;
+        for (name, value, key) in unterms {
+            unterm.execute(params![view, generation, name, value, key])?;
+        }
+    }
+    if !terms.is_empty() {
+        let mut term = tx.prepare_cached(
+            "INSERT INTO view_terms (view, generation, name, value, key) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        )?;
+        for (name, value, key) in terms {
+            term.execute(params![view, generation, name, value, key])?;
+        }
+    }
+    if !counts.is_empty() {
+        let mut count = tx.prepare_cached(
+            "INSERT INTO view_counts (view, generation, scope, name, value, n) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (view, generation, scope, name, value) \
+             DO UPDATE SET n = view_counts.n + excluded.n",
+        )?;
+        for ((name, scope, value), n) in counts {
+            count.execute(params![view, generation, scope, name, value, n])?;
+        }
+    }
+    tx.commit()?;
+    Ok(true)
 }
 
 /// The read models' PostgreSQL migrations (`jejak admin init-db` runs them

@@ -131,6 +131,13 @@ pub struct RunnerConfig {
     /// the id it had takes its leases back at once instead of waiting for
     /// them to lapse (`jejak serve` keeps it in `DATA_DIR/server-id`).
     pub holder: Uuid,
+    /// How long a view's stored checkpoint may stay behind what it has
+    /// applied while the batches since changed none of its documents
+    /// (ADR 0023): such a batch costs no write, and the checkpoint is
+    /// written with the next batch that changes something, after this
+    /// long, after [`RunnerConfig::write_every`] events, or when the view
+    /// stops. A restart applies those events again, to the same documents.
+    pub checkpoint_lag: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -143,6 +150,7 @@ impl Default for RunnerConfig {
             retry: Duration::from_secs(1),
             lease: Duration::from_secs(5),
             holder: Uuid::now_v7(),
+            checkpoint_lag: Duration::from_secs(1),
         }
     }
 }
@@ -189,7 +197,7 @@ pub struct Runner {
     /// Batches read lately or being read, by the position they follow:
     /// views that catch up or rebuild side by side read the log once, not
     /// once each, and the batch after a full one is read while they apply it.
-    recent: Mutex<VecDeque<(u64, BatchRead)>>,
+    recent: Mutex<VecDeque<Recent>>,
     /// Where each generation catching up reads, and when it got there.
     cursors: Mutex<HashMap<Reader, (u64, Instant)>>,
     /// Told whenever a cursor moves.
@@ -198,6 +206,79 @@ pub struct Runner {
     /// applying it (ADR 0029), and told whenever an announcement arrives.
     announced: Mutex<HashMap<String, u64>>,
     heard: Notify,
+    /// On PostgreSQL: how far the served views this process applies have
+    /// moved without a write, for standbys (ADR 0023).
+    announcer: Arc<Announcer>,
+}
+
+/// Announces to standbys, on PostgreSQL, the positions served views
+/// reached with batches that changed none of their documents and so
+/// wrote nothing (ADR 0023). What gathered while one announcement was
+/// sent goes in the next, one statement for every view, committed
+/// without waiting for the disk: it is a hint, and a standby that missed
+/// it reads the stored checkpoint, written within
+/// [`RunnerConfig::checkpoint_lag`].
+#[derive(Debug, Default)]
+struct Announcer {
+    due: Mutex<BTreeMap<&'static str, u64>>,
+    wake: Notify,
+}
+
+/// After an announcement, how long the next one gathers: under load the
+/// views' quiet batches cost one announcement per this long, not one
+/// each; after a quiet spell the first goes out at once.
+const ANNOUNCE_GATHER: Duration = Duration::from_millis(5);
+
+/// One announcement of several views' positions, `VIEW:POSITION` each, as
+/// a view's write announces its own ([`Db::commit`]).
+const ANNOUNCE: &str = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, n) \
+     FROM unnest($2::text[]) AS n";
+
+impl Announcer {
+    fn announce(&self, view: &'static str, position: u64) {
+        let mut due = self
+            .due
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let at = due.entry(view).or_default();
+        *at = (*at).max(position);
+        drop(due);
+        self.wake.notify_one();
+    }
+
+    async fn run(self: Arc<Self>, pool: sqlx::PgPool, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                () = self.wake.notified() => {}
+                _ = shutdown.changed() => return,
+            }
+            let due = std::mem::take(
+                &mut *self
+                    .due
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            if due.is_empty() {
+                continue;
+            }
+            let notices: Vec<String> = due
+                .iter()
+                .map(|(view, position)| format!("{view}:{position}"))
+                .collect();
+            if let Err(err) = sqlx::query(ANNOUNCE)
+                .bind(jejak_engine::store::VIEWS_CHANNEL)
+                .bind(&notices)
+                .execute(&pool)
+                .await
+            {
+                tracing::debug!(error = %err, "could not announce the views' positions to standbys");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(ANNOUNCE_GATHER) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
 }
 
 /// One generation of a view reading the log: its name and generation.
@@ -205,6 +286,16 @@ type Reader = (&'static str, i64);
 
 /// A read of one batch of the log, shared by every view that wants it.
 type BatchRead = Shared<BoxFuture<'static, Result<Arc<Vec<RecordedEvent>>, StoreError>>>;
+
+/// A batch read lately or being read: the position it follows, the head
+/// this process knew when the read began (the batch holds at least every
+/// event up to it), and the read.
+#[derive(Clone)]
+struct Recent {
+    after: u64,
+    head: u64,
+    read: BatchRead,
+}
 
 /// Batches kept for views behind the one that read them, and read ahead.
 const RECENT_BATCHES: usize = 12;
@@ -242,11 +333,15 @@ struct Gen<D> {
     /// The last position applied to `docs` (at least `position`).
     applied: u64,
     /// How far the database's documents are the view: `position`, or past
-    /// it where nothing applied after it changed a document. On SQLite,
-    /// where this process alone applies the view, a batch that changes no
-    /// document is not written: the checkpoint alone would move, and a
-    /// restart applies those events again to the same documents.
+    /// it where nothing applied after it changed a document. A batch that
+    /// changes no document is not written (ADR 0023): the checkpoint alone
+    /// would move, and a restart applies those events again to the same
+    /// documents. On PostgreSQL, standbys learn `current` from an
+    /// announcement instead of the stored checkpoint.
     current: u64,
+    /// Since when the stored checkpoint is behind `current` with nothing
+    /// to write: it is written once [`RunnerConfig::checkpoint_lag`] passed.
+    lagging_since: Option<Instant>,
     last_recorded_at: Option<DateTime<Utc>>,
     /// The documents applied since `position` and those used lately.
     /// Valid while this process alone applies the view: a failed write of
@@ -299,6 +394,7 @@ impl<D: Clone> Gen<D> {
             position,
             applied: position,
             current: position,
+            lagging_since: None,
             last_recorded_at: None,
             docs: Docs::default(),
             written: (position == 0).then(HashSet::new),
@@ -314,6 +410,7 @@ impl<D: Clone> Gen<D> {
         self.written = None;
         self.applied = self.position;
         self.current = self.position;
+        self.lagging_since = None;
     }
 }
 
@@ -352,8 +449,15 @@ impl Runner {
             moved: Notify::new(),
             announced: Mutex::new(HashMap::new()),
             heard: Notify::new(),
+            announcer: Arc::default(),
         });
-        if matches!(runner.db, Db::Postgres(_)) {
+        if let Db::Postgres(pool) = &runner.db {
+            tokio::spawn(
+                runner
+                    .announcer
+                    .clone()
+                    .run(pool.clone(), runner.shutdown.subscribe()),
+            );
             let mut notices = runner.store.view_notices();
             let runner = Arc::downgrade(&runner);
             tokio::spawn(async move {
@@ -613,24 +717,30 @@ impl Runner {
     }
 
     /// Starts reading the batch after `after`, on a task of its own.
-    fn start_read(&self, after: u64) -> BatchRead {
+    fn start_read(&self, after: u64) -> Recent {
+        let head = self.store.known_head();
         let store = self.store.clone();
         let limit = self.config.batch;
         let read = tokio::spawn(async move { store.read_all(after, limit).await.map(Arc::new) });
-        async move {
+        let read = async move {
             read.await
                 .map_err(|e| StoreError::Internal(format!("reading the log stopped: {e}")))?
         }
         .boxed()
-        .shared()
+        .shared();
+        Recent { after, head, read }
     }
 
     /// The batch of events after `after`: read once for every view, and
     /// after a full batch, the next one is read while the views apply it.
+    /// `seen` is the head the view knew when it looked: a short batch (the
+    /// log's end, as it was when the read began) is shared only by views
+    /// that knew no later head, so that none misses what woke it.
     async fn read_batch(
         &self,
         reader: Reader,
         after: u64,
+        seen: u64,
     ) -> Result<Arc<Vec<RecordedEvent>>, StoreError> {
         let recent = || {
             self.recent
@@ -665,28 +775,44 @@ impl Runner {
                 () = tokio::time::sleep(STALLED / 4) => {}
             }
         }
-        let keep = |recent: &mut VecDeque<(u64, BatchRead)>, after: u64, read: BatchRead| {
-            recent.push_back((after, read));
+        let size = self.config.batch;
+        let keep = |recent: &mut VecDeque<Recent>, read: Recent| {
+            recent.retain(|r| r.after != read.after);
+            recent.push_back(read);
             if recent.len() > RECENT_BATCHES {
                 recent.pop_front();
             }
         };
-        let (read, shared) = {
+        // A read this view may use: not one that failed, nor one that ended
+        // at a head older than the one this view knew.
+        let usable = |r: &Recent| match r.read.peek() {
+            Some(Ok(batch)) => batch.len() == size || r.head >= seen,
+            Some(Err(_)) => false,
+            None => true,
+        };
+        let mut read = {
             let mut recent = recent();
-            match recent.iter().find(|(a, _)| *a == after) {
-                Some((_, read)) => (read.clone(), true),
+            match recent.iter().find(|r| r.after == after && usable(r)) {
+                Some(r) => r.clone(),
                 None => {
                     let read = self.start_read(after);
-                    keep(&mut recent, after, read.clone());
-                    (read, false)
+                    keep(&mut recent, read.clone());
+                    read
                 }
             }
         };
-        let batch = read.await;
+        let mut batch = read.read.clone().await;
+        if matches!(&batch, Ok(b) if b.len() < size && read.head < seen) {
+            // Shared with a view that began reading before this one knew
+            // of the newest events: read again.
+            read = self.start_read(after);
+            keep(&mut recent(), read.clone());
+            batch = read.read.clone().await;
+        }
         match batch {
-            Ok(batch) if batch.len() == self.config.batch => {
+            Ok(batch) if batch.len() == size => {
                 if let Some(last) = batch.last() {
-                    let size = self.config.batch as u64;
+                    let size = size as u64;
                     let head = self.store.known_head();
                     // The next batch, and those after it the log holds whole.
                     let ahead = (0..READ_AHEAD)
@@ -695,30 +821,30 @@ impl Runner {
                         .take_while(|&at| within_lead(at));
                     for at in ahead.collect::<Vec<_>>() {
                         let mut recent = recent();
-                        if !recent.iter().any(|(a, _)| *a == at) {
+                        let pending_or_full = |r: &Recent| {
+                            r.read
+                                .peek()
+                                .is_none_or(|b| b.as_ref().is_ok_and(|b| b.len() == size as usize))
+                        };
+                        if !recent.iter().any(|r| r.after == at && pending_or_full(r)) {
                             let next = self.start_read(at);
-                            keep(&mut recent, at, next);
+                            keep(&mut recent, next);
                         }
                     }
                 }
                 Ok(batch)
             }
             // A short batch ends at the head of the log as it was when it
-            // was read, and an error may have passed: neither is kept, and
-            // one read before this view last looked at the head is read
-            // again (it may miss what woke the view). The view has caught
-            // up (or failed): nobody waits for it.
+            // was read; it stays for the views that knew no later head. An
+            // error is not kept. The view has caught up (or failed): nobody
+            // waits for it.
             other => {
-                recent().retain(|(a, _)| *a != after);
+                if other.is_err() {
+                    recent().retain(|r| r.after != after);
+                }
                 cursors().remove(&reader);
                 self.moved.notify_waiters();
-                if shared {
-                    Ok(Arc::new(
-                        self.store.read_all(after, self.config.batch).await?,
-                    ))
-                } else {
-                    other
-                }
+                other
             }
         }
     }
@@ -760,13 +886,14 @@ impl Runner {
         &self,
         projection: &P,
         view: &mut Gen<P::Doc>,
+        seen: u64,
     ) -> Result<usize, StepError> {
         let batch = self
-            .read_batch((view.name, view.generation), view.applied)
+            .read_batch((view.name, view.generation), view.applied, seen)
             .await?;
         let Some(last) = batch.last() else {
             // At the head: anything still held is written now.
-            self.write(view).await?;
+            self.write(view, false).await?;
             self.settle(view).await?;
             return Ok(0);
         };
@@ -821,12 +948,12 @@ impl Runner {
         view.last_recorded_at = Some(last.recorded_at);
         let at_head = batch.len() < self.config.batch;
         if at_head {
-            self.write(view).await?;
+            self.write(view, false).await?;
             self.settle(view).await?;
         } else if view.applied - view.position >= self.config.write_every as u64
             || view.docs.dirty() >= self.config.cached_docs
         {
-            self.write(view).await?;
+            self.write(view, false).await?;
         }
         Ok(batch.len())
     }
@@ -836,18 +963,39 @@ impl Runner {
     /// the write before it has landed. The view applies on meanwhile: its
     /// documents stay held until [`Runner::settle`] learns the outcome, so
     /// none is looked up in the database before it is there.
-    async fn write<D: Clone + serde::Serialize>(&self, view: &mut Gen<D>) -> Result<(), StepError> {
+    ///
+    /// What applied since the checkpoint changed no document: nothing is
+    /// written (ADR 0023) until [`RunnerConfig::checkpoint_lag`] or
+    /// [`RunnerConfig::write_every`] events have passed, or `now` (the view
+    /// stops); the view answers for those events at once, and on
+    /// PostgreSQL its standbys hear of them by an announcement.
+    async fn write<D: Clone + serde::Serialize>(
+        &self,
+        view: &mut Gen<D>,
+        now: bool,
+    ) -> Result<(), StepError> {
         self.settle(view).await?;
         if view.applied == view.position {
             return Ok(());
         }
-        if matches!(self.db, Db::Sqlite(..))
+        if !now
             && view.docs.dirty() == 0
             && view.applied - view.position < self.config.write_every as u64
+            && view
+                .lagging_since
+                .get_or_insert_with(Instant::now)
+                .elapsed()
+                < self.config.checkpoint_lag
         {
-            view.current = view.applied;
+            if view.current < view.applied {
+                view.current = view.applied;
+                if view.feed.is_some() && matches!(self.db, Db::Postgres(_)) {
+                    self.announcer.announce(view.name, view.current);
+                }
+            }
             return Ok(());
         }
+        view.lagging_since = None;
         let follow = view.feed.as_ref().is_some_and(|f| f.receiver_count() > 0);
         let taken = view.docs.take_writes(follow, view.beside);
         let (writes, counts, docs) = (taken.writes, taken.counts, taken.kept);
@@ -1057,7 +1205,9 @@ impl Runner {
                     self.stop_reading(P::NAME);
                     continue 'lead;
                 }
-                head.borrow_and_update();
+                // The head as known now: what moves it from here on wakes
+                // the view again.
+                let seen = *head.borrow_and_update();
                 if rebuild.0.swap(false, Ordering::SeqCst) {
                     let next = live
                         .generation
@@ -1077,7 +1227,7 @@ impl Runner {
                 let mut outcome = Ok(());
                 let mut built = false;
                 if let Some(b) = building.as_mut() {
-                    match self.step(&projection, b).await {
+                    match self.step(&projection, b, seen).await {
                         Ok(n) => {
                             worked += n;
                             if n == 0 && b.current >= live.current {
@@ -1102,9 +1252,16 @@ impl Runner {
                     live.feed = Some(feed.clone());
                     let _ = feed.send(Arc::new(Change::Reset));
                 }
+                // Whether the log may hold more than what was applied: a
+                // full batch was read, or a rebuild goes on (it is served
+                // once a read finds nothing more).
+                let mut more = building.is_some();
                 if outcome.is_ok() {
-                    match self.step(&projection, &mut live).await {
-                        Ok(n) => worked += n,
+                    match self.step(&projection, &mut live, seen).await {
+                        Ok(n) => {
+                            worked += n;
+                            more |= n == self.config.batch;
+                        }
                         Err(err) => outcome = Err(err),
                     }
                 }
@@ -1153,10 +1310,12 @@ impl Runner {
                         continue 'lead;
                     }
                 }
-                if worked > 0 {
+                if worked > 0 && more {
                     continue;
                 }
-                // Caught up: wait for news.
+                // Caught up, with the log's end as it was when the view
+                // looked: wait for news. An append since moved the head, and
+                // the view looks again at once.
                 tokio::select! {
                     _ = head.changed() => {}
                     () = tokio::time::sleep(self.config.poll) => {}
@@ -1164,8 +1323,12 @@ impl Runner {
                     _ = shutdown.changed() => break 'follow,
                 }
             }
-            // Stopping: let the last write land, then give the lease up so
-            // that another server takes over at once.
+            // Stopping: let the last write land, with the checkpoint of
+            // what changed nothing since, then give the lease up so that
+            // another server takes over at once.
+            if lease.live() {
+                let _ = self.write(&mut live, true).await;
+            }
             let _ = self.settle(&mut live).await;
             if let Err(err) = self.store.release_lease(&lease).await {
                 tracing::warn!(view = P::NAME, error = %err, "could not give this view's lease up; it lapses by itself");

@@ -78,7 +78,7 @@ impl Db {
         }
         Ok(match self {
             // CROSS JOIN: SQLite walks the terms first, as written.
-            Self::Sqlite(pool, _) => {
+            Self::Sqlite(pool, ..) => {
                 find!(sqlx::Sqlite, pool, "CROSS JOIN view_docs d ON d.view = ")
             }
             Self::Postgres(pool) => find!(
@@ -100,7 +100,7 @@ impl Db {
     ) -> Result<Vec<String>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         Ok(match self {
-            Self::Sqlite(pool, _) => sqlx::query_scalar(
+            Self::Sqlite(pool, ..) => sqlx::query_scalar(
                 "SELECT key FROM view_terms WHERE view = ? AND generation = ? AND name = ? AND value = ? ORDER BY key LIMIT ?",
             )
             .bind(view)
@@ -131,7 +131,7 @@ impl Db {
         scope: &str,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         Ok(match self {
-            Self::Sqlite(pool, _) => sqlx::query_as(
+            Self::Sqlite(pool, ..) => sqlx::query_as(
                 "SELECT name, value, n FROM view_counts WHERE view = ? AND generation = ? AND scope = ? AND n <> 0 ORDER BY name, value",
             )
             .bind(view)
@@ -163,7 +163,7 @@ impl Db {
         StoreError,
     > {
         Ok(match self {
-            Self::Sqlite(pool, _) => (
+            Self::Sqlite(pool, ..) => (
                 sqlx::query_as(
                     "SELECT key, name, value FROM view_terms WHERE view = ? AND generation = ?",
                 )

@@ -72,6 +72,7 @@ pub use outbox::{
 };
 pub use portal::SessionRow;
 pub use postgres::VIEWS_CHANNEL;
+pub use sqlite_writer::blocking;
 
 /// View notices kept for a slow reader before it misses some.
 const NOTICES: usize = 256;
@@ -667,6 +668,23 @@ impl EventStore {
     ) -> Result<Option<sqlx::SqlitePool>, StoreError> {
         match &self.inner.backend {
             Backend::Sqlite(s) => Ok(Some(s.relaxed_pool(size).await?)),
+            Backend::Postgres(_) => Ok(None),
+        }
+    }
+
+    /// On SQLite, a connection of its own on the log's file, made as
+    /// [`EventStore::sqlite_relaxed_pool`]'s are, for a crate that writes
+    /// whole batches of its tables beside the log (read models) in one
+    /// call, with prepared statements kept, instead of a hop to sqlx's
+    /// thread per statement (ADR 0019, ADR 0023). Use it under
+    /// [`EventStore::sqlite_write_lock`], inside [`blocking`]. `None` on
+    /// PostgreSQL.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the file cannot be opened.
+    pub fn sqlite_relaxed_connection(&self) -> Result<Option<rusqlite::Connection>, StoreError> {
+        match &self.inner.backend {
+            Backend::Sqlite(s) => Ok(Some(s.relaxed_connection()?)),
             Backend::Postgres(_) => Ok(None),
         }
     }

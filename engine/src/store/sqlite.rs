@@ -193,6 +193,12 @@ impl Sqlite {
         Ok(connect(options, size).await?)
     }
 
+    /// A rusqlite connection on the file for the read models' writes
+    /// ([`sqlite_writer::open_relaxed`]).
+    pub(crate) fn relaxed_connection(&self) -> Result<rusqlite::Connection, StoreError> {
+        sqlite_writer::open_relaxed(&self.path, self.read_only)
+    }
+
     pub(crate) async fn open(url: &str, config: &StoreConfig) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::invalid("database_url", e.to_string()))?;

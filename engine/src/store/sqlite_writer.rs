@@ -22,7 +22,7 @@ use super::sqlite::{COLUMNS, format_time, parse_time};
 /// Runs `f`, which blocks on the disk, without stalling the other tasks of
 /// a multi-threaded runtime (they move to another thread meanwhile); on a
 /// single-threaded runtime there is nobody to move, and it just runs.
-pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
@@ -47,6 +47,16 @@ pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     conn.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
     )?;
+    Ok(conn)
+}
+
+/// Opens the log file for the read models' writes, as their sqlx pool is
+/// opened ([`super::EventStore::sqlite_relaxed_pool`]): commits that do not
+/// wait for the disk (they are rebuilt from the log), deleted content
+/// overwritten (view rows that named an erased person leave the file).
+pub(crate) fn open_relaxed(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let conn = open(path, read_only)?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;")?;
     Ok(conn)
 }
 

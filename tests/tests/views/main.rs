@@ -55,9 +55,14 @@ pub async fn engine(store: EventStore) -> Engine {
 }
 
 pub async fn runner(store: EventStore, batch: usize) -> Arc<Runner> {
-    // Small enough that catching up holds documents over several batches,
-    // writes them on both thresholds, and forgets the written ones.
-    let config = RunnerConfig {
+    runner_with(store, test_config(batch)).await
+}
+
+/// The tests' runner configuration: batches small enough that catching
+/// up holds documents over several batches, writes them on both
+/// thresholds, and forgets the written ones.
+pub fn test_config(batch: usize) -> RunnerConfig {
+    RunnerConfig {
         batch,
         write_every: batch * 4,
         cached_docs: 16,
@@ -65,7 +70,10 @@ pub async fn runner(store: EventStore, batch: usize) -> Arc<Runner> {
         retry: Duration::from_millis(100),
         lease: Duration::from_secs(2),
         ..RunnerConfig::default()
-    };
+    }
+}
+
+pub async fn runner_with(store: EventStore, config: RunnerConfig) -> Arc<Runner> {
     Runner::new(store, config).await.expect("the runner starts")
 }
 

@@ -7,13 +7,18 @@ use jejak_projections::{Beside, Docs, Projection, ProjectionError, RunState};
 use jejak_tests::history::{self, Step};
 use jejak_tests::{TestDb, on_both_backends};
 
-use super::{caught_up, dump, engine, on_random_histories, rebuild_all, runner, until};
+use super::{
+    caught_up, dump, engine, on_random_histories, rebuild_all, runner, runner_with, test_config,
+    until,
+};
 
 on_both_backends!(
     views_applied_live_equal_views_rebuilt_from_zero,
     a_failure_mid_catch_up_then_a_restart_ends_in_the_same_views,
     a_view_rebuilt_slowly_does_not_hold_back_the_views_following_the_head,
-    a_batch_that_changes_none_of_a_views_documents_costs_no_write_on_sqlite,
+    a_batch_that_changes_none_of_a_views_documents_costs_no_write,
+    a_view_that_stops_writes_the_checkpoint_it_held_back,
+    a_checkpoint_held_back_is_written_after_its_lag,
 );
 
 /// A fixed, long history: every move of every project and innovation, a few rounds.
@@ -572,44 +577,177 @@ async fn stored_checkpoint(
     }
 }
 
+/// The tests' runner, holding back the checkpoint of batches that change
+/// nothing for as long as a test may take, as holder `holder`.
+async fn patient_runner(
+    store: &jejak_engine::store::EventStore,
+    holder: uuid::Uuid,
+) -> std::sync::Arc<jejak_projections::Runner> {
+    runner_with(
+        store.clone(),
+        jejak_projections::RunnerConfig {
+            checkpoint_lag: std::time::Duration::from_secs(600),
+            holder,
+            ..test_config(13)
+        },
+    )
+    .await
+}
+
+/// Eleven events on one innovation: none of the cohorts view's business.
+async fn innovations_only(engine: &jejak_engine::engine::Engine, tag: &str) -> u64 {
+    let steps: Vec<Step> = (0..11)
+        .map(|op| Step::Innovation { innovation: 0, op })
+        .collect();
+    history::play(engine, &steps, tag).await.unwrap();
+    engine.store().digest().await.unwrap().position
+}
+
 /// Events that change none of a view's documents are applied, and the
 /// view answers for them (read-your-writes), without a transaction that
-/// would only move its checkpoint. On SQLite, where one process applies
-/// the views, nothing is written for them; a restart applies them again
-/// from the stored checkpoint, to the same documents. On PostgreSQL a
-/// standby reads the checkpoint from the database, so it moves.
-async fn a_batch_that_changes_none_of_a_views_documents_costs_no_write_on_sqlite(db: &TestDb) {
+/// would only move its checkpoint (ADR 0023). A server that crashes then
+/// applies them again from the stored checkpoint, to the same documents.
+async fn a_batch_that_changes_none_of_a_views_documents_costs_no_write(db: &TestDb) {
     let store = db.open().await;
     let engine = engine(store.clone()).await;
     history::setup(&engine).await.unwrap();
-    let first = runner(store.clone(), 13).await;
-    first.spawn(Cohorts);
+    let holder = uuid::Uuid::now_v7();
+    let first = patient_runner(&store, holder).await;
+    let applying = first.spawn(Cohorts);
     caught_up(&first, Cohorts::NAME).await;
     let stored = stored_checkpoint(db, &store, Cohorts::NAME).await;
     let documents = first.documents(Cohorts::NAME).await.unwrap();
 
-    // Innovations are none of the cohorts view's business.
-    let steps: Vec<Step> = (0..11)
-        .map(|op| Step::Innovation { innovation: 0, op })
-        .collect();
-    history::play(&engine, &steps, "i").await.unwrap();
-    let head = store.digest().await.unwrap().position;
+    let head = innovations_only(&engine, "i").await;
     assert!(head > stored as u64);
-    let status = caught_up(&first, Cohorts::NAME).await;
-    assert!(status.position >= head, "{status:?}");
-    let now = stored_checkpoint(db, &store, Cohorts::NAME).await;
-    if store.sqlite_pool().is_some() {
-        assert_eq!(now, stored, "no write for batches that change nothing");
-    } else {
-        assert_eq!(now as u64, head, "a standby reads the checkpoint");
-    }
-    first.shutdown();
+    first
+        .wait_for(Cohorts::NAME, head, std::time::Duration::from_secs(60))
+        .await
+        .expect("the view answers for events that changed none of its documents");
+    assert_eq!(
+        stored_checkpoint(db, &store, Cohorts::NAME).await,
+        stored,
+        "no write for batches that change nothing"
+    );
 
-    let second = runner(store.clone(), 13).await;
+    // A crash: the view's task ends where it is, nothing more written.
+    applying.abort();
+    let _ = applying.await;
+    first.shutdown();
+    // Started again as the same server (its id kept), which takes its
+    // lease back at once.
+    let second = patient_runner(&store, holder).await;
     second.spawn(Cohorts);
-    caught_up(&second, Cohorts::NAME).await;
+    let status = caught_up(&second, Cohorts::NAME).await;
+    assert!(status.position >= head, "{status:?}");
     assert_eq!(second.documents(Cohorts::NAME).await.unwrap(), documents);
     rebuild_all(&second).await;
     assert_eq!(second.documents(Cohorts::NAME).await.unwrap(), documents);
     second.shutdown();
+}
+
+/// A view that stops writes the checkpoint it held back for batches that
+/// changed nothing: a restart does not apply them again.
+async fn a_view_that_stops_writes_the_checkpoint_it_held_back(db: &TestDb) {
+    let store = db.open().await;
+    let engine = engine(store.clone()).await;
+    history::setup(&engine).await.unwrap();
+    let runner = patient_runner(&store, uuid::Uuid::now_v7()).await;
+    let applying = runner.spawn(Cohorts);
+    caught_up(&runner, Cohorts::NAME).await;
+    let head = innovations_only(&engine, "i").await;
+    runner
+        .wait_for(Cohorts::NAME, head, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(stored_checkpoint(db, &store, Cohorts::NAME).await < head as i64);
+    runner.shutdown();
+    applying.await.unwrap();
+    assert_eq!(
+        stored_checkpoint(db, &store, Cohorts::NAME).await,
+        head as i64,
+        "stopping writes the checkpoint"
+    );
+}
+
+/// A checkpoint held back for batches that changed nothing is written
+/// once [`jejak_projections::RunnerConfig::checkpoint_lag`] has passed,
+/// though nothing else comes: a standby that missed an announcement, or a
+/// restart after a crash, finds it there.
+async fn a_checkpoint_held_back_is_written_after_its_lag(db: &TestDb) {
+    let store = db.open().await;
+    let engine = engine(store.clone()).await;
+    history::setup(&engine).await.unwrap();
+    let runner = runner_with(
+        store.clone(),
+        jejak_projections::RunnerConfig {
+            checkpoint_lag: std::time::Duration::from_millis(200),
+            ..test_config(13)
+        },
+    )
+    .await;
+    runner.spawn(Cohorts);
+    caught_up(&runner, Cohorts::NAME).await;
+    let head = innovations_only(&engine, "i").await;
+    let written = async {
+        while stored_checkpoint(db, &store, Cohorts::NAME).await < head as i64 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), written)
+        .await
+        .expect("the checkpoint is written after its lag");
+    runner.shutdown();
+}
+
+/// On PostgreSQL, a standby answers read-your-writes for batches that
+/// changed none of the view's documents, and reports their position,
+/// from the leader's announcement (ADR 0023): the stored checkpoint the
+/// leader held back is not what it reads, and it polls only once a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_hears_of_batches_that_changed_nothing() {
+    let Some(db) = TestDb::postgres("a_standby_hears_of_batches_that_changed_nothing").await else {
+        return;
+    };
+    let store_a = db.open().await;
+    let engine = engine(store_a.clone()).await;
+    history::setup(&engine).await.unwrap();
+    let a = patient_runner(&store_a, uuid::Uuid::now_v7()).await;
+    a.spawn(Cohorts);
+    caught_up(&a, Cohorts::NAME).await;
+    let store_b = db.open().await;
+    let b = runner_with(
+        store_b.clone(),
+        jejak_projections::RunnerConfig {
+            poll: std::time::Duration::from_secs(60),
+            ..test_config(13)
+        },
+    )
+    .await;
+    b.spawn(Cohorts);
+    until(&b, Cohorts::NAME, "standing by", |s| {
+        s.state == RunState::Standby
+    })
+    .await;
+    let stored = stored_checkpoint(&db, &store_a, Cohorts::NAME).await;
+    for round in 0..3 {
+        let head = innovations_only(&engine, &format!("round{round}")).await;
+        b.wait_for(Cohorts::NAME, head, std::time::Duration::from_secs(10))
+            .await
+            .expect("the standby hears how far the leader applied");
+        let standby = until(&b, Cohorts::NAME, "reporting the leader's position", |s| {
+            s.position >= head
+        })
+        .await;
+        assert_eq!(standby.state, RunState::Standby, "A still leads");
+    }
+    assert_eq!(
+        stored_checkpoint(&db, &store_a, Cohorts::NAME).await,
+        stored,
+        "the leader wrote nothing for them"
+    );
+    b.shutdown();
+    a.shutdown();
+    drop((a, b, store_a, store_b, engine));
+    db.cleanup().await;
 }
