@@ -3,7 +3,9 @@
 //! OPD and stage as a heat map, sources, OPDs without innovation, the
 //! unevenness (the RPC's Gini, with its Lorenz curve drawn as SVG on the
 //! server from the same per-OPD counts), dormant innovations and the most
-//! replicated ones.
+//! replicated ones, each named by the service's GetInnovation.
+
+use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,7 +16,37 @@ use maud::{Markup, PreEscaped, html};
 
 use crate::Portal;
 use crate::layout;
-use crate::session::{Visitor, refused, signed_in};
+use crate::session::{Session, Visitor, refused, signed_in};
+
+/// How many dormant innovations the page names; the rest are counted.
+const DORMANT_LISTED: usize = 50;
+
+/// The names of the innovations `ids`, each read by the service's
+/// GetInnovation as the visitor, at once. One they may not read, or that
+/// cannot be read now, is left out: the page shows its id.
+async fn names(portal: &Portal, session: &Session, ids: &[&str]) -> HashMap<String, String> {
+    let reads = ids.iter().map(|id| async move {
+        let request = session.request(
+            portal,
+            pb::GetInnovationRequest {
+                innovation_id: (*id).to_owned(),
+                min_position: 0,
+            },
+        );
+        let entry = portal
+            .app()
+            .get_innovation(request)
+            .await
+            .ok()?
+            .into_inner();
+        Some(((*id).to_owned(), format!("{} ({})", entry.name, entry.opd)))
+    });
+    futures::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
 
 /// The stages in lifecycle order; others follow as the RPC names them.
 const ORDER: [&str; 5] = ["proposed", "piloted", "adopted", "replicated", "dormant"];
@@ -83,6 +115,15 @@ pub(crate) async fn city(State(portal): State<Portal>, mut visitor: Visitor) -> 
         Ok(r) => r.into_inner(),
         Err(status) => return refused(&portal, &mut visitor, status).await,
     };
+    let listed: Vec<&str> = stats
+        .dormant
+        .iter()
+        .take(DORMANT_LISTED)
+        .chain(stats.most_replicated.iter().map(|r| &r.innovation_id))
+        .map(String::as_str)
+        .collect();
+    let named = names(&portal, &session, &listed).await;
+    let name = |id: &str| named.get(id).cloned().unwrap_or_else(|| id.to_owned());
     let lang = visitor.lang;
     let mut stages: Vec<String> = ORDER
         .iter()
@@ -163,12 +204,15 @@ pub(crate) async fn city(State(portal): State<Portal>, mut visitor: Visitor) -> 
         ul #tanpa { @for o in &stats.opds_without { li { (o) } } }
         h2 { (lang.stage("dormant")) }
         @if stats.dormant.is_empty() { p { "—" } }
-        ul #vakum { @for d in &stats.dormant { li { (d) } } }
+        ul #vakum { @for d in stats.dormant.iter().take(DORMANT_LISTED) { li { (name(d)) } } }
+        @if stats.dormant.len() > DORMANT_LISTED {
+            p { (visitor.t("dan ", "and ")) (stats.dormant.len() - DORMANT_LISTED) (visitor.t(" lainnya", " more")) }
+        }
         h2 { (visitor.t("Paling banyak direplikasi", "Most replicated")) }
         @if stats.most_replicated.is_empty() { p { "—" } }
         ul #replikasi {
             @for r in &stats.most_replicated {
-                li { (r.innovation_id) ": " (r.adopters) " " (visitor.t("pengadopsi", "adopters")) }
+                li { (name(&r.innovation_id)) ": " (r.adopters) " " (visitor.t("pengadopsi", "adopters")) }
             }
         }
         p.hint { (PreEscaped(visitor.t(

@@ -163,7 +163,7 @@ async fn strangers_learn_nothing_of_what_exists(db: &TestDb) {
     app.stop().await;
 }
 
-fn dated(innovation_id: &str, on: &str, text: &str) -> pb::DatedRequest {
+pub(super) fn dated(innovation_id: &str, on: &str, text: &str) -> pb::DatedRequest {
     pb::DatedRequest {
         request_id: String::new(),
         innovation_id: innovation_id.into(),

@@ -528,12 +528,63 @@ async fn the_innovation_office_sees_the_citys_figures_as_the_statistics_rpc_give
             .await
             .unwrap();
     }
-    let stats = app
-        .innovations(&people.brida)
-        .get_statistics(pb::GetStatisticsRequest::default())
+    // One goes dormant: the page names it, as the register does.
+    let mut brida = app.innovations(&people.brida);
+    brida
+        .register_innovation(pb::RegisterInnovationRequest {
+            name: "Klinik Sore".into(),
+            ..super::refusals::register("inv-3")
+        })
+        .await
+        .unwrap();
+    brida
+        .judge_feasibility(pb::JudgeFeasibilityRequest {
+            request_id: String::new(),
+            innovation_id: "inv-3".into(),
+            feasible: true,
+            notes: "Layak".into(),
+            expected_version: None,
+        })
+        .await
+        .unwrap();
+    brida
+        .designate(pb::DesignateRequest {
+            request_id: String::new(),
+            innovation_id: "inv-3".into(),
+            decree_number: "SK 3/2026".into(),
+            decree_date: "2026-01-10".into(),
+            expected_version: None,
+        })
+        .await
+        .unwrap();
+    use super::oracle::dated;
+    brida
+        .start_pilot(dated("inv-3", "2026-01-15", ""))
+        .await
+        .unwrap();
+    brida
+        .evaluate_pilot(dated("inv-3", "2026-02-01", "Berhasil"))
+        .await
+        .unwrap();
+    brida
+        .implement(dated("inv-3", "2026-02-10", "APBD 2026"))
+        .await
+        .unwrap();
+    let dormant = brida
+        .mark_dormant(dated("inv-3", "2026-02-20", "Anggaran habis"))
         .await
         .unwrap()
         .into_inner();
+    let stats = app
+        .innovations(&people.brida)
+        .get_statistics(pb::GetStatisticsRequest {
+            min_position: dormant.position,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.dormant, ["inv-3"]);
     let portal = spawn_portal(&app).await;
     let base = format!("http://{}", portal.addr);
     let brida = signed_in(&base, &link(&app, Role::BridaOfficer, "brida-1").token).await;
@@ -554,6 +605,10 @@ async fn the_innovation_office_sees_the_citys_figures_as_the_statistics_rpc_give
         );
     }
     assert!(html.contains("<svg id=\"lorenz\""), "{html}");
+    assert!(
+        html.contains("<ul id=\"vakum\"><li>Klinik Sore (dinkes)</li></ul>"),
+        "{html}"
+    );
     drop(portal);
     app.stop().await;
 }
