@@ -30,6 +30,43 @@
 //! # Ok(()) }
 //! ```
 
+/// Runs `$sql` (written with `$1`, `$2`… placeholders) on either backend,
+/// with `$binds`, as `$run` (`fetch_all`, …; a `write` is `execute`d and
+/// yields the rows it affected). On SQLite the placeholders become `?1`,
+/// `?2`… and writes take the write lock.
+macro_rules! on_backend {
+    ($store:expr, $query:ident $(::<$ty:ty>)?, $sql:expr, [$($bind:expr),* $(,)?], $run:ident, write) => {
+        match &$store.inner.backend {
+            Backend::Sqlite(s) => {
+                let _write = s.write_lock.lock().await;
+                let sql = $sql.replace('$', "?");
+                sqlx::$query$(::<_, $ty>)?(&sql)$(.bind($bind))*.$run(&s.pool).await?.rows_affected()
+            }
+            Backend::Postgres(p) => sqlx::$query$(::<_, $ty>)?($sql)$(.bind($bind))*.$run(&p.pool).await?.rows_affected(),
+        }
+    };
+    ($store:expr, $query:ident $(::<$ty:ty>)?, $sql:expr, [$($bind:expr),* $(,)?], $run:ident) => {
+        match &$store.inner.backend {
+            Backend::Sqlite(s) => {
+                let sql = $sql.replace('$', "?");
+                sqlx::$query$(::<_, $ty>)?(&sql)$(.bind($bind))*.$run(&s.pool).await?
+            }
+            Backend::Postgres(p) => sqlx::$query$(::<_, $ty>)?($sql)$(.bind($bind))*.$run(&p.pool).await?,
+        }
+    };
+}
+
+/// A time as the tables beside the log keep it: microseconds since the
+/// epoch, on both backends.
+fn micros(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// The time [`micros`] kept.
+fn time(us: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
 mod checkpoint;
 mod copy;
 mod error;

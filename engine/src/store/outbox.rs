@@ -17,33 +17,7 @@
 use chrono::{DateTime, Utc};
 
 use super::lease::{Lease, fence};
-use super::{Backend, EventStore, StoreError};
-
-/// Runs `$sql` (written with `$1`, `$2`… placeholders) on either backend,
-/// with `$binds`, as `$run` (`fetch_all`, …; a `write` is `execute`d and
-/// yields the rows it affected). On SQLite the placeholders become `?1`,
-/// `?2`… and writes take the write lock.
-macro_rules! on_backend {
-    ($store:expr, $query:ident $(::<$ty:ty>)?, $sql:expr, [$($bind:expr),* $(,)?], $run:ident, write) => {
-        match &$store.inner.backend {
-            Backend::Sqlite(s) => {
-                let _write = s.write_lock.lock().await;
-                let sql = $sql.replace('$', "?");
-                sqlx::$query$(::<_, $ty>)?(&sql)$(.bind($bind))*.$run(&s.pool).await?.rows_affected()
-            }
-            Backend::Postgres(p) => sqlx::$query$(::<_, $ty>)?($sql)$(.bind($bind))*.$run(&p.pool).await?.rows_affected(),
-        }
-    };
-    ($store:expr, $query:ident $(::<$ty:ty>)?, $sql:expr, [$($bind:expr),* $(,)?], $run:ident) => {
-        match &$store.inner.backend {
-            Backend::Sqlite(s) => {
-                let sql = $sql.replace('$', "?");
-                sqlx::$query$(::<_, $ty>)?(&sql)$(.bind($bind))*.$run(&s.pool).await?
-            }
-            Backend::Postgres(p) => sqlx::$query$(::<_, $ty>)?($sql)$(.bind($bind))*.$run(&p.pool).await?,
-        }
-    };
-}
+use super::{Backend, EventStore, StoreError, micros, time};
 
 /// A message to put in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -273,14 +247,6 @@ pub struct ContactRow {
     pub opt_out: String,
     /// The language messages are written in: `id` or `en`.
     pub lang: String,
-}
-
-fn micros(at: DateTime<Utc>) -> i64 {
-    at.timestamp_micros()
-}
-
-fn time(us: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
 type Row = (

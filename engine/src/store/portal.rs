@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Backend, EventStore, StoreError};
+use super::{Backend, EventStore, StoreError, micros, time};
 
 /// One portal session as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,14 +36,6 @@ pub struct SessionRow {
     pub created_at: DateTime<Utc>,
     /// When it ends by itself.
     pub expires_at: DateTime<Utc>,
-}
-
-fn micros(at: DateTime<Utc>) -> i64 {
-    at.timestamp_micros()
-}
-
-fn time(us: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
 type Row = (
@@ -70,29 +62,15 @@ impl EventStore {
         token_id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = match &self.inner.backend {
-            Backend::Sqlite(s) => {
-                let _write = s.write_lock.lock().await;
-                sqlx::query(
-                    "INSERT INTO portal_links (token_id, used_at) VALUES (?1, ?2) \
-                     ON CONFLICT (token_id) DO NOTHING",
-                )
-                .bind(token_id)
-                .bind(micros(at))
-                .execute(&s.pool)
-                .await?
-                .rows_affected()
-            }
-            Backend::Postgres(p) => sqlx::query(
-                "INSERT INTO portal_links (token_id, used_at) VALUES ($1, $2) \
-                 ON CONFLICT (token_id) DO NOTHING",
-            )
-            .bind(token_id)
-            .bind(micros(at))
-            .execute(&p.pool)
-            .await?
-            .rows_affected(),
-        };
+        let done = on_backend!(
+            self,
+            query,
+            "INSERT INTO portal_links (token_id, used_at) VALUES ($1, $2) \
+             ON CONFLICT (token_id) DO NOTHING",
+            [token_id, micros(at)],
+            execute,
+            write
+        );
         Ok(done == 1)
     }
 
@@ -104,38 +82,24 @@ impl EventStore {
         let sql = "INSERT INTO portal_sessions (id_hash, subject, role, opd, provider, token_id, \
                    issued_at, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         let issued = i64::try_from(row.issued_at).unwrap_or(i64::MAX);
-        match &self.inner.backend {
-            Backend::Sqlite(s) => {
-                let _write = s.write_lock.lock().await;
-                let sql = sql.replace('$', "?");
-                sqlx::query(&sql)
-                    .bind(&row.id_hash)
-                    .bind(&row.subject)
-                    .bind(&row.role)
-                    .bind(&row.opd)
-                    .bind(&row.provider)
-                    .bind(&row.token_id)
-                    .bind(issued)
-                    .bind(micros(row.created_at))
-                    .bind(micros(row.expires_at))
-                    .execute(&s.pool)
-                    .await?;
-            }
-            Backend::Postgres(p) => {
-                sqlx::query(sql)
-                    .bind(&row.id_hash)
-                    .bind(&row.subject)
-                    .bind(&row.role)
-                    .bind(&row.opd)
-                    .bind(&row.provider)
-                    .bind(&row.token_id)
-                    .bind(issued)
-                    .bind(micros(row.created_at))
-                    .bind(micros(row.expires_at))
-                    .execute(&p.pool)
-                    .await?;
-            }
-        }
+        on_backend!(
+            self,
+            query,
+            sql,
+            [
+                &row.id_hash,
+                &row.subject,
+                &row.role,
+                &row.opd,
+                &row.provider,
+                &row.token_id,
+                issued,
+                micros(row.created_at),
+                micros(row.expires_at),
+            ],
+            execute,
+            write
+        );
         Ok(())
     }
 
@@ -152,23 +116,8 @@ impl EventStore {
         let sql = "SELECT id_hash, subject, role, opd, provider, token_id, issued_at, created_at, \
                    expires_at FROM portal_sessions \
                    WHERE id_hash = $1 AND ended_at IS NULL AND expires_at > $2";
-        let row: Option<Row> = match &self.inner.backend {
-            Backend::Sqlite(s) => {
-                let sql = sql.replace('$', "?");
-                sqlx::query_as(&sql)
-                    .bind(id_hash)
-                    .bind(micros(now))
-                    .fetch_optional(&s.pool)
-                    .await?
-            }
-            Backend::Postgres(p) => {
-                sqlx::query_as(sql)
-                    .bind(id_hash)
-                    .bind(micros(now))
-                    .fetch_optional(&p.pool)
-                    .await?
-            }
-        };
+        let row: Option<Row> =
+            on_backend!(self, query_as, sql, [id_hash, micros(now)], fetch_optional);
         Ok(row.map(
             |(id_hash, subject, role, opd, provider, token_id, issued, created, expires)| {
                 SessionRow {
@@ -194,24 +143,7 @@ impl EventStore {
     pub async fn end_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
         let sql =
             "UPDATE portal_sessions SET ended_at = $2 WHERE id_hash = $1 AND ended_at IS NULL";
-        let done = match &self.inner.backend {
-            Backend::Sqlite(s) => {
-                let _write = s.write_lock.lock().await;
-                let sql = sql.replace('$', "?");
-                sqlx::query(&sql)
-                    .bind(id_hash)
-                    .bind(micros(at))
-                    .execute(&s.pool)
-                    .await?
-                    .rows_affected()
-            }
-            Backend::Postgres(p) => sqlx::query(sql)
-                .bind(id_hash)
-                .bind(micros(at))
-                .execute(&p.pool)
-                .await?
-                .rows_affected(),
-        };
+        let done = on_backend!(self, query, sql, [id_hash, micros(at)], execute, write);
         Ok(done > 0)
     }
 }
