@@ -70,6 +70,34 @@ impl App {
             .filter(|c| c.facts.as_ref().is_some_and(|f| f.organizer == actor.id)))
     }
 
+    /// The enrolment of the participant with `nip` in `actor`'s cohort
+    /// `cohort_id` as it stands. Another organizer's cohort, and a NIP not
+    /// enrolled in it, are answered as not found.
+    async fn enrolment_of(
+        &self,
+        actor: &Actor,
+        cohort_id: &CohortId,
+        nip: &Nip,
+    ) -> Result<Enrollment, Status> {
+        let mut cohort = self
+            .own_cohort(actor, cohort_id)
+            .await?
+            .ok_or_else(|| not_found("cohort", cohort_id.as_str()))?;
+        let person = self
+            .engine()
+            .store()
+            .find_person(nip)
+            .await
+            .map_err(status)?;
+        person
+            .and_then(|person| cohort.enrollments.remove(&person))
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "no participant with this NIP is enrolled in cohort {cohort_id}; check the NIP (jejak cohort find --nip)"
+                ))
+            })
+    }
+
     /// The enrolment of the participant with `nip` in `cohort_id`, with the
     /// staff `r` names: a reassignment that names the participant by NIP
     /// alone. Another organizer's cohort, and a NIP not enrolled in it, are
@@ -82,23 +110,7 @@ impl App {
         r: &pb::EnrolParticipantRequest,
     ) -> Result<Enrollment, Status> {
         let nip = Nip::parse_field("participant.nip", nip).map_err(domain)?;
-        let cohort = self
-            .own_cohort(actor, cohort_id)
-            .await?
-            .ok_or_else(|| not_found("cohort", cohort_id.as_str()))?;
-        let person = self
-            .engine()
-            .store()
-            .find_person(&nip)
-            .await
-            .map_err(status)?;
-        let enrolled = person
-            .and_then(|person| cohort.enrollments.get(&person))
-            .ok_or_else(|| {
-                Status::not_found(format!(
-                    "no participant with this NIP is enrolled in cohort {cohort_id}; check the NIP (jejak cohort find --nip)"
-                ))
-            })?;
+        let enrolled = self.enrolment_of(actor, cohort_id, &nip).await?;
         Enrollment::new(
             enrolled.participant.clone(),
             &r.mentor,
@@ -132,23 +144,7 @@ impl App {
             self.require_unit("opd", opd, &[UnitKind::Opd, UnitKind::Kecamatan], false)
                 .await?;
         }
-        let cohort = self
-            .own_cohort(actor, cohort_id)
-            .await?
-            .ok_or_else(|| not_found("cohort", cohort_id.as_str()))?;
-        let person = self
-            .engine()
-            .store()
-            .find_person(&nip)
-            .await
-            .map_err(status)?;
-        let enrolled = person
-            .and_then(|person| cohort.enrollments.get(&person))
-            .ok_or_else(|| {
-                Status::not_found(format!(
-                    "no participant with this NIP is enrolled in cohort {cohort_id}; check the NIP (jejak cohort find --nip)"
-                ))
-            })?;
+        let enrolled = self.enrolment_of(actor, cohort_id, &nip).await?;
         let p = &enrolled.participant;
         let participant = Participant::new(
             p.person.clone(),
@@ -158,7 +154,7 @@ impl App {
             opd.unwrap_or(p.opd.as_str()),
         )
         .map_err(|e| domain(rename_participant(e)))?;
-        Ok((participant, enrolled.clone()))
+        Ok((participant, enrolled))
     }
 
     /// Enrols as `r` asks. The people index holds the NIP only when the
