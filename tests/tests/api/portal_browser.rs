@@ -157,6 +157,11 @@ async fn fits(browser: &Client, what: &str) {
     );
 }
 
+/// Clicks the element `locator` finds (there must be one).
+async fn click(browser: &Client, locator: Locator<'_>) {
+    browser.find(locator).await.unwrap().click().await.unwrap();
+}
+
 async fn clean_console(driver: &Driver, browser: &Client, step: &str) {
     let errors = driver.console_errors(browser).await;
     assert!(errors.is_empty(), "{step}: the console says {errors:?}");
@@ -197,13 +202,7 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
         .goto(&format!("{mentor_site}/masuk?kode={code}"))
         .await
         .unwrap();
-    browser
-        .find(Locator::Id("masuk"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("masuk")).await;
     let item = browser
         .wait()
         .for_element(Locator::Css("#kotak li a"))
@@ -227,13 +226,7 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
         .await
         .unwrap();
     shot(&browser, "mentor-item-desktop").await;
-    browser
-        .find(Locator::Id("kembalikan"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("kembalikan")).await;
     let notice = browser
         .wait()
         .for_element(Locator::Css(".notice"))
@@ -253,13 +246,7 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
         .goto(&format!("{participant_site}/masuk?kode={code}"))
         .await
         .unwrap();
-    browser
-        .find(Locator::Id("masuk"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("masuk")).await;
     let why = browser
         .wait()
         .for_element(Locator::Css("#tonggak-m1 .alasan"))
@@ -284,13 +271,7 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
         .send_keys(&pdf.display().to_string())
         .await
         .unwrap();
-    browser
-        .find(Locator::Css("#tonggak-m1 form.upload button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Css("#tonggak-m1 form.upload button")).await;
     let sent = browser
         .wait()
         .for_element(Locator::Css(".notice"))
@@ -320,13 +301,7 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
         .await
         .unwrap();
     assert!(files.text().await.unwrap().contains("daftar-hadir.pdf"));
-    browser
-        .find(Locator::Id("setujui"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("setujui")).await;
     let done = browser
         .wait()
         .for_element(Locator::Css(".notice"))
@@ -349,13 +324,7 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
         .goto(&format!("{mentor_site}/masuk?kode={code}"))
         .await
         .unwrap();
-    browser
-        .find(Locator::Id("masuk"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("masuk")).await;
     browser
         .wait()
         .for_element(Locator::Id("lorenz"))
