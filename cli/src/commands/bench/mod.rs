@@ -296,16 +296,23 @@ fn median_ms(mut times: Vec<Duration>) -> f64 {
 }
 
 /// The medians, in ms, of `rounds` timings of `a` and of `b` taken in
-/// turn, so that the machine's swings fall on both alike.
+/// turn, so that the machine's swings fall on both alike; which goes
+/// first alternates (a b, b a, a b …), so that neither always runs on what
+/// the other left behind.
 async fn medians_in_turn(
     rounds: usize,
     mut a: impl AsyncFnMut() -> anyhow::Result<Duration>,
     mut b: impl AsyncFnMut() -> anyhow::Result<Duration>,
 ) -> anyhow::Result<(f64, f64)> {
     let (mut times_a, mut times_b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
-    for _ in 0..rounds {
-        times_a.push(a().await?);
-        times_b.push(b().await?);
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            times_a.push(a().await?);
+            times_b.push(b().await?);
+        } else {
+            times_b.push(b().await?);
+            times_a.push(a().await?);
+        }
     }
     Ok((median_ms(times_a), median_ms(times_b)))
 }
@@ -496,6 +503,18 @@ impl Run {
             spread: None,
             note: None,
         });
+    }
+
+    /// Judges the figure just added by `median`, the median of its
+    /// per-turn ratios (`ratios`), stated with their spread: a turn in which
+    /// the machine stalled moves neither the ratio nor the verdict.
+    fn median_of_turns(&mut self, median: f64, ratios: Vec<f64>) {
+        let turns = ratios.len();
+        if let Some(last) = self.figures.last_mut() {
+            last.ratio = Some(median);
+        }
+        self.spread(ratios);
+        self.note(format!("× baseline: the median of {turns} turns' ratios"));
     }
 
     /// States the spread of the per-turn ratios of the figure just added.
