@@ -177,7 +177,8 @@ impl RenamedCity {
 
     fn stream(&self, stream: &str) -> anyhow::Result<StreamId> {
         let (kind, id) = stream.split_once('-').context("a stream id KIND-ID")?;
-        Ok(StreamId::parse(format!("{kind}-{}", self.ids[id]))?)
+        let id = self.ids.get(id).map_or(id, String::as_str);
+        Ok(StreamId::parse(format!("{kind}-{id}"))?)
     }
 
     /// The copy's appends, one per run of events on one stream, in order.
@@ -208,6 +209,29 @@ impl RenamedCity {
     }
 }
 
+/// The city's events but the engine's workflow definitions (the engine
+/// opening a log registers its own).
+fn without_workflows(city: &[RecordedEvent]) -> Vec<RecordedEvent> {
+    city.iter()
+        .filter(|e| e.stream_type != "workflow_registry")
+        .cloned()
+        .collect()
+}
+
+/// Appends the city's events to `store` as they are, ids unchanged: an
+/// empty log of another backend then holds the demo city itself (its
+/// people copied with [`copy_people`]).
+pub async fn copy(store: &EventStore, city: &[RecordedEvent]) -> anyhow::Result<()> {
+    let city = without_workflows(city);
+    let same = RenamedCity {
+        ids: HashMap::new(),
+    };
+    for append in same.appends(&city)? {
+        store.append(append).await?;
+    }
+    Ok(())
+}
+
 /// Appends renamed copies of `city` to `store` until it holds at least
 /// `events` events; `progress` is told each copy's size.
 pub async fn scale(
@@ -216,13 +240,7 @@ pub async fn scale(
     events: u64,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<()> {
-    // Workflow definitions are the engine's, not the city's: copied once.
-    let city: Arc<Vec<RecordedEvent>> = Arc::new(
-        city.iter()
-            .filter(|e| e.stream_type != "workflow_registry")
-            .cloned()
-            .collect(),
-    );
+    let city: Arc<Vec<RecordedEvent>> = Arc::new(without_workflows(city));
     let mut k = 0;
     while store.digest().await?.position < events {
         // Sixteen copies at a time, each written in its own order.

@@ -51,7 +51,8 @@ pub struct BenchArgs {
     /// engine and through gRPC beside the log's own cost; `scale`, a served
     /// log of `--events` beside one of 10,000: reads, a mixed load,
     /// restarts, and on PostgreSQL three servers and takeovers; `portal`,
-    /// the web portal's pages beside the calls they are made of.
+    /// the web portal's pages beside the calls they are made of (on
+    /// PostgreSQL over the demo city copied into an empty database).
     #[arg(long, value_enum)]
     only: Option<Only>,
     /// Streams' states kept in memory by the engine direct and the served
@@ -794,10 +795,8 @@ async fn measure(
             backend,
             figures: Vec::new(),
         };
-        // Over the demo city's own log (SQLite), once.
-        if backend == "sqlite" {
-            portal::measure(&mut run, &urls.city_dir).await?;
-        }
+        let postgres = (backend == "postgres").then_some(urls.main.as_str());
+        portal::measure(&mut run, (&urls.city_dir, city), postgres).await?;
         return Ok(run.figures);
     }
     if args.only == Some(Only::Commands) {

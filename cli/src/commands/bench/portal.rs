@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use axum::body::Body;
 use http::{Request, StatusCode, header};
 use jejak_engine::domain::Role;
-use jejak_engine::store::{EventStore, StoreConfig};
+use jejak_engine::store::{EventStore, RecordedEvent, StoreConfig};
 use jejak_proto::v1 as pb;
 use jejak_proto::v1::change_projects_server::ChangeProjects as _;
 use jejak_proto::v1::cohorts_server::Cohorts as _;
@@ -105,9 +105,28 @@ async fn page(router: &axum::Router, path: &str, session: &str) -> anyhow::Resul
 }
 
 /// Measures every page beside its calls over the demo city in `city_dir`.
-pub(super) async fn measure(run: &mut Run, city_dir: &std::path::Path) -> anyhow::Result<()> {
-    let url = format!("sqlite://{}", city_dir.join("city.db").display());
-    let store = EventStore::open(&url, StoreConfig::default()).await?;
+/// On SQLite the demo city's own log is served; on PostgreSQL, `postgres`
+/// (an empty database) gets the city's events and people first.
+pub(super) async fn measure(
+    run: &mut Run,
+    (city_dir, city): (&std::path::Path, &[RecordedEvent]),
+    postgres: Option<&str>,
+) -> anyhow::Result<()> {
+    let store = match postgres {
+        None => {
+            let url = format!("sqlite://{}", city_dir.join("city.db").display());
+            EventStore::open(&url, StoreConfig::default()).await?
+        }
+        Some(url) => {
+            eprintln!("[postgres] the demo city copied for the portal's pages …");
+            let store = EventStore::open(url, StoreConfig::default())
+                .await
+                .with_context(|| format!("cannot open {url}"))?;
+            super::city::copy_people(city_dir, &store).await?;
+            super::city::copy(&store, city).await?;
+            store
+        }
+    };
     let keys = Keys::new(uuid::Uuid::now_v7().simple().to_string().as_bytes())?;
     let mut config = AppConfig::new(keys.clone());
     config.engine.master_key = Some(jejak_engine::privacy::MasterKey::load_or_create(
