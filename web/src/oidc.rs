@@ -459,7 +459,16 @@ pub(crate) async fn back(
         match checked {
             Ok(subject) => subject,
             Err(err) => {
-                tracing::info!(error = %err, "an ID token from the identity provider was refused");
+                // Which check failed, not its text: that may quote claims.
+                let check = match &err {
+                    ClaimsVerificationError::Expired(_) => "expiry",
+                    ClaimsVerificationError::InvalidAudience(_) => "audience",
+                    ClaimsVerificationError::InvalidIssuer(_) => "issuer",
+                    ClaimsVerificationError::InvalidNonce(_) => "nonce",
+                    ClaimsVerificationError::SignatureVerification(_) => "signature",
+                    _ => "other",
+                };
+                tracing::info!(check, "an ID token from the identity provider was refused");
                 let why = why_refused(&visitor, &err);
                 return refused(&visitor, StatusCode::UNAUTHORIZED, why);
             }
