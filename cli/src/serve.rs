@@ -62,8 +62,28 @@ struct ConfigFile {
     web: Option<bool>,
     /// The portal's cookies carry Secure (it is reached over TLS).
     web_secure_cookies: Option<bool>,
-    /// The portal's address as people open it, for sign-in links.
+    /// The portal's address as people open it, for sign-in links and the
+    /// identity provider's redirect.
     web_url: Option<String>,
+    /// How long a portal session lasts, in hours (default 12).
+    web_session_hours: Option<u64>,
+    /// The portal's own certificate and key (default: tls_cert and tls_key).
+    web_tls_cert: Option<PathBuf>,
+    web_tls_key: Option<PathBuf>,
+    /// Signing in to the portal through the region's identity provider (a
+    /// `[web_oidc]` table, ADR 0036).
+    web_oidc: Option<WebOidcFile>,
+}
+
+/// The portal's sign-in through an identity provider, in the config file's
+/// `[web_oidc]` table. The client secret is read from a file (or the
+/// variable JEJAK_WEB_OIDC_CLIENT_SECRET), never written here.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebOidcFile {
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret_file: Option<PathBuf>,
 }
 
 /// Where evidence files live, in the config file's `[evidence]` table.
@@ -115,7 +135,8 @@ pub struct DataArgs {
     /// A TOML config file (keys: listen, data_dir, database_url,
     /// token_secret_file, token_secret, token_issuer, token_audience, [oidc],
     /// region, time_zone, opds, log_level, log_json, tls_cert, tls_key, web_addr,
-    /// web, web_secure_cookies, web_url); flags and
+    /// web, web_secure_cookies, web_url, web_session_hours, web_tls_cert,
+    /// web_tls_key, [web_oidc]); flags and
     /// JEJAK_* variables win over it.
     #[arg(long, env = "JEJAK_CONFIG")]
     pub config: Option<PathBuf>,
@@ -159,6 +180,16 @@ const SECRET_VAR: &str = "JEJAK_TOKEN_SECRET";
 impl DataArgs {
     fn file(&self) -> anyhow::Result<ConfigFile> {
         config_file(self.config.as_deref())
+    }
+
+    /// The identity provider the portal signs in through, as configured
+    /// (`JEJAK_WEB_OIDC_ISSUER`, else the config file's `[web_oidc]`).
+    pub fn web_oidc_issuer(&self) -> anyhow::Result<Option<String>> {
+        Ok(std::env::var("JEJAK_WEB_OIDC_ISSUER")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .or(self.file()?.web_oidc.and_then(|o| o.issuer))
+            .map(|s| s.trim().to_owned()))
     }
 
     pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
@@ -286,9 +317,36 @@ pub struct ServeArgs {
     #[arg(long, env = "JEJAK_NO_WEB")]
     no_web: bool,
     /// The portal's cookies carry Secure: say so when people reach the
-    /// portal over TLS (a proxy in front of it that terminates TLS).
+    /// portal over TLS ended by a proxy in front of it. (When the portal
+    /// serves HTTPS itself they always do.)
     #[arg(long, env = "JEJAK_WEB_SECURE_COOKIES")]
     web_secure_cookies: bool,
+    /// How long a portal session lasts after signing in, in hours. Default: 12
+    #[arg(long, env = "JEJAK_WEB_SESSION_HOURS", value_parser = clap::value_parser!(u64).range(1..=720))]
+    web_session_hours: Option<u64>,
+    /// The portal's own PEM certificate chain, for HTTPS (with --web-tls-key).
+    /// Default: --tls-cert, so that with TLS configured the portal serves HTTPS too.
+    #[arg(long, env = "JEJAK_WEB_TLS_CERT")]
+    web_tls_cert: Option<PathBuf>,
+    /// The PEM private key for --web-tls-cert.
+    #[arg(long, env = "JEJAK_WEB_TLS_KEY")]
+    web_tls_key: Option<PathBuf>,
+    /// The portal's address as people open it (e.g. https://jejak.example.go.id):
+    /// the identity provider sends people back to URL/masuk/daerah/kembali.
+    #[arg(long, env = "JEJAK_WEB_URL")]
+    web_url: Option<String>,
+    /// Sign people in to the portal through this OpenID Connect provider
+    /// (its issuer URL; ADR 0036); needs --web-oidc-client-id, a client
+    /// secret and --web-url.
+    #[arg(long, env = "JEJAK_WEB_OIDC_ISSUER")]
+    web_oidc_issuer: Option<String>,
+    /// The portal's client id at the identity provider.
+    #[arg(long, env = "JEJAK_WEB_OIDC_CLIENT_ID")]
+    web_oidc_client_id: Option<String>,
+    /// A file holding the portal's client secret at the identity provider
+    /// (or set JEJAK_WEB_OIDC_CLIENT_SECRET; never on the command line).
+    #[arg(long, env = "JEJAK_WEB_OIDC_CLIENT_SECRET_FILE")]
+    web_oidc_client_secret_file: Option<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
     /// PEM certificate chain; serve TLS when given with --tls-key.
@@ -398,6 +456,74 @@ fn oidc_config(args: &ServeArgs, file: Option<OidcFile>) -> anyhow::Result<Optio
     }
 }
 
+/// The environment variable that may hold the portal's client secret.
+const WEB_OIDC_SECRET_VAR: &str = "JEJAK_WEB_OIDC_CLIENT_SECRET";
+
+/// The portal's sign-in through an identity provider, configured by flags,
+/// variables and the `[web_oidc]` table; checked without reaching it.
+fn web_oidc(
+    args: &ServeArgs,
+    file: Option<WebOidcFile>,
+    web_url: Option<&str>,
+) -> anyhow::Result<Option<jejak_web::OidcSettings>> {
+    let file = file.unwrap_or_default();
+    let issuer = args.web_oidc_issuer.clone().or(file.issuer);
+    let client_id = args.web_oidc_client_id.clone().or(file.client_id);
+    let secret_file = args
+        .web_oidc_client_secret_file
+        .clone()
+        .or(file.client_secret_file);
+    let secret_var = std::env::var(WEB_OIDC_SECRET_VAR)
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let Some(issuer) = issuer else {
+        if client_id.is_some() || secret_file.is_some() {
+            anyhow::bail!(
+                "the portal's client id or secret is set but no identity provider: add --web-oidc-issuer (or issuer in [web_oidc])"
+            );
+        }
+        return Ok(None);
+    };
+    let client_id = client_id.context(
+        "signing in through the identity provider needs the portal's client id: --web-oidc-client-id (or client_id in [web_oidc])",
+    )?;
+    let client_secret = match (secret_var, secret_file) {
+        (Some(secret), _) => secret,
+        (None, Some(path)) => {
+            #[cfg(unix)]
+            if let Ok(meta) = std::fs::metadata(&path) {
+                use std::os::unix::fs::PermissionsExt as _;
+                if meta.permissions().mode() & 0o077 != 0 {
+                    eprintln!(
+                        "warning: the portal's client secret file {} may be read by others; chmod 600 it",
+                        path.display()
+                    );
+                }
+            }
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the client secret file {}", path.display()))?
+                .trim()
+                .to_owned()
+        }
+        (None, None) => anyhow::bail!(
+            "signing in through the identity provider needs the portal's client secret: \
+             --web-oidc-client-secret-file FILE (or client_secret_file in [web_oidc]), or {WEB_OIDC_SECRET_VAR}"
+        ),
+    };
+    let public_url = web_url.context(
+        "signing in through the identity provider needs the portal's address as people open it, \
+         for the provider to send them back: --web-url https://HOST (or web_url)",
+    )?;
+    let settings = jejak_web::OidcSettings {
+        issuer: issuer.trim().to_owned(),
+        client_id: client_id.trim().to_owned(),
+        client_secret,
+        public_url: public_url.trim().to_owned(),
+    };
+    settings.check().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Some(settings))
+}
+
 fn init_tracing(level: &str, json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
@@ -477,7 +603,7 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let file = args.data.file()?;
+    let mut file = args.data.file()?;
     let level = args
         .log_level
         .clone()
@@ -488,6 +614,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     jejak_server::files::private_dir(&data_dir)
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
     let mut keys = args.data.keys()?;
+    // The portal's settings are checked before anything starts.
+    let web_url = args.web_url.clone().or(file.web_url.clone());
+    let web_oidc = web_oidc(&args, file.web_oidc.take(), web_url.as_deref())?;
+    let session_hours = args
+        .web_session_hours
+        .or(file.web_session_hours)
+        .unwrap_or(12);
+    if !(1..=720).contains(&session_hours) {
+        anyhow::bail!(
+            "web_session_hours must be between 1 and 720 (30 days); it is {session_hours}"
+        );
+    }
     if let Some(oidc) = oidc_config(&args, file.oidc)? {
         tracing::info!(issuer = %oidc.issuer, jwks = %oidc.jwks, "accepting the tokens of an OIDC issuer");
         keys = keys.with_oidc(
@@ -620,8 +758,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     };
     let tls = match (
-        args.tls_cert.or(file.tls_cert),
-        args.tls_key.or(file.tls_key),
+        args.tls_cert.clone().or(file.tls_cert),
+        args.tls_key.clone().or(file.tls_key),
     ) {
         (Some(cert), Some(key)) => Some(Tls {
             cert: read(&cert)?,
@@ -629,6 +767,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }),
         (None, None) => None,
         _ => anyhow::bail!("TLS needs both a certificate (--tls-cert) and a key (--tls-key)"),
+    };
+    // The portal's HTTPS: its own certificate, else the gRPC service's.
+    let web_tls = match (
+        args.web_tls_cert.clone().or(file.web_tls_cert),
+        args.web_tls_key.clone().or(file.web_tls_key),
+    ) {
+        (Some(cert), Some(key)) => Some(Tls {
+            cert: read(&cert)?,
+            key: read(&key)?,
+        }),
+        (None, None) => tls.as_ref().map(|tls| Tls {
+            cert: tls.cert.clone(),
+            key: tls.key.clone(),
+        }),
+        _ => anyhow::bail!(
+            "the portal's TLS needs both a certificate (--web-tls-cert) and a key (--web-tls-key)"
+        ),
     };
     let log = store.clone();
     let app = App::start(store, config)
@@ -652,11 +807,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                  (choose another with --web-addr, or --no-web)"
             )
         })?;
+        if let Some(oidc) = &web_oidc {
+            tracing::info!(issuer = %oidc.issuer, "the portal signs in through the region's identity provider");
+        }
         Some((
             listener,
             jejak_web::WebConfig {
-                secure_cookies: args.web_secure_cookies || file.web_secure_cookies.unwrap_or(false),
-                ..jejak_web::WebConfig::default()
+                secure_cookies: args.web_secure_cookies
+                    || file.web_secure_cookies.unwrap_or(false)
+                    || web_tls.is_some(),
+                session_ttl: Duration::from_secs(session_hours * 3600),
+                oidc: web_oidc,
             },
         ))
     };
@@ -671,7 +832,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let portal = web.map(|(listener, config)| {
         let app = app.clone();
         let stop = until_stopped(stopped.clone());
-        tokio::spawn(async move { jejak_web::run(listener, app, config, stop).await })
+        tokio::spawn(async move {
+            jejak_web::serve(listener, app, config, web_tls.as_ref(), stop).await
+        })
     });
     let served = jejak_server::run(listener, app, tls, until_stopped(stopped))
         .await
@@ -727,9 +890,11 @@ pub struct IssueArgs {
     #[arg(long, conflicts_with = "backdate")]
     link: bool,
     /// The portal's address as people open it, for --link (e.g.
-    /// https://jejak.example.go.id). Default: http:// and the portal's
-    /// address (--web-addr, JEJAK_WEB_ADDR, the config file's web_url or
-    /// web_addr, else 127.0.0.1:8080).
+    /// https://jejak.example.go.id). Default: the config file's web_url,
+    /// else http:// (https:// when TLS is configured: JEJAK_TLS_CERT,
+    /// JEJAK_WEB_TLS_CERT, tls_cert or web_tls_cert) and the portal's
+    /// address (--web-addr, JEJAK_WEB_ADDR, the config file's web_addr,
+    /// else 127.0.0.1:8080).
     #[arg(long, env = "JEJAK_WEB_URL")]
     web_url: Option<String>,
     /// The portal's address, for --link when no --web-url is given.
@@ -812,9 +977,19 @@ pub fn issue(args: IssueArgs) -> anyhow::Result<()> {
     };
     if args.link {
         let file = args.data.file()?;
+        // The portal serves HTTPS when TLS is configured for it or for gRPC.
+        let https = file.tls_cert.is_some()
+            || file.web_tls_cert.is_some()
+            || ["JEJAK_TLS_CERT", "JEJAK_WEB_TLS_CERT"]
+                .iter()
+                .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
         let base = match args.web_url.or(file.web_url) {
             Some(url) => url.trim().trim_end_matches('/').to_owned(),
-            None => format!("http://{}", web_addr(args.web_addr, file.web_addr)),
+            None => format!(
+                "{}://{}",
+                if https { "https" } else { "http" },
+                web_addr(args.web_addr, file.web_addr)
+            ),
         };
         let issued = keys.issue_link(&grant);
         // The link alone on standard output; its id, by which `jejak

@@ -478,6 +478,53 @@ impl Keys {
         .expect("HS256 signing")
     }
 
+    /// Signs `note` for the web portal to keep in a visitor's browser
+    /// (ADR 0036: a sign-in through the region's identity provider under
+    /// way), valid for `ttl`, for the audience `AUD/portal-PURPOSE`: it is
+    /// never a token nor a link, nor a note of another purpose.
+    pub fn sign_note<T: Serialize>(&self, purpose: &str, note: &T, ttl: Duration) -> String {
+        #[derive(Serialize)]
+        struct Signed<'a, T> {
+            iss: &'a str,
+            aud: String,
+            exp: u64,
+            note: &'a T,
+        }
+        let signed = Signed {
+            iss: &self.issuer,
+            aud: format!("{}/portal-{purpose}", self.audience),
+            exp: now() + ttl.as_secs(),
+            note,
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &signed,
+            &self.local.encoding,
+        )
+        .expect("HS256 signing")
+    }
+
+    /// The note [`Keys::sign_note`] signed for `purpose`, if `signed` is
+    /// one, unexpired (no leeway).
+    pub fn open_note<T: serde::de::DeserializeOwned>(
+        &self,
+        purpose: &str,
+        signed: &str,
+    ) -> Option<T> {
+        #[derive(Deserialize)]
+        struct Signed<T> {
+            note: T,
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[format!("{}/portal-{purpose}", self.audience)]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.leeway = 0;
+        jsonwebtoken::decode::<Signed<T>>(signed, &self.local.decoding, &validation)
+            .ok()
+            .map(|data| data.claims.note)
+    }
+
     fn issue_claims(&self, grant: &Grant<'_>, backdate: bool) -> Issued {
         self.issue_for(grant, backdate, self.audience.clone())
     }

@@ -20,7 +20,14 @@
 //!   recorded so that a second use, here or on another server, is refused.
 //!   Revoking the link's id or its subject's tokens ends the session at its
 //!   next request. Every form carries the session's CSRF token, checked on
-//!   every POST. OpenID Connect sign-in is not part of the portal yet.
+//!   every POST.
+//! - **Signed in through the region's identity provider** where configured
+//!   ([`OidcSettings`], ADR 0036): OpenID Connect's authorization code with
+//!   PKCE; an account opens a session only by a grant an administrator
+//!   made (`jejak admin portal grant`), and the session is then a link's
+//!   session in every way.
+//! - **HTTPS** by itself when given a certificate ([`serve`]), cookies
+//!   then Secure.
 //! - **Indonesian by default**, English by a switch (`?lang=en`, kept in a
 //!   cookie), with the command line's own words ([`words`]).
 //!
@@ -39,6 +46,7 @@ mod auditor;
 mod city;
 mod layout;
 mod mentor;
+mod oidc;
 mod organizer;
 mod participant;
 pub mod refusal;
@@ -54,6 +62,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use jejak_server::App;
 
+pub use oidc::OidcSettings;
 pub use session::SIGN_IN_PATH;
 
 /// The portal's default address.
@@ -67,13 +76,20 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// How long a session lasts after signing in.
     pub session_ttl: Duration,
+    /// Signing in through the region's identity provider (ADR 0036), when
+    /// configured.
+    pub oidc: Option<OidcSettings>,
 }
+
+/// How long a session lasts unless configured: 12 hours.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 impl Default for WebConfig {
     fn default() -> Self {
         Self {
             secure_cookies: false,
-            session_ttl: Duration::from_secs(12 * 3600),
+            session_ttl: DEFAULT_SESSION_TTL,
+            oidc: None,
         }
     }
 }
@@ -81,6 +97,7 @@ impl Default for WebConfig {
 struct Inner {
     app: App,
     config: WebConfig,
+    oidc: Option<oidc::Provider>,
 }
 
 /// The portal's state: the app it serves and how. Cheap to clone.
@@ -100,9 +117,25 @@ impl std::fmt::Debug for Portal {
 impl Portal {
     /// The portal of `app`.
     pub fn new(app: App, config: WebConfig) -> Self {
+        let oidc = config
+            .oidc
+            .clone()
+            .and_then(|settings| match oidc::Provider::new(settings) {
+                Ok(provider) => Some(provider),
+                Err(err) => {
+                    // `OidcSettings::check` is there to refuse this at start.
+                    tracing::error!(error = %err, "signing in through the identity provider is off");
+                    None
+                }
+            });
         Self {
-            inner: Arc::new(Inner { app, config }),
+            inner: Arc::new(Inner { app, config, oidc }),
         }
+    }
+
+    /// The identity provider the portal signs in through, if any.
+    pub(crate) fn oidc(&self) -> Option<&oidc::Provider> {
+        self.inner.oidc.as_ref()
     }
 
     /// The app it serves.
@@ -118,7 +151,10 @@ impl Portal {
 
 /// The portal's routes over `app`.
 pub fn router(app: App, config: WebConfig) -> Router {
-    let portal = Portal::new(app, config);
+    routes(Portal::new(app, config))
+}
+
+fn routes(portal: Portal) -> Router {
     // An upload may be as large as the evidence store takes, and a little
     // more for the form around it; past that the upload itself refuses it
     // in the gRPC service's words.
@@ -131,6 +167,8 @@ pub fn router(app: App, config: WebConfig) -> Router {
             SIGN_IN_PATH,
             get(session::sign_in_page).post(session::sign_in),
         )
+        .route(oidc::START_PATH, get(oidc::start))
+        .route(oidc::RETURN_PATH, get(oidc::back))
         .route("/keluar", post(session::sign_out))
         .route("/proyek", get(participant::my_projects))
         .route(
@@ -150,9 +188,8 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .with_state(portal)
 }
 
-/// Serves the portal on `listener` until `shutdown` resolves; requests in
-/// flight finish first (the inbox's live streams end when the app closes
-/// its streams).
+/// Serves the portal over plain HTTP on `listener` until `shutdown`
+/// resolves: [`serve`] without TLS.
 ///
 /// # Errors
 /// When the listener fails.
@@ -162,12 +199,66 @@ pub async fn run(
     config: WebConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    tracing::info!(address = ?listener.local_addr().ok(), "serving the web portal");
-    let closing = app.clone();
-    axum::serve(listener, router(app, config))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            closing.close_streams();
-        })
+    serve(listener, app, config, None, shutdown).await
+}
+
+/// Serves the portal on `listener` until `shutdown` resolves, over HTTPS
+/// when given a certificate and key (PEM; its cookies are then Secure);
+/// requests in flight finish first (the inbox's live streams end when the
+/// app closes its streams). With an identity provider configured, its
+/// metadata is read at start; when it cannot be reached the portal serves
+/// anyway and tries again on the first sign-in.
+///
+/// # Errors
+/// When the listener fails, or the certificate or key cannot be used.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: App,
+    mut config: WebConfig,
+    tls: Option<&jejak_server::Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if tls.is_some() {
+        config.secure_cookies = true;
+    }
+    let portal = Portal::new(app.clone(), config);
+    if portal.oidc().is_some() {
+        let early = portal.clone();
+        tokio::spawn(async move {
+            if let Some(provider) = early.oidc() {
+                let _ = provider.metadata(false).await;
+            }
+        });
+    }
+    let router = routes(portal);
+    let closing = app;
+    let Some(tls) = tls else {
+        tracing::info!(address = ?listener.local_addr().ok(), "serving the web portal");
+        return axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                closing.close_streams();
+            })
+            .await;
+    };
+    let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(tls.cert.clone(), tls.key.clone())
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the portal's TLS certificate or key cannot be used: {e}"),
+            )
+        })?;
+    tracing::info!(address = ?listener.local_addr().ok(), "serving the web portal over HTTPS");
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        closing.close_streams();
+        stopping.graceful_shutdown(Some(Duration::from_secs(30)));
+    });
+    axum_server::from_tcp_rustls(listener.into_std()?, rustls)?
+        .handle(handle)
+        .serve(router.into_make_service())
         .await
 }

@@ -80,11 +80,11 @@ impl Session {
 }
 
 /// Compares without stopping at the first difference.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn hash(label: &str, secret: &str) -> String {
+pub(crate) fn hash(label: &str, secret: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(label.as_bytes());
     hasher.update([0]);
@@ -92,7 +92,7 @@ fn hash(label: &str, secret: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-fn random_hex() -> String {
+pub(crate) fn random_hex() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
@@ -111,7 +111,7 @@ fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
         })
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     cookies(headers).find(|(n, _)| *n == name).map(|(_, v)| v)
 }
 
@@ -124,13 +124,52 @@ pub(crate) struct Visitor {
     pub set_cookies: Vec<String>,
     /// The path asked for, for the language switch.
     pub path: String,
+    /// A session cookie came that opens no session (expired, signed out,
+    /// revoked).
+    pub ended: bool,
+    /// The portal signs in through the region's identity provider too.
+    pub oidc: bool,
     secure: bool,
 }
 
 impl Visitor {
     /// A cookie for the whole site.
-    fn cookie(&self, name: &str, value: &str, max_age: Option<u64>, path: &str) -> String {
-        let mut text = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict");
+    pub(crate) fn cookie(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<u64>,
+        path: &str,
+    ) -> String {
+        self.cookie_as(name, value, max_age, path, "Strict")
+    }
+
+    /// A cookie also sent on a navigation from another site (the identity
+    /// provider's redirect back).
+    pub(crate) fn cookie_lax(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<u64>,
+        path: &str,
+    ) -> String {
+        self.cookie_as(name, value, max_age, path, "Lax")
+    }
+
+    /// The cookie of a session opened with id `secret`, for `ttl`.
+    pub(crate) fn session_cookie(&self, secret: &str, ttl: Duration) -> String {
+        self.cookie(SESSION_COOKIE, secret, Some(ttl.as_secs()), "/")
+    }
+
+    fn cookie_as(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<u64>,
+        path: &str,
+        same_site: &str,
+    ) -> String {
+        let mut text = format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}");
         if let Some(age) = max_age {
             text.push_str(&format!("; Max-Age={age}"));
         }
@@ -176,6 +215,8 @@ impl FromRequestParts<Portal> for Visitor {
             session: None,
             set_cookies: Vec::new(),
             path: parts.uri.path().to_owned(),
+            ended: false,
+            oidc: portal.oidc().is_some(),
             secure,
         };
         if let Some(lang) = asked {
@@ -199,6 +240,7 @@ impl FromRequestParts<Portal> for Visitor {
                 }
                 Ok(None) => {
                     // Ended or expired: forget the cookie.
+                    visitor.ended = true;
                     let clear = visitor.cookie(SESSION_COOKIE, "", Some(0), "/");
                     visitor.set_cookies.push(clear);
                 }
@@ -222,17 +264,42 @@ impl FromRequestParts<Portal> for Visitor {
     }
 }
 
-/// The session of a visitor, or the page asking them to sign in.
+/// The session of a visitor, or the page asking them to sign in (saying
+/// so when their session has ended: expired, signed out or revoked).
 pub(crate) fn signed_in(visitor: &Visitor) -> Result<&Session, Box<Response>> {
     visitor.session.as_ref().ok_or_else(|| {
-        Box::new(visitor.finish(layout::message(
+        let (title, text) = if visitor.ended {
+            (
+                visitor.t("Sesi Anda sudah berakhir", "Your session has ended"),
+                visitor.t(
+                    "Sesi Anda sudah berakhir (waktunya habis, Anda keluar, atau aksesnya dicabut). Silakan masuk lagi.",
+                    "Your session has ended (it ran out, you signed out, or its access was revoked). Please sign in again.",
+                ),
+            )
+        } else {
+            (
+                visitor.t("Silakan masuk", "Please sign in"),
+                visitor.t(
+                    "Buka tautan masuk yang Anda terima (jejak token issue … --link membuatnya).",
+                    "Open the sign-in link you were given (jejak token issue … --link makes one).",
+                ),
+            )
+        };
+        Box::new(visitor.finish(layout::page(
             visitor,
             StatusCode::UNAUTHORIZED,
-            visitor.t("Silakan masuk", "Please sign in"),
-            visitor.t(
-                "Buka tautan masuk yang Anda terima (jejak token issue … --link membuatnya).",
-                "Open the sign-in link you were given (jejak token issue … --link makes one).",
-            ),
+            title,
+            html! {
+                h1 { (title) }
+                p.refusal role="alert" { (text) }
+                @if visitor.ended {
+                    p { (visitor.t(
+                        "Buka tautan masuk yang Anda terima (jejak token issue … --link membuatnya).",
+                        "Open the sign-in link you were given (jejak token issue … --link makes one).",
+                    )) }
+                }
+                (crate::oidc::button(visitor))
+            },
         )))
     })
 }
@@ -281,6 +348,7 @@ pub(crate) async fn home(visitor: Visitor) -> Response {
                 "Portal proyek perubahan dan inovasi daerah. Untuk masuk, buka tautan masuk yang Anda terima dari penyelenggara atau admin.",
                 "The portal of change projects and regional innovations. To sign in, open the sign-in link your organizer or administrator gave you."
             )) }
+            (crate::oidc::button(&visitor))
         };
         return visitor.finish(layout::page(&visitor, StatusCode::OK, "jejak", body));
     };
@@ -334,6 +402,22 @@ pub(crate) async fn sign_in_page(
     Query(query): Query<LinkQuery>,
 ) -> Response {
     let Some(code) = query.kode.filter(|c| !c.trim().is_empty()) else {
+        if visitor.oidc {
+            let title = visitor.t("Masuk ke jejak", "Sign in to jejak");
+            return visitor.finish(layout::page(
+                &visitor,
+                StatusCode::OK,
+                title,
+                html! {
+                    h1 { (title) }
+                    (crate::oidc::button(&visitor))
+                    p { (visitor.t(
+                        "Atau buka tautan masuk yang Anda terima dari penyelenggara atau admin.",
+                        "Or open the sign-in link your organizer or administrator gave you."
+                    )) }
+                },
+            ));
+        }
         return bad_link(
             &visitor,
             visitor.t(
@@ -479,6 +563,7 @@ pub(crate) async fn sign_in(
         issued_at: verified.issued_at.unwrap_or_default(),
         created_at: now,
         expires_at: now + chrono::Duration::seconds(i64::try_from(ttl.as_secs()).unwrap_or(0)),
+        grant_id: None,
     };
     if let Err(err) = store.open_session(&row).await {
         tracing::warn!(error = %err, "cannot open a portal session");
@@ -488,7 +573,7 @@ pub(crate) async fn sign_in(
         ));
     }
     tracing::info!(role = %row.role, "a portal session was opened");
-    let set = visitor.cookie(SESSION_COOKIE, &secret, Some(ttl.as_secs()), "/");
+    let set = visitor.session_cookie(&secret, ttl);
     visitor.set_cookies.push(set);
     let clear = visitor.cookie(SIGN_IN_COOKIE, "", Some(0), SIGN_IN_PATH);
     visitor.set_cookies.push(clear);
@@ -535,6 +620,7 @@ pub(crate) async fn sign_out(
             "Sesi Anda sudah ditutup. Untuk masuk lagi, minta tautan masuk yang baru.",
             "Your session is closed. To sign in again, ask for a new sign-in link."
         )) }
+        (crate::oidc::button(&visitor))
     };
     visitor.finish(layout::page(
         &visitor,

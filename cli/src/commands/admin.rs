@@ -31,6 +31,10 @@ pub enum AdminCommand {
     /// The region's units from a file.
     #[command(subcommand)]
     Units(super::units::UnitsCommand),
+    /// The web portal's sign-in through the region's identity provider:
+    /// which accounts may sign in, as whom (opens the log's database).
+    #[command(subcommand)]
+    Portal(Box<super::portal::PortalCommand>),
     /// The notifications' outbox: what is owed to whom, what failed; retry one.
     #[command(subcommand)]
     Outbox(super::notifications::OutboxCommand),
@@ -96,6 +100,7 @@ pub async fn run(c: &Connection, command: AdminCommand) -> Outcome {
         AdminCommand::Unit(command) => super::units::unit(c, command).await,
         AdminCommand::Units(command) => super::units::units(c, command).await,
         AdminCommand::Outbox(command) => super::notifications::outbox(c, command).await,
+        AdminCommand::Portal(command) => super::portal::run(c, *command).await,
         AdminCommand::Status => {
             let list = c
                 .admin()?

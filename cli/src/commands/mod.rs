@@ -14,6 +14,7 @@ mod init_db;
 pub mod innovation;
 pub mod notifications;
 pub mod people;
+pub mod portal;
 pub mod privacy;
 mod project_page;
 pub mod proofs;

@@ -107,7 +107,7 @@ pub use migrations::{EmbeddedMigrations, embedded_migrator};
 pub use outbox::{
     Claim, ContactRow, MessageStatus, NewMessage, OutboxFilter, OutboxRow, OutboxSummary, Settle,
 };
-pub use portal::SessionRow;
+pub use portal::{GrantRow, SessionRow};
 pub use postgres::VIEWS_CHANNEL;
 pub use sqlite_writer::blocking;
 

@@ -29,13 +29,14 @@ use super::StoreError;
 /// the chain verified on start, the views' documents and checkpoints), the
 /// people index, whose rows are deleted when a person is erased, the
 /// outbox, whose messages' delivery changes, the contacts people set
-/// and clear (ADR 0032), and the portal's sessions, ended on signing out
-/// (ADR 0034).
+/// and clear (ADR 0032), the portal's sessions, ended on signing out
+/// (ADR 0034), and its grants, changed and revoked by operators (ADR 0036).
 pub const MUTABLE_TABLES: &[&str] = &[
     "people",
     "outbox",
     "contacts",
     "portal_sessions",
+    "portal_grants",
     "snapshots",
     "checkpoints",
     "leases",

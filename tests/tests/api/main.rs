@@ -15,6 +15,7 @@ mod oracle;
 mod people;
 mod portal;
 mod portal_browser;
+mod portal_oidc;
 mod privacy;
 mod project_page;
 mod proofs;

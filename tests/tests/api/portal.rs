@@ -44,8 +44,17 @@ pub(super) async fn spawn_portal(app: &TestApp) -> TestPortal {
     spawn_portal_with(app, jejak_web::WebConfig::default()).await
 }
 
-async fn spawn_portal_with(app: &TestApp, config: jejak_web::WebConfig) -> TestPortal {
+pub(super) async fn spawn_portal_with(app: &TestApp, config: jejak_web::WebConfig) -> TestPortal {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_portal_on(listener, app, config)
+}
+
+/// A portal on `listener` over `app`, stopped when dropped.
+pub(super) fn spawn_portal_on(
+    listener: tokio::net::TcpListener,
+    app: &TestApp,
+    config: jejak_web::WebConfig,
+) -> TestPortal {
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = app.app.clone();
@@ -76,7 +85,7 @@ pub(super) fn link(app: &TestApp, role: Role, subject: &str) -> Issued {
     })
 }
 
-fn client() -> reqwest::Client {
+pub(super) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -85,7 +94,7 @@ fn client() -> reqwest::Client {
 
 /// The value of cookie `name` among a response's `Set-Cookie` headers,
 /// with the whole header.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
+pub(super) fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
     response
         .headers()
         .get_all(SET_COOKIE)
@@ -103,14 +112,14 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, Strin
 }
 
 /// The value of the hidden input `name` in `html`.
-fn hidden(html: &str, name: &str) -> Option<String> {
+pub(super) fn hidden(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("name=\"{name}\" value=\""))?;
     let rest = &html[at + name.len() + 15..];
     Some(rest[..rest.find('"')?].to_owned())
 }
 
 /// Opens the link's page and presses its button: the answer to the POST.
-async fn use_link(base: &str, code: &str) -> reqwest::Response {
+pub(super) async fn use_link(base: &str, code: &str) -> reqwest::Response {
     let http = client();
     let page = http
         .get(format!("{base}/masuk?kode={code}"))
@@ -143,7 +152,7 @@ pub(super) async fn signed_in(base: &str, code: &str) -> String {
         .0
 }
 
-async fn get(base: &str, path: &str, session: &str) -> (StatusCode, String) {
+pub(super) async fn get(base: &str, path: &str, session: &str) -> (StatusCode, String) {
     let answer = client()
         .get(format!("{base}{path}"))
         .header(COOKIE, format!("jejak_sesi={session}"))
