@@ -37,11 +37,13 @@
 mod assets;
 mod auditor;
 mod city;
+mod downloads;
 mod layout;
 mod mentor;
 mod organizer;
 mod participant;
 pub mod refusal;
+pub mod reports;
 mod session;
 pub mod words;
 
@@ -144,6 +146,9 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .route("/angkatan", get(organizer::board))
         .route("/audit", get(auditor::audit))
         .route("/kota", get(city::city))
+        .route("/laporan/register", get(downloads::register))
+        .route("/laporan/iid", get(downloads::iid))
+        .route("/laporan/rekap", get(downloads::recap))
         .route("/aset/portal.css", get(assets::css))
         .route("/aset/portal.js", get(assets::js))
         .fallback(session::not_found)

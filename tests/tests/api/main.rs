@@ -2,6 +2,7 @@
 
 mod backdating;
 mod bad_input;
+mod city_stats;
 mod delivery;
 mod evidence;
 mod fuzz;
@@ -15,6 +16,7 @@ mod oracle;
 mod people;
 mod portal;
 mod portal_browser;
+mod portal_reports;
 mod privacy;
 mod project_page;
 mod proofs;
