@@ -138,6 +138,9 @@ pub struct RunnerConfig {
     /// long, after [`RunnerConfig::write_every`] events, or when the view
     /// stops. A restart applies those events again, to the same documents.
     pub checkpoint_lag: Duration,
+    /// The region's time zone: the register dates its trend by the
+    /// region's year (ADR 0035). Changing it asks for `admin rebuild`.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Default for RunnerConfig {
@@ -151,6 +154,7 @@ impl Default for RunnerConfig {
             lease: Duration::from_secs(5),
             holder: Uuid::now_v7(),
             checkpoint_lag: Duration::from_secs(1),
+            time_zone: chrono_tz::Asia::Jakarta,
         }
     }
 }
@@ -502,6 +506,11 @@ impl Runner {
             .get(view)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// What the runner was started with.
+    pub fn config(&self) -> &RunnerConfig {
+        &self.config
     }
 
     pub(crate) fn db(&self) -> &Db {

@@ -89,34 +89,44 @@ impl Db {
         })
     }
 
-    /// Up to `limit` keys of the documents holding term `name` = `value`,
-    /// in key order.
-    pub(crate) async fn term_keys(
+    /// Up to `limit` values of term `name` that begin with `prefix`, in
+    /// order, each once: one range of the terms' primary key.
+    pub(crate) async fn term_values(
         &self,
         view: &str,
         generation: i64,
-        (name, value): (&str, &str),
+        name: &str,
+        prefix: &str,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
+        // The first text after every one that begins with `prefix`.
+        let mut end: Vec<char> = prefix.chars().collect();
+        let Some(last) = end.pop() else {
+            return Ok(vec![]);
+        };
+        end.push(char::from_u32(u32::from(last) + 1).unwrap_or(char::MAX));
+        let end: String = end.into_iter().collect();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         Ok(match self {
             Self::Sqlite(pool, ..) => sqlx::query_scalar(
-                "SELECT key FROM view_terms WHERE view = ? AND generation = ? AND name = ? AND value = ? ORDER BY key LIMIT ?",
+                "SELECT DISTINCT value FROM view_terms WHERE view = ? AND generation = ? AND name = ? AND value >= ? AND value < ? ORDER BY value LIMIT ?",
             )
             .bind(view)
             .bind(generation)
             .bind(name)
-            .bind(value)
+            .bind(prefix)
+            .bind(&end)
             .bind(limit)
             .fetch_all(pool)
             .await?,
             Self::Postgres(pool) => sqlx::query_scalar(
-                "SELECT key FROM view_terms WHERE view = $1 AND generation = $2 AND name = $3 AND value = $4 ORDER BY key LIMIT $5",
+                "SELECT DISTINCT value FROM view_terms WHERE view = $1 AND generation = $2 AND name = $3 AND value >= $4 AND value < $5 ORDER BY value LIMIT $6",
             )
             .bind(view)
             .bind(generation)
             .bind(name)
-            .bind(value)
+            .bind(prefix)
+            .bind(&end)
             .bind(limit)
             .fetch_all(pool)
             .await?,

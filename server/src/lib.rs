@@ -171,7 +171,15 @@ impl App {
         startup::verify_log(&store).await?;
         let engine =
             Engine::open_with(store.clone(), config.clock.clone(), config.engine.clone()).await?;
-        let runner = Runner::new(store, config.runner.clone()).await?;
+        let runner = Runner::new(
+            store,
+            RunnerConfig {
+                // The register dates its trend in the region's zone (ADR 0035).
+                time_zone: config.engine.time_zone,
+                ..config.runner.clone()
+            },
+        )
+        .await?;
         views::spawn_all(&runner);
         let views =
             Views::new(runner, config.read_your_writes).with_privacy(engine.privacy().clone());

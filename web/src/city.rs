@@ -2,50 +2,154 @@
 //! GetStatistics alone (so every figure equals the RPC's): innovations per
 //! OPD and stage as a heat map, sources, OPDs without innovation, the
 //! unevenness (the RPC's Gini, with its Lorenz curve drawn as SVG on the
-//! server from the same per-OPD counts), dormant innovations and the most
-//! replicated ones, each named by the service's GetInnovation.
+//! server from the same per-OPD counts), the trend by year (SVG lines and
+//! the same figures as a table), dormant innovations and the most
+//! replicated ones, named by the answer itself. A plain GET form narrows
+//! the figures (year or range registered, source, sector, digital, OPDs),
+//! and the URL carries the filter so it can be shared (ADR 0035).
 
-use std::collections::HashMap;
-
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use jejak_proto::v1 as pb;
 use jejak_proto::v1::innovations_server::Innovations as _;
 use maud::{Markup, PreEscaped, html};
+use serde::Deserialize;
 
 use crate::Portal;
 use crate::layout;
-use crate::session::{Session, Visitor, refused, signed_in};
+use crate::session::{Visitor, refused, signed_in};
+use crate::words::Lang;
 
 /// How many dormant innovations the page names; the rest are counted.
 const DORMANT_LISTED: usize = 50;
 
-/// The names of the innovations `ids`, each read by the service's
-/// GetInnovation as the visitor, at once. One they may not read, or that
-/// cannot be read now, is left out: the page shows its id.
-async fn names(portal: &Portal, session: &Session, ids: &[&str]) -> HashMap<String, String> {
-    let reads = ids.iter().map(|id| async move {
-        let request = session.request(
-            portal,
-            pb::GetInnovationRequest {
-                innovation_id: (*id).to_owned(),
-                min_position: 0,
-            },
-        );
-        let entry = portal
-            .app()
-            .get_innovation(request)
-            .await
-            .ok()?
-            .into_inner();
-        Some(((*id).to_owned(), format!("{} ({})", entry.name, entry.opd)))
-    });
-    futures::future::join_all(reads)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+/// The sources a filter may name, by code.
+pub(crate) const SOURCES: [&str; 7] = [
+    "change_project",
+    "health_competition",
+    "innovation_lab",
+    "opd_initiative",
+    "community",
+    "dprd",
+    "regional_head",
+];
+
+/// The city page's filter as the URL carries it: `tahun` (or `tahun` to
+/// `sampai`), `sumber` (a source's code), `urusan`, `digital` (`ya`,
+/// `tidak`), `opd` (codes, separated by commas or spaces).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(crate) struct CityFilter {
+    #[serde(default)]
+    pub tahun: String,
+    #[serde(default)]
+    pub sampai: String,
+    #[serde(default)]
+    pub sumber: String,
+    #[serde(default)]
+    pub urusan: String,
+    #[serde(default)]
+    pub digital: String,
+    #[serde(default)]
+    pub opd: String,
+}
+
+/// Why a filter cannot be asked for, in both languages.
+pub(crate) struct BadFilter(pub String, pub String);
+
+fn year_of(text: &str, id: &str, en: &str) -> Result<i32, BadFilter> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(0);
+    }
+    text.parse::<i32>().map_err(|_| {
+        BadFilter(
+            format!("{id}: «{text}» bukan tahun; tulis tahun dengan angka, mis. 2025"),
+            format!("{en}: «{text}» is not a year; write it in digits, e.g. 2025"),
+        )
+    })
+}
+
+impl CityFilter {
+    /// Whether it narrows nothing.
+    pub(crate) fn is_empty(&self) -> bool {
+        [
+            &self.tahun,
+            &self.sampai,
+            &self.sumber,
+            &self.urusan,
+            &self.digital,
+            &self.opd,
+        ]
+        .iter()
+        .all(|v| v.trim().is_empty())
+    }
+
+    /// The OPD codes named.
+    fn opds(&self) -> Vec<String> {
+        self.opd
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The statistics request it asks for; the service checks the values
+    /// themselves (a year out of range, an OPD code that is not one).
+    pub(crate) fn request(&self) -> Result<pb::GetStatisticsRequest, BadFilter> {
+        let source = match self.sumber.trim() {
+            "" => pb::Source::Unspecified,
+            code if SOURCES.contains(&code) => {
+                pb::Source::from_str_name(&format!("SOURCE_{}", code.to_ascii_uppercase()))
+                    .unwrap_or(pb::Source::Unspecified)
+            }
+            other => {
+                return Err(BadFilter(
+                    format!("sumber: «{other}» tidak dikenal; pilih salah satu dari daftar"),
+                    format!("source: «{other}» is not known; pick one from the list"),
+                ));
+            }
+        };
+        let digital = match self.digital.trim() {
+            "" => None,
+            "ya" => Some(true),
+            "tidak" => Some(false),
+            other => {
+                return Err(BadFilter(
+                    format!("digital: «{other}» harus «ya» atau «tidak»"),
+                    format!("digital: «{other}» must be «ya» (yes) or «tidak» (no)"),
+                ));
+            }
+        };
+        Ok(pb::GetStatisticsRequest {
+            year: year_of(&self.tahun, "tahun", "year")?,
+            year_to: year_of(&self.sampai, "sampai tahun", "to year")?,
+            source: source as i32,
+            sector: self.urusan.trim().to_owned(),
+            digital,
+            only_opds: self.opds(),
+            ..pb::GetStatisticsRequest::default()
+        })
+    }
+
+    /// The filter as a query string (without `?`), only what is set: the
+    /// shared link and the downloads carry it.
+    pub(crate) fn query(&self) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("tahun", &self.tahun),
+            ("sampai", &self.sampai),
+            ("sumber", &self.sumber),
+            ("urusan", &self.urusan),
+            ("digital", &self.digital),
+            ("opd", &self.opd),
+        ] {
+            if !value.trim().is_empty() {
+                out.append_pair(key, value.trim());
+            }
+        }
+        out.finish()
+    }
 }
 
 /// The stages in lifecycle order; others follow as the RPC names them.
@@ -101,29 +205,208 @@ fn cell(count: u32, max: u32) -> Markup {
     }
 }
 
-/// `GET /kota`: the city's statistics.
-pub(crate) async fn city(State(portal): State<Portal>, mut visitor: Visitor) -> Response {
+/// The series of the trend, in the order drawn: the answer's field, its
+/// colour and dash (told apart without colour too).
+const SERIES: [(&str, &str, &str); 5] = [
+    ("registered", "#0b5cad", ""),
+    ("piloted", "#b35900", "6 3"),
+    ("adopted", "#1d7a34", "2 2"),
+    ("replicated", "#6a3fa0", "8 3 2 3"),
+    ("dormant", "#5c6670", "1 3"),
+];
+
+fn trend_value(t: &pb::YearTrend, series: &str) -> u32 {
+    match series {
+        "registered" => t.registered,
+        "piloted" => t.piloted,
+        "adopted" => t.adopted,
+        "replicated" => t.replicated,
+        "dormant" => t.dormant,
+        _ => 0,
+    }
+}
+
+/// The trend by year as SVG lines, one per series, on a 600 × 240 chart.
+fn trend_chart(visitor: &Visitor, trend: &[pb::YearTrend]) -> Markup {
+    let lang = visitor.lang;
+    let (left, top, width, height) = (36.0, 10.0, 550.0, 190.0);
+    let max = trend
+        .iter()
+        .flat_map(|t| SERIES.iter().map(|(s, ..)| trend_value(t, s)))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let n = trend.len();
+    let x = |i: usize| {
+        if n <= 1 {
+            left + width / 2.0
+        } else {
+            left + width * i as f64 / (n - 1) as f64
+        }
+    };
+    let y = |v: u32| top + height - height * f64::from(v) / f64::from(max);
+    let label = |series: &str| -> String {
+        if series == "registered" {
+            visitor.t("terdaftar", "registered").to_owned()
+        } else {
+            lang.stage(series)
+        }
+    };
+    html! {
+        svg #tren-grafik viewBox="0 0 600 250" width="100%" role="img"
+            aria-label=(visitor.t("Tren inovasi per tahun; angkanya ada di tabel berikut", "Innovations by year; the figures are in the table that follows")) {
+            line x1=(left) y1=(top + height) x2=(left + width) y2=(top + height) stroke="#4a5561" stroke-width="1" {}
+            line x1=(left) y1=(top) x2=(left) y2=(top + height) stroke="#4a5561" stroke-width="1" {}
+            text x=(left - 4.0) y=(top + 4.0) text-anchor="end" font-size="10" { (max) }
+            text x=(left - 4.0) y=(top + height) text-anchor="end" font-size="10" { "0" }
+            @for (i, t) in trend.iter().enumerate() {
+                text x=(format!("{:.1}", x(i))) y=(top + height + 16.0) text-anchor="middle" font-size="10" { (t.year) }
+            }
+            @for (series, colour, dash) in SERIES {
+                @let points = trend.iter().enumerate().map(|(i, t)| format!("{:.1},{:.1}", x(i), y(trend_value(t, series)))).collect::<Vec<_>>().join(" ");
+                polyline data-series=(series) points=(points) fill="none" stroke=(colour) stroke-width="2" stroke-dasharray=(dash) {}
+                @for (i, t) in trend.iter().enumerate() {
+                    circle cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(trend_value(t, series)))) r="2.5" fill=(colour) {
+                        title { (label(series)) " " (t.year) ": " (trend_value(t, series)) }
+                    }
+                }
+            }
+        }
+        ul.legend aria-hidden="true" {
+            @for (series, colour, dash) in SERIES {
+                li {
+                    svg width="28" height="8" { line x1="0" y1="4" x2="28" y2="4" stroke=(colour) stroke-width="2" stroke-dasharray=(dash) {} }
+                    " " (label(series))
+                }
+            }
+        }
+        div.scroll {
+            table #tren {
+                caption { (visitor.t("Per tahun: inovasi yang terdaftar, dan yang pertama kali mencapai tiap tahap", "By year: innovations registered, and those first reaching each stage")) }
+                thead { tr {
+                    th scope="col" { (visitor.t("tahun", "year")) }
+                    @for (series, ..) in SERIES { th scope="col" { (label(series)) } }
+                } }
+                tbody {
+                    @for t in trend {
+                        tr {
+                            th scope="row" { (t.year) }
+                            @for (series, ..) in SERIES { td data-series=(series) { (trend_value(t, series)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `query` with `format=csv` added.
+fn with_format(query: &str) -> String {
+    if query.is_empty() {
+        "format=csv".to_owned()
+    } else {
+        format!("{query}&format=csv")
+    }
+}
+
+/// The year the IID form offers: the trend's last year, or none.
+fn default_year(stats: &pb::InnovationStatistics) -> String {
+    stats
+        .trend
+        .last()
+        .map(|t| t.year.to_string())
+        .unwrap_or_default()
+}
+
+/// The filter form: a plain GET form, each field labelled.
+fn filter_form(visitor: &Visitor, filter: &CityFilter) -> Markup {
+    let lang = visitor.lang;
+    html! {
+        form #saring method="get" action="/kota" {
+            fieldset {
+                legend { (visitor.t("Saring angka", "Narrow the figures")) }
+                p.hint { (visitor.t(
+                    "Tahun terdaftar (atau rentang), sumber, urusan, digital atau bukan, OPD.",
+                    "Year registered (or a range), source, sector, digital or not, OPDs."
+                )) }
+                label for="f-tahun" { (visitor.t("Tahun terdaftar", "Year registered")) }
+                input #f-tahun type="number" name="tahun" inputmode="numeric" min="1945" max="2100" value=(filter.tahun);
+                label for="f-sampai" { (visitor.t("Sampai tahun (opsional)", "To year (optional)")) }
+                input #f-sampai type="number" name="sampai" inputmode="numeric" min="1945" max="2100" value=(filter.sampai);
+                label for="f-sumber" { (visitor.t("Sumber", "Source")) }
+                select #f-sumber name="sumber" {
+                    option value="" selected[filter.sumber.is_empty()] { (visitor.t("semua", "all")) }
+                    @for code in SOURCES {
+                        option value=(code) selected[filter.sumber == code] { (lang.source(code)) }
+                    }
+                }
+                label for="f-urusan" { (visitor.t("Urusan", "Sector")) }
+                input #f-urusan type="text" name="urusan" value=(filter.urusan);
+                label for="f-digital" { "Digital" }
+                select #f-digital name="digital" {
+                    option value="" selected[filter.digital.is_empty()] { (visitor.t("semua", "all")) }
+                    option value="ya" selected[filter.digital == "ya"] { (visitor.t("digital", "digital")) }
+                    option value="tidak" selected[filter.digital == "tidak"] { (visitor.t("bukan digital", "not digital")) }
+                }
+                label for="f-opd" { (visitor.t("OPD (kode, pisahkan dengan koma)", "OPDs (codes, separated by commas)")) }
+                input #f-opd type="text" name="opd" value=(filter.opd);
+                div.actions {
+                    button type="submit" { (visitor.t("Terapkan", "Apply")) }
+                    " "
+                    a href="/kota" { (visitor.t("Hapus saringan", "Clear the filter")) }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /kota`: the city's statistics, narrowed by the URL's filter.
+pub(crate) async fn city(
+    State(portal): State<Portal>,
+    mut visitor: Visitor,
+    Query(filter): Query<CityFilter>,
+) -> Response {
     let session = match signed_in(&visitor) {
         Ok(session) => session.clone(),
         Err(page) => return *page,
     };
+    let title = visitor.t("Inovasi daerah", "Regional innovations");
+    // A filter the page cannot ask for, or one the service refuses, shows
+    // the form again with what was typed and why (nothing is lost).
+    let bad = |visitor: &Visitor, why: &str| {
+        let body = html! {
+            h1 { (title) }
+            p.refusal role="alert" { (why) }
+            (filter_form(visitor, &filter))
+        };
+        visitor.finish(layout::page(
+            visitor,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            title,
+            body,
+        ))
+    };
+    let request = match filter.request() {
+        Ok(request) => request,
+        Err(BadFilter(id, en)) => {
+            let why = match visitor.lang {
+                Lang::Id => id,
+                Lang::En => en,
+            };
+            return bad(&visitor, &why);
+        }
+    };
     let answer = portal
         .app()
-        .get_statistics(session.request(&portal, pb::GetStatisticsRequest::default()))
+        .get_statistics(session.request(&portal, request))
         .await;
     let stats = match answer {
         Ok(r) => r.into_inner(),
+        Err(status) if status.code() == tonic::Code::InvalidArgument => {
+            return bad(&visitor, status.message());
+        }
         Err(status) => return refused(&portal, &mut visitor, status).await,
     };
-    let listed: Vec<&str> = stats
-        .dormant
-        .iter()
-        .take(DORMANT_LISTED)
-        .chain(stats.most_replicated.iter().map(|r| &r.innovation_id))
-        .map(String::as_str)
-        .collect();
-    let named = names(&portal, &session, &listed).await;
-    let name = |id: &str| named.get(id).cloned().unwrap_or_else(|| id.to_owned());
     let lang = visitor.lang;
     let mut stages: Vec<String> = ORDER
         .iter()
@@ -153,8 +436,21 @@ pub(crate) async fn city(State(portal): State<Portal>, mut visitor: Visitor) -> 
             .map(|_| 0),
     );
     let curve = lorenz(&counts);
+    let query = filter.query();
+    let suffix = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
     let body = html! {
-        h1 { (visitor.t("Inovasi daerah", "Regional innovations")) " · " (stats.region) }
+        h1 { (title) " · " (stats.region) }
+        (filter_form(&visitor, &filter))
+        @if !filter.is_empty() {
+            p #tersaring {
+                (visitor.t("Angka di bawah ini tersaring. Tautan halaman ini menyimpan saringannya: ", "The figures below are narrowed. This page's link keeps the filter: "))
+                a href={ "/kota" (suffix) } { (visitor.t("tautan untuk dibagikan", "a link to share")) }
+            }
+        }
         dl.facts {
             dt { (visitor.t("jumlah inovasi", "innovations")) } dd #jumlah { (stats.total) }
             @for stage in &stages {
@@ -164,6 +460,8 @@ pub(crate) async fn city(State(portal): State<Portal>, mut visitor: Visitor) -> 
             dd #cakupan { (format!("{:.1}", stats.coverage * 100.0)) " %" }
             dt { (visitor.t("ketimpangan (Gini)", "unevenness (Gini)")) } dd #gini { (format!("{:.3}", stats.gini)) }
         }
+        h2 { (visitor.t("Tren per tahun", "Trend by year")) }
+        @if stats.trend.is_empty() { p { "—" } } @else { (trend_chart(&visitor, &stats.trend)) }
         h2 { (visitor.t("Inovasi per OPD dan tahap", "Innovations per OPD and stage")) }
         div.scroll {
             table.heat #peta {
@@ -204,7 +502,11 @@ pub(crate) async fn city(State(portal): State<Portal>, mut visitor: Visitor) -> 
         ul #tanpa { @for o in &stats.opds_without { li { (o) } } }
         h2 { (lang.stage("dormant")) }
         @if stats.dormant.is_empty() { p { "—" } }
-        ul #vakum { @for d in stats.dormant.iter().take(DORMANT_LISTED) { li { (name(d)) } } }
+        ul #vakum {
+            @for d in stats.dormant_innovations.iter().take(DORMANT_LISTED) {
+                li { (d.name) " (" (d.opd) ")" }
+            }
+        }
         @if stats.dormant.len() > DORMANT_LISTED {
             p { (visitor.t("dan ", "and ")) (stats.dormant.len() - DORMANT_LISTED) (visitor.t(" lainnya", " more")) }
         }
@@ -212,18 +514,35 @@ pub(crate) async fn city(State(portal): State<Portal>, mut visitor: Visitor) -> 
         @if stats.most_replicated.is_empty() { p { "—" } }
         ul #replikasi {
             @for r in &stats.most_replicated {
-                li { (name(&r.innovation_id)) ": " (r.adopters) " " (visitor.t("pengadopsi", "adopters")) }
+                li { (r.name) " (" (r.opd) "): " (r.adopters) " " (visitor.t("pengadopsi", "adopters")) }
             }
         }
+        h2 #laporan { (visitor.t("Laporan", "Reports")) }
+        ul #unduh {
+            li {
+                (visitor.t("Register inovasi", "The innovation register"))
+                @if !filter.is_empty() { " " (visitor.t("(tersaring seperti di atas)", "(narrowed as above)")) }
+                ": "
+                a href={ "/laporan/register" (suffix) } download { ".xlsx" }
+                " · "
+                a href={ "/laporan/register?" (with_format(&query)) } download { ".csv" }
+            }
+        }
+        form #unduh-iid method="get" action="/laporan/iid" {
+            label for="iid-tahun" { (visitor.t("Daftar IID tahun", "The IID list of the year")) }
+            input #iid-tahun type="number" name="tahun" inputmode="numeric" min="1945" max="2100" required value=(default_year(&stats));
+            label for="iid-format" { (visitor.t("Format", "Format")) }
+            select #iid-format name="format" {
+                option value="xlsx" { ".xlsx" }
+                option value="csv" { ".csv" }
+            }
+            " "
+            button type="submit" { (visitor.t("Unduh", "Download")) }
+        }
         p.hint { (PreEscaped(visitor.t(
-            "Laporan (register, IID) dibuat dengan <code>jejak report</code>.",
-            "Reports (the register, the IID list) are made with <code>jejak report</code>."
+            "Laporan yang sama juga dibuat dengan <code>jejak report</code>.",
+            "The same reports are also made with <code>jejak report</code>."
         ))) }
     };
-    visitor.finish(layout::page(
-        &visitor,
-        StatusCode::OK,
-        visitor.t("Inovasi daerah", "Regional innovations"),
-        body,
-    ))
+    visitor.finish(layout::page(&visitor, StatusCode::OK, title, body))
 }

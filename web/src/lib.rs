@@ -44,12 +44,14 @@
 mod assets;
 mod auditor;
 mod city;
+mod downloads;
 mod layout;
 mod mentor;
 mod oidc;
 mod organizer;
 mod participant;
 pub mod refusal;
+pub mod reports;
 mod session;
 pub mod words;
 
@@ -182,6 +184,9 @@ fn routes(portal: Portal) -> Router {
         .route("/angkatan", get(organizer::board))
         .route("/audit", get(auditor::audit))
         .route("/kota", get(city::city))
+        .route("/laporan/register", get(downloads::register))
+        .route("/laporan/iid", get(downloads::iid))
+        .route("/laporan/rekap", get(downloads::recap))
         .route("/aset/portal.css", get(assets::css))
         .route("/aset/portal.js", get(assets::js))
         .fallback(session::not_found)

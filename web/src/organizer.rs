@@ -123,6 +123,12 @@ pub(crate) async fn board(
             h2 { (visitor.t("Peserta yang terlambat", "Late participants")) }
             ul { @for name in &progress.late_participants { li { (name) } } }
         }
+        p #unduh-rekap {
+            (visitor.t("Rekap angkatan", "The cohort's recap")) ": "
+            a href={ "/laporan/rekap?angkatan=" (urlencode(&cohort_id)) } download { ".xlsx" }
+            " · "
+            a href={ "/laporan/rekap?format=csv&angkatan=" (urlencode(&cohort_id)) } download { ".csv" }
+        }
         h2 { (visitor.t("Proyek", "Projects")) }
         ul.cards #papan {
             @for p in &projects {

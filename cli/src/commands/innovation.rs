@@ -468,7 +468,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
             let s = client
                 .get_statistics(pb::GetStatisticsRequest {
                     opds,
-                    min_position: 0,
+                    ..pb::GetStatisticsRequest::default()
                 })
                 .await?
                 .into_inner();
@@ -479,8 +479,10 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     "by_stage": s.by_stage,
                     "by_source": s.by_source.iter().map(|x| serde_json::json!({"source": source_name(x.source), "count": x.count, "percent": x.percent})).collect::<Vec<_>>(),
                     "opds_without": s.opds_without, "coverage": s.coverage, "gini": s.gini, "dormant": s.dormant,
-                    "most_replicated": s.most_replicated.iter().map(|r| serde_json::json!({"innovation_id": r.innovation_id, "adopters": r.adopters})).collect::<Vec<_>>(),
+                    "dormant_innovations": s.dormant_innovations.iter().map(|d| serde_json::json!({"innovation_id": d.innovation_id, "name": d.name, "opd": d.opd})).collect::<Vec<_>>(),
+                    "most_replicated": s.most_replicated.iter().map(|r| serde_json::json!({"innovation_id": r.innovation_id, "name": r.name, "opd": r.opd, "adopters": r.adopters})).collect::<Vec<_>>(),
                     "by_adopters": s.by_adopters,
+                    "trend": s.trend.iter().map(|t| serde_json::json!({"year": t.year, "registered": t.registered, "piloted": t.piloted, "adopted": t.adopted, "replicated": t.replicated, "dormant": t.dormant})).collect::<Vec<_>>(),
                 }));
             } else {
                 say!(
@@ -531,6 +533,18 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     }
                 );
                 say!("dormant: {}", s.dormant.len());
+                if !s.dormant_innovations.is_empty() {
+                    say!(
+                        "{}",
+                        table(
+                            &["dormant", "OPD"],
+                            s.dormant_innovations.iter().map(|d| vec![
+                                d.name.clone(),
+                                crate::client::unit_name(&units, &d.opd)
+                            ])
+                        )
+                    );
+                }
                 let by = |k: &str| s.by_adopters.get(k).copied().unwrap_or(0);
                 say!(
                     "replicated by 1 / 2 / 3+ adopters: {} / {} / {}",
@@ -538,21 +552,41 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     by("2"),
                     by("3+")
                 );
+                if !s.trend.is_empty() {
+                    let header = [
+                        "year".to_owned(),
+                        "registered".to_owned(),
+                        words.stage("piloted"),
+                        words.stage("adopted"),
+                        words.stage("replicated"),
+                        words.stage("dormant"),
+                    ];
+                    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+                    say!(
+                        "{}",
+                        table(
+                            &header,
+                            s.trend.iter().map(|t| vec![
+                                t.year.to_string(),
+                                t.registered.to_string(),
+                                t.piloted.to_string(),
+                                t.adopted.to_string(),
+                                t.replicated.to_string(),
+                                t.dormant.to_string(),
+                            ])
+                        )
+                    );
+                }
                 if !s.most_replicated.is_empty() {
-                    // Named, not by id: each one's name where the caller may read it.
-                    let mut rows = Vec::new();
-                    for r in &s.most_replicated {
-                        let name = client
-                            .get_innovation(pb::GetInnovationRequest {
-                                innovation_id: r.innovation_id.clone(),
-                                min_position: 0,
-                            })
-                            .await
-                            .map(|i| i.into_inner().name)
-                            .unwrap_or_else(|_| r.innovation_id.clone());
-                        rows.push(vec![name, r.adopters.to_string()]);
-                    }
-                    say!("{}", table(&["most replicated", "adopters"], rows));
+                    // Named as the register shows them, in the answer itself.
+                    let rows = s.most_replicated.iter().map(|r| {
+                        vec![
+                            r.name.clone(),
+                            crate::client::unit_name(&units, &r.opd),
+                            r.adopters.to_string(),
+                        ]
+                    });
+                    say!("{}", table(&["most replicated", "OPD", "adopters"], rows));
                 }
             }
             Ok(())

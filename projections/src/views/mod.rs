@@ -25,8 +25,8 @@ pub use cohorts::{CohortRow, Cohorts};
 pub use detail::{
     FinalReport, GradeSet, MilestoneDetail, Note, ProjectDetail, SeminarResult, Stamp, Submission,
 };
-pub use register::{InnovationRegister, InnovationRow};
-pub use stats::{OpdStages, SourceShare, Statistics, Tally, gini, statistics};
+pub use register::{InnovationRegister, InnovationRow, TREND, TREND_STAGES};
+pub use stats::{Named, OpdStages, SourceShare, Statistics, Tally, YearTrend, gini, statistics};
 pub use watch::InboxWatch;
 
 use crate::projection::Projection;
@@ -230,6 +230,87 @@ impl RegisterFilter {
     }
 }
 
+/// What the statistics may be narrowed to (ADR 0035); empty: the whole
+/// region, read from its counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatsFilter {
+    /// Registered in these years (in the region's zone), first to last.
+    pub years: Option<(i32, i32)>,
+    /// Only from this source.
+    pub source: Option<String>,
+    /// Only of this sector (urusan).
+    pub sector: Option<String>,
+    /// Only digital ones, or only the others.
+    pub digital: Option<bool>,
+    /// Only of these OPDs (none: every OPD).
+    pub opds: BTreeSet<String>,
+}
+
+impl StatsFilter {
+    /// The years a filter may name.
+    pub const YEARS: std::ops::RangeInclusive<i32> = 1945..=2100;
+
+    /// Whether it narrows nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Whether `row` of `region` passes the filter: what a read by the
+    /// register's terms returns, and what a test reads off every row.
+    pub fn matches(&self, row: &InnovationRow, region: &str) -> bool {
+        row.region == region
+            && self.years.is_none_or(|(from, to)| {
+                row.years
+                    .get("registered")
+                    .is_some_and(|y| (from..=to).contains(y))
+            })
+            && self
+                .source
+                .as_deref()
+                .is_none_or(|s| s == row.source.as_str())
+            && self.sector.as_deref().is_none_or(|s| s == row.sector)
+            && self.digital.is_none_or(|d| d == row.digital)
+            && (self.opds.is_empty() || self.opds.contains(&row.opd))
+    }
+
+    /// Each read the filter takes: one per year and OPD named, each the
+    /// register's terms, the rarest first (an OPD's, a year's, a
+    /// sector's, a source's, digital or not), the region last.
+    fn reads(&self, region: &str) -> Vec<Vec<(&'static str, String)>> {
+        use register::term;
+        let years: Vec<Option<String>> = match self.years {
+            Some((from, to)) => (from..=to).map(|y| Some(y.to_string())).collect(),
+            None => vec![None],
+        };
+        let opds: Vec<Option<String>> = if self.opds.is_empty() {
+            vec![None]
+        } else {
+            self.opds.iter().cloned().map(Some).collect()
+        };
+        let mut reads = Vec::new();
+        for opd in &opds {
+            for year in &years {
+                let terms: Vec<(&'static str, String)> = [
+                    (term::OPD, opd.clone()),
+                    (term::YEAR, year.clone()),
+                    (term::SECTOR, self.sector.clone()),
+                    (term::SOURCE, self.source.clone()),
+                    (
+                        term::DIGITAL,
+                        self.digital.map(|d| register::digital_term(d).to_owned()),
+                    ),
+                    (term::REGION, Some(region.to_owned())),
+                ]
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value?)))
+                .collect();
+                reads.push(terms);
+            }
+        }
+        reads
+    }
+}
+
 /// Documents a read holds in memory at once.
 const READ_CHUNK: usize = 500;
 
@@ -250,7 +331,7 @@ const FRESH_READ_WAIT: Duration = Duration::from_secs(2);
 pub fn spawn_all(runner: &Arc<Runner>) {
     runner.spawn(ProjectBoard);
     runner.spawn(Cohorts);
-    runner.spawn(InnovationRegister);
+    runner.spawn(InnovationRegister::in_zone(runner.config().time_zone));
 }
 
 /// Checks every view against the log ([`Runner::check`]), one after another.
@@ -261,7 +342,9 @@ pub async fn check_all(runner: &Runner) -> Result<Vec<crate::ViewCheck>, StoreEr
     Ok(vec![
         runner.check(&ProjectBoard).await?,
         runner.check(&Cohorts).await?,
-        runner.check(&InnovationRegister).await?,
+        runner
+            .check(&InnovationRegister::in_zone(runner.config().time_zone))
+            .await?,
     ])
 }
 
@@ -649,16 +732,9 @@ impl Views {
     ) -> Result<Statistics, ViewError> {
         use register::{SEP, term};
         let db = self.runner.db();
-        let mut opds: BTreeSet<String> = known_opds.iter().cloned().collect();
-        let generation = self.ready(ProjectBoard::NAME, min_position).await?;
-        for (name, opd, _) in db.counts(ProjectBoard::NAME, generation, "").await? {
-            if name == board::term::OPD {
-                opds.insert(opd);
-            }
-        }
+        let opds = self.known_opds(known_opds, min_position).await?;
         let generation = self.ready(InnovationRegister::NAME, min_position).await?;
         let mut counts = stats::Counts::default();
-        let mut adopters: Vec<u32> = Vec::new();
         for (name, value, n) in db
             .counts(InnovationRegister::NAME, generation, region)
             .await?
@@ -676,41 +752,122 @@ impl Views {
                 term::ADOPTERS => {
                     if let Ok(a) = value.parse::<u32>() {
                         counts.adopters.push((a, n));
-                        adopters.push(a);
+                    }
+                }
+                term::TREND => {
+                    if let Some((year, what)) = value.split_once(SEP)
+                        && let Ok(year) = year.parse::<i32>()
+                    {
+                        counts.trend.push((year, what.to_owned(), n));
+                    }
+                }
+                term::DORMANT_NAMED => {
+                    let mut parts = value.splitn(3, SEP);
+                    if let (Some(id), Some(opd), Some(name)) =
+                        (parts.next(), parts.next(), parts.next())
+                    {
+                        counts.dormant.push(stats::Named {
+                            innovation_id: id.to_owned(),
+                            name: name.to_owned(),
+                            opd: opd.to_owned(),
+                        });
                     }
                 }
                 _ => {}
             }
         }
-        counts.dormant = db
-            .term_keys(
+        // The ten most replicated: the first values of the region's named
+        // replicas, most adopters first, then by id.
+        let prefix = format!("{region}{SEP}");
+        for value in db
+            .term_values(
                 InnovationRegister::NAME,
                 generation,
-                (term::DORMANT_IN, region),
-                usize::MAX,
+                term::REPLICATED_NAMED,
+                &prefix,
+                stats::MOST_REPLICATED,
             )
-            .await?;
-        // The ten most replicated: the most adopters first, by id.
-        adopters.sort_unstable_by(|a, b| b.cmp(a));
-        for a in adopters {
-            let wanted = stats::MOST_REPLICATED - counts.most_replicated.len();
-            if wanted == 0 {
-                break;
-            }
-            let value = format!("{region}{SEP}{a}");
-            for id in db
-                .term_keys(
-                    InnovationRegister::NAME,
-                    generation,
-                    (term::REPLICATED_IN, &value),
-                    wanted,
-                )
-                .await?
+            .await?
+        {
+            let mut parts = value[prefix.len()..].splitn(4, SEP);
+            if let (Some(most), Some(id), Some(opd), Some(name)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+                && let Some(adopters) = register::adopters_of(most)
             {
-                counts.most_replicated.push((id, a));
+                counts.most_replicated.push((
+                    stats::Named {
+                        innovation_id: id.to_owned(),
+                        name: name.to_owned(),
+                        opd: opd.to_owned(),
+                    },
+                    adopters,
+                ));
             }
         }
         Ok(counts.finish(&opds))
+    }
+
+    /// The OPDs the statistics know: those named and every OPD on the board.
+    async fn known_opds(
+        &self,
+        known_opds: &[String],
+        min_position: Option<u64>,
+    ) -> Result<BTreeSet<String>, ViewError> {
+        let mut opds: BTreeSet<String> = known_opds.iter().cloned().collect();
+        let generation = self.ready(ProjectBoard::NAME, min_position).await?;
+        for (name, opd, _) in self
+            .runner
+            .db()
+            .counts(ProjectBoard::NAME, generation, "")
+            .await?
+        {
+            if name == board::term::OPD {
+                opds.insert(opd);
+            }
+        }
+        Ok(opds)
+    }
+
+    /// The statistics of `region` narrowed by `filter`: unfiltered, from
+    /// the counts ([`Views::statistics`]); filtered, a [`Tally`] of the
+    /// rows the register's terms find, one read per year and OPD named, so
+    /// the cost is the rows that match (ADR 0035). Narrowed to some OPDs,
+    /// the OPDs known are those.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub async fn statistics_filtered(
+        &self,
+        known_opds: &[String],
+        region: &str,
+        filter: &StatsFilter,
+        min_position: Option<u64>,
+    ) -> Result<Statistics, ViewError> {
+        if filter.is_empty() {
+            return self.statistics(known_opds, region, min_position).await;
+        }
+        let opds = if filter.opds.is_empty() {
+            self.known_opds(known_opds, min_position).await?
+        } else {
+            filter.opds.clone()
+        };
+        let generation = self.ready(InnovationRegister::NAME, min_position).await?;
+        let mut tally = Tally::default();
+        for read in filter.reads(region) {
+            let terms: Vec<(&str, &str)> = read.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            let mut after = String::new();
+            loop {
+                let page = self
+                    .find::<InnovationRegister>(generation, &terms, &after, READ_CHUNK)
+                    .await?;
+                page.rows.iter().for_each(|row| tally.add(row));
+                match page.next {
+                    Some(next) => after = next,
+                    None => break,
+                }
+            }
+        }
+        Ok(tally.finish(&opds))
     }
 
     /// What `actor` did, oldest first, after `after_position`: at most

@@ -1,6 +1,8 @@
 //! The innovation register: one document per innovation.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use jejak_engine::codec::decode;
 use jejak_engine::domain::Aggregate as _;
 use jejak_engine::domain::innovation::{Form, Innovation, InnovationEvent, Origin, Source};
@@ -43,11 +45,38 @@ pub struct InnovationRow {
     pub awards: u32,
     pub registered_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The year, in the region's zone, it was registered (`registered`)
+    /// and first reached each stage of the trend (`piloted`, `adopted`,
+    /// `replicated`, `dormant`), dated by when it happened (ADR 0035).
+    #[serde(default)]
+    pub years: BTreeMap<String, i32>,
 }
 
-/// The innovation register projection.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct InnovationRegister;
+/// The stages the trend by year counts, after `registered` (ADR 0035).
+pub const TREND_STAGES: [&str; 4] = ["piloted", "adopted", "replicated", "dormant"];
+
+/// What the trend counts per year: registrations, then each stage reached.
+pub const TREND: [&str; 5] = ["registered", "piloted", "adopted", "replicated", "dormant"];
+
+/// The innovation register projection, dating its trend in the region's
+/// time zone.
+#[derive(Clone, Copy, Debug)]
+pub struct InnovationRegister {
+    zone: chrono_tz::Tz,
+}
+
+impl Default for InnovationRegister {
+    fn default() -> Self {
+        Self::in_zone(chrono_tz::Asia::Jakarta)
+    }
+}
+
+impl InnovationRegister {
+    /// The register of a region in `zone`.
+    pub fn in_zone(zone: chrono_tz::Tz) -> Self {
+        Self { zone }
+    }
+}
 
 impl Projection for InnovationRegister {
     const NAME: &'static str = "innovation_register";
@@ -75,6 +104,7 @@ impl Projection for InnovationRegister {
             return Ok(());
         };
         let at = event.occurred_at();
+        let year = at.with_timezone(&self.zone).year();
         let decoded: InnovationEvent = decode(event)?;
         if let InnovationEvent::InnovationRegistered {
             innovation_id,
@@ -116,6 +146,7 @@ impl Projection for InnovationRegister {
                 awards: 0,
                 registered_at: at,
                 updated_at: at,
+                years: BTreeMap::from([("registered".to_owned(), year)]),
             };
             docs.put(key.clone(), row);
         }
@@ -159,7 +190,13 @@ impl Projection for InnovationRegister {
             }
             InnovationEvent::EvidenceAdded { .. } => row.evidence += 1,
             InnovationEvent::AwardRecorded { .. } => row.awards += 1,
-            InnovationEvent::StateChanged { to, .. } => row.stage = to,
+            InnovationEvent::StateChanged { to, .. } => {
+                // The first time it reached a stage of the trend counts.
+                if TREND_STAGES.contains(&to.as_str()) {
+                    row.years.entry(to.clone()).or_insert(year);
+                }
+                row.stage = to;
+            }
             // A correction by its officer: the register shows the profile in force.
             InnovationEvent::ProfileAmended { profile, .. } => {
                 row.name = profile.name;
@@ -175,18 +212,31 @@ impl Projection for InnovationRegister {
     }
 
     /// An innovation is found by its OPD, stage, source and dormancy (and,
-    /// for its region's statistics, its dormancy and replication there);
-    /// it counts in its region's figures per OPD and stage, source and
-    /// adopters (ADR 0033).
+    /// for its region's ten most replicated, its replication there, with
+    /// its name), and for the statistics' filters by region, year registered, sector
+    /// and digital; it counts in its region's figures per OPD and stage,
+    /// source, adopters and the trend by year, and a dormant one with its
+    /// name (ADR 0033, ADR 0035).
     fn beside(row: &InnovationRow) -> Beside {
         let mut kept = Beside::default();
         kept.term(term::OPD, &row.opd);
         kept.term(term::STAGE, &row.stage);
         kept.term(term::SOURCE, row.source.as_str());
         let region = &row.region;
+        kept.term(term::REGION, region);
+        kept.term(term::SECTOR, &row.sector);
+        kept.term(term::DIGITAL, digital_term(row.digital));
+        if let Some(year) = row.years.get("registered") {
+            kept.term(term::YEAR, year.to_string());
+        }
         if row.dormant {
             kept.term(term::DORMANT, "");
-            kept.term(term::DORMANT_IN, region);
+            kept.count(
+                term::DORMANT_NAMED,
+                region,
+                format!("{}{SEP}{}{SEP}{}", row.innovation_id, row.opd, row.name),
+                1,
+            );
         }
         let stage = if row.dormant { "dormant" } else { &row.stage };
         kept.count(
@@ -196,15 +246,39 @@ impl Projection for InnovationRegister {
             1,
         );
         kept.count(term::SOURCE, region, row.source.as_str(), 1);
+        for (what, year) in &row.years {
+            kept.count(term::TREND, region, format!("{year}{SEP}{what}"), 1);
+        }
         if row.adopters > 0 {
             kept.term(
-                term::REPLICATED_IN,
-                format!("{region}{SEP}{}", row.adopters),
+                term::REPLICATED_NAMED,
+                format!(
+                    "{region}{SEP}{}{SEP}{}{SEP}{}{SEP}{}",
+                    most_first(row.adopters),
+                    row.innovation_id,
+                    row.opd,
+                    row.name
+                ),
             );
             kept.count(term::ADOPTERS, region, row.adopters.to_string(), 1);
         }
         kept
     }
+}
+
+/// The term of digital or not.
+pub(crate) fn digital_term(digital: bool) -> &'static str {
+    if digital { "yes" } else { "no" }
+}
+
+/// A number of adopters written so that more adopters sort first.
+pub(crate) fn most_first(adopters: u32) -> String {
+    format!("{:010}", u32::MAX - adopters)
+}
+
+/// The adopters of a [`most_first`] text.
+pub(crate) fn adopters_of(most_first: &str) -> Option<u32> {
+    most_first.parse::<u32>().ok().map(|n| u32::MAX - n)
 }
 
 /// Between the parts of a term's or a count's value.
@@ -217,12 +291,24 @@ pub(crate) mod term {
     pub const SOURCE: &str = "source";
     /// Dormant, in any region.
     pub const DORMANT: &str = "dormant";
-    /// Dormant, by region.
-    pub const DORMANT_IN: &str = "dormant_in";
-    /// Replicated: region and distinct adopters.
-    pub const REPLICATED_IN: &str = "replicated_in";
     /// Per region: OPD and stage (`dormant` for a dormant one).
     pub const OPD_STAGE: &str = "opd_stage";
     /// Per region: distinct adopters of the replicated ones.
     pub const ADOPTERS: &str = "adopters";
+    /// The region it is registered in.
+    pub const REGION: &str = "region";
+    /// The year it was registered, in the region's zone.
+    pub const YEAR: &str = "year";
+    /// Its sector (urusan).
+    pub const SECTOR: &str = "sector";
+    /// Digital or not (`yes`, `no`).
+    pub const DIGITAL: &str = "digital";
+    /// Per region: `YEAR␟WHAT`, registrations and stages first reached.
+    pub const TREND: &str = "trend";
+    /// Per region: a dormant one as `ID␟OPD␟NAME`.
+    pub const DORMANT_NAMED: &str = "dormant_named";
+    /// A replicated one as `REGION␟ADOPTERS␟ID␟OPD␟NAME`, the adopters
+    /// written most first ([`super::most_first`]): the most replicated
+    /// of a region are the first values after its prefix.
+    pub const REPLICATED_NAMED: &str = "replicated_named";
 }

@@ -5,6 +5,60 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::InnovationRow;
+use super::register::TREND;
+
+/// An innovation the statistics name: id, name and OPD as the register
+/// shows them (an amended name as amended).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Named {
+    /// The innovation.
+    pub innovation_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its OPD.
+    pub opd: String,
+}
+
+impl Named {
+    fn of(row: &InnovationRow) -> Self {
+        Self {
+            innovation_id: row.innovation_id.clone(),
+            name: row.name.clone(),
+            opd: row.opd.clone(),
+        }
+    }
+}
+
+/// One year of the trend: innovations registered, and those that first
+/// reached each stage, that year in the region's zone (ADR 0035).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct YearTrend {
+    /// The year.
+    pub year: i32,
+    /// Registered that year.
+    pub registered: u32,
+    /// Piloted (uji coba) for the first time that year.
+    pub piloted: u32,
+    /// Adopted (penerapan) for the first time that year.
+    pub adopted: u32,
+    /// Replicated for the first time that year.
+    pub replicated: u32,
+    /// Dormant for the first time that year.
+    pub dormant: u32,
+}
+
+impl YearTrend {
+    fn add(&mut self, what: &str, n: u32) {
+        match what {
+            "registered" => self.registered += n,
+            "piloted" => self.piloted += n,
+            "adopted" => self.adopted += n,
+            "replicated" => self.replicated += n,
+            "dormant" => self.dormant += n,
+            _ => {}
+        }
+    }
+}
 
 /// Innovations of one OPD per stage.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -45,10 +99,13 @@ pub struct Statistics {
     pub coverage: f64,
     /// Gini coefficient of innovations per known OPD (0 even, near 1 concentrated).
     pub gini: f64,
-    /// Dormant innovations.
-    pub dormant: Vec<String>,
-    /// The most replicated: (innovation id, distinct adopters), most first.
-    pub most_replicated: Vec<(String, u32)>,
+    /// Dormant innovations, by id.
+    pub dormant: Vec<Named>,
+    /// The most replicated: (innovation, distinct adopters), most first,
+    /// then by id.
+    pub most_replicated: Vec<(Named, u32)>,
+    /// Per year, oldest first: registrations and stages first reached.
+    pub trend: Vec<YearTrend>,
     /// How many innovations are replicated by 1, 2 and 3 or more distinct
     /// adopters (keys `1`, `2`, `3+`), as the national index scores them.
     pub by_adopters: BTreeMap<String, u32>,
@@ -103,9 +160,11 @@ pub(crate) struct Counts {
     /// Innovations per number of distinct adopters (replicated ones).
     pub adopters: Vec<(u32, u32)>,
     /// The dormant ones, by id.
-    pub dormant: Vec<String>,
+    pub dormant: Vec<Named>,
     /// The most replicated, most first, then by id.
-    pub most_replicated: Vec<(String, u32)>,
+    pub most_replicated: Vec<(Named, u32)>,
+    /// `(year, what, n)`: registrations and stages first reached.
+    pub trend: Vec<(i32, String, u32)>,
 }
 
 impl Counts {
@@ -133,6 +192,9 @@ impl Counts {
         }
         tally.dormant = self.dormant;
         tally.replicated = self.most_replicated;
+        for (year, what, n) in self.trend {
+            tally.trend.entry(year).or_default().add(&what, n);
+        }
         tally.finish(known)
     }
 }
@@ -145,9 +207,10 @@ pub struct Tally {
     by_stage: BTreeMap<String, u32>,
     by_source: BTreeMap<String, u32>,
     total: u32,
-    dormant: Vec<String>,
-    replicated: Vec<(String, u32)>,
+    dormant: Vec<Named>,
+    replicated: Vec<(Named, u32)>,
     by_adopters: BTreeMap<String, u32>,
+    trend: BTreeMap<i32, YearTrend>,
 }
 
 impl Tally {
@@ -161,7 +224,7 @@ impl Tally {
                 ..OpdStages::default()
             });
         let stage = if row.dormant {
-            self.dormant.push(row.innovation_id.clone());
+            self.dormant.push(Named::of(row));
             "dormant".to_owned()
         } else {
             row.stage.clone()
@@ -174,13 +237,17 @@ impl Tally {
             .entry(row.source.as_str().to_owned())
             .or_default() += 1;
         self.total += 1;
+        for (what, year) in &row.years {
+            if TREND.contains(&what.as_str()) {
+                self.trend.entry(*year).or_default().add(what, 1);
+            }
+        }
         if row.adopters > 0 {
             *self
                 .by_adopters
                 .entry(adopters_bucket(row.adopters).to_owned())
                 .or_default() += 1;
-            self.replicated
-                .push((row.innovation_id.clone(), row.adopters));
+            self.replicated.push((Named::of(row), row.adopters));
             // Only the ten most replicated are reported.
             if self.replicated.len() > 100 {
                 self.keep_most_replicated();
@@ -189,14 +256,19 @@ impl Tally {
     }
 
     fn keep_most_replicated(&mut self) {
-        self.replicated
-            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        self.replicated.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| a.0.innovation_id.cmp(&b.0.innovation_id))
+        });
         self.replicated.truncate(MOST_REPLICATED);
     }
 
     /// The statistics over the OPDs in `known` and every OPD counted.
     pub fn finish(mut self, known: &BTreeSet<String>) -> Statistics {
         self.keep_most_replicated();
+        // Rows come by key, the dormant are listed by id.
+        self.dormant
+            .sort_by(|a, b| a.innovation_id.cmp(&b.innovation_id));
         for opd in known {
             self.opds.entry(opd.clone()).or_insert_with(|| OpdStages {
                 opd: opd.clone(),
@@ -241,6 +313,11 @@ impl Tally {
             dormant: self.dormant,
             most_replicated: self.replicated,
             by_adopters: self.by_adopters,
+            trend: self
+                .trend
+                .into_iter()
+                .map(|(year, t)| YearTrend { year, ..t })
+                .collect(),
         }
     }
 }

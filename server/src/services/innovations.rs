@@ -6,7 +6,7 @@ use jejak_engine::domain::innovation::{
 use jejak_engine::domain::units::UnitKind;
 use jejak_engine::domain::values::{InnovationId, OpdCode};
 use jejak_engine::domain::{Aggregate as _, Role};
-use jejak_projections::views::{InnovationRow, Page, RegisterFilter};
+use jejak_projections::views::{InnovationRow, Named, Page, RegisterFilter, StatsFilter};
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -431,11 +431,13 @@ impl pb::innovations_server::Innovations for App {
         for (i, o) in r.opds.iter().enumerate() {
             opds.push(opd(&format!("opds[{i}]"), o)?.to_string());
         }
+        let filter = stats_filter(&r)?;
         let stats = self
             .views()
-            .statistics(
+            .statistics_filtered(
                 &opds,
                 &self.engine().config().region,
+                &filter,
                 min_position(r.min_position),
             )
             .await
@@ -444,20 +446,16 @@ impl pb::innovations_server::Innovations for App {
         // officer reads only their own OPD's (dormant ones included).
         let (mut dormant, mut most_replicated) = (stats.dormant, stats.most_replicated);
         if actor.role == Role::InnovationOfficer {
-            let mut own = std::collections::HashMap::new();
-            for id in dormant
-                .iter()
-                .chain(most_replicated.iter().map(|(id, _)| id))
-            {
-                if !own.contains_key(id) {
-                    let row = self.views().innovation(id, None).await.map_err(status)?;
-                    let visible = row.is_some_and(|row| can_see_innovation(&actor, &row));
-                    own.insert(id.clone(), visible);
-                }
-            }
-            dormant.retain(|id| own.get(id).copied().unwrap_or(false));
-            most_replicated.retain(|(id, _)| own.get(id).copied().unwrap_or(false));
+            let own = actor.opd.as_ref().map(ToString::to_string);
+            let mine = |opd: &str| own.as_deref() == Some(opd);
+            dormant.retain(|n| mine(&n.opd));
+            most_replicated.retain(|(n, _)| mine(&n.opd));
         }
+        let named = |n: Named| pb::NamedInnovation {
+            innovation_id: n.innovation_id,
+            name: n.name,
+            opd: n.opd,
+        };
         Ok(Response::new(pb::InnovationStatistics {
             total: stats.total,
             by_opd: stats
@@ -482,16 +480,134 @@ impl pb::innovations_server::Innovations for App {
             opds_without: stats.opds_without,
             coverage: stats.coverage,
             gini: stats.gini,
-            dormant,
+            dormant: dormant.iter().map(|n| n.innovation_id.clone()).collect(),
+            dormant_innovations: dormant.into_iter().map(named).collect(),
             by_adopters: stats.by_adopters.into_iter().collect(),
             region: self.engine().config().region.clone(),
             most_replicated: most_replicated
                 .into_iter()
-                .map(|(innovation_id, adopters)| pb::Replicated {
-                    innovation_id,
+                .map(|(n, adopters)| pb::Replicated {
+                    innovation_id: n.innovation_id,
                     adopters,
+                    name: n.name,
+                    opd: n.opd,
+                })
+                .collect(),
+            trend: stats
+                .trend
+                .into_iter()
+                .map(|t| pb::YearTrend {
+                    year: t.year,
+                    registered: t.registered,
+                    piloted: t.piloted,
+                    adopted: t.adopted,
+                    replicated: t.replicated,
+                    dormant: t.dormant,
                 })
                 .collect(),
         }))
     }
+}
+
+/// OPDs a statistics filter may name.
+const MAX_FILTER_OPDS: usize = 100;
+
+/// Reads (years × OPDs) a filtered statistics request may take.
+const MAX_FILTER_READS: usize = 1_000;
+
+/// The filter of a statistics request, each value checked: what was wrong
+/// and what is allowed (ADR 0035).
+pub(crate) fn stats_filter(r: &pb::GetStatisticsRequest) -> Result<StatsFilter, Status> {
+    let years = StatsFilter::YEARS;
+    let (first, last) = (years.start(), years.end());
+    let year = |field: &str, y: i32| {
+        if years.contains(&y) {
+            Ok(y)
+        } else {
+            Err(invalid(
+                field,
+                format!("{y} is not a year the register can hold: give one from {first} to {last}"),
+            ))
+        }
+    };
+    let years = match (r.year, r.year_to) {
+        (0, 0) => None,
+        (0, _) => {
+            return Err(invalid(
+                "year_to",
+                "ends a range: give its first year in year too",
+            ));
+        }
+        (y, 0) => {
+            let y = year("year", y)?;
+            Some((y, y))
+        }
+        (from, to) => {
+            let (from, to) = (year("year", from)?, year("year_to", to)?);
+            if to < from {
+                return Err(invalid(
+                    "year_to",
+                    format!("{to} is before the range's first year {from}"),
+                ));
+            }
+            Some((from, to))
+        }
+    };
+    let source = match pb::Source::try_from(r.source) {
+        Ok(pb::Source::Unspecified) => None,
+        Ok(_) => Some(
+            crate::convert::source("source", r.source)?
+                .as_str()
+                .to_owned(),
+        ),
+        Err(_) => {
+            let known: Vec<&str> = (1..=7)
+                .filter_map(|n| pb::Source::try_from(n).ok())
+                .map(|s| s.as_str_name())
+                .collect();
+            return Err(invalid(
+                "source",
+                format!(
+                    "{} is not a source: give one of {}",
+                    r.source,
+                    known.join(", ")
+                ),
+            ));
+        }
+    };
+    let sector = r.sector.trim();
+    if sector.chars().count() > 200 {
+        return Err(invalid("sector", "is longer than 200 characters"));
+    }
+    let sector = (!sector.is_empty()).then(|| sector.to_owned());
+    if r.only_opds.len() > MAX_FILTER_OPDS {
+        return Err(invalid(
+            "only_opds",
+            format!(
+                "names {} OPDs: give at most {MAX_FILTER_OPDS}",
+                r.only_opds.len()
+            ),
+        ));
+    }
+    let mut opds = BTreeSet::new();
+    for (i, o) in r.only_opds.iter().enumerate() {
+        opds.insert(opd(&format!("only_opds[{i}]"), o)?.to_string());
+    }
+    let reads = years.map_or(1, |(from, to)| usize::try_from(to - from + 1).unwrap_or(1))
+        * opds.len().max(1);
+    if reads > MAX_FILTER_READS {
+        return Err(invalid(
+            "year_to",
+            format!(
+                "{reads} years × OPDs to read: narrow the range or the OPDs to at most {MAX_FILTER_READS}"
+            ),
+        ));
+    }
+    Ok(StatsFilter {
+        years,
+        source,
+        sector,
+        digital: r.digital,
+        opds,
+    })
 }

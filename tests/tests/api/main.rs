@@ -2,6 +2,7 @@
 
 mod backdating;
 mod bad_input;
+mod city_stats;
 mod delivery;
 mod evidence;
 mod fuzz;
@@ -16,6 +17,7 @@ mod people;
 mod portal;
 mod portal_browser;
 mod portal_oidc;
+mod portal_reports;
 mod privacy;
 mod project_page;
 mod proofs;

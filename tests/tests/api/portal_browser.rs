@@ -319,6 +319,15 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
         .register_innovation(super::refusals::register("inv-1"))
         .await
         .unwrap();
+    let registered = app
+        .innovations(&people.brida)
+        .register_innovation(pb::RegisterInnovationRequest {
+            source: pb::Source::Community as i32,
+            ..super::refusals::register("inv-2")
+        })
+        .await
+        .unwrap()
+        .into_inner();
     let code = link(&app, Role::BridaOfficer, "brida-1").token;
     browser
         .goto(&format!("{mentor_site}/masuk?kode={code}"))
@@ -330,6 +339,46 @@ async fn a_mentor_returns_evidence_the_participant_sends_again_and_the_mentor_ap
         .for_element(Locator::Id("lorenz"))
         .await
         .unwrap();
+    browser
+        .find(Locator::Id("tren-grafik"))
+        .await
+        .expect("the trend by year is drawn");
+    // The filter form narrows the figures to the statistics RPC's with the same filter.
+    browser
+        .find(Locator::Id("f-sumber"))
+        .await
+        .unwrap()
+        .select_by_value("health_competition")
+        .await
+        .unwrap();
+    click(&browser, Locator::Css("#saring button[type='submit']")).await;
+    browser
+        .wait()
+        .for_element(Locator::Id("tersaring"))
+        .await
+        .unwrap();
+    let narrowed = app
+        .innovations(&people.brida)
+        .get_statistics(pb::GetStatisticsRequest {
+            source: pb::Source::HealthCompetition as i32,
+            min_position: registered.position,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let total = browser.find(Locator::Id("jumlah")).await.unwrap();
+    assert_eq!(total.text().await.unwrap(), narrowed.total.to_string());
+    assert_eq!(narrowed.total, 1, "one of the two is the puskesmas'");
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("sumber=health_competition"),
+        "the URL carries the filter"
+    );
     fits(&browser, "the city's figures on a phone").await;
     shot(&browser, "city-phone").await;
     browser.set_window_size(1280, 900).await.unwrap();
