@@ -47,9 +47,24 @@ pub struct InnovationRow {
     pub updated_at: DateTime<Utc>,
     /// The year, in the region's zone, it was registered (`registered`)
     /// and first reached each stage of the trend (`piloted`, `adopted`,
-    /// `replicated`, `dormant`), dated by when it happened (ADR 0035).
+    /// `replicated`, `dormant`), dated by when it happened (ADR 0035): the
+    /// date the step that reached it names (the pilot's start, the
+    /// implementation, dormant since), else the step's `occurred_at`.
     #[serde(default)]
     pub years: BTreeMap<String, i32>,
+}
+
+impl InnovationRow {
+    /// The date its step into `stage` names, where the step names one:
+    /// what the register's own rows and an import of them carry.
+    fn stage_date(&self, stage: &str) -> Option<NaiveDate> {
+        match stage {
+            "piloted" => self.pilot_started_on,
+            "adopted" => self.implemented_on,
+            "dormant" => self.dormant_since,
+            _ => None,
+        }
+    }
 }
 
 /// The stages the trend by year counts, after `registered` (ADR 0035).
@@ -193,6 +208,7 @@ impl Projection for InnovationRegister {
             InnovationEvent::StateChanged { to, .. } => {
                 // The first time it reached a stage of the trend counts.
                 if TREND_STAGES.contains(&to.as_str()) {
+                    let year = row.stage_date(&to).map_or(year, |on| on.year());
                     row.years.entry(to.clone()).or_insert(year);
                 }
                 row.stage = to;
