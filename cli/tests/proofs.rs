@@ -130,16 +130,63 @@ fn an_auditor_keeps_a_checkpoint_and_proves_the_log_only_grew() {
         .iter()
         .position(|l| l.contains("\"position\":100,"))
         .unwrap();
-    edited[at] = edited[at].replacen(
-        "\"payload_json\":\"{",
-        "\"payload_json\":\"{\\\"x\\\":1,",
-        1,
-    );
+    edited[at] = edited[at].replacen("\"payload\":{", "\"payload\":{\"x\":1,", 1);
     std::fs::write(&changed, edited.join("\n")).unwrap();
     let out = check(&changed);
     assert_eq!(out.status.code(), Some(1));
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("position 100"), "{said}");
+    // An export in the form written before 1 December 2026 (payload and
+    // metadata as JSON strings, prev_hash on every line) still verifies,
+    // and a wrong prev_hash on a later line is then found.
+    let mut previous = String::new();
+    let old_form: Vec<String> = lines
+        .iter()
+        .map(|line| {
+            let mut fields: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
+                serde_json::from_str(line).unwrap();
+            if fields.contains_key("seal") {
+                return (*line).to_owned();
+            }
+            for (raw, string) in [("payload", "payload_json"), ("metadata", "metadata_json")] {
+                let text = fields.remove(raw).unwrap().get().to_owned();
+                fields.insert(
+                    string.into(),
+                    serde_json::value::to_raw_value(&text).unwrap(),
+                );
+            }
+            if !previous.is_empty() {
+                fields.insert(
+                    "prev_hash".into(),
+                    serde_json::value::to_raw_value(&previous).unwrap(),
+                );
+            }
+            previous = serde_json::from_str(fields["hash"].get()).unwrap();
+            serde_json::to_string(&fields).unwrap()
+        })
+        .collect();
+    let old = server.path().join("old.jsonl");
+    std::fs::write(&old, old_form.join("\n")).unwrap();
+    let said = stdout(&check(&old));
+    assert!(
+        said.contains("intact") && said.contains("matching the checkpoint"),
+        "{said}"
+    );
+    let mut relinked = old_form.clone();
+    let at = relinked
+        .iter()
+        .position(|l| l.contains("\"position\":7,"))
+        .unwrap();
+    relinked[at] = relinked[at].replacen("\"prev_hash\":\"", "\"prev_hash\":\"00", 1);
+    std::fs::write(&old, relinked.join("\n")).unwrap();
+    let out = check(&old);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("position 7") && said.contains("previous event's hash"),
+        "{said}"
+    );
+
     // The seals cut off after an event: the events after the last seal left are unsealed.
     let cut = server.path().join("cut.jsonl");
     let last_seal = lines

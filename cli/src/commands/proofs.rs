@@ -11,6 +11,7 @@ use jejak_engine::store::{
 };
 use jejak_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::client::{Connection, Failure, Outcome, print_json};
 
@@ -418,12 +419,11 @@ pub async fn consistency(
 
 /// One line of a JSON Lines export: an event with every hashed field
 /// exactly as hashed (docs/hashes.md), or a seal.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // almost every line is an event; a box would cost each one
 pub enum ExportLine<'a> {
     /// An event.
-    Event(#[serde(borrow)] ExportEvent<'a>),
+    Event(ExportEvent<'a>),
     /// A seal, written after the event it seals.
     Seal {
         /// The seal.
@@ -448,13 +448,25 @@ pub struct ExportEvent<'a> {
     pub recorded_at: String,
     /// Microseconds since the Unix epoch: the value hashed.
     pub recorded_at_micros: i64,
-    /// The payload, the exact JSON text hashed.
-    #[serde(borrow)]
-    pub payload_json: std::borrow::Cow<'a, str>,
-    /// The metadata, the exact JSON text hashed.
-    #[serde(borrow)]
-    pub metadata_json: std::borrow::Cow<'a, str>,
-    pub prev_hash: String,
+    /// The payload as JSON: its bytes are the exact text hashed.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<&'a RawValue>,
+    /// The payload as a JSON string whose content is the exact text
+    /// hashed: where that text is not JSON on its own (a row written by
+    /// hand), and in exports written before `payload` (both are read).
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub payload_json: Option<std::borrow::Cow<'a, str>>,
+    /// The metadata, as `payload`.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a RawValue>,
+    /// The metadata, as `payload_json`.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub metadata_json: Option<std::borrow::Cow<'a, str>>,
+    /// The previous event's hash: on an export's first line only (every
+    /// other line's is the line before it; exports written before
+    /// 1 December 2026 carry it on every line, and it is then checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_hash: Option<String>,
     pub hash: String,
     /// A full export only: the payload with its participants' personal
     /// fields opened, beside `payload_json` (which the hash covers), never
@@ -474,8 +486,9 @@ pub struct ExportSeal {
 }
 
 impl<'a> ExportEvent<'a> {
-    /// From an event of the store.
-    pub fn of(e: &'a RecordedEvent) -> Self {
+    /// From an event of the store; `first` of its export, with the hash
+    /// it links to.
+    pub fn of(e: &'a RecordedEvent, first: bool) -> Self {
         Self {
             position: e.position,
             event_id: e.event_id,
@@ -488,16 +501,18 @@ impl<'a> ExportEvent<'a> {
                 .recorded_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             recorded_at_micros: e.recorded_at.timestamp_micros(),
-            payload_json: e.payload.as_str().into(),
-            metadata_json: e.metadata.as_str().into(),
-            prev_hash: hex::encode(e.prev_hash),
+            payload: raw(&e.payload),
+            payload_json: string_unless_raw(&e.payload),
+            metadata: raw(&e.metadata),
+            metadata_json: string_unless_raw(&e.metadata),
+            prev_hash: first.then(|| hex::encode(e.prev_hash)),
             hash: hex::encode(e.hash),
             opened_json: None,
         }
     }
 
-    /// From an event of the wire.
-    pub fn of_wire(e: &'a pb::Event) -> Result<Self, Failure> {
+    /// From an event of the wire; `first` of its export, as [`Self::of`].
+    pub fn of_wire(e: &'a pb::Event, first: bool) -> Result<Self, Failure> {
         let at = e.recorded_at.unwrap_or_default();
         let micros = at.seconds * 1_000_000 + i64::from(at.nanos) / 1_000;
         let recorded_at = chrono::DateTime::from_timestamp_micros(micros)
@@ -513,12 +528,62 @@ impl<'a> ExportEvent<'a> {
             event_version: e.event_version,
             recorded_at: recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             recorded_at_micros: micros,
-            payload_json: e.payload_json.as_str().into(),
-            metadata_json: e.metadata_json.as_str().into(),
-            prev_hash: e.prev_hash.clone(),
+            payload: raw(&e.payload_json),
+            payload_json: string_unless_raw(&e.payload_json),
+            metadata: raw(&e.metadata_json),
+            metadata_json: string_unless_raw(&e.metadata_json),
+            prev_hash: first.then(|| e.prev_hash.clone()),
             hash: e.hash.clone(),
             opened_json: (!e.opened_json.is_empty()).then(|| e.opened_json.as_str().into()),
         })
+    }
+
+    /// The payload's text hashed, from whichever form the line holds.
+    fn payload_text(&self) -> Option<&str> {
+        self.payload
+            .map(RawValue::get)
+            .or(self.payload_json.as_deref())
+    }
+
+    /// The metadata's text hashed, as [`Self::payload_text`].
+    fn metadata_text(&self) -> Option<&str> {
+        self.metadata
+            .map(RawValue::get)
+            .or(self.metadata_json.as_deref())
+    }
+}
+
+/// `text` as raw JSON in the line when it is JSON exactly as it stands
+/// (no whitespace around it that a reader would drop): written verbatim,
+/// so a reader gets back the very bytes hashed, without escaping.
+fn raw(text: &str) -> Option<&RawValue> {
+    serde_json::from_str::<&RawValue>(text)
+        .ok()
+        .filter(|r| r.get().len() == text.len())
+}
+
+/// `text` as a JSON string when it cannot be written raw.
+fn string_unless_raw(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    raw(text).is_none().then(|| text.into())
+}
+
+impl ExportLine<'_> {
+    /// Parses one line: an event, else a seal (an event line is the
+    /// common case, and a seal line fails as an event at its first key).
+    ///
+    /// # Errors
+    /// The event's parse error when the line is neither.
+    pub fn parse(line: &str) -> Result<ExportLine<'_>, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct SealLine {
+            seal: ExportSeal,
+        }
+        match serde_json::from_str::<ExportEvent<'_>>(line) {
+            Ok(e) => Ok(ExportLine::Event(e)),
+            Err(e) => serde_json::from_str::<SealLine>(line)
+                .map(|s| ExportLine::Seal { seal: s.seal })
+                .map_err(|_| e),
+        }
     }
 }
 
@@ -618,7 +683,7 @@ pub async fn export_offline<W: std::io::Write>(
             writer.seals.extend(seals.iter().map(ExportSeal::of));
         }
         for e in &batch {
-            writer.event(&ExportEvent::of(e))?;
+            writer.event(&ExportEvent::of(e, writer.written == 0))?;
         }
         progress(last);
     }
@@ -666,7 +731,7 @@ pub async fn export_online<W: std::io::Write>(
                 .seals
                 .extend(seals.into_iter().map(ExportSeal::of_wire));
         }
-        writer.event(&ExportEvent::of_wire(&e)?)?;
+        writer.event(&ExportEvent::of_wire(&e, writer.written == 0)?)?;
     }
     Ok(())
 }
@@ -732,7 +797,7 @@ pub fn verify_export(
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: ExportLine<'_> = match serde_json::from_str(&line) {
+        let parsed = match ExportLine::parse(&line) {
             Ok(p) => p,
             Err(e) => {
                 fail(
@@ -749,15 +814,19 @@ pub fn verify_export(
                     report.first_position = position;
                     tree_usable = position == 1;
                     if position > 1 {
-                        prev_hash = match hex::decode(&e.prev_hash)
-                            .ok()
+                        prev_hash = match e
+                            .prev_hash
+                            .as_deref()
+                            .and_then(|h| hex::decode(h).ok())
                             .and_then(|b| b.try_into().ok())
                         {
                             Some(h) => h,
                             None => {
                                 fail(
                                     &mut report,
-                                    format!("position {position}: prev_hash is not a hash"),
+                                    format!(
+                                        "position {position}: an export's first line after position 1 needs prev_hash, the hash it links to"
+                                    ),
                                 );
                                 break;
                             }
@@ -771,6 +840,13 @@ pub fn verify_export(
                     fail(&mut report, message);
                     break;
                 }
+                let (Some(payload), Some(metadata)) = (e.payload_text(), e.metadata_text()) else {
+                    fail(
+                        &mut report,
+                        format!("position {position}: the line holds no payload or no metadata"),
+                    );
+                    break;
+                };
                 let Some(recorded_at) =
                     chrono::DateTime::from_timestamp_micros(e.recorded_at_micros)
                 else {
@@ -791,11 +867,14 @@ pub fn verify_export(
                         event_type: &e.event_type,
                         event_version: e.event_version,
                         recorded_at,
-                        payload: &e.payload_json,
-                        metadata: &e.metadata_json,
+                        payload,
+                        metadata,
                     },
                 );
-                if e.prev_hash != hex::encode(prev_hash) {
+                if e.prev_hash
+                    .as_ref()
+                    .is_some_and(|p| *p != hex::encode(prev_hash))
+                {
                     fail(
                         &mut report,
                         format!(
