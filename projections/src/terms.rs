@@ -133,28 +133,77 @@ impl Db {
         })
     }
 
-    /// The counts of `scope` that are not zero: `(name, value, n)`.
+    /// The counts of `scope` that are not zero, `(name, value, n)`: of
+    /// the names in `names`, or of every name when it is empty (each name
+    /// one range of the counts' primary key).
     pub(crate) async fn counts(
         &self,
         view: &str,
         generation: i64,
         scope: &str,
+        names: &[&str],
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        macro_rules! counts {
+            ($db:ty, $pool:expr) => {{
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT name, value, n FROM view_counts WHERE view = ",
+                );
+                q.push_bind(view)
+                    .push(" AND generation = ")
+                    .push_bind(generation)
+                    .push(" AND scope = ")
+                    .push_bind(scope);
+                if !names.is_empty() {
+                    q.push(" AND name IN (");
+                    let mut list = q.separated(", ");
+                    for name in names {
+                        list.push_bind(*name);
+                    }
+                    q.push(")");
+                }
+                q.push(" AND n <> 0 ORDER BY name, value");
+                q.build_query_as()
+                    .persistent(false)
+                    .fetch_all($pool)
+                    .await?
+            }};
+        }
         Ok(match self {
-            Self::Sqlite(pool, ..) => sqlx::query_as(
-                "SELECT name, value, n FROM view_counts WHERE view = ? AND generation = ? AND scope = ? AND n <> 0 ORDER BY name, value",
+            Self::Sqlite(pool, ..) => counts!(sqlx::Sqlite, pool),
+            Self::Postgres(pool) => counts!(sqlx::Postgres, pool),
+        })
+    }
+
+    /// Up to `limit` values of count `name` in `scope` that are not zero,
+    /// in order: one range of the counts' primary key.
+    pub(crate) async fn count_values(
+        &self,
+        view: &str,
+        generation: i64,
+        scope: &str,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Ok(match self {
+            Self::Sqlite(pool, ..) => sqlx::query_scalar(
+                "SELECT value FROM view_counts WHERE view = ? AND generation = ? AND scope = ? AND name = ? AND n <> 0 ORDER BY value LIMIT ?",
             )
             .bind(view)
             .bind(generation)
             .bind(scope)
+            .bind(name)
+            .bind(limit)
             .fetch_all(pool)
             .await?,
-            Self::Postgres(pool) => sqlx::query_as(
-                "SELECT name, value, n FROM view_counts WHERE view = $1 AND generation = $2 AND scope = $3 AND n <> 0 ORDER BY name, value",
+            Self::Postgres(pool) => sqlx::query_scalar(
+                "SELECT value FROM view_counts WHERE view = $1 AND generation = $2 AND scope = $3 AND name = $4 AND n <> 0 ORDER BY value LIMIT $5",
             )
             .bind(view)
             .bind(generation)
             .bind(scope)
+            .bind(name)
+            .bind(limit)
             .fetch_all(pool)
             .await?,
         })

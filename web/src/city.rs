@@ -22,7 +22,7 @@ use crate::session::{Visitor, refused, signed_in};
 use crate::words::Lang;
 
 /// How many dormant innovations the page names; the rest are counted.
-const DORMANT_LISTED: usize = 50;
+const DORMANT_LISTED: u32 = 50;
 
 /// The sources a filter may name, by code.
 pub(crate) const SOURCES: [&str; 7] = [
@@ -128,6 +128,7 @@ impl CityFilter {
             sector: self.urusan.trim().to_owned(),
             digital,
             only_opds: self.opds(),
+            dormant_limit: DORMANT_LISTED,
             ..pb::GetStatisticsRequest::default()
         })
     }
@@ -503,12 +504,13 @@ pub(crate) async fn city(
         h2 { (lang.stage("dormant")) }
         @if stats.dormant.is_empty() { p { "—" } }
         ul #vakum {
-            @for d in stats.dormant_innovations.iter().take(DORMANT_LISTED) {
+            @for d in &stats.dormant_innovations {
                 li { (d.name) " (" (d.opd) ")" }
             }
         }
-        @if stats.dormant.len() > DORMANT_LISTED {
-            p { (visitor.t("dan ", "and ")) (stats.dormant.len() - DORMANT_LISTED) (visitor.t(" lainnya", " more")) }
+        @let unnamed = (stats.dormant_total as usize).saturating_sub(stats.dormant_innovations.len());
+        @if unnamed > 0 {
+            p { (visitor.t("dan ", "and ")) (unnamed) (visitor.t(" lainnya", " more")) }
         }
         h2 { (visitor.t("Paling banyak direplikasi", "Most replicated")) }
         @if stats.most_replicated.is_empty() { p { "—" } }

@@ -200,6 +200,11 @@ pub enum InnovationCommand {
         /// The city's OPD codes, to show those without innovation.
         #[arg(long = "opd")]
         opds: Vec<String>,
+        /// How many dormant innovations to name, the first by id (all are
+        /// counted; default 100, at most 1,000; `innovation list --dormant`
+        /// lists every one).
+        #[arg(long, default_value_t = 100)]
+        dormant_limit: u32,
     },
 }
 
@@ -464,10 +469,14 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
             show(c, &i).await;
             Ok(())
         }
-        InnovationCommand::Stats { opds } => {
+        InnovationCommand::Stats {
+            opds,
+            dormant_limit,
+        } => {
             let s = client
                 .get_statistics(pb::GetStatisticsRequest {
                     opds,
+                    dormant_limit,
                     ..pb::GetStatisticsRequest::default()
                 })
                 .await?
@@ -478,7 +487,7 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                     "by_opd": s.by_opd.iter().map(|o| serde_json::json!({"opd": o.opd, "total": o.total, "by_stage": o.by_stage})).collect::<Vec<_>>(),
                     "by_stage": s.by_stage,
                     "by_source": s.by_source.iter().map(|x| serde_json::json!({"source": source_name(x.source), "count": x.count, "percent": x.percent})).collect::<Vec<_>>(),
-                    "opds_without": s.opds_without, "coverage": s.coverage, "gini": s.gini, "dormant": s.dormant,
+                    "opds_without": s.opds_without, "coverage": s.coverage, "gini": s.gini, "dormant": s.dormant, "dormant_total": s.dormant_total,
                     "dormant_innovations": s.dormant_innovations.iter().map(|d| serde_json::json!({"innovation_id": d.innovation_id, "name": d.name, "opd": d.opd})).collect::<Vec<_>>(),
                     "most_replicated": s.most_replicated.iter().map(|r| serde_json::json!({"innovation_id": r.innovation_id, "name": r.name, "opd": r.opd, "adopters": r.adopters})).collect::<Vec<_>>(),
                     "by_adopters": s.by_adopters,
@@ -532,7 +541,15 @@ pub async fn run(c: &Connection, command: InnovationCommand) -> Outcome {
                             .join(", ")
                     }
                 );
-                say!("dormant: {}", s.dormant.len());
+                say!(
+                    "dormant: {}{}",
+                    s.dormant_total,
+                    if s.dormant_total as usize > s.dormant_innovations.len() {
+                        format!(" (the first {} named)", s.dormant_innovations.len())
+                    } else {
+                        String::new()
+                    }
+                );
                 if !s.dormant_innovations.is_empty() {
                     say!(
                         "{}",

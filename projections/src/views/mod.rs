@@ -26,7 +26,9 @@ pub use detail::{
     FinalReport, GradeSet, MilestoneDetail, Note, ProjectDetail, SeminarResult, Stamp, Submission,
 };
 pub use register::{InnovationRegister, InnovationRow, TREND, TREND_STAGES};
-pub use stats::{Named, OpdStages, SourceShare, Statistics, Tally, YearTrend, gini, statistics};
+pub use stats::{
+    Dormant, Named, OpdStages, SourceShare, Statistics, Tally, YearTrend, gini, statistics,
+};
 pub use watch::InboxWatch;
 
 use crate::projection::Projection;
@@ -651,7 +653,7 @@ impl Views {
         let counts = self
             .runner
             .db()
-            .counts(ProjectBoard::NAME, generation, cohort_id)
+            .counts(ProjectBoard::NAME, generation, cohort_id, &[])
             .await?;
         for (name, value, n) in counts {
             let n = u32::try_from(n).unwrap_or(0);
@@ -720,7 +722,7 @@ impl Views {
     /// Innovations that other regions adopted still count in the
     /// originals' replication figures. Read from the counts the views keep
     /// (ADR 0033): the cost is the number of groups, the dormant
-    /// innovations listed and the ten most replicated.
+    /// innovations named (`dormant`) and the ten most replicated.
     ///
     /// # Errors
     /// [`ViewError`].
@@ -728,6 +730,7 @@ impl Views {
         &self,
         known_opds: &[String],
         region: &str,
+        dormant: &Dormant,
         min_position: Option<u64>,
     ) -> Result<Statistics, ViewError> {
         use register::{SEP, term};
@@ -736,7 +739,12 @@ impl Views {
         let generation = self.ready(InnovationRegister::NAME, min_position).await?;
         let mut counts = stats::Counts::default();
         for (name, value, n) in db
-            .counts(InnovationRegister::NAME, generation, region)
+            .counts(
+                InnovationRegister::NAME,
+                generation,
+                region,
+                &[term::OPD_STAGE, term::SOURCE, term::ADOPTERS, term::TREND],
+            )
             .await?
         {
             let n = u32::try_from(n).unwrap_or(0);
@@ -761,21 +769,49 @@ impl Views {
                         counts.trend.push((year, what.to_owned(), n));
                     }
                 }
-                term::DORMANT_NAMED => {
-                    let mut parts = value.splitn(3, SEP);
-                    if let (Some(id), Some(opd), Some(name)) =
-                        (parts.next(), parts.next(), parts.next())
-                    {
-                        counts.dormant.push(stats::Named {
-                            innovation_id: id.to_owned(),
-                            name: name.to_owned(),
-                            opd: opd.to_owned(),
-                        });
-                    }
-                }
                 _ => {}
             }
         }
+        counts.dormant = match &dormant.opd {
+            // Of the region, by id: the first of its named dormant ones.
+            None => db
+                .count_values(
+                    InnovationRegister::NAME,
+                    generation,
+                    region,
+                    term::DORMANT_NAMED,
+                    dormant.limit,
+                )
+                .await?
+                .iter()
+                .filter_map(|value| {
+                    let mut parts = value.splitn(3, SEP);
+                    let (id, opd, name) = (parts.next()?, parts.next()?, parts.next()?);
+                    Some(stats::Named {
+                        innovation_id: id.to_owned(),
+                        name: name.to_owned(),
+                        opd: opd.to_owned(),
+                    })
+                })
+                .collect(),
+            // Of one OPD: its dormant rows of the region, by id.
+            Some(opd) => self
+                .find::<InnovationRegister>(
+                    generation,
+                    &[
+                        (term::OPD, opd.as_str()),
+                        (term::DORMANT, ""),
+                        (term::REGION, region),
+                    ],
+                    "",
+                    dormant.limit,
+                )
+                .await?
+                .rows
+                .iter()
+                .map(stats::Named::of)
+                .collect(),
+        };
         // The ten most replicated: the first values of the region's named
         // replicas, most adopters first, then by id.
         let prefix = format!("{region}{SEP}");
@@ -804,7 +840,7 @@ impl Views {
                 ));
             }
         }
-        Ok(counts.finish(&opds))
+        Ok(counts.finish(&opds, dormant))
     }
 
     /// The OPDs the statistics know: those named and every OPD on the board.
@@ -818,7 +854,7 @@ impl Views {
         for (name, opd, _) in self
             .runner
             .db()
-            .counts(ProjectBoard::NAME, generation, "")
+            .counts(ProjectBoard::NAME, generation, "", &[board::term::OPD])
             .await?
         {
             if name == board::term::OPD {
@@ -841,10 +877,13 @@ impl Views {
         known_opds: &[String],
         region: &str,
         filter: &StatsFilter,
+        dormant: &Dormant,
         min_position: Option<u64>,
     ) -> Result<Statistics, ViewError> {
         if filter.is_empty() {
-            return self.statistics(known_opds, region, min_position).await;
+            return self
+                .statistics(known_opds, region, dormant, min_position)
+                .await;
         }
         let opds = if filter.opds.is_empty() {
             self.known_opds(known_opds, min_position).await?
@@ -867,7 +906,9 @@ impl Views {
                 }
             }
         }
-        Ok(tally.finish(&opds))
+        let mut stats = tally.finish(&opds);
+        dormant.narrow(&mut stats);
+        Ok(stats)
     }
 
     /// What `actor` did, oldest first, after `after_position`: at most

@@ -20,7 +20,7 @@ pub struct Named {
 }
 
 impl Named {
-    fn of(row: &InnovationRow) -> Self {
+    pub(crate) fn of(row: &InnovationRow) -> Self {
         Self {
             innovation_id: row.innovation_id.clone(),
             name: row.name.clone(),
@@ -99,8 +99,10 @@ pub struct Statistics {
     pub coverage: f64,
     /// Gini coefficient of innovations per known OPD (0 even, near 1 concentrated).
     pub gini: f64,
-    /// Dormant innovations, by id.
+    /// Dormant innovations, by id: the first [`Dormant::limit`] of them.
     pub dormant: Vec<Named>,
+    /// Dormant innovations in all (of [`Dormant::opd`] when it is given).
+    pub dormant_total: u32,
     /// The most replicated: (innovation, distinct adopters), most first,
     /// then by id.
     pub most_replicated: Vec<(Named, u32)>,
@@ -109,6 +111,45 @@ pub struct Statistics {
     /// How many innovations are replicated by 1, 2 and 3 or more distinct
     /// adopters (keys `1`, `2`, `3+`), as the national index scores them.
     pub by_adopters: BTreeMap<String, u32>,
+}
+
+/// Which dormant innovations the statistics name: all of them are
+/// counted, the first `limit` by id are named, so that the statistics of
+/// a big register cost what they return.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dormant {
+    /// How many to name.
+    pub limit: usize,
+    /// Only those of this OPD (an OPD's innovation officer reads only
+    /// their own by name), counted and named.
+    pub opd: Option<String>,
+}
+
+impl Dormant {
+    /// Named by default.
+    pub const DEFAULT_LIMIT: usize = 100;
+    /// Named at most.
+    pub const MAX_LIMIT: usize = 1_000;
+
+    /// Keeps those of [`Self::opd`], counts them into `stats`, and names
+    /// the first [`Self::limit`]: for statistics from a [`Tally`], which
+    /// holds them all.
+    pub fn narrow(&self, stats: &mut Statistics) {
+        if let Some(opd) = &self.opd {
+            stats.dormant.retain(|d| &d.opd == opd);
+        }
+        stats.dormant_total = u32::try_from(stats.dormant.len()).unwrap_or(u32::MAX);
+        stats.dormant.truncate(self.limit);
+    }
+}
+
+impl Default for Dormant {
+    fn default() -> Self {
+        Self {
+            limit: Self::DEFAULT_LIMIT,
+            opd: None,
+        }
+    }
 }
 
 /// The Gini coefficient of `counts` (0 when all are equal or all zero).
@@ -159,7 +200,7 @@ pub(crate) struct Counts {
     pub sources: Vec<(String, u32)>,
     /// Innovations per number of distinct adopters (replicated ones).
     pub adopters: Vec<(u32, u32)>,
-    /// The dormant ones, by id.
+    /// The dormant ones named, by id.
     pub dormant: Vec<Named>,
     /// The most replicated, most first, then by id.
     pub most_replicated: Vec<(Named, u32)>,
@@ -168,8 +209,17 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    /// The statistics over the OPDs in `known` and every OPD counted.
-    pub(crate) fn finish(self, known: &BTreeSet<String>) -> Statistics {
+    /// The statistics over the OPDs in `known` and every OPD counted, the
+    /// dormant counted as `dormant` says (its named ones are read already).
+    pub(crate) fn finish(self, known: &BTreeSet<String>, dormant: &Dormant) -> Statistics {
+        let dormant_total = self
+            .opd_stages
+            .iter()
+            .filter(|(opd, stage, _)| {
+                stage == "dormant" && dormant.opd.as_ref().is_none_or(|o| o == opd)
+            })
+            .map(|(.., n)| *n)
+            .sum();
         let mut tally = Tally::default();
         for (opd, stage, n) in self.opd_stages {
             let stages = tally.opds.entry(opd.clone()).or_insert_with(|| OpdStages {
@@ -195,7 +245,10 @@ impl Counts {
         for (year, what, n) in self.trend {
             tally.trend.entry(year).or_default().add(&what, n);
         }
-        tally.finish(known)
+        Statistics {
+            dormant_total,
+            ..tally.finish(known)
+        }
     }
 }
 
@@ -310,6 +363,7 @@ impl Tally {
             by_source,
             opds_without,
             coverage,
+            dormant_total: u32::try_from(self.dormant.len()).unwrap_or(u32::MAX),
             dormant: self.dormant,
             most_replicated: self.replicated,
             by_adopters: self.by_adopters,

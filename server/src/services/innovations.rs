@@ -6,7 +6,7 @@ use jejak_engine::domain::innovation::{
 use jejak_engine::domain::units::UnitKind;
 use jejak_engine::domain::values::{InnovationId, OpdCode};
 use jejak_engine::domain::{Aggregate as _, Role};
-use jejak_projections::views::{InnovationRow, Named, Page, RegisterFilter, StatsFilter};
+use jejak_projections::views::{Dormant, InnovationRow, Named, Page, RegisterFilter, StatsFilter};
 use jejak_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -432,24 +432,33 @@ impl pb::innovations_server::Innovations for App {
             opds.push(opd(&format!("opds[{i}]"), o)?.to_string());
         }
         let filter = stats_filter(&r)?;
+        // Counts are the city's; the lists name innovations, and an OPD's
+        // officer reads only their own OPD's (dormant ones included).
+        let own = (actor.role == Role::InnovationOfficer).then(|| {
+            actor
+                .opd
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        });
+        let dormant = Dormant {
+            limit: dormant_limit(r.dormant_limit)?,
+            opd: own.clone(),
+        };
         let stats = self
             .views()
             .statistics_filtered(
                 &opds,
                 &self.engine().config().region,
                 &filter,
+                &dormant,
                 min_position(r.min_position),
             )
             .await
             .map_err(status)?;
-        // Counts are the city's; the lists name innovations, and an OPD's
-        // officer reads only their own OPD's (dormant ones included).
-        let (mut dormant, mut most_replicated) = (stats.dormant, stats.most_replicated);
-        if actor.role == Role::InnovationOfficer {
-            let own = actor.opd.as_ref().map(ToString::to_string);
-            let mine = |opd: &str| own.as_deref() == Some(opd);
-            dormant.retain(|n| mine(&n.opd));
-            most_replicated.retain(|(n, _)| mine(&n.opd));
+        let (dormant, mut most_replicated) = (stats.dormant, stats.most_replicated);
+        if let Some(own) = &own {
+            most_replicated.retain(|(n, _)| &n.opd == own);
         }
         let named = |n: Named| pb::NamedInnovation {
             innovation_id: n.innovation_id,
@@ -482,6 +491,7 @@ impl pb::innovations_server::Innovations for App {
             gini: stats.gini,
             dormant: dormant.iter().map(|n| n.innovation_id.clone()).collect(),
             dormant_innovations: dormant.into_iter().map(named).collect(),
+            dormant_total: stats.dormant_total,
             by_adopters: stats.by_adopters.into_iter().collect(),
             region: self.engine().config().region.clone(),
             most_replicated: most_replicated
@@ -506,6 +516,18 @@ impl pb::innovations_server::Innovations for App {
                 })
                 .collect(),
         }))
+    }
+}
+
+/// The dormant innovations a statistics request names: 0 is the default.
+fn dormant_limit(asked: u32) -> Result<usize, Status> {
+    match usize::try_from(asked).unwrap_or(usize::MAX) {
+        0 => Ok(Dormant::DEFAULT_LIMIT),
+        n if n <= Dormant::MAX_LIMIT => Ok(n),
+        n => Err(Status::invalid_argument(format!(
+            "dormant_limit {n} is over {}: ask for fewer and page through ListInnovations with dormant_only for every dormant innovation",
+            Dormant::MAX_LIMIT
+        ))),
     }
 }
 

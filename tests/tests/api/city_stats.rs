@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use jejak_engine::domain::Role;
-use jejak_projections::views::{RegisterFilter, StatsFilter, statistics};
+use jejak_projections::views::{Dormant, RegisterFilter, StatsFilter, statistics};
 use jejak_proto::v1 as pb;
 use jejak_server::auth::{Grant, OCCURRED_AT_HEADER};
 use jejak_tests::app::{TestApp, spawn_app};
@@ -272,6 +272,7 @@ async fn the_statistics_have_a_trend_by_year_names_and_filters(db: &TestDb) {
     // Named in the answer itself.
     let named = |n: &pb::NamedInnovation| (n.innovation_id.clone(), n.name.clone(), n.opd.clone());
     assert_eq!(all.dormant, ["inv-a"]);
+    assert_eq!(all.dormant_total, 1);
     assert_eq!(
         all.dormant_innovations
             .iter()
@@ -414,7 +415,13 @@ async fn the_statistics_have_a_trend_by_year_names_and_filters(db: &TestDb) {
         };
         let tally = statistics(&matching, &opds);
         let read = views
-            .statistics_filtered(&only(&["dinkes", "dishub"]), REGION, &filter, Some(head))
+            .statistics_filtered(
+                &only(&["dinkes", "dishub"]),
+                REGION,
+                &filter,
+                &Dormant::default(),
+                Some(head),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -605,6 +612,20 @@ async fn bad_statistics_filters_are_refused_with_what_is_allowed(db: &TestDb) {
             ..Default::default()
         },
         &["year_to", "year"],
+    )
+    .await;
+    refused(
+        pb::GetStatisticsRequest {
+            dormant_limit: 1_001,
+            ..Default::default()
+        },
+        &[
+            "dormant_limit",
+            "1001",
+            "1000",
+            "ListInnovations",
+            "dormant_only",
+        ],
     )
     .await;
     refused(

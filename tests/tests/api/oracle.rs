@@ -277,10 +277,12 @@ async fn brida_reads_the_register_and_officers_their_own_opd(db: &TestDb) {
     // The lists name only their own OPD's innovations.
     assert_eq!(officers.dormant, ["inv-dp"]);
     assert_eq!(bridas.dormant, ["inv-dp"]);
+    assert_eq!((officers.dormant_total, bridas.dormant_total), (1, 1));
     let health = app.officer_token("officer-2", "dinkes");
     let healths = stats(&health).await;
     assert_eq!(healths.total, 2);
     assert!(healths.dormant.is_empty(), "{healths:?}");
+    assert_eq!(healths.dormant_total, 0, "their OPD's dormant, counted");
     assert_eq!(list(&health, false).await, ["inv-1"]);
 
     // BRIDA reads innovations, not change projects.

@@ -14,7 +14,7 @@ use chrono::Utc;
 use jejak_engine::process::ProcessManagers;
 use jejak_projections::DifferenceKind;
 use jejak_projections::views::{
-    self, BoardFilter, CohortRow, InnovationRow, Page, ProjectRow, RegisterFilter, Views,
+    self, BoardFilter, CohortRow, Dormant, InnovationRow, Page, ProjectRow, RegisterFilter, Views,
     check_all, inbox_of, progress_of, statistics,
 };
 use jejak_tests::history::{self, Step};
@@ -221,11 +221,32 @@ async fn indexed_reads_equal_full_folds(views: &Views) {
             .filter(|r| r.region == region)
             .cloned()
             .collect();
-        assert_eq!(
-            views.statistics(&known, region, None).await.unwrap(),
-            statistics(&rows, &every),
-            "the statistics of {region}"
-        );
+        // Every dormant one named; the first two; one OPD's, the first one.
+        for dormant in [
+            Dormant {
+                limit: usize::MAX,
+                opd: None,
+            },
+            Dormant {
+                limit: 2,
+                opd: None,
+            },
+            Dormant {
+                limit: 1,
+                opd: Some("dinkes".into()),
+            },
+        ] {
+            let mut expected = statistics(&rows, &every);
+            dormant.narrow(&mut expected);
+            assert_eq!(
+                views
+                    .statistics(&known, region, &dormant, None)
+                    .await
+                    .unwrap(),
+                expected,
+                "the statistics of {region}, {dormant:?}"
+            );
+        }
     }
 }
 

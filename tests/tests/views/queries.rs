@@ -10,7 +10,7 @@ use jejak_engine::engine::Context;
 use jejak_engine::store::{AppendRequest, ExpectedVersion, Metadata, NewEvent, StreamId};
 use jejak_projections::WaitError;
 use jejak_projections::views::{
-    self, BoardFilter, InboxKind, RegisterFilter, ViewError, Views, gini, statistics,
+    self, BoardFilter, Dormant, InboxKind, RegisterFilter, ViewError, Views, gini, statistics,
 };
 use jejak_tests::history::{self, Step};
 use jejak_tests::{TestDb, on_both_backends};
@@ -91,7 +91,7 @@ async fn statistics_match_figures_computed_by_hand(db: &TestDb) {
         .map(String::from)
         .to_vec();
     let stats = views
-        .statistics(&known, "Kota Cilegon", Some(head))
+        .statistics(&known, "Kota Cilegon", &Dormant::default(), Some(head))
         .await
         .unwrap();
 
