@@ -64,6 +64,39 @@ fn decode(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
     })
 }
 
+/// The verify walk's link of a row of [`COLUMNS`], hashed from the row's
+/// own bytes: nothing is decoded into an event that the walk would drop
+/// (as SQLite's `read_links` does, ADR 0019).
+fn link(row: &PgRow) -> Result<super::verify::Link, sqlx::Error> {
+    use super::hash::{StoredBytes, chain_hash_of_bytes};
+    let text = |i: usize| row.try_get_unchecked::<&str, _>(i).map(str::as_bytes);
+    let recorded_at = row.try_get_unchecked::<DateTime<Utc>, _>(9)?;
+    let stored = StoredBytes {
+        position: row.try_get_unchecked::<i64, _>(0)? as u64,
+        event_id: row.try_get_unchecked::<Uuid, _>(1)?,
+        stream_id: text(2)?,
+        stream_type: text(3)?,
+        stream_version: row.try_get_unchecked::<i64, _>(4)? as u64,
+        event_type: text(5)?,
+        event_version: row.try_get_unchecked::<i32, _>(6)? as u32,
+        recorded_at_micros: recorded_at.timestamp_micros(),
+        payload: text(7)?,
+        metadata: text(8)?,
+    };
+    let prev_hash = hash32(row.try_get_unchecked::<&[u8], _>(10)?);
+    let hash = hash32(row.try_get_unchecked::<&[u8], _>(11)?);
+    Ok(super::verify::Link {
+        position: stored.position,
+        stream_id: row.try_get_unchecked::<String, _>(2)?,
+        stream_version: stored.stream_version,
+        recorded_at,
+        recomputed: chain_hash_of_bytes(&prev_hash, &stored),
+        leaf: super::merkle::leaf_hash(&hash),
+        prev_hash,
+        hash,
+    })
+}
+
 /// A `requests` row whose `stream_id` is column `at` and the four numbers follow it.
 fn stored_request(row: &PgRow, at: usize) -> Result<StoredRequest, sqlx::Error> {
     Ok(StoredRequest {
@@ -722,6 +755,26 @@ impl Postgres {
         .try_map(|row: PgRow| decode(&row))
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Up to `limit` events after `after` as the verify walk's links,
+    /// hashed on a blocking thread from the rows' bytes.
+    pub(crate) async fn read_links(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<super::verify::Link>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events WHERE position > $1 ORDER BY position ASC LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        tokio::task::spawn_blocking(move || rows.iter().map(link).collect::<Result<Vec<_>, _>>())
+            .await
+            .map_err(|e| StoreError::Internal(format!("hashing a batch failed: {e}")))?
+            .map_err(StoreError::from)
     }
 
     pub(crate) async fn read_by_actor(

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::merkle::{TreeHash, leaf_hash};
+use super::merkle::TreeHash;
 use super::verify_order::Order;
-use super::{Digest, EventStore, RecordedEvent, StoreError};
+use super::{Digest, EventStore, StoreError};
 
 const BATCH: usize = 5_000;
 
@@ -275,20 +275,4 @@ pub(crate) struct Link {
     pub recomputed: [u8; 32],
     /// The tree's leaf of the stored `hash`.
     pub leaf: TreeHash,
-}
-
-impl Link {
-    /// The link of a decoded event.
-    pub(crate) fn of(event: RecordedEvent) -> Self {
-        Self {
-            recomputed: event.recompute_hash(&event.prev_hash),
-            leaf: leaf_hash(&event.hash),
-            position: event.position,
-            stream_version: event.stream_version,
-            recorded_at: event.recorded_at,
-            prev_hash: event.prev_hash,
-            hash: event.hash,
-            stream_id: event.stream_id.into_string(),
-        }
-    }
 }
