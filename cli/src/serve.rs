@@ -48,7 +48,6 @@ struct ConfigFile {
     checkpoint_every_minutes: Option<u64>,
     db_connections: Option<u32>,
     cached_states: Option<usize>,
-    view_hold_ms: Option<u64>,
     /// Limits on streams and connections (a `[limits]` table).
     limits: Option<limits::LimitsFile>,
     /// Retention of personal data per category (a `[retention]` table).
@@ -387,12 +386,6 @@ pub struct ServeArgs {
     /// command on one decides without reading it again (0: none). Default: 10000
     #[arg(long, env = "JEJAK_CACHED_STATES")]
     cached_states: Option<usize>,
-    /// How long, in milliseconds, a view at the head of the log may hold the
-    /// documents it changed before writing them, so that appends close
-    /// together share one write; a read waiting for them has them written at
-    /// once (0: every batch written at once; at most 1000). Default: 2
-    #[arg(long, env = "JEJAK_VIEW_HOLD_MS", value_parser = clap::value_parser!(u64).range(0..=1000))]
-    view_hold_ms: Option<u64>,
     /// Connections this server opens to the database for its pool (reads,
     /// appends, views, leases); on PostgreSQL one more follows the log's
     /// notifications. Default: 8
@@ -701,14 +694,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.engine.master_key = Some(args.data.master_key()?);
     if let Some(states) = args.cached_states.or(file.cached_states) {
         config.engine.cached_states = states;
-    }
-    if let Some(ms) = args.view_hold_ms.or(file.view_hold_ms) {
-        if ms > 1_000 {
-            anyhow::bail!(
-                "view_hold_ms {ms} in the config file is over 1000: a view would keep reads on other servers waiting that long; give 0 to 1000 (default 2)"
-            );
-        }
-        config.runner.hold = std::time::Duration::from_millis(ms);
     }
     config.engine.region = args
         .region

@@ -302,16 +302,6 @@ pub(super) fn keys_of(
 }
 
 /// Measures the command mix, `seconds` turns of one second each way:
-/// Tunables of the server the command figures run with (`None`: the
-/// server's default).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Tuning {
-    /// `serve --cached-states`.
-    pub cached_states: Option<usize>,
-    /// `serve --view-hold-ms`.
-    pub view_hold_ms: Option<u64>,
-}
-
 /// `direct_url` and `served_url` are two empty databases; the server
 /// keeps its data folder in `served_dir`.
 pub async fn commands(
@@ -319,7 +309,7 @@ pub async fn commands(
     served_url: &str,
     served_dir: &std::path::Path,
     seconds: u64,
-    tuning: Tuning,
+    cached_states: Option<usize>,
     innovations: usize,
 ) -> anyhow::Result<Commands> {
     // The served database is seeded before its server starts, sealed with its key.
@@ -346,19 +336,10 @@ pub async fn commands(
     };
     let secret = uuid::Uuid::now_v7().simple().to_string();
     let keys = Keys::new(secret.as_bytes())?;
-    let tuned = [
-        (
-            "JEJAK_CACHED_STATES",
-            tuning.cached_states.map(|n| n.to_string()),
-        ),
-        (
-            "JEJAK_VIEW_HOLD_MS",
-            tuning.view_hold_ms.map(|n| n.to_string()),
-        ),
-    ];
-    let env: Vec<(&str, &str)> = tuned
+    let states = cached_states.map(|n| n.to_string());
+    let env: Vec<(&str, &str)> = states
         .iter()
-        .filter_map(|(name, value)| Some((*name, value.as_deref()?)))
+        .map(|n| ("JEJAK_CACHED_STATES", n.as_str()))
         .collect();
     let served = Served::start_with(served_url, served_dir, &secret, &env)?;
     let channel = tonic::transport::Endpoint::from_shared(served.url.clone())?
@@ -379,11 +360,8 @@ pub async fn commands(
 
     let store = EventStore::open(direct_url, super::sealed_config()?).await?;
     let mut config = AppConfig::new(keys.clone());
-    if let Some(states) = tuning.cached_states {
+    if let Some(states) = cached_states {
         config.engine.cached_states = states;
-    }
-    if let Some(ms) = tuning.view_hold_ms {
-        config.runner.hold = std::time::Duration::from_millis(ms);
     }
     let app = App::start(store.clone(), config).await?;
     let direct_targets = super::mix::seed(app.engine(), innovations).await?;

@@ -60,21 +60,6 @@ pub struct BenchArgs {
     /// stream). Default: the server's default.
     #[arg(long)]
     cached_states: Option<usize>,
-    /// How long a view at the head holds changed documents, in ms, in the
-    /// engine direct and the served process of the command figures
-    /// (`serve --view-hold-ms`). Default: the server's default.
-    #[arg(long)]
-    view_hold_ms: Option<u64>,
-}
-
-impl BenchArgs {
-    /// The server's tunables the command figures run with.
-    fn tuning(&self) -> grpc::Tuning {
-        grpc::Tuning {
-            cached_states: self.cached_states,
-            view_hold_ms: self.view_hold_ms,
-        }
-    }
 }
 
 /// A part of the bench run alone.
@@ -618,7 +603,7 @@ async fn commands(
     run: &mut Run,
     urls: &Urls,
     seconds: u64,
-    tuning: grpc::Tuning,
+    cached_states: Option<usize>,
     innovations: usize,
 ) -> anyhow::Result<f64> {
     let backend = run.backend;
@@ -630,7 +615,7 @@ async fn commands(
         &urls.served,
         &urls.served_dir,
         seconds,
-        tuning,
+        cached_states,
         innovations,
     )
     .await?;
@@ -819,7 +804,14 @@ async fn measure(
             backend,
             figures: Vec::new(),
         };
-        commands(&mut run, urls, args.seconds, args.tuning(), mix::SEEDED).await?;
+        commands(
+            &mut run,
+            urls,
+            args.seconds,
+            args.cached_states,
+            mix::SEEDED,
+        )
+        .await?;
         return Ok(run.figures);
     }
     let url = &urls.main;
@@ -1097,7 +1089,7 @@ async fn measure(
     let innovations = usize::try_from(args.events / 3_000)
         .unwrap_or(mix::SEEDED)
         .clamp(20, mix::SEEDED);
-    let server_peak = commands(&mut run, urls, s, args.tuning(), innovations).await?;
+    let server_peak = commands(&mut run, urls, s, args.cached_states, innovations).await?;
     run.add(
         "server peak memory",
         server_peak,
