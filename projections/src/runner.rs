@@ -141,12 +141,6 @@ pub struct RunnerConfig {
     /// The region's time zone: the register dates its trend by the
     /// region's year (ADR 0035). Changing it asks for `admin rebuild`.
     pub time_zone: chrono_tz::Tz,
-    /// How long a view at the head of the log may hold documents it
-    /// changed before writing them (ADR 0023): the appends of that while
-    /// share one write instead of one each, and leave the database to the
-    /// log. A read waiting for a position the view holds unwritten has it
-    /// written at once, so reads never wait for this.
-    pub hold: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -161,16 +155,12 @@ impl Default for RunnerConfig {
             holder: Uuid::now_v7(),
             checkpoint_lag: Duration::from_secs(1),
             time_zone: chrono_tz::Asia::Jakarta,
-            hold: Duration::from_millis(2),
         }
     }
 }
 
 struct Handle {
     status: watch::Receiver<Status>,
-    /// Told when a read waits for a position: the view writes what it
-    /// holds at once ([`RunnerConfig::hold`]).
-    demand: Arc<Notify>,
     rebuild: Arc<(AtomicBool, Notify)>,
     /// The view's change feed, a `broadcast::Sender<Arc<Change<P::Doc>>>`.
     feed: Box<dyn Any + Send + Sync>,
@@ -356,9 +346,6 @@ struct Gen<D> {
     /// Since when the stored checkpoint is behind `current` with nothing
     /// to write: it is written once [`RunnerConfig::checkpoint_lag`] passed.
     lagging_since: Option<Instant>,
-    /// Since when documents changed at the head wait unwritten: they are
-    /// written once [`RunnerConfig::hold`] passed, or a read asks.
-    held_since: Option<Instant>,
     last_recorded_at: Option<DateTime<Utc>>,
     /// The documents applied since `position` and those used lately.
     /// Valid while this process alone applies the view: a failed write of
@@ -412,7 +399,6 @@ impl<D: Clone> Gen<D> {
             applied: position,
             current: position,
             lagging_since: None,
-            held_since: None,
             last_recorded_at: None,
             docs: Docs::default(),
             written: (position == 0).then(HashSet::new),
@@ -429,12 +415,6 @@ impl<D: Clone> Gen<D> {
         self.applied = self.position;
         self.current = self.position;
         self.lagging_since = None;
-        self.held_since = None;
-    }
-
-    /// When what the view holds unwritten at the head is due.
-    fn hold_until(&self, hold: Duration) -> Option<tokio::time::Instant> {
-        self.held_since.map(|since| (since + hold).into())
     }
 }
 
@@ -555,7 +535,6 @@ impl Runner {
             rebuild_position: None,
         });
         let rebuild = Arc::new((AtomicBool::new(false), Notify::new()));
-        let demand = Arc::new(Notify::new());
         let (feed, _) = broadcast::channel::<Arc<Change<P::Doc>>>(FEED_CAPACITY);
         self.handles
             .lock()
@@ -564,17 +543,12 @@ impl Runner {
                 P::NAME,
                 Handle {
                     status: status_rx,
-                    demand: demand.clone(),
                     rebuild: rebuild.clone(),
                     feed: Box::new(feed.clone()),
                 },
             );
         let runner = self.clone();
-        tokio::spawn(async move {
-            runner
-                .run(projection, status_tx, rebuild, demand, feed)
-                .await
-        })
+        tokio::spawn(async move { runner.run(projection, status_tx, rebuild, feed).await })
     }
 
     /// Stops every projection after its current batch.
@@ -676,15 +650,16 @@ impl Runner {
         position: u64,
         timeout: Duration,
     ) -> Result<(), WaitError> {
-        let (mut status, demand) = {
+        let mut status = {
             let handles = self
                 .handles
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let handle = handles
+            handles
                 .get(name)
-                .ok_or_else(|| WaitError::UnknownView(name.to_owned()))?;
-            (handle.status.clone(), handle.demand.clone())
+                .ok_or_else(|| WaitError::UnknownView(name.to_owned()))?
+                .status
+                .clone()
         };
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + timeout;
@@ -724,10 +699,6 @@ impl Runner {
                 return Ok(());
             }
             let standby = matches!(current.state, RunState::Standby | RunState::Starting);
-            if !standby {
-                // This process applies it: what it holds is written now.
-                demand.notify_one();
-            }
             tokio::select! {
                 _ = status.changed() => {}
                 () = &mut heard, if standby => {}
@@ -925,7 +896,6 @@ impl Runner {
         projection: &P,
         view: &mut Gen<P::Doc>,
         seen: u64,
-        flush: bool,
     ) -> Result<usize, StepError> {
         let batch = self
             .read_batch((view.name, view.generation), view.applied, seen)
@@ -987,20 +957,8 @@ impl Runner {
         view.last_recorded_at = Some(last.recorded_at);
         let at_head = batch.len() < self.config.batch;
         if at_head {
-            // Changed documents wait a little for the next appends, unless
-            // a read asks for them or enough are held.
-            if flush
-                || view.docs.dirty() == 0
-                || view.docs.dirty() >= self.config.cached_docs
-                || view
-                    .held_since
-                    .is_some_and(|since| since.elapsed() >= self.config.hold)
-            {
-                self.write(view, false).await?;
-                self.settle(view).await?;
-            } else {
-                view.held_since.get_or_insert_with(Instant::now);
-            }
+            self.write(view, false).await?;
+            self.settle(view).await?;
         } else if view.applied - view.position >= self.config.write_every as u64
             || view.docs.dirty() >= self.config.cached_docs
         {
@@ -1047,7 +1005,6 @@ impl Runner {
             return Ok(());
         }
         view.lagging_since = None;
-        view.held_since = None;
         let follow = view.feed.as_ref().is_some_and(|f| f.receiver_count() > 0);
         let taken = view.docs.take_writes(follow, view.beside);
         let (writes, counts, docs) = (taken.writes, taken.counts, taken.kept);
@@ -1174,12 +1131,9 @@ impl Runner {
         projection: P,
         status: watch::Sender<Status>,
         rebuild: Arc<(AtomicBool, Notify)>,
-        demand: Arc<Notify>,
         feed: broadcast::Sender<Arc<Change<P::Doc>>>,
     ) {
         let mut shutdown = self.shutdown.subscribe();
-        // A read asked for what the live generation holds unwritten.
-        let mut asked = false;
         'lead: loop {
             // Become the one process that applies this view.
             let lead = loop {
@@ -1282,7 +1236,7 @@ impl Runner {
                 let mut outcome = Ok(());
                 let mut built = false;
                 if let Some(b) = building.as_mut() {
-                    match self.step(&projection, b, seen, false).await {
+                    match self.step(&projection, b, seen).await {
                         Ok(n) => {
                             worked += n;
                             if n == 0 && b.current >= live.current {
@@ -1312,10 +1266,7 @@ impl Runner {
                 // once a read finds nothing more).
                 let mut more = building.is_some();
                 if outcome.is_ok() {
-                    match self
-                        .step(&projection, &mut live, seen, std::mem::take(&mut asked))
-                        .await
-                    {
+                    match self.step(&projection, &mut live, seen).await {
                         Ok(n) => {
                             worked += n;
                             more |= n == self.config.batch;
@@ -1374,12 +1325,9 @@ impl Runner {
                 // Caught up, with the log's end as it was when the view
                 // looked: wait for news. An append since moved the head, and
                 // the view looks again at once.
-                let held = live.hold_until(self.config.hold);
                 tokio::select! {
                     _ = head.changed() => {}
                     () = tokio::time::sleep(self.config.poll) => {}
-                    () = async { tokio::time::sleep_until(held.unwrap_or_else(tokio::time::Instant::now)).await }, if held.is_some() => {}
-                    () = demand.notified() => { asked = true; }
                     () = rebuild.1.notified() => { rebuild.0.store(true, Ordering::SeqCst); }
                     _ = shutdown.changed() => break 'follow,
                 }

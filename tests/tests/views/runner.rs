@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use jejak_engine::process::ProcessManagers;
 use jejak_engine::store::RecordedEvent;
-use jejak_projections::views::{self, Cohorts, InnovationRegister, ProjectBoard, ProjectRow};
+use jejak_projections::views::{self, Cohorts, ProjectBoard, ProjectRow};
 use jejak_projections::{Beside, Docs, Projection, ProjectionError, RunState};
 use jejak_tests::history::{self, Step};
 use jejak_tests::{TestDb, on_both_backends};
@@ -19,7 +19,6 @@ on_both_backends!(
     a_batch_that_changes_none_of_a_views_documents_costs_no_write,
     a_view_that_stops_writes_the_checkpoint_it_held_back,
     a_checkpoint_held_back_is_written_after_its_lag,
-    a_read_waiting_for_a_held_document_has_it_written_at_once,
 );
 
 /// A fixed, long history: every move of every project and innovation, a few rounds.
@@ -562,7 +561,7 @@ async fn stored_checkpoint(
     store: &jejak_engine::store::EventStore,
     view: &str,
 ) -> i64 {
-    let sql = "SELECT COALESCE(MAX(position), 0) FROM view_checkpoints WHERE view = $1";
+    let sql = "SELECT MAX(position) FROM view_checkpoints WHERE view = $1";
     match (store.sqlite_pool(), store.postgres_pool()) {
         (Some(pool), _) => sqlx::query_scalar(&sql.replace('$', "?"))
             .bind(view)
@@ -698,45 +697,6 @@ async fn a_checkpoint_held_back_is_written_after_its_lag(db: &TestDb) {
     tokio::time::timeout(std::time::Duration::from_secs(60), written)
         .await
         .expect("the checkpoint is written after its lag");
-    runner.shutdown();
-}
-
-/// A view at the head holds the documents it changed for
-/// [`jejak_projections::RunnerConfig::hold`] before writing them, so that
-/// the appends of that while share one write (ADR 0023); a read waiting
-/// for a position it holds has them written at once, however long the
-/// hold.
-async fn a_read_waiting_for_a_held_document_has_it_written_at_once(db: &TestDb) {
-    let store = db.open().await;
-    let engine = engine(store.clone()).await;
-    history::setup(&engine).await.unwrap();
-    let runner = runner_with(
-        store.clone(),
-        jejak_projections::RunnerConfig {
-            hold: std::time::Duration::from_secs(600),
-            ..test_config(13)
-        },
-    )
-    .await;
-    runner.spawn(InnovationRegister::default());
-    let asked = std::time::Duration::from_secs(30);
-    let setup = store.digest().await.unwrap().position;
-    runner
-        .wait_for(InnovationRegister::NAME, setup, asked)
-        .await
-        .expect("a read waiting for the head has the view written");
-    let before = runner.documents(InnovationRegister::NAME).await.unwrap();
-
-    // Eleven appends, fewer than a batch: held, not written.
-    let head = innovations_only(&engine, "i").await;
-    assert!(stored_checkpoint(db, &store, InnovationRegister::NAME).await < head as i64);
-    runner
-        .wait_for(InnovationRegister::NAME, head, asked)
-        .await
-        .expect("a read waiting for a held position has it written, without the hold");
-    assert!(stored_checkpoint(db, &store, InnovationRegister::NAME).await >= head as i64);
-    let after = runner.documents(InnovationRegister::NAME).await.unwrap();
-    assert_ne!(before, after, "the new innovation's document is written");
     runner.shutdown();
 }
 
