@@ -134,8 +134,10 @@ impl Db {
     }
 
     /// The counts of `scope` that are not zero, `(name, value, n)`: of
-    /// the names in `names`, or of every name when it is empty (each name
-    /// one range of the counts' primary key).
+    /// the names in `names`, or of every name when it is empty. Each name
+    /// is one range of the counts' primary key, a part of its own in one
+    /// statement: `name IN (…)` let PostgreSQL walk every count of the
+    /// scope and filter them (5,843 rows for 48 at a million events).
     pub(crate) async fn counts(
         &self,
         view: &str,
@@ -145,23 +147,28 @@ impl Db {
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         macro_rules! counts {
             ($db:ty, $pool:expr) => {{
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT name, value, n FROM view_counts WHERE view = ",
-                );
-                q.push_bind(view)
-                    .push(" AND generation = ")
-                    .push_bind(generation)
-                    .push(" AND scope = ")
-                    .push_bind(scope);
-                if !names.is_empty() {
-                    q.push(" AND name IN (");
-                    let mut list = q.separated(", ");
-                    for name in names {
-                        list.push_bind(*name);
+                let mut q = sqlx::QueryBuilder::<$db>::new("");
+                let parts: Vec<Option<&str>> = if names.is_empty() {
+                    vec![None]
+                } else {
+                    names.iter().copied().map(Some).collect()
+                };
+                for (i, name) in parts.into_iter().enumerate() {
+                    if i > 0 {
+                        q.push(" UNION ALL ");
                     }
-                    q.push(")");
+                    q.push("SELECT name, value, n FROM view_counts WHERE view = ")
+                        .push_bind(view)
+                        .push(" AND generation = ")
+                        .push_bind(generation)
+                        .push(" AND scope = ")
+                        .push_bind(scope);
+                    if let Some(name) = name {
+                        q.push(" AND name = ").push_bind(name);
+                    }
+                    q.push(" AND n <> 0");
                 }
-                q.push(" AND n <> 0 ORDER BY name, value");
+                q.push(" ORDER BY name, value");
                 q.build_query_as()
                     .persistent(false)
                     .fetch_all($pool)
