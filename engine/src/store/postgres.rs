@@ -68,7 +68,7 @@ fn decode(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
 /// own bytes: nothing is decoded into an event that the walk would drop
 /// (as SQLite's `read_links` does, ADR 0019).
 fn link(row: &PgRow) -> Result<super::verify::Link, sqlx::Error> {
-    use super::hash::{StoredBytes, chain_hash_of_bytes};
+    use super::hash::StoredBytes;
     let text = |i: usize| row.try_get_unchecked::<&str, _>(i).map(str::as_bytes);
     let recorded_at = row.try_get_unchecked::<DateTime<Utc>, _>(9)?;
     let stored = StoredBytes {
@@ -83,18 +83,12 @@ fn link(row: &PgRow) -> Result<super::verify::Link, sqlx::Error> {
         payload: text(7)?,
         metadata: text(8)?,
     };
-    let prev_hash = hash32(row.try_get_unchecked::<&[u8], _>(10)?);
-    let hash = hash32(row.try_get_unchecked::<&[u8], _>(11)?);
-    Ok(super::verify::Link {
-        position: stored.position,
-        stream_id: row.try_get_unchecked::<String, _>(2)?,
-        stream_version: stored.stream_version,
+    Ok(super::verify::Link::of_stored(
+        &stored,
         recorded_at,
-        recomputed: chain_hash_of_bytes(&prev_hash, &stored),
-        leaf: super::merkle::leaf_hash(&hash),
-        prev_hash,
-        hash,
-    })
+        hash32(row.try_get_unchecked::<&[u8], _>(10)?),
+        hash32(row.try_get_unchecked::<&[u8], _>(11)?),
+    ))
 }
 
 /// A `requests` row whose `stream_id` is column `at` and the four numbers follow it.

@@ -13,8 +13,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 use uuid::Uuid;
 
-use super::hash::{StoredBytes, chain_hash_of_bytes};
-use super::merkle::leaf_hash;
+use super::hash::StoredBytes;
 use super::snapshot::CheckedSnapshot;
 use super::sqlite::COLUMNS;
 use super::verify::Link;
@@ -363,17 +362,7 @@ fn link(row: &rusqlite::Row<'_>) -> Result<Link, rusqlite::Error> {
         payload: bytes(7)?,
         metadata: bytes(8)?,
     };
-    let (prev_hash, hash) = (hash(10)?, hash(11)?);
-    Ok(Link {
-        position: stored.position,
-        stream_id: String::from_utf8_lossy(stored.stream_id).into_owned(),
-        stream_version: stored.stream_version,
-        recorded_at,
-        recomputed: chain_hash_of_bytes(&prev_hash, &stored),
-        leaf: leaf_hash(&hash),
-        prev_hash,
-        hash,
-    })
+    Ok(Link::of_stored(&stored, recorded_at, hash(10)?, hash(11)?))
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::merkle::TreeHash;
+use super::hash::{StoredBytes, chain_hash_of_bytes};
+use super::merkle::{TreeHash, leaf_hash};
 use super::verify_order::Order;
 use super::{Digest, EventStore, StoreError};
 
@@ -275,4 +276,26 @@ pub(crate) struct Link {
     pub recomputed: [u8; 32],
     /// The tree's leaf of the stored `hash`.
     pub leaf: TreeHash,
+}
+
+impl Link {
+    /// The link of an event's stored bytes, as read from its row: its
+    /// chain hash recomputed over them and its leaf.
+    pub(crate) fn of_stored(
+        stored: &StoredBytes<'_>,
+        recorded_at: DateTime<Utc>,
+        prev_hash: [u8; 32],
+        hash: [u8; 32],
+    ) -> Self {
+        Self {
+            position: stored.position,
+            stream_id: String::from_utf8_lossy(stored.stream_id).into_owned(),
+            stream_version: stored.stream_version,
+            recorded_at,
+            recomputed: chain_hash_of_bytes(&prev_hash, stored),
+            leaf: leaf_hash(&hash),
+            prev_hash,
+            hash,
+        }
+    }
 }
