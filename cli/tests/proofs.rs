@@ -187,6 +187,49 @@ fn an_auditor_keeps_a_checkpoint_and_proves_the_log_only_grew() {
         "{said}"
     );
 
+    // An export after a position starts with the hash it links to and
+    // verifies alone, seals too; a part cut from a longer export says how
+    // to get one that does.
+    let part = server.path().join("part.jsonl");
+    stdout(&run(&[
+        "audit",
+        "export",
+        "--after",
+        "50",
+        "--out",
+        part.to_str().unwrap(),
+    ]));
+    let verify_alone = |file: &std::path::Path| {
+        Command::new(BIN)
+            .args([
+                "audit",
+                "verify-export",
+                file.to_str().unwrap(),
+                "--vkey",
+                &vkey,
+            ])
+            .output()
+            .unwrap()
+    };
+    let said = stdout(&verify_alone(&part));
+    assert!(
+        said.contains("intact") && said.contains("positions 51–"),
+        "{said}"
+    );
+    let from = lines
+        .iter()
+        .position(|l| l.contains("\"position\":60,"))
+        .unwrap();
+    let cut_part = server.path().join("cut-part.jsonl");
+    std::fs::write(&cut_part, lines[from..].join("\n")).unwrap();
+    let out = verify_alone(&cut_part);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("position 60") && said.contains("--after 59"),
+        "{said}"
+    );
+
     // The seals cut off after an event: the events after the last seal left are unsealed.
     let cut = server.path().join("cut.jsonl");
     let last_seal = lines

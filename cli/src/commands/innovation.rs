@@ -202,8 +202,8 @@ pub enum InnovationCommand {
         opds: Vec<String>,
         /// How many dormant innovations to name, the first by id (all are
         /// counted; default 100, at most 1,000; `innovation list --dormant`
-        /// lists every one).
-        #[arg(long, default_value_t = 100)]
+        /// lists them all, with the dormant replicas other regions registered).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
         dormant_limit: u32,
     },
 }

@@ -469,7 +469,7 @@ pub struct ExportEvent<'a> {
     pub prev_hash: Option<String>,
     pub hash: String,
     /// A full export only: the payload with its participants' personal
-    /// fields opened, beside `payload_json` (which the hash covers), never
+    /// fields opened, beside `payload` (which the hash covers), never
     /// in its place; not part of any hash.
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub opened_json: Option<std::borrow::Cow<'a, str>>,
@@ -489,6 +489,8 @@ impl<'a> ExportEvent<'a> {
     /// From an event of the store; `first` of its export, with the hash
     /// it links to.
     pub fn of(e: &'a RecordedEvent, first: bool) -> Self {
+        let (payload, payload_json) = as_written(&e.payload);
+        let (metadata, metadata_json) = as_written(&e.metadata);
         Self {
             position: e.position,
             event_id: e.event_id,
@@ -501,10 +503,10 @@ impl<'a> ExportEvent<'a> {
                 .recorded_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             recorded_at_micros: e.recorded_at.timestamp_micros(),
-            payload: raw(&e.payload),
-            payload_json: string_unless_raw(&e.payload),
-            metadata: raw(&e.metadata),
-            metadata_json: string_unless_raw(&e.metadata),
+            payload,
+            payload_json,
+            metadata,
+            metadata_json,
             prev_hash: first.then(|| hex::encode(e.prev_hash)),
             hash: hex::encode(e.hash),
             opened_json: None,
@@ -517,6 +519,8 @@ impl<'a> ExportEvent<'a> {
         let micros = at.seconds * 1_000_000 + i64::from(at.nanos) / 1_000;
         let recorded_at = chrono::DateTime::from_timestamp_micros(micros)
             .ok_or_else(|| refused("the server sent an event time out of range"))?;
+        let (payload, payload_json) = as_written(&e.payload_json);
+        let (metadata, metadata_json) = as_written(&e.metadata_json);
         Ok(Self {
             position: e.position,
             event_id: uuid::Uuid::parse_str(&e.event_id)
@@ -528,10 +532,10 @@ impl<'a> ExportEvent<'a> {
             event_version: e.event_version,
             recorded_at: recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             recorded_at_micros: micros,
-            payload: raw(&e.payload_json),
-            payload_json: string_unless_raw(&e.payload_json),
-            metadata: raw(&e.metadata_json),
-            metadata_json: string_unless_raw(&e.metadata_json),
+            payload,
+            payload_json,
+            metadata,
+            metadata_json,
             prev_hash: first.then(|| e.prev_hash.clone()),
             hash: e.hash.clone(),
             opened_json: (!e.opened_json.is_empty()).then(|| e.opened_json.as_str().into()),
@@ -553,36 +557,77 @@ impl<'a> ExportEvent<'a> {
     }
 }
 
-/// `text` as raw JSON in the line when it is JSON exactly as it stands
-/// (no whitespace around it that a reader would drop): written verbatim,
-/// so a reader gets back the very bytes hashed, without escaping.
+/// A stored text as the line carries it: raw JSON, written verbatim so
+/// that a reader gets back the very bytes hashed without escaping, when
+/// it reads back as the same value inside the line; else a JSON string
+/// (`payload_json`, `metadata_json`).
+fn as_written(text: &str) -> (Option<&RawValue>, Option<std::borrow::Cow<'_, str>>) {
+    match raw(text) {
+        Some(raw) => (Some(raw), None),
+        None => (None, Some(text.into())),
+    }
+}
+
+/// How deep a raw value may nest: inside the line it sits one level
+/// deeper, and serde_json reads at most 128 levels.
+const RAW_DEPTH: usize = 100;
+
+/// How deep `text`'s arrays and objects nest (brackets inside strings
+/// not counted).
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// `text` as raw JSON, when it is JSON exactly as it stands (no
+/// whitespace around it that a reader would drop), not `null` (which a
+/// reader takes for an absent field), on one line (the export is one
+/// line per event), and not so deeply nested that the line would be too
+/// deep to read.
 fn raw(text: &str) -> Option<&RawValue> {
+    if text == "null" || text.contains(['\n', '\r']) || nesting(text) > RAW_DEPTH {
+        return None;
+    }
     serde_json::from_str::<&RawValue>(text)
         .ok()
         .filter(|r| r.get().len() == text.len())
 }
 
-/// `text` as a JSON string when it cannot be written raw.
-fn string_unless_raw(text: &str) -> Option<std::borrow::Cow<'_, str>> {
-    raw(text).is_none().then(|| text.into())
-}
-
 impl ExportLine<'_> {
-    /// Parses one line: an event, else a seal (an event line is the
-    /// common case, and a seal line fails as an event at its first key).
+    /// Parses one line: a seal when it begins with its key, else an
+    /// event.
     ///
     /// # Errors
-    /// The event's parse error when the line is neither.
+    /// Why the line is not the one or the other.
     pub fn parse(line: &str) -> Result<ExportLine<'_>, serde_json::Error> {
         #[derive(Deserialize)]
         struct SealLine {
             seal: ExportSeal,
         }
-        match serde_json::from_str::<ExportEvent<'_>>(line) {
-            Ok(e) => Ok(ExportLine::Event(e)),
-            Err(e) => serde_json::from_str::<SealLine>(line)
-                .map(|s| ExportLine::Seal { seal: s.seal })
-                .map_err(|_| e),
+        if line.trim_start().starts_with("{\"seal\"") {
+            serde_json::from_str::<SealLine>(line).map(|s| ExportLine::Seal { seal: s.seal })
+        } else {
+            serde_json::from_str::<ExportEvent<'_>>(line).map(ExportLine::Event)
         }
     }
 }
@@ -825,7 +870,8 @@ pub fn verify_export(
                                 fail(
                                     &mut report,
                                     format!(
-                                        "position {position}: an export's first line after position 1 needs prev_hash, the hash it links to"
+                                        "position {position}: an export's first line after position 1 needs prev_hash, the hash it links to; a part cut from a longer export does not verify alone: export again with --after {}",
+                                        position - 1
                                     ),
                                 );
                                 break;
@@ -1003,5 +1049,85 @@ pub fn verify_export(
             "the export is not intact: {}",
             report.message
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line of an event whose payload is `text`, written and read back.
+    fn round_trip(text: &str) -> (String, Option<String>) {
+        let (payload, payload_json) = as_written(text);
+        let (metadata, metadata_json) = as_written("{}");
+        let event = ExportEvent {
+            position: 2,
+            event_id: uuid::Uuid::nil(),
+            stream_id: "innovation-x".into(),
+            stream_type: "innovation".into(),
+            stream_version: 1,
+            event_type: "Registered".into(),
+            event_version: 1,
+            recorded_at: "2026-12-01T00:00:00.000000Z".into(),
+            recorded_at_micros: 0,
+            payload,
+            payload_json,
+            metadata,
+            metadata_json,
+            prev_hash: Some("00".repeat(32)),
+            hash: "00".repeat(32),
+            opened_json: None,
+        };
+        let line = serde_json::to_string(&event).unwrap();
+        let read = match ExportLine::parse(&line) {
+            Ok(ExportLine::Event(e)) => e.payload_text().map(str::to_owned),
+            other => panic!("{line}: {other:?}"),
+        };
+        (line, read)
+    }
+
+    #[test]
+    fn every_stored_text_comes_back_from_its_line_byte_for_byte() {
+        let deep = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        let wide = format!("[{}]", vec!["{\"a\":[1]}"; 300].join(","));
+        for text in [
+            r#"{"by":"mentor-1","note":"Sudah \"baik\""}"#,
+            " {}",
+            "{}\n",
+            "{\n}",
+            "{\"a\":\r1}",
+            "null",
+            "x",
+            "",
+            "[1, 2]",
+            deep.as_str(),
+            wide.as_str(),
+        ] {
+            let (line, read) = round_trip(text);
+            assert!(!line.contains(['\n', '\r']), "{text:?}: one line, {line}");
+            assert_eq!(read.as_deref(), Some(text), "{text:?}: {line}");
+        }
+        // Written verbatim where it can be: no escaping.
+        let (line, _) = round_trip(r#"{"by":"mentor-1"}"#);
+        assert!(line.contains(r#""payload":{"by":"mentor-1"}"#), "{line}");
+        let (line, _) = round_trip(&wide);
+        assert!(
+            line.contains(r#""payload":[{"a":[1]},"#),
+            "many brackets, shallow: {line}"
+        );
+        assert_eq!(nesting(r#"{"a":"[[{{","b":[{"c":"\"]"}]}"#), 3);
+        let (line, _) = round_trip("null");
+        assert!(line.contains(r#""payload_json":"null""#), "{line}");
+    }
+
+    #[test]
+    fn a_broken_seal_line_is_reported_as_a_seal() {
+        // Read as an event, it would only lack a `position`.
+        let err = ExportLine::parse(r#"{"seal":{"position":"x"}}"#).unwrap_err();
+        assert!(err.to_string().contains("invalid type"), "{err}");
+        assert!(matches!(
+            ExportLine::parse(r#"{"seal":{"position":3,"key_id":"0a0b0c0d","signature":"00"}}"#),
+            Ok(ExportLine::Seal { .. })
+        ));
     }
 }

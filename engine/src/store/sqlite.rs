@@ -186,16 +186,10 @@ impl Sqlite {
     /// a power cut may undo the newest commits but never tears one. The
     /// log's own commits, which do wait, carry everything before them to
     /// the disk.
-    /// Its connections keep more of the file than SQLite's default 2 MB
-    /// (the views' reads walk index ranges and documents of a big view
-    /// that a small cache would read again from the system on every
-    /// call) and map it into memory, where a read costs no system call.
     pub(crate) async fn relaxed_pool(&self, size: u32) -> Result<SqlitePool, StoreError> {
         let options = (*self.pool.connect_options())
             .clone()
-            .synchronous(SqliteSynchronous::Normal)
-            .pragma("cache_size", "-32768")
-            .pragma("mmap_size", "268435456");
+            .synchronous(SqliteSynchronous::Normal);
         Ok(connect(options, size).await?)
     }
 

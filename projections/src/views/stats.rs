@@ -212,7 +212,7 @@ impl Counts {
     /// The statistics over the OPDs in `known` and every OPD counted, the
     /// dormant counted as `dormant` says (its named ones are read already).
     pub(crate) fn finish(self, known: &BTreeSet<String>, dormant: &Dormant) -> Statistics {
-        let dormant_total = self
+        let counted: u32 = self
             .opd_stages
             .iter()
             .filter(|(opd, stage, _)| {
@@ -220,6 +220,8 @@ impl Counts {
             })
             .map(|(.., n)| *n)
             .sum();
+        // The names are read apart from the counts: never fewer counted than named.
+        let dormant_total = counted.max(u32::try_from(self.dormant.len()).unwrap_or(u32::MAX));
         let mut tally = Tally::default();
         for (opd, stage, n) in self.opd_stages {
             let stages = tally.opds.entry(opd.clone()).or_insert_with(|| OpdStages {
