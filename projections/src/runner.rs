@@ -1300,12 +1300,19 @@ impl Runner {
                                 position,
                             },
                         );
-                        // Wait for a rebuild request (or shutdown), then start over.
-                        tokio::select! {
-                            () = rebuild.1.notified() => {}
-                            _ = shutdown.changed() => break 'follow,
+                        // Wait for a rebuild request (or shutdown), then start
+                        // over: the flag is the request, the notification only
+                        // wakes (a wake left from a request already served is
+                        // not another).
+                        loop {
+                            tokio::select! {
+                                () = rebuild.1.notified() => {}
+                                _ = shutdown.changed() => break 'follow,
+                            }
+                            if rebuild.0.load(Ordering::SeqCst) {
+                                break;
+                            }
                         }
-                        rebuild.0.store(true, Ordering::SeqCst);
                         building = None;
                         continue;
                     }
@@ -1328,7 +1335,10 @@ impl Runner {
                 tokio::select! {
                     _ = head.changed() => {}
                     () = tokio::time::sleep(self.config.poll) => {}
-                    () = rebuild.1.notified() => { rebuild.0.store(true, Ordering::SeqCst); }
+                    // Only wakes: the flag is the request, and a wake left
+                    // from a request already taken must not start a second
+                    // rebuild.
+                    () = rebuild.1.notified() => {}
                     _ = shutdown.changed() => break 'follow,
                 }
             }

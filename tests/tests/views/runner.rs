@@ -19,6 +19,7 @@ on_both_backends!(
     a_batch_that_changes_none_of_a_views_documents_costs_no_write,
     a_view_that_stops_writes_the_checkpoint_it_held_back,
     a_checkpoint_held_back_is_written_after_its_lag,
+    requests_to_rebuild_before_it_starts_rebuild_once,
 );
 
 /// A fixed, long history: every move of every project and innovation, a few rounds.
@@ -697,6 +698,34 @@ async fn a_checkpoint_held_back_is_written_after_its_lag(db: &TestDb) {
     tokio::time::timeout(std::time::Duration::from_secs(60), written)
         .await
         .expect("the checkpoint is written after its lag");
+    runner.shutdown();
+}
+
+/// Requests to rebuild a view made before the rebuild starts are one
+/// rebuild, not one each: the wake a request leaves behind once the view
+/// took it is not another request (reads of the old generation while a
+/// needless second rebuild switched under them found no documents).
+async fn requests_to_rebuild_before_it_starts_rebuild_once(db: &TestDb) {
+    let store = db.open().await;
+    let engine = engine(store.clone()).await;
+    history::setup(&engine).await.unwrap();
+    let runner = runner(store.clone(), 13).await;
+    runner.spawn(Cohorts);
+    let before = caught_up(&runner, Cohorts::NAME).await.generation;
+    runner.rebuild(Cohorts::NAME).unwrap();
+    runner.rebuild(Cohorts::NAME).unwrap();
+    let head = store.digest().await.unwrap().position;
+    super::until(&runner, Cohorts::NAME, "rebuilt", |s| {
+        s.generation > before && s.position >= head && s.state == RunState::Following
+    })
+    .await;
+    // More of the log, applied by the generation the rebuild made.
+    let head = innovations_only(&engine, "i").await;
+    let status = super::until(&runner, Cohorts::NAME, "caught up again", |s| {
+        s.position >= head && s.state == RunState::Following
+    })
+    .await;
+    assert_eq!(status.generation, before + 1, "one rebuild: {status:?}");
     runner.shutdown();
 }
 
