@@ -4,14 +4,12 @@
 //! project's page and time travel by effective time use it; any other
 //! token sending the header is refused and nothing is written.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Timelike as _, Utc};
 use jejak_engine::clock::Clock as _;
 use jejak_engine::domain::Role;
 use jejak_proto::v1 as pb;
-use jejak_server::auth::{Grant, OCCURRED_AT_HEADER};
-use jejak_tests::app::{TestApp, spawn_app};
+use jejak_server::auth::OCCURRED_AT_HEADER;
+use jejak_tests::app::spawn_app;
 use jejak_tests::{TestDb, on_both_backends};
 use tonic::Code;
 
@@ -21,30 +19,6 @@ on_both_backends!(
     a_backdated_write_keeps_its_recorded_time_and_views_use_when_it_happened,
     backdating_is_refused_to_an_ordinary_token_and_in_the_future
 );
-
-/// A token for `subject` in `role` that may backdate.
-fn backdating(app: &TestApp, role: Role, subject: &str, nip: Option<&str>) -> String {
-    app.keys
-        .issue_backdating_token(&Grant {
-            subject,
-            nip,
-            role,
-            opd: None,
-            provider: None,
-            ttl: Duration::from_secs(3600),
-        })
-        .token
-}
-
-/// `message` sent as having happened at `at`.
-fn at<T>(message: T, at: DateTime<Utc>) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        OCCURRED_AT_HEADER,
-        at.to_rfc3339().parse().expect("an ASCII value"),
-    );
-    request
-}
 
 fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {

@@ -5,13 +5,11 @@
 //! and bad filter values refused with what is allowed.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use jejak_engine::domain::Role;
 use jejak_projections::views::{Dormant, RegisterFilter, StatsFilter, statistics};
 use jejak_proto::v1 as pb;
-use jejak_server::auth::{Grant, OCCURRED_AT_HEADER};
 use jejak_tests::app::{TestApp, spawn_app};
 use jejak_tests::{TestDb, on_both_backends};
 use tonic::Code;
@@ -25,29 +23,6 @@ on_both_backends!(
 );
 
 const REGION: &str = "Kota Cilegon";
-
-/// A BRIDA officer's token that may backdate.
-fn brida(app: &TestApp) -> String {
-    app.keys
-        .issue_backdating_token(&Grant {
-            subject: "brida-1",
-            nip: None,
-            role: Role::BridaOfficer,
-            opd: None,
-            provider: None,
-            ttl: Duration::from_secs(3600),
-        })
-        .token
-}
-
-fn at<T>(message: T, at: DateTime<Utc>) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        OCCURRED_AT_HEADER,
-        at.to_rfc3339().parse().expect("an ASCII value"),
-    );
-    request
-}
 
 fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
@@ -63,13 +38,52 @@ fn dated(id: &str, on: &str, text: &str) -> pb::DatedRequest {
     }
 }
 
+/// Judges `id` feasible at `judged`, then designates it by `decree` at
+/// `designated` (the decree dated that day in UTC).
+async fn designated(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    decree: &str,
+    judged: DateTime<Utc>,
+    designated: DateTime<Utc>,
+) {
+    let inv = || app.innovations(token);
+    inv()
+        .judge_feasibility(at(
+            pb::JudgeFeasibilityRequest {
+                request_id: String::new(),
+                innovation_id: id.into(),
+                feasible: true,
+                notes: "Layak".into(),
+                expected_version: None,
+            },
+            judged,
+        ))
+        .await
+        .unwrap();
+    inv()
+        .designate(at(
+            pb::DesignateRequest {
+                request_id: String::new(),
+                innovation_id: id.into(),
+                decree_number: decree.into(),
+                decree_date: designated.date_naive().to_string(),
+                expected_version: None,
+            },
+            designated,
+        ))
+        .await
+        .unwrap();
+}
+
 /// The known log: A registered in 2023 (dinkes, puskesmas, digital,
 /// kesehatan), piloted 2023, implemented and replicated 2024, dormant
 /// 2025; B registered at 18:00 UTC on 31 December 2023, which is 2024 in
 /// the region (dishub, OPD initiative, perhubungan); C registered 2024
 /// and piloted 2025 (dinkes, community, kesehatan, not digital).
 async fn known_log(app: &TestApp) -> u64 {
-    let token = brida(app);
+    let token = backdating(app, Role::BridaOfficer, "brida-1", None);
     let inv = || app.innovations(&token);
     let register = |id: &str, opd: &str, source: pb::Source, digital: bool, sector: &str| {
         pb::RegisterInnovationRequest {
@@ -95,32 +109,15 @@ async fn known_log(app: &TestApp) -> u64 {
         ))
         .await
         .unwrap();
-    inv()
-        .judge_feasibility(at(
-            pb::JudgeFeasibilityRequest {
-                request_id: String::new(),
-                innovation_id: "inv-a".into(),
-                feasible: true,
-                notes: "Layak".into(),
-                expected_version: None,
-            },
-            utc(2023, 3, 5, 3),
-        ))
-        .await
-        .unwrap();
-    inv()
-        .designate(at(
-            pb::DesignateRequest {
-                request_id: String::new(),
-                innovation_id: "inv-a".into(),
-                decree_number: "SK 1/2023".into(),
-                decree_date: "2023-03-10".into(),
-                expected_version: None,
-            },
-            utc(2023, 3, 10, 3),
-        ))
-        .await
-        .unwrap();
+    designated(
+        app,
+        &token,
+        "inv-a",
+        "SK 1/2023",
+        utc(2023, 3, 5, 3),
+        utc(2023, 3, 10, 3),
+    )
+    .await;
     inv()
         .start_pilot(at(dated("inv-a", "2023-04-01", ""), utc(2023, 4, 1, 3)))
         .await
@@ -175,32 +172,15 @@ async fn known_log(app: &TestApp) -> u64 {
         ))
         .await
         .unwrap();
-    inv()
-        .judge_feasibility(at(
-            pb::JudgeFeasibilityRequest {
-                request_id: String::new(),
-                innovation_id: "inv-c".into(),
-                feasible: true,
-                notes: "Layak".into(),
-                expected_version: None,
-            },
-            utc(2024, 7, 1, 3),
-        ))
-        .await
-        .unwrap();
-    inv()
-        .designate(at(
-            pb::DesignateRequest {
-                request_id: String::new(),
-                innovation_id: "inv-c".into(),
-                decree_number: "SK 2/2024".into(),
-                decree_date: "2024-07-02".into(),
-                expected_version: None,
-            },
-            utc(2024, 7, 2, 3),
-        ))
-        .await
-        .unwrap();
+    designated(
+        app,
+        &token,
+        "inv-c",
+        "SK 2/2024",
+        utc(2024, 7, 1, 3),
+        utc(2024, 7, 2, 3),
+    )
+    .await;
     inv()
         .start_pilot(at(dated("inv-c", "2025-02-01", ""), utc(2025, 2, 1, 3)))
         .await

@@ -29,9 +29,12 @@ mod tls;
 mod tokens;
 mod units;
 
+use chrono::{DateTime, Utc};
 use jejak_engine::domain::Role;
 use jejak_proto::v1 as pb;
+use jejak_server::auth::{Grant, OCCURRED_AT_HEADER};
 use jejak_tests::app::TestApp;
+use std::time::Duration;
 
 pub const NIP: &str = "198703152010011003";
 pub const COHORT: &str = "pka-2026-1";
@@ -225,4 +228,28 @@ pub fn action(request_id: &str) -> pb::ProjectAction {
         project_id: project_id(),
         note: String::new(),
     }
+}
+
+/// A token for `subject` in `role` that may backdate.
+pub fn backdating(app: &TestApp, role: Role, subject: &str, nip: Option<&str>) -> String {
+    app.keys
+        .issue_backdating_token(&Grant {
+            subject,
+            nip,
+            role,
+            opd: None,
+            provider: None,
+            ttl: Duration::from_secs(3600),
+        })
+        .token
+}
+
+/// `message` sent as having happened at `at`.
+pub fn at<T>(message: T, at: DateTime<Utc>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        OCCURRED_AT_HEADER,
+        at.to_rfc3339().parse().expect("an ASCII value"),
+    );
+    request
 }
