@@ -62,8 +62,16 @@ fn the_data_folder_log_and_secret_are_private_whatever_the_umask() {
         let data = dir.path().join("data");
         let mut modes = vec![(data.clone(), mode(&data))];
         // The log has been written (the shipped workflows): WAL and
-        // shared memory exist beside it.
-        for file in ["jwt-secret", "jejak.db", "jejak.db-wal", "jejak.db-shm"] {
+        // shared memory exist beside it, and beside the views' file.
+        for file in [
+            "jwt-secret",
+            "jejak.db",
+            "jejak.db-wal",
+            "jejak.db-shm",
+            "jejak-views.db",
+            "jejak-views.db-wal",
+            "jejak-views.db-shm",
+        ] {
             modes.push((data.join(file), mode(&data.join(file))));
         }
         let _ = child.kill();
@@ -73,7 +81,7 @@ fn the_data_folder_log_and_secret_are_private_whatever_the_umask() {
                 .iter()
                 .map(|(_, m)| format!("{m:o}"))
                 .collect::<Vec<_>>(),
-            ["700", "600", "600", "600", "600"],
+            ["700", "600", "600", "600", "600", "600", "600", "600"],
             "umask {umask}: {modes:?}"
         );
     }

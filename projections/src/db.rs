@@ -22,10 +22,10 @@ pub(crate) struct Write {
 
 #[derive(Clone, Debug)]
 pub(crate) enum Db {
-    /// On SQLite: a pool of the views' own, whose commits do not wait for
-    /// the disk (a view lost to a power cut is applied again from its
-    /// checkpoint), the process's write lock, shared with the log, and the
-    /// connection the views' writes are made on.
+    /// On SQLite: a pool on the views' own file beside the log (ADR 0039),
+    /// whose commits do not wait for the disk (a view lost to a power cut
+    /// is applied again from its checkpoint), the lock the views' writers
+    /// queue on, and the connection the views' writes are made on.
     Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>, Arc<Writer>),
     Postgres(PgPool),
 }
@@ -62,7 +62,7 @@ impl Writer {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let conn = match &mut *slot {
                 Some(conn) => conn,
-                None => slot.insert(self.store.sqlite_relaxed_connection()?.ok_or_else(|| {
+                None => slot.insert(self.store.sqlite_views_connection()?.ok_or_else(|| {
                     StoreError::Internal("a SQLite log has a SQLite connection".into())
                 })?),
             };
@@ -101,12 +101,14 @@ static ANNOUNCED_CHECKPOINT: std::sync::LazyLock<String> = std::sync::LazyLock::
 impl Db {
     pub(crate) async fn open(store: &EventStore) -> Result<Self, StoreError> {
         let db = match (store.sqlite_pool(), store.postgres_pool()) {
+            // The views' own file (ADR 0039): its writers queue on a lock
+            // of their own, not the log's.
             (Some(_), _) => Self::Sqlite(
                 store
-                    .sqlite_relaxed_pool(4)
+                    .sqlite_views_pool(4)
                     .await?
                     .unwrap_or_else(|| unreachable!("a SQLite log has a SQLite pool")),
-                store.sqlite_write_lock().unwrap_or_default(),
+                Arc::default(),
                 Arc::new(Writer {
                     store: store.clone(),
                     conn: std::sync::Mutex::new(None),

@@ -161,6 +161,29 @@ impl TestDb {
         Ok(())
     }
 
+    /// Runs `sql` where the read models keep their tables: on SQLite their
+    /// own file beside the log's (ADR 0039), on PostgreSQL the database.
+    ///
+    /// # Errors
+    /// The database's refusal, as text.
+    pub async fn views_raw_sql(&self, sql: &str) -> Result<(), String> {
+        match self.sqlite_path() {
+            Some(log) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(jejak_engine::store::views_file(&log));
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::raw_sql(sql)
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            None => self.raw_sql(sql).await,
+        }
+    }
+
     /// Drops the database (PostgreSQL) or leaves the folder to be removed.
     pub async fn cleanup(self) {
         if let Self::Postgres {
@@ -226,8 +249,18 @@ macro_rules! on_both_backends {
 /// the files cannot be read.
 pub async fn files_of(db: &TestDb, tables: &[&str]) -> Option<Vec<std::path::PathBuf>> {
     if let Some(path) = db.sqlite_path() {
-        let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
-        return Some(vec![path, wal]);
+        // The log's file and the read models' beside it (ADR 0039), each
+        // with its write-ahead log.
+        let views = jejak_engine::store::views_file(&path);
+        return Some(
+            [path, views]
+                .into_iter()
+                .flat_map(|file| {
+                    let wal = std::path::PathBuf::from(format!("{}-wal", file.display()));
+                    [file, wal]
+                })
+                .collect(),
+        );
     }
     let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
     let dir: String = sqlx::query_scalar("SELECT current_setting('data_directory')")

@@ -6,8 +6,9 @@
 //! `VACUUM INTO`, in one read transaction, of the file and its WAL), and
 //! [`EventStore::checkpoint_wal`] empties the WAL when a server stops.
 //!
-//! A copy is an auditor's: it carries the log, the views and the record of
-//! reads, not the tables that tie the log to people
+//! A copy is an auditor's: it carries the log and the record of reads (not
+//! the read models, which keep their own file and are rebuilt from the
+//! log, ADR 0039), not the tables that tie the log to people
 //! ([`super::PERSONAL_TABLES`]: the people index and the data keys), which
 //! are emptied in it with `secure_delete` on. It is not a backup.
 

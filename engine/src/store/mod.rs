@@ -109,6 +109,7 @@ pub use outbox::{
 };
 pub use portal::{GrantRow, SessionRow};
 pub use postgres::VIEWS_CHANNEL;
+pub use sqlite::views_file;
 pub use sqlite_writer::blocking;
 
 /// View notices kept for a slow reader before it misses some.
@@ -693,35 +694,36 @@ impl EventStore {
         }
     }
 
-    /// On SQLite, a pool of `size` connections on the log's file whose
-    /// commits do not wait for the disk: for tables that are rebuilt from
-    /// the log (read models). `None` on PostgreSQL.
+    /// On SQLite, a pool of `size` connections on the read models' own
+    /// file beside the log's ([`views_file`], ADR 0039), whose commits do
+    /// not wait for the disk: for tables that are rebuilt from the log.
+    /// `None` on PostgreSQL, where they are tables beside the log's.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when the file cannot be opened.
-    pub async fn sqlite_relaxed_pool(
+    /// [`StoreError::Unavailable`] when the file cannot be opened or made;
+    /// [`StoreError::Invalid`] when a read-only log has none beside it.
+    pub async fn sqlite_views_pool(
         &self,
         size: u32,
     ) -> Result<Option<sqlx::SqlitePool>, StoreError> {
         match &self.inner.backend {
-            Backend::Sqlite(s) => Ok(Some(s.relaxed_pool(size).await?)),
+            Backend::Sqlite(s) => Ok(Some(s.views_pool(size).await?)),
             Backend::Postgres(_) => Ok(None),
         }
     }
 
-    /// On SQLite, a connection of its own on the log's file, made as
-    /// [`EventStore::sqlite_relaxed_pool`]'s are, for a crate that writes
-    /// whole batches of its tables beside the log (read models) in one
-    /// call, with prepared statements kept, instead of a hop to sqlx's
-    /// thread per statement (ADR 0019, ADR 0023). Use it under
-    /// [`EventStore::sqlite_write_lock`], inside [`blocking`]. `None` on
-    /// PostgreSQL.
+    /// On SQLite, a connection of its own on the read models' file, made as
+    /// [`EventStore::sqlite_views_pool`]'s are, for a crate that writes
+    /// whole batches of its tables in one call, with prepared statements
+    /// kept, instead of a hop to sqlx's thread per statement (ADR 0019,
+    /// ADR 0023). Use it inside [`blocking`], one writer at a time. `None`
+    /// on PostgreSQL.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the file cannot be opened.
-    pub fn sqlite_relaxed_connection(&self) -> Result<Option<rusqlite::Connection>, StoreError> {
+    pub fn sqlite_views_connection(&self) -> Result<Option<rusqlite::Connection>, StoreError> {
         match &self.inner.backend {
-            Backend::Sqlite(s) => Ok(Some(s.relaxed_connection()?)),
+            Backend::Sqlite(s) => Ok(Some(s.views_connection()?)),
             Backend::Postgres(_) => Ok(None),
         }
     }

@@ -180,23 +180,56 @@ async fn connect(options: SqliteConnectOptions, size: u32) -> Result<SqlitePool,
         .await
 }
 
+/// The file the read models keep their tables in, beside the log's
+/// (`jejak.db` → `jejak-views.db`), so that their writes never share the
+/// log's file (ADR 0039): not its write lock, not its fsync, not its page
+/// cache, which SQLite empties in every other connection at each commit.
+pub fn views_file(log: &Path) -> PathBuf {
+    let stem = log
+        .file_stem()
+        .map_or_else(|| "jejak".into(), |s| s.to_string_lossy().into_owned());
+    let name = match log.extension() {
+        Some(ext) => format!("{stem}-views.{}", ext.to_string_lossy()),
+        None => format!("{stem}-views"),
+    };
+    log.with_file_name(name)
+}
+
 impl Sqlite {
-    /// A second pool on the same file whose commits do not wait for the
-    /// disk (`synchronous=NORMAL`): for tables rebuilt from the log, where
-    /// a power cut may undo the newest commits but never tears one. The
-    /// log's own commits, which do wait, carry everything before them to
-    /// the disk.
-    pub(crate) async fn relaxed_pool(&self, size: u32) -> Result<SqlitePool, StoreError> {
-        let options = (*self.pool.connect_options())
+    /// A pool on the views' file beside the log ([`views_file`]) whose
+    /// commits do not wait for the disk (`synchronous=NORMAL`): for tables
+    /// rebuilt from the log, where a power cut may undo the newest commits
+    /// but never tears one, and the view starts again from its checkpoint
+    /// in the same file. Opened as the log is (read-only with it), and made
+    /// when missing.
+    pub(crate) async fn views_pool(&self, size: u32) -> Result<SqlitePool, StoreError> {
+        let views = views_file(&self.path);
+        if self.read_only && !views.exists() {
+            return Err(StoreError::invalid(
+                "database_url",
+                format!(
+                    "the read models' file {} does not exist beside the read-only log; \
+                     serve the log once where it is writable, or copy the file with it",
+                    views.display()
+                ),
+            ));
+        }
+        let mut options = (*self.pool.connect_options())
             .clone()
+            .filename(&views)
             .synchronous(SqliteSynchronous::Normal);
+        if self.read_only {
+            let shm = PathBuf::from(format!("{}-shm", views.display()));
+            let dir = views.parent().filter(|p| !p.as_os_str().is_empty());
+            options = options.immutable(!shm.exists() && !writable(dir.unwrap_or(Path::new("."))));
+        }
         Ok(connect(options, size).await?)
     }
 
-    /// A rusqlite connection on the file for the read models' writes
+    /// A rusqlite connection on the views' file for the read models' writes
     /// ([`sqlite_writer::open_relaxed`]).
-    pub(crate) fn relaxed_connection(&self) -> Result<rusqlite::Connection, StoreError> {
-        sqlite_writer::open_relaxed(&self.path, self.read_only)
+    pub(crate) fn views_connection(&self) -> Result<rusqlite::Connection, StoreError> {
+        sqlite_writer::open_relaxed(&views_file(&self.path), self.read_only)
     }
 
     pub(crate) async fn open(url: &str, config: &StoreConfig) -> Result<Self, StoreError> {

@@ -51,8 +51,8 @@ pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     Ok(conn)
 }
 
-/// Opens the log file for the read models' writes, as their sqlx pool is
-/// opened ([`super::EventStore::sqlite_relaxed_pool`]): commits that do not
+/// Opens the read models' file for their writes, as their sqlx pool is
+/// opened ([`super::EventStore::sqlite_views_pool`]): commits that do not
 /// wait for the disk (they are rebuilt from the log), deleted content
 /// overwritten (view rows that named an erased person leave the file).
 pub(crate) fn open_relaxed(path: &Path, read_only: bool) -> Result<Connection, StoreError> {

@@ -51,7 +51,7 @@ async fn checking_the_views_names_every_document_changed_behind_their_back(db: &
         .find(|s| s.name == "project_board")
         .unwrap()
         .generation;
-    db.raw_sql(&format!(
+    db.views_raw_sql(&format!(
         "UPDATE view_docs SET doc = '{{\"forged\":true}}' WHERE view = 'project_board' AND key = '{changed}'; \
          DELETE FROM view_docs WHERE view = 'project_board' AND key = '{deleted}'; \
          INSERT INTO view_docs (view, generation, key, doc) \

@@ -419,7 +419,7 @@ async fn a_forged_term_or_count_is_named_by_the_check(db: &TestDb) {
     let moved = &board[0].0;
     // Someone with database access moves a project to another mentor's
     // inbox behind the view's back, and changes a cohort's count.
-    db.raw_sql(&format!(
+    db.views_raw_sql(&format!(
         "UPDATE view_terms SET value = 'mentor-forged' WHERE view = 'project_board' AND name = 'mentor' AND key = '{moved}'; \
          UPDATE view_counts SET n = n + 5 WHERE view = 'project_board' AND name = 'state';"
     ))

@@ -5,6 +5,7 @@ mod check;
 mod detail;
 mod identifiers;
 mod indexed;
+mod own_file;
 mod personal;
 mod queries;
 mod runner;

@@ -563,10 +563,13 @@ async fn stored_checkpoint(
     view: &str,
 ) -> i64 {
     let sql = "SELECT MAX(position) FROM view_checkpoints WHERE view = $1";
-    match (store.sqlite_pool(), store.postgres_pool()) {
+    match (
+        store.sqlite_views_pool(1).await.unwrap(),
+        store.postgres_pool(),
+    ) {
         (Some(pool), _) => sqlx::query_scalar(&sql.replace('$', "?"))
             .bind(view)
-            .fetch_one(pool)
+            .fetch_one(&pool)
             .await
             .unwrap(),
         (_, Some(pool)) => sqlx::query_scalar(sql)
