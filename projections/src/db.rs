@@ -98,6 +98,59 @@ static ANNOUNCED_CHECKPOINT: std::sync::LazyLock<String> = std::sync::LazyLock::
     )
 });
 
+/// The tables a view keeps in the views' file.
+const VIEW_TABLES: [&str; 5] = [
+    "view_docs",
+    "view_checkpoints",
+    "view_active",
+    "view_terms",
+    "view_counts",
+];
+
+/// On SQLite, empties the views' file when it was applied from another
+/// history than `store`'s log (ADR 0039): another log (its first event
+/// differs), or an older copy of this one (a view's checkpoint lies past
+/// the log's head, as after restoring a backup of the log beside a newer
+/// views' file). The views are then applied again from the log's start,
+/// as on a first start. Then records which log the file follows.
+async fn follow_this_log(pool: &SqlitePool, store: &EventStore) -> Result<(), StoreError> {
+    let first = store.read_all(0, 1).await?.first().map(|e| e.hash.to_vec());
+    let head = store.digest().await?.position;
+    let mut tx = pool.begin().await?;
+    let known: Option<Option<Vec<u8>>> =
+        sqlx::query_scalar("SELECT first_hash FROM views_log WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+    let furthest: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM view_checkpoints")
+        .fetch_one(&mut *tx)
+        .await?;
+    let other_log = matches!((&known, &first), (Some(Some(was)), Some(is)) if was != is);
+    let ahead = u64::try_from(furthest.unwrap_or(0)).unwrap_or(0) > head;
+    if other_log || ahead {
+        tracing::warn!(
+            head,
+            furthest,
+            other_log,
+            "the views' file was applied from another history than this log's \
+             (a log restored from a backup, or copied); applying the views again from the start"
+        );
+        for table in VIEW_TABLES {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    sqlx::query(
+        "INSERT INTO views_log (id, first_hash) VALUES (1, ?) \
+         ON CONFLICT (id) DO UPDATE SET first_hash = excluded.first_hash",
+    )
+    .bind(first)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 impl Db {
     pub(crate) async fn open(store: &EventStore) -> Result<Self, StoreError> {
         let db = match (store.sqlite_pool(), store.postgres_pool()) {
@@ -121,6 +174,7 @@ impl Db {
             match &db {
                 Self::Sqlite(pool, ..) => {
                     embedded_migrator(SQLITE_MIGRATIONS).run(pool).await?;
+                    follow_this_log(pool, store).await?;
                 }
                 // The server role finds the schema migrated by its owner.
                 Self::Postgres(pool) => {

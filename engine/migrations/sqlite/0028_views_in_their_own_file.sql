@@ -8,3 +8,5 @@ DROP TABLE IF EXISTS view_checkpoints;
 DROP TABLE IF EXISTS view_active;
 DROP TABLE IF EXISTS view_terms;
 DROP TABLE IF EXISTS view_counts;
+-- The views' migrations are recorded in their own file from now on.
+DELETE FROM _sqlx_migrations WHERE version >= 1000;

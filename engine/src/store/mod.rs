@@ -674,8 +674,10 @@ impl EventStore {
         &self.inner.config
     }
 
-    /// The SQLite pool, for crates that keep their own tables beside the log
-    /// (read models). `None` on PostgreSQL.
+    /// The SQLite pool on the log's file, for crates that keep tables of
+    /// the log's own beside it (the people index, the outbox); the read
+    /// models have a file of their own ([`EventStore::sqlite_views_pool`]).
+    /// `None` on PostgreSQL.
     pub fn sqlite_pool(&self) -> Option<&sqlx::SqlitePool> {
         match &self.inner.backend {
             Backend::Sqlite(s) => Some(&s.pool),
@@ -683,10 +685,11 @@ impl EventStore {
         }
     }
 
-    /// On SQLite, the lock every write transaction of this process holds:
-    /// crates that write their own tables beside the log (read models) take
-    /// it too, so that writers queue instead of meeting SQLite's busy
-    /// handler. `None` on PostgreSQL.
+    /// On SQLite, the lock every write transaction on the log's file holds:
+    /// crates that write tables of their own in that file take it too, so
+    /// that writers queue instead of meeting SQLite's busy handler. (The
+    /// read models' file has a lock of its own, ADR 0039.) `None` on
+    /// PostgreSQL.
     pub fn sqlite_write_lock(&self) -> Option<Arc<tokio::sync::Mutex<()>>> {
         match &self.inner.backend {
             Backend::Sqlite(s) => Some(s.write_lock.clone()),
@@ -701,7 +704,7 @@ impl EventStore {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the file cannot be opened or made;
-    /// [`StoreError::Invalid`] when a read-only log has none beside it.
+    /// [`StoreError::InvalidInput`] when a read-only log has none beside it.
     pub async fn sqlite_views_pool(
         &self,
         size: u32,

@@ -131,9 +131,9 @@ pub(super) fn seal_at(row: &SqliteRow, at: usize) -> Result<Option<Seal>, sqlx::
 #[derive(Clone, Debug)]
 pub(crate) struct Sqlite {
     pub(crate) pool: SqlitePool,
-    /// Held by every write transaction of this process (the log's and the
-    /// read models'), so that they queue here instead of meeting SQLite's
-    /// busy handler, which sleeps.
+    /// Held by every write transaction of this process on the log's file,
+    /// so that they queue here instead of meeting SQLite's busy handler,
+    /// which sleeps.
     pub(crate) write_lock: Arc<tokio::sync::Mutex<()>>,
     /// The log's appends, always on the same rusqlite connection (opened
     /// on the first write, and again after a failure): its page cache stays
@@ -255,9 +255,9 @@ impl Sqlite {
             .pragma("temp_store", "memory")
             // Deleted content is overwritten with zeros, not left in free
             // pages: an erased person's key (ADR 0021) and the view rows
-            // that named them leave the file. Every writing connection on
-            // the file (the log's, the appender, the views' relaxed pool)
-            // is made from these options.
+            // that named them leave the files. Every writing connection on
+            // the log's file (the pool, the appender) and on the views'
+            // (their pool and writer) is made from these options.
             .pragma("secure_delete", "on")
             .foreign_keys(true);
         let mut immutable = false;
