@@ -314,15 +314,45 @@ static GUESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-/// A batch's events, tree hashes and seal in one statement: $1–$12 the
-/// rows, $13–$17 the tree hashes and the seal.
+/// A batch's events, tree hashes, seal and request ids in one statement:
+/// $1–$12 the rows, $13–$17 the tree hashes and the seal, $18–$23 the
+/// request ids (empty arrays when there are none).
 static BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "WITH {} INSERT INTO events ({COLUMNS}) SELECT * FROM {}",
+        "WITH {}, requested AS (INSERT INTO requests ({REQUEST_COLUMNS}) SELECT * FROM {}) \
+         INSERT INTO events ({COLUMNS}) SELECT * FROM {}",
         beside_ctes(13, ""),
+        unnest(&REQUEST_TYPES, 18),
         unnest(&ROW_TYPES, 1)
     )
 });
+
+/// What a batch reads under the append lock, in one statement, a row
+/// each: the head and its seal (`h`: position, hash, recorded_at, the
+/// seal's position, key id and signature, whether any seal exists), each
+/// of the streams `$1` at its newest event (`s`: stream, type, version,
+/// found by one backward index step: a DISTINCT ON over `stream_id =
+/// ANY($1)` read every version of every stream and, once the prepared
+/// statement went generic, took 100 ms a batch on a log of 600k events),
+/// and the request ids of `$2` already used (`r`: id, then the stored
+/// request). The lock itself is taken by the statement before: a
+/// statement reads the log as it was when it began (ADR 0029).
+const UNDER_LOCK_SQL: &str = "\
+    SELECT 'h', e.position, e.hash, e.recorded_at, s.position, s.key_id, s.signature, \
+           EXISTS (SELECT 1 FROM seals), NULL::text, NULL::text, NULL::bigint, NULL::bigint, \
+           NULL::bigint, NULL::bigint \
+      FROM (SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1) e \
+      LEFT JOIN seals s ON s.position = e.position \
+    UNION ALL \
+    SELECT 's', NULL, NULL, NULL, NULL, NULL, NULL, NULL, s.stream_id, e.stream_type, \
+           e.stream_version, NULL, NULL, NULL \
+      FROM UNNEST($1::text[]) AS s(stream_id) \
+      CROSS JOIN LATERAL (SELECT stream_type, stream_version FROM events \
+          WHERE events.stream_id = s.stream_id ORDER BY stream_version DESC LIMIT 1) e \
+    UNION ALL \
+    SELECT 'r', NULL, NULL, NULL, NULL, NULL, NULL, NULL, request_id, stream_id, first_version, \
+           last_version, first_position, last_position \
+      FROM requests WHERE request_id = ANY($2)";
 
 /// A seal from a row's columns `at..at+3` (position, key id, signature).
 fn seal_at(row: &PgRow, at: usize) -> Result<Option<Seal>, sqlx::Error> {
@@ -529,23 +559,6 @@ impl Postgres {
             .execute(&mut *tx)
             .await?;
         let mut ctx = BatchContext::default();
-        if let Some(row) = sqlx::query(
-            "SELECT e.position, e.hash, e.recorded_at, s.position, s.key_id, s.signature, \
-             EXISTS (SELECT 1 FROM seals) \
-             FROM events e LEFT JOIN seals s ON s.position = e.position \
-             ORDER BY e.position DESC LIMIT 1",
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        {
-            ctx.head_position = row.try_get::<i64, _>(0)? as u64;
-            ctx.head_hash = hash32(&row.try_get::<Vec<u8>, _>(1)?);
-            ctx.head_recorded_at = Some(row.try_get(2)?);
-            ctx.head_seal = HeadSeal {
-                seal: seal_at(&row, 3)?,
-                any: row.try_get(6)?,
-            };
-        }
         let mut stream_ids: Vec<&str> = batch.iter().map(|a| a.stream_id.as_str()).collect();
         stream_ids.sort_unstable();
         stream_ids.dedup();
@@ -553,36 +566,33 @@ impl Postgres {
             .iter()
             .filter_map(|a| a.request_id.as_deref())
             .collect();
-        for row in sqlx::query(
-            // Each stream's newest event by one backward index step. (A
-            // DISTINCT ON over `stream_id = ANY($1)` read every version of
-            // every stream and, once the prepared statement went generic,
-            // took 100 ms a batch on a log of 600k events.)
-            "SELECT s.stream_id, e.stream_type, e.stream_version \
-             FROM UNNEST($1::text[]) AS s(stream_id) \
-             CROSS JOIN LATERAL (SELECT stream_type, stream_version FROM events \
-                 WHERE events.stream_id = s.stream_id ORDER BY stream_version DESC LIMIT 1) e",
-        )
-        .bind(&stream_ids)
-        .fetch_all(&mut *tx)
-        .await?
-        {
-            ctx.streams.insert(
-                row.try_get(0)?,
-                (row.try_get(1)?, row.try_get::<i64, _>(2)? as u64),
-            );
-        }
-        if !request_ids.is_empty() {
-            for row in sqlx::query(
-                "SELECT request_id, stream_id, first_version, last_version, first_position, \
-                 last_position FROM requests WHERE request_id = ANY($1)",
-            )
+        // Everything the batch needs in one round trip under the lock.
+        for row in sqlx::query(UNDER_LOCK_SQL)
+            .bind(&stream_ids)
             .bind(&request_ids)
             .fetch_all(&mut *tx)
             .await?
-            {
-                ctx.requests
-                    .insert(row.try_get(0)?, stored_request(&row, 1)?);
+        {
+            match row.try_get::<&str, _>(0)? {
+                "h" => {
+                    ctx.head_position = row.try_get::<i64, _>(1)? as u64;
+                    ctx.head_hash = hash32(row.try_get::<&[u8], _>(2)?);
+                    ctx.head_recorded_at = Some(row.try_get(3)?);
+                    ctx.head_seal = HeadSeal {
+                        seal: seal_at(&row, 4)?,
+                        any: row.try_get(7)?,
+                    };
+                }
+                "s" => {
+                    ctx.streams.insert(
+                        row.try_get(8)?,
+                        (row.try_get(9)?, row.try_get::<i64, _>(10)? as u64),
+                    );
+                }
+                _ => {
+                    ctx.requests
+                        .insert(row.try_get(8)?, stored_request(&row, 9)?);
+                }
             }
         }
         ledger.check_head(ctx.head_position, &ctx.head_hash, &ctx.head_seal)?;
@@ -601,20 +611,10 @@ impl Postgres {
         let plan = plan(ctx, batch);
         let (beside, frontier) = ledger.beside(base, &plan.rows);
         if !plan.rows.is_empty() {
-            bind_beside(bind_rows(sqlx::query(&BATCH_SQL), &plan.rows), &beside)
+            let query = bind_beside(bind_rows(sqlx::query(&BATCH_SQL), &plan.rows), &beside);
+            bind_requests(query, &plan.requests)
                 .execute(&mut *tx)
                 .await?;
-        }
-        if !plan.requests.is_empty() {
-            bind_requests(
-                sqlx::query(&format!(
-                    "INSERT INTO requests ({REQUEST_COLUMNS}) SELECT * FROM {}",
-                    unnest(&REQUEST_TYPES, 1)
-                )),
-                &plan.requests,
-            )
-            .execute(&mut *tx)
-            .await?;
         }
         tx.commit().await?;
         Ok((plan, frontier))
