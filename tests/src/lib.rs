@@ -140,13 +140,10 @@ impl TestDb {
     pub async fn raw_sql(&self, sql: &str) -> Result<(), String> {
         match self {
             Self::Sqlite { url, .. } => {
-                let mut conn = sqlx::SqliteConnection::connect(url)
-                    .await
+                let options = url
+                    .parse::<sqlx::sqlite::SqliteConnectOptions>()
                     .map_err(|e| e.to_string())?;
-                sqlx::raw_sql(sql)
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                sqlite_raw_sql(&options, sql).await
             }
             Self::Postgres { url, .. } => {
                 let mut conn = sqlx::PgConnection::connect(url)
@@ -156,9 +153,9 @@ impl TestDb {
                     .execute(&mut conn)
                     .await
                     .map_err(|e| e.to_string())?;
+                Ok(())
             }
         }
-        Ok(())
     }
 
     /// Runs `sql` where the read models keep their tables: on SQLite their
@@ -171,14 +168,7 @@ impl TestDb {
             Some(log) => {
                 let options = sqlx::sqlite::SqliteConnectOptions::new()
                     .filename(jejak_engine::store::views_file(&log));
-                let mut conn = sqlx::SqliteConnection::connect_with(&options)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                sqlx::raw_sql(sql)
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(())
+                sqlite_raw_sql(&options, sql).await
             }
             None => self.raw_sql(sql).await,
         }
@@ -291,6 +281,21 @@ pub async fn files_of(db: &TestDb, tables: &[&str]) -> Option<Vec<std::path::Pat
         files.push(file);
     }
     Some(files)
+}
+
+/// Runs `sql` on a connection of its own to the SQLite file of `options`.
+async fn sqlite_raw_sql(
+    options: &sqlx::sqlite::SqliteConnectOptions,
+    sql: &str,
+) -> Result<(), String> {
+    let mut conn = sqlx::SqliteConnection::connect_with(options)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::raw_sql(sql)
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// Whether any of `files` holds `needle`.

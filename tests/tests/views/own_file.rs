@@ -9,6 +9,18 @@ use sqlx::Connection as _;
 
 use super::{caught_up, dump, engine, runner};
 
+/// A runner on `store` with every view spawned and caught up.
+async fn applied(
+    store: jejak_engine::store::EventStore,
+) -> std::sync::Arc<jejak_projections::Runner> {
+    let runner = runner(store, 50).await;
+    spawn_all(&runner);
+    for name in runner.names() {
+        caught_up(&runner, name).await;
+    }
+    runner
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_from_before_loses_its_view_tables_and_what_they_held() {
     let db = TestDb::sqlite();
@@ -55,11 +67,7 @@ async fn the_views_live_beside_the_log_and_a_lost_views_file_is_made_again() {
     history::setup(&engine).await.unwrap();
     let steps: Vec<Step> = (0..6).map(|op| Step::Project { project: 0, op }).collect();
     history::play(&engine, &steps, "own-file").await.unwrap();
-    let first = runner(store.clone(), 50).await;
-    spawn_all(&first);
-    for name in first.names() {
-        caught_up(&first, name).await;
-    }
+    let first = applied(store.clone()).await;
     let before = dump(&first).await;
     assert!(before.values().any(|docs| !docs.is_empty()), "{before:?}");
     // The log's file holds no view table; the views' file holds them.
@@ -79,11 +87,7 @@ async fn the_views_live_beside_the_log_and_a_lost_views_file_is_made_again() {
         let _ = std::fs::remove_file(format!("{}{suffix}", views.display()));
     }
     let store = db.open().await;
-    let again = runner(store.clone(), 50).await;
-    spawn_all(&again);
-    for name in again.names() {
-        caught_up(&again, name).await;
-    }
+    let again = applied(store.clone()).await;
     assert_eq!(dump(&again).await, before);
     again.shutdown();
 }
@@ -106,11 +110,7 @@ async fn views_applied_past_a_restored_log_are_applied_again_not_served() {
     let backed_up = store.digest().await.unwrap().position;
     let more: Vec<Step> = (0..6).map(|op| Step::Project { project: 2, op }).collect();
     history::play(&engine, &more, "after-backup").await.unwrap();
-    let ran = runner(store.clone(), 50).await;
-    spawn_all(&ran);
-    for name in ran.names() {
-        caught_up(&ran, name).await;
-    }
+    let ran = applied(store.clone()).await;
     ran.shutdown();
     drop((ran, engine, store));
 
@@ -140,11 +140,7 @@ async fn a_read_only_log_is_served_with_its_views_file_and_refused_clearly_witho
     let store = db.open().await;
     let engine = engine(store.clone()).await;
     history::setup(&engine).await.unwrap();
-    let ran = runner(store.clone(), 50).await;
-    spawn_all(&ran);
-    for name in ran.names() {
-        caught_up(&ran, name).await;
-    }
+    let ran = applied(store.clone()).await;
     ran.shutdown();
     let before = dump(&ran).await;
     drop((ran, engine));
