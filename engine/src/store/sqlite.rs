@@ -195,6 +195,15 @@ pub fn views_file(log: &Path) -> PathBuf {
     log.with_file_name(name)
 }
 
+/// Whether the WAL-mode file at `path` lies on read-only media: it has no
+/// -shm file and none can be made, so nobody can be writing it, and it is
+/// read as immutable.
+fn unwritable_wal(path: &Path) -> bool {
+    let shm = PathBuf::from(format!("{}-shm", path.display()));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    !shm.exists() && !writable(dir.unwrap_or(Path::new(".")))
+}
+
 impl Sqlite {
     /// A pool on the views' file beside the log ([`views_file`]) whose
     /// commits do not wait for the disk (`synchronous=NORMAL`): for tables
@@ -219,9 +228,7 @@ impl Sqlite {
             .filename(&views)
             .synchronous(SqliteSynchronous::Normal);
         if self.read_only {
-            let shm = PathBuf::from(format!("{}-shm", views.display()));
-            let dir = views.parent().filter(|p| !p.as_os_str().is_empty());
-            options = options.immutable(!shm.exists() && !writable(dir.unwrap_or(Path::new("."))));
+            options = options.immutable(unwritable_wal(&views));
         }
         Ok(connect(options, size).await?)
     }
@@ -268,11 +275,7 @@ impl Sqlite {
                     format!("{} does not exist", path.display()),
                 ));
             }
-            // On read-only media a WAL log has no -shm file and none can be
-            // made; then nobody can be writing it, and it is read as immutable.
-            let shm = PathBuf::from(format!("{}-shm", path.display()));
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-            immutable = !shm.exists() && !writable(dir.unwrap_or(Path::new(".")));
+            immutable = unwritable_wal(&path);
             options.read_only(true).immutable(immutable)
         } else {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
