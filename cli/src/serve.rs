@@ -636,17 +636,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let url = args.data.database_url()?;
     let sqlite_file = sqlite_path(&url);
+    // The read models' file beside the log (ADR 0039), private alike.
+    let views_file = sqlite_file.as_deref().map(jejak_engine::store::views_file);
     let read_only = sqlite_file_read_only(&url);
     if let Some(path) = &sqlite_file {
         create_private(path)
             .with_context(|| format!("cannot create the log {}", path.display()))?;
-        // The read models' file beside it (ADR 0039), private alike.
-        let views = jejak_engine::store::views_file(path);
-        if read_only.is_none() {
-            create_private(&views).with_context(|| {
-                format!("cannot create the read models' file {}", views.display())
-            })?;
-        }
+    }
+    if let Some(views) = &views_file
+        && read_only.is_none()
+    {
+        create_private(views)
+            .with_context(|| format!("cannot create the read models' file {}", views.display()))?;
     }
     if let Some(reason) = &read_only {
         tracing::warn!(
@@ -670,18 +671,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .with_context(|| format!("cannot open the log at {url}"))?;
-    if let Some(path) = &sqlite_file
-        && read_only.is_none()
-    {
-        jejak_server::files::restrict_database(path)
-            .with_context(|| format!("cannot make the log {} private", path.display()))?;
-        let views = jejak_engine::store::views_file(path);
-        jejak_server::files::restrict_database(&views).with_context(|| {
-            format!(
-                "cannot make the read models' file {} private",
-                views.display()
-            )
-        })?;
+    if read_only.is_none() {
+        for path in sqlite_file.iter().chain(&views_file) {
+            jejak_server::files::restrict_database(path)
+                .with_context(|| format!("cannot make {} private", path.display()))?;
+        }
     }
     if let Some(dir) = args.checkpoint_dir.or(file.checkpoint_dir) {
         jejak_server::publish::spawn(

@@ -98,14 +98,9 @@ static ANNOUNCED_CHECKPOINT: std::sync::LazyLock<String> = std::sync::LazyLock::
     )
 });
 
-/// The tables a view keeps in the views' file.
-const VIEW_TABLES: [&str; 5] = [
-    "view_docs",
-    "view_checkpoints",
-    "view_active",
-    "view_terms",
-    "view_counts",
-];
+/// The tables that keep a view's generations, beside `view_active` (the
+/// generation each view serves).
+const GENERATION_TABLES: [&str; 4] = ["view_docs", "view_checkpoints", "view_terms", "view_counts"];
 
 /// On SQLite, empties the views' file when it was applied from another
 /// history than `store`'s log (ADR 0039): another log (its first event
@@ -134,7 +129,7 @@ async fn follow_this_log(pool: &SqlitePool, store: &EventStore) -> Result<(), St
             "the views' file was applied from another history than this log's \
              (a log restored from a backup, or copied); applying the views again from the start"
         );
-        for table in VIEW_TABLES {
+        for table in GENERATION_TABLES.iter().chain(&["view_active"]) {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *tx)
                 .await?;
@@ -591,7 +586,7 @@ impl Db {
         generation: i64,
     ) -> Result<(), StoreError> {
         let _write = self.write_lock().await;
-        for table in ["view_docs", "view_checkpoints", "view_terms", "view_counts"] {
+        for table in GENERATION_TABLES {
             match self {
                 Self::Sqlite(pool, ..) => {
                     sqlx::query(&format!(

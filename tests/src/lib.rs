@@ -139,22 +139,8 @@ impl TestDb {
     /// The database's refusal, as text.
     pub async fn raw_sql(&self, sql: &str) -> Result<(), String> {
         match self {
-            Self::Sqlite { url, .. } => {
-                let options = url
-                    .parse::<sqlx::sqlite::SqliteConnectOptions>()
-                    .map_err(|e| e.to_string())?;
-                sqlite_raw_sql(&options, sql).await
-            }
-            Self::Postgres { url, .. } => {
-                let mut conn = sqlx::PgConnection::connect(url)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                sqlx::raw_sql(sql)
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(())
-            }
+            Self::Sqlite { url, .. } => raw_sql_on::<sqlx::SqliteConnection>(url, sql).await,
+            Self::Postgres { url, .. } => raw_sql_on::<sqlx::PgConnection>(url, sql).await,
         }
     }
 
@@ -166,9 +152,9 @@ impl TestDb {
     pub async fn views_raw_sql(&self, sql: &str) -> Result<(), String> {
         match self.sqlite_path() {
             Some(log) => {
-                let options = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(jejak_engine::store::views_file(&log));
-                sqlite_raw_sql(&options, sql).await
+                let views = jejak_engine::store::views_file(&log);
+                raw_sql_on::<sqlx::SqliteConnection>(&format!("sqlite://{}", views.display()), sql)
+                    .await
             }
             None => self.raw_sql(sql).await,
         }
@@ -283,14 +269,14 @@ pub async fn files_of(db: &TestDb, tables: &[&str]) -> Option<Vec<std::path::Pat
     Some(files)
 }
 
-/// Runs `sql` on a connection of its own to the SQLite file of `options`.
-async fn sqlite_raw_sql(
-    options: &sqlx::sqlite::SqliteConnectOptions,
-    sql: &str,
-) -> Result<(), String> {
-    let mut conn = sqlx::SqliteConnection::connect_with(options)
-        .await
-        .map_err(|e| e.to_string())?;
+/// Runs `sql` (several statements, no parameters) on a connection of its
+/// own to `url`.
+async fn raw_sql_on<C>(url: &str, sql: &str) -> Result<(), String>
+where
+    C: sqlx::Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+{
+    let mut conn = C::connect(url).await.map_err(|e| e.to_string())?;
     sqlx::raw_sql(sql)
         .execute(&mut conn)
         .await
