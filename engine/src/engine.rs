@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::broadcast;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -389,6 +391,7 @@ impl Engine {
             config,
             turns: Arc::default(),
         };
+        engine.forget_what_others_write();
         engine.reload_workflows().await?;
         if !engine.store.config().read_only {
             for workflow in WorkflowRegistry::defaults()? {
@@ -1087,6 +1090,33 @@ impl Engine {
             stream,
             attempts: self.config.max_attempts,
         })
+    }
+
+    /// On a database other servers write too, drops the states of the
+    /// streams they announce having written (ADR 0041): a state kept of
+    /// such a stream would decide a command whose append is then refused
+    /// for its version, and decided again after a read, at twice the cost.
+    fn forget_what_others_write(&self) {
+        if self.store.postgres_pool().is_none() || self.config.cached_states == 0 {
+            return;
+        }
+        let mut written = self.store.written_elsewhere();
+        let states = Arc::downgrade(&self.states);
+        tokio::spawn(async move {
+            loop {
+                let streams = written.recv().await;
+                let Some(states) = states.upgrade() else {
+                    return;
+                };
+                match streams {
+                    Ok(streams) if !streams.lines().any(|s| s == "*") => {
+                        streams.lines().for_each(|stream| states.forget(stream));
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => states.clear(),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
     }
 
     /// Decides `command` on `loaded` and appends what it decided.

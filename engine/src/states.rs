@@ -78,6 +78,16 @@ impl States {
         }
     }
 
+    /// Forgets `stream`'s state (another process wrote it).
+    pub fn forget(&self, stream: &str) {
+        if let Some(entries) = &self.entries {
+            entries
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop(stream);
+        }
+    }
+
     /// Forgets every state (personal data erased: no state keeps what a
     /// key opened).
     pub fn clear(&self) {

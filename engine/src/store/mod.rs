@@ -454,6 +454,7 @@ impl Backend {
                 }
                 Ok(false) => {
                     tracing::debug!("the log moved or the request id was used; reading it");
+                    known.guess_missed();
                 }
                 Err(err) => {
                     known.forget();
@@ -547,6 +548,12 @@ fn reached(last: Option<u64>, until: u64) -> bool {
     last.is_some_and(|version| version + 1 == until)
 }
 
+/// What the writer tells the announcer after a commit on PostgreSQL.
+struct Announce {
+    committed: watch::Sender<u64>,
+    written: Arc<postgres::Written>,
+}
+
 struct Pending {
     append: PreparedAppend,
     reply: oneshot::Sender<Result<AppendResult, StoreError>>,
@@ -559,6 +566,8 @@ struct Inner {
     head: Arc<watch::Sender<u64>>,
     /// What the servers applying views announce (ADR 0029).
     notices: broadcast::Sender<Arc<str>>,
+    /// The streams other processes on the same database wrote (ADR 0041).
+    elsewhere: broadcast::Sender<Arc<str>>,
     listener: Option<tokio::task::AbortHandle>,
     /// Snapshots found unusable and ignored while loading.
     bad_snapshots: std::sync::atomic::AtomicU64,
@@ -624,8 +633,9 @@ impl EventStore {
             let announce = match &backend {
                 Backend::Postgres(pg) => {
                     let (committed, follow) = watch::channel(head_position);
-                    pg.spawn_announcer(follow);
-                    Some(committed)
+                    let written = Arc::new(postgres::Written::default());
+                    pg.spawn_announcer(follow, written.clone());
+                    Some(Announce { committed, written })
                 }
                 Backend::Sqlite(_) => None,
             };
@@ -644,8 +654,11 @@ impl EventStore {
             tx
         });
         let (notices, _) = broadcast::channel(NOTICES);
+        let (elsewhere, _) = broadcast::channel(NOTICES);
         let listener = match &backend {
-            Backend::Postgres(pg) => Some(pg.spawn_listener(head.clone(), notices.clone())),
+            Backend::Postgres(pg) => {
+                Some(pg.spawn_listener(head.clone(), notices.clone(), elsewhere.clone()))
+            }
             Backend::Sqlite(_) => None,
         };
         Ok(Self {
@@ -655,6 +668,7 @@ impl EventStore {
                 writer,
                 head,
                 notices,
+                elsewhere,
                 listener,
                 bad_snapshots: std::sync::atomic::AtomicU64::new(0),
             }),
@@ -948,6 +962,15 @@ impl EventStore {
         self.inner.notices.subscribe()
     }
 
+    /// The streams other processes on this PostgreSQL database wrote, a
+    /// line each, as they announce them (a line `*` stands for every
+    /// stream: more than one notification holds, or some were missed), so
+    /// that states kept of them are dropped before they are used (ADR
+    /// 0041). Nothing on SQLite, where one process writes.
+    pub fn written_elsewhere(&self) -> broadcast::Receiver<Arc<str>> {
+        self.inner.elsewhere.subscribe()
+    }
+
     /// A receiver that changes whenever the known head moves.
     pub fn watch_head(&self) -> watch::Receiver<u64> {
         self.inner.head.subscribe()
@@ -1173,7 +1196,7 @@ async fn run_writer(
     backend: Backend,
     mut rx: mpsc::Receiver<Pending>,
     head: Arc<watch::Sender<u64>>,
-    announce: Option<watch::Sender<u64>>,
+    announce: Option<Announce>,
     mut known: Known,
     mut ledger: Ledger,
     max_batch: usize,
@@ -1194,10 +1217,12 @@ async fn run_writer(
             Ok(Plan {
                 outcomes,
                 head_position: new_head,
+                rows,
                 ..
             }) => {
                 if let Some(announce) = &announce {
-                    announce.send_replace(new_head);
+                    announce.written.add(rows.iter().map(|row| row.stream_id));
+                    announce.committed.send_replace(new_head);
                 }
                 head.send_if_modified(|known| {
                     let moved = new_head > *known;

@@ -106,7 +106,15 @@ pub(crate) struct Known {
     head: Option<Head>,
     /// stream id → (stream type, version), valid while `head` is.
     streams: HashMap<String, (String, u64)>,
+    /// No guess before then: one failed lately, another process appends
+    /// (ADR 0041).
+    no_guess_until: Option<std::time::Instant>,
 }
+
+/// How long the writer does not guess after a guess found the log moved
+/// by another process: each failed guess is a statement spent before the
+/// batch's own.
+const NO_GUESS_AFTER_A_MISS: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A lone append decided against [`Known`]: written only if the log's head
 /// and the stream are still as assumed, else decided again after reading.
@@ -141,6 +149,7 @@ impl Known {
         Self {
             head: Some(head),
             streams: HashMap::new(),
+            no_guess_until: None,
         }
     }
 
@@ -148,6 +157,13 @@ impl Known {
     pub fn forget(&mut self) {
         self.head = None;
         self.streams.clear();
+    }
+
+    /// A guess found the log not as known: another process appends, and
+    /// the next batches read the log under the lock without guessing first.
+    pub fn guess_missed(&mut self) {
+        self.forget();
+        self.no_guess_until = Some(std::time::Instant::now() + NO_GUESS_AFTER_A_MISS);
     }
 
     /// The head position known, if any.
@@ -163,6 +179,12 @@ impl Known {
         let ([append], Some(head)) = (batch, self.head) else {
             return None;
         };
+        if self
+            .no_guess_until
+            .is_some_and(|until| std::time::Instant::now() < until)
+        {
+            return None;
+        }
         let stream = match self.streams.get(append.stream_id.as_str()) {
             Some(known) => Some(known.clone()),
             None => match append.expected {

@@ -32,6 +32,52 @@ pub(crate) const CHANNEL: &str = "jejak_log";
 /// `VIEW:POSITION`: standbys learn how far it is without asking.
 pub const VIEWS_CHANNEL: &str = "jejak_views";
 
+/// Where each process names the streams it wrote, beside its head on
+/// [`CHANNEL`]: `ORIGIN` and the stream ids, a line each (`*` for all,
+/// when they do not fit a notification), so that every other process
+/// forgets the states it kept of them (ADR 0041).
+const STREAMS_CHANNEL: &str = "jejak_streams";
+
+/// The longest payload PostgreSQL sends (8,000 bytes), less room to spare.
+const MAX_PAYLOAD: usize = 7_900;
+
+/// The streams this process wrote since its last announcement.
+#[derive(Debug, Default)]
+pub(crate) struct Written(std::sync::Mutex<std::collections::BTreeSet<String>>);
+
+impl Written {
+    pub(crate) fn add<'a>(&self, streams: impl IntoIterator<Item = &'a str>) {
+        let mut written = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for stream in streams {
+            if !written.contains(stream) {
+                written.insert(stream.to_owned());
+            }
+        }
+    }
+
+    /// `origin`'s announcement of what was written, which empties it.
+    fn take(&self, origin: &str) -> String {
+        let written = std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let mut payload = origin.to_owned();
+        for stream in &written {
+            if payload.len() + 1 + stream.len() > MAX_PAYLOAD {
+                return format!("{origin}\n*");
+            }
+            payload.push('\n');
+            payload.push_str(stream);
+        }
+        payload
+    }
+}
+
 const COLUMNS: &str = "position, event_id, stream_id, stream_type, stream_version, event_type, \
      event_version, payload, metadata, recorded_at, prev_hash, hash";
 
@@ -335,8 +381,13 @@ static BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// ANY($1)` read every version of every stream and, once the prepared
 /// statement went generic, took 100 ms a batch on a log of 600k events),
 /// and the request ids of `$2` already used (`r`: id, then the stored
-/// request). The lock itself is taken by the statement before: a
-/// statement reads the log as it was when it began (ADR 0029).
+/// request), and the hashes of the events after position `$3` (`x`:
+/// position, hash; at most [`CATCH_UP`] of them), the frontier this writer
+/// knows, so that the Merkle tree's right edge is brought up to the head
+/// from them when other servers appended meanwhile, without a read of the
+/// tree's hashes after this one (ADR 0041). The lock itself is taken by the
+/// statement before: a statement reads the log as it was when it began
+/// (ADR 0029).
 const UNDER_LOCK_SQL: &str = "\
     SELECT 'h', e.position, e.hash, e.recorded_at, s.position, s.key_id, s.signature, \
            EXISTS (SELECT 1 FROM seals), NULL::text, NULL::text, NULL::bigint, NULL::bigint, \
@@ -352,7 +403,15 @@ const UNDER_LOCK_SQL: &str = "\
     UNION ALL \
     SELECT 'r', NULL, NULL, NULL, NULL, NULL, NULL, NULL, request_id, stream_id, first_version, \
            last_version, first_position, last_position \
-      FROM requests WHERE request_id = ANY($2)";
+      FROM requests WHERE request_id = ANY($2) \
+    UNION ALL \
+    (SELECT 'x', position, hash, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+           NULL \
+      FROM events WHERE position > $3 ORDER BY position LIMIT $4)";
+
+/// The most events of other servers a batch brings its Merkle frontier up
+/// over; further behind, it reads the tree's stored right edge.
+const CATCH_UP: i64 = 1_000;
 
 /// A seal from a row's columns `at..at+3` (position, key id, signature).
 fn seal_at(row: &PgRow, at: usize) -> Result<Option<Seal>, sqlx::Error> {
@@ -432,6 +491,9 @@ fn by_version<E>(mut events: Vec<E>, version: impl Fn(&E) -> u64) -> Vec<E> {
 #[derive(Clone, Debug)]
 pub(crate) struct Postgres {
     pub(crate) pool: PgPool,
+    /// This process's name in its announcements of the streams it wrote,
+    /// random at each start.
+    origin: Arc<str>,
 }
 
 /// How long a pooled connection may sit idle and still be used unchecked.
@@ -486,20 +548,30 @@ impl Postgres {
             // The server role finds the schema migrated by its owner.
             super::roles::migrate_postgres(&super::roles::postgres_migrator(), &pool).await?;
         }
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            origin: Uuid::now_v7().simple().to_string().into(),
+        })
     }
 
     /// Tells every process following this database of this process's new
-    /// head after its commits: the newest position only, off the writer's
-    /// path, at most one NOTIFY per [`ANNOUNCE_EVERY`].
-    pub(crate) fn spawn_announcer(&self, mut committed: watch::Receiver<u64>) {
+    /// head after its commits, and of the streams it wrote: off the
+    /// writer's path, at most one announcement per [`ANNOUNCE_EVERY`].
+    pub(crate) fn spawn_announcer(
+        &self,
+        mut committed: watch::Receiver<u64>,
+        written: Arc<Written>,
+    ) {
         let pool = self.pool.clone();
+        let origin = self.origin.clone();
         tokio::spawn(async move {
             while committed.changed().await.is_ok() {
                 let position = *committed.borrow_and_update();
-                if let Err(err) = sqlx::query("SELECT pg_notify($1, $2)")
+                if let Err(err) = sqlx::query("SELECT pg_notify($1, $2), pg_notify($3, $4)")
                     .bind(CHANNEL)
                     .bind(position.to_string())
+                    .bind(STREAMS_CHANNEL)
+                    .bind(written.take(&origin))
                     .execute(&pool)
                     .await
                 {
@@ -514,20 +586,40 @@ impl Postgres {
 
     /// Follows NOTIFY from every process writing to this database and moves
     /// `head` forward. Reconnects after a lost connection.
+    ///
+    /// Streams other processes wrote go to `elsewhere`, one line each (a
+    /// line `*` for every stream: more than a notification holds, or
+    /// notifications missed while the connection was lost).
     pub(crate) fn spawn_listener(
         &self,
         head: Arc<watch::Sender<u64>>,
         notices: tokio::sync::broadcast::Sender<Arc<str>>,
+        elsewhere: tokio::sync::broadcast::Sender<Arc<str>>,
     ) -> tokio::task::AbortHandle {
         let pool = self.pool.clone();
+        let origin = self.origin.clone();
         tokio::spawn(async move {
+            let mut first = true;
             loop {
                 match PgListener::connect_with(&pool).await {
                     Ok(mut listener) => {
-                        if listener.listen_all([CHANNEL, VIEWS_CHANNEL]).await.is_ok() {
+                        if listener
+                            .listen_all([CHANNEL, VIEWS_CHANNEL, STREAMS_CHANNEL])
+                            .await
+                            .is_ok()
+                        {
+                            if !std::mem::take(&mut first) {
+                                let _ = elsewhere.send(Arc::from("*"));
+                            }
                             while let Ok(n) = listener.recv().await {
                                 if n.channel() == VIEWS_CHANNEL {
                                     let _ = notices.send(Arc::from(n.payload()));
+                                } else if n.channel() == STREAMS_CHANNEL {
+                                    if let Some((from, streams)) = n.payload().split_once('\n')
+                                        && from != &*origin
+                                    {
+                                        let _ = elsewhere.send(Arc::from(streams));
+                                    }
                                 } else if let Ok(position) = n.payload().parse::<u64>() {
                                     head.send_if_modified(|known| {
                                         let moved = position > *known;
@@ -567,9 +659,14 @@ impl Postgres {
             .filter_map(|a| a.request_id.as_deref())
             .collect();
         // Everything the batch needs in one round trip under the lock.
+        let known_size = ledger.frontier_size();
+        let mut after_known = Vec::new();
         for row in sqlx::query(UNDER_LOCK_SQL)
             .bind(&stream_ids)
             .bind(&request_ids)
+            // No frontier known: no event hashes wanted.
+            .bind(known_size.map_or(i64::MAX, |size| size as i64))
+            .bind(CATCH_UP)
             .fetch_all(&mut *tx)
             .await?
         {
@@ -583,6 +680,10 @@ impl Postgres {
                         any: row.try_get(7)?,
                     };
                 }
+                "x" => after_known.push((
+                    row.try_get::<i64, _>(1)? as u64,
+                    hash32(row.try_get::<&[u8], _>(2)?),
+                )),
                 "s" => {
                     ctx.streams.insert(
                         row.try_get(8)?,
@@ -596,7 +697,10 @@ impl Postgres {
             }
         }
         ledger.check_head(ctx.head_position, &ctx.head_hash, &ctx.head_seal)?;
-        let base = match ledger.frontier_at(ctx.head_position) {
+        let base = match ledger
+            .frontier_at(ctx.head_position)
+            .or_else(|| ledger.frontier_over(ctx.head_position, &mut after_known))
+        {
             Some(frontier) => frontier,
             None => {
                 let indexes = frontier_indexes(ctx.head_position);

@@ -392,6 +392,34 @@ impl Ledger {
         self.frontier.as_ref().filter(|f| f.size() == size).cloned()
     }
 
+    /// The size of the tree whose right edge this writer knows, if any.
+    pub fn frontier_size(&self) -> Option<u64> {
+        self.frontier.as_ref().map(super::merkle::Frontier::size)
+    }
+
+    /// The right edge at `size`, brought up from the one known by the
+    /// chain hashes of the events after it (`after`: position and hash, as
+    /// read): `None` unless they are every event up to `size`.
+    pub fn frontier_over(
+        &self,
+        size: u64,
+        after: &mut [(u64, [u8; 32])],
+    ) -> Option<super::merkle::Frontier> {
+        let mut frontier = self.frontier.clone()?;
+        after.sort_unstable_by_key(|(position, _)| *position);
+        let contiguous = after
+            .iter()
+            .zip(frontier.size() + 1..)
+            .all(|((position, _), expected)| *position == expected);
+        if !contiguous || frontier.size() + after.len() as u64 != size {
+            return None;
+        }
+        for (_, hash) in after.iter() {
+            frontier.push(hash);
+        }
+        Some(frontier)
+    }
+
     /// The tree rows and the seal of a batch of `rows` written on top of
     /// `base`, and the right edge after it.
     pub fn beside(
@@ -449,5 +477,39 @@ impl Ledger {
              something wrote to the database without it. Appends are stopped; \
              run `jejak audit verify` and look at what was written"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::merkle::Frontier;
+    use super::*;
+
+    fn tree_of(hashes: &[[u8; 32]]) -> Frontier {
+        let mut frontier = Frontier::default();
+        for hash in hashes {
+            frontier.push(hash);
+        }
+        frontier
+    }
+
+    #[test]
+    fn a_known_frontier_is_brought_up_by_the_events_after_it_and_only_by_all_of_them() {
+        let hashes: Vec<[u8; 32]> = (0..37u8).map(|i| [i; 32]).collect();
+        let mut ledger = Ledger::new(None);
+        ledger.frontier = Some(tree_of(&hashes[..20]));
+        // As read: in any order.
+        let mut after: Vec<(u64, [u8; 32])> = (21..=37)
+            .rev()
+            .map(|position| (position, hashes[position as usize - 1]))
+            .collect();
+        assert_eq!(ledger.frontier_over(37, &mut after), Some(tree_of(&hashes)));
+        // A hole, a short read, another head: read the stored edge instead.
+        let mut holed = after.clone();
+        holed.remove(5);
+        assert_eq!(ledger.frontier_over(37, &mut holed), None);
+        assert_eq!(ledger.frontier_over(36, &mut after), None);
+        assert_eq!(ledger.frontier_over(38, &mut after), None);
+        assert_eq!(Ledger::new(None).frontier_over(37, &mut after), None);
     }
 }

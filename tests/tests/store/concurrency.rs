@@ -29,7 +29,45 @@ async fn two_processes_on_one_postgres_database_keep_one_total_order() {
     };
     let first = db.open().await;
     let second = db.open().await;
-    hammer(&[first.clone(), second], &first).await;
+    hammer(&[first.clone(), second.clone()], &first).await;
+    // Each brought its Merkle frontier up over the other's events (ADR
+    // 0041): the tree they stored is the one the events make.
+    let report = second.verify(1, None, None).await.unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    let head = report.to;
+    assert_eq!(
+        report.tree_root,
+        Some(first.tree_root(head).await.unwrap()),
+        "the stored tree's root is the events' root"
+    );
+    db.cleanup().await;
+}
+
+/// A process hears which streams the others wrote (to drop what it kept
+/// of them), and never its own (ADR 0041).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_hears_the_streams_others_wrote_and_not_its_own() {
+    let Some(db) = TestDb::postgres("streams_written_elsewhere").await else {
+        return;
+    };
+    let first = db.open().await;
+    let second = db.open().await;
+    let mut heard = first.written_elsewhere();
+    first
+        .append(events("mine", ExpectedVersion::NoStream, 1))
+        .await
+        .unwrap();
+    second
+        .append(events("theirs", ExpectedVersion::NoStream, 2))
+        .await
+        .unwrap();
+    let lines = tokio::time::timeout(std::time::Duration::from_secs(10), heard.recv())
+        .await
+        .expect("the other process's streams are announced")
+        .unwrap();
+    let streams: Vec<&str> = lines.lines().collect();
+    assert!(streams.iter().any(|s| s.ends_with("theirs")), "{streams:?}");
+    assert!(!streams.iter().any(|s| s.ends_with("mine")), "{streams:?}");
     db.cleanup().await;
 }
 

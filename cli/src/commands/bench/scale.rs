@@ -366,6 +366,52 @@ struct Mixed {
     turns: Vec<f64>,
     /// PostgreSQL transactions committed per event appended.
     transactions_per_event: Option<f64>,
+    /// The whole machine's CPU (every process: servers, database, this
+    /// bench) per operation, in ms, and how busy its cores were.
+    cpu_ms_per_op: f64,
+    busy: f64,
+    /// Of that, the servers' processes and the database's.
+    servers_ms_per_op: f64,
+    database_ms_per_op: f64,
+}
+
+/// CPU seconds the servers `pids` have spent.
+fn servers_cpu(pids: &[u32]) -> f64 {
+    pids.iter().map(|&pid| cpu_seconds(pid)).sum()
+}
+
+/// CPU seconds PostgreSQL's processes on this machine have spent (0 where
+/// none runs here, or on SQLite).
+fn database_cpu() -> f64 {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .map(cpu_seconds)
+        .sum()
+}
+
+/// The whole machine's CPU seconds so far, busy and in all (`/proc/stat`:
+/// idle and waiting for the disk count as not busy).
+fn machine_cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let all: f64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0);
+    // USER_HZ, 100 on Linux.
+    ((all - idle) / 100.0, all / 100.0)
 }
 
 /// Committed transactions of the PostgreSQL database at `url` so far,
@@ -387,7 +433,13 @@ async fn pg_counts(url: &str) -> anyhow::Result<Option<(i64, i64)>> {
 
 /// [`CLIENTS`] clients, spread over `servers`, for `seconds` turns of one
 /// second: writes of the command mix beside the reads.
-async fn mixed(log: &Log, servers: &[Clients], seconds: u64, tag: &str) -> anyhow::Result<Mixed> {
+async fn mixed(
+    log: &Log,
+    servers: &[Clients],
+    pids: &[u32],
+    seconds: u64,
+    tag: &str,
+) -> anyhow::Result<Mixed> {
     let mut reads = Vec::new();
     let mut callers = Vec::new();
     for clients in servers {
@@ -398,6 +450,7 @@ async fn mixed(log: &Log, servers: &[Clients], seconds: u64, tag: &str) -> anyho
         });
     }
     let before = pg_counts(&log.url).await?;
+    let cpu_before = (machine_cpu(), servers_cpu(pids), database_cpu());
     let (mut ops, mut writes, mut elapsed, mut turns) = (0u64, 0u64, Duration::ZERO, Vec::new());
     for round in 0..seconds.max(1) {
         let started = Instant::now();
@@ -438,6 +491,12 @@ async fn mixed(log: &Log, servers: &[Clients], seconds: u64, tag: &str) -> anyho
         elapsed += took;
         turns.push(turn_ops as f64 / took.as_secs_f64());
     }
+    let cpu_after = (machine_cpu(), servers_cpu(pids), database_cpu());
+    let (busy, all) = (
+        cpu_after.0.0 - cpu_before.0.0,
+        cpu_after.0.1 - cpu_before.0.1,
+    );
+    let per_op = |seconds: f64| seconds * 1000.0 / ops.max(1) as f64;
     let transactions_per_event = match (before, pg_counts(&log.url).await?) {
         (Some((xacts, head)), Some((xacts_after, head_after))) if head_after > head => {
             Some((xacts_after - xacts) as f64 / (head_after - head) as f64)
@@ -449,6 +508,10 @@ async fn mixed(log: &Log, servers: &[Clients], seconds: u64, tag: &str) -> anyho
         writes_per_second: writes as f64 / elapsed.as_secs_f64(),
         turns,
         transactions_per_event,
+        cpu_ms_per_op: per_op(busy),
+        servers_ms_per_op: per_op(cpu_after.1 - cpu_before.1),
+        database_ms_per_op: per_op(cpu_after.2 - cpu_before.2),
+        busy: if all > 0.0 { busy / all } else { 0.0 },
     })
 }
 
@@ -491,7 +554,14 @@ async fn one_log(
     let (served, clients, restart, restart_cpu) = start(log, &log.dir, secret, keys).await?;
     let reads = Reads::new(&clients).await?;
     let latencies = time_reads(&reads).await?;
-    let mixed = mixed(log, std::slice::from_ref(&clients), seconds, "mixed-one").await?;
+    let mixed = mixed(
+        log,
+        std::slice::from_ref(&clients),
+        &[served.pid()],
+        seconds,
+        "mixed-one",
+    )
+    .await?;
     Ok((
         Served1 {
             events: log.events,
@@ -733,6 +803,25 @@ pub async fn measure(
                 true,
             );
         }
+        for (servers, mixed, baseline) in [
+            ("one server", &big.mixed, None),
+            ("three servers", &many.mixed, Some(big.mixed.cpu_ms_per_op)),
+        ] {
+            run.add(
+                &format!("mixed load, {b} events, {servers}: the machine's CPU per operation"),
+                mixed.cpu_ms_per_op,
+                "ms",
+                None,
+                baseline,
+                format!(
+                    "reference ({:.0} % of the cores busy; servers {:.2} ms, database {:.2} ms)",
+                    mixed.busy * 100.0,
+                    mixed.servers_ms_per_op,
+                    mixed.database_ms_per_op
+                ),
+                true,
+            );
+        }
         for (name, took) in [
             ("takeover after the leader hangs (SIGSTOP)", many.after_stop),
             (
@@ -791,7 +880,8 @@ async fn three_servers(
     for clients in &servers {
         clients.statuses().await?;
     }
-    let mixed = mixed(log, &servers, seconds, "mixed-three").await?;
+    let pids: Vec<u32> = processes.iter().map(Served::pid).collect();
+    let mixed = mixed(log, &servers, &pids, seconds, "mixed-three").await?;
     // The leader hangs: another takes over.
     let first = leader(&servers).await?;
     signal(processes[first].pid(), rustix::process::Signal::STOP)?;
