@@ -266,11 +266,8 @@ impl Db {
             .collect();
         let counts: Vec<(&(&str, String, String), &i64)> = counts.iter().collect();
         macro_rules! commit {
-            ($db:ty, $pool:expr, $prelude:expr, $checkpoint:expr $(, $tx:ident => $fence:block)?) => {{
-                let mut tx = $pool.begin().await?;
-                if let Some(prelude) = $prelude {
-                    sqlx::query(prelude).execute(&mut *tx).await?;
-                }
+            ($db:ty, $pool:expr, $begin:expr, $checkpoint:expr $(, $tx:ident => $fence:block)?) => {{
+                let mut tx = $pool.begin_with($begin).await?;
                 $({
                     let $tx = &mut *tx;
                     $fence
@@ -386,7 +383,8 @@ impl Db {
             Self::Postgres(pool) => commit!(
                 sqlx::Postgres,
                 pool,
-                Some("SET LOCAL synchronous_commit = off"),
+                // The setting rides in the BEGIN's round trip (ADR 0041).
+                "BEGIN; SET LOCAL synchronous_commit = off",
                 if announce {
                     ANNOUNCED_CHECKPOINT.as_str()
                 } else {

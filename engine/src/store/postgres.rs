@@ -409,6 +409,10 @@ const UNDER_LOCK_SQL: &str = "\
            NULL \
       FROM events WHERE position > $3 ORDER BY position LIMIT $4)";
 
+/// A transaction that holds the append lock from its first round trip.
+static LOCKED_BEGIN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK})"));
+
 /// The most events of other servers a batch brings its Merkle frontier up
 /// over; further behind, it reads the tree's stored right edge.
 const CATCH_UP: i64 = 1_000;
@@ -645,11 +649,9 @@ impl Postgres {
         batch: &'a [PreparedAppend],
         ledger: &Ledger,
     ) -> Result<(Plan<'a>, Frontier), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(APPEND_LOCK)
-            .execute(&mut *tx)
-            .await?;
+        // The lock rides in the BEGIN's round trip (ADR 0041); the head is
+        // read by the next statement, which begins after it is held.
+        let mut tx = self.pool.begin_with(LOCKED_BEGIN.as_str()).await?;
         let mut ctx = BatchContext::default();
         let mut stream_ids: Vec<&str> = batch.iter().map(|a| a.stream_id.as_str()).collect();
         stream_ids.sort_unstable();
