@@ -267,7 +267,7 @@ impl Db {
         let counts: Vec<(&(&str, String, String), &i64)> = counts.iter().collect();
         macro_rules! commit {
             ($db:ty, $pool:expr, $begin:expr, $checkpoint:expr $(, $tx:ident => $fence:block)?) => {{
-                let mut tx = $pool.begin_with($begin).await?;
+                let mut tx = jejak_engine::store::Begun::begin($pool, $begin).await?;
                 $({
                     let $tx = &mut *tx;
                     $fence

@@ -670,6 +670,7 @@ impl Runner {
         // announcement is what tells, and asking first was two statements
         // per read on every standby (ADR 0041).
         let mut ask = self.announced(name) == 0;
+        let mut asked_before_giving_up = false;
         loop {
             let heard = self.heard.notified();
             tokio::pin!(heard);
@@ -707,6 +708,12 @@ impl Runner {
                 () = &mut heard, if standby => {}
                 () = tokio::time::sleep(self.config.poll), if standby => { ask = true; }
                 () = tokio::time::sleep_until(deadline) => {
+                    // A lost announcement must not make a standby give up
+                    // without asking the database once.
+                    if standby && !std::mem::replace(&mut asked_before_giving_up, true) {
+                        ask = true;
+                        continue;
+                    }
                     return Err(WaitError::Timeout {
                         view: name.to_owned(),
                         wanted: position,

@@ -108,7 +108,7 @@ pub use outbox::{
     Claim, ContactRow, MessageStatus, NewMessage, OutboxFilter, OutboxRow, OutboxSummary, Settle,
 };
 pub use portal::{GrantRow, SessionRow};
-pub use postgres::VIEWS_CHANNEL;
+pub use postgres::{Begun, VIEWS_CHANNEL};
 pub use sqlite::views_file;
 pub use sqlite_writer::blocking;
 

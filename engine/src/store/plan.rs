@@ -159,8 +159,9 @@ impl Known {
         self.streams.clear();
     }
 
-    /// A guess found the log not as known: another process appends, and
-    /// the next batches read the log under the lock without guessing first.
+    /// A guess found the log not as known (another process appends, or a
+    /// request id was used before): the next batches read the log under
+    /// the lock without guessing first, for a while.
     pub fn guess_missed(&mut self) {
         self.forget();
         self.no_guess_until = Some(std::time::Instant::now() + NO_GUESS_AFTER_A_MISS);

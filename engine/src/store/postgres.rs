@@ -409,6 +409,73 @@ const UNDER_LOCK_SQL: &str = "\
            NULL \
       FROM events WHERE position > $3 ORDER BY position LIMIT $4)";
 
+/// A transaction begun by a statement of our own: a `BEGIN` and what rides
+/// in its round trip (the append lock, a setting; ADR 0041). sqlx's own
+/// transaction rolls back only after its BEGIN succeeded: a statement that
+/// failed in the same round trip (a lock wait past `lock_timeout`), or a
+/// future dropped meanwhile, would return the connection to the pool
+/// inside the transaction, holding what it took. This one closes its
+/// connection (which ends the transaction on the server) unless it was
+/// committed or rolled back.
+#[derive(Debug)]
+pub struct Begun {
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    open: bool,
+}
+
+impl Begun {
+    /// Runs `statement` (which must begin the transaction) on a connection
+    /// of `pool`.
+    ///
+    /// # Errors
+    /// The database's; the connection is then closed.
+    pub async fn begin(pool: &PgPool, statement: &'static str) -> Result<Self, sqlx::Error> {
+        let mut begun = Self {
+            conn: pool.acquire().await?,
+            open: true,
+        };
+        sqlx::Executor::execute(&mut *begun.conn, statement).await?;
+        Ok(begun)
+    }
+
+    /// # Errors
+    /// The database's; the connection is then closed.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        sqlx::Executor::execute(&mut *self.conn, "COMMIT").await?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// # Errors
+    /// The database's; the connection is then closed.
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        sqlx::Executor::execute(&mut *self.conn, "ROLLBACK").await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Begun {
+    type Target = sqlx::PgConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Begun {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
+impl Drop for Begun {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
 /// A transaction that holds the append lock from its first round trip.
 static LOCKED_BEGIN: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK})"));
@@ -580,6 +647,8 @@ impl Postgres {
                     .await
                 {
                     tracing::debug!(error = %err, "cannot announce the new head; followers will poll");
+                    // The streams it named are told as "all" next time.
+                    written.add(["*"]);
                 }
                 // At most one NOTIFY per ANNOUNCE_EVERY: under load the
                 // commits in between are announced together.
@@ -615,7 +684,19 @@ impl Postgres {
                             if !std::mem::take(&mut first) {
                                 let _ = elsewhere.send(Arc::from("*"));
                             }
-                            while let Ok(n) = listener.recv().await {
+                            // `try_recv` tells of a lost connection (`None`),
+                            // which `recv` would mend in silence: the
+                            // notifications sent meanwhile are lost, and every
+                            // state kept may be stale.
+                            loop {
+                                let n = match listener.try_recv().await {
+                                    Ok(Some(n)) => n,
+                                    Ok(None) => {
+                                        let _ = elsewhere.send(Arc::from("*"));
+                                        continue;
+                                    }
+                                    Err(_) => break,
+                                };
                                 if n.channel() == VIEWS_CHANNEL {
                                     let _ = notices.send(Arc::from(n.payload()));
                                 } else if n.channel() == STREAMS_CHANNEL {
@@ -651,7 +732,7 @@ impl Postgres {
     ) -> Result<(Plan<'a>, Frontier), StoreError> {
         // The lock rides in the BEGIN's round trip (ADR 0041); the head is
         // read by the next statement, which begins after it is held.
-        let mut tx = self.pool.begin_with(LOCKED_BEGIN.as_str()).await?;
+        let mut tx = Begun::begin(&self.pool, LOCKED_BEGIN.as_str()).await?;
         let mut ctx = BatchContext::default();
         let mut stream_ids: Vec<&str> = batch.iter().map(|a| a.stream_id.as_str()).collect();
         stream_ids.sort_unstable();

@@ -208,3 +208,74 @@ async fn follow(store: EventStore, mut target: watch::Receiver<Option<u64>>) -> 
         }
     }
 }
+
+/// A batch whose wait for the append lock fails (here: cancelled by the
+/// database; in production `lock_timeout` behind a stuck holder) is not
+/// written, and leaves no connection inside its transaction in the pool:
+/// every later append and read succeeds (ADR 0041).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_wait_for_the_append_lock_leaves_no_broken_connection() {
+    use sqlx::Connection as _;
+    let Some(db) = TestDb::postgres("failed_wait_for_the_append_lock").await else {
+        return;
+    };
+    let store = db.open().await;
+    store
+        .append(events("before", ExpectedVersion::NoStream, 1))
+        .await
+        .unwrap();
+    // Another session holds the append lock ("jejaklog").
+    let mut holder = sqlx::PgConnection::connect(db.url()).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(x'6a656a616b6c6f67'::bigint)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .append(events("refused", ExpectedVersion::NoStream, 1))
+                .await
+        }
+    });
+    // The batch waits for the lock; the database cancels that wait.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let cancelled: Option<bool> = sqlx::query_scalar(
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+             WHERE wait_event_type = 'Lock' AND query LIKE 'BEGIN; SELECT pg_advisory_xact_lock%'",
+        )
+        .fetch_optional(&mut holder)
+        .await
+        .unwrap();
+        if cancelled == Some(true) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch never waited for the lock"
+        );
+        tokio::task::yield_now().await;
+    }
+    let refused = waiting.await.unwrap();
+    assert!(refused.is_err(), "{refused:?}");
+    sqlx::query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    // Many more appends and reads than the pool has connections.
+    for i in 0..20 {
+        store
+            .append(events(&format!("after{i}"), ExpectedVersion::NoStream, 1))
+            .await
+            .unwrap_or_else(|e| panic!("append {i} after the failed wait: {e}"));
+        store
+            .read_all(0, 10)
+            .await
+            .unwrap_or_else(|e| panic!("read {i} after the failed wait: {e}"));
+    }
+    let events = store.read_all(0, 100).await.unwrap();
+    assert_eq!(events.len(), 21, "the refused batch wrote nothing");
+    assert!(store.verify(1, None, None).await.unwrap().is_intact());
+    db.cleanup().await;
+}
