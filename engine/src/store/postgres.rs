@@ -782,7 +782,7 @@ impl Postgres {
         ledger.check_head(ctx.head_position, &ctx.head_hash, &ctx.head_seal)?;
         let base = match ledger
             .frontier_at(ctx.head_position)
-            .or_else(|| ledger.frontier_over(ctx.head_position, &mut after_known))
+            .or_else(|| ledger.frontier_over(ctx.head_position, &ctx.head_hash, &mut after_known))
         {
             Some(frontier) => frontier,
             None => {

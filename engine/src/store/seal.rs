@@ -397,12 +397,14 @@ impl Ledger {
         self.frontier.as_ref().map(super::merkle::Frontier::size)
     }
 
-    /// The right edge at `size`, brought up from the one known by the
-    /// chain hashes of the events after it (`after`: position and hash, as
-    /// read): `None` unless they are every event up to `size`.
+    /// The right edge at `size`, whose newest event's chain hash is
+    /// `head_hash`, brought up from the one known by the chain hashes of
+    /// the events after it (`after`: position and hash, as read): `None`
+    /// unless they are every event up to `size` and end at the head.
     pub fn frontier_over(
         &self,
         size: u64,
+        head_hash: &[u8; 32],
         after: &mut [(u64, [u8; 32])],
     ) -> Option<super::merkle::Frontier> {
         let mut frontier = self.frontier.clone()?;
@@ -411,7 +413,10 @@ impl Ledger {
             .iter()
             .zip(frontier.size() + 1..)
             .all(|((position, _), expected)| *position == expected);
-        if !contiguous || frontier.size() + after.len() as u64 != size {
+        if !contiguous
+            || frontier.size() + after.len() as u64 != size
+            || after.last().is_some_and(|(_, hash)| hash != head_hash)
+        {
             return None;
         }
         for (_, hash) in after.iter() {
@@ -503,13 +508,18 @@ mod tests {
             .rev()
             .map(|position| (position, hashes[position as usize - 1]))
             .collect();
-        assert_eq!(ledger.frontier_over(37, &mut after), Some(tree_of(&hashes)));
+        let head = hashes[36];
+        assert_eq!(
+            ledger.frontier_over(37, &head, &mut after),
+            Some(tree_of(&hashes))
+        );
         // A hole, a short read, another head: read the stored edge instead.
         let mut holed = after.clone();
         holed.remove(5);
-        assert_eq!(ledger.frontier_over(37, &mut holed), None);
-        assert_eq!(ledger.frontier_over(36, &mut after), None);
-        assert_eq!(ledger.frontier_over(38, &mut after), None);
-        assert_eq!(Ledger::new(None).frontier_over(37, &mut after), None);
+        assert_eq!(ledger.frontier_over(37, &head, &mut holed), None);
+        assert_eq!(ledger.frontier_over(36, &head, &mut after), None);
+        assert_eq!(ledger.frontier_over(38, &head, &mut after), None);
+        assert_eq!(ledger.frontier_over(37, &[9; 32], &mut after), None);
+        assert_eq!(Ledger::new(None).frontier_over(37, &head, &mut after), None);
     }
 }

@@ -381,7 +381,8 @@ fn servers_cpu(pids: &[u32]) -> f64 {
 }
 
 /// CPU seconds PostgreSQL's processes on this machine have spent (0 where
-/// none runs here, or on SQLite).
+/// none runs here, or on SQLite). A backend that exits between two
+/// readings takes its seconds with it: the difference is a lower bound.
 fn database_cpu() -> f64 {
     std::fs::read_dir("/proc")
         .into_iter()
