@@ -375,44 +375,61 @@ struct Mixed {
     database_ms_per_op: f64,
 }
 
-/// CPU seconds the servers `pids` have spent.
-fn servers_cpu(pids: &[u32]) -> f64 {
-    pids.iter().map(|&pid| cpu_seconds(pid)).sum()
+/// CPU seconds spent so far (`/proc`): the whole machine's, busy and in
+/// all (idle and waiting for the disk count as not busy), the servers'
+/// processes' and PostgreSQL's on this machine (0 where none runs here, or
+/// on SQLite; a backend that exits between two readings takes its seconds
+/// with it, so its difference is a lower bound).
+#[derive(Clone, Copy)]
+struct CpuSeconds {
+    busy: f64,
+    all: f64,
+    servers: f64,
+    database: f64,
 }
 
-/// CPU seconds PostgreSQL's processes on this machine have spent (0 where
-/// none runs here, or on SQLite). A backend that exits between two
-/// readings takes its seconds with it: the difference is a lower bound.
-fn database_cpu() -> f64 {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|comm| comm.trim() == "postgres")
-        })
-        .map(cpu_seconds)
-        .sum()
-}
+impl CpuSeconds {
+    fn now(pids: &[u32]) -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let ticks: Vec<f64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        let all: f64 = ticks.iter().take(8).sum();
+        let idle = ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0);
+        let database = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim() == "postgres")
+            })
+            .map(cpu_seconds)
+            .sum();
+        Self {
+            // USER_HZ, 100 on Linux.
+            busy: (all - idle) / 100.0,
+            all: all / 100.0,
+            servers: pids.iter().map(|&pid| cpu_seconds(pid)).sum(),
+            database,
+        }
+    }
 
-/// The whole machine's CPU seconds so far, busy and in all (`/proc/stat`:
-/// idle and waiting for the disk count as not busy).
-fn machine_cpu() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<f64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|t| t.parse().ok())
-        .collect();
-    let all: f64 = ticks.iter().take(8).sum();
-    let idle = ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0);
-    // USER_HZ, 100 on Linux.
-    ((all - idle) / 100.0, all / 100.0)
+    /// What was spent since `earlier`.
+    fn since(self, earlier: Self) -> Self {
+        Self {
+            busy: self.busy - earlier.busy,
+            all: self.all - earlier.all,
+            servers: self.servers - earlier.servers,
+            database: self.database - earlier.database,
+        }
+    }
 }
 
 /// Committed transactions of the PostgreSQL database at `url` so far,
@@ -451,7 +468,7 @@ async fn mixed(
         });
     }
     let before = pg_counts(&log.url).await?;
-    let cpu_before = (machine_cpu(), servers_cpu(pids), database_cpu());
+    let cpu_before = CpuSeconds::now(pids);
     let (mut ops, mut writes, mut elapsed, mut turns) = (0u64, 0u64, Duration::ZERO, Vec::new());
     for round in 0..seconds.max(1) {
         let started = Instant::now();
@@ -492,11 +509,7 @@ async fn mixed(
         elapsed += took;
         turns.push(turn_ops as f64 / took.as_secs_f64());
     }
-    let cpu_after = (machine_cpu(), servers_cpu(pids), database_cpu());
-    let (busy, all) = (
-        cpu_after.0.0 - cpu_before.0.0,
-        cpu_after.0.1 - cpu_before.0.1,
-    );
+    let cpu = CpuSeconds::now(pids).since(cpu_before);
     let per_op = |seconds: f64| seconds * 1000.0 / ops.max(1) as f64;
     let transactions_per_event = match (before, pg_counts(&log.url).await?) {
         (Some((xacts, head)), Some((xacts_after, head_after))) if head_after > head => {
@@ -509,10 +522,14 @@ async fn mixed(
         writes_per_second: writes as f64 / elapsed.as_secs_f64(),
         turns,
         transactions_per_event,
-        cpu_ms_per_op: per_op(busy),
-        servers_ms_per_op: per_op(cpu_after.1 - cpu_before.1),
-        database_ms_per_op: per_op(cpu_after.2 - cpu_before.2),
-        busy: if all > 0.0 { busy / all } else { 0.0 },
+        cpu_ms_per_op: per_op(cpu.busy),
+        servers_ms_per_op: per_op(cpu.servers),
+        database_ms_per_op: per_op(cpu.database),
+        busy: if cpu.all > 0.0 {
+            cpu.busy / cpu.all
+        } else {
+            0.0
+        },
     })
 }
 
