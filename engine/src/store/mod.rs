@@ -627,7 +627,9 @@ impl EventStore {
         let (head_tx, _) = watch::channel(head_position);
         let head = Arc::new(head_tx);
         let ledger = Ledger::new(config.seal_key.clone());
-        let writer = (!config.read_only).then(|| {
+        let writer = if config.read_only {
+            None
+        } else {
             let (tx, rx) = mpsc::channel(config.max_batch_appends * 4);
             // On PostgreSQL other processes hear of each commit.
             let announce = match &backend {
@@ -639,20 +641,22 @@ impl EventStore {
                 }
                 Backend::Sqlite(_) => None,
             };
-            tokio::spawn(
-                run_writer(
-                    backend.clone(),
-                    rx,
-                    head.clone(),
-                    announce,
-                    known,
-                    ledger,
-                    config.max_batch_appends,
-                )
-                .instrument(tracing::info_span!("log_writer")),
-            );
-            tx
-        });
+            let writer = run_writer(
+                backend.clone(),
+                rx,
+                head.clone(),
+                announce,
+                known,
+                ledger,
+                config.max_batch_appends,
+            )
+            .instrument(tracing::info_span!("log_writer"));
+            match &backend {
+                Backend::Sqlite(_) => spawn_appender(writer)?,
+                Backend::Postgres(_) => drop(tokio::spawn(writer)),
+            }
+            Some(tx)
+        };
         let (notices, _) = broadcast::channel(NOTICES);
         let (elsewhere, _) = broadcast::channel(NOTICES);
         let listener = match &backend {
@@ -1190,6 +1194,22 @@ impl EventStore {
         events.retain(|e| e.occurred_at() <= at);
         Ok(events)
     }
+}
+
+/// Runs the SQLite log's writer on a thread of its own, with a runtime of
+/// its own that has only this task: its batches block on the disk inline
+/// (see [`sqlite_writer::blocking`]) instead of handing the worker's core to
+/// another thread at every batch, and an append wakes one parked thread
+/// (ADR 0042). The thread ends when the last [`EventStore`] clone is gone.
+fn spawn_appender(writer: impl Future<Output = ()> + Send + 'static) -> Result<(), StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| StoreError::Unavailable(format!("the log's writer did not start: {e}")))?;
+    std::thread::Builder::new()
+        .name("jejak-appender".into())
+        .spawn(move || runtime.block_on(writer))
+        .map_err(|e| StoreError::Unavailable(format!("the log's writer did not start: {e}")))?;
+    Ok(())
 }
 
 async fn run_writer(
