@@ -1202,13 +1202,15 @@ impl EventStore {
 /// another thread at every batch, and an append wakes one parked thread
 /// (ADR 0042). The thread ends when the last [`EventStore`] clone is gone.
 fn spawn_appender(writer: impl Future<Output = ()> + Send + 'static) -> Result<(), StoreError> {
+    let failed =
+        |e: std::io::Error| StoreError::Unavailable(format!("the log's writer did not start: {e}"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
-        .map_err(|e| StoreError::Unavailable(format!("the log's writer did not start: {e}")))?;
+        .map_err(failed)?;
     std::thread::Builder::new()
         .name("jejak-appender".into())
         .spawn(move || runtime.block_on(writer))
-        .map_err(|e| StoreError::Unavailable(format!("the log's writer did not start: {e}")))?;
+        .map_err(failed)?;
     Ok(())
 }
 
