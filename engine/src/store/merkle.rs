@@ -3,12 +3,15 @@
 //! Leaf `i` (0-based) is the event at position `i + 1`; its leaf hash is
 //! `SHA-256(0x00 ‖ the event's 32-byte chain hash)`, an interior node
 //! `SHA-256(0x01 ‖ left ‖ right)` (RFC 9162 §2.1). The store keeps the hash
-//! of every complete subtree in `tree_hashes`, at the index the Go checksum
-//! database's `tlog` gives it (Crosby and Wallach's order: about two hashes
-//! per event, written in the append's transaction), so that any root,
-//! inclusion proof or consistency proof reads O(log n) rows. The maths of
-//! indexes and proofs is cloudflare's `tlog_tiles`, a port of that `tlog`;
-//! the storage is ours.
+//! of every complete subtree of 16 leaves or more in `tree_hashes`, at the
+//! index the Go checksum database's `tlog` gives it (Crosby and Wallach's
+//! order: about one hash per eight events, written in the append's
+//! transaction); the hash of a smaller subtree is computed when asked for
+//! from the chain hashes of its at most 8 events, as `tlog`'s tiles do
+//! (ADR 0043). So most appends write no tree row, and any root, inclusion
+//! proof or consistency proof reads O(log n) rows and a few events. The
+//! maths of indexes and proofs is cloudflare's `tlog_tiles`, a port of that
+//! `tlog`; the storage is ours.
 //!
 //! The writer keeps the tree's right edge ([`Frontier`]) in memory: the
 //! roots of the perfect subtrees a tree of `n` leaves splits into. A new
@@ -36,6 +39,12 @@ pub fn node_hash(left: &TreeHash, right: &TreeHash) -> TreeHash {
 /// The root of the empty tree: SHA-256 of nothing.
 pub const EMPTY_ROOT: TreeHash = tlog_tiles::EMPTY_HASH.0;
 
+/// The lowest level whose subtrees' hashes are stored: a subtree below it
+/// (at most 8 leaves) is hashed again from its events' chain hashes when a
+/// root or a proof needs it (ADR 0043). Logs written before kept every
+/// level; the rows below this one are left where they are and not read.
+pub const STORED_FROM_LEVEL: u8 = 4;
+
 /// Where in `tree_hashes` the hash of the subtree at `level` (leaves
 /// `n·2^level .. (n+1)·2^level`) is kept.
 pub fn stored_index(level: u8, n: u64) -> u64 {
@@ -50,6 +59,69 @@ pub(crate) fn frontier_indexes(size: u64) -> Vec<u64> {
         .filter(|level| size >> level & 1 == 1)
         .map(|level| stored_index(level, (size >> level) - 1))
         .collect()
+}
+
+/// A read of the tree's hashes at some stored indexes: the indexes of
+/// [`STORED_FROM_LEVEL`] and up are read from `tree_hashes`, the rest are
+/// computed from the chain hashes of the events under them, read in the
+/// same statement.
+#[derive(Debug, Default)]
+pub(crate) struct TreeRead {
+    /// The indexes to read from `tree_hashes`.
+    pub stored: Vec<u64>,
+    /// The positions of the events whose chain hashes give the rest, in
+    /// order, each once.
+    pub positions: Vec<u64>,
+    /// The indexes to compute, with their level and subtree number.
+    computed: Vec<(u64, u8, u64)>,
+}
+
+impl TreeRead {
+    pub fn new(indexes: &[u64]) -> Self {
+        let mut read = Self::default();
+        for &index in indexes {
+            let (level, n) = tlog_tiles::split_stored_hash_index(index);
+            if level >= STORED_FROM_LEVEL {
+                read.stored.push(index);
+            } else {
+                read.positions.extend(leaves_of(level, n));
+                read.computed.push((index, level, n));
+            }
+        }
+        read.positions.sort_unstable();
+        read.positions.dedup();
+        read
+    }
+
+    /// The hashes found: `stored` as read from `tree_hashes`, and those
+    /// computed from `chain` (chain hashes by position). An index whose
+    /// events are not all in `chain` is left out, as a missing stored row
+    /// is.
+    pub fn finish(
+        self,
+        mut stored: HashMap<u64, TreeHash>,
+        chain: &HashMap<u64, [u8; 32]>,
+    ) -> HashMap<u64, TreeHash> {
+        for (index, level, n) in self.computed {
+            let mut subtree = Frontier::default();
+            for position in leaves_of(level, n) {
+                match chain.get(&position) {
+                    Some(hash) => subtree.push_leaf(hash),
+                    None => break,
+                }
+            }
+            if subtree.size() == 1 << level {
+                stored.insert(index, subtree.root());
+            }
+        }
+        stored
+    }
+}
+
+/// The positions of the events under subtree `n` of `level`.
+fn leaves_of(level: u8, n: u64) -> std::ops::RangeInclusive<u64> {
+    let width = 1u64 << level;
+    n * width + 1..=(n + 1) * width
 }
 
 /// The right edge of a tree: the roots of the perfect subtrees of its
@@ -78,6 +150,22 @@ impl Frontier {
             size,
             roots: levels.into_iter().zip(hashes).collect(),
         })
+    }
+
+    /// The frontier of a tree of `size` leaves from the hashes found at
+    /// its [`frontier_indexes`].
+    ///
+    /// # Errors
+    /// When one of them was not found.
+    pub(crate) fn from_found(
+        size: u64,
+        mut found: HashMap<u64, TreeHash>,
+    ) -> Result<Self, StoreError> {
+        let hashes: Option<Vec<TreeHash>> = frontier_indexes(size)
+            .iter()
+            .map(|index| found.remove(index))
+            .collect();
+        Self::from_stored(size, hashes.unwrap_or_default())
     }
 
     /// Leaves in the tree.
@@ -146,8 +234,8 @@ impl Frontier {
         h
     }
 
-    /// The rows to store for new leaves `chain_hashes`, and the frontier
-    /// after them.
+    /// The rows to store for new leaves `chain_hashes` (their subtrees of
+    /// [`STORED_FROM_LEVEL`] and up), and the frontier after them.
     pub(crate) fn extend<'h>(
         mut self,
         chain_hashes: impl IntoIterator<Item = &'h [u8; 32]>,
@@ -155,7 +243,7 @@ impl Frontier {
         let mut rows = Vec::new();
         for hash in chain_hashes {
             let at = stored_index(0, self.size);
-            rows.extend((at..).zip(self.push(hash)));
+            rows.extend((at..).zip(self.push(hash)).skip(STORED_FROM_LEVEL.into()));
         }
         (rows, self)
     }
@@ -409,13 +497,7 @@ impl EventStore {
 
     /// The tree's right edge at `size` leaves, read from storage.
     pub(crate) async fn stored_frontier(&self, size: u64) -> Result<Frontier, StoreError> {
-        let indexes = frontier_indexes(size);
-        let mut found = self.tree_hashes(&indexes).await?;
-        let hashes = indexes
-            .iter()
-            .map(|i| found.remove(i).unwrap_or_default())
-            .collect();
-        Frontier::from_stored(size, hashes)
+        Frontier::from_found(size, self.tree_hashes(&frontier_indexes(size)).await?)
     }
 }
 
@@ -432,31 +514,28 @@ impl super::Backend {
 
     /// Builds the tree hashes a log written before the tree was kept lacks,
     /// from its events, so that the tree covers the log up to `head`. Each
-    /// batch of appends writes its tree hashes whole, so the stored leaves
-    /// are always a prefix of the log.
+    /// batch of appends writes its tree hashes whole, so the stored
+    /// subtrees are always a prefix of the log.
     pub(crate) async fn complete_tree(&self, head: u64) -> Result<(), StoreError> {
         let edge = frontier_indexes(head);
         if self.stored_tree_hashes(&edge).await?.len() == edge.len() {
             return Ok(());
         }
-        let (mut lo, mut hi) = (0, head);
+        // The stored prefix, in whole subtrees of the lowest stored level.
+        let (mut lo, mut hi) = (0, head >> STORED_FROM_LEVEL);
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
-            let leaf = stored_index(0, mid - 1);
-            if self.stored_tree_hashes(&[leaf]).await?.is_empty() {
+            let subtree = stored_index(STORED_FROM_LEVEL, mid - 1);
+            if self.stored_tree_hashes(&[subtree]).await?.is_empty() {
                 hi = mid - 1;
             } else {
                 lo = mid;
             }
         }
+        let lo = lo << STORED_FROM_LEVEL;
         tracing::info!(from = lo, to = head, "building the log's Merkle tree");
-        let indexes = frontier_indexes(lo);
-        let mut found = self.stored_tree_hashes(&indexes).await?;
-        let hashes = indexes
-            .iter()
-            .map(|i| found.remove(i).unwrap_or_default())
-            .collect();
-        let mut frontier = Frontier::from_stored(lo, hashes)?;
+        let mut frontier =
+            Frontier::from_found(lo, self.stored_tree_hashes(&frontier_indexes(lo)).await?)?;
         while frontier.size() < head {
             let events = self
                 .read_all(frontier.size() as i64, super::MAX_READ_LIMIT)
@@ -472,5 +551,67 @@ impl super::Backend {
             frontier = next;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_below_the_stored_levels_are_computed_as_they_were_stored() {
+        let chain: Vec<[u8; 32]> = (0..100u8).map(|i| [i; 32]).collect();
+        // Every level, as logs kept them before ADR 0043.
+        let mut every = HashMap::new();
+        let mut frontier = Frontier::default();
+        for hash in &chain {
+            let at = stored_index(0, frontier.size());
+            every.extend((at..).zip(frontier.push(hash)));
+        }
+        // What the writer stores now: nothing below STORED_FROM_LEVEL.
+        let (rows, _) = Frontier::default().extend(&chain);
+        assert_eq!(
+            rows.len(),
+            6 + 3 + 1,
+            "subtrees of 16, 32 and 64 of 100 leaves"
+        );
+        let stored: HashMap<u64, TreeHash> = rows.into_iter().collect();
+        assert!(stored.iter().all(|(i, h)| every[i] == *h));
+        let by_position: HashMap<u64, [u8; 32]> = (1..).zip(chain.iter().copied()).collect();
+        let read = |indexes: &[u64], upto: u64| {
+            let read = TreeRead::new(indexes);
+            let chain = read
+                .positions
+                .iter()
+                .filter(|p| **p <= upto)
+                .map(|p| (*p, by_position[p]))
+                .collect();
+            let found = read
+                .stored
+                .iter()
+                .filter_map(|i| stored.get(i).map(|h| (*i, *h)))
+                .collect();
+            read.finish(found, &chain)
+        };
+        // Every hash of the tree of 100 leaves, read as a proof would.
+        let indexes: Vec<u64> = every.keys().copied().collect();
+        assert_eq!(read(&indexes, 100), every);
+        // The right edge at every size, and the frontier it gives.
+        for size in 1..=100u64 {
+            let mut upto = Frontier::default();
+            for hash in &chain[..size as usize] {
+                upto.push_leaf(hash);
+            }
+            let found = read(&frontier_indexes(size), size);
+            assert_eq!(
+                Frontier::from_found(size, found).unwrap(),
+                upto,
+                "size {size}"
+            );
+        }
+        // A subtree whose events are not all there is not found.
+        let last = stored_index(2, 24);
+        assert!(read(&[last], 99).is_empty());
+        assert!(Frontier::from_found(99, read(&frontier_indexes(99), 98)).is_err());
     }
 }

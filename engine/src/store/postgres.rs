@@ -17,7 +17,7 @@ use sqlx::{Connection as _, PgPool, Row as _};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::merkle::{Frontier, TreeHash, frontier_indexes};
+use super::merkle::{Frontier, TreeHash, TreeRead, frontier_indexes};
 use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, checked, plan};
 use super::seal::{Beside, HeadSeal, Ledger, Seal};
 use super::snapshot::CheckedSnapshot;
@@ -309,24 +309,34 @@ fn bind_beside<'q, Q: Bind<'q>>(q: Q, beside: &'q Beside) -> Q {
     .bind(beside.seal.map(|s| s.signature.to_vec()))
 }
 
-/// The stored tree hashes at `indexes`, as many as exist.
+/// The tree's hashes at `indexes`, as many as exist: read from
+/// `tree_hashes`, or computed from the events' chain hashes below the
+/// stored levels ([`TreeRead`]), in one statement.
 async fn read_tree_hashes(
     conn: &mut sqlx::PgConnection,
     indexes: &[u64],
 ) -> Result<HashMap<u64, TreeHash>, sqlx::Error> {
-    let indexes: Vec<i64> = indexes.iter().map(|i| *i as i64).collect();
-    let rows = sqlx::query("SELECT idx, hash FROM tree_hashes WHERE idx = ANY($1)")
-        .bind(&indexes)
-        .fetch_all(conn)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<i64, _>(0)? as u64,
-                hash32(row.try_get::<&[u8], _>(1)?),
-            ))
-        })
-        .collect()
+    let read = TreeRead::new(indexes);
+    let signed = |values: &[u64]| values.iter().map(|i| *i as i64).collect::<Vec<_>>();
+    let rows = sqlx::query(
+        "SELECT false, idx, hash FROM tree_hashes WHERE idx = ANY($1) \
+         UNION ALL SELECT true, position, hash FROM events WHERE position = ANY($2)",
+    )
+    .bind(signed(&read.stored))
+    .bind(signed(&read.positions))
+    .fetch_all(conn)
+    .await?;
+    let (mut stored, mut chain) = (HashMap::new(), HashMap::new());
+    for row in &rows {
+        let at = row.try_get::<i64, _>(1)? as u64;
+        let hash = hash32(row.try_get::<&[u8], _>(2)?);
+        if row.try_get::<bool, _>(0)? {
+            chain.insert(at, hash);
+        } else {
+            stored.insert(at, hash);
+        }
+    }
+    Ok(read.finish(stored, &chain))
 }
 
 /// The checked statement of a guessed lone append, built once: $1–$12 the
@@ -785,15 +795,10 @@ impl Postgres {
             .or_else(|| ledger.frontier_over(ctx.head_position, &ctx.head_hash, &mut after_known))
         {
             Some(frontier) => frontier,
-            None => {
-                let indexes = frontier_indexes(ctx.head_position);
-                let mut found = read_tree_hashes(&mut tx, &indexes).await?;
-                let hashes = indexes
-                    .iter()
-                    .map(|i| found.remove(i).unwrap_or_default())
-                    .collect();
-                Frontier::from_stored(ctx.head_position, hashes)?
-            }
+            None => Frontier::from_found(
+                ctx.head_position,
+                read_tree_hashes(&mut tx, &frontier_indexes(ctx.head_position)).await?,
+            )?,
         };
         let plan = plan(ctx, batch);
         let (beside, frontier) = ledger.beside(base, &plan.rows);

@@ -420,7 +420,7 @@ impl Ledger {
             return None;
         }
         for (_, hash) in after.iter() {
-            frontier.push(hash);
+            frontier.push_leaf(hash);
         }
         Some(frontier)
     }

@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection as _, Row as _, SqlitePool, TransactionManager as _};
 use uuid::Uuid;
 
-use super::merkle::{Frontier, TreeHash};
+use super::merkle::{Frontier, TreeHash, TreeRead};
 use super::plan::{Guess, Plan, PreparedAppend, StoredRequest};
 use super::seal::{Beside, Ledger, Seal};
 use super::snapshot::CheckedSnapshot;
@@ -88,29 +88,40 @@ fn stored_request(row: &SqliteRow, from: usize) -> Result<StoredRequest, sqlx::E
 /// SELECTs.
 const STATEMENT_CHUNK: usize = 200;
 
-/// The stored tree hashes at `indexes`, as many as exist.
+/// The tree's hashes at `indexes`, as many as exist: read from
+/// `tree_hashes`, or computed from the events' chain hashes below the
+/// stored levels ([`TreeRead`]), in one statement.
 async fn read_tree_hashes(
     conn: &mut sqlx::SqliteConnection,
     indexes: &[u64],
 ) -> Result<HashMap<u64, TreeHash>, sqlx::Error> {
-    if indexes.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let list: Vec<String> = indexes.iter().map(u64::to_string).collect();
+    let read = TreeRead::new(indexes);
+    let list = |values: &[u64]| {
+        values
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let rows = sqlx::query(&format!(
-        "SELECT idx, hash FROM tree_hashes WHERE idx IN ({})",
-        list.join(", ")
+        "SELECT 0, idx, hash FROM tree_hashes WHERE idx IN ({}) \
+         UNION ALL SELECT 1, position, hash FROM events WHERE position IN ({})",
+        list(&read.stored),
+        list(&read.positions)
     ))
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<i64, _>(0)? as u64,
-                hash32(&row.try_get::<Vec<u8>, _>(1)?),
-            ))
-        })
-        .collect()
+    let (mut stored, mut chain) = (HashMap::new(), HashMap::new());
+    for row in &rows {
+        let at = row.try_get::<i64, _>(1)? as u64;
+        let hash = hash32(&row.try_get::<Vec<u8>, _>(2)?);
+        if row.try_get::<i64, _>(0)? == 0 {
+            stored.insert(at, hash);
+        } else {
+            chain.insert(at, hash);
+        }
+    }
+    Ok(read.finish(stored, &chain))
 }
 
 /// A seal from a row's columns `at..at+3` (position, key id, signature).
@@ -398,7 +409,8 @@ impl Sqlite {
     ) -> Result<HashMap<u64, TreeHash>, StoreError> {
         let mut found = HashMap::with_capacity(indexes.len());
         let mut conn = self.pool.acquire().await?;
-        for chunk in indexes.chunks(STATEMENT_CHUNK * 4) {
+        // A chunk's computed hashes read at most 8 events each.
+        for chunk in indexes.chunks(STATEMENT_CHUNK / 2) {
             found.extend(read_tree_hashes(&mut conn, chunk).await?);
         }
         Ok(found)

@@ -14,7 +14,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior, params};
 
 use super::StoreError;
-use super::merkle::{Frontier, frontier_indexes};
+use super::merkle::{Frontier, TreeRead, frontier_indexes};
 use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, plan};
 use super::seal::{Beside, HeadSeal, Ledger, Seal};
 use super::sqlite::{COLUMNS, format_time, parse_time};
@@ -310,15 +310,10 @@ pub(crate) fn commit_batch<'a>(
     ledger.check_head(ctx.head_position, &ctx.head_hash, &ctx.head_seal)?;
     let base = match ledger.frontier_at(ctx.head_position) {
         Some(frontier) => frontier,
-        None => {
-            let indexes = frontier_indexes(ctx.head_position);
-            let mut found = tree_hashes(&tx, &indexes)?;
-            let hashes = indexes
-                .iter()
-                .map(|i| found.remove(i).unwrap_or_default())
-                .collect();
-            Frontier::from_stored(ctx.head_position, hashes)?
-        }
+        None => Frontier::from_found(
+            ctx.head_position,
+            tree_hashes(&tx, &frontier_indexes(ctx.head_position))?,
+        )?,
     };
     let plan = plan(ctx, batch);
     let (beside, frontier) = ledger.beside(base, &plan.rows);
@@ -351,14 +346,17 @@ pub(crate) fn insert_tree_rows(
     Ok(())
 }
 
-/// The stored tree hashes at `indexes`, as many as exist.
+/// The tree's hashes at `indexes`, as many as exist: read from
+/// `tree_hashes`, or computed from the events' chain hashes below the
+/// stored levels ([`TreeRead`]).
 fn tree_hashes(
     conn: &Connection,
     indexes: &[u64],
 ) -> rusqlite::Result<HashMap<u64, super::merkle::TreeHash>> {
-    let mut statement = conn.prepare_cached("SELECT hash FROM tree_hashes WHERE idx = ?1")?;
+    let read = TreeRead::new(indexes);
     let mut found = HashMap::with_capacity(indexes.len());
-    for &idx in indexes {
+    let mut statement = conn.prepare_cached("SELECT hash FROM tree_hashes WHERE idx = ?1")?;
+    for &idx in &read.stored {
         if let Some(hash) = statement
             .query_row([idx as i64], |row| row.get::<_, Vec<u8>>(0))
             .optional()?
@@ -366,5 +364,15 @@ fn tree_hashes(
             found.insert(idx, hash32(&hash));
         }
     }
-    Ok(found)
+    let mut chain = HashMap::with_capacity(read.positions.len());
+    let mut statement = conn.prepare_cached("SELECT hash FROM events WHERE position = ?1")?;
+    for &position in &read.positions {
+        if let Some(hash) = statement
+            .query_row([position as i64], |row| row.get::<_, Vec<u8>>(0))
+            .optional()?
+        {
+            chain.insert(position, hash32(&hash));
+        }
+    }
+    Ok(read.finish(found, &chain))
 }

@@ -674,12 +674,25 @@ async fn a_checkpoint_is_signed_and_the_grown_log_is_consistent_with_it(db: &Tes
     assert!(err.to_string().contains("does not verify"), "{err}");
 }
 
-async fn a_changed_tree_hash_is_found_by_verify(db: &TestDb) {
+/// [`filled`], then eight appends more: 36 events, whose tree stores the
+/// subtrees of events 1–16, 17–32 and 1–32 (ADR 0043).
+async fn filled_past_the_stored_levels(db: &TestDb) -> EventStore {
     let store = filled(db).await;
-    // The tree of 12 events is the subtrees of events 1–8 and 9–12; change
-    // the first byte of the stored hash of the first (to 0, or to 1 where
-    // it was 0: one hash in 256 begins with a zero byte).
-    let idx = stored_index(3, 0);
+    for i in 4..12 {
+        store
+            .append(events(&format!("s{i}"), ExpectedVersion::NoStream, 3))
+            .await
+            .unwrap();
+    }
+    store
+}
+
+async fn a_changed_tree_hash_is_found_by_verify(db: &TestDb) {
+    let store = filled_past_the_stored_levels(db).await;
+    // The tree of 36 events is the subtrees of events 1–32 and 33–36;
+    // change the first byte of the stored hash of the first (to 0, or to 1
+    // where it was 0: one hash in 256 begins with a zero byte).
+    let idx = stored_index(5, 0);
     let sql = if db.is_postgres() {
         format!(
             "ALTER TABLE tree_hashes DISABLE TRIGGER USER; \
@@ -699,24 +712,38 @@ async fn a_changed_tree_hash_is_found_by_verify(db: &TestDb) {
     assert_eq!(
         report.first_break,
         Some(Break {
-            position: 12,
+            position: 36,
             kind: BreakKind::TreeMismatch
         })
     );
 }
 
 async fn a_log_written_before_the_tree_gets_it_built_on_open(db: &TestDb) {
-    let store = filled(db).await;
-    let root = store.tree_root(12).await.unwrap();
+    let store = filled_past_the_stored_levels(db).await;
+    let root = store.tree_root(36).await.unwrap();
     drop(store);
+    // Keep the subtree of events 1–16 only: the tree is built on from it.
+    let kept = stored_index(4, 0);
     let sql = if db.is_postgres() {
-        "ALTER TABLE tree_hashes DISABLE TRIGGER USER; DELETE FROM tree_hashes WHERE idx > 7;"
+        format!(
+            "ALTER TABLE tree_hashes DISABLE TRIGGER USER; DELETE FROM tree_hashes WHERE idx > {kept};"
+        )
     } else {
-        "DROP TRIGGER tree_hashes_no_delete; DELETE FROM tree_hashes WHERE idx > 7;"
+        format!("DROP TRIGGER tree_hashes_no_delete; DELETE FROM tree_hashes WHERE idx > {kept};")
     };
-    db.raw_sql(sql).await.unwrap();
+    db.raw_sql(&sql).await.unwrap();
+    let err = db
+        .open_with(StoreConfig {
+            read_only: true,
+            ..sealed()
+        })
+        .await
+        .tree_root(36)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not complete"), "{err}");
     let store = db.open_with(sealed()).await;
-    assert_eq!(store.tree_root(12).await.unwrap(), root);
+    assert_eq!(store.tree_root(36).await.unwrap(), root);
     store
         .append(events("after", ExpectedVersion::NoStream, 2))
         .await
