@@ -126,7 +126,7 @@ pub use types::{
 };
 pub use verify::{Break, BreakKind, VerifyReport};
 
-use plan::{Head, Known, Plan, PreparedAppend, PreparedEvent};
+use plan::{Guessed, Head, Known, Plan, PreparedAppend, PreparedEvent};
 use seal::Ledger;
 use types::check_name;
 
@@ -447,15 +447,18 @@ impl Backend {
         {
             let (beside, frontier) = ledger.beside(base, &guess.plan.rows);
             match dispatch!(self, b => b.write_guess(&guess, &beside).await) {
-                Ok(true) => {
+                Ok(Guessed::Written) => {
                     known.learn(&guess.plan);
                     ledger.frontier = Some(frontier);
                     return Ok(guess.plan);
                 }
-                Ok(false) => {
-                    tracing::debug!("the log moved or the request id was used; reading it");
+                Ok(Guessed::Moved) => {
+                    tracing::debug!("the log moved; reading it");
                     known.guess_missed();
                 }
+                // A repeated command: its first result is read under the
+                // lock; what this writer knows of the log still holds.
+                Ok(Guessed::RequestUsed) => {}
                 Err(err) => {
                     known.forget();
                     ledger.frontier = None;

@@ -128,17 +128,36 @@ pub(crate) struct Guess<'a> {
     pub stream: Option<(String, i64)>,
 }
 
-/// Whether a checked write wrote all `expected` rows: `false` when its
-/// condition held back every row or a unique key refused it (the log moved,
-/// or a request id was used before), in either case with nothing written.
-/// Other errors are the database's.
+/// What became of a guessed lone append (ADR 0007); nothing is written
+/// unless it is [`Guessed::Written`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Guessed {
+    Written,
+    /// The log or the stream was not as known (another process appended).
+    Moved,
+    /// The request id was used before: the log was as known, and the
+    /// append is answered from its first result after a read.
+    RequestUsed,
+}
+
+/// What a checked write on PostgreSQL did: every one of `expected` rows
+/// written, or none, held back by its condition or refused by a unique
+/// key (the requests' key: a request id used before). Other errors are the
+/// database's.
 pub(crate) fn checked(
     written: Result<u64, sqlx::Error>,
     expected: usize,
-) -> Result<bool, StoreError> {
+) -> Result<Guessed, StoreError> {
     match written {
-        Ok(n) => Ok(n == expected as u64),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Ok(n) if n == expected as u64 => Ok(Guessed::Written),
+        Ok(_) => Ok(Guessed::Moved),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Ok(if e.constraint() == Some("requests_pkey") {
+                Guessed::RequestUsed
+            } else {
+                Guessed::Moved
+            })
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -159,9 +178,9 @@ impl Known {
         self.streams.clear();
     }
 
-    /// A guess found the log not as known (another process appends, or a
-    /// request id was used before): the next batches read the log under
-    /// the lock without guessing first, for a while.
+    /// A guess found the log not as known (another process appends): the
+    /// next batches read the log under the lock without guessing first,
+    /// for a while.
     pub fn guess_missed(&mut self) {
         self.forget();
         self.no_guess_until = Some(std::time::Instant::now() + NO_GUESS_AFTER_A_MISS);

@@ -18,7 +18,9 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::merkle::{Frontier, TreeHash, TreeRead, frontier_indexes};
-use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, checked, plan};
+use super::plan::{
+    BatchContext, Guess, Guessed, Plan, PreparedAppend, Row, StoredRequest, checked, plan,
+};
 use super::seal::{Beside, HeadSeal, Ledger, Seal};
 use super::snapshot::CheckedSnapshot;
 use super::{Direction, RecordedEvent, StoreConfig, StoreError, StreamEvent, StreamId};
@@ -881,7 +883,7 @@ impl Postgres {
         &self,
         guess: &Guess<'_>,
         beside: &Beside,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Guessed, StoreError> {
         let query = bind_rows(sqlx::query_scalar(GUESS_SQL.as_str()), &guess.plan.rows);
         let query = bind_requests(query, &guess.plan.requests)
             .bind(APPEND_LOCK)

@@ -15,7 +15,7 @@ use sqlx::{Connection as _, Row as _, SqlitePool, TransactionManager as _};
 use uuid::Uuid;
 
 use super::merkle::{Frontier, TreeHash, TreeRead};
-use super::plan::{Guess, Plan, PreparedAppend, StoredRequest};
+use super::plan::{Guess, Guessed, Plan, PreparedAppend, StoredRequest};
 use super::seal::{Beside, Ledger, Seal};
 use super::snapshot::CheckedSnapshot;
 use super::sqlite_reads::Readers;
@@ -339,13 +339,12 @@ impl Sqlite {
     /// Writes a guessed lone append if the log is still as guessed: a
     /// checked `INSERT … SELECT … WHERE` whose condition reads the head and
     /// the stream, in one transaction with its request row, tree hashes and
-    /// seal. `false` when the condition or the request id's uniqueness
-    /// failed, with nothing written.
+    /// seal; nothing written unless [`Guessed::Written`].
     pub(crate) async fn write_guess(
         &self,
         guess: &Guess<'_>,
         beside: &Beside,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Guessed, StoreError> {
         let _write = self.write_lock.lock().await;
         self.on_appender(|conn| sqlite_writer::write_guess(conn, guess, beside))
     }

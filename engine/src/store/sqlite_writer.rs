@@ -15,7 +15,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavio
 
 use super::StoreError;
 use super::merkle::{Frontier, TreeRead, frontier_indexes};
-use super::plan::{BatchContext, Guess, Plan, PreparedAppend, Row, StoredRequest, plan};
+use super::plan::{BatchContext, Guess, Guessed, Plan, PreparedAppend, Row, StoredRequest, plan};
 use super::seal::{Beside, HeadSeal, Ledger, Seal};
 use super::sqlite::{COLUMNS, format_time, parse_time};
 
@@ -176,17 +176,16 @@ fn insert_beside(conn: &Connection, beside: &Beside) -> rusqlite::Result<()> {
 
 /// Writes a guessed lone append if the log is still as guessed, with its
 /// request row, tree hashes and seal, in one `BEGIN IMMEDIATE` transaction.
-/// `false` when the check or a request id's uniqueness held it back, with
-/// nothing written.
+/// Nothing is written unless [`Guessed::Written`].
 pub(crate) fn write_guess(
     conn: &mut Connection,
     guess: &Guess<'_>,
     beside: &Beside,
-) -> Result<bool, StoreError> {
+) -> Result<Guessed, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let rows = &guess.plan.rows;
     let Some((first, rest)) = rows.split_first() else {
-        return Ok(false);
+        return Ok(Guessed::Moved);
     };
     let stream = guess.stream.as_ref().map(|(t, v)| format!("{t}:{v}"));
     let written = {
@@ -210,8 +209,8 @@ pub(crate) fn write_guess(
     };
     match written {
         Ok(1) => {}
-        Ok(_) => return Ok(false),
-        Err(e) if refused_as_taken(&e) => return Ok(false),
+        Ok(_) => return Ok(Guessed::Moved),
+        Err(e) if refused_as_taken(&e) => return Ok(Guessed::Moved),
         Err(e) => return Err(e.into()),
     }
     // Under the write lock of `BEGIN IMMEDIATE`, the rest follows the head
@@ -224,12 +223,12 @@ pub(crate) fn write_guess(
     }
     match insert_requests(&tx, &guess.plan.requests) {
         Ok(()) => {}
-        Err(e) if refused_as_taken(&e) => return Ok(false),
+        Err(e) if refused_as_taken(&e) => return Ok(Guessed::RequestUsed),
         Err(e) => return Err(e.into()),
     }
     insert_beside(&tx, beside)?;
     tx.commit()?;
-    Ok(true)
+    Ok(Guessed::Written)
 }
 
 /// Reads what a batch needs under the append lock (the head and its seal,
