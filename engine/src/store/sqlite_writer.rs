@@ -353,25 +353,24 @@ fn tree_hashes(
     indexes: &[u64],
 ) -> rusqlite::Result<HashMap<u64, super::merkle::TreeHash>> {
     let read = TreeRead::new(indexes);
-    let mut found = HashMap::with_capacity(indexes.len());
-    let mut statement = conn.prepare_cached("SELECT hash FROM tree_hashes WHERE idx = ?1")?;
-    for &idx in &read.stored {
-        if let Some(hash) = statement
-            .query_row([idx as i64], |row| row.get::<_, Vec<u8>>(0))
-            .optional()?
-        {
-            found.insert(idx, hash32(&hash));
+    // A hash by its key (an index, a position), as many as exist.
+    let hashes = |sql: &str, keys: &[u64]| -> rusqlite::Result<HashMap<u64, [u8; 32]>> {
+        let mut statement = conn.prepare_cached(sql)?;
+        let mut found = HashMap::with_capacity(keys.len());
+        for &key in keys {
+            if let Some(hash) = statement
+                .query_row([key as i64], |row| row.get::<_, Vec<u8>>(0))
+                .optional()?
+            {
+                found.insert(key, hash32(&hash));
+            }
         }
-    }
-    let mut chain = HashMap::with_capacity(read.positions.len());
-    let mut statement = conn.prepare_cached("SELECT hash FROM events WHERE position = ?1")?;
-    for &position in &read.positions {
-        if let Some(hash) = statement
-            .query_row([position as i64], |row| row.get::<_, Vec<u8>>(0))
-            .optional()?
-        {
-            chain.insert(position, hash32(&hash));
-        }
-    }
-    Ok(read.finish(found, &chain))
+        Ok(found)
+    };
+    let stored = hashes("SELECT hash FROM tree_hashes WHERE idx = ?1", &read.stored)?;
+    let chain = hashes(
+        "SELECT hash FROM events WHERE position = ?1",
+        &read.positions,
+    )?;
+    Ok(read.finish(stored, &chain))
 }
