@@ -63,8 +63,8 @@ pub(crate) fn frontier_indexes(size: u64) -> Vec<u64> {
 
 /// A read of the tree's hashes at some stored indexes: the indexes of
 /// [`STORED_FROM_LEVEL`] and up are read from `tree_hashes`, the rest are
-/// computed from the chain hashes of the events under them, read in the
-/// same statement.
+/// computed from the chain hashes of the events under them, read with
+/// them (in one statement where the read is a round trip).
 #[derive(Debug, Default)]
 pub(crate) struct TreeRead {
     /// The indexes to read from `tree_hashes`.
