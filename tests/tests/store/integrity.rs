@@ -7,7 +7,7 @@ use jejak_engine::store::{Break, BreakKind, Digest, EventStore, ExpectedVersion,
 use jejak_tests::{TestDb, on_both_backends};
 use sha2::{Digest as _, Sha256};
 
-use super::events;
+use super::{append_threes, events};
 
 on_both_backends!(
     an_untouched_log_verifies_whole_and_in_ranges,
@@ -26,12 +26,7 @@ on_both_backends!(
 
 async fn filled(db: &TestDb) -> EventStore {
     let store = db.open().await;
-    for i in 0..4 {
-        store
-            .append(events(&format!("s{i}"), ExpectedVersion::NoStream, 3))
-            .await
-            .unwrap();
-    }
+    append_threes(&store, "s", 0..4).await;
     store
 }
 
@@ -166,12 +161,7 @@ async fn a_rewritten_log_with_a_consistent_chain_fails_the_digest(db: &TestDb) {
     // Someone rebuilds the log with other content and recomputed hashes.
     let forged_db = db.sibling().await;
     let forged = forged_db.open().await;
-    for i in 0..4 {
-        forged
-            .append(events(&format!("forged{i}"), ExpectedVersion::NoStream, 3))
-            .await
-            .unwrap();
-    }
+    append_threes(&forged, "forged", 0..4).await;
     assert_eq!(
         first_break(&forged, None).await,
         None,
@@ -276,12 +266,7 @@ async fn a_rechained_rewrite_is_found_by_the_digest_and_a_backdated_one_by_its_t
     let store = filled(db).await;
     // 36 events: the tree stores the subtrees of events 1–16, 17–32 and
     // 1–32 (ADR 0043).
-    for i in 4..12 {
-        store
-            .append(events(&format!("s{i}"), ExpectedVersion::NoStream, 3))
-            .await
-            .unwrap();
-    }
+    append_threes(&store, "s", 4..12).await;
     let digest = store.digest().await.unwrap();
     rewrite_and_rechain(db, &store, 5, |e| e.payload = "{\"n\":42}".into()).await;
     // The chain alone is consistent again, but the Merkle tree the writer

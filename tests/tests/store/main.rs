@@ -13,7 +13,7 @@ mod sealed;
 mod snapshots;
 mod under_the_chain;
 
-use jejak_engine::store::{AppendRequest, ExpectedVersion, NewEvent, StreamId};
+use jejak_engine::store::{AppendRequest, EventStore, ExpectedVersion, NewEvent, StreamId};
 use serde_json::json;
 
 /// A stream id, which the tests know to be valid.
@@ -25,4 +25,19 @@ pub fn stream(id: &str) -> StreamId {
 pub fn events(id: &str, expected: ExpectedVersion, n: usize) -> AppendRequest {
     AppendRequest::new(stream(id), "test", expected)
         .events((0..n).map(|i| NewEvent::new("Happened", json!({ "n": i }))))
+}
+
+/// Three events to each of the new streams `{prefix}{i}`, `i` in
+/// `streams`, an append each: seals at every third position.
+pub async fn append_threes(store: &EventStore, prefix: &str, streams: std::ops::Range<usize>) {
+    for i in streams {
+        store
+            .append(events(
+                &format!("{prefix}{i}"),
+                ExpectedVersion::NoStream,
+                3,
+            ))
+            .await
+            .unwrap();
+    }
 }

@@ -16,7 +16,7 @@ use jejak_engine::store::{
 use jejak_tests::{TestDb, on_both_backends};
 use sha2::{Digest as _, Sha256};
 
-use super::events;
+use super::{append_threes, events};
 
 on_both_backends!(
     every_batch_is_sealed_and_the_whole_log_verifies,
@@ -45,12 +45,7 @@ fn sealed() -> StoreConfig {
 /// Four appends of three events: seals at 3, 6, 9 and 12.
 async fn filled(db: &TestDb) -> EventStore {
     let store = db.open_with(sealed()).await;
-    for i in 0..4 {
-        store
-            .append(events(&format!("s{i}"), ExpectedVersion::NoStream, 3))
-            .await
-            .unwrap();
-    }
+    append_threes(&store, "s", 0..4).await;
     store
 }
 
@@ -678,12 +673,7 @@ async fn a_checkpoint_is_signed_and_the_grown_log_is_consistent_with_it(db: &Tes
 /// subtrees of events 1–16, 17–32 and 1–32 (ADR 0043).
 async fn filled_past_the_stored_levels(db: &TestDb) -> EventStore {
     let store = filled(db).await;
-    for i in 4..12 {
-        store
-            .append(events(&format!("s{i}"), ExpectedVersion::NoStream, 3))
-            .await
-            .unwrap();
-    }
+    append_threes(&store, "s", 4..12).await;
     store
 }
 
